@@ -1,0 +1,1 @@
+"""The Dagster assets: wiring only; the computing lives in technic_assets.core."""

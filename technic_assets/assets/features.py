@@ -1,0 +1,148 @@
+"""Features: indicators over each symbol's history window, the smart filter, factors and the regime."""
+
+from __future__ import annotations
+
+import pandas as pd
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetIn,
+    Failure,
+    MetadataValue,
+    Output,
+    TimeWindowPartitionMapping,
+    asset,
+)
+
+from technic_assets.assets.common import STORE_METADATA, markdown_table, scan_day, schema, timed
+from technic_assets.core.adjust import split_adjust
+from technic_assets.core.factors import FACTORS, compute_factors
+from technic_assets.core.indicators import INDICATOR_COLUMNS, LOOKBACK, compute_indicators
+from technic_assets.core.quality_checks import finite_where_history_suffices, unique_keys
+from technic_assets.core.regime import classify_regime
+from technic_assets.core.universe_filter import REASONS, EmptyUniverseError, smart_filter
+from technic_assets.partitions import trading_days
+from technic_assets.resources import ScanSettings
+
+HISTORY = TimeWindowPartitionMapping(start_offset=-(LOOKBACK - 1), allow_nonexistent_upstream_partitions=True)
+
+
+@asset(
+    partitions_def=trading_days,
+    group_name="features",
+    kinds={"duckdb", "talib"},
+    ins={
+        "universe": AssetIn(),
+        "price_bars": AssetIn(partition_mapping=HISTORY),
+    },
+    metadata={**STORE_METADATA, **schema({"date": "timestamp", "symbol": "string",
+                                           "last_date": "date of the symbol's last bar",
+                                           "n_bars": "bars in the window",
+                                           **{c: "float" for c in INDICATOR_COLUMNS}})},
+    check_specs=[AssetCheckSpec("indicators_finite", asset="indicators",
+                                description="finite wherever the symbol has a full history window")],
+    description=(
+        f"TA-Lib indicators for every listing, over the {LOOKBACK} sessions ending on the day, split-"
+        "adjusted as of the day. NaN where a symbol's history is too short."
+    ),
+)
+def indicators(context, universe: pd.DataFrame, price_bars: pd.DataFrame):
+    day = scan_day(context)
+    with timed() as t:
+        bars = price_bars[price_bars["symbol"].isin(universe["symbol"])]
+        ind = compute_indicators(split_adjust(bars))
+    ind.insert(0, "date", day)
+    yield Output(ind, metadata={
+        "rows": len(ind), "bars_read": len(price_bars),
+        "full_history_symbols": int((ind["n_bars"] >= LOOKBACK).sum()), "seconds": t["seconds"],
+    })
+    passed, details = finite_where_history_suffices(ind)
+    yield AssetCheckResult(check_name="indicators_finite", passed=passed, metadata=details)
+
+
+@asset(
+    partitions_def=trading_days,
+    group_name="features",
+    kinds={"duckdb", "pandas"},
+    metadata=STORE_METADATA,
+    description=(
+        "The smart filter: invalid tickers, leveraged/inverse ETFs, halted names, short histories, "
+        "closes under $5, 20-day dollar volume under $500K, price CV over 50%, and sectors outside the "
+        "user's list (default: the 8 most liquid GICS sectors). Counts per reason in the metadata."
+    ),
+)
+def filtered_universe(context, universe: pd.DataFrame, indicators: pd.DataFrame, scan: ScanSettings):
+    day = scan_day(context)
+    settings = scan.filter_settings()
+    kept, counts, sectors = smart_filter(universe.drop(columns="date"), indicators.drop(columns="date"),
+                                         day, settings)
+    meta = {"before": len(universe), "after": len(kept), **{f"dropped_{r}": counts[r] for r in REASONS},
+            "sectors_kept": ", ".join(sectors)}
+    if kept.empty:
+        raise Failure(
+            description=f"the filter left no symbols on {context.partition_key} "
+                        f"(settings: {settings}); dropped per reason: "
+                        + ", ".join(f"{k}={v}" for k, v in counts.items() if v),
+            metadata=meta,
+        ) from EmptyUniverseError(context.partition_key)
+    out = kept[["symbol", "name", "type", "sector", "exchange", "close", "adv_20", "n_bars"]].copy()
+    out.insert(0, "date", day)
+    return Output(out, metadata=meta)
+
+
+@asset(
+    partitions_def=trading_days,
+    group_name="features",
+    kinds={"duckdb", "pandas"},
+    ins={
+        "filtered_universe": AssetIn(),
+        "indicators": AssetIn(),
+        "fundamentals": AssetIn(),
+        "price_bars": AssetIn(partition_mapping=HISTORY, metadata={"columns": ["date", "symbol", "split_ratio"]}),
+    },
+    metadata={**STORE_METADATA, **schema({"date": "timestamp", "symbol": "string", "sector": "string",
+                                           **{f: "sector-neutral z-score, clipped at +-3" for f in FACTORS}})},
+    description=(
+        "Momentum (12-1, 6 and 3 month), value, quality, growth (fundamentals published on or before the "
+        "day), trend, volatility and liquidity: winsorized, sector-neutral z-scores over the filtered "
+        "universe, weighted by the trade style."
+    ),
+)
+def factors(context, filtered_universe: pd.DataFrame, indicators: pd.DataFrame, fundamentals: pd.DataFrame,
+            price_bars: pd.DataFrame, scan: ScanSettings):
+    day = scan_day(context)
+    panel = (filtered_universe[["symbol", "sector"]]
+             .merge(indicators.drop(columns="date"), on="symbol", how="left")
+             .merge(fundamentals.drop(columns="date"), on="symbol", how="left"))
+    panel["split_factor_since_report"] = splits_since(price_bars, panel.set_index("symbol")["published"]).reindex(
+        panel["symbol"]).to_numpy()
+    z, missing = compute_factors(panel, scan.style)
+    out = pd.concat([panel[["symbol", "sector", "realized_vol_63", "adv_20"]], z], axis=1)
+    out.insert(0, "date", day)
+    return Output(out, metadata={"rows": len(out), "style": scan.style,
+                                 **{f"set_neutral_{k}": v for k, v in missing.items()}})
+
+
+def splits_since(split_rows: pd.DataFrame, published: pd.Series) -> pd.Series:
+    """Per symbol, the product of split ratios strictly after its report's publication date."""
+    events = split_rows[split_rows["split_ratio"] != 1.0]
+    if events.empty:
+        return pd.Series(1.0, index=published.index)
+    events = events.merge(published.rename("published").reset_index(), on="symbol", how="inner")
+    after = events[events["date"] > events["published"]]
+    return after.groupby("symbol")["split_ratio"].prod().reindex(published.index).fillna(1.0)
+
+
+@asset(
+    partitions_def=trading_days,
+    group_name="features",
+    kinds={"duckdb", "pandas"},
+    metadata=STORE_METADATA,
+    description="Trend, volatility, credit and rates states from SPY, QQQ, HYG, LQD, SHY, TLT, IEF and VIXY.",
+)
+def market_regime(context, indicators: pd.DataFrame):
+    regime = classify_regime(indicators)
+    frame = pd.DataFrame([{"date": scan_day(context), **regime}])
+    tags = {k: regime[k] for k in ("risk", "trend", "volatility", "credit", "rates", "leadership")}
+    return Output(frame, metadata={**tags, "summary": MetadataValue.md(
+        markdown_table(pd.DataFrame([tags])).value)})

@@ -1,0 +1,118 @@
+"""Market data: the day's universe, the local store of bars (filled back as far as a scan needs) and
+point-in-time fundamentals."""
+
+from __future__ import annotations
+
+import pandas as pd
+from dagster import AssetCheckResult, AssetCheckSpec, AssetMaterialization, Output, asset
+
+from technic_assets.assets.common import STORE_METADATA, history_window, scan_day, schema, timed
+from technic_assets.core.quality_checks import bars_sane, unique_keys
+from technic_assets.core.universe_filter import is_valid_ticker
+from technic_assets.market.base import BAR_COLUMNS
+from technic_assets.partitions import DATE_FMT, trading_days
+from technic_assets.resources import MarketResource, ScanSettings
+from technic_assets.store import StoreResource
+
+UNIVERSE_SCHEMA = {
+    "date": "timestamp", "symbol": "string", "name": "string", "type": "stock | ETF",
+    "sector": "GICS sector, or ETF", "exchange": "string", "is_leveraged": "leveraged or inverse ETF",
+    "listed": "timestamp", "delisted": "timestamp (null while listed)", "valid_ticker": "bool",
+}
+BARS_SCHEMA = {
+    "date": "timestamp", "symbol": "string", "open": "float, as traded", "high": "float",
+    "low": "float", "close": "float", "volume": "shares, as traded",
+    "split_ratio": "new shares per old on the ex-date, else 1",
+}
+
+
+@asset(
+    partitions_def=trading_days,
+    group_name="market_data",
+    kinds={"duckdb", "pandas"},
+    metadata={**STORE_METADATA, **schema(UNIVERSE_SCHEMA)},
+    description="Every listing active on the day, from the market-data provider.",
+)
+def universe(context, market: MarketResource, scan: ScanSettings) -> Output[pd.DataFrame]:
+    day = scan_day(context)
+    listings = market.provider().listings(day)
+    listings.insert(0, "date", day)
+    listings["valid_ticker"] = listings["symbol"].map(is_valid_ticker)
+    return Output(listings, metadata={
+        "rows": len(listings),
+        "stocks": int((listings["type"] == "stock").sum()),
+        "etfs": int((listings["type"] == "ETF").sum()),
+        "invalid_tickers": int((~listings["valid_ticker"]).sum()),
+    })
+
+
+@asset(
+    partitions_def=trading_days,
+    group_name="market_data",
+    kinds={"duckdb", "pandas"},
+    metadata={**STORE_METADATA, **schema(BARS_SCHEMA)},
+    check_specs=[
+        AssetCheckSpec("bars_sane", asset="price_bars",
+                       description="0 < low <= min(open, close) <= max(open, close) <= high; volume >= 0"),
+        AssetCheckSpec("unique_date_symbol", asset="price_bars", description="(date, symbol) is unique"),
+    ],
+    description=(
+        "The local store of daily bars, as traded, with split ratios (indicators adjust them as of the "
+        "scan date). On an empty or partial store, this fills in every session the scan's history "
+        "window lacks and records each as a materialization of its own partition; a warm store "
+        "fetches nothing it already has."
+    ),
+)
+def price_bars(context, market: MarketResource, store: StoreResource, scan: ScanSettings):
+    day = scan_day(context)
+    window = history_window(day)
+    with timed() as t:
+        present = store.dates_present("price_bars", window[0], day)
+        missing = [d for d in window if d not in present and d != day]
+        need = missing + ([] if day in present else [day])
+        fetched = pd.DataFrame(columns=BAR_COLUMNS)
+        if need:
+            fetched = market.provider().daily_bars(min(need), day)
+            fetched = fetched[fetched["date"].isin(need)]
+        if missing:
+            history = fetched[fetched["date"].isin(missing)]
+            store.replace_dates("price_bars", history, missing)
+            counts = history.groupby("date").size()
+            for d in missing:
+                context.log_event(AssetMaterialization(
+                    asset_key=context.asset_key, partition=d.strftime(DATE_FMT),
+                    description="history filled for a later scan",
+                    metadata={"rows": int(counts.get(d, 0)), "filled_by": context.partition_key},
+                ))
+            context.log.info(f"price_bars: filled {len(missing)} missing sessions ({len(history):,} bars)")
+        today = fetched[fetched["date"] == day] if day not in present else store.read_dates("price_bars", [day])
+    if today.empty:
+        raise ValueError(f"the {market.market} market returned no bars for {day:{DATE_FMT}}")
+    today = today[BAR_COLUMNS].reset_index(drop=True)
+    yield Output(today, metadata={
+        "rows": len(today),
+        "history_sessions_filled": len(missing),
+        "provider_requests": int(bool(need)),
+        "store_hits_sessions": len(present),
+        "splits_today": int((today["split_ratio"] != 1.0).sum()),
+        "seconds": t["seconds"],
+    })
+    passed, details = bars_sane(today)
+    yield AssetCheckResult(check_name="bars_sane", passed=passed, metadata=details)
+    passed, details = unique_keys(today)
+    yield AssetCheckResult(check_name="unique_date_symbol", passed=passed, metadata=details)
+
+
+@asset(
+    partitions_def=trading_days,
+    group_name="market_data",
+    kinds={"duckdb", "pandas"},
+    metadata=STORE_METADATA,
+    description="Each stock's latest quarterly report published on or before the day (point in time).",
+)
+def fundamentals(context, market: MarketResource, scan: ScanSettings) -> Output[pd.DataFrame]:
+    day = scan_day(context)
+    reports = market.provider().fundamentals(day)
+    reports.insert(0, "date", day)
+    stale = (day - reports["published"]).dt.days > 200
+    return Output(reports, metadata={"rows": len(reports), "reports_older_than_200_days": int(stale.sum())})

@@ -1,0 +1,103 @@
+"""Factor scores: cross-sectional, winsorized, sector-neutral z-scores over the filtered universe.
+
+Each factor averages the z-scores of its components; each component is winsorized at its 1st and 99th
+percentiles, then standardized within its sector (sectors with fewer than MIN_SECTOR_SIZE names use
+the whole universe's mean and deviation). The averaged factor is standardized again and clipped at
++-3. A symbol missing every component of a factor gets 0 for it (neutral), and the count is reported.
+
+Fundamentals enter only as published on or before the scan date; per-share figures are put into the
+scan date's share count with the splits since publication, so value is not distorted by a split.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+FACTORS = ("momentum", "value", "quality", "growth", "trend", "volatility", "liquidity")
+MIN_SECTOR_SIZE = 5
+STYLES = ("swing", "medium", "position")
+
+# component -> weight within its factor, per trade style
+MOMENTUM = {
+    "swing": {"roc_21": 0.3, "roc_63": 0.5, "roc_126": 0.2},
+    "medium": {"ret_12_1": 0.4, "roc_126": 0.3, "roc_63": 0.3},
+    "position": {"ret_12_1": 0.6, "roc_126": 0.4},
+}
+TREND = {
+    "swing": {"px_sma20": 0.4, "sma20_sma50": 0.3, "macd_norm": 0.3},
+    "medium": {"px_sma50": 0.4, "sma50_sma200": 0.4, "macd_norm": 0.2},
+    "position": {"px_sma200": 0.5, "sma50_sma200": 0.5},
+}
+VOLATILITY = {"swing": "realized_vol_21", "medium": "realized_vol_63", "position": "realized_vol_63"}
+
+
+def winsorize(x: pd.Series, lower: float = 0.01, upper: float = 0.99) -> pd.Series:
+    lo, hi = x.quantile(lower), x.quantile(upper)
+    return x.clip(lo, hi)
+
+
+def sector_zscore(x: pd.Series, sectors: pd.Series) -> pd.Series:
+    """Standardize x within each sector; small sectors fall back to the universe's moments."""
+    x = winsorize(x.astype(float))
+    grouped = x.groupby(sectors)
+    size = grouped.transform("count")
+    mean = grouped.transform("mean").where(size >= MIN_SECTOR_SIZE, x.mean())
+    std = grouped.transform("std").where(size >= MIN_SECTOR_SIZE, x.std())
+    return (x - mean) / std.replace(0.0, np.nan)
+
+
+def standardize(x: pd.Series) -> pd.Series:
+    std = x.std()
+    return (x - x.mean()) / std if std and np.isfinite(std) and std > 0 else x * 0.0
+
+
+def raw_components(panel: pd.DataFrame) -> pd.DataFrame:
+    """Per-symbol raw measures from indicators and point-in-time fundamentals (already merged)."""
+    c = panel["close"]
+    split_since = panel.get("split_factor_since_report", pd.Series(1.0, index=panel.index)).fillna(1.0)
+    eps = panel["eps_ttm"] / split_since
+    bvps = panel["book_value_per_share"] / split_since
+    return pd.DataFrame({
+        "roc_21": panel["roc_21"], "roc_63": panel["roc_63"], "roc_126": panel["roc_126"],
+        "ret_12_1": panel["ret_12_1"],
+        "earnings_yield": eps / c, "book_to_price": bvps / c,
+        "roe": panel["roe"], "low_leverage": -panel["debt_to_equity"],
+        "revenue_growth": panel["revenue_growth"], "eps_growth": panel["eps_growth"],
+        "px_sma20": c / panel["sma_20"] - 1, "sma20_sma50": panel["sma_20"] / panel["sma_50"] - 1,
+        "px_sma50": c / panel["sma_50"] - 1, "sma50_sma200": panel["sma_50"] / panel["sma_200"] - 1,
+        "px_sma200": c / panel["sma_200"] - 1, "macd_norm": panel["macd_hist"] / c,
+        "realized_vol_21": panel["realized_vol_21"], "realized_vol_63": panel["realized_vol_63"],
+        "log_adv": np.log(panel["adv_20"].where(panel["adv_20"] > 0)),
+    }, index=panel.index)
+
+
+def factor_weights(style: str) -> dict[str, dict[str, float]]:
+    """Components and their signs/weights for every factor under a trade style."""
+    if style not in STYLES:
+        raise ValueError(f"unknown trade style {style!r}; choose one of {', '.join(STYLES)}")
+    return {
+        "momentum": MOMENTUM[style],
+        "value": {"earnings_yield": 0.5, "book_to_price": 0.5},
+        "quality": {"roe": 0.6, "low_leverage": 0.4},
+        "growth": {"revenue_growth": 0.5, "eps_growth": 0.5},
+        "trend": TREND[style],
+        "volatility": {VOLATILITY[style]: -1.0},  # low volatility scores high
+        "liquidity": {"log_adv": 1.0},
+    }
+
+
+def compute_factors(panel: pd.DataFrame, style: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Factor z-scores per symbol (columns FACTORS) and how many were missing and set to 0."""
+    weights = factor_weights(style)
+    raw = raw_components(panel)
+    sectors = panel["sector"]
+    out = pd.DataFrame(index=panel.index)
+    missing = {}
+    for factor, comps in weights.items():
+        zs = [sector_zscore(raw[name], sectors) * w for name, w in comps.items()]
+        present = pd.concat([z.notna() * abs(w) for z, w in zip(zs, comps.values())], axis=1).sum(axis=1)
+        combined = pd.concat(zs, axis=1).sum(axis=1, min_count=1) / present.where(present > 0)
+        missing[factor] = int(combined.isna().sum())
+        out[factor] = standardize(combined).clip(-3, 3).fillna(0.0)
+    return out, missing

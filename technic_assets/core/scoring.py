@@ -1,0 +1,94 @@
+"""ICS, MERIT and the ranking, with the arithmetic spelled out so every pick can be explained.
+
+ICS (Institutional Core Score, 0-100)
+    composite = sum_k w[style][k] * z_k over the seven factor z-scores (ICS_WEIGHTS);
+    ICS = 100 * Phi(composite / std(composite)), Phi the standard normal CDF. 50 is the average name.
+
+MERIT (0-100)
+    The same blend with the weights tilted by the regime (REGIME_TILT: risk-off moves 0.10 of weight
+    from momentum to quality and 0.10 to low volatility; risk-on moves 0.05 from low volatility to
+    momentum), mapped to 0-100 the same way, minus risk penalties in points:
+      volatility: 20 * (realized_vol_63 - 0.40), between 0 and 15 (none below 40% a year)
+      liquidity:  5 * log10(20M / adv_20), between 0 and 10 (none above $20M a day)
+    clipped to 0-100. A later stage adds machine-learned alpha as one more weighted term.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr
+
+from technic_assets.core.factors import FACTORS
+
+ICS_WEIGHTS = {
+    "swing": {"momentum": 0.30, "trend": 0.25, "volatility": 0.10, "liquidity": 0.15, "value": 0.05,
+              "quality": 0.10, "growth": 0.05},
+    "medium": {"momentum": 0.25, "trend": 0.15, "value": 0.15, "quality": 0.20, "growth": 0.10,
+               "volatility": 0.10, "liquidity": 0.05},
+    "position": {"momentum": 0.20, "trend": 0.10, "value": 0.20, "quality": 0.25, "growth": 0.15,
+                 "volatility": 0.10, "liquidity": 0.00},
+}
+REGIME_TILT = {
+    "risk_off": {"momentum": -0.20, "quality": +0.10, "volatility": +0.10},
+    "risk_on": {"volatility": -0.05, "momentum": +0.05},
+    "neutral": {},
+}
+
+
+def _to_score(composite: pd.Series) -> pd.Series:
+    std = composite.std()
+    scaled = composite / std if std and np.isfinite(std) and std > 0 else composite * 0.0
+    return pd.Series(100.0 * ndtr(scaled.to_numpy()), index=composite.index)
+
+
+def contributions(factors: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
+    return pd.DataFrame({f: factors[f] * weights.get(f, 0.0) for f in FACTORS}, index=factors.index)
+
+
+def ics_score(factors: pd.DataFrame, style: str) -> pd.DataFrame:
+    """ICS per symbol, with each factor's weighted contribution (columns contrib_<factor>)."""
+    contrib = contributions(factors, ICS_WEIGHTS[style])
+    out = pd.DataFrame({"ics_score": _to_score(contrib.sum(axis=1))}, index=factors.index)
+    return out.join(contrib.add_prefix("contrib_"))
+
+
+def merit_weights(style: str, risk: str) -> dict[str, float]:
+    tilted = dict(ICS_WEIGHTS[style])
+    for factor, delta in REGIME_TILT.get(risk, {}).items():
+        tilted[factor] = max(0.0, tilted[factor] + delta)
+    return tilted
+
+
+def risk_penalties(realized_vol: pd.Series, adv: pd.Series) -> pd.DataFrame:
+    vol_pen = (20.0 * (realized_vol - 0.40)).clip(0.0, 15.0).fillna(0.0)
+    liq_pen = (5.0 * np.log10(20e6 / adv.where(adv > 0))).clip(0.0, 10.0).fillna(10.0)
+    return pd.DataFrame({"volatility_penalty": vol_pen, "liquidity_penalty": liq_pen})
+
+
+def merit_score(factors: pd.DataFrame, realized_vol: pd.Series, adv: pd.Series, style: str,
+                risk: str) -> pd.DataFrame:
+    """MERIT per symbol with its regime-tilted contributions and penalties."""
+    contrib = contributions(factors, merit_weights(style, risk))
+    base = _to_score(contrib.sum(axis=1))
+    pen = risk_penalties(realized_vol, adv)
+    merit = (base - pen["volatility_penalty"] - pen["liquidity_penalty"]).clip(0.0, 100.0)
+    out = pd.DataFrame({"merit_score": merit, "merit_base": base}, index=factors.index)
+    return out.join(pen).join(contrib.add_prefix("merit_contrib_"))
+
+
+def explain(row: pd.Series, top: int = 3) -> str:
+    """Name the largest contributions to a symbol's MERIT, e.g. 'momentum +0.52, quality +0.31; risk -3.0'."""
+    parts = sorted(((f, row[f"merit_contrib_{f}"]) for f in FACTORS), key=lambda kv: -abs(kv[1]))[:top]
+    text = ", ".join(f"{f} {v:+.2f}" for f, v in parts)
+    penalty = row["volatility_penalty"] + row["liquidity_penalty"]
+    return f"{text}; risk penalty -{penalty:.1f}" if penalty >= 0.05 else text
+
+
+def rank_top_n(scored: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The n best by MERIT (ties broken by ICS, then symbol), ranked 1..n, with reasons."""
+    ordered = scored.sort_values(["merit_score", "ics_score", "symbol"], ascending=[False, False, True])
+    top = ordered.head(n).copy()
+    top.insert(0, "rank", np.arange(1, len(top) + 1))
+    top["reasons"] = top.apply(explain, axis=1)
+    return top.reset_index(drop=True)

@@ -1,0 +1,91 @@
+"""The smart filter: drop what no institution would touch, and say why for every symbol dropped.
+
+Rules, applied in this order (a symbol is counted under the first rule it fails):
+  invalid_ticker          not 1-5 capital letters, optionally a one-letter share class (BRK.B)
+  leveraged_or_inverse    leveraged and inverse ETFs
+  etf                     plain ETFs, unless include_etfs (value, quality and growth do not apply)
+  no_bar_today            no bar on the scan date (halted, or not yet reported)
+  insufficient_history    fewer than min_history bars in the lookback window
+  price_below_min         close < min_price ($5)
+  price_above_max         close > max_price (off by default)
+  dollar_volume_below_min 20-day average dollar volume < min_dollar_volume ($500K)
+  volatility_insane       coefficient of variation of close over 63 sessions > max_price_cv (50%)
+  sector_not_selected     outside the chosen sectors: the user's list, or else the 8 GICS sectors
+                          with the largest total 20-day dollar volume among the survivors
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+VALID_TICKER = re.compile(r"^[A-Z]{1,5}(\.[A-Z])?$")
+GICS_SECTORS = (
+    "Information Technology", "Financials", "Health Care", "Consumer Discretionary", "Industrials",
+    "Communication Services", "Energy", "Consumer Staples", "Materials", "Real Estate", "Utilities",
+)
+REASONS = (
+    "invalid_ticker", "leveraged_or_inverse", "etf", "no_bar_today", "insufficient_history",
+    "price_below_min", "price_above_max", "dollar_volume_below_min", "volatility_insane",
+    "sector_not_selected",
+)
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    min_price: float = 5.0
+    max_price: float | None = None
+    min_dollar_volume: float = 500_000.0
+    max_price_cv: float = 0.5
+    min_history: int = 200
+    sectors: tuple[str, ...] = ()
+    n_liquid_sectors: int = 8
+    include_etfs: bool = False
+
+
+class EmptyUniverseError(ValueError):
+    """The filter left nothing to rank."""
+
+
+def is_valid_ticker(symbol: object) -> bool:
+    return isinstance(symbol, str) and VALID_TICKER.match(symbol) is not None
+
+
+def smart_filter(
+    universe: pd.DataFrame, indicators: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings
+) -> tuple[pd.DataFrame, dict[str, int], list[str]]:
+    """Return (kept rows of universe+indicators, count dropped per reason, sectors kept)."""
+    df = universe.merge(indicators, on="symbol", how="left")
+    reason = pd.Series(pd.NA, index=df.index, dtype="object")
+
+    def drop(name: str, mask) -> None:
+        mask = pd.Series(mask, index=df.index).fillna(False).astype(bool)
+        reason[mask & reason.isna()] = name
+
+    drop("invalid_ticker", ~df["symbol"].map(is_valid_ticker))
+    drop("leveraged_or_inverse", df["is_leveraged"])
+    drop("etf", (df["type"] == "ETF") & (not settings.include_etfs))
+    drop("no_bar_today", df["last_date"].isna() | (pd.to_datetime(df["last_date"]) != pd.Timestamp(day)))
+    drop("insufficient_history", df["n_bars"].fillna(0) < settings.min_history)
+    drop("price_below_min", df["close"] < settings.min_price)
+    if settings.max_price is not None:
+        drop("price_above_max", df["close"] > settings.max_price)
+    drop("dollar_volume_below_min", ~(df["adv_20"] >= settings.min_dollar_volume))
+    drop("volatility_insane", ~(df["price_cv_63"] <= settings.max_price_cv))
+
+    alive = reason.isna()
+    if settings.sectors:
+        chosen = list(settings.sectors)
+    else:
+        liquidity = df[alive & df["sector"].isin(GICS_SECTORS)].groupby("sector")["adv_20"].sum()
+        chosen = liquidity.sort_values(ascending=False).index[: settings.n_liquid_sectors].tolist()
+    if settings.include_etfs:
+        chosen = chosen + ["ETF"]
+    drop("sector_not_selected", ~df["sector"].isin(chosen))
+
+    counts = {name: int((reason == name).sum()) for name in REASONS}
+    kept = df[reason.isna()].reset_index(drop=True)
+    return kept, counts, chosen

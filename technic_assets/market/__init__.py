@@ -1,0 +1,1 @@
+"""Market-data providers: one interface, several sources (see `base.MarketDataProvider`)."""

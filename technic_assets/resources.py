@@ -1,0 +1,87 @@
+"""Dagster resources: the market-data provider and the user's scan settings.
+
+Settings are validated when a run starts (before any asset writes), and every error names the
+setting and the value that is wrong.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from technic_assets.core.factors import STYLES
+from technic_assets.core.universe_filter import GICS_SECTORS, FilterSettings
+from technic_assets.market.base import MarketDataProvider
+
+MAX_TOP_N = 500
+
+
+@lru_cache(maxsize=4)
+def _synthetic(seed: int, n_stocks: int) -> MarketDataProvider:
+    from technic_assets.market.synthetic import SyntheticMarket
+
+    return SyntheticMarket(seed=seed, n_stocks=n_stocks)
+
+
+class MarketResource(ConfigurableResource):
+    """Where bars come from. `synthetic` (the default) is the built-in market: no key, no network."""
+
+    market: str = Field(default="synthetic", description="Data source: 'synthetic'.")
+    seed: int = Field(default=7, description="Seed of the built-in market.")
+    n_stocks: int = Field(default=5600, description="Common stocks in the built-in market (plus ~300 ETFs).")
+
+    def provider(self) -> MarketDataProvider:
+        if self.market != "synthetic":
+            raise ValueError(f"market={self.market!r} is not a known data source (known: 'synthetic')")
+        if self.n_stocks < 50:
+            raise ValueError(f"n_stocks={self.n_stocks} is too small for a market (at least 50)")
+        return _synthetic(self.seed, self.n_stocks)
+
+
+class ScanSettings(ConfigurableResource):
+    """What the user asks of a scan: trade style, filters and how many picks."""
+
+    style: str = Field(default="medium", description="Trade style: swing, medium or position.")
+    top_n: int = Field(default=25, description=f"Picks to publish (1..{MAX_TOP_N}).")
+    sectors: list[str] = Field(default=[], description="GICS sectors to keep; empty keeps the 8 most liquid.")
+    min_price: float = Field(default=5.0, description="Drop closes below this ($).")
+    max_price: float = Field(default=0.0, description="Drop closes above this ($); 0 means no cap.")
+    min_dollar_volume: float = Field(default=500_000.0, description="Minimum 20-day average dollar volume ($).")
+    max_price_cv: float = Field(default=0.5, description="Maximum coefficient of variation of close over 63 sessions.")
+    min_history: int = Field(default=200, description="Minimum bars of history in the lookback window.")
+    include_etfs: bool = Field(default=False, description="Rank plain (unleveraged) ETFs too.")
+
+    def setup_for_execution(self, context) -> None:
+        self.validated()
+
+    def validated(self) -> "ScanSettings":
+        problems = []
+        if self.style not in STYLES:
+            problems.append(f"style={self.style!r} is not one of {', '.join(STYLES)}")
+        if not 1 <= self.top_n <= MAX_TOP_N:
+            problems.append(f"top_n={self.top_n} must be between 1 and {MAX_TOP_N}")
+        unknown = [s for s in self.sectors if s not in GICS_SECTORS]
+        if unknown:
+            problems.append(f"sectors={unknown!r} are not GICS sectors (known: {', '.join(GICS_SECTORS)})")
+        if self.min_price < 0:
+            problems.append(f"min_price={self.min_price} must not be negative")
+        if self.max_price and self.max_price <= self.min_price:
+            problems.append(f"max_price={self.max_price} must be above min_price={self.min_price}")
+        if self.min_dollar_volume < 0:
+            problems.append(f"min_dollar_volume={self.min_dollar_volume} must not be negative")
+        if not self.max_price_cv > 0:
+            problems.append(f"max_price_cv={self.max_price_cv} must be positive")
+        if not 1 <= self.min_history <= 300:
+            problems.append(f"min_history={self.min_history} must be between 1 and 300 (the lookback)")
+        if problems:
+            raise ValueError("invalid scan settings: " + "; ".join(problems))
+        return self
+
+    def filter_settings(self) -> FilterSettings:
+        return FilterSettings(
+            min_price=self.min_price, max_price=self.max_price or None,
+            min_dollar_volume=self.min_dollar_volume, max_price_cv=self.max_price_cv,
+            min_history=self.min_history, sectors=tuple(self.sectors), include_etfs=self.include_etfs,
+        )
