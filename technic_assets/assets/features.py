@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 from dagster import (
     AssetCheckResult,
@@ -24,7 +26,10 @@ from technic_assets.core.universe_filter import REASONS, EmptyUniverseError, sma
 from technic_assets.partitions import trading_days
 from technic_assets.resources import ScanSettings
 
-HISTORY = TimeWindowPartitionMapping(start_offset=-(LOOKBACK - 1), allow_nonexistent_upstream_partitions=True)
+with warnings.catch_warnings():  # allow_nonexistent_upstream_partitions is marked beta
+    warnings.simplefilter("ignore")
+    # Dates too early for a full window are refused by price_bars with a clear message first.
+    HISTORY = TimeWindowPartitionMapping(start_offset=-(LOOKBACK - 1), allow_nonexistent_upstream_partitions=True)
 
 
 @asset(
