@@ -90,10 +90,17 @@ def run_scan(day: str, settings, *, quiet: bool = False):
         partition_key=day, instance=instance, run_config=run_config, raise_on_error=False)
     if not result.success:
         failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        msg = failures[0].step_failure_data.error.message.strip() if failures else "the run failed"
+        msg = root_cause(failures[0].step_failure_data.error) if failures else "the run failed"
         raise SystemExit(f"error: {msg}")
     with transaction(db_path()) as conn:
         return stored_top(conn, day)
+
+
+def root_cause(error) -> str:
+    """The innermost message of a Dagster step error: what the user needs to read."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 def stored_top(conn, day: str) -> pd.DataFrame:

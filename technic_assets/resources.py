@@ -30,7 +30,7 @@ class MarketResource(ConfigurableResource):
 
     market: str = Field(default="synthetic", description="Data source: 'synthetic'.")
     seed: int = Field(default=7, description="Seed of the built-in market.")
-    n_stocks: int = Field(default=5600, description="Common stocks in the built-in market (plus ~300 ETFs).")
+    n_stocks: int = Field(default=6000, description="Common stocks in the built-in market (plus ~300 ETFs).")
 
     def provider(self) -> MarketDataProvider:
         if self.market != "synthetic":

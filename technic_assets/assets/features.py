@@ -22,7 +22,7 @@ from technic_assets.core.factors import FACTORS, compute_factors
 from technic_assets.core.indicators import INDICATOR_COLUMNS, LOOKBACK, compute_indicators
 from technic_assets.core.quality_checks import finite_where_history_suffices, unique_keys
 from technic_assets.core.regime import classify_regime
-from technic_assets.core.universe_filter import REASONS, EmptyUniverseError, smart_filter
+from technic_assets.core.universe_filter import REASONS, smart_filter
 from technic_assets.partitions import trading_days
 from technic_assets.resources import ScanSettings
 
@@ -89,7 +89,7 @@ def filtered_universe(context, universe: pd.DataFrame, indicators: pd.DataFrame,
                         f"(settings: {settings}); dropped per reason: "
                         + ", ".join(f"{k}={v}" for k, v in counts.items() if v),
             metadata=meta,
-        ) from EmptyUniverseError(context.partition_key)
+        )
     out = kept[["symbol", "name", "type", "sector", "exchange", "close", "adv_20", "n_bars"]].copy()
     out.insert(0, "date", day)
     return Output(out, metadata=meta)

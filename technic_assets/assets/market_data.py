@@ -35,6 +35,7 @@ BARS_SCHEMA = {
 )
 def universe(context, market: MarketResource, scan: ScanSettings) -> Output[pd.DataFrame]:
     day = scan_day(context)
+    history_window(day)  # refuse a date too early for a scan before anything is written
     listings = market.provider().listings(day)
     listings.insert(0, "date", day)
     listings["valid_ticker"] = listings["symbol"].map(is_valid_ticker)
@@ -112,6 +113,7 @@ def price_bars(context, market: MarketResource, store: StoreResource, scan: Scan
 )
 def fundamentals(context, market: MarketResource, scan: ScanSettings) -> Output[pd.DataFrame]:
     day = scan_day(context)
+    history_window(day)
     reports = market.provider().fundamentals(day)
     reports.insert(0, "date", day)
     stale = (day - reports["published"]).dt.days > 200

@@ -46,10 +46,6 @@ class FilterSettings:
     include_etfs: bool = False
 
 
-class EmptyUniverseError(ValueError):
-    """The filter left nothing to rank."""
-
-
 def is_valid_ticker(symbol: object) -> bool:
     return isinstance(symbol, str) and VALID_TICKER.match(symbol) is not None
 

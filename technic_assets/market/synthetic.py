@@ -97,7 +97,7 @@ class SyntheticMarket(MarketDataProvider):
 
     name = "synthetic"
 
-    def __init__(self, seed: int = 7, n_stocks: int = 5600):
+    def __init__(self, seed: int = 7, n_stocks: int = 6000):
         self.seed = seed
         self.n_stocks = n_stocks
         self._meta = _build_listings(seed, n_stocks)
@@ -135,7 +135,8 @@ class SyntheticMarket(MarketDataProvider):
         days = nyse().sessions
         nxt = days[days.get_loc(pd.Timestamp(day)) + 1]
         sig = _signal_for_day(_fundamentals(self.seed, self.n_stocks), m, nxt)
-        return pd.Series(KAPPA * m["idio_vol"].to_numpy() * sig, index=m["symbol"], name="true_signal")
+        truth = pd.Series(KAPPA * m["idio_vol"].to_numpy() * sig, index=m["symbol"], name="true_signal")
+        return truth[truth.index.isin(self.listings(day)["symbol"])]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -205,9 +206,10 @@ def _build_listings(seed: int, n_stocks: int) -> pd.DataFrame:
     meta = pd.DataFrame(rows)
     n = len(meta)
     meta["listed"] = EPOCH - pd.to_timedelta(rng.integers(30, 9000, n), unit="D")
-    ipo = (rng.random(n) < 0.10) & (meta["type"] == "stock").to_numpy()
+    ordinary = (meta["type"] == "stock").to_numpy() & ~meta["symbol"].isin(special).to_numpy()
+    ipo = (rng.random(n) < 0.10) & ordinary
     meta.loc[ipo, "listed"] = EPOCH + pd.to_timedelta(rng.integers(60, 2900, ipo.sum()), unit="D")
-    gone = (rng.random(n) < 0.06) & (meta["type"] == "stock").to_numpy()
+    gone = (rng.random(n) < 0.06) & ordinary
     meta["delisted"] = pd.NaT
     meta.loc[gone, "delisted"] = meta.loc[gone, "listed"].clip(lower=EPOCH) + pd.to_timedelta(
         rng.integers(120, 2600, gone.sum()), unit="D")

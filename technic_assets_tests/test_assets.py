@@ -1,0 +1,154 @@
+"""The assets end to end, on a small built-in market and a fresh store per module."""
+
+import duckdb
+import pandas as pd
+import pytest
+from dagster import DagsterInstance, Definitions, materialize
+
+from technic_assets.cli import root_cause
+from technic_assets.definitions import ASSETS, defs, resources
+from technic_assets.partitions import sessions_back
+from technic_assets.resources import MarketResource, ScanSettings
+
+DAY = "2025-06-02"
+SMALL = MarketResource(n_stocks=400)
+
+
+def small_resources(**scan):
+    return {**resources(), "market": SMALL, "scan": ScanSettings(**scan)}
+
+
+def run(day=DAY, instance=None, **scan):
+    return materialize(ASSETS, partition_key=day, resources=small_resources(**scan), instance=instance,
+                       raise_on_error=False)
+
+
+def query(path, sql, params=None):
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        return conn.execute(sql, params or []).fetchdf()
+    finally:
+        conn.close()
+
+
+def tables(path):
+    if not path.exists():
+        return set()
+    return set(query(path, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'technic'")["table_name"])
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory):
+    path = tmp_path_factory.mktemp("store") / "store.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TECHNIC_DUCKDB_PATH", str(path))
+        instance = DagsterInstance.ephemeral()
+        first = run(instance=instance)
+        yield path, instance, first, mp
+
+
+def metadata(result, asset):
+    for event in result.get_asset_materialization_events():
+        mat = event.materialization
+        if mat.asset_key.path == [asset] and mat.partition == DAY:
+            return {k: v.value for k, v in mat.metadata.items()}
+    raise AssertionError(f"no materialization of {asset} for {DAY}")
+
+
+def test_definitions_load():
+    Definitions.validate_loadable(defs)
+    assert defs.resolve_job_def("daily_scan") is not None
+
+
+def test_an_empty_store_gets_the_history_and_a_ranked_top_n(scanned):
+    path, instance, result, _ = scanned
+    assert result.success
+    top = query(path, "SELECT * FROM technic.ranked_top_n WHERE date = ? ORDER BY rank", [DAY])
+    assert top["rank"].tolist() == list(range(1, 26))
+    assert top["merit_score"].is_monotonic_decreasing
+    assert top["reasons"].str.len().min() > 0
+    dates = query(path, "SELECT DISTINCT date FROM technic.price_bars ORDER BY date")["date"]
+    assert list(dates) == list(sessions_back(DAY, 300))
+    first_day = sessions_back(DAY, 300)[0].strftime("%Y-%m-%d")
+    recorded = instance.get_materialized_partitions(ASSETS[1].key)
+    assert first_day in recorded and DAY in recorded  # the filled history shows in the UI
+
+
+def test_every_check_passes(scanned):
+    _, _, result, _ = scanned
+    evaluations = result.get_asset_check_evaluations()
+    assert {e.check_name for e in evaluations} == {"bars_sane", "unique_date_symbol", "indicators_finite", "top_n_ranked"}
+    assert all(e.passed for e in evaluations)
+
+
+def test_the_filter_reports_its_counts(scanned):
+    _, _, result, _ = scanned
+    meta = metadata(result, "filtered_universe")
+    dropped = sum(v for k, v in meta.items() if k.startswith("dropped_"))
+    assert meta["before"] - dropped == meta["after"] > 25
+    assert meta["dropped_leveraged_or_inverse"] == 30
+
+
+def test_a_rerun_replaces_partitions_and_fetches_nothing(scanned):
+    path, instance, _, _ = scanned
+    before = {t: len(query(path, f"SELECT * FROM technic.{t}")) for t in tables(path)}
+    again = run(instance=instance)
+    assert again.success
+    assert metadata(again, "price_bars")["provider_requests"] == 0
+    after = {t: len(query(path, f"SELECT * FROM technic.{t}")) for t in tables(path)}
+    assert after == before
+    dup = query(path, "SELECT date, symbol, count(*) n FROM technic.price_bars GROUP BY ALL HAVING n > 1")
+    assert dup.empty
+
+
+def test_bars_after_the_scan_date_change_nothing(scanned):
+    path, instance, _, _ = scanned
+    top_before = query(path, "SELECT * FROM technic.ranked_top_n WHERE date = ?", [DAY])
+    tomorrow = pd.Timestamp("2025-06-03")
+    conn = duckdb.connect(str(path))
+    conn.execute("""INSERT INTO technic.price_bars
+                    SELECT ?::TIMESTAMP, symbol, open * 10, high * 10, low * 10, close * 10, volume, 1.0
+                    FROM technic.price_bars WHERE date = ?""", [tomorrow.to_pydatetime(), DAY]).fetchall()
+    conn.close()
+    assert run(instance=instance).success
+    top_after = query(path, "SELECT * FROM technic.ranked_top_n WHERE date = ?", [DAY])
+    pd.testing.assert_frame_equal(top_before, top_after)
+
+
+def test_nonsense_settings_fail_before_anything_is_written(store_path):
+    for bad, message in [({"top_n": 0}, "top_n=0"), ({"sectors": ["Crypto"]}, "Crypto"),
+                         ({"style": "yolo"}, "yolo")]:
+        with pytest.raises(ValueError, match=message):
+            ScanSettings(**bad).validated()
+        assert not run(**bad).success
+    assert tables(store_path) == set()
+
+
+def test_a_date_without_enough_history_is_refused_before_writing(store_path):
+    result = run(day="2024-03-01")
+    assert not result.success
+    failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
+    assert "needs 300 sessions of history" in root_cause(failure.step_failure_data.error)
+    assert tables(store_path) == set()
+
+
+def test_a_filter_that_leaves_nothing_says_so_and_writes_no_partition(store_path):
+    result = run(min_price=1e7)
+    assert not result.success
+    failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
+    assert failure.step_key == "filtered_universe"
+    assert "left no symbols" in root_cause(failure.step_failure_data.error)
+    assert "filtered_universe" not in tables(store_path)
+    assert "price_bars" in tables(store_path)  # what was correct is kept
+
+
+def test_the_cli_refuses_a_closed_day():
+    from technic_assets.cli import resolve_date
+
+    with pytest.raises(SystemExit, match="not an NYSE trading day"):
+        resolve_date("2025-01-09")
+    with pytest.raises(SystemExit, match="not a date"):
+        resolve_date("yesterday-ish")
+    assert resolve_date("2025-06-02") == "2025-06-02"
+    with pytest.raises(SystemExit, match="first date that can be scanned is 2025-03-13"):
+        resolve_date("2025-01-10")

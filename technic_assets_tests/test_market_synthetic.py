@@ -1,0 +1,58 @@
+import numpy as np
+import pandas as pd
+
+from technic_assets.core.quality_checks import bars_sane, unique_keys
+from technic_assets.market.synthetic import SyntheticMarket
+
+DAY = pd.Timestamp("2025-06-02")
+
+
+def test_same_seed_same_data_and_a_day_does_not_depend_on_the_range_asked():
+    a = SyntheticMarket(seed=11, n_stocks=200)
+    b = SyntheticMarket(seed=11, n_stocks=200)
+    long = a.daily_bars(pd.Timestamp("2025-05-01"), DAY)
+    short = b.daily_bars(DAY, DAY)
+    pd.testing.assert_frame_equal(long[long["date"] == DAY].reset_index(drop=True), short.reset_index(drop=True))
+    other = SyntheticMarket(seed=12, n_stocks=200).daily_bars(DAY, DAY)
+    assert not np.allclose(other["close"].to_numpy()[:50], short["close"].to_numpy()[:50])
+
+
+def test_the_market_has_what_a_scanner_must_handle():
+    m = SyntheticMarket(seed=7, n_stocks=6000)
+    listings = m.listings(DAY)
+    symbols = set(listings["symbol"])
+    assert {"SPY", "QQQ", "HYG", "LQD", "SHY", "TLT", "IEF", "VIXY", "BRK.B", "TQQQ", "SQQQ"} <= symbols
+    assert 5600 <= len(listings) <= 6300
+    assert listings["sector"].nunique() == 12  # 11 GICS sectors and ETF
+    assert listings["is_leveraged"].sum() >= 20
+    assert "AB1" in symbols and "TOOLONG" in symbols  # malformed tickers exist to be filtered
+    later = m.listings(pd.Timestamp("2026-06-01"))
+    assert set(later["symbol"]) - symbols and symbols - set(later["symbol"])  # IPOs and delistings
+
+
+def test_bars_are_sane_with_splits_and_halts():
+    m = SyntheticMarket(seed=7, n_stocks=6000)
+    bars = m.daily_bars(pd.Timestamp("2025-01-02"), pd.Timestamp("2025-12-31"))
+    assert bars_sane(bars)[0] and unique_keys(bars)[0]
+    assert (bars["split_ratio"] > 1).sum() >= 20 and (bars["split_ratio"] < 1).sum() >= 1
+    per_day = bars.groupby("date").size()
+    listed = m.listings(pd.Timestamp("2025-06-02"))
+    assert per_day.loc["2025-06-02"] < len(listed)  # some names halted or not yet trading
+
+
+def test_fundamentals_are_point_in_time():
+    m = SyntheticMarket(seed=7, n_stocks=500)
+    f = m.fundamentals(DAY)
+    assert (f["published"] <= DAY).all()
+    assert (f["period_end"] < f["published"]).all()
+    assert ((DAY - f["published"]).dt.days < 160).all()  # the latest report, not an old one
+    assert f["symbol"].is_unique
+
+
+def test_planted_signal_only_uses_reports_published_before_the_day():
+    m = SyntheticMarket(seed=7, n_stocks=500)
+    truth = m.true_signal(DAY)
+    f = m.fundamentals(DAY).set_index("symbol")
+    stocks = truth[truth.index.isin(f.index)]
+    assert stocks.abs().sum() > 0
+    assert truth[~truth.index.isin(f.index)].abs().sum() == 0  # ETFs and names with no report: no signal

@@ -1,0 +1,37 @@
+import duckdb
+import pandas as pd
+import pytest
+
+from technic_assets.store import StoreResource, db_path
+
+
+def frame(day, value):
+    return pd.DataFrame({"date": [pd.Timestamp(day)] * 2, "symbol": ["A", "B"], "close": [value, value]})
+
+
+def test_replace_dates_is_atomic(store_path):
+    store = StoreResource()
+    store.replace_dates("price_bars", frame("2025-06-02", 1.0), [pd.Timestamp("2025-06-02")])
+    store.replace_dates("price_bars", frame("2025-06-02", 2.0), [pd.Timestamp("2025-06-02")])
+    bad = frame("2025-06-02", 3.0).rename(columns={"close": "wrong_column"}).assign(extra=1)
+    with pytest.raises(duckdb.Error):
+        store.replace_dates("price_bars", bad, [pd.Timestamp("2025-06-02")])
+    conn = duckdb.connect(str(store_path), read_only=True)
+    rows = conn.execute("SELECT symbol, close FROM technic.price_bars ORDER BY symbol").fetchall()
+    assert rows == [("A", 2.0), ("B", 2.0)]  # replaced once, and the failed write left it intact
+
+
+def test_symbols_that_look_like_sql_are_only_data(store_path):
+    store = StoreResource()
+    evil = pd.DataFrame({"date": [pd.Timestamp("2025-06-02")], "symbol": ["A'); DROP TABLE technic.price_bars; --"],
+                         "close": [1.0]})
+    store.replace_dates("price_bars", evil, [pd.Timestamp("2025-06-02")])
+    assert store.dates_present("price_bars", pd.Timestamp("2025-06-01"), pd.Timestamp("2025-06-03")) == {
+        pd.Timestamp("2025-06-02")}
+    assert store.read_dates("price_bars", [pd.Timestamp("2025-06-02")])["symbol"].tolist() == evil["symbol"].tolist()
+
+
+def test_the_store_file_may_not_shadow_the_schema(tmp_path, monkeypatch):
+    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(tmp_path / "technic.duckdb"))
+    with pytest.raises(ValueError, match="technic"):
+        db_path()
