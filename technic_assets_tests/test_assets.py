@@ -152,3 +152,16 @@ def test_the_cli_refuses_a_closed_day():
     assert resolve_date("2025-06-02") == "2025-06-02"
     with pytest.raises(SystemExit, match="first date that can be scanned is 2025-03-13"):
         resolve_date("2025-01-10")
+
+
+def test_the_core_pipeline_ranks_exactly_as_the_assets_do(scanned):
+    from technic_assets.core.pipeline import run_core_scan
+
+    path, _, _, _ = scanned
+    market = SMALL.provider()
+    window = sessions_back(DAY, 300)
+    result = run_core_scan(market.daily_bars(window[0], window[-1]), market.listings(pd.Timestamp(DAY)),
+                           market.fundamentals(pd.Timestamp(DAY)), pd.Timestamp(DAY))
+    stored = query(path, "SELECT symbol, merit_score FROM technic.ranked_top_n WHERE date = ? ORDER BY rank", [DAY])
+    assert result.top["symbol"].tolist() == stored["symbol"].tolist()
+    assert result.top["merit_score"].to_numpy() == pytest.approx(stored["merit_score"].to_numpy())

@@ -2,8 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from technic_assets.assets.features import splits_since
-from technic_assets.core.factors import compute_factors, sector_zscore, winsorize
+from technic_assets.core.factors import compute_factors, sector_zscore, splits_since, winsorize
 
 
 def test_sector_zscore_standardizes_within_each_sector():

@@ -18,7 +18,7 @@ from dagster import (
 
 from technic_assets.assets.common import STORE_METADATA, markdown_table, scan_day, schema, timed
 from technic_assets.core.adjust import split_adjust
-from technic_assets.core.factors import FACTORS, compute_factors
+from technic_assets.core.factors import FACTORS, compute_factors, factor_panel
 from technic_assets.core.indicators import INDICATOR_COLUMNS, LOOKBACK, compute_indicators
 from technic_assets.core.quality_checks import finite_where_history_suffices, unique_keys
 from technic_assets.core.regime import classify_regime
@@ -54,8 +54,8 @@ with warnings.catch_warnings():  # allow_nonexistent_upstream_partitions is mark
 def indicators(context, universe: pd.DataFrame, price_bars: pd.DataFrame):
     day = scan_day(context)
     with timed() as t:
-        bars = price_bars[price_bars["symbol"].isin(universe["symbol"])]
-        ind = compute_indicators(split_adjust(bars))
+        ind = compute_indicators(split_adjust(price_bars))
+        ind = ind[ind["symbol"].isin(universe["symbol"])].reset_index(drop=True)
     ind.insert(0, "date", day)
     yield Output(ind, metadata={
         "rows": len(ind), "bars_read": len(price_bars),
@@ -116,26 +116,12 @@ def filtered_universe(context, universe: pd.DataFrame, indicators: pd.DataFrame,
 def factors(context, filtered_universe: pd.DataFrame, indicators: pd.DataFrame, fundamentals: pd.DataFrame,
             price_bars: pd.DataFrame, scan: ScanSettings):
     day = scan_day(context)
-    panel = (filtered_universe[["symbol", "sector"]]
-             .merge(indicators.drop(columns="date"), on="symbol", how="left")
-             .merge(fundamentals.drop(columns="date"), on="symbol", how="left"))
-    panel["split_factor_since_report"] = splits_since(price_bars, panel.set_index("symbol")["published"]).reindex(
-        panel["symbol"]).to_numpy()
+    panel = factor_panel(filtered_universe, indicators, fundamentals, price_bars)
     z, missing = compute_factors(panel, scan.style)
     out = pd.concat([panel[["symbol", "sector", "realized_vol_63", "adv_20"]], z], axis=1)
     out.insert(0, "date", day)
     return Output(out, metadata={"rows": len(out), "style": scan.style,
                                  **{f"set_neutral_{k}": v for k, v in missing.items()}})
-
-
-def splits_since(split_rows: pd.DataFrame, published: pd.Series) -> pd.Series:
-    """Per symbol, the product of split ratios strictly after its report's publication date."""
-    events = split_rows[split_rows["split_ratio"] != 1.0]
-    if events.empty:
-        return pd.Series(1.0, index=published.index)
-    events = events.merge(published.rename("published").reset_index(), on="symbol", how="inner")
-    after = events[events["date"] > events["published"]]
-    return after.groupby("symbol")["split_ratio"].prod().reindex(published.index).fillna(1.0)
 
 
 @asset(

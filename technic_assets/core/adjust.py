@@ -14,26 +14,16 @@ import pandas as pd
 PRICE_COLUMNS = ["open", "high", "low", "close"]
 
 
-def symbol_bounds(symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end (exclusive) row of each symbol's run in an array sorted by symbol."""
-    starts = np.flatnonzero(np.r_[True, symbols[1:] != symbols[:-1]])
-    return starts, np.r_[starts[1:], len(symbols)]
+def symbol_bounds(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) row of each run of equal keys in an array sorted by them."""
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return starts, np.r_[starts[1:], len(keys)]
 
 
-def sort_bars(bars: pd.DataFrame) -> pd.DataFrame:
-    """Bars ordered by (symbol, date), cheaply when they already are."""
-    codes, _ = pd.factorize(bars["symbol"], sort=True)
-    dates = bars["date"].to_numpy()
-    ordered = np.all(np.diff(codes) >= 0) and np.all((np.diff(codes) > 0) | (dates[1:] > dates[:-1]))
-    if ordered:
-        return bars.reset_index(drop=True)
-    return bars.iloc[np.lexsort((dates, codes))].reset_index(drop=True)
-
-
-def split_factors(bars: pd.DataFrame) -> np.ndarray:
-    """For each row (sorted by symbol, date): product of the split ratios strictly after it."""
-    log_ratio = np.log(bars["split_ratio"].to_numpy(dtype=float))
-    starts, ends = symbol_bounds(bars["symbol"].to_numpy())
+def split_factors(codes: np.ndarray, split_ratio: np.ndarray) -> np.ndarray:
+    """For rows sorted by (symbol code, date): the product of the symbol's split ratios after each row."""
+    log_ratio = np.log(split_ratio.astype(float))
+    starts, ends = symbol_bounds(codes)
     cum = np.cumsum(log_ratio)
     before = np.r_[0.0, cum][starts]  # cumulative sum before each symbol's first row
     total = cum[ends - 1] - before
@@ -42,13 +32,20 @@ def split_factors(bars: pd.DataFrame) -> np.ndarray:
 
 
 def split_adjust(bars: pd.DataFrame) -> pd.DataFrame:
-    """Bars sorted by (symbol, date) and adjusted for every split in the window."""
-    out = sort_bars(bars)
-    factor = split_factors(out)
-    if not np.any(np.abs(factor - 1.0) > 1e-12):
-        return out
-    out = out.copy()
+    """Bars sorted by (symbol, date), prices divided and volume multiplied by the splits after each bar.
+
+    Works on numpy arrays and builds one new frame (symbol, date, open, high, low, close, volume),
+    so a 1.8M-row window is not copied more than once.
+    """
+    codes, uniques = pd.factorize(bars["symbol"], sort=True)
+    dates = bars["date"].to_numpy()
+    order = np.lexsort((dates, codes))
+    if np.array_equal(order, np.arange(len(order))):
+        order = slice(None)  # already sorted: take views, not copies
+    codes = codes[order]
+    factor = split_factors(codes, bars["split_ratio"].to_numpy()[order])
+    out = {"symbol": np.asarray(uniques, dtype=object)[codes], "date": dates[order]}
     for col in PRICE_COLUMNS:
-        out[col] = out[col].to_numpy() / factor
-    out["volume"] = out["volume"].to_numpy() * factor
-    return out
+        out[col] = bars[col].to_numpy()[order] / factor
+    out["volume"] = bars["volume"].to_numpy()[order] * factor
+    return pd.DataFrame(out, copy=False)

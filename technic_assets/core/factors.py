@@ -52,6 +52,29 @@ def standardize(x: pd.Series) -> pd.Series:
     return (x - x.mean()) / std if std and np.isfinite(std) and std > 0 else x * 0.0
 
 
+def splits_since(split_rows: pd.DataFrame, published: pd.Series) -> pd.Series:
+    """Per symbol, the product of split ratios strictly after its report's publication date."""
+    events = split_rows[split_rows["split_ratio"] != 1.0]
+    if events.empty:
+        return pd.Series(1.0, index=published.index)
+    events = events.merge(published.rename("published").reset_index(), on="symbol", how="inner")
+    after = events[events["date"] > events["published"]]
+    return after.groupby("symbol")["split_ratio"].prod().reindex(published.index).fillna(1.0)
+
+
+def factor_panel(filtered: pd.DataFrame, indicators: pd.DataFrame, fundamentals: pd.DataFrame,
+                 split_rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per filtered symbol: sector, indicators, its latest report and splits since that report."""
+    drop = [c for c in ("date",) if c in indicators.columns]
+    panel = (filtered[["symbol", "sector"]]
+             .merge(indicators.drop(columns=drop), on="symbol", how="left")
+             .merge(fundamentals.drop(columns=[c for c in ("date",) if c in fundamentals.columns]),
+                    on="symbol", how="left"))
+    published = panel.set_index("symbol")["published"]
+    panel["split_factor_since_report"] = splits_since(split_rows, published).reindex(panel["symbol"]).to_numpy()
+    return panel
+
+
 def raw_components(panel: pd.DataFrame) -> pd.DataFrame:
     """Per-symbol raw measures from indicators and point-in-time fundamentals (already merged)."""
     c = panel["close"]
