@@ -13,6 +13,7 @@ import os
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import pandas as pd
 
@@ -109,7 +110,8 @@ def stored_top(conn, day: str) -> pd.DataFrame:
     ).fetchdf()
 
 
-def print_table(top: pd.DataFrame, day: str, out=sys.stdout) -> None:
+def print_table(top: pd.DataFrame, day: str, out=None) -> None:
+    out = out or sys.stdout
     view = top[SHOWN].copy()
     for col in ("merit_score", "ics_score", "rsi_14", "roc_63"):
         view[col] = view[col].map(lambda v: f"{v:.1f}")
@@ -148,20 +150,30 @@ def main(argv: list[str] | None = None) -> int:
         print_table(result, day)
         print(f"\n{time.perf_counter() - started:.1f}s", file=sys.stderr)
     elif args.command == "top":
-        from technic_assets.store import db_path, transaction
+        import duckdb
 
-        with transaction(db_path()) as conn:
-            try:
-                day = args.date or str(conn.execute("SELECT max(date)::DATE FROM technic.ranked_top_n").fetchall()[0][0])
-                result = stored_top(conn, day)
-            except Exception as exc:  # noqa: BLE001 - a missing table is the common case
-                raise SystemExit(f"error: nothing stored yet in {db_path()} ({exc.__class__.__name__}); "
-                                 "run `technic scan` first") from None
+        from technic_assets.store import connect, db_path
+
+        path = db_path()
+        if not Path(path).exists():
+            raise SystemExit(f"error: no store at {path}; run `technic scan` first")
+        conn = connect(path, read_only=True)
+        try:
+            day = args.date or str(conn.execute("SELECT max(date)::DATE FROM technic.ranked_top_n").fetchall()[0][0])
+            result = stored_top(conn, day)
+        except duckdb.CatalogException:
+            raise SystemExit(f"error: no ranked_top_n in {path} yet; run `technic scan` first") from None
+        finally:
+            conn.close()
         if result.empty:
             raise SystemExit(f"error: no stored top N for {day} in {db_path()}")
         print_table(result, day)
     elif args.command == "bench":
-        from benchmarks.core_scan import main as bench_main
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ beside the package
+        try:
+            from benchmarks.core_scan import main as bench_main
+        except ImportError:
+            raise SystemExit("error: technic bench runs from a source checkout (benchmarks/ beside technic_assets/)") from None
 
         bench_main(args.symbols, args.repeat)
     return 0

@@ -6,6 +6,7 @@ setting and the value that is wrong.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from dagster import ConfigurableResource
@@ -28,13 +29,18 @@ def _synthetic(seed: int, n_stocks: int) -> MarketDataProvider:
 class MarketResource(ConfigurableResource):
     """Where bars come from. `synthetic` (the default) is the built-in market: no key, no network."""
 
-    market: str = Field(default="synthetic", description="Data source: 'synthetic'.")
+    market: str = Field(default="", description="Data source: 'synthetic'; empty reads TECHNIC_MARKET (default synthetic).")
     seed: int = Field(default=7, description="Seed of the built-in market.")
     n_stocks: int = Field(default=6000, description="Common stocks in the built-in market (plus ~300 ETFs).")
 
+    @property
+    def source(self) -> str:
+        return self.market or os.environ.get("TECHNIC_MARKET", "") or "synthetic"
+
     def provider(self) -> MarketDataProvider:
-        if self.market != "synthetic":
-            raise ValueError(f"market={self.market!r} is not a known data source (known: 'synthetic')")
+        if self.source != "synthetic":
+            raise ValueError(f"market {self.source!r} (TECHNIC_MARKET or the market resource's config) "
+                             "is not a known data source; known: 'synthetic'")
         if self.n_stocks < 50:
             raise ValueError(f"n_stocks={self.n_stocks} is too small for a market (at least 50)")
         return _synthetic(self.seed, self.n_stocks)

@@ -69,7 +69,10 @@ def indicators(context, universe: pd.DataFrame, price_bars: pd.DataFrame):
     partitions_def=trading_days,
     group_name="features",
     kinds={"duckdb", "pandas"},
-    metadata=STORE_METADATA,
+    metadata={**STORE_METADATA, **schema({
+        "date": "timestamp", "symbol": "string", "name": "string", "type": "stock | ETF",
+        "sector": "string", "exchange": "string", "close": "float", "adv_20": "$ per day",
+        "n_bars": "bars in the window"})},
     description=(
         "The smart filter: invalid tickers, leveraged/inverse ETFs, halted names, short histories, "
         "closes under $5, 20-day dollar volume under $500K, price CV over 50%, and sectors outside the "
@@ -128,7 +131,11 @@ def factors(context, filtered_universe: pd.DataFrame, indicators: pd.DataFrame, 
     partitions_def=trading_days,
     group_name="features",
     kinds={"duckdb", "pandas"},
-    metadata=STORE_METADATA,
+    metadata={**STORE_METADATA, **schema({
+        "date": "timestamp", "risk": "risk_on | neutral | risk_off", "risk_score": "-3..3",
+        "trend": "uptrend | mixed | downtrend", "volatility": "calm | normal | stressed",
+        "credit": "benign | neutral | stress", "rates": "rising | stable | falling",
+        "leadership": "growth | broad", "missing_etfs": "regime ETFs absent that day"})},
     description="Trend, volatility, credit and rates states from SPY, QQQ, HYG, LQD, SHY, TLT, IEF and VIXY.",
 )
 def market_regime(context, indicators: pd.DataFrame):

@@ -34,6 +34,7 @@ BARS_SCHEMA = {
     description="Every listing active on the day, from the market-data provider.",
 )
 def universe(context, market: MarketResource, scan: ScanSettings) -> Output[pd.DataFrame]:
+    # `scan` is here so its settings are validated before this first writer runs.
     day = scan_day(context)
     history_window(day)  # refuse a date too early for a scan before anything is written
     listings = market.provider().listings(day)
@@ -88,7 +89,7 @@ def price_bars(context, market: MarketResource, store: StoreResource, scan: Scan
             context.log.info(f"price_bars: filled {len(missing)} missing sessions ({len(history):,} bars)")
         today = fetched[fetched["date"] == day] if day not in present else store.read_dates("price_bars", [day])
     if today.empty:
-        raise ValueError(f"the {market.market} market returned no bars for {day:{DATE_FMT}}")
+        raise ValueError(f"the {market.source} market returned no bars for {day:{DATE_FMT}}")
     today = today[BAR_COLUMNS].reset_index(drop=True)
     yield Output(today, metadata={
         "rows": len(today),
@@ -108,7 +109,11 @@ def price_bars(context, market: MarketResource, store: StoreResource, scan: Scan
     partitions_def=trading_days,
     group_name="market_data",
     kinds={"duckdb", "pandas"},
-    metadata=STORE_METADATA,
+    metadata={**STORE_METADATA, **schema({
+        "date": "timestamp", "symbol": "string", "period_end": "quarter end", "published": "filing date",
+        "eps_ttm": "trailing 12-month EPS, per share at publication", "book_value_per_share": "float",
+        "roe": "return on equity", "debt_to_equity": "float", "revenue_growth": "year on year",
+        "eps_growth": "year on year", "earnings_surprise": "standardized unexpected earnings"})},
     description="Each stock's latest quarterly report published on or before the day (point in time).",
 )
 def fundamentals(context, market: MarketResource, scan: ScanSettings) -> Output[pd.DataFrame]:

@@ -141,12 +141,48 @@ class SyntheticMarket(MarketDataProvider):
 
 # ---------------------------------------------------------------------------------------------------
 def _ticker(rng: np.random.Generator, taken: set[str]) -> str:
-    while True:
-        n = rng.choice([1, 2, 3, 4, 5], p=[0.01, 0.06, 0.38, 0.45, 0.10])
-        sym = "".join(rng.choice(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), n))
-        if sym not in taken:
-            taken.add(sym)
-            return sym
+    return _tickers(rng, 1, taken)[0]
+
+
+def _tickers(rng: np.random.Generator, count: int, taken: set[str]) -> list[str]:
+    """`count` new unique tickers of 1-5 letters, mostly 3-4."""
+    out: list[str] = []
+    letters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    while len(out) < count:
+        k = count - len(out)
+        lengths = rng.choice([1, 2, 3, 4, 5], size=2 * k, p=[0.01, 0.06, 0.38, 0.45, 0.10])
+        chars = letters[rng.integers(0, 26, (2 * k, 5))]
+        for length, row in zip(lengths, chars):
+            sym = "".join(row[:length])
+            if sym not in taken and len(out) < count:
+                taken.add(sym)
+                out.append(sym)
+    return out
+
+
+def _stock_rows(rng: np.random.Generator, n: int, special: list[str], taken: set[str]) -> pd.DataFrame:
+    """The common stocks: 7% penny stocks, 10% illiquid names, the rest ordinary, in 11 sectors."""
+    sectors = rng.choice(11, size=n, p=_SECTOR_SHARE / _SECTOR_SHARE.sum())
+    kind = rng.random(n)
+    penny, illiquid = kind < 0.07, (kind >= 0.07) & (kind < 0.17)
+    price = np.exp(rng.normal(np.log(45), 0.9, n))
+    vol = np.exp(rng.normal(np.log(0.013), 0.3, n))
+    dollar = np.exp(rng.normal(np.log(2.5e7), 1.4, n)) * _SECTOR_LIQUIDITY[sectors]
+    price = np.where(penny, rng.uniform(0.4, 4.5, n), np.where(illiquid, np.exp(rng.normal(np.log(20), 0.6, n)), price))
+    vol = np.where(penny, rng.uniform(0.03, 0.06, n), np.where(illiquid, rng.uniform(0.015, 0.035, n), vol))
+    dollar = np.where(penny, np.exp(rng.normal(np.log(8e5), 1.2, n)),
+                      np.where(illiquid, rng.uniform(2e4, 4.5e5, n), dollar))
+    names = [f"{a} {b} Inc" for a, b in zip(rng.choice(_WORDS_A, n), rng.choice(_WORDS_B, n))]
+    sector_names = np.array(GICS_SECTORS)[sectors]
+    bond = np.array([_BOND_LOAD.get(sec, 0.0) for sec in GICS_SECTORS])[sectors] * rng.uniform(0.5, 1.5, n)
+    return pd.DataFrame({
+        "symbol": special[:n] + _tickers(rng, max(n - len(special), 0), taken),
+        "name": names, "type": "stock", "sector": sector_names,
+        "exchange": rng.choice(["NYSE", "NASDAQ"], n), "is_leveraged": False, "price0": price,
+        "beta": np.clip(rng.normal(1.0, 0.3, n), 0.2, 2.0), "sector_idx": sectors,
+        "sector_load": np.clip(rng.normal(1.0, 0.25, n), 0.3, 1.8), "bond_load": bond, "idio_vol": vol,
+        "drift": rng.normal(0.0, 0.0003, n), "dollar_volume": dollar,
+    })
 
 
 @lru_cache(maxsize=4)
@@ -186,24 +222,7 @@ def _build_listings(seed: int, n_stocks: int) -> pd.DataFrame:
         rows[-1]["sector_idx"], rows[-1]["sector_load"] = sector_idx[sec], rng.uniform(0.3, 1.0)
 
     special = _SHARE_CLASSES + _MALFORMED
-    sectors = rng.choice(11, size=n_stocks, p=_SECTOR_SHARE / _SECTOR_SHARE.sum())
-    for k in range(n_stocks):
-        sym = special[k] if k < len(special) else _ticker(rng, taken)
-        sec = GICS_SECTORS[sectors[k]]
-        kind = rng.random()
-        if kind < 0.07:  # penny stock
-            price, vol, dv = rng.uniform(0.4, 4.5), rng.uniform(0.03, 0.06), np.exp(rng.normal(np.log(8e5), 1.2))
-        elif kind < 0.17:  # illiquid name
-            price, vol, dv = np.exp(rng.normal(np.log(20), 0.6)), rng.uniform(0.015, 0.035), rng.uniform(2e4, 4.5e5)
-        else:
-            price = np.exp(rng.normal(np.log(45), 0.9))
-            vol = np.exp(rng.normal(np.log(0.013), 0.3))
-            dv = np.exp(rng.normal(np.log(2.5e7), 1.4)) * _SECTOR_LIQUIDITY[sectors[k]]
-        row(sym, "stock", sec, price, float(np.clip(rng.normal(1.0, 0.3), 0.2, 2.0)),
-            float(np.clip(rng.normal(1.0, 0.25), 0.3, 1.8)), _BOND_LOAD.get(sec, 0.0) * rng.uniform(0.5, 1.5),
-            vol, rng.normal(0.0, 0.0003), dv, exch=rng.choice(["NYSE", "NASDAQ"]))
-
-    meta = pd.DataFrame(rows)
+    meta = pd.concat([pd.DataFrame(rows), _stock_rows(rng, n_stocks, special, taken)], ignore_index=True)
     n = len(meta)
     meta["listed"] = EPOCH - pd.to_timedelta(rng.integers(30, 9000, n), unit="D")
     ordinary = (meta["type"] == "stock").to_numpy() & ~meta["symbol"].isin(special).to_numpy()
