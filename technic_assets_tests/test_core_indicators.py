@@ -29,6 +29,8 @@ def test_values_match_talib_and_hand_computation():
     assert ind["ret_12_1"] == pytest.approx(c[-22] / c[-253] - 1)
     assert ind["adv_20"] == pytest.approx((c[-20:] * v[-20:]).mean())
     assert ind["realized_vol_21"] == pytest.approx(np.std(np.diff(np.log(c))[-21:], ddof=1) * np.sqrt(252))
+    assert ind["realized_vol_63"] == pytest.approx(np.std(np.diff(np.log(c))[-63:], ddof=1) * np.sqrt(252))
+    assert ind["price_cv_63"] == pytest.approx(c[-63:].std(ddof=1) / c[-63:].mean())
     assert ind["bb_upper"] == pytest.approx(c[-20:].mean() + 2 * c[-20:].std(ddof=0))
     assert ind["rsi_14"] == pytest.approx(talib.RSI(c, 14)[-1])
     assert ind["adx_14"] == pytest.approx(talib.ADX(h, l, c, 14)[-1])

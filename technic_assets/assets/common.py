@@ -23,18 +23,23 @@ def history_window(day: pd.Timestamp) -> pd.DatetimeIndex:
     first = pd.Timestamp(trading_days.get_first_partition_key())
     window = sessions_back(day, LOOKBACK)
     if window[0] < first or len(window) < LOOKBACK:
-        earliest = sessions_back(first, 1)[0]
-        later = trading_days.get_partition_keys()[LOOKBACK - 1] if len(trading_days.get_partition_keys()) >= LOOKBACK else None
+        keys = trading_days.get_partition_keys()
+        earliest_scan = keys[LOOKBACK - 1] if len(keys) >= LOOKBACK else "none yet"
         raise ValueError(
             f"scan date {day:{DATE_FMT}} needs {LOOKBACK} sessions of history but partitions start on "
-            f"{earliest:{DATE_FMT}} (TECHNIC_START_DATE); the first date that can be scanned is {later}"
+            f"{first:{DATE_FMT}} (TECHNIC_START_DATE); the first date that can be scanned is {earliest_scan}"
         )
     return window
 
 
+TYPES = {"timestamp", "string", "float", "int", "bool"}
+
+
 def schema(columns: dict[str, str]) -> dict:
-    return {"dagster/column_schema": TableSchema(
-        columns=[TableColumn(name, type_, description=None) for name, type_ in columns.items()])}
+    """Column schema metadata; each value is a type name or else a description of the column."""
+    return {"dagster/column_schema": TableSchema(columns=[
+        TableColumn(name, text if text in TYPES else "", description=None if text in TYPES else text)
+        for name, text in columns.items()])}
 
 
 def markdown_table(frame: pd.DataFrame, floatfmt: str = ".2f") -> MetadataValue:

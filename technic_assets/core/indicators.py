@@ -39,29 +39,29 @@ class _RawTalib:
 ta = _RawTalib()
 
 
-def _last(x: np.ndarray) -> float:
-    return float(x[-1]) if len(x) else np.nan
-
-
 def symbol_indicators(o, h, l, c, v) -> list[float]:
-    """The latest value of every indicator for one symbol's bars (float64 arrays, oldest first)."""
+    """The latest value of every indicator for one symbol's bars (float64 arrays, oldest first).
+
+    TA-Lib returns arrays as long as its input (NaN until the period is filled), so [-1] is the value
+    on the last bar, or NaN when the history is too short.
+    """
     n = len(c)
     macd, macd_signal, macd_hist = ta.MACD(c, 12, 26, 9)
     bb_upper, bb_middle, bb_lower = ta.BBANDS(c, 20, 2.0, 2.0, 0)  # 0: simple moving average
     logret = np.diff(np.log(c))
     # realized volatility: sample standard deviation of daily log returns, annualized
-    rv21 = np.sqrt(_last(ta.VAR(logret, 21, 1.0)) * 21 / 20 * TRADING_DAYS) if n > 21 else np.nan
-    rv63 = np.sqrt(_last(ta.VAR(logret, 63, 1.0)) * 63 / 62 * TRADING_DAYS) if n > 63 else np.nan
-    sma63 = _last(ta.SMA(c, 63))
-    cv63 = np.sqrt(_last(ta.VAR(c, 63, 1.0)) * 63 / 62) / sma63 if n >= 63 else np.nan
+    rv21 = np.sqrt(ta.VAR(logret, 21, 1.0)[-1] * 21 / 20 * TRADING_DAYS) if n > 21 else np.nan
+    rv63 = np.sqrt(ta.VAR(logret, 63, 1.0)[-1] * 63 / 62 * TRADING_DAYS) if n > 63 else np.nan
+    sma63 = ta.SMA(c, 63)[-1]
+    cv63 = np.sqrt(ta.VAR(c, 63, 1.0)[-1] * 63 / 62) / sma63 if n >= 63 else np.nan
     ret_12_1 = c[-22] / c[-253] - 1.0 if n >= 253 else np.nan
     return [
-        c[-1], _last(ta.SMA(c, 20)), _last(ta.SMA(c, 50)), _last(ta.SMA(c, 200)),
-        _last(ta.EMA(c, 12)), _last(ta.EMA(c, 26)), _last(ta.RSI(c, 14)),
-        _last(macd), _last(macd_signal), _last(macd_hist), _last(ta.ATR(h, l, c, 14)),
-        _last(ta.ADX(h, l, c, 14)), _last(bb_upper), _last(bb_middle), _last(bb_lower),
-        _last(ta.ROC(c, 21)), _last(ta.ROC(c, 63)), _last(ta.ROC(c, 126)),
-        _last(ta.ROC(c, 252)), _last(ta.OBV(c, v)), rv21, rv63, _last(ta.SMA(c * v, 20)), cv63, ret_12_1,
+        c[-1], ta.SMA(c, 20)[-1], ta.SMA(c, 50)[-1], ta.SMA(c, 200)[-1],
+        ta.EMA(c, 12)[-1], ta.EMA(c, 26)[-1], ta.RSI(c, 14)[-1],
+        macd[-1], macd_signal[-1], macd_hist[-1], ta.ATR(h, l, c, 14)[-1],
+        ta.ADX(h, l, c, 14)[-1], bb_upper[-1], bb_middle[-1], bb_lower[-1],
+        ta.ROC(c, 21)[-1], ta.ROC(c, 63)[-1], ta.ROC(c, 126)[-1],
+        ta.ROC(c, 252)[-1], ta.OBV(c, v)[-1], rv21, rv63, ta.SMA(c * v, 20)[-1], cv63, ret_12_1,
     ]
 
 
