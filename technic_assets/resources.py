@@ -26,21 +26,34 @@ def _synthetic(seed: int, n_stocks: int) -> MarketDataProvider:
     return SyntheticMarket(seed=seed, n_stocks=n_stocks)
 
 
+@lru_cache(maxsize=4)
+def _parquet(path: str, sector_map: str | None) -> MarketDataProvider:
+    from technic_assets.market.parquet import ParquetMarket
+
+    return ParquetMarket(path, sector_map)
+
+
 class MarketResource(ConfigurableResource):
     """Where bars come from. `synthetic` (the default) is the built-in market: no key, no network."""
 
-    market: str = Field(default="", description="Data source: 'synthetic'; empty reads TECHNIC_MARKET (default synthetic).")
+    market: str = Field(default="", description="Data source: 'synthetic' or 'parquet:PATH' (a file or glob, Parquet or CSV); empty reads TECHNIC_MARKET (default synthetic).")
     seed: int = Field(default=7, description="Seed of the built-in market.")
     n_stocks: int = Field(default=6000, description="Common stocks in the built-in market (plus ~300 ETFs).")
+
+    sector_map: str = Field(default="", description="CSV of Symbol,Sector for a file source; empty reads TECHNIC_SECTOR_MAP.")
 
     @property
     def source(self) -> str:
         return self.market or os.environ.get("TECHNIC_MARKET", "") or "synthetic"
 
     def provider(self) -> MarketDataProvider:
-        if self.source != "synthetic":
-            raise ValueError(f"market {self.source!r} (TECHNIC_MARKET or the market resource's config) "
-                             "is not a known data source; known: 'synthetic'")
+        source = self.source
+        if source.startswith("parquet:"):
+            return _parquet(source.removeprefix("parquet:"),
+                            self.sector_map or os.environ.get("TECHNIC_SECTOR_MAP", "") or None)
+        if source != "synthetic":
+            raise ValueError(f"market {source!r} (TECHNIC_MARKET or the market resource's config) "
+                             "is not a known data source; known: 'synthetic', 'parquet:PATH'")
         if self.n_stocks < 50:
             raise ValueError(f"n_stocks={self.n_stocks} is too small for a market (at least 50)")
         return _synthetic(self.seed, self.n_stocks)

@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 from dagster import ConfigurableResource
 from dagster_duckdb.io_manager import DuckDbClient, _get_cleanup_statement
-from dagster_duckdb_pandas import DuckDBPandasIOManager
+from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
 DEFAULT_DB_PATH = "~/.technic/store.duckdb"
 SCHEMA = "technic"
@@ -93,8 +93,27 @@ class TransactionalDuckDbClient(DuckDbClient):
             yield conn
 
 
+class PandasTypeHandler(DuckDBPandasTypeHandler):
+    """The stock handler skips an empty frame without creating its table, so a legitimately empty
+    partition (a data source without fundamentals) would break every reader; create it empty."""
+
+    def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
+        if obj.empty:
+            connection.register("empty_frame", obj)
+            connection.execute(f"CREATE TABLE IF NOT EXISTS {table_slice.schema}.{table_slice.table} AS "
+                               "SELECT * FROM empty_frame").fetchall()
+            connection.unregister("empty_frame")
+            context.add_output_metadata({"dagster/partition_row_count": 0})
+            return None
+        return super().handle_output(context, table_slice, obj, connection)
+
+
 class TechnicIOManager(DuckDBPandasIOManager):
     """DuckDBPandasIOManager whose partition writes are atomic; `database` empty means db_path()."""
+
+    @staticmethod
+    def type_handlers():
+        return [PandasTypeHandler()]
 
     def create_io_manager(self, context):
         manager = super().create_io_manager(context)

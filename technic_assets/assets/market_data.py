@@ -7,6 +7,7 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSpec, AssetMaterialization, Output, asset
 
 from technic_assets.assets.common import STORE_METADATA, history_window, scan_day, schema, timed
+from technic_assets.core.cleaning import RULES, clean_bars
 from technic_assets.core.quality_checks import bars_sane, unique_keys
 from technic_assets.core.universe_filter import is_valid_ticker
 from technic_assets.market.base import BAR_COLUMNS
@@ -73,9 +74,13 @@ def price_bars(context, market: MarketResource, store: StoreResource, scan: Scan
         missing = [d for d in window if d not in present and d != day]
         need = missing + ([] if day in present else [day])
         fetched = pd.DataFrame(columns=BAR_COLUMNS)
+        cleaning = dict.fromkeys(RULES, 0)
         if need:
             fetched = market.provider().daily_bars(min(need), day)
-            fetched = fetched[fetched["date"].isin(need)]
+            fetched, cleaning = clean_bars(fetched[fetched["date"].isin(need)])
+            if any(cleaning.values()):
+                context.log.info("price_bars: dirty bars handled: "
+                                 + ", ".join(f"{k} {v}" for k, v in cleaning.items() if v))
         if missing:
             history = fetched[fetched["date"].isin(missing)]
             store.replace_dates("price_bars", history, missing)
@@ -97,6 +102,7 @@ def price_bars(context, market: MarketResource, store: StoreResource, scan: Scan
         "provider_requests": int(bool(need)),
         "store_hits_sessions": len(present),
         "splits_today": int((today["split_ratio"] != 1.0).sum()),
+        **{f"cleaned_{k}": v for k, v in cleaning.items()},
         "seconds": t["seconds"],
     })
     passed, details = bars_sane(today)

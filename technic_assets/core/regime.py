@@ -3,7 +3,7 @@
   trend       SPY: "uptrend" when close > SMA200 and SMA50 > SMA200, "downtrend" when both below,
               else "mixed"
   volatility  SPY 21-day realized vol (annualized): < 15% "calm", > 25% "stressed", else "normal";
-              a VIXY 21-day ROC above +25% also makes it "stressed"
+              a VIXY (or, without it, VXX) 21-day ROC above +25% also makes it "stressed"
   credit      HYG's 63-day ROC minus LQD's: < -3 points "stress", > +1 "benign", else "neutral"
   rates       TLT's 63-day ROC: < -5% "rising" (bonds falling), > +5% "falling", else "stable";
               the curve from IEF's 63-day ROC against SHY's
@@ -43,6 +43,8 @@ def classify_regime(indicators: pd.DataFrame) -> dict[str, object]:
         trend = "mixed"
 
     spy_vol, vixy_roc = get("SPY", "realized_vol_21"), get("VIXY", "roc_21")
+    if math.isnan(vixy_roc):  # VXX tracks the same futures; older data files have it, not VIXY
+        vixy_roc = get("VXX", "roc_21")
     if math.isnan(spy_vol):
         volatility = "unknown"
     elif spy_vol > 0.25 or (not math.isnan(vixy_roc) and vixy_roc > 25):

@@ -11,7 +11,9 @@ Rules, applied in this order (a symbol is counted under the first rule it fails)
   dollar_volume_below_min 20-day average dollar volume < min_dollar_volume ($500K)
   volatility_insane       coefficient of variation of close over 63 sessions > max_price_cv (50%)
   sector_not_selected     outside the chosen sectors: the user's list, or else the 8 GICS sectors
-                          with the largest total 20-day dollar volume among the survivors
+                          with the largest total 20-day dollar volume among the survivors;
+                          that default focus keeps symbols whose sector is "Unknown" (a data file
+                          without a sector map), a user's explicit list does not
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ def smart_filter(
         chosen = liquidity.sort_values(ascending=False).index[: settings.n_liquid_sectors].tolist()
     if settings.include_etfs:
         chosen = chosen + ["ETF"]
-    drop("sector_not_selected", ~df["sector"].isin(chosen))
+    unknown_kept = pd.Series(not settings.sectors, index=df.index) & (df["sector"] == "Unknown")
+    drop("sector_not_selected", ~df["sector"].isin(chosen) & ~unknown_kept)
 
     counts = {name: int((reason == name).sum()) for name in REASONS}
     kept = df[reason.isna()].reset_index(drop=True)

@@ -1,0 +1,104 @@
+"""Bring your own data: daily bars from a Parquet or CSV file (or a glob of them).
+
+Columns: symbol, date, open, high, low, close, volume, and where present adjusted_close,
+dividend_amount, split_coefficient (as in Alpha Vantage exports: raw prices, the split ratio on the
+ex-date). `split_coefficient` becomes our `split_ratio`; without it every ratio is 1 and the prices
+are taken as already adjusted. Sectors come from an optional CSV with Symbol and Sector columns (and
+optionally Name); symbols without one are "Unknown". Security types are not in such files: symbols on
+the known-ETF lists are ETFs, the rest stocks. There are no fundamentals, so value, quality and growth
+are neutral for every name. A symbol is listed from its first bar to its last.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from technic_assets.market.base import BAR_COLUMNS, FUNDAMENTAL_COLUMNS, LISTING_COLUMNS, MarketDataProvider
+from technic_assets.market.known_etfs import LEVERAGED_ETFS, PLAIN_ETFS
+
+REQUIRED = ("symbol", "date", "open", "high", "low", "close", "volume")
+
+
+class ParquetMarket(MarketDataProvider):
+    name = "parquet"
+
+    def __init__(self, path: str, sector_map: str | None = None):
+        self.path = str(Path(path).expanduser())
+        self.sector_map = sector_map
+        self._reader = "read_csv_auto" if self.path.lower().endswith((".csv", ".csv.gz")) else "read_parquet"
+        self._check()
+
+    def __repr__(self) -> str:
+        return f"ParquetMarket({self.path!r})"
+
+    def _query(self, sql: str, params: list) -> pd.DataFrame:
+        conn = duckdb.connect()
+        try:
+            return conn.execute(sql.replace("SOURCE", f"{self._reader}(?)"), [self.path, *params]).fetchdf()
+        except duckdb.IOException as exc:
+            raise ValueError(f"market file {self.path!r} cannot be read: {exc}") from None
+        finally:
+            conn.close()
+
+    def _check(self) -> None:
+        columns = set(self._query("SELECT * FROM SOURCE LIMIT 0", []).columns)
+        missing = [c for c in REQUIRED if c not in columns]
+        if missing:
+            raise ValueError(f"market file {self.path!r} lacks the columns {missing} (it has {sorted(columns)})")
+        self._has_splits = "split_coefficient" in columns
+
+    @cached_property
+    def _spans(self) -> pd.DataFrame:
+        spans = self._query("SELECT symbol, min(date) AS listed, max(date) AS last FROM SOURCE GROUP BY symbol", [])
+        spans["listed"] = pd.to_datetime(spans["listed"])
+        spans["last"] = pd.to_datetime(spans["last"])
+        return spans
+
+    @cached_property
+    def _sectors(self) -> pd.DataFrame:
+        if not self.sector_map:
+            return pd.DataFrame(columns=["symbol", "sector", "name"])
+        path = str(Path(self.sector_map).expanduser())
+        try:
+            frame = pd.read_csv(path)
+        except OSError as exc:
+            raise ValueError(f"TECHNIC_SECTOR_MAP {path!r} cannot be read: {exc}") from None
+        if not {"Symbol", "Sector"} <= set(frame.columns):
+            raise ValueError(f"TECHNIC_SECTOR_MAP {path!r} needs Symbol and Sector columns (has {list(frame.columns)})")
+        out = frame.rename(columns={"Symbol": "symbol", "Sector": "sector", "Name": "name"})
+        return out.drop_duplicates("symbol")[[c for c in ("symbol", "sector", "name") if c in out.columns]]
+
+    def listings(self, day: dt.date) -> pd.DataFrame:
+        day = pd.Timestamp(day)
+        spans = self._spans
+        active = spans[(spans["listed"] <= day) & (spans["last"] >= day)].copy()
+        out = active.merge(self._sectors, on="symbol", how="left")
+        is_etf = out["symbol"].isin(PLAIN_ETFS | LEVERAGED_ETFS)
+        out["type"] = is_etf.map({True: "ETF", False: "stock"})
+        out["sector"] = out["sector"].where(~is_etf, "ETF").fillna("Unknown")
+        out["name"] = out["name"].fillna(out["symbol"]) if "name" in out.columns else out["symbol"]
+        out["exchange"] = "unknown"
+        out["is_leveraged"] = out["symbol"].isin(LEVERAGED_ETFS)
+        out["delisted"] = pd.NaT
+        return out[LISTING_COLUMNS].sort_values("symbol").reset_index(drop=True)
+
+    def daily_bars(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        ratio = "split_coefficient" if self._has_splits else "1.0"
+        bars = self._query(
+            f"SELECT date, symbol, open, high, low, close, volume, {ratio} AS split_ratio "
+            "FROM SOURCE WHERE date >= ? AND date <= ?",
+            [pd.Timestamp(start).date(), pd.Timestamp(end).date()],
+        )
+        bars["date"] = pd.to_datetime(bars["date"]).astype("datetime64[ns]")
+        bars["volume"] = bars["volume"].astype(float)
+        bars["split_ratio"] = bars["split_ratio"].astype(float).fillna(1.0)
+        return bars[BAR_COLUMNS]
+
+    def fundamentals(self, as_of: dt.date) -> pd.DataFrame:
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c in ("period_end", "published") else
+                                          object if c == "symbol" else float) for c in FUNDAMENTAL_COLUMNS})

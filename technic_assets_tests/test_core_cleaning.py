@@ -1,0 +1,46 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from technic_assets.core.cleaning import clean_bars
+from technic_assets.core.quality_checks import bars_sane
+from technic_assets_tests.conftest import shared_file
+
+COLS = ["date", "symbol", "open", "high", "low", "close", "volume", "split_ratio"]
+
+
+def test_each_rule_by_hand():
+    d = pd.Timestamp("2020-03-02")
+    raw = pd.DataFrame([
+        (d, "OK", 10, 11, 9, 10.5, 100, 1.0),
+        (d, "NEG", 10, 11, -1, 10.5, 100, 1.0),          # bad_price
+        (d, "NAN", np.nan, 11, 9, 10.5, 100, 1.0),       # bad_price
+        (d, "DUP", 10, 11, 9, 10, 100, 1.0),
+        (d, "DUP", 20, 21, 19, 20, 200, 1.0),            # duplicate: this one is kept
+        (d, "FILL", 7, 7, 7, 7, 0, 1.0),                 # filler
+        (d, "ZEROV", 7, 8, 6, 7, 0, 1.0),                # zero volume but a real range: kept
+        (d, "HILO", 10, 9.5, 9.8, 10.2, 100, 1.0),       # high below open and close: repaired
+        (d, "SPL", 10, 11, 9, 10, 100, np.nan),          # bad split ratio
+    ], columns=COLS)
+    out, counts = clean_bars(raw)
+    assert counts == {"bad_price": 2, "duplicate": 1, "filler": 1, "range_repaired": 1, "bad_split": 1}
+    assert sorted(out["symbol"]) == ["DUP", "HILO", "OK", "SPL", "ZEROV"]
+    assert out.set_index("symbol").loc["DUP", "close"] == 20
+    hilo = out.set_index("symbol").loc["HILO"]
+    assert (hilo["high"], hilo["low"], hilo["open"], hilo["close"]) == (10.2, 9.5, 10, 10.2)
+    assert out.set_index("symbol").loc["SPL", "split_ratio"] == 1.0
+    assert bars_sane(out)[0]
+
+
+def test_the_real_files_dirty_rows_are_all_caught():
+    """The shared data has 8 bars with low > min(open, close), 5 with high < max(open, close), and
+    21,550 zero-volume rows of which all but 6 are flat filler (its README)."""
+    raw = pd.read_parquet(shared_file("market", "us_equities_daily_2017_2020.parquet"),
+                          columns=["date", "symbol", "open", "high", "low", "close", "volume", "split_coefficient"])
+    raw = raw.rename(columns={"split_coefficient": "split_ratio"})
+    out, counts = clean_bars(raw)
+    assert counts["filler"] == 21_550 - 6
+    assert counts["range_repaired"] == 13
+    assert counts["duplicate"] == 0
+    assert len(out) == len(raw) - counts["filler"] - counts["bad_price"]
+    assert bars_sane(out)[0]
