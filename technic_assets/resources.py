@@ -33,10 +33,24 @@ def _parquet(path: str, sector_map: str | None) -> MarketDataProvider:
     return ParquetMarket(path, sector_map)
 
 
+@lru_cache(maxsize=4)
+def _polygon(base_url: str, api_key: str, per_minute: int, redis_url: str | None, ttl: int,
+             sector_map: str | None) -> MarketDataProvider:
+    """One client per process: its session, rate limit and L1 cache serve every asset of the step."""
+    from technic_assets.market.http import HttpClient, RateLimiter, ResponseCache, Stats
+    from technic_assets.market.polygon import PolygonMarket
+
+    stats = Stats()
+    cache = ResponseCache(stats, redis_url=redis_url, ttl_seconds=ttl)
+    limiter = RateLimiter(per_minute, cache.redis, key="technic:polygon:rate")
+    client = HttpClient(base_url, api_key, stats=stats, cache=cache, limiter=limiter)
+    return PolygonMarket(client, sector_map=sector_map)
+
+
 class MarketResource(ConfigurableResource):
     """Where bars come from. `synthetic` (the default) is the built-in market: no key, no network."""
 
-    market: str = Field(default="", description="Data source: 'synthetic' or 'parquet:PATH' (a file or glob, Parquet or CSV); empty reads TECHNIC_MARKET (default synthetic).")
+    market: str = Field(default="", description="Data source: 'synthetic', 'parquet:PATH' (a file or glob, Parquet or CSV) or 'polygon'; empty reads TECHNIC_MARKET (default synthetic).")
     seed: int = Field(default=7, description="Seed of the built-in market.")
     n_stocks: int = Field(default=6000, description="Common stocks in the built-in market (plus ~300 ETFs).")
 
@@ -51,9 +65,19 @@ class MarketResource(ConfigurableResource):
         if source.startswith("parquet:"):
             return _parquet(source.removeprefix("parquet:"),
                             self.sector_map or os.environ.get("TECHNIC_SECTOR_MAP", "") or None)
+        if source == "polygon":
+            env = os.environ
+            return _polygon(
+                env.get("TECHNIC_POLYGON_BASE_URL", "https://api.polygon.io"),
+                env.get("POLYGON_API_KEY") or env.get("MASSIVE_API_KEY") or "",
+                int(env.get("TECHNIC_POLYGON_RATE_PER_MINUTE", "0")),
+                env.get("TECHNIC_REDIS_URL") or None,
+                int(env.get("TECHNIC_CACHE_TTL_SECONDS", "3600")),
+                self.sector_map or env.get("TECHNIC_SECTOR_MAP", "") or None,
+            )
         if source != "synthetic":
             raise ValueError(f"market {source!r} (TECHNIC_MARKET or the market resource's config) "
-                             "is not a known data source; known: 'synthetic', 'parquet:PATH'")
+                             "is not a known data source; known: 'synthetic', 'parquet:PATH', 'polygon'")
         if self.n_stocks < 50:
             raise ValueError(f"n_stocks={self.n_stocks} is too small for a market (at least 50)")
         return _synthetic(self.seed, self.n_stocks)

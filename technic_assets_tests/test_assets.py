@@ -94,7 +94,7 @@ def test_a_rerun_replaces_partitions_and_fetches_nothing(scanned):
     before = {t: len(query(path, f"SELECT * FROM technic.{t}")) for t in tables(path)}
     again = run(instance=instance)
     assert again.success
-    assert metadata(again, "price_bars")["provider_requests"] == 0
+    assert metadata(again, "price_bars")["sessions_fetched"] == 0
     after = {t: len(query(path, f"SELECT * FROM technic.{t}")) for t in tables(path)}
     assert after == before
     dup = query(path, "SELECT date, symbol, count(*) n FROM technic.price_bars GROUP BY ALL HAVING n > 1")

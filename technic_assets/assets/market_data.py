@@ -75,9 +75,10 @@ def price_bars(context, market: MarketResource, store: StoreResource, scan: Scan
         need = missing + ([] if day in present else [day])
         fetched = pd.DataFrame(columns=BAR_COLUMNS)
         cleaning = dict.fromkeys(RULES, 0)
+        provider = market.provider()
+        before = provider.cache_stats()
         if need:
-            fetched = market.provider().daily_bars(min(need), day)
-            fetched, cleaning = clean_bars(fetched[fetched["date"].isin(need)])
+            fetched, cleaning = clean_bars(provider.bars_for_sessions(need))
             if any(cleaning.values()):
                 context.log.info("price_bars: dirty bars handled: "
                                  + ", ".join(f"{k} {v}" for k, v in cleaning.items() if v))
@@ -99,7 +100,8 @@ def price_bars(context, market: MarketResource, store: StoreResource, scan: Scan
     yield Output(today, metadata={
         "rows": len(today),
         "history_sessions_filled": len(missing),
-        "provider_requests": int(bool(need)),
+        "sessions_fetched": len(need),
+        **{f"cache_{k}": v - before.get(k, 0) for k, v in provider.cache_stats().items()},
         "store_hits_sessions": len(present),
         "splits_today": int((today["split_ratio"] != 1.0).sum()),
         **{f"cleaned_{k}": v for k, v in cleaning.items()},

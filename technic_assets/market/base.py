@@ -45,3 +45,22 @@ class MarketDataProvider(ABC):
     @abstractmethod
     def fundamentals(self, as_of: dt.date) -> pd.DataFrame:
         """Each symbol's latest report published on or before `as_of` (FUNDAMENTAL_COLUMNS)."""
+
+    def bars_for_sessions(self, days: list[pd.Timestamp]) -> pd.DataFrame:
+        """Raw bars of exactly these sessions; sources that pay per session override this."""
+        bars = self.daily_bars(min(days), max(days))
+        return bars[bars["date"].isin(days)]
+
+    def cache_stats(self) -> dict[str, int]:
+        """Counters of the source's cache layers and requests (none for local sources)."""
+        return {}
+
+
+def empty_fundamentals() -> pd.DataFrame:
+    """FUNDAMENTAL_COLUMNS with no rows, for sources without fundamentals."""
+    dtypes = {"symbol": object, "period_end": "datetime64[ns]", "published": "datetime64[ns]"}
+    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, float)) for c in FUNDAMENTAL_COLUMNS})
+
+
+class ProviderError(RuntimeError):
+    """A data source could not give what was asked; the message names the endpoint and the date."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from technic_assets.market.base import BAR_COLUMNS, FUNDAMENTAL_COLUMNS, LISTING_COLUMNS, MarketDataProvider
+from technic_assets.market.base import BAR_COLUMNS, LISTING_COLUMNS, MarketDataProvider, empty_fundamentals
 from technic_assets.market.known_etfs import LEVERAGED_ETFS, PLAIN_ETFS
 
 REQUIRED = ("symbol", "date", "open", "high", "low", "close", "volume")
@@ -100,5 +100,4 @@ class ParquetMarket(MarketDataProvider):
         return bars[BAR_COLUMNS]
 
     def fundamentals(self, as_of: dt.date) -> pd.DataFrame:
-        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c in ("period_end", "published") else
-                                          object if c == "symbol" else float) for c in FUNDAMENTAL_COLUMNS})
+        return empty_fundamentals()

@@ -1,0 +1,174 @@
+"""A fake Polygon server on loopback, serving the real API's JSON shapes from any of our market sources.
+
+Shapes follow ../shared/data/polygon/mocks (grouped daily, per-ticker aggregates, reference tickers with
+next_url pagination, ticker details, splits). Faults can be queued: an HTTP status (with Retry-After),
+a slow answer, a malformed body, or a pagination cursor that never ends. Every request is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pandas as pd
+
+from technic_assets.market.base import MarketDataProvider
+
+SECTOR_SIC = {
+    "Information Technology": "3571", "Financials": "6021", "Health Care": "2834",
+    "Consumer Discretionary": "5651", "Industrials": "3560", "Communication Services": "4813",
+    "Energy": "1311", "Consumer Staples": "2080", "Materials": "2810", "Real Estate": "6798",
+    "Utilities": "4911",
+}
+
+
+class FakePolygon:
+    def __init__(self, market: MarketDataProvider, *, api_key: str = "test-key-123", latency: float = 0.0,
+                 page_size: int = 1000):
+        self.market, self.api_key, self.latency, self.page_size = market, api_key, latency, page_size
+        self.faults: deque[dict] = deque()
+        self.requests: list[str] = []
+        self.endless_cursor = False
+        self._lock = threading.Lock()
+        self._days: dict[str, bytes] = {}
+        self._bars: pd.DataFrame | None = None
+        self._sector_of: dict[str, str] = {}
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> "FakePolygon":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def preload(self, start, end) -> None:
+        """Build every session's grouped-daily body up front, so serving costs only the latency."""
+        bars = self.market.daily_bars(pd.Timestamp(start), pd.Timestamp(end))
+        self._bars = bars
+        for day, group in bars.groupby("date"):
+            self._days[day.strftime("%Y-%m-%d")] = self._grouped_body(group)
+
+    # -- bodies -----------------------------------------------------------------------------------
+    @staticmethod
+    def _grouped_body(group: pd.DataFrame) -> bytes:
+        t = int(pd.Timestamp(group["date"].iloc[0]).tz_localize("America/New_York").timestamp() * 1000) if len(group) else 0
+        results = [{"T": s, "v": v, "vw": c, "o": o, "c": c, "h": h, "l": l, "t": t, "n": 1}
+                   for s, o, h, l, c, v in zip(group["symbol"], group["open"], group["high"], group["low"],
+                                               group["close"], group["volume"])]
+        return json.dumps({"queryCount": len(results), "resultsCount": len(results), "adjusted": False,
+                           "results": results, "status": "OK", "request_id": "fake", "count": len(results)}).encode()
+
+    def _bars_between(self, start: str, end: str) -> pd.DataFrame:
+        if self._bars is not None and len(self._bars) and self._bars["date"].min() <= pd.Timestamp(start) \
+                and self._bars["date"].max() >= pd.Timestamp(end):
+            b = self._bars
+            return b[(b["date"] >= start) & (b["date"] <= end)]
+        try:
+            return self.market.daily_bars(pd.Timestamp(start), pd.Timestamp(end))
+        except ValueError:  # outside what the source has: an empty answer, as Polygon gives
+            return pd.DataFrame(columns=["date", "symbol", "open", "high", "low", "close", "volume", "split_ratio"])
+
+    def route(self, path: str, query: dict[str, str]) -> tuple[int, bytes]:
+        parts = [unquote(p) for p in path.strip("/").split("/")]
+        if path.startswith("/v2/aggs/grouped/locale/us/market/stocks/"):
+            day = parts[-1]
+            if day not in self._days:
+                group = self._bars_between(day, day)
+                if group.empty:
+                    return 200, json.dumps({"queryCount": 0, "resultsCount": 0, "adjusted": False,
+                                            "status": "OK", "request_id": "fake"}).encode()
+                self._days[day] = self._grouped_body(group)
+            return 200, self._days[day]
+        if path.startswith("/v2/aggs/ticker/"):
+            ticker, start, end = parts[3], parts[7], parts[8]
+            bars = self._bars_between(start, end)
+            bars = bars[bars["symbol"] == ticker]
+            results = [{"v": v, "o": o, "c": c, "h": h, "l": l,
+                        "t": int(pd.Timestamp(d).tz_localize("America/New_York").timestamp() * 1000)}
+                       for d, o, h, l, c, v in zip(bars["date"], bars["open"], bars["high"], bars["low"],
+                                                   bars["close"], bars["volume"])]
+            return 200, json.dumps({"ticker": ticker, "resultsCount": len(results), "results": results,
+                                    "status": "OK"}).encode()
+        if path == "/v3/reference/splits":
+            bars = self._bars_between(query["execution_date.gte"], query["execution_date.lte"])
+            splits = bars[bars["split_ratio"] != 1.0]
+            results = [{"execution_date": d.strftime("%Y-%m-%d"), "ticker": s,
+                        "split_from": 1 if r >= 1 else round(1 / r), "split_to": r if r >= 1 else 1}
+                       for d, s, r in zip(splits["date"], splits["symbol"], splits["split_ratio"])]
+            return 200, json.dumps({"results": results, "status": "OK", "request_id": "fake"}).encode()
+        if path == "/v3/reference/tickers":
+            listings = self.market.listings(pd.Timestamp(query["date"])).sort_values("symbol")
+            self._sector_of.update(zip(listings["symbol"], listings["sector"]))
+            offset = int(query.get("cursor", "0"))
+            size = min(int(query.get("limit", self.page_size)), self.page_size)  # a server may page smaller
+            page = listings.iloc[offset: offset + size]
+            results = [{"ticker": r.symbol, "name": r.name, "market": "stocks", "locale": "us",
+                        "primary_exchange": "XNYS", "type": "ETF" if r.type == "ETF" else "CS", "active": True}
+                       for r in page.itertuples()]
+            body = {"results": results, "status": "OK", "request_id": "fake", "count": len(results)}
+            nxt = offset + len(page)
+            if self.endless_cursor:
+                body["next_url"] = f"{self.base_url}/v3/reference/tickers?cursor={offset + 1}&date={query['date']}"
+            elif nxt < len(listings):
+                body["next_url"] = f"{self.base_url}/v3/reference/tickers?cursor={nxt}&date={query['date']}&limit={size}"
+            return 200, json.dumps(body).encode()
+        if path.startswith("/v3/reference/tickers/"):
+            sector = self._sector_of.get(parts[-1], "Unknown")
+            return 200, json.dumps({"results": {"ticker": parts[-1], "sic_code": SECTOR_SIC.get(sector)},
+                                    "status": "OK"}).encode()
+        return 404, b'{"status": "NOT_FOUND"}'
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_GET(self):
+                split = urlsplit(self.path)
+                query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+                with fake._lock:
+                    fake.requests.append(split.path)
+                    fault = fake.faults.popleft() if fake.faults else None
+                if fake.latency:
+                    time.sleep(fake.latency)
+                if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+                    return self._send(401, b'{"status": "ERROR", "error": "Unknown API Key"}')
+                if fault:
+                    if "sleep" in fault:
+                        time.sleep(fault["sleep"])
+                    if fault.get("malformed"):
+                        return self._send(200, b'{"results": [ {"T": "AAA", ')
+                    if "status" in fault:
+                        headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else {}
+                        return self._send(fault["status"], b'{"status": "ERROR"}', headers)
+                status, body = fake.route(split.path, query)
+                self._send(status, body)
+
+            def _send(self, status: int, body: bytes, headers: dict | None = None):
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        return Handler

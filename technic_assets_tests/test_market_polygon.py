@@ -1,0 +1,167 @@
+"""The Polygon client and source against a fake server on loopback, and Redis as L3."""
+
+import logging
+
+import pandas as pd
+import pytest
+import redis
+
+from technic_assets.market.base import ProviderError
+from technic_assets.market.http import HttpClient, RateLimiter, ResponseCache, Stats
+from technic_assets.market.polygon import PolygonMarket
+from technic_assets.market.sic import sector_for_sic
+from technic_assets.market.synthetic import SyntheticMarket
+from technic_assets_tests.fake_polygon import FakePolygon
+
+KEY = "test-key-123"
+MARKET = SyntheticMarket(seed=3, n_stocks=150)
+REDIS_URL = "redis://127.0.0.1:6379/15"
+DAYS = [pd.Timestamp("2025-06-02"), pd.Timestamp("2025-06-03")]
+
+
+@pytest.fixture
+def fake():
+    with FakePolygon(MARKET, api_key=KEY) as server:
+        yield server
+
+
+def client(fake, **kw):
+    stats = Stats()
+    cache = kw.pop("cache", None) or ResponseCache(stats, redis_url=kw.pop("redis_url", None))
+    return HttpClient(fake.base_url, kw.pop("key", KEY), stats=stats, cache=cache, backoff=0.01, **kw)
+
+
+@pytest.fixture
+def redis_db():
+    r = redis.Redis.from_url(REDIS_URL)
+    try:
+        r.ping()
+    except redis.ConnectionError:
+        pytest.fail(f"these tests need the Redis server at {REDIS_URL} (the project's CI machine runs one)")
+    r.flushdb()
+    yield r
+    r.flushdb()
+
+
+def test_bars_match_the_source_and_carry_split_ratios(fake):
+    source = PolygonMarket(client(fake))
+    got = source.bars_for_sessions(DAYS).sort_values(["date", "symbol"]).reset_index(drop=True)
+    want = MARKET.daily_bars(DAYS[0], DAYS[-1]).sort_values(["date", "symbol"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert fake.requests.count("/v3/reference/splits") == 1
+    assert len([p for p in fake.requests if "/grouped/" in p]) == 2
+
+
+def test_splits_become_ratios_on_the_ex_date(fake):
+    with_split = MARKET.daily_bars(pd.Timestamp("2025-01-02"), pd.Timestamp("2025-12-31"))
+    event = with_split[with_split["split_ratio"] != 1.0].iloc[0]
+    source = PolygonMarket(client(fake))
+    bars = source.bars_for_sessions([event["date"]])
+    assert bars.set_index("symbol").loc[event["symbol"], "split_ratio"] == pytest.approx(event["split_ratio"])
+
+
+def test_listings_follow_pagination_and_map_sectors(fake):
+    fake.page_size = 40
+    source = PolygonMarket(client(fake), workers=4)
+    listings = source.listings(DAYS[0])
+    want = MARKET.listings(DAYS[0])
+    assert sorted(listings["symbol"]) == sorted(want["symbol"])
+    assert fake.requests.count("/v3/reference/tickers") >= len(want) // 40
+    merged = listings.merge(want, on="symbol", suffixes=("", "_true"))
+    stocks = merged[merged["type"] == "stock"]
+    assert (stocks["sector"] == stocks["sector_true"]).all()
+    assert set(merged.loc[merged["type"] == "ETF", "sector"]) == {"ETF"}
+
+
+def test_a_cursor_that_never_ends_is_refused(fake):
+    fake.endless_cursor = True
+    c = client(fake)
+    with pytest.raises(ProviderError, match="pagination"):
+        list(c.paginate("/v3/reference/tickers", {"date": "2025-06-02", "limit": 10}, what="tickers", max_pages=20))
+
+
+def test_429_with_retry_after_then_500_then_success(fake):
+    fake.faults.extend([{"status": 429, "retry_after": "0.2"}, {"status": 500}, {"status": 503}])
+    c = client(fake)
+    body = c.get("/v2/aggs/grouped/locale/us/market/stocks/2025-06-02", {"adjusted": "false"}, what="grouped daily")
+    assert body["resultsCount"] > 100
+    assert c.stats.retries == 3 and c.stats.requests == 4
+
+
+def test_persistent_errors_end_in_a_clear_failure_without_the_key(fake):
+    fake.faults.extend([{"status": 500}] * 10)
+    c = client(fake, max_retries=3)
+    with pytest.raises(ProviderError) as err:
+        c.get("/v2/aggs/grouped/locale/us/market/stocks/2025-06-02", {}, what="grouped daily bars for 2025-06-02")
+    assert "2025-06-02" in str(err.value) and "HTTP 500 after 4 tries" in str(err.value)
+    assert KEY not in str(err.value)
+
+
+def test_a_hanging_server_times_out_and_is_retried(fake):
+    fake.faults.append({"sleep": 1.5})
+    c = client(fake, timeout=(1.0, 0.5))
+    body = c.get("/v3/reference/splits", {"execution_date.gte": "2025-06-02", "execution_date.lte": "2025-06-03"},
+                 what="splits")
+    assert "results" in body and c.stats.retries == 1
+
+
+def test_malformed_json_and_refused_keys_are_named(fake):
+    fake.faults.append({"malformed": True})
+    with pytest.raises(ProviderError, match="not valid JSON"):
+        client(fake).get("/v2/aggs/grouped/locale/us/market/stocks/2025-06-02", {}, what="grouped daily 2025-06-02")
+    with pytest.raises(ProviderError, match="HTTP 401") as err:
+        client(fake, key="wrong-key-456").get("/v3/reference/splits", {}, what="splits")
+    assert "wrong-key-456" not in str(err.value)
+
+
+def test_a_day_without_data_says_so(fake):
+    source = PolygonMarket(client(fake))
+    with pytest.raises(ProviderError, match="grouped daily bars for 2030-01-02: no data"):
+        source.grouped_daily(pd.Timestamp("2030-01-02"))
+
+
+def test_the_rate_limit_holds_requests_back():
+    limiter = RateLimiter(3)
+    for _ in range(3):
+        assert limiter._try_local() == 0
+    assert limiter._try_local() > 50  # the fourth must wait for the minute to pass
+
+
+def test_redis_is_l3_across_clients(fake, redis_db):
+    first = client(fake, redis_url=REDIS_URL)
+    PolygonMarket(first).bars_for_sessions(DAYS)
+    served = len(fake.requests)
+    second = client(fake, redis_url=REDIS_URL)  # another process would build its own client like this
+    again = PolygonMarket(second).bars_for_sessions(DAYS)
+    assert len(fake.requests) == served  # nothing new reached the provider
+    assert second.stats.l3_hits == 3 and second.stats.requests == 0
+    assert len(again) > 0
+
+
+def test_redis_dying_mid_run_changes_nothing_but_a_warning(fake, redis_db, caplog):
+    stats = Stats()
+    cache = ResponseCache(stats, redis_url=REDIS_URL)
+    c = HttpClient(fake.base_url, KEY, stats=stats, cache=cache, backoff=0.01)
+    source = PolygonMarket(c)
+    first = source.bars_for_sessions(DAYS[:1])
+    cache.redis = redis.Redis(port=1, socket_connect_timeout=0.5)  # the server has died
+    with caplog.at_level(logging.WARNING, logger="technic.market"):
+        second = source.bars_for_sessions(DAYS)
+    assert any("Redis failed mid-run" in m for m in cache.warnings)
+    pd.testing.assert_frame_equal(second[second["date"] == DAYS[0]].reset_index(drop=True), first.reset_index(drop=True))
+
+
+def test_redis_absent_at_start_is_a_warning_not_an_error(fake):
+    cache = ResponseCache(Stats(), redis_url="redis://127.0.0.1:1/0")
+    assert cache.redis is None and "not answering" in cache.warnings[0]
+
+
+def test_sic_codes_to_sectors():
+    assert sector_for_sic("3571") == "Information Technology"  # Apple
+    assert sector_for_sic(6021) == "Financials"  # national banks
+    assert sector_for_sic("2911") == "Energy"  # petroleum refining
+    assert sector_for_sic("2834") == "Health Care"  # pharmaceuticals
+    assert sector_for_sic("6798") == "Real Estate"  # REITs
+    assert sector_for_sic("4911") == "Utilities"
+    assert sector_for_sic("4813") == "Communication Services"
+    assert sector_for_sic(None) == "Unknown" and sector_for_sic("9999") == "Unknown"
