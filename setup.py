@@ -17,6 +17,7 @@ setup(
         "scipy>=1.11",
         "pyarrow>=15",
         "requests>=2.31",
+        "orjson>=3.9",
         "xgboost>=2.0",
         "redis>=5",
         "ta-lib>=0.6.4",

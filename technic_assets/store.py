@@ -146,6 +146,20 @@ class StoreResource(ConfigurableResource):
             ).fetchall()
         return {pd.Timestamp(r[0]) for r in rows}
 
+    def latest_sectors(self, before: pd.Timestamp) -> dict[str, str]:
+        """symbol -> sector from the most recent universe partition up to `before` (empty if none)."""
+        if not Path(self.path).exists():
+            return {}
+        with transaction(self.path) as conn:
+            if not self.table_exists(conn, "universe"):
+                return {}
+            rows = conn.execute(
+                f"SELECT symbol, sector FROM {SCHEMA}.universe WHERE date = "
+                f"(SELECT max(date) FROM {SCHEMA}.universe WHERE date <= ?) AND sector <> 'Unknown'",
+                [before.to_pydatetime()],
+            ).fetchall()
+        return dict(rows)
+
     def read_dates(self, table: str, dates: list[pd.Timestamp]) -> pd.DataFrame:
         with transaction(self.path) as conn:
             return conn.execute(

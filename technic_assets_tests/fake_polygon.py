@@ -135,6 +135,8 @@ class FakePolygon:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the real API
+
             def log_message(self, *args):  # quiet
                 pass
 
@@ -172,3 +174,30 @@ class FakePolygon:
                     pass
 
         return Handler
+
+
+def serve_in_subprocess(market_factory, start, end, **kwargs):
+    """Run a preloaded FakePolygon in a child process (so it does not share the client's GIL).
+
+    Returns (base_url, stop); `market_factory` is called in the child to build the market.
+    """
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    ready, stop_event = ctx.Queue(), ctx.Event()
+
+    def child():
+        with FakePolygon(market_factory(), **kwargs) as fake:
+            fake.preload(start, end)
+            ready.put(fake.base_url)
+            stop_event.wait()
+
+    proc = ctx.Process(target=child, daemon=True)
+    proc.start()
+    base_url = ready.get(timeout=600)
+
+    def stop():
+        stop_event.set()
+        proc.join(timeout=10)
+
+    return base_url, stop

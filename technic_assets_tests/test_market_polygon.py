@@ -165,3 +165,12 @@ def test_sic_codes_to_sectors():
     assert sector_for_sic("4911") == "Utilities"
     assert sector_for_sic("4813") == "Communication Services"
     assert sector_for_sic(None) == "Unknown" and sector_for_sic("9999") == "Unknown"
+
+
+def test_one_symbols_history_for_repairs(fake):
+    source = PolygonMarket(client(fake))
+    symbol = MARKET.listings(DAYS[0]).query("type == 'stock'")["symbol"].iloc[3]
+    got = source.ticker_history(symbol, "2025-05-01", "2025-06-03").reset_index(drop=True)
+    bars = MARKET.daily_bars(pd.Timestamp("2025-05-01"), pd.Timestamp("2025-06-03"))
+    want = bars[bars["symbol"] == symbol].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)

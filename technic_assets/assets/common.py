@@ -58,3 +58,15 @@ def timed():
     start = time.perf_counter()
     yield out
     out["seconds"] = round(time.perf_counter() - start, 3)
+
+
+def provider_report(context, provider, before: dict[str, int]) -> dict:
+    """Metadata for what a step asked of the market-data source: per-layer counters since `before`,
+    and any degradation (e.g. Redis lost), also logged as a warning on the run."""
+    report = {f"cache_{k}": v - before.get(k, 0) for k, v in provider.cache_stats().items()}
+    warnings = provider.new_warnings()
+    for message in warnings:
+        context.log.warning(message)
+    if warnings:
+        report["cache_warnings"] = "; ".join(warnings)
+    return report

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSpec, AssetMaterialization, Output, asset
 
-from technic_assets.assets.common import STORE_METADATA, history_window, scan_day, schema, timed
+from technic_assets.assets.common import STORE_METADATA, history_window, provider_report, scan_day, schema, timed
 from technic_assets.core.cleaning import RULES, clean_bars
 from technic_assets.core.quality_checks import bars_sane, unique_keys
 from technic_assets.core.universe_filter import is_valid_ticker
@@ -34,11 +34,13 @@ BARS_SCHEMA = {
     metadata={**STORE_METADATA, **schema(UNIVERSE_SCHEMA)},
     description="Every listing active on the day, from the market-data provider.",
 )
-def universe(context, market: MarketResource, scan: ScanSettings) -> Output[pd.DataFrame]:
+def universe(context, market: MarketResource, store: StoreResource, scan: ScanSettings) -> Output[pd.DataFrame]:
     # `scan` is here so its settings are validated before this first writer runs.
     day = scan_day(context)
     history_window(day)  # refuse a date too early for a scan before anything is written
-    listings = market.provider().listings(day)
+    provider = market.provider()
+    before = provider.cache_stats()
+    listings = provider.listings(day, known_sectors=store.latest_sectors(day))
     listings.insert(0, "date", day)
     listings["valid_ticker"] = listings["symbol"].map(is_valid_ticker)
     return Output(listings, metadata={
@@ -46,6 +48,7 @@ def universe(context, market: MarketResource, scan: ScanSettings) -> Output[pd.D
         "stocks": int((listings["type"] == "stock").sum()),
         "etfs": int((listings["type"] == "ETF").sum()),
         "invalid_tickers": int((~listings["valid_ticker"]).sum()),
+        **provider_report(context, provider, before),
     })
 
 
@@ -101,7 +104,7 @@ def price_bars(context, market: MarketResource, store: StoreResource, scan: Scan
         "rows": len(today),
         "history_sessions_filled": len(missing),
         "sessions_fetched": len(need),
-        **{f"cache_{k}": v - before.get(k, 0) for k, v in provider.cache_stats().items()},
+        **provider_report(context, provider, before),
         "store_hits_sessions": len(present),
         "splits_today": int((today["split_ratio"] != 1.0).sum()),
         **{f"cleaned_{k}": v for k, v in cleaning.items()},

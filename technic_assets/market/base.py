@@ -35,8 +35,9 @@ class MarketDataProvider(ABC):
     name: str
 
     @abstractmethod
-    def listings(self, day: dt.date) -> pd.DataFrame:
-        """Every listing active on `day` (LISTING_COLUMNS)."""
+    def listings(self, day: dt.date, known_sectors: dict[str, str] | None = None) -> pd.DataFrame:
+        """Every listing active on `day` (LISTING_COLUMNS). `known_sectors` (symbol -> sector, from the
+        store) spares a source that looks sectors up one symbol at a time from asking again."""
 
     @abstractmethod
     def daily_bars(self, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -54,6 +55,10 @@ class MarketDataProvider(ABC):
     def cache_stats(self) -> dict[str, int]:
         """Counters of the source's cache layers and requests (none for local sources)."""
         return {}
+
+    def new_warnings(self) -> list[str]:
+        """Degradations (such as a cache layer lost) not reported yet; each is returned once."""
+        return []
 
 
 def empty_fundamentals() -> pd.DataFrame:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 
 from technic_assets.market.base import ProviderError
@@ -150,7 +151,7 @@ class ResponseCache:
             self.stats.add(l3_misses=1)
             return None
         self.stats.add(l3_hits=1)
-        value = json.loads(raw)
+        value = orjson.loads(raw)
         self._remember(key, value, len(raw))
         return value
 
@@ -243,8 +244,8 @@ class HttpClient:
             if response.status_code != 200:
                 raise ProviderError(f"{where}: HTTP {response.status_code}")
             try:
-                return response.json(), response.content
-            except ValueError:
+                return orjson.loads(response.content), response.content
+            except orjson.JSONDecodeError:
                 raise ProviderError(f"{where}: the answer is not valid JSON ({len(response.content)} bytes)") from None
         raise AssertionError("unreachable")
 

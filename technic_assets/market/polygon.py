@@ -6,7 +6,7 @@
               so stored bars stay as traded and are adjusted as of the scan date when read
   listings    /v3/reference/tickers as of the day (paginated), CS/ADRC as stocks, ETF/ETN/ETV as ETFs;
               sectors from TECHNIC_SECTOR_MAP when given, else from each ticker's SIC code
-              (/v3/reference/tickers/{ticker}), cached in the response cache for 30 days
+              (/v3/reference/tickers/{ticker}), asked only for symbols the store does not know yet
   repair      per-ticker aggregates (/v2/aggs/ticker/{T}/range/1/day/{from}/{to}) for one symbol's history
 Fundamentals are not fetched yet: value, quality and growth are neutral on this source.
 """
@@ -14,9 +14,11 @@ Fundamentals are not fetched yet: value, quality and growth are neutral on this 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 
 from technic_assets.market.base import BAR_COLUMNS, LISTING_COLUMNS, MarketDataProvider, empty_fundamentals, ProviderError
@@ -38,6 +40,8 @@ class PolygonMarket(MarketDataProvider):
         self.client = client
         self.workers = workers
         self.sector_map = sector_map
+        self._reported = 0
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"PolygonMarket({self.client.base_url!r})"
@@ -45,6 +49,14 @@ class PolygonMarket(MarketDataProvider):
     # -- bars -------------------------------------------------------------------------------------
     def cache_stats(self) -> dict[str, int]:
         return self.client.stats.as_dict()
+
+    def new_warnings(self) -> list[str]:
+        if not self.client.cache:
+            return []
+        with self._lock:
+            fresh = self.client.cache.warnings[self._reported:]
+            self._reported += len(fresh)
+        return fresh
 
     def grouped_daily(self, day: pd.Timestamp) -> pd.DataFrame:
         key = day.strftime("%Y-%m-%d")
@@ -55,14 +67,15 @@ class PolygonMarket(MarketDataProvider):
             raise ProviderError(
                 f"grouped daily bars for {key}: no data (resultsCount {body.get('resultsCount', 0) if isinstance(body, dict) else '?'}); "
                 "the session may not be published yet")
-        try:  # columns straight from the records: much faster than a DataFrame of 6,000 dicts
-            cols = {f: [r[f] for r in results] for f in ("T", "o", "h", "l", "c")}
-            volume = [r.get("v", 0.0) for r in results]
-        except (KeyError, TypeError):
+        try:  # columns straight from the records into numpy: much faster than a DataFrame of dicts
+            symbol = np.array([r["T"] for r in results], dtype=object)
+            prices = {f: np.array([r[f] for r in results], dtype=float) for f in ("o", "h", "l", "c")}
+            volume = np.array([r.get("v", 0.0) for r in results], dtype=float)
+        except (KeyError, TypeError, ValueError):
             raise ProviderError(f"grouped daily bars for {key}: malformed results (each needs T, o, h, l, c)") from None
-        return pd.DataFrame({"date": day, "symbol": cols["T"], "open": cols["o"], "high": cols["h"],
-                             "low": cols["l"], "close": cols["c"], "volume": pd.Series(volume, dtype=float),
-                             "split_ratio": 1.0})
+        return pd.DataFrame({"date": np.full(len(symbol), day.to_datetime64()), "symbol": symbol,
+                             "open": prices["o"], "high": prices["h"], "low": prices["l"], "close": prices["c"],
+                             "volume": volume, "split_ratio": np.ones(len(symbol))}, copy=False)
 
     def splits(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         rows = self.client.paginate(
@@ -83,14 +96,19 @@ class PolygonMarket(MarketDataProvider):
         days = sorted(pd.Timestamp(d) for d in days)
         if not days:
             return pd.DataFrame(columns=BAR_COLUMNS)
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            frames = list(pool.map(self.grouped_daily, days))
-        bars = pd.concat(frames, ignore_index=True)
         splits = self.splits(days[0], days[-1])
-        if not splits.empty:
-            bars = bars.merge(splits, on=["date", "symbol"], how="left")
-            bars["split_ratio"] = bars.pop("ratio").fillna(1.0)
-        return bars[BAR_COLUMNS]
+        by_day = {day: group.set_index("symbol")["ratio"] for day, group in splits.groupby("date")}
+
+        def one_day(day: pd.Timestamp) -> pd.DataFrame:
+            frame = self.grouped_daily(day)
+            if day in by_day:  # the few ex-dates: put each ratio on its symbol's bar
+                ratios = by_day[day].reindex(frame["symbol"]).to_numpy()
+                frame["split_ratio"] = np.where(np.isnan(ratios), 1.0, ratios)
+            return frame
+
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            frames = list(pool.map(one_day, days))
+        return pd.concat(frames, ignore_index=True)[BAR_COLUMNS]
 
     def ticker_history(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """One symbol's unadjusted bars (for repairing its history), split ratios included."""
@@ -111,7 +129,7 @@ class PolygonMarket(MarketDataProvider):
         return bars[BAR_COLUMNS]
 
     # -- listings ---------------------------------------------------------------------------------
-    def listings(self, day: dt.date) -> pd.DataFrame:
+    def listings(self, day: dt.date, known_sectors: dict[str, str] | None = None) -> pd.DataFrame:
         day = pd.Timestamp(day)
         rows = list(self.client.paginate(
             "/v3/reference/tickers", {"market": "stocks", "date": day.strftime("%Y-%m-%d"), "active": "true",
@@ -130,10 +148,10 @@ class PolygonMarket(MarketDataProvider):
             "exchange": frame.get("primary_exchange", "unknown"), "is_leveraged": leveraged,
             "listed": pd.NaT, "delisted": pd.NaT,
         })
-        out["sector"] = self._sectors(out)
+        out["sector"] = self._sectors(out, known_sectors or {})
         return out[LISTING_COLUMNS].reset_index(drop=True)
 
-    def _sectors(self, listings: pd.DataFrame) -> pd.Series:
+    def _sectors(self, listings: pd.DataFrame, known: dict[str, str]) -> pd.Series:
         sectors = pd.Series("Unknown", index=listings.index, dtype=object)
         sectors[listings["type"] == "ETF"] = "ETF"
         stocks = listings.index[listings["type"] == "stock"]
@@ -150,8 +168,11 @@ class PolygonMarket(MarketDataProvider):
                 return "Unknown"
             return sector_for_sic((body.get("results") or {}).get("sic_code"))
 
+        symbols = listings.loc[stocks, "symbol"]
+        sectors[stocks] = symbols.map(known).fillna("Unknown")
+        ask = stocks[~symbols.isin(known).to_numpy()]
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            sectors[stocks] = list(pool.map(one, listings.loc[stocks, "symbol"]))
+            sectors[ask] = list(pool.map(one, listings.loc[ask, "symbol"]))
         return sectors
 
     def fundamentals(self, as_of: dt.date) -> pd.DataFrame:

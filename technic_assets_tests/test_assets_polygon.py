@@ -1,0 +1,78 @@
+"""The whole graph on the Polygon source, served by the fake server: requests per layer, and no key leaks."""
+
+import logging
+
+import pandas as pd
+import pytest
+from dagster import DagsterInstance, materialize
+from dagster._serdes import serialize_value
+
+from technic_assets.definitions import ASSETS, resources
+from technic_assets.market.synthetic import SyntheticMarket
+from technic_assets.partitions import sessions_back
+from technic_assets_tests.fake_polygon import FakePolygon
+
+KEY = "pk-secret-7f3a9c"
+DAY, NEXT = "2025-06-02", "2025-06-03"
+
+
+@pytest.fixture(scope="module")
+def polygon_run(tmp_path_factory):
+    path = tmp_path_factory.mktemp("poly") / "store.duckdb"
+    with FakePolygon(SyntheticMarket(seed=5, n_stocks=400), api_key=KEY) as fake, pytest.MonkeyPatch.context() as mp:
+        fake.preload(sessions_back(DAY, 300)[0], NEXT)
+        mp.setenv("TECHNIC_DUCKDB_PATH", str(path))
+        mp.setenv("TECHNIC_MARKET", "polygon")
+        mp.setenv("POLYGON_API_KEY", KEY)
+        mp.setenv("TECHNIC_POLYGON_BASE_URL", fake.base_url)
+        mp.setenv("TECHNIC_REDIS_URL", "redis://127.0.0.1:1/0")  # configured but not running
+        instance = DagsterInstance.ephemeral()
+        runs = {}
+        for name, day in (("cold", DAY), ("warm", DAY), ("evening", NEXT)):
+            before = len(fake.requests)
+            result = materialize(ASSETS, partition_key=day, resources=resources(), instance=instance)
+            runs[name] = (result, fake.requests[before:])
+        yield instance, runs
+
+
+def grouped(requests):
+    return [r for r in requests if "/grouped/" in r]
+
+
+def bar_requests(requests):
+    return [r for r in requests if "/grouped/" in r or r == "/v3/reference/splits"]
+
+
+def test_an_empty_store_fetches_the_window_a_request_per_session(polygon_run):
+    _, runs = polygon_run
+    result, requests = runs["cold"]
+    assert result.success
+    assert len(grouped(requests)) == 300 and requests.count("/v3/reference/splits") == 1
+    meta = {e.materialization.asset_key.path[0]: e.materialization.metadata
+            for e in result.get_asset_materialization_events() if e.materialization.partition == DAY}
+    assert meta["price_bars"]["cache_requests"].value == 301
+    assert meta["ranked_top_n"]["rows"].value == 25
+
+
+def test_a_warm_rerun_fetches_no_bars_and_an_evening_at_most_three(polygon_run):
+    _, runs = polygon_run
+    assert runs["warm"][0].success and bar_requests(runs["warm"][1]) == []
+    assert not [r for r in runs["warm"][1] if r.startswith("/v3/reference/tickers/")]  # sectors known
+    assert runs["evening"][0].success and len(bar_requests(runs["evening"][1])) <= 3
+
+
+def test_the_api_key_appears_in_no_event_log_or_metadata(polygon_run, caplog):
+    instance, runs = polygon_run
+    for result, _ in runs.values():
+        for entry in instance.all_logs(result.run_id):
+            assert KEY not in serialize_value(entry)
+    assert KEY not in caplog.text
+
+
+def test_a_missing_redis_is_said_in_the_run_and_changes_nothing_else(polygon_run):
+    instance, runs = polygon_run
+    result, _ = runs["cold"]
+    warnings = [e.user_message for e in instance.all_logs(result.run_id)
+                if e.level >= logging.WARNING and "Redis" in (e.user_message or "")]
+    assert any("not answering" in w and "without L3" in w for w in warnings)
+    assert result.success
