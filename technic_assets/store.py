@@ -160,6 +160,50 @@ class StoreResource(ConfigurableResource):
             ).fetchall()
         return dict(rows)
 
+    def filing_gaps(self, start: pd.Timestamp, end: pd.Timestamp) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+        """Calendar-day ranges within start..end whose filings the store has not fetched yet."""
+        covered: list[tuple[pd.Timestamp, pd.Timestamp]] = []
+        if Path(self.path).exists():
+            with transaction(self.path) as conn:
+                if self.table_exists(conn, "filings_coverage"):
+                    covered = [(pd.Timestamp(a), pd.Timestamp(b)) for a, b in conn.execute(
+                        f"SELECT first_day, last_day FROM {SCHEMA}.filings_coverage "
+                        "WHERE last_day >= ? AND first_day <= ? ORDER BY first_day",
+                        [start.to_pydatetime(), end.to_pydatetime()]).fetchall()]
+        gaps, cursor = [], start
+        for first, last in covered:
+            if first > cursor:
+                gaps.append((cursor, first - pd.Timedelta(days=1)))
+            cursor = max(cursor, last + pd.Timedelta(days=1))
+        if cursor <= end:
+            gaps.append((cursor, end))
+        return gaps
+
+    def replace_filings(self, filings: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp,
+                        covered_through: pd.Timestamp) -> None:
+        """Store the filings published first..last (replacing any stored for those days) and record
+        the days up to `covered_through` as fetched, atomically."""
+        with transaction(self.path) as conn:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}").fetchall()
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.filings (symbol VARCHAR, period_end TIMESTAMP, "
+                         "published TIMESTAMP, eps_diluted DOUBLE, eps_basic DOUBLE, revenues DOUBLE, "
+                         "net_income DOUBLE, equity DOUBLE, liabilities DOUBLE)").fetchall()
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.filings_coverage (first_day TIMESTAMP, "
+                         "last_day TIMESTAMP)").fetchall()
+            conn.execute(f"DELETE FROM {SCHEMA}.filings WHERE published >= ? AND published <= ?",
+                         [first.to_pydatetime(), last.to_pydatetime()]).fetchall()
+            conn.register("new_filings", filings)
+            conn.execute(f"INSERT INTO {SCHEMA}.filings SELECT symbol, period_end, published, eps_diluted, "
+                         "eps_basic, revenues, net_income, equity, liabilities FROM new_filings").fetchall()
+            if covered_through >= first:
+                conn.execute(f"INSERT INTO {SCHEMA}.filings_coverage VALUES (?, ?)",
+                             [first.to_pydatetime(), min(last, covered_through).to_pydatetime()]).fetchall()
+
+    def read_filings(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        with transaction(self.path) as conn:
+            return conn.execute(f"SELECT * FROM {SCHEMA}.filings WHERE published >= ? AND published <= ?",
+                                [start.to_pydatetime(), end.to_pydatetime()]).fetchdf()
+
     def read_dates(self, table: str, dates: list[pd.Timestamp]) -> pd.DataFrame:
         with transaction(self.path) as conn:
             return conn.execute(

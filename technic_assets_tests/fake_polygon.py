@@ -125,6 +125,26 @@ class FakePolygon:
             elif nxt < len(listings):
                 body["next_url"] = f"{self.base_url}/v3/reference/tickers?cursor={nxt}&date={query['date']}&limit={size}"
             return 200, json.dumps(body).encode()
+        if path == "/vX/reference/financials":
+            filings = self.market.filings_view(pd.Timestamp(query["filing_date.gte"]),
+                                               pd.Timestamp(query["filing_date.lte"]))
+            filings = filings.sort_values(["published", "symbol"])
+            offset, size = int(query.get("cursor", "0")), int(query.get("limit", 100))
+            page = filings.iloc[offset: offset + size]
+            results = [{
+                "tickers": [r.symbol], "start_date": "", "end_date": f"{r.period_end:%Y-%m-%d}",
+                "filing_date": f"{r.published:%Y-%m-%d}", "timeframe": "quarterly",
+                "financials": {
+                    "income_statement": {"diluted_earnings_per_share": {"value": r.eps_diluted},
+                                         "basic_earnings_per_share": {"value": r.eps_basic},
+                                         "revenues": {"value": r.revenues}, "net_income_loss": {"value": r.net_income}},
+                    "balance_sheet": {"equity": {"value": r.equity}, "liabilities": {"value": r.liabilities}},
+                }} for r in page.itertuples()]
+            body = {"results": results, "status": "OK", "request_id": "fake", "count": len(results)}
+            if offset + size < len(filings):
+                body["next_url"] = (f"{self.base_url}/vX/reference/financials?cursor={offset + size}&limit={size}"
+                                    f"&filing_date.gte={query['filing_date.gte']}&filing_date.lte={query['filing_date.lte']}")
+            return 200, json.dumps(body).encode()
         if path.startswith("/v3/reference/tickers/"):
             sector = self._sector_of.get(parts[-1], "Unknown")
             return 200, json.dumps({"results": {"ticker": parts[-1], "sic_code": SECTOR_SIC.get(sector)},

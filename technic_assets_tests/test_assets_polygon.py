@@ -76,3 +76,17 @@ def test_a_missing_redis_is_said_in_the_run_and_changes_nothing_else(polygon_run
                 if e.level >= logging.WARNING and "Redis" in (e.user_message or "")]
     assert any("not answering" in w and "without L3" in w for w in warnings)
     assert result.success
+
+
+def test_filings_are_fetched_once_and_give_fundamentals(polygon_run):
+    _, runs = polygon_run
+
+    def meta(name, day):
+        result, _ = runs[name]
+        return {e.materialization.asset_key.path[0]: e.materialization.metadata
+                for e in result.get_asset_materialization_events() if e.materialization.partition == day}
+
+    assert meta("cold", DAY)["fundamentals"]["filing_days_fetched"].value == 461
+    assert meta("warm", DAY)["fundamentals"]["filing_days_fetched"].value == 3  # the unsettled days only
+    assert meta("evening", NEXT)["fundamentals"]["filing_days_fetched"].value == 4
+    assert meta("cold", DAY)["fundamentals"]["rows"].value > 300

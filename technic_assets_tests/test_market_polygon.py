@@ -174,3 +174,16 @@ def test_one_symbols_history_for_repairs(fake):
     bars = MARKET.daily_bars(pd.Timestamp("2025-05-01"), pd.Timestamp("2025-06-03"))
     want = bars[bars["symbol"] == symbol].reset_index(drop=True)
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+def test_financials_become_point_in_time_fundamentals(fake):
+    from technic_assets.core.fundamentals import point_in_time
+
+    source = PolygonMarket(client(fake))
+    day = DAYS[0]
+    got = source.fundamentals(day).sort_values("symbol").reset_index(drop=True)
+    served = MARKET.filings_view(day - pd.Timedelta(days=460), day)
+    want = point_in_time(served, day).sort_values("symbol").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert (got["published"] <= day).all() and got["eps_ttm"].notna().mean() > 0.9
+    assert fake.requests.count("/vX/reference/financials") == -(-len(served) // 100)  # pages of 100

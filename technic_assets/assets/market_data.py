@@ -8,12 +8,15 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetMaterialization, Outp
 
 from technic_assets.assets.common import STORE_METADATA, history_window, provider_report, scan_day, schema, timed
 from technic_assets.core.cleaning import RULES, clean_bars
+from technic_assets.core.fundamentals import FILINGS_DAYS, point_in_time
 from technic_assets.core.quality_checks import bars_sane, unique_keys
 from technic_assets.core.universe_filter import is_valid_ticker
 from technic_assets.market.base import BAR_COLUMNS
 from technic_assets.partitions import DATE_FMT, trading_days
 from technic_assets.resources import MarketResource, ScanSettings
 from technic_assets.store import StoreResource
+
+FILINGS_SETTLE_DAYS = 3
 
 UNIVERSE_SCHEMA = {
     "date": "timestamp", "symbol": "string", "name": "string", "type": "stock | ETF",
@@ -127,10 +130,25 @@ def price_bars(context, market: MarketResource, store: StoreResource, scan: Scan
         "eps_growth": "year on year", "earnings_surprise": "standardized unexpected earnings"})},
     description="Each stock's latest quarterly report published on or before the day (point in time).",
 )
-def fundamentals(context, market: MarketResource, scan: ScanSettings) -> Output[pd.DataFrame]:
+def fundamentals(context, market: MarketResource, store: StoreResource, scan: ScanSettings) -> Output[pd.DataFrame]:
     day = scan_day(context)
     history_window(day)
-    reports = market.provider().fundamentals(day)
+    provider = market.provider()
+    before = provider.cache_stats()
+    fetched_days = 0
+    start = day - pd.Timedelta(days=FILINGS_DAYS)
+    if not provider.provides_filings:
+        reports = provider.fundamentals(day)
+    else:
+        # Filings are kept in the store (L2) so each filing day is fetched once; the last few days
+        # are asked again on every run, as late filings for them may still arrive.
+        settled = day - pd.Timedelta(days=FILINGS_SETTLE_DAYS)
+        for first, last in store.filing_gaps(start, day):
+            store.replace_filings(provider.filings(first, last), first, last, covered_through=settled)
+            fetched_days += (last - first).days + 1
+        reports = point_in_time(store.read_filings(start, day), day)
     reports.insert(0, "date", day)
     stale = (day - reports["published"]).dt.days > 200
-    return Output(reports, metadata={"rows": len(reports), "reports_older_than_200_days": int(stale.sum())})
+    return Output(reports, metadata={"rows": len(reports), "reports_older_than_200_days": int(stale.sum()),
+                                     "filing_days_fetched": fetched_days,
+                                     **provider_report(context, provider, before)})

@@ -33,6 +33,7 @@ class MarketDataProvider(ABC):
     """A source of listings, daily bars and point-in-time fundamentals."""
 
     name: str
+    provides_filings: bool = False  # True: fundamentals are built from `filings`, kept in the store
 
     @abstractmethod
     def listings(self, day: dt.date, known_sectors: dict[str, str] | None = None) -> pd.DataFrame:
@@ -46,6 +47,11 @@ class MarketDataProvider(ABC):
     @abstractmethod
     def fundamentals(self, as_of: dt.date) -> pd.DataFrame:
         """Each symbol's latest report published on or before `as_of` (FUNDAMENTAL_COLUMNS)."""
+
+    def filings(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Quarterly filings filed from start to end (core.fundamentals.FILING_COLUMNS), for sources
+        with `provides_filings`."""
+        raise NotImplementedError(f"{type(self).__name__} gives fundamentals directly, not filings")
 
     def bars_for_sessions(self, days: list[pd.Timestamp]) -> pd.DataFrame:
         """Raw bars of exactly these sessions; sources that pay per session override this."""

@@ -8,7 +8,9 @@
               sectors from TECHNIC_SECTOR_MAP when given, else from each ticker's SIC code
               (/v3/reference/tickers/{ticker}), asked only for symbols the store does not know yet
   repair      per-ticker aggregates (/v2/aggs/ticker/{T}/range/1/day/{from}/{to}) for one symbol's history
-Fundamentals are not fetched yet: value, quality and growth are neutral on this source.
+  filings     /vX/reference/financials by filing date (paginated), turned into point-in-time
+              fundamentals by core.fundamentals; the fundamentals asset keeps them in the store so
+              each filing day is fetched once
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from technic_assets.market.base import BAR_COLUMNS, LISTING_COLUMNS, MarketDataProvider, empty_fundamentals, ProviderError
+from technic_assets.market.base import BAR_COLUMNS, LISTING_COLUMNS, MarketDataProvider, ProviderError
+from technic_assets.core.fundamentals import FILING_COLUMNS, FILINGS_DAYS, point_in_time
 from technic_assets.market.http import HttpClient
 from technic_assets.market.known_etfs import LEVERAGED_ETFS
 from technic_assets.market.sic import sector_for_sic
@@ -35,6 +38,7 @@ LEVERAGE_WORDS = ("2X", "3X", "ULTRA", "BEAR", "INVERSE", "SHORT", "-1X", "LEVER
 
 class PolygonMarket(MarketDataProvider):
     name = "polygon"
+    provides_filings = True
 
     def __init__(self, client: HttpClient, *, workers: int = 8, sector_map: str | None = None):
         self.client = client
@@ -176,4 +180,31 @@ class PolygonMarket(MarketDataProvider):
         return sectors
 
     def fundamentals(self, as_of: dt.date) -> pd.DataFrame:
-        return empty_fundamentals()
+        """From filings, as the fundamentals asset does with the store in between (that path
+        fetches each filing day once); this one asks for the whole year and a quarter each call."""
+        day = pd.Timestamp(as_of)
+        return point_in_time(self.filings(day - pd.Timedelta(days=FILINGS_DAYS), day), day)
+
+    def filings(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Quarterly financials filed from start to end inclusive, one row per ticker (FILING_COLUMNS)."""
+        s, e = pd.Timestamp(start), pd.Timestamp(end)
+        results = self.client.paginate(
+            "/vX/reference/financials",
+            {"filing_date.gte": f"{s:%Y-%m-%d}", "filing_date.lte": f"{e:%Y-%m-%d}", "timeframe": "quarterly",
+             "limit": 100, "sort": "filing_date", "order": "asc"},
+            what=f"financials filed {s:%Y-%m-%d}..{e:%Y-%m-%d}")
+        rows = []
+        for r in results:
+            statements = r.get("financials") or {}
+            income, balance = statements.get("income_statement") or {}, statements.get("balance_sheet") or {}
+
+            def value(section: dict, name: str) -> float:
+                item = section.get(name) or {}
+                return float(item["value"]) if item.get("value") is not None else np.nan
+
+            values = (value(income, "diluted_earnings_per_share"), value(income, "basic_earnings_per_share"),
+                      value(income, "revenues"), value(income, "net_income_loss"), value(balance, "equity"),
+                      value(balance, "liabilities"))
+            for ticker in r.get("tickers") or []:  # a filing without tickers cannot be placed
+                rows.append((ticker, pd.Timestamp(r["end_date"]), pd.Timestamp(r["filing_date"]), *values))
+        return pd.DataFrame(rows, columns=FILING_COLUMNS)
