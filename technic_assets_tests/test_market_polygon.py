@@ -1,6 +1,7 @@
 """The Polygon client and source against a fake server on loopback, and Redis as L3."""
 
 import logging
+import os
 
 import pandas as pd
 import pytest
@@ -37,7 +38,10 @@ def redis_db():
     try:
         r.ping()
     except redis.ConnectionError:
-        pytest.fail(f"these tests need the Redis server at {REDIS_URL} (the project's CI machine runs one)")
+        message = f"these tests need a Redis server at {REDIS_URL}"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI machines run one)")  # never a silent pass in CI
+        pytest.skip(message + "; start one (redis-server) to run them")
     r.flushdb()
     yield r
     r.flushdb()
