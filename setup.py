@@ -11,6 +11,7 @@ setup(
         "dagster-webserver>=1.13,<1.14",
         "dagster-duckdb-pandas>=0.29,<0.30",
         "dagster-duckdb>=0.29,<0.30",
+        "dagster-postgres>=0.29,<0.30",
         "duckdb>=1.1",
         "pandas>=2.2,<3",
         "numpy>=1.26",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dagster import Definitions, Enum, EnumValue, Field, define_asset_job, multiprocess_executor
+from dagster import Definitions, Enum, EnumValue, Field, multiprocess_executor
 
 from technic_assets.assets import features, market_data, scores
-from technic_assets.partitions import trading_days
+from technic_assets.jobs import daily_scan
+from technic_assets.schedules import daily_scan_after_close
+from technic_assets.sensors import new_session_sensor, scan_failure_report
 from technic_assets.resources import MarketResource, ScanSettings
 from technic_assets.store import SCHEMA, StoreResource, TechnicIOManager
 
@@ -15,8 +17,6 @@ ASSETS = [
     scores.ics, scores.merit, scores.ranked_top_n,
 ]
 
-daily_scan = define_asset_job("daily_scan", selection=ASSETS, partitions_def=trading_days,
-                              description="The whole scan for one trading day.")
 
 
 def resources() -> dict:
@@ -50,4 +50,5 @@ executor = multiprocess_executor.configured(
     },
 )
 
-defs = Definitions(assets=ASSETS, jobs=[daily_scan], resources=resources(), executor=executor)
+defs = Definitions(assets=ASSETS, jobs=[daily_scan], schedules=[daily_scan_after_close],
+                   sensors=[new_session_sensor, scan_failure_report], resources=resources(), executor=executor)

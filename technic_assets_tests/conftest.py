@@ -8,7 +8,7 @@ warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 
 # The tests run on the built-in market with the documented defaults, whatever the shell has set
 # (this runs before any test module imports technic_assets, whose partitions read TECHNIC_START_DATE).
-for _name in [n for n in os.environ if n.startswith("TECHNIC_")]:
+for _name in [n for n in os.environ if n.startswith("TECHNIC_") or n == "DAGSTER_HOME"]:
     del os.environ[_name]
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -53,6 +53,12 @@ class MarketDataProvider(ABC):
         with `provides_filings`."""
         raise NotImplementedError(f"{type(self).__name__} gives fundamentals directly, not filings")
 
+    def latest_session(self, now: pd.Timestamp) -> str:
+        """The latest session whose data is complete at `now` (default: the latest closed one)."""
+        from technic_assets.partitions import latest_closed_session
+
+        return latest_closed_session(now)
+
     def bars_for_sessions(self, days: list[pd.Timestamp]) -> pd.DataFrame:
         """Raw bars of exactly these sessions; sources that pay per session override this."""
         bars = self.daily_bars(min(days), max(days))

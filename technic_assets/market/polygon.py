@@ -62,6 +62,19 @@ class PolygonMarket(MarketDataProvider):
             self._reported += len(fresh)
         return fresh
 
+    def latest_session(self, now: pd.Timestamp) -> str:
+        """The latest closed session whose grouped bars are published (one request), else the one before."""
+        from technic_assets.partitions import latest_closed_session, nyse
+
+        candidate = pd.Timestamp(latest_closed_session(now))
+        try:
+            self.grouped_daily(candidate)
+        except ProviderError as exc:
+            if "no data" not in str(exc):
+                raise
+            candidate = nyse().previous_session(candidate)
+        return candidate.strftime("%Y-%m-%d")
+
     def grouped_daily(self, day: pd.Timestamp) -> pd.DataFrame:
         key = day.strftime("%Y-%m-%d")
         body = self.client.get(f"/v2/aggs/grouped/locale/us/market/stocks/{key}", {"adjusted": "false"},

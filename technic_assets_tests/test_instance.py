@@ -1,0 +1,68 @@
+"""The Dagster instance files under deploy/: SQLite out of the box, PostgreSQL for a deployment."""
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, DagsterInstance, materialize
+
+from technic_assets.definitions import ASSETS, resources
+from technic_assets.resources import MarketResource
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+PG = "postgresql://postgres@127.0.0.1:5432"
+DAY = "2025-06-02"
+
+
+def scan_with(instance, store_path, monkeypatch):
+    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(store_path))
+    return materialize(ASSETS, partition_key=DAY, instance=instance,
+                       resources={**resources(), "market": MarketResource(n_stocks=200)})
+
+
+def test_the_sqlite_instance_keeps_runs_and_materializations(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(DEPLOY / "dagster.yaml", home / "dagster.yaml")
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert scan_with(instance, tmp_path / "store.duckdb", monkeypatch).success
+    with DagsterInstance.from_config(str(home)) as reopened:  # what a later process sees
+        assert DAY in reopened.get_materialized_partitions(AssetKey("ranked_top_n"))
+        assert len(reopened.get_runs()) == 1
+
+
+@pytest.fixture
+def pg_database():
+    import psycopg2
+
+    name = f"technic_test_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = psycopg2.connect(f"{PG}/postgres", connect_timeout=3)
+    except psycopg2.OperationalError:
+        message = f"this test needs PostgreSQL at {PG}"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI machines run one)")
+        pytest.skip(message)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    yield f"{PG.replace('postgresql://', 'postgresql+psycopg2://')}/{name}"
+    with admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
+        cur.execute(f'DROP DATABASE "{name}"')
+    admin.close()
+
+
+def test_the_postgres_instance_file_works(tmp_path, monkeypatch, pg_database):
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(DEPLOY / "dagster-postgres.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("TECHNIC_PG_URL", pg_database)
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert scan_with(instance, tmp_path / "store.duckdb", monkeypatch).success
+    with DagsterInstance.from_config(str(home)) as reopened:
+        assert DAY in reopened.get_materialized_partitions(AssetKey("ranked_top_n"))
+        assert reopened.get_runs()[0].is_success
