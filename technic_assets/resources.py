@@ -52,7 +52,7 @@ class MarketResource(ConfigurableResource):
 
     market: str = Field(default="", description="Data source: 'synthetic', 'parquet:PATH' (a file or glob, Parquet or CSV) or 'polygon'; empty reads TECHNIC_MARKET (default synthetic).")
     seed: int = Field(default=7, description="Seed of the built-in market.")
-    n_stocks: int = Field(default=6000, description="Common stocks in the built-in market (plus ~300 ETFs).")
+    n_stocks: int = Field(default=0, description="Common stocks in the built-in market (plus ~300 ETFs); 0 reads TECHNIC_SYNTHETIC_STOCKS, default 6000.")
 
     sector_map: str = Field(default="", description="CSV of Symbol,Sector for a file source; empty reads TECHNIC_SECTOR_MAP.")
 
@@ -78,9 +78,11 @@ class MarketResource(ConfigurableResource):
         if source != "synthetic":
             raise ValueError(f"market {source!r} (TECHNIC_MARKET or the market resource's config) "
                              "is not a known data source; known: 'synthetic', 'parquet:PATH', 'polygon'")
-        if self.n_stocks < 50:
-            raise ValueError(f"n_stocks={self.n_stocks} is too small for a market (at least 50)")
-        return _synthetic(self.seed, self.n_stocks)
+        n_stocks = self.n_stocks or int(os.environ.get("TECHNIC_SYNTHETIC_STOCKS", "6000"))
+        if n_stocks < 50:
+            raise ValueError(f"n_stocks={n_stocks} (TECHNIC_SYNTHETIC_STOCKS or the market resource's config) "
+                             "is too small for a market (at least 50)")
+        return _synthetic(self.seed, n_stocks)
 
 
 class ScanSettings(ConfigurableResource):
