@@ -32,6 +32,14 @@ def history_window(day: pd.Timestamp) -> pd.DatetimeIndex:
     return window
 
 
+def require_rows(frame: pd.DataFrame, asset: str, partition: str) -> None:
+    """An upstream partition that was never built loads as an empty frame; say so instead of
+    computing on nothing (a backfill of only some assets can get here)."""
+    if frame.empty:
+        raise ValueError(f"{asset} has no rows stored for {partition}: materialize {asset} for that day "
+                         "first (or the whole graph, `--select '*'`)")
+
+
 TYPES = {"timestamp", "string", "float", "int", "bool"}
 
 

@@ -16,7 +16,7 @@ from dagster import (
     asset,
 )
 
-from technic_assets.assets.common import STORE_METADATA, markdown_table, scan_day, schema, timed
+from technic_assets.assets.common import STORE_METADATA, markdown_table, require_rows, scan_day, schema, timed
 from technic_assets.core.adjust import split_adjust
 from technic_assets.core.factors import FACTORS, compute_factors, factor_panel
 from technic_assets.core.indicators import INDICATOR_COLUMNS, LOOKBACK, compute_indicators
@@ -53,6 +53,8 @@ with warnings.catch_warnings():  # allow_nonexistent_upstream_partitions is mark
 )
 def indicators(context, universe: pd.DataFrame, price_bars: pd.DataFrame):
     day = scan_day(context)
+    require_rows(universe, "universe", context.partition_key)
+    require_rows(price_bars, "price_bars", context.partition_key)
     with timed() as t:
         ind = compute_indicators(split_adjust(price_bars))
         ind = ind[ind["symbol"].isin(universe["symbol"])].reset_index(drop=True)
@@ -81,6 +83,7 @@ def indicators(context, universe: pd.DataFrame, price_bars: pd.DataFrame):
 )
 def filtered_universe(context, universe: pd.DataFrame, indicators: pd.DataFrame, scan: ScanSettings):
     day = scan_day(context)
+    require_rows(universe, "universe", context.partition_key)
     settings = scan.filter_settings()
     kept, counts, sectors = smart_filter(universe.drop(columns="date"), indicators.drop(columns="date"),
                                          day, settings)
