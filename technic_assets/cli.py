@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from technic_assets.errors import root_cause
+
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 warnings.filterwarnings("ignore", message=".*is in preview.*")
 
@@ -95,13 +97,6 @@ def run_scan(day: str, settings, *, quiet: bool = False):
         raise SystemExit(f"error: {msg}")
     with transaction(db_path()) as conn:
         return stored_top(conn, day)
-
-
-def root_cause(error) -> str:
-    """The innermost message of a Dagster step error: what the user needs to read."""
-    while error.cause is not None:
-        error = error.cause
-    return error.message.strip()
 
 
 def stored_top(conn, day: str) -> pd.DataFrame:

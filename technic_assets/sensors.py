@@ -23,6 +23,7 @@ from dagster import (
 )
 
 from technic_assets.core.indicators import LOOKBACK
+from technic_assets.errors import root_cause
 from technic_assets.jobs import daily_scan
 from technic_assets.partitions import trading_days
 from technic_assets.resources import MarketResource
@@ -63,13 +64,7 @@ def describe_failure(context: RunFailureSensorContext) -> str:
     """'Technic scan for <day> failed (run <id>). <step>: <innermost error> | ...'"""
     run = context.dagster_run
     day = run.tags.get("dagster/partition", "?")
-    steps = [f"{e.step_key}: {_root(e.step_failure_data.error)}" for e in context.get_step_failure_events()
+    steps = [f"{e.step_key}: {root_cause(e.step_failure_data.error)}" for e in context.get_step_failure_events()
              if e.step_failure_data and e.step_failure_data.error]
     return f"Technic scan for {day} failed (run {run.run_id[:8]}). " + (" | ".join(steps) or
                                                                        context.failure_event.message or "")
-
-
-def _root(error) -> str:
-    while error.cause is not None:
-        error = error.cause
-    return error.message.strip().splitlines()[-1] if error.message.strip() else error.cls_name

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, Definitions, materialize
 
-from technic_assets.cli import root_cause
+from technic_assets.errors import root_cause
 from technic_assets.definitions import ASSETS, defs, resources
 from technic_assets.partitions import sessions_back
 from technic_assets.resources import MarketResource, ScanSettings
