@@ -59,3 +59,18 @@ def point_in_time(filings: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     out["period_end"] = pd.to_datetime(out["period_end"])
     out["published"] = pd.to_datetime(out["published"])
     return out[FUNDAMENTAL_COLUMNS]
+
+
+def report_history(filings: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Point-in-time fundamentals as they changed from start to end: each symbol's state the day
+    before start, then its new state on every day it filed (amendments included), with `known_from`,
+    the day the row became known. An as-of join on `known_from` then gives `point_in_time` for any
+    date in the span, without calling it once per date."""
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    first = point_in_time(filings, start - pd.Timedelta(days=1)).assign(known_from=start - pd.Timedelta(days=1))
+    frames = [first]
+    inside = filings[(filings["published"] >= start) & (filings["published"] <= end)]
+    for day, filed in inside.groupby("published"):
+        state = point_in_time(filings[filings["symbol"].isin(filed["symbol"].unique())], day)
+        frames.append(state.assign(known_from=day))
+    return pd.concat(frames, ignore_index=True)

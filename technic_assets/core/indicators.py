@@ -39,30 +39,42 @@ class _RawTalib:
 ta = _RawTalib()
 
 
-def symbol_indicators(o, h, l, c, v) -> list[float]:
-    """The latest value of every indicator for one symbol's bars (float64 arrays, oldest first).
+def _shifted_ratio(c: np.ndarray, lag: int, skip: int) -> np.ndarray:
+    """c[t - skip] / c[t - lag] - 1 for every t (NaN until t >= lag)."""
+    out = np.full(len(c), np.nan)
+    if len(c) > lag:
+        out[lag:] = c[lag - skip:len(c) - skip] / c[: len(c) - lag] - 1.0
+    return out
 
-    TA-Lib returns arrays as long as its input (NaN until the period is filled), so [-1] is the value
-    on the last bar, or NaN when the history is too short.
+
+def indicator_arrays(o, h, l, c, v) -> list[np.ndarray]:
+    """Every indicator (INDICATOR_COLUMNS order) on every bar of one symbol's bars (float64 arrays,
+    oldest first). TA-Lib returns arrays as long as its input, NaN until the period is filled.
+
+    The daily scan takes the last element of each; the alpha model's history panel takes them all,
+    so a model is trained on exactly the definitions it is later scored with.
     """
     n = len(c)
     macd, macd_signal, macd_hist = ta.MACD(c, 12, 26, 9)
     bb_upper, bb_middle, bb_lower = ta.BBANDS(c, 20, 2.0, 2.0, 0)  # 0: simple moving average
-    logret = np.diff(np.log(c))
     # realized volatility: sample standard deviation of daily log returns, annualized
-    rv21 = np.sqrt(ta.VAR(logret, 21, 1.0)[-1] * 21 / 20 * TRADING_DAYS) if n > 21 else np.nan
-    rv63 = np.sqrt(ta.VAR(logret, 63, 1.0)[-1] * 63 / 62 * TRADING_DAYS) if n > 63 else np.nan
-    sma63 = ta.SMA(c, 63)[-1]
-    cv63 = np.sqrt(ta.VAR(c, 63, 1.0)[-1] * 63 / 62) / sma63 if n >= 63 else np.nan
-    ret_12_1 = c[-22] / c[-253] - 1.0 if n >= 253 else np.nan
+    logret = np.r_[np.nan, np.diff(np.log(c))]
+    rv21 = np.sqrt(ta.VAR(logret, 21, 1.0) * 21 / 20 * TRADING_DAYS) if n > 21 else np.full(n, np.nan)
+    rv63 = np.sqrt(ta.VAR(logret, 63, 1.0) * 63 / 62 * TRADING_DAYS) if n > 63 else np.full(n, np.nan)
+    cv63 = np.sqrt(ta.VAR(c, 63, 1.0) * 63 / 62) / ta.SMA(c, 63)
     return [
-        c[-1], ta.SMA(c, 20)[-1], ta.SMA(c, 50)[-1], ta.SMA(c, 200)[-1],
-        ta.EMA(c, 12)[-1], ta.EMA(c, 26)[-1], ta.RSI(c, 14)[-1],
-        macd[-1], macd_signal[-1], macd_hist[-1], ta.ATR(h, l, c, 14)[-1],
-        ta.ADX(h, l, c, 14)[-1], bb_upper[-1], bb_middle[-1], bb_lower[-1],
-        ta.ROC(c, 21)[-1], ta.ROC(c, 63)[-1], ta.ROC(c, 126)[-1],
-        ta.ROC(c, 252)[-1], ta.OBV(c, v)[-1], rv21, rv63, ta.SMA(c * v, 20)[-1], cv63, ret_12_1,
+        c, ta.SMA(c, 20), ta.SMA(c, 50), ta.SMA(c, 200),
+        ta.EMA(c, 12), ta.EMA(c, 26), ta.RSI(c, 14),
+        macd, macd_signal, macd_hist, ta.ATR(h, l, c, 14),
+        ta.ADX(h, l, c, 14), bb_upper, bb_middle, bb_lower,
+        ta.ROC(c, 21), ta.ROC(c, 63), ta.ROC(c, 126),
+        ta.ROC(c, 252), ta.OBV(c, v), rv21, rv63, ta.SMA(c * v, 20), cv63, _shifted_ratio(c, 252, 21),
     ]
+
+
+def symbol_indicators(o, h, l, c, v) -> list[float]:
+    """The latest value of every indicator for one symbol's bars: NaN where the history is too short."""
+    return [a[-1] for a in indicator_arrays(o, h, l, c, v)]
 
 
 def compute_indicators(bars: pd.DataFrame) -> pd.DataFrame:

@@ -48,6 +48,13 @@ class MarketDataProvider(ABC):
     def fundamentals(self, as_of: dt.date) -> pd.DataFrame:
         """Each symbol's latest report published on or before `as_of` (FUNDAMENTAL_COLUMNS)."""
 
+    def report_history(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Every report published start..end plus each symbol's latest one before start
+        (FUNDAMENTAL_COLUMNS and `known_from`, the day a row became known), so that `fundamentals(d)`
+        for any d in start..end is each symbol's latest row known on or before d. The alpha model's training reads this; sources without
+        fundamentals give none (and the model's fundamental features are then missing)."""
+        return empty_fundamentals().assign(known_from=pd.Series(dtype="datetime64[ns]"))
+
     def filings(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         """Quarterly filings filed from start to end (core.fundamentals.FILING_COLUMNS), for sources
         with `provides_filings`."""

@@ -128,6 +128,21 @@ class SyntheticMarket(MarketDataProvider):
             out[c] = pd.to_datetime(out[c].astype("int64"), unit="D")
         return out.reset_index(drop=True)
 
+    def report_history(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        f = _fundamentals(self.seed, self.n_stocks)
+        lo = np.datetime64(pd.Timestamp(start).date(), "D").astype(np.int64)
+        hi = np.datetime64(pd.Timestamp(end).date(), "D").astype(np.int64)
+        pub = f["published"]
+        first = np.maximum(_latest_report(f, pd.Timestamp(start), strictly_before=True), 0)
+        keep = (pub <= hi) & ((pub >= lo) | (np.arange(len(pub))[:, None] == first[None, :]))
+        q, i = np.nonzero(keep)
+        out = pd.DataFrame(f["table"][q, i], columns=FUNDAMENTAL_COLUMNS[1:])
+        out.insert(0, "symbol", f["symbols"][i])
+        for c in ("period_end", "published"):
+            out[c] = pd.to_datetime(out[c].astype("int64"), unit="D")
+        out["known_from"] = out["published"]
+        return out.sort_values(["published", "symbol"]).reset_index(drop=True)
+
     def filings_view(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         """The quarterly reports filed start..end as raw filings (core.fundamentals.FILING_COLUMNS),
         with 100M shares each: what a filings API such as Polygon's would serve for this market."""
