@@ -22,7 +22,7 @@ from technic_assets.errors import root_cause
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 warnings.filterwarnings("ignore", message=".*is in preview.*")
 
-SHOWN = ["rank", "symbol", "sector", "merit_score", "ics_score", "close", "rsi_14", "roc_63", "reasons"]
+SHOWN = ["rank", "symbol", "sector", "merit_score", "ics_score", "alpha_5d", "close", "rsi_14", "roc_63", "reasons"]
 
 
 class _Progress(logging.Handler):
@@ -111,6 +111,7 @@ def print_table(top: pd.DataFrame, day: str, out=None) -> None:
     for col in ("merit_score", "ics_score", "rsi_14", "roc_63"):
         view[col] = view[col].map(lambda v: f"{v:.1f}")
     view["close"] = view["close"].map(lambda v: f"{v:,.2f}")
+    view["alpha_5d"] = view["alpha_5d"].map(lambda v: f"{v:+.2%}" if pd.notna(v) else "-")
     print(f"\nTechnic top {len(top)} for {day}\n", file=out)
     print(view.to_string(index=False), file=out)
 

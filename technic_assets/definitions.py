@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from dagster import Definitions, Enum, EnumValue, Field, multiprocess_executor
 
-from technic_assets.assets import features, market_data, scores
+from technic_assets.assets import alpha, features, market_data, scores
 from technic_assets.jobs import daily_scan
 from technic_assets.schedules import daily_scan_after_close
 from technic_assets.sensors import new_session_sensor, scan_failure_report
-from technic_assets.resources import MarketResource, ScanSettings
+from technic_assets.resources import AlphaSettings, MarketResource, ScanSettings
 from technic_assets.store import SCHEMA, StoreResource, TechnicIOManager
 
 ASSETS = [
     market_data.universe, market_data.price_bars, market_data.fundamentals,
     features.indicators, features.filtered_universe, features.factors, features.market_regime,
+    alpha.alpha_model, alpha.alpha_forecasts,
     scores.ics, scores.merit, scores.ranked_top_n,
+    alpha.alpha_evaluation,
 ]
-
-
 
 def resources() -> dict:
     return {
@@ -25,6 +25,7 @@ def resources() -> dict:
         "store": StoreResource(),
         "market": MarketResource(),
         "scan": ScanSettings(),
+        "alpha": AlphaSettings(),
     }
 
 

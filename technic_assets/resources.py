@@ -130,3 +130,39 @@ class ScanSettings(ConfigurableResource):
             min_dollar_volume=self.min_dollar_volume, max_price_cv=self.max_price_cv,
             min_history=self.min_history, sectors=tuple(self.sectors), include_etfs=self.include_etfs,
         )
+
+
+RETRAIN_CADENCES = ("month", "week")
+
+
+class AlphaSettings(ConfigurableResource):
+    """The machine-learned alpha: how often models are retrained, where XGBoost runs, how much MERIT
+    listens to them."""
+
+    weight: float = Field(default=0.35, description="Share of MERIT's blend given to the alpha forecasts (0..1); the factor blend gets the rest.")
+    retrain: str = Field(default="month", description="Retrain cadence: 'month' (a model per month, trained for its first session) or 'week'.")
+    device: str = Field(default="", description="XGBoost device: 'cpu' or 'cuda'; empty reads TECHNIC_XGB_DEVICE, default cpu.")
+    training_sessions: int = Field(default=504, description="Signal days a model learns from at most (two years).")
+
+    @property
+    def xgb_device(self) -> str:
+        return self.device or os.environ.get("TECHNIC_XGB_DEVICE", "") or "cpu"
+
+    def setup_for_execution(self, context) -> None:
+        self.validated()
+
+    def validated(self) -> "AlphaSettings":
+        from technic_assets.core.alpha_model import DEVICES
+
+        problems = []
+        if not 0.0 <= self.weight <= 1.0:
+            problems.append(f"weight={self.weight} must be between 0 and 1")
+        if self.retrain not in RETRAIN_CADENCES:
+            problems.append(f"retrain={self.retrain!r} is not one of {', '.join(RETRAIN_CADENCES)}")
+        if self.xgb_device not in DEVICES:
+            problems.append(f"device={self.xgb_device!r} (or TECHNIC_XGB_DEVICE) is not one of {', '.join(DEVICES)}")
+        if not 60 <= self.training_sessions <= 2520:
+            problems.append(f"training_sessions={self.training_sessions} must be between 60 and 2520")
+        if problems:
+            raise ValueError("invalid alpha settings: " + "; ".join(problems))
+        return self

@@ -225,3 +225,49 @@ class StoreResource(ConfigurableResource):
             ).fetchall()
             conn.register("frame", frame)
             conn.execute(f"INSERT INTO {SCHEMA}.{table} SELECT * FROM frame").fetchall()
+
+    # -- alpha models: content-addressed, one row per model ------------------------------------
+    def find_models(self, trained_for: pd.Timestamp, config: str) -> pd.DataFrame:
+        """Stored models trained for `trained_for` under training config `config` (without blobs)."""
+        if not Path(self.path).exists():
+            return pd.DataFrame(columns=["model_id", "horizon", "meta"])
+        with transaction(self.path) as conn:
+            if not self.table_exists(conn, "alpha_models"):
+                return pd.DataFrame(columns=["model_id", "horizon", "meta"])
+            return conn.execute(
+                f"SELECT model_id, horizon, meta FROM {SCHEMA}.alpha_models "
+                "WHERE trained_for = ? AND config = ? ORDER BY horizon",
+                [trained_for.to_pydatetime(), config]).fetchdf()
+
+    def save_models(self, models: list[tuple[str, int, pd.Timestamp, str, str, bytes]]) -> None:
+        """Store (model_id, horizon, trained_for, config, meta json, serialized booster) rows
+        atomically; a model already stored under its id is kept (same id, same bytes)."""
+        with transaction(self.path) as conn:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}").fetchall()
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.alpha_models (model_id VARCHAR PRIMARY KEY, "
+                         "horizon INTEGER, trained_for TIMESTAMP, config VARCHAR, meta VARCHAR, "
+                         "model BLOB)").fetchall()
+            for model_id, horizon, trained_for, config, meta, raw in models:
+                conn.execute(f"INSERT OR IGNORE INTO {SCHEMA}.alpha_models VALUES (?, ?, ?, ?, ?, ?)",
+                             [model_id, horizon, trained_for.to_pydatetime(), config, meta, raw]).fetchall()
+
+    def model_bytes(self, model_id: str) -> bytes:
+        with transaction(self.path) as conn:
+            rows = conn.execute(f"SELECT model FROM {SCHEMA}.alpha_models WHERE model_id = ?",
+                                [model_id]).fetchall()
+        if not rows:
+            raise ValueError(f"alpha model {model_id!r} is not in the store {self.path}: "
+                             "materialize alpha_model for the day first")
+        return bytes(rows[0][0])
+
+    def symbol_kinds(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """symbol, type, is_leveraged of every symbol in a stored universe partition start..end."""
+        if not Path(self.path).exists():
+            return pd.DataFrame(columns=["symbol", "type", "is_leveraged"])
+        with transaction(self.path) as conn:
+            if not self.table_exists(conn, "universe"):
+                return pd.DataFrame(columns=["symbol", "type", "is_leveraged"])
+            return conn.execute(
+                f"SELECT symbol, any_value(type) AS type, bool_or(is_leveraged) AS is_leveraged "
+                f"FROM {SCHEMA}.universe WHERE date >= ? AND date <= ? GROUP BY symbol",
+                [start.to_pydatetime(), end.to_pydatetime()]).fetchdf()

@@ -6,7 +6,10 @@ import time
 from contextlib import contextmanager
 
 import pandas as pd
-from dagster import MetadataValue, TableColumn, TableSchema
+from dagster import AssetKey, AssetMaterialization, MetadataValue, TableColumn, TableSchema
+
+from technic_assets.core.cleaning import RULES, clean_bars
+from technic_assets.market.base import BAR_COLUMNS
 
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.partitions import DATE_FMT, sessions_back, trading_days
@@ -78,3 +81,28 @@ def provider_report(context, provider, before: dict[str, int]) -> dict:
     if warnings:
         report["cache_warnings"] = "; ".join(warnings)
     return report
+
+
+def fill_history(context, store, provider, missing: list[pd.Timestamp], extra: list[pd.Timestamp] = ()):
+    """Fetch the `missing` sessions of price_bars (and `extra` ones the caller needs but stores itself),
+    clean them, store the missing ones atomically and record each as a materialization of its own
+    price_bars partition. Returns (the fetched bars, counts per cleaning rule)."""
+    need = list(missing) + list(extra)
+    if not need:
+        return pd.DataFrame(columns=BAR_COLUMNS), dict.fromkeys(RULES, 0)
+    fetched, cleaning = clean_bars(provider.bars_for_sessions(need))
+    if any(cleaning.values()):
+        context.log.info("price_bars: dirty bars handled: " + ", ".join(f"{k} {v}" for k, v in cleaning.items() if v))
+    if missing:
+        history = fetched[fetched["date"].isin(missing)]
+        store.replace_dates("price_bars", history, list(missing))
+        counts = history.groupby("date").size()
+        for d in missing:
+            context.log_event(AssetMaterialization(
+                asset_key=AssetKey("price_bars"), partition=d.strftime(DATE_FMT),
+                description="history filled for a later scan",
+                metadata={"rows": int(counts.get(d, 0)), "filled_by": f"{context.asset_key.to_user_string()} "
+                                                                      f"{context.partition_key}"},
+            ))
+        context.log.info(f"price_bars: filled {len(missing)} missing sessions ({len(history):,} bars)")
+    return fetched, cleaning

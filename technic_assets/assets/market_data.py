@@ -4,10 +4,11 @@ point-in-time fundamentals."""
 from __future__ import annotations
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSpec, AssetMaterialization, Output, asset
+from dagster import AssetCheckResult, AssetCheckSpec, Output, asset
 
-from technic_assets.assets.common import STORE_METADATA, history_window, provider_report, scan_day, schema, timed
-from technic_assets.core.cleaning import RULES, clean_bars
+from technic_assets.assets.common import (STORE_METADATA, fill_history, history_window, provider_report, scan_day,
+                                          schema, timed)
+from technic_assets.core.cleaning import RULES
 from technic_assets.core.fundamentals import FILINGS_DAYS, point_in_time
 from technic_assets.core.quality_checks import bars_sane, unique_keys
 from technic_assets.core.universe_filter import is_valid_ticker
@@ -79,26 +80,9 @@ def price_bars(context, market: MarketResource, store: StoreResource, scan: Scan
         present = store.dates_present("price_bars", window[0], day)
         missing = [d for d in window if d not in present and d != day]
         need = missing + ([] if day in present else [day])
-        fetched = pd.DataFrame(columns=BAR_COLUMNS)
-        cleaning = dict.fromkeys(RULES, 0)
         provider = market.provider()
         before = provider.cache_stats()
-        if need:
-            fetched, cleaning = clean_bars(provider.bars_for_sessions(need))
-            if any(cleaning.values()):
-                context.log.info("price_bars: dirty bars handled: "
-                                 + ", ".join(f"{k} {v}" for k, v in cleaning.items() if v))
-        if missing:
-            history = fetched[fetched["date"].isin(missing)]
-            store.replace_dates("price_bars", history, missing)
-            counts = history.groupby("date").size()
-            for d in missing:
-                context.log_event(AssetMaterialization(
-                    asset_key=context.asset_key, partition=d.strftime(DATE_FMT),
-                    description="history filled for a later scan",
-                    metadata={"rows": int(counts.get(d, 0)), "filled_by": context.partition_key},
-                ))
-            context.log.info(f"price_bars: filled {len(missing)} missing sessions ({len(history):,} bars)")
+        fetched, cleaning = fill_history(context, store, provider, missing, extra=need[len(missing):])
         today = fetched[fetched["date"] == day] if day not in present else store.read_dates("price_bars", [day])
     if today.empty:
         raise ValueError(f"the {market.source} market returned no bars for {day:{DATE_FMT}}")
@@ -135,20 +119,25 @@ def fundamentals(context, market: MarketResource, store: StoreResource, scan: Sc
     history_window(day)
     provider = market.provider()
     before = provider.cache_stats()
-    fetched_days = 0
-    start = day - pd.Timedelta(days=FILINGS_DAYS)
     if not provider.provides_filings:
-        reports = provider.fundamentals(day)
+        reports, fetched_days = provider.fundamentals(day), 0
     else:
-        # Filings are kept in the store (L2) so each filing day is fetched once; the last few days
-        # are asked again on every run, as late filings for them may still arrive.
-        settled = day - pd.Timedelta(days=FILINGS_SETTLE_DAYS)
-        for first, last in store.filing_gaps(start, day):
-            store.replace_filings(provider.filings(first, last), first, last, covered_through=settled)
-            fetched_days += (last - first).days + 1
-        reports = point_in_time(store.read_filings(start, day), day)
+        filings, fetched_days = stored_filings(store, provider, day - pd.Timedelta(days=FILINGS_DAYS), day)
+        reports = point_in_time(filings, day)
     reports.insert(0, "date", day)
     stale = (day - reports["published"]).dt.days > 200
     return Output(reports, metadata={"rows": len(reports), "reports_older_than_200_days": int(stale.sum()),
                                      "filing_days_fetched": fetched_days,
                                      **provider_report(context, provider, before)})
+
+
+def stored_filings(store: StoreResource, provider, start: pd.Timestamp, end: pd.Timestamp) -> tuple[pd.DataFrame, int]:
+    """Filings published start..end, fetched only for days the store (L2) has not covered yet; the
+    last few days are asked again on every run, as late filings for them may still arrive.
+    Returns (the filings, calendar days fetched)."""
+    settled = end - pd.Timedelta(days=FILINGS_SETTLE_DAYS)
+    fetched_days = 0
+    for first, last in store.filing_gaps(start, end):
+        store.replace_filings(provider.filings(first, last), first, last, covered_through=settled)
+        fetched_days += (last - first).days + 1
+    return store.read_filings(start, end), fetched_days

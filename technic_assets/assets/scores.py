@@ -8,11 +8,11 @@ from dagster import AssetCheckResult, AssetCheckSpec, Output, asset
 from technic_assets.assets.common import STORE_METADATA, markdown_table, scan_day, schema
 from technic_assets.core.factors import FACTORS
 from technic_assets.core.quality_checks import ranked_properly
-from technic_assets.core.scoring import ICS_WEIGHTS, ics_score, merit_score, merit_weights, rank_top_n
+from technic_assets.core.scoring import ICS_WEIGHTS, alpha_signal, ics_score, merit_score, merit_weights, rank_top_n
 from technic_assets.partitions import trading_days
-from technic_assets.resources import ScanSettings
+from technic_assets.resources import AlphaSettings, ScanSettings
 
-TOP_COLUMNS = ["rank", "symbol", "name", "sector", "merit_score", "ics_score", "close", "rsi_14", "roc_21",
+TOP_COLUMNS = ["rank", "symbol", "name", "sector", "merit_score", "ics_score", "alpha_5d", "alpha_10d", "close", "rsi_14", "roc_21",
                "roc_63", "sma_50", "sma_200", "adx_14", "realized_vol_63", "adv_20", "reasons"]
 
 
@@ -38,19 +38,33 @@ def ics(context, factors: pd.DataFrame, scan: ScanSettings):
     metadata={**STORE_METADATA, **schema({"date": "timestamp", "symbol": "string", "merit_score": "0-100",
                                            "merit_base": "0-100 before penalties",
                                            "volatility_penalty": "points", "liquidity_penalty": "points",
+                                           "alpha_5d": "forecast 5-day excess return (NaN without a model)",
+                                           "alpha_10d": "forecast 10-day excess return",
+                                           "alpha_z": "the blended alpha z-score",
                                            "regime": "risk state used"})},
-    description="MERIT 0-100: the factor blend tilted by the regime, minus volatility and liquidity penalties.",
+    description=(
+        "MERIT 0-100: the factor blend tilted by the regime, blended with the alpha models' forecasts "
+        "(weight: the alpha resource's `weight`), minus volatility and liquidity penalties."
+    ),
 )
-def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.DataFrame, scan: ScanSettings):
+def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.DataFrame,
+          alpha_forecasts: pd.DataFrame, scan: ScanSettings, alpha: AlphaSettings):
     risk = str(market_regime["risk"].iloc[0])
     f = factors.set_index("symbol")
-    scored = merit_score(f[list(FACTORS)], f["realized_vol_63"], f["adv_20"], scan.style, risk)
-    scored = scored.join(ics.set_index("symbol")["ics_score"]).reset_index()
+    forecasts = alpha_forecasts.set_index("symbol")[["alpha_5d", "alpha_10d"]].reindex(f.index)
+    has_alpha = bool(forecasts.notna().any().any())
+    z = alpha_signal(forecasts) if has_alpha else None
+    scored = merit_score(f[list(FACTORS)], f["realized_vol_63"], f["adv_20"], scan.style, risk,
+                         alpha=z, alpha_weight=alpha.weight)
+    scored = scored.join(ics.set_index("symbol")["ics_score"]).join(forecasts)
+    scored["alpha_z"] = z.astype(float) if z is not None else float("nan")
+    scored = scored.reset_index()
     scored.insert(0, "date", scan_day(context))
     scored["regime"] = risk
-    return Output(scored, metadata={"rows": len(scored), "regime": risk,
-                                    "weights": str(merit_weights(scan.style, risk)),
-                                    "median": float(scored["merit_score"].median())})
+    return Output(scored, metadata={
+        "rows": len(scored), "regime": risk, "weights": str(merit_weights(scan.style, risk)),
+        "alpha": f"blended, weight {alpha.weight}" if has_alpha else "no alpha model yet: factor blend alone",
+        "median": float(scored["merit_score"].median())})
 
 
 @asset(

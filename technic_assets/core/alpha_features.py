@@ -56,9 +56,10 @@ def feature_matrix(rows: pd.DataFrame) -> pd.DataFrame:
     return out.astype(np.float32).replace([np.inf, -np.inf], np.nan)
 
 
-def features_for_day(indicators: pd.DataFrame, fundamentals: pd.DataFrame, symbols: pd.Series) -> pd.DataFrame:
+def features_for_day(day: pd.Timestamp, indicators: pd.DataFrame, fundamentals: pd.DataFrame,
+                     symbols: pd.Series) -> pd.DataFrame:
     """One scan day's features for `symbols`, from its indicators and point-in-time fundamentals."""
-    rows = (pd.DataFrame({"symbol": symbols.to_numpy()})
+    rows = (pd.DataFrame({"date": pd.Timestamp(day), "symbol": symbols.to_numpy()})
             .merge(indicators, on="symbol", how="left")
             .merge(fundamentals[["symbol", *REPORT_COLUMNS]], on="symbol", how="left"))
     return feature_matrix(rows).set_index(rows["symbol"])

@@ -25,17 +25,21 @@ VALIDATION_SHARE = 0.15
 DEVICES = ("cpu", "cuda")
 
 
+class InsufficientHistory(ValueError):
+    """Too few signal days with known labels before the training date to fit a model."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides a model besides its data; its `key` tells stored models apart."""
 
     training_sessions: int = 504  # two years of signal days before the training date
     embargo: int = 5
-    rounds: int = 150
-    day_stride: int = 2  # every other signal day: 5/10-day labels overlap, so this loses little
+    rounds: int = 100
+    day_stride: int = 3  # every third signal day: 5/10-day labels overlap, so this loses little
     seed: int = 7
     params: dict = field(default_factory=lambda: {
-        "objective": "reg:squarederror", "tree_method": "hist", "max_depth": 4, "eta": 0.05,
+        "objective": "reg:squarederror", "tree_method": "hist", "max_depth": 4, "eta": 0.08,
         "subsample": 0.8, "colsample_bytree": 0.8, "min_child_weight": 400, "lambda": 10.0,
         "max_bin": 64,
     })
@@ -97,7 +101,7 @@ def train_model(rows: pd.DataFrame, horizon: int, config: TrainConfig, trained_f
     fit_days, val_days = split_days(days, horizon, config.embargo)
     fit_days = fit_days[::-1][:: config.day_stride][::-1]  # stride back from the newest day
     if len(fit_days) < 20:
-        raise ValueError(f"too little history to train the {horizon}-day alpha model for "
+        raise InsufficientHistory(f"too little history to train the {horizon}-day alpha model for "
                          f"{trained_for:%Y-%m-%d}: {len(fit_days)} signal days with known labels "
                          "(at least 20 needed; an earlier TECHNIC_START_DATE gives more)")
     fit = rows[rows["date"].isin(fit_days)]
@@ -140,4 +144,4 @@ def daily_quality(dates: pd.Series, score, outcome: pd.Series) -> dict:
     return {k: float(np.nanmean([d[k] for d in per_day])) for k in per_day[0]}
 
 
-__all__ = ["HORIZONS", "TrainConfig", "TrainedModel", "train_model", "predict", "load_booster"]
+__all__ = ["HORIZONS", "InsufficientHistory", "TrainConfig", "TrainedModel", "train_model", "predict", "load_booster"]

@@ -10,7 +10,11 @@ MERIT (0-100)
     momentum), mapped to 0-100 the same way, minus risk penalties in points:
       volatility: 20 * (realized_vol_63 - 0.40), between 0 and 15 (none below 40% a year)
       liquidity:  5 * log10(20M / adv_20), between 0 and 10 (none above $20M a day)
-    clipped to 0-100. A later stage adds machine-learned alpha as one more weighted term.
+    clipped to 0-100.
+    With alpha models (ALPHA_WEIGHT, the alpha resource's `weight`, default 0.35): the factor blend
+    is standardized and weighted 1 - w, the alpha z-score (the mean of the standardized 5- and 10-day
+    forecasts, standardized again, clipped at +-3; 0 where a forecast is missing) weighted w. Before
+    any model exists the factor blend alone is used, and the merit asset says so.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from technic_assets.core.factors import FACTORS
+from technic_assets.core.factors import FACTORS, standardize
+
+ALPHA_WEIGHT = 0.35
+TERMS = (*FACTORS, "alpha")
 
 ICS_WEIGHTS = {
     "swing": {"momentum": 0.30, "trend": 0.25, "volatility": 0.10, "liquidity": 0.15, "value": 0.05,
@@ -66,10 +73,22 @@ def risk_penalties(realized_vol: pd.Series, adv: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"volatility_penalty": vol_pen, "liquidity_penalty": liq_pen})
 
 
+def alpha_signal(forecasts: pd.DataFrame) -> pd.Series:
+    """One alpha z-score per symbol from the alpha_5d and alpha_10d columns (NaN where neither)."""
+    parts = [standardize(forecasts[c]) for c in ("alpha_5d", "alpha_10d")]
+    return standardize(pd.concat(parts, axis=1).mean(axis=1)).clip(-3, 3)
+
+
 def merit_score(factors: pd.DataFrame, realized_vol: pd.Series, adv: pd.Series, style: str,
-                risk: str) -> pd.DataFrame:
-    """MERIT per symbol with its regime-tilted contributions and penalties."""
+                risk: str, alpha: pd.Series | None = None, alpha_weight: float = ALPHA_WEIGHT) -> pd.DataFrame:
+    """MERIT per symbol with its regime-tilted contributions (and the alpha's) and penalties."""
     contrib = contributions(factors, merit_weights(style, risk))
+    contrib["alpha"] = 0.0
+    if alpha is not None and alpha.notna().any() and alpha_weight > 0:
+        spread = contrib.sum(axis=1).std()
+        if spread and np.isfinite(spread) and spread > 0:
+            contrib = contrib * (1.0 - alpha_weight) / spread
+        contrib["alpha"] = alpha_weight * alpha.reindex(factors.index).fillna(0.0)
     base = _to_score(contrib.sum(axis=1))
     pen = risk_penalties(realized_vol, adv)
     merit = (base - pen["volatility_penalty"] - pen["liquidity_penalty"]).clip(0.0, 100.0)
@@ -79,7 +98,7 @@ def merit_score(factors: pd.DataFrame, realized_vol: pd.Series, adv: pd.Series, 
 
 def explain(row: pd.Series, top: int = 3) -> str:
     """Name the largest contributions to a symbol's MERIT, e.g. 'momentum +0.52, quality +0.31; risk -3.0'."""
-    parts = sorted(((f, row[f"merit_contrib_{f}"]) for f in FACTORS), key=lambda kv: -abs(kv[1]))[:top]
+    parts = sorted(((f, row[f"merit_contrib_{f}"]) for f in TERMS), key=lambda kv: -abs(kv[1]))[:top]
     text = ", ".join(f"{f} {v:+.2f}" for f, v in parts)
     penalty = row["volatility_penalty"] + row["liquidity_penalty"]
     return f"{text}; risk penalty -{penalty:.1f}" if penalty >= 0.05 else text
