@@ -7,7 +7,7 @@ from dagster import DagsterInstance, Definitions, materialize
 
 from technic_assets.errors import root_cause
 from technic_assets.definitions import ASSETS, defs, resources
-from technic_assets.partitions import sessions_back
+from technic_assets.partitions import sessions, sessions_back, trading_days
 from technic_assets.resources import MarketResource, ScanSettings
 
 DAY = "2025-06-02"
@@ -68,7 +68,9 @@ def test_an_empty_store_gets_the_history_and_a_ranked_top_n(scanned):
     assert top["merit_score"].is_monotonic_decreasing
     assert top["reasons"].str.len().min() > 0
     dates = query(path, "SELECT DISTINCT date FROM technic.price_bars ORDER BY date")["date"]
-    assert list(dates) == list(sessions_back(DAY, 300))
+    # the scan's 300-session window, and before it the alpha model's training history back to the
+    # first partition (TECHNIC_START_DATE)
+    assert list(dates) == list(sessions(trading_days.get_first_partition_key(), DAY))
     first_day = sessions_back(DAY, 300)[0].strftime("%Y-%m-%d")
     recorded = instance.get_materialized_partitions(ASSETS[1].key)
     assert first_day in recorded and DAY in recorded  # the filled history shows in the UI
