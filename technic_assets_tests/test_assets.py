@@ -162,8 +162,10 @@ def test_the_core_pipeline_ranks_exactly_as_the_assets_do(scanned):
     path, _, _, _ = scanned
     market = SMALL.provider()
     window = sessions_back(DAY, 300)
+    forecasts = query(path, "SELECT symbol, alpha_5d, alpha_10d FROM technic.alpha_forecasts WHERE date = ?", [DAY])
+    assert forecasts["alpha_5d"].notna().all()
     result = run_core_scan(market.daily_bars(window[0], window[-1]), market.listings(pd.Timestamp(DAY)),
-                           market.fundamentals(pd.Timestamp(DAY)), pd.Timestamp(DAY))
+                           market.fundamentals(pd.Timestamp(DAY)), pd.Timestamp(DAY), forecasts=forecasts)
     stored = query(path, "SELECT symbol, merit_score FROM technic.ranked_top_n WHERE date = ? ORDER BY rank", [DAY])
     assert result.top["symbol"].tolist() == stored["symbol"].tolist()
     assert result.top["merit_score"].to_numpy() == pytest.approx(stored["merit_score"].to_numpy())

@@ -6,7 +6,8 @@ Used by the benchmarks and by anyone who wants a scan from a DataFrame of bars. 
   3. the smart filter                                         (core.universe_filter)
   4. factor z-scores from indicators and fundamentals         (core.factors)
   5. the regime from eight ETFs                               (core.regime)
-  6. ICS, MERIT, and the top N with reasons                   (core.scoring)
+  6. ICS, MERIT (blending alpha forecasts when given), and the top N with reasons   (core.scoring)
+The alpha forecasts themselves come from trained models (core.alpha_model), outside this chain.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from technic_assets.core.adjust import split_adjust
 from technic_assets.core.factors import FACTORS, compute_factors, factor_panel
 from technic_assets.core.indicators import compute_indicators
 from technic_assets.core.regime import classify_regime
-from technic_assets.core.scoring import ics_score, merit_score, rank_top_n
+from technic_assets.core.scoring import ALPHA_WEIGHT, alpha_signal, ics_score, merit_score, rank_top_n
 from technic_assets.core.universe_filter import FilterSettings, smart_filter
 
 
@@ -34,8 +35,10 @@ class ScanResult:
 
 
 def run_core_scan(bars: pd.DataFrame, universe: pd.DataFrame, fundamentals: pd.DataFrame, day: pd.Timestamp,
-                  *, settings: FilterSettings = FilterSettings(), style: str = "medium", top_n: int = 25) -> ScanResult:
-    """From a history window of raw bars ending on `day` to the ranked top N."""
+                  *, settings: FilterSettings = FilterSettings(), style: str = "medium", top_n: int = 25,
+                  forecasts: pd.DataFrame | None = None, alpha_weight: float = ALPHA_WEIGHT) -> ScanResult:
+    """From a history window of raw bars ending on `day` to the ranked top N; `forecasts` (symbol,
+    alpha_5d, alpha_10d) blend into MERIT as in the merit asset."""
     ind = compute_indicators(split_adjust(bars))
     ind = ind[ind["symbol"].isin(universe["symbol"])].reset_index(drop=True)
     kept, counts, _ = smart_filter(universe, ind, day, settings)
@@ -46,8 +49,11 @@ def run_core_scan(bars: pd.DataFrame, universe: pd.DataFrame, fundamentals: pd.D
     z, _ = compute_factors(panel, style)
     z.index = panel["symbol"]
     regime = classify_regime(ind)
+    alpha = None
+    if forecasts is not None:
+        alpha = alpha_signal(forecasts.set_index("symbol")[["alpha_5d", "alpha_10d"]].reindex(z.index))
     scored = merit_score(z[list(FACTORS)], panel.set_index("symbol")["realized_vol_63"],
-                         panel.set_index("symbol")["adv_20"], style, regime["risk"])
+                         panel.set_index("symbol")["adv_20"], style, regime["risk"], alpha, alpha_weight)
     scored = scored.join(ics_score(z[list(FACTORS)], style)["ics_score"]).reset_index()
     scored = scored.merge(kept[["symbol", "name", "sector"]], on="symbol").merge(ind, on="symbol")
     return ScanResult(ind, kept, counts, regime, scored, rank_top_n(scored, top_n))
