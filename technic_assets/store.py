@@ -93,19 +93,36 @@ class TransactionalDuckDbClient(DuckDbClient):
             yield conn
 
 
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 class PandasTypeHandler(DuckDBPandasTypeHandler):
-    """The stock handler skips an empty frame without creating its table, so a legitimately empty
-    partition (a data source without fundamentals) would break every reader; create it empty."""
+    """Two departures from the stock handler. An empty frame creates its (empty) table, so a
+    legitimately empty partition (a source without fundamentals, a day before any alpha model) does
+    not break every reader. And rows go into an existing table by column name, adding any column a
+    newer Technic writes (a store built before the alpha models gains merit's alpha columns, the
+    older partitions reading NULL there) instead of failing, or pairing columns up by position."""
 
     def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
-        if obj.empty:
-            connection.register("empty_frame", obj)
-            connection.execute(f"CREATE TABLE IF NOT EXISTS {table_slice.schema}.{table_slice.table} AS "
-                               "SELECT * FROM empty_frame").fetchall()
-            connection.unregister("empty_frame")
-            context.add_output_metadata({"dagster/partition_row_count": 0})
-            return None
-        return super().handle_output(context, table_slice, obj, connection)
+        table = f"{table_slice.schema}.{table_slice.table}"
+        connection.register("technic_frame", obj)
+        try:
+            if not _table_exists(connection, table_slice.schema, table_slice.table):
+                connection.execute(f"CREATE TABLE {table} AS SELECT * FROM technic_frame").fetchall()
+            else:
+                have = {r[0] for r in connection.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                    [table_slice.schema, table_slice.table]).fetchall()}
+                for name, kind, *_ in connection.execute("DESCRIBE SELECT * FROM technic_frame").fetchall():
+                    if name not in have:
+                        connection.execute(f"ALTER TABLE {table} ADD COLUMN {_quoted(name)} {kind}").fetchall()
+                if not obj.empty:
+                    connection.execute(f"INSERT INTO {table} BY NAME SELECT * FROM technic_frame").fetchall()
+        finally:
+            connection.unregister("technic_frame")
+        context.add_output_metadata({"dagster/partition_row_count": len(obj), "dagster/storage_kind": "duckdb"})
+        return None
 
 
 class TechnicIOManager(DuckDBPandasIOManager):

@@ -35,3 +35,29 @@ def test_the_store_file_may_not_shadow_the_schema(tmp_path, monkeypatch):
     monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(tmp_path / "technic.duckdb"))
     with pytest.raises(ValueError, match="technic"):
         db_path()
+
+
+def test_a_store_from_an_older_version_gains_new_columns_and_rows_go_in_by_name(store_path):
+    """merit gained alpha columns: an existing table is extended, never misaligned or refused."""
+    from dagster import asset, materialize
+
+    from technic_assets.partitions import trading_days
+    from technic_assets.store import SCHEMA, TechnicIOManager
+
+    def version(columns):
+        @asset(name="scores_table", partitions_def=trading_days, metadata={"partition_expr": "date"})
+        def scores_table(context):
+            return pd.DataFrame({"date": [pd.Timestamp(context.partition_key)], **columns})
+        return scores_table
+
+    io = {"io_manager": TechnicIOManager(database="", schema=SCHEMA)}
+    old = version({"symbol": ["A"], "score": [1.0]})
+    new = version({"alpha": [0.5], "score": [2.0], "symbol": ["B"]})  # reordered, one more column
+    assert materialize([old], partition_key="2025-06-02", resources=io).success
+    assert materialize([new], partition_key="2025-06-03", resources=io).success
+    assert materialize([new], partition_key="2025-06-02", resources=io).success  # a rewrite replaces
+    assert materialize([old], partition_key="2025-06-04", resources=io).success  # an older writer: NULL alpha
+    conn = duckdb.connect(str(store_path), read_only=True)
+    rows = conn.execute("SELECT date::DATE::VARCHAR, symbol, score, alpha FROM technic.scores_table ORDER BY date").fetchall()
+    conn.close()
+    assert rows == [("2025-06-02", "B", 2.0, 0.5), ("2025-06-03", "B", 2.0, 0.5), ("2025-06-04", "A", 1.0, None)]
