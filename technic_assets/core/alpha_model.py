@@ -66,11 +66,13 @@ class TrainedModel:
         return hashlib.sha256(self.raw).hexdigest()[:16]
 
 
-def winsorize_by_day(label: pd.Series, dates: pd.Series, q: float = 0.01) -> pd.Series:
-    """Clip each day's labels at its q and 1-q quantiles: fat tails should not steer the trees."""
-    lo = label.groupby(dates).transform(lambda x: x.quantile(q))
-    hi = label.groupby(dates).transform(lambda x: x.quantile(1 - q))
-    return label.clip(lo, hi)
+def training_target(label: pd.Series, dates: pd.Series, q: float = 0.01) -> pd.Series:
+    """What the trees fit: each day's labels clipped at its q and 1-q quantiles (fat tails should not
+    steer them) and divided by that day's deviation, so that a turbulent week does not outweigh a
+    calm quarter: the task is ranking names within a day."""
+    by_day = label.groupby(dates)
+    clipped = label.clip(by_day.transform(lambda x: x.quantile(q)), by_day.transform(lambda x: x.quantile(1 - q)))
+    return clipped / clipped.groupby(dates).transform("std")
 
 
 def split_days(days: pd.DatetimeIndex, horizon: int, embargo: int) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
@@ -105,7 +107,7 @@ def train_model(rows: pd.DataFrame, horizon: int, config: TrainConfig, trained_f
                          f"{trained_for:%Y-%m-%d}: {len(fit_days)} signal days with known labels "
                          "(at least 20 needed; an earlier TECHNIC_START_DATE gives more)")
     fit = rows[rows["date"].isin(fit_days)]
-    y = winsorize_by_day(fit[label], fit["date"]).to_numpy(np.float32)
+    y = training_target(fit[label], fit["date"]).to_numpy(np.float32)
     dtrain = xgb.QuantileDMatrix(fit[list(FEATURES)].to_numpy(np.float32), y,
                                  max_bin=config.params["max_bin"], feature_names=list(FEATURES))
     params = {**config.params, "seed": config.seed, "device": device, "nthread": nthread}
