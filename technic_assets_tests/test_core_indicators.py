@@ -49,3 +49,36 @@ def test_each_symbol_uses_only_its_own_bars_and_short_histories_are_nan():
     assert ind.loc["NEW", "n_bars"] == 30
     assert np.isnan(ind.loc["NEW", "sma_200"]) and np.isnan(ind.loc["NEW", "roc_252"])
     assert np.isfinite(ind.loc["NEW", "sma_20"])
+
+
+def test_a_range_of_days_in_one_pass_equals_each_days_own_window():
+    """What a backfill computes at once is what each day's scan computes alone: same symbols, same
+    n_bars and last bar, prices in that day's shares across splits, OBV from the window's first bar,
+    NaN where the window is short; EMA-type values within 1e-7 of the price (RSI and ADX within
+    1e-5 points)."""
+    from technic_assets.core.adjust import split_adjust
+    from technic_assets.core.indicators import INDICATOR_COLUMNS, indicators_for_days
+    from technic_assets.market.synthetic import SyntheticMarket
+    from technic_assets.partitions import nyse, sessions, sessions_back
+
+    market = SyntheticMarket(seed=5, n_stocks=300)
+    days = sessions("2025-03-03", "2025-08-29")
+    bars = market.daily_bars(sessions_back(days[0], 300)[0], days[-1])
+    assert (bars["split_ratio"] != 1.0).any()  # splits inside the span, so the re-expression matters
+    ranged = indicators_for_days(bars, days, nyse().sessions)
+    ema_type = ["ema_12", "ema_26", "rsi_14", "macd", "macd_signal", "macd_hist", "atr_14", "adx_14"]
+    for day in days[::9]:
+        alone = compute_indicators(split_adjust(bars[bars["date"].isin(sessions_back(day, 300))]))
+        got = ranged[ranged["date"] == day].drop(columns="date").reset_index(drop=True)
+        assert got["symbol"].tolist() == alone["symbol"].tolist()
+        assert got["n_bars"].tolist() == alone["n_bars"].tolist()
+        assert (pd.to_datetime(got["last_date"]) == pd.to_datetime(alone["last_date"])).all()
+        exact = [c for c in INDICATOR_COLUMNS if c not in ema_type]
+        np.testing.assert_allclose(got[exact].to_numpy(), alone[exact].to_numpy(), rtol=1e-9, equal_nan=True)
+        priced = [c for c in ema_type if c not in ("rsi_14", "adx_14")]
+        scale = alone[["close"]].to_numpy()
+        np.testing.assert_allclose(got[priced].to_numpy() / scale, alone[priced].to_numpy() / scale,
+                                   rtol=0, atol=1e-7, equal_nan=True)
+        np.testing.assert_allclose(got[["rsi_14", "adx_14"]].to_numpy(), alone[["rsi_14", "adx_14"]].to_numpy(),
+                                   rtol=0, atol=1e-5, equal_nan=True)
+        assert (got[ema_type].isna() == alone[ema_type].isna()).all().all()

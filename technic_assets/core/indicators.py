@@ -98,3 +98,86 @@ def compute_indicators(bars: pd.DataFrame) -> pd.DataFrame:
     out.insert(1, "last_date", dates[ends - 1])
     out.insert(2, "n_bars", (ends - starts).astype(np.int64))
     return out
+
+
+def _bars_needed() -> np.ndarray:
+    """For each indicator, the bars it needs before TA-Lib gives a value: found by running the same
+    code on a long clean series, so it cannot disagree with `indicator_arrays`."""
+    rng = np.random.default_rng(0)
+    c = 50 * np.exp(np.cumsum(rng.normal(0, 0.01, 400)))
+    arrays = indicator_arrays(c, c * 1.01, c * 0.99, c, np.full(400, 1e6))
+    return np.array([int(np.argmax(np.isfinite(a))) + 1 for a in arrays])
+
+
+BARS_NEEDED = _bars_needed()
+# how each column changes when prices are re-expressed in another day's shares (split adjustment)
+PRICE_LEVEL = np.isin(INDICATOR_COLUMNS, ["close", "sma_20", "sma_50", "sma_200", "ema_12", "ema_26", "macd",
+                                          "macd_signal", "macd_hist", "atr_14", "bb_upper", "bb_middle", "bb_lower"])
+VOLUME_LEVEL = np.isin(INDICATOR_COLUMNS, ["obv"])
+OBV = INDICATOR_COLUMNS.index("obv")
+RESEED_BARS = 250  # with this many bars in the window, an earlier EMA seed has decayed below 1e-7
+
+
+def indicators_for_days(bars: pd.DataFrame, days: pd.DatetimeIndex, sessions: pd.DatetimeIndex) -> pd.DataFrame:
+    """`compute_indicators` of the LOOKBACK-session window ending on each of `days`, in one TA-Lib pass
+    per symbol over the whole span (a backfill's way: one pass instead of one per day).
+
+    `bars` are raw (as traded) and cover the LOOKBACK - 1 sessions before days[0] through days[-1];
+    `sessions` is the trading calendar. Each day's rows are what compute_indicators(split_adjust(its
+    window)) gives: the symbols with a bar in the window, values on their last bar up to the day,
+    prices in the day's shares (the pass is adjusted as of the last day, so a later split is divided
+    back out), NaN where the window holds fewer bars than an indicator needs, and OBV counted from the
+    window's first bar. Where the window holds RESEED_BARS bars or more, EMA-based values (ema, macd,
+    rsi, atr, adx) start from an earlier seed than the day's own window and differ from it by less
+    than 1e-7 of the price (the seed has decayed); shorter windows are computed on their own; every
+    other value is the same arithmetic.
+    """
+    from technic_assets.core.adjust import split_adjust, split_factors
+
+    raw = bars.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
+    adj = split_adjust(raw)
+    codes = pd.factorize(raw["symbol"], sort=True)[0]
+    after = split_factors(codes, raw["split_ratio"].to_numpy())  # splits after each row, to the end
+    row_session = sessions.get_indexer(pd.DatetimeIndex(adj["date"]))
+    day_session = sessions.get_indexer(days)
+    cols = [np.ascontiguousarray(adj[c].to_numpy(dtype=np.float64)) for c in ("open", "high", "low", "close", "volume")]
+    symbols, dates = adj["symbol"].to_numpy(), adj["date"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    ends = np.r_[starts[1:], len(codes)]
+    out_values, out_day, out_row, out_n = [], [], [], []
+    with np.errstate(all="ignore"):
+        for s, e in zip(starts, ends):
+            idx = row_session[s:e]
+            last = np.searchsorted(idx, day_session, side="right") - 1  # last bar up to each day
+            first = np.searchsorted(idx, day_session - (LOOKBACK - 1), side="left")  # first in its window
+            ok = last >= first
+            if not ok.any():
+                continue
+            last, first = last[ok], first[ok]
+            matrix = np.column_stack(indicator_arrays(*(a[s:e] for a in cols)))
+            values = matrix[last]
+            n_bars = last - first + 1
+            values[n_bars[:, None] < BARS_NEEDED[None, :]] = np.nan
+            obv = matrix[:, OBV]
+            values[:, OBV] = obv[last] - obv[first] + cols[4][s:e][first]  # re-based on the window's first bar
+            # A short window after earlier bars (a delisted name, a long halt): the EMA seeds differ too
+            # much from the pass's, so those few rows are computed on their own window.
+            for k in np.flatnonzero((first > 0) & (n_bars < RESEED_BARS)):
+                window = (a[s + first[k]:s + last[k] + 1] for a in cols)
+                values[k] = [a[-1] for a in indicator_arrays(*window)]
+            scale = after[s:e][last]  # the day's shares: the splits after it divided back out
+            values[:, PRICE_LEVEL] *= scale[:, None]
+            values[:, VOLUME_LEVEL] /= scale[:, None]
+            out_values.append(values)
+            out_day.append(np.flatnonzero(ok))
+            out_row.append(s + last)
+            out_n.append(n_bars)
+    if not out_values:
+        return pd.DataFrame(columns=["date", "symbol", "last_date", "n_bars", *INDICATOR_COLUMNS])
+    rows = np.concatenate(out_row)
+    out = pd.DataFrame(np.concatenate(out_values), columns=INDICATOR_COLUMNS)
+    out.insert(0, "date", days[np.concatenate(out_day)])
+    out.insert(1, "symbol", symbols[rows])
+    out.insert(2, "last_date", dates[rows])
+    out.insert(3, "n_bars", np.concatenate(out_n).astype(np.int64))
+    return out.sort_values(["date", "symbol"], kind="stable").reset_index(drop=True)
