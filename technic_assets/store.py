@@ -106,21 +106,18 @@ class PandasTypeHandler(DuckDBPandasTypeHandler):
 
     def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
         table = f"{table_slice.schema}.{table_slice.table}"
-        connection.register("technic_frame", obj)
-        try:
-            if not _table_exists(connection, table_slice.schema, table_slice.table):
-                connection.execute(f"CREATE TABLE {table} AS SELECT * FROM technic_frame").fetchall()
-            else:
-                have = {r[0] for r in connection.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-                    [table_slice.schema, table_slice.table]).fetchall()}
-                for name, kind, *_ in connection.execute("DESCRIBE SELECT * FROM technic_frame").fetchall():
-                    if name not in have:
-                        connection.execute(f"ALTER TABLE {table} ADD COLUMN {_quoted(name)} {kind}").fetchall()
-                if not obj.empty:
-                    connection.execute(f"INSERT INTO {table} BY NAME SELECT * FROM technic_frame").fetchall()
-        finally:
-            connection.unregister("technic_frame")
+        connection.register("technic_frame", obj)  # the connection is closed after the write
+        if not _table_exists(connection, table_slice.schema, table_slice.table):
+            connection.execute(f"CREATE TABLE {table} AS SELECT * FROM technic_frame").fetchall()
+        else:
+            have = {r[0] for r in connection.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                [table_slice.schema, table_slice.table]).fetchall()}
+            for name, kind, *_ in connection.execute("DESCRIBE SELECT * FROM technic_frame").fetchall():
+                if name not in have:
+                    connection.execute(f"ALTER TABLE {table} ADD COLUMN {_quoted(name)} {kind}").fetchall()
+            if not obj.empty:
+                connection.execute(f"INSERT INTO {table} BY NAME SELECT * FROM technic_frame").fetchall()
         context.add_output_metadata({"dagster/partition_row_count": len(obj), "dagster/storage_kind": "duckdb"})
         return None
 

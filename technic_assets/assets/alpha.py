@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from dagster import AssetIn, MetadataValue, Output, TimeWindowPartitionMapping, asset
 
-from technic_assets.assets.common import (STORE_METADATA, fill_history, markdown_table, scan_day, schema,
-                                          timed)
+from technic_assets.assets.common import (DAILY, STORE_METADATA, by_day, fill_history, markdown_table,
+                                          range_metadata, scan_days, schema, timed)
 from technic_assets.assets.market_data import stored_filings
 from technic_assets.core.alpha_features import HORIZONS, features_for_day, indicator_panel, training_rows
 from technic_assets.core.alpha_model import (InsufficientHistory, TrainConfig, load_booster, predict,
@@ -85,7 +85,7 @@ def no_model() -> pd.DataFrame:
 
 
 @asset(
-    partitions_def=trading_days,
+    **DAILY,
     group_name="alpha",
     kinds={"duckdb", "xgboost"},
     deps=["price_bars"],
@@ -99,43 +99,57 @@ def no_model() -> pd.DataFrame:
 )
 def alpha_model(context, universe: pd.DataFrame, market: MarketResource, store: StoreResource,
                 alpha: AlphaSettings):
-    day = scan_day(context)
-    trained_for = retrain_day(day, alpha.retrain)
+    days = scan_days(context)
     config = TrainConfig(training_sessions=alpha.training_sessions)
-    found = store.find_models(trained_for, config.key)
+    frames, metas_by_period, statuses = [], {}, {}
     with timed() as t:
-        if len(found) == len(HORIZONS):
-            metas = [json.loads(m) for m in found["meta"]]
-            ids = found["model_id"].tolist()
-            trained = False
-        else:
-            try:
-                models = train_models(context, market, store, universe, trained_for, config, alpha.xgb_device)
-            except InsufficientHistory as exc:
-                context.log.warning(f"alpha_model {context.partition_key}: no model, {exc}")
-                return Output(no_model(), metadata={"status": f"no model: {exc}"})
-            metas = [{**m.meta, **{k: str(v.date()) for k, v in m.meta.items() if isinstance(v, pd.Timestamp)}}
-                     for m in models]
-            ids = [m.model_id for m in models]
-            store.save_models([(m.model_id, m.horizon, trained_for, config.key, json.dumps(meta), m.raw)
-                               for m, meta in zip(models, metas)])
-            trained = True
-    out = pd.DataFrame([{
-        "date": day, "horizon": m["horizon"], "model_id": i, "trained_for": pd.Timestamp(m["trained_for"]),
-        "train_start": pd.Timestamp(m["train_start"]), "train_end": pd.Timestamp(m["train_end"]),
-        "rows": m["rows"], "validation_ic": m["validation_ic"], "validation_rank_ic": m["validation_rank_ic"],
-    } for m, i in zip(metas, ids)])
-    importances = pd.DataFrame({f"{m['horizon']}d": m["importances"] for m in metas})
-    importances = importances.sort_values(importances.columns[0], ascending=False).head(12).reset_index(names="feature")
-    return Output(out, metadata={
-        "status": "trained" if trained else "reused", "trained_for": str(trained_for.date()),
-        "config": config.key, "device": alpha.xgb_device, "seconds": t["seconds"],
-        **{f"model_{m['horizon']}d": i for m, i in zip(metas, ids)},
-        **{f"validation_rank_ic_{m['horizon']}d": m["validation_rank_ic"] for m in metas},
-        "training_window": f"{metas[0]['train_start']}..{metas[0]['train_end']}",
-        "training_rows": int(sum(m["rows"] for m in metas)),
-        "importances": markdown_table(importances, ".3f"),
-    })
+        for day in days:
+            trained_for = retrain_day(day, alpha.retrain)
+            if trained_for not in metas_by_period:
+                metas_by_period[trained_for], statuses[trained_for] = models_for(
+                    context, market, store, universe, trained_for, config, alpha.xgb_device)
+            frames.append(pd.DataFrame([{"date": day, **meta_row(m)} for m in metas_by_period[trained_for]]))
+    out = pd.concat(frames, ignore_index=True) if any(len(f) for f in frames) else no_model()
+    metas = metas_by_period[retrain_day(days[-1], alpha.retrain)]
+    meta = {**range_metadata(days), "status": "; ".join(f"{d:{DATE_FMT}}: {s}" for d, s in statuses.items()),
+            "config": config.key, "device": alpha.xgb_device, "seconds": t["seconds"],
+            "models_trained": sum(s == "trained" for s in statuses.values())}
+    if metas:
+        importances = pd.DataFrame({f"{m['horizon']}d": m["importances"] for m in metas})
+        importances = importances.sort_values(importances.columns[0], ascending=False).head(12)
+        meta.update({
+            "trained_for": metas[0]["trained_for"],
+            **{f"model_{m['horizon']}d": m["model_id"] for m in metas},
+            **{f"validation_rank_ic_{m['horizon']}d": m["validation_rank_ic"] for m in metas},
+            "training_window": f"{metas[0]['train_start']}..{metas[0]['train_end']}",
+            "training_rows": int(sum(m["rows"] for m in metas)),
+            "importances": markdown_table(importances.reset_index(names="feature"), ".3f"),
+        })
+    return Output(out, metadata=meta)
+
+
+def meta_row(meta: dict) -> dict:
+    return {"horizon": meta["horizon"], "model_id": meta["model_id"],
+            **{k: pd.Timestamp(meta[k]) for k in ("trained_for", "train_start", "train_end")},
+            **{k: meta[k] for k in ("rows", "validation_ic", "validation_rank_ic")}}
+
+
+def models_for(context, market, store, universe, trained_for, config, device) -> tuple[list[dict], str]:
+    """(the metadata of both horizons' models for `trained_for`, 'trained' | 'reused' | 'no model: ...'):
+    from the store when they exist, else trained now and stored."""
+    found = store.find_models(trained_for, config.key)
+    if len(found) == len(HORIZONS):
+        return [{**json.loads(m), "model_id": i} for m, i in zip(found["meta"], found["model_id"])], "reused"
+    try:
+        models = train_models(context, market, store, universe, trained_for, config, device)
+    except InsufficientHistory as exc:
+        context.log.warning(f"alpha_model: no model for {trained_for:{DATE_FMT}}: {exc}")
+        return [], f"no model: {exc}"
+    metas = [{**m.meta, **{k: str(v.date()) for k, v in m.meta.items() if isinstance(v, pd.Timestamp)},
+              "model_id": m.model_id} for m in models]
+    store.save_models([(m.model_id, m.horizon, trained_for, config.key, json.dumps(meta), m.raw)
+                       for m, meta in zip(models, metas)])
+    return metas, "trained"
 
 
 @lru_cache(maxsize=8)
@@ -150,7 +164,7 @@ FORECAST_SCHEMA = {"date": "timestamp", "symbol": "string",
 
 
 @asset(
-    partitions_def=trading_days,
+    **DAILY,
     group_name="alpha",
     kinds={"duckdb", "xgboost"},
     metadata={**STORE_METADATA, **schema(FORECAST_SCHEMA)},
@@ -158,21 +172,34 @@ FORECAST_SCHEMA = {"date": "timestamp", "symbol": "string",
 )
 def alpha_forecasts(context, filtered_universe: pd.DataFrame, indicators: pd.DataFrame,
                     fundamentals: pd.DataFrame, alpha_model: pd.DataFrame, store: StoreResource):
-    day = scan_day(context)
-    out = pd.DataFrame({"date": day, "symbol": filtered_universe["symbol"].to_numpy()})
-    if alpha_model.empty:
+    days = scan_days(context)
+    parts = {name: by_day(frame, days) for name, frame in (("kept", filtered_universe), ("ind", indicators),
+                                                           ("fund", fundamentals), ("model", alpha_model))}
+    frames, predict_seconds = [], 0.0
+    for day in days:
+        symbols = parts["kept"][day]["symbol"]
+        out = pd.DataFrame({"date": day, "symbol": symbols.to_numpy()})
+        models = parts["model"][day]
         for h in HORIZONS:
             out[f"alpha_{h}d"], out[f"model_{h}d"] = np.nan, ""
-        return Output(out, metadata={"status": "no model yet: MERIT is the factor blend alone", "rows": len(out)})
-    features = features_for_day(day, indicators.drop(columns="date"), fundamentals.drop(columns="date"),
-                                filtered_universe["symbol"])
-    with timed() as t:
-        for row in alpha_model.itertuples():
-            booster = cached_booster(store.path, row.model_id)
-            out[f"alpha_{row.horizon}d"] = predict(booster, features).astype(np.float64)
-            out[f"model_{row.horizon}d"] = row.model_id
-    return Output(out, metadata={"status": "scored", "rows": len(out), "predict_seconds": t["seconds"],
-                                 **{f"median_alpha_{h}d": float(out[f"alpha_{h}d"].median()) for h in HORIZONS}})
+        if len(models):
+            features = features_for_day(day, parts["ind"][day].drop(columns="date"),
+                                        parts["fund"][day].drop(columns="date"), symbols)
+            with timed() as t:
+                for row in models.itertuples():
+                    booster = cached_booster(store.path, row.model_id)
+                    out[f"alpha_{row.horizon}d"] = predict(booster, features).astype(np.float64)
+                    out[f"model_{row.horizon}d"] = row.model_id
+            predict_seconds += t["seconds"]
+        frames.append(out)
+    out = pd.concat(frames, ignore_index=True)
+    scored = int(out["alpha_5d"].notna().groupby(out["date"]).any().sum())
+    return Output(out, metadata={
+        **range_metadata(days), "rows": len(out), "predict_seconds": round(predict_seconds, 3),
+        "status": "scored" if scored == len(days) else
+                  "no model yet: MERIT is the factor blend alone" if not scored else
+                  f"scored {scored} of {len(days)} days (no model before)",
+        **{f"median_alpha_{h}d": float(out[f"alpha_{h}d"].median()) for h in HORIZONS}})
 
 
 with warnings.catch_warnings():  # allow_nonexistent_upstream_partitions is marked beta
@@ -185,6 +212,9 @@ EVALUATION_SCHEMA = {"date": "timestamp (returns realized through it)", "signal_
                      "horizon": "sessions", "score": "ics_score | merit_score | alpha_5d | alpha_10d",
                      "ic": "float", "rank_ic": "float", "quintile_spread": "top minus bottom fifth",
                      "hit_rate": "float", "names": "int"}
+EVALUATION_DTYPES = {"date": "datetime64[ns]", "signal_date": "datetime64[ns]", "horizon": "int64", "score": "string",
+                     "ic": "float64", "rank_ic": "float64", "quintile_spread": "float64", "hit_rate": "float64",
+                     "names": "int64"}
 SPARK = "▁▂▃▄▅▆▇█"
 
 
@@ -197,12 +227,10 @@ def sparkline(values) -> str:
     return "".join(SPARK[int((x - lo) / scale * (len(SPARK) - 1))] for x in v)
 
 
-def evaluate_day(day: pd.Timestamp, merit: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
+def evaluate_day(day: pd.Timestamp, merit: pd.DataFrame, closes: pd.DataFrame, ratios: pd.DataFrame) -> pd.DataFrame:
     """Each score of each signal day `h` sessions back, against the split-adjusted return to `day`
-    in excess of the scored names' median."""
+    in excess of the scored names' median. `closes` and `ratios` are date x symbol (as traded)."""
     rows = []
-    closes = bars.pivot_table(index="date", columns="symbol", values="close")
-    ratios = bars.pivot_table(index="date", columns="symbol", values="split_ratio").fillna(1.0)
     for h in HORIZONS:
         signal_date = sessions_back(day, h + 1)[0]
         scored = merit[merit["date"] == signal_date].set_index("symbol")
@@ -219,11 +247,18 @@ def evaluate_day(day: pd.Timestamp, merit: pd.DataFrame, bars: pd.DataFrame) -> 
                 continue
             rows.append({"date": day, "signal_date": signal_date, "horizon": h, "score": score,
                          **signal_quality(scored[score], excess)})
-    return pd.DataFrame(rows, columns=list(EVALUATION_SCHEMA))
+    return pd.DataFrame(rows, columns=list(EVALUATION_SCHEMA)).astype(EVALUATION_DTYPES)
+
+
+def bar_matrices(bars: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(closes, split ratios) as date x symbol tables."""
+    closes = bars.pivot_table(index="date", columns="symbol", values="close")
+    ratios = bars.pivot_table(index="date", columns="symbol", values="split_ratio").fillna(1.0)
+    return closes, ratios
 
 
 @asset(
-    partitions_def=trading_days,
+    **DAILY,
     group_name="alpha",
     kinds={"duckdb", "pandas"},
     ins={
@@ -241,24 +276,28 @@ def evaluate_day(day: pd.Timestamp, merit: pd.DataFrame, bars: pd.DataFrame) -> 
     ),
 )
 def alpha_evaluation(context, merit: pd.DataFrame, price_bars: pd.DataFrame, store: StoreResource):
-    day = scan_day(context)
-    today = evaluate_day(day, merit, price_bars)
-    if today.empty:
-        return Output(today, metadata={"status": "nothing to evaluate yet: no scored day "
-                                                 f"{min(HORIZONS)}-{max(HORIZONS)} sessions back in the store"})
-    window = sessions_back(day, ROLLING_SESSIONS)
-    past = store.read_dates("alpha_evaluation", [d for d in window if d != day]) \
-        if store.dates_present("alpha_evaluation", window[0], day) else today.iloc[:0]
-    history = pd.concat([past, today], ignore_index=True).sort_values("date")
+    days = scan_days(context)
+    closes, ratios = bar_matrices(price_bars)
+    evaluated = pd.concat([evaluate_day(day, merit, closes, ratios) for day in days], ignore_index=True)
+    if evaluated.empty:
+        return Output(evaluated, metadata={**range_metadata(days), "status": "nothing to evaluate yet: no scored "
+                                           f"day {min(HORIZONS)}-{max(HORIZONS)} sessions back in the store"})
+    window = sessions_back(days[-1], ROLLING_SESSIONS)
+    earlier = [d for d in window if d < days[0]]
+    past = store.read_dates("alpha_evaluation", earlier) \
+        if earlier and store.dates_present("alpha_evaluation", earlier[0], earlier[-1]) else evaluated.iloc[:0]
+    history = pd.concat([past, evaluated], ignore_index=True)
+    history = history[history["date"] >= window[0]].sort_values("date")
     rolling = history.groupby(["score", "horizon"]).agg(
         days=("rank_ic", "count"), ic=("ic", "mean"), rank_ic=("rank_ic", "mean"),
         rank_ic_t=("rank_ic", t_stat), quintile_spread=("quintile_spread", "mean"), hit_rate=("hit_rate", "mean"),
     ).reset_index()
     rolling["trend"] = [sparkline(history[(history["score"] == r.score) & (history["horizon"] == r.horizon)]["rank_ic"])
                         for r in rolling.itertuples()]
-    plots = {f"{m}_{r.score}_{r.horizon}d": float(getattr(r, m)) for r in today.itertuples()
+    last = evaluated[evaluated["date"] == evaluated["date"].max()]
+    plots = {f"{m}_{r.score}_{r.horizon}d": float(getattr(r, m)) for r in last.itertuples()
              for m in MEASURES if m in ("ic", "rank_ic", "quintile_spread")}
-    return Output(today, metadata={
-        "status": "evaluated", **plots,
+    return Output(evaluated, metadata={
+        **range_metadata(days), "status": "evaluated", **plots,
         f"rolling_{ROLLING_SESSIONS}": markdown_table(rolling, ".4f"),
     })

@@ -6,7 +6,7 @@ import time
 from contextlib import contextmanager
 
 import pandas as pd
-from dagster import AssetKey, AssetMaterialization, MetadataValue, TableColumn, TableSchema
+from dagster import AssetKey, AssetMaterialization, BackfillPolicy, MetadataValue, TableColumn, TableSchema
 
 from technic_assets.core.cleaning import RULES, clean_bars
 from technic_assets.market.base import BAR_COLUMNS
@@ -15,10 +15,35 @@ from technic_assets.core.indicators import LOOKBACK
 from technic_assets.partitions import DATE_FMT, sessions_back, trading_days
 
 STORE_METADATA = {"partition_expr": "date"}
+# Every asset is partitioned by trading day and computes a range of days in one run when asked (a
+# backfill, or `dagster asset materialize --partition-range A...B`): one run instead of one per day.
+DAILY = {"partitions_def": trading_days, "backfill_policy": BackfillPolicy.single_run()}
 
 
 def scan_day(context) -> pd.Timestamp:
     return pd.Timestamp(context.partition_key)
+
+
+def partition_label(context) -> str:
+    """'2025-06-02', or '2025-06-02...2025-06-30' for a range."""
+    keys = context.partition_keys
+    return keys[0] if len(keys) == 1 else f"{keys[0]}...{keys[-1]}"
+
+
+def scan_days(context) -> list[pd.Timestamp]:
+    """The days this run computes: one for a daily run, many for a single-run backfill."""
+    return [pd.Timestamp(k) for k in context.partition_keys]
+
+
+def by_day(frame: pd.DataFrame, days: list[pd.Timestamp]) -> dict[pd.Timestamp, pd.DataFrame]:
+    """Split a frame loaded for a range into each day's rows (an empty frame for a day without)."""
+    groups = dict(tuple(frame.groupby("date", sort=False))) if len(frame) else {}
+    return {d: groups.get(d, frame.iloc[:0]) for d in days}
+
+
+def range_metadata(days: list[pd.Timestamp]) -> dict:
+    return {"days": len(days)} if len(days) == 1 else {
+        "days": len(days), "first_day": days[0].strftime(DATE_FMT), "last_day": days[-1].strftime(DATE_FMT)}
 
 
 def history_window(day: pd.Timestamp) -> pd.DatetimeIndex:
@@ -102,7 +127,7 @@ def fill_history(context, store, provider, missing: list[pd.Timestamp], extra: l
                 asset_key=AssetKey("price_bars"), partition=d.strftime(DATE_FMT),
                 description="history filled for a later scan",
                 metadata={"rows": int(counts.get(d, 0)), "filled_by": f"{context.asset_key.to_user_string()} "
-                                                                      f"{context.partition_key}"},
+                                                                      f"{partition_label(context)}"},
             ))
         context.log.info(f"price_bars: filled {len(missing)} missing sessions ({len(history):,} bars)")
     return fetched, cleaning

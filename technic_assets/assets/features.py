@@ -16,14 +16,14 @@ from dagster import (
     asset,
 )
 
-from technic_assets.assets.common import STORE_METADATA, markdown_table, require_rows, scan_day, schema, timed
-from technic_assets.core.adjust import split_adjust
+from technic_assets.assets.common import (DAILY, STORE_METADATA, by_day, markdown_table, partition_label,
+                                          range_metadata, require_rows, scan_days, schema, timed)
 from technic_assets.core.factors import FACTORS, compute_factors, factor_panel
-from technic_assets.core.indicators import INDICATOR_COLUMNS, LOOKBACK, compute_indicators
+from technic_assets.core.indicators import INDICATOR_COLUMNS, LOOKBACK, indicators_for_days
 from technic_assets.core.quality_checks import finite_where_history_suffices, unique_keys
 from technic_assets.core.regime import classify_regime
 from technic_assets.core.universe_filter import REASONS, smart_filter
-from technic_assets.partitions import trading_days
+from technic_assets.partitions import nyse
 from technic_assets.resources import ScanSettings
 
 with warnings.catch_warnings():  # allow_nonexistent_upstream_partitions is marked beta
@@ -33,7 +33,7 @@ with warnings.catch_warnings():  # allow_nonexistent_upstream_partitions is mark
 
 
 @asset(
-    partitions_def=trading_days,
+    **DAILY,
     group_name="features",
     kinds={"duckdb", "talib"},
     ins={
@@ -48,19 +48,19 @@ with warnings.catch_warnings():  # allow_nonexistent_upstream_partitions is mark
                                 description="finite wherever the symbol has a full history window")],
     description=(
         f"TA-Lib indicators for every listing, over the {LOOKBACK} sessions ending on the day, split-"
-        "adjusted as of the day. NaN where a symbol's history is too short."
+        "adjusted as of the day. NaN where a symbol's history is too short. A range of days is one "
+        "TA-Lib pass per symbol over the whole span."
     ),
 )
 def indicators(context, universe: pd.DataFrame, price_bars: pd.DataFrame):
-    day = scan_day(context)
-    require_rows(universe, "universe", context.partition_key)
-    require_rows(price_bars, "price_bars", context.partition_key)
+    days = scan_days(context)
+    require_rows(universe, "universe", partition_label(context))
+    require_rows(price_bars, "price_bars", partition_label(context))
     with timed() as t:
-        ind = compute_indicators(split_adjust(price_bars))
-        ind = ind[ind["symbol"].isin(universe["symbol"])].reset_index(drop=True)
-    ind.insert(0, "date", day)
+        ind = indicators_for_days(price_bars, pd.DatetimeIndex(days), nyse().sessions)
+        ind = ind.merge(universe[["date", "symbol"]], on=["date", "symbol"])
     yield Output(ind, metadata={
-        "rows": len(ind), "bars_read": len(price_bars),
+        **range_metadata(days), "rows": len(ind), "bars_read": len(price_bars),
         "full_history_symbols": int((ind["n_bars"] >= LOOKBACK).sum()), "seconds": t["seconds"],
     })
     passed, details = finite_where_history_suffices(ind)
@@ -68,7 +68,7 @@ def indicators(context, universe: pd.DataFrame, price_bars: pd.DataFrame):
 
 
 @asset(
-    partitions_def=trading_days,
+    **DAILY,
     group_name="features",
     kinds={"duckdb", "pandas"},
     metadata={**STORE_METADATA, **schema({
@@ -82,27 +82,32 @@ def indicators(context, universe: pd.DataFrame, price_bars: pd.DataFrame):
     ),
 )
 def filtered_universe(context, universe: pd.DataFrame, indicators: pd.DataFrame, scan: ScanSettings):
-    day = scan_day(context)
-    require_rows(universe, "universe", context.partition_key)
+    days = scan_days(context)
+    require_rows(universe, "universe", partition_label(context))
     settings = scan.filter_settings()
-    kept, counts, sectors = smart_filter(universe.drop(columns="date"), indicators.drop(columns="date"),
-                                         day, settings)
-    meta = {"before": len(universe), "after": len(kept), **{f"dropped_{r}": counts[r] for r in REASONS},
-            "sectors_kept": ", ".join(sectors)}
-    if kept.empty:
-        raise Failure(
-            description=f"the filter left no symbols on {context.partition_key} "
-                        f"(settings: {settings}); dropped per reason: "
-                        + ", ".join(f"{k}={v}" for k, v in counts.items() if v),
-            metadata=meta,
-        )
-    out = kept[["symbol", "name", "type", "sector", "exchange", "close", "adv_20", "n_bars"]].copy()
-    out.insert(0, "date", day)
-    return Output(out, metadata=meta)
+    listed, computed = by_day(universe, days), by_day(indicators, days)
+    frames, totals, sectors = [], dict.fromkeys(REASONS, 0), []
+    for day in days:
+        kept, counts, sectors = smart_filter(listed[day].drop(columns="date"), computed[day].drop(columns="date"),
+                                             day, settings)
+        totals = {r: totals[r] + counts[r] for r in REASONS}
+        if kept.empty:
+            raise Failure(
+                description=f"the filter left no symbols on {day:%Y-%m-%d} (settings: {settings}); dropped "
+                            "per reason: " + ", ".join(f"{k}={v}" for k, v in counts.items() if v),
+                metadata={f"dropped_{r}": counts[r] for r in REASONS},
+            )
+        out = kept[["symbol", "name", "type", "sector", "exchange", "close", "adv_20", "n_bars"]].copy()
+        out.insert(0, "date", day)
+        frames.append(out)
+    out = pd.concat(frames, ignore_index=True)
+    return Output(out, metadata={**range_metadata(days), "before": len(universe), "after": len(out),
+                                 **{f"dropped_{r}": totals[r] for r in REASONS},
+                                 "sectors_kept": ", ".join(sectors)})
 
 
 @asset(
-    partitions_def=trading_days,
+    **DAILY,
     group_name="features",
     kinds={"duckdb", "pandas"},
     ins={
@@ -121,17 +126,24 @@ def filtered_universe(context, universe: pd.DataFrame, indicators: pd.DataFrame,
 )
 def factors(context, filtered_universe: pd.DataFrame, indicators: pd.DataFrame, fundamentals: pd.DataFrame,
             price_bars: pd.DataFrame, scan: ScanSettings):
-    day = scan_day(context)
-    panel = factor_panel(filtered_universe, indicators, fundamentals, price_bars)
-    z, missing = compute_factors(panel, scan.style)
-    out = pd.concat([panel[["symbol", "sector", "realized_vol_63", "adv_20"]], z], axis=1)
-    out.insert(0, "date", day)
-    return Output(out, metadata={"rows": len(out), "style": scan.style,
+    days = scan_days(context)
+    kept, computed, reports = by_day(filtered_universe, days), by_day(indicators, days), by_day(fundamentals, days)
+    splits = price_bars[price_bars["split_ratio"] != 1.0]
+    frames, missing = [], {}
+    for day in days:
+        panel = factor_panel(kept[day], computed[day], reports[day], splits[splits["date"] <= day])
+        z, gaps = compute_factors(panel, scan.style)
+        out = pd.concat([panel[["symbol", "sector", "realized_vol_63", "adv_20"]], z], axis=1)
+        out.insert(0, "date", day)
+        frames.append(out)
+        missing = {k: missing.get(k, 0) + v for k, v in gaps.items()}
+    out = pd.concat(frames, ignore_index=True)
+    return Output(out, metadata={**range_metadata(days), "rows": len(out), "style": scan.style,
                                  **{f"set_neutral_{k}": v for k, v in missing.items()}})
 
 
 @asset(
-    partitions_def=trading_days,
+    **DAILY,
     group_name="features",
     kinds={"duckdb", "pandas"},
     metadata={**STORE_METADATA, **schema({
@@ -142,8 +154,9 @@ def factors(context, filtered_universe: pd.DataFrame, indicators: pd.DataFrame, 
     description="Trend, volatility, credit and rates states from SPY, QQQ, HYG, LQD, SHY, TLT, IEF and VIXY.",
 )
 def market_regime(context, indicators: pd.DataFrame):
-    regime = classify_regime(indicators)
-    frame = pd.DataFrame([{"date": scan_day(context), **regime}])
-    tags = {k: regime[k] for k in ("risk", "trend", "volatility", "credit", "rates", "leadership")}
-    return Output(frame, metadata={**tags, "summary": MetadataValue.md(
-        markdown_table(pd.DataFrame([tags])).value)})
+    days = scan_days(context)
+    computed = by_day(indicators, days)
+    frame = pd.DataFrame([{"date": day, **classify_regime(computed[day])} for day in days])
+    tags = frame[["risk", "trend", "volatility", "credit", "rates", "leadership"]]
+    return Output(frame, metadata={**range_metadata(days), **tags.iloc[-1].to_dict(),
+                                   "summary": MetadataValue.md(markdown_table(tags.tail(10)).value)})

@@ -6,14 +6,13 @@ from __future__ import annotations
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSpec, Output, asset
 
-from technic_assets.assets.common import (STORE_METADATA, fill_history, history_window, provider_report, scan_day,
-                                          schema, timed)
-from technic_assets.core.cleaning import RULES
+from technic_assets.assets.common import (DAILY, STORE_METADATA, fill_history, history_window, provider_report,
+                                          range_metadata, scan_days, schema, timed)
 from technic_assets.core.fundamentals import FILINGS_DAYS, point_in_time
 from technic_assets.core.quality_checks import bars_sane, unique_keys
 from technic_assets.core.universe_filter import is_valid_ticker
 from technic_assets.market.base import BAR_COLUMNS
-from technic_assets.partitions import DATE_FMT, trading_days
+from technic_assets.partitions import DATE_FMT, sessions
 from technic_assets.resources import MarketResource, ScanSettings
 from technic_assets.store import StoreResource
 
@@ -32,7 +31,7 @@ BARS_SCHEMA = {
 
 
 @asset(
-    partitions_def=trading_days,
+    **DAILY,
     group_name="market_data",
     kinds={"duckdb", "pandas"},
     metadata={**STORE_METADATA, **schema(UNIVERSE_SCHEMA)},
@@ -40,14 +39,22 @@ BARS_SCHEMA = {
 )
 def universe(context, market: MarketResource, store: StoreResource, scan: ScanSettings) -> Output[pd.DataFrame]:
     # `scan` is here so its settings are validated before this first writer runs.
-    day = scan_day(context)
-    history_window(day)  # refuse a date too early for a scan before anything is written
+    days = scan_days(context)
+    for day in days:
+        history_window(day)  # refuse a date too early for a scan before anything is written
     provider = market.provider()
     before = provider.cache_stats()
-    listings = provider.listings(day, known_sectors=store.latest_sectors(day))
-    listings.insert(0, "date", day)
+    known = store.latest_sectors(days[0])
+    frames = []
+    for day in days:
+        listings = provider.listings(day, known_sectors=known)
+        known.update(listings.loc[listings["sector"] != "Unknown"].set_index("symbol")["sector"].to_dict())
+        listings.insert(0, "date", day)
+        frames.append(listings)
+    listings = pd.concat(frames, ignore_index=True)
     listings["valid_ticker"] = listings["symbol"].map(is_valid_ticker)
     return Output(listings, metadata={
+        **range_metadata(days),
         "rows": len(listings),
         "stocks": int((listings["type"] == "stock").sum()),
         "etfs": int((listings["type"] == "ETF").sum()),
@@ -57,7 +64,7 @@ def universe(context, market: MarketResource, store: StoreResource, scan: ScanSe
 
 
 @asset(
-    partitions_def=trading_days,
+    **DAILY,
     group_name="market_data",
     kinds={"duckdb", "pandas"},
     metadata={**STORE_METADATA, **schema(BARS_SCHEMA)},
@@ -74,23 +81,28 @@ def universe(context, market: MarketResource, store: StoreResource, scan: ScanSe
     ),
 )
 def price_bars(context, market: MarketResource, store: StoreResource, scan: ScanSettings):
-    day = scan_day(context)
-    window = history_window(day)
+    days = scan_days(context)
+    window = sessions(history_window(days[0])[0], days[-1])
     with timed() as t:
-        present = store.dates_present("price_bars", window[0], day)
-        missing = [d for d in window if d not in present and d != day]
-        need = missing + ([] if day in present else [day])
+        present = store.dates_present("price_bars", window[0], days[-1])
+        missing = [d for d in window if d not in present and d not in days]
+        need = [d for d in days if d not in present]
         provider = market.provider()
         before = provider.cache_stats()
-        fetched, cleaning = fill_history(context, store, provider, missing, extra=need[len(missing):])
-        today = fetched[fetched["date"] == day] if day not in present else store.read_dates("price_bars", [day])
-    if today.empty:
-        raise ValueError(f"the {market.source} market returned no bars for {day:{DATE_FMT}}")
-    today = today[BAR_COLUMNS].reset_index(drop=True)
+        fetched, cleaning = fill_history(context, store, provider, missing, extra=need)
+        kept = [d for d in days if d in present]
+        today = pd.concat([fetched[fetched["date"].isin(need)]]
+                          + ([store.read_dates("price_bars", kept)] if kept else []), ignore_index=True)
+    empty = sorted(set(days) - set(today["date"]))
+    if empty:
+        raise ValueError(f"the {market.source} market returned no bars for "
+                         + ", ".join(d.strftime(DATE_FMT) for d in empty[:5]) + (" ..." if len(empty) > 5 else ""))
+    today = today[BAR_COLUMNS].sort_values(["date", "symbol"]).reset_index(drop=True)
     yield Output(today, metadata={
+        **range_metadata(days),
         "rows": len(today),
         "history_sessions_filled": len(missing),
-        "sessions_fetched": len(need),
+        "sessions_fetched": len(missing) + len(need),
         **provider_report(context, provider, before),
         "store_hits_sessions": len(present),
         "splits_today": int((today["split_ratio"] != 1.0).sum()),
@@ -104,7 +116,7 @@ def price_bars(context, market: MarketResource, store: StoreResource, scan: Scan
 
 
 @asset(
-    partitions_def=trading_days,
+    **DAILY,
     group_name="market_data",
     kinds={"duckdb", "pandas"},
     metadata={**STORE_METADATA, **schema({
@@ -115,18 +127,26 @@ def price_bars(context, market: MarketResource, store: StoreResource, scan: Scan
     description="Each stock's latest quarterly report published on or before the day (point in time).",
 )
 def fundamentals(context, market: MarketResource, store: StoreResource, scan: ScanSettings) -> Output[pd.DataFrame]:
-    day = scan_day(context)
-    history_window(day)
+    days = scan_days(context)
+    for day in days:
+        history_window(day)
     provider = market.provider()
     before = provider.cache_stats()
-    if not provider.provides_filings:
-        reports, fetched_days = provider.fundamentals(day), 0
-    else:
-        filings, fetched_days = stored_filings(store, provider, day - pd.Timedelta(days=FILINGS_DAYS), day)
-        reports = point_in_time(filings, day)
-    reports.insert(0, "date", day)
-    stale = (day - reports["published"]).dt.days > 200
-    return Output(reports, metadata={"rows": len(reports), "reports_older_than_200_days": int(stale.sum()),
+    fetched_days = 0
+    if provider.provides_filings:
+        filings, fetched_days = stored_filings(store, provider, days[0] - pd.Timedelta(days=FILINGS_DAYS), days[-1])
+    frames = []
+    for day in days:
+        if provider.provides_filings:  # the same FILINGS_DAYS a one-day run reads
+            reports = point_in_time(filings[filings["published"] >= day - pd.Timedelta(days=FILINGS_DAYS)], day)
+        else:
+            reports = provider.fundamentals(day)
+        reports.insert(0, "date", day)
+        frames.append(reports)
+    reports = pd.concat(frames, ignore_index=True)
+    stale = (reports["date"] - reports["published"]).dt.days > 200
+    return Output(reports, metadata={**range_metadata(days), "rows": len(reports),
+                                     "reports_older_than_200_days": int(stale.sum()),
                                      "filing_days_fetched": fetched_days,
                                      **provider_report(context, provider, before)})
 
