@@ -18,7 +18,6 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from technic_assets.core.alpha_features import HORIZONS, FEATURES, indicator_panel, training_rows
@@ -64,7 +63,9 @@ def main() -> None:
     print(f"walk-forward {args.start}..{args.end}, monthly retrain, out of sample:")
     for h in HORIZONS:
         frame = pd.DataFrame(daily[h])
+        frame["hit_rate"] -= 0.5  # t-statistic against a coin toss, not against 0
         parts = [f"{m} {frame[m].mean():+.4f} (t {t_stat(frame[m]):.1f})" for m in MEASURES if m != "names"]
+        parts[-1] = parts[-1].replace("hit_rate", "hit_rate - 0.5")
         print(f"  alpha_{h}d over {len(frame)} days, {frame['names'].median():.0f} names a day: " + ", ".join(parts))
 
 

@@ -33,7 +33,6 @@ def stocks_for(symbols: int) -> int:
 
 def build_store(path: str, symbols: int) -> None:
     import duckdb
-    import pandas as pd
 
     from technic_assets.market.synthetic import SyntheticMarket
     from technic_assets.partitions import sessions_back

@@ -2,7 +2,6 @@
 
 import logging
 
-import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 from dagster._serdes import serialize_value

@@ -1,7 +1,6 @@
 """A range of days in one run (the single-run backfill policy) gives what one run per day gives."""
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize

@@ -1,6 +1,5 @@
 import numpy as np
 import pandas as pd
-import pytest
 
 from technic_assets.core.cleaning import clean_bars
 from technic_assets.core.quality_checks import bars_sane

@@ -56,3 +56,26 @@ def test_factors_point_the_right_way():
     assert z["liquidity"].iloc[-1] > z["liquidity"].iloc[0]
     assert (z["quality"] == 0).all() and missing["quality"] == n  # no dispersion: neutral, and counted
     assert z.abs().max().max() <= 3
+
+
+def test_several_days_in_one_pass_score_each_day_as_its_own_cross_section():
+    rng = np.random.default_rng(8)
+    days = []
+    for k, day in enumerate(pd.bdate_range("2025-06-02", periods=3)):
+        n = 60 + 10 * k
+        frame = pd.DataFrame({
+            "symbol": [f"S{i}" for i in range(n)], "sector": rng.choice(["A", "B", "C", "D"], n),
+            "close": rng.uniform(10, 100, n), "roc_21": rng.normal(0, 5, n), "roc_63": rng.normal(0, 9, n),
+            "roc_126": rng.normal(0, 12, n), "ret_12_1": rng.normal(0, 0.3, n) * (k + 1),
+            "eps_ttm": rng.normal(2, 1, n), "book_value_per_share": rng.uniform(5, 50, n),
+            "roe": rng.normal(0.1, 0.05, n), "debt_to_equity": rng.uniform(0, 2, n),
+            "revenue_growth": rng.normal(0.05, 0.1, n), "eps_growth": rng.normal(0.05, 0.2, n),
+            "realized_vol_21": rng.uniform(0.1, 0.6, n), "realized_vol_63": rng.uniform(0.1, 0.6, n),
+            "adv_20": rng.uniform(1e6, 1e8, n), "macd_hist": rng.normal(0, 1, n)})
+        for c in ("sma_20", "sma_50", "sma_200"):
+            frame[c] = frame["close"] * rng.uniform(0.8, 1.2, n)
+        frame.loc[rng.choice(n, 5, replace=False), "roe"] = np.nan
+        days.append(frame.assign(date=day))
+    alone = pd.concat([compute_factors(d, "medium")[0] for d in days], ignore_index=True)
+    together, _ = compute_factors(pd.concat(days, ignore_index=True), "medium", by_day=True)
+    pd.testing.assert_frame_equal(together, alone, check_exact=False, rtol=1e-9, atol=1e-12)

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from dagster import AssetIn, MetadataValue, Output, TimeWindowPartitionMapping, asset
+from dagster import AssetIn, Output, TimeWindowPartitionMapping, asset
 
 from technic_assets.assets.common import (DAILY, STORE_METADATA, by_day, fill_history, markdown_table,
                                           range_metadata, scan_days, schema, timed)

@@ -20,10 +20,6 @@ STORE_METADATA = {"partition_expr": "date"}
 DAILY = {"partitions_def": trading_days, "backfill_policy": BackfillPolicy.single_run()}
 
 
-def scan_day(context) -> pd.Timestamp:
-    return pd.Timestamp(context.partition_key)
-
-
 def partition_label(context) -> str:
     """'2025-06-02', or '2025-06-02...2025-06-30' for a range."""
     keys = context.partition_keys

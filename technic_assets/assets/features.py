@@ -20,7 +20,7 @@ from technic_assets.assets.common import (DAILY, STORE_METADATA, by_day, markdow
                                           range_metadata, require_rows, scan_days, schema, timed)
 from technic_assets.core.factors import FACTORS, compute_factors, factor_panel
 from technic_assets.core.indicators import INDICATOR_COLUMNS, LOOKBACK, indicators_for_days
-from technic_assets.core.quality_checks import finite_where_history_suffices, unique_keys
+from technic_assets.core.quality_checks import finite_where_history_suffices
 from technic_assets.core.regime import classify_regime
 from technic_assets.core.universe_filter import REASONS, smart_filter
 from technic_assets.partitions import nyse
@@ -129,15 +129,14 @@ def factors(context, filtered_universe: pd.DataFrame, indicators: pd.DataFrame, 
     days = scan_days(context)
     kept, computed, reports = by_day(filtered_universe, days), by_day(indicators, days), by_day(fundamentals, days)
     splits = price_bars[price_bars["split_ratio"] != 1.0]
-    frames, missing = [], {}
+    panels = []
     for day in days:
         panel = factor_panel(kept[day], computed[day], reports[day], splits[splits["date"] <= day])
-        z, gaps = compute_factors(panel, scan.style)
-        out = pd.concat([panel[["symbol", "sector", "realized_vol_63", "adv_20"]], z], axis=1)
-        out.insert(0, "date", day)
-        frames.append(out)
-        missing = {k: missing.get(k, 0) + v for k, v in gaps.items()}
-    out = pd.concat(frames, ignore_index=True)
+        panel.insert(0, "date", day)
+        panels.append(panel)
+    panel = pd.concat(panels, ignore_index=True)
+    z, missing = compute_factors(panel, scan.style, by_day=len(days) > 1)  # each day its own cross-section
+    out = pd.concat([panel[["date", "symbol", "sector", "realized_vol_63", "adv_20"]], z], axis=1)
     return Output(out, metadata={**range_metadata(days), "rows": len(out), "style": scan.style,
                                  **{f"set_neutral_{k}": v for k, v in missing.items()}})
 

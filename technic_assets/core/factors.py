@@ -32,22 +32,32 @@ TREND = {
 VOLATILITY = {"swing": "realized_vol_21", "medium": "realized_vol_63", "position": "realized_vol_63"}
 
 
-def winsorize(x: pd.Series, lower: float = 0.01, upper: float = 0.99) -> pd.Series:
-    lo, hi = x.quantile(lower), x.quantile(upper)
-    return x.clip(lo, hi)
+def _by(x: pd.Series, days: pd.Series | None, how: str) -> pd.Series | float:
+    """x's `how` ("mean", "std") over the whole cross-section: per day when `days` is given."""
+    return getattr(x, how)() if days is None else x.groupby(days).transform(how)
 
 
-def sector_zscore(x: pd.Series, sectors: pd.Series) -> pd.Series:
-    """Standardize x within each sector; small sectors fall back to the universe's moments."""
-    x = winsorize(x.astype(float))
-    grouped = x.groupby(sectors)
+def winsorize(x: pd.Series, lower: float = 0.01, upper: float = 0.99, days: pd.Series | None = None) -> pd.Series:
+    if days is None:
+        return x.clip(x.quantile(lower), x.quantile(upper))
+    q = x.groupby(days).quantile([lower, upper]).unstack()
+    return x.clip(days.map(q[lower]), days.map(q[upper]))
+
+
+def sector_zscore(x: pd.Series, sectors: pd.Series, days: pd.Series | None = None) -> pd.Series:
+    """Standardize x within each sector (of each day); small sectors fall back to the universe's moments."""
+    x = winsorize(x.astype(float), days=days)
+    grouped = x.groupby(sectors if days is None else [days, sectors])
     size = grouped.transform("count")
-    mean = grouped.transform("mean").where(size >= MIN_SECTOR_SIZE, x.mean())
-    std = grouped.transform("std").where(size >= MIN_SECTOR_SIZE, x.std())
+    mean = grouped.transform("mean").where(size >= MIN_SECTOR_SIZE, _by(x, days, "mean"))
+    std = grouped.transform("std").where(size >= MIN_SECTOR_SIZE, _by(x, days, "std"))
     return (x - mean) / std.replace(0.0, np.nan)
 
 
-def standardize(x: pd.Series) -> pd.Series:
+def standardize(x: pd.Series, days: pd.Series | None = None) -> pd.Series:
+    if days is not None:
+        std = _by(x, days, "std")
+        return ((x - _by(x, days, "mean")) / std.where(std > 0)).where(std > 0, 0.0)
     std = x.std()
     return (x - x.mean()) / std if std and np.isfinite(std) and std > 0 else x * 0.0
 
@@ -110,17 +120,20 @@ def factor_weights(style: str) -> dict[str, dict[str, float]]:
     }
 
 
-def compute_factors(panel: pd.DataFrame, style: str) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Factor z-scores per symbol (columns FACTORS) and how many were missing and set to 0."""
+def compute_factors(panel: pd.DataFrame, style: str, by_day: bool = False) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Factor z-scores per symbol (columns FACTORS) and how many were missing and set to 0. With
+    `by_day`, the panel holds several days (a `date` column) and each day is its own cross-section:
+    the same arithmetic as one call per day, in one pass (a backfill's way)."""
     weights = factor_weights(style)
     raw = raw_components(panel)
     sectors = panel["sector"]
+    days = panel["date"] if by_day else None
     out = pd.DataFrame(index=panel.index)
     missing = {}
     for factor, comps in weights.items():
-        zs = [sector_zscore(raw[name], sectors) * w for name, w in comps.items()]
+        zs = [sector_zscore(raw[name], sectors, days) * w for name, w in comps.items()]
         present = pd.concat([z.notna() * abs(w) for z, w in zip(zs, comps.values())], axis=1).sum(axis=1)
         combined = pd.concat(zs, axis=1).sum(axis=1, min_count=1) / present.where(present > 0)
         missing[factor] = int(combined.isna().sum())
-        out[factor] = standardize(combined).clip(-3, 3).fillna(0.0)
+        out[factor] = standardize(combined, days).clip(-3, 3).fillna(0.0)
     return out, missing

@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 VALID_TICKER = re.compile(r"^[A-Z]{1,5}(\.[A-Z])?$")
