@@ -2,9 +2,9 @@
 trivial daily-partitioned assets that store nothing (single-run backfill policy, like Technic's, so a
 range is one run; Dagster's default pickling I/O manager cannot store a range, hence no outputs)."""
 
-from dagster import BackfillPolicy, DailyPartitionsDefinition, Definitions, asset
+from dagster import BackfillPolicy, Definitions, asset
 
-days = DailyPartitionsDefinition(start_date="2023-01-01")
+from technic_assets.partitions import trading_days as days  # the same partitions: NYSE sessions
 POLICY = BackfillPolicy.single_run()
 
 
