@@ -218,6 +218,16 @@ class StoreResource(ConfigurableResource):
             return conn.execute(f"SELECT * FROM {SCHEMA}.filings WHERE published >= ? AND published <= ?",
                                 [start.to_pydatetime(), end.to_pydatetime()]).fetchdf()
 
+    def read_span(self, table: str, start: pd.Timestamp, end: pd.Timestamp, columns: list[str]) -> pd.DataFrame:
+        """`columns` of the rows dated start..end; no rows (with those columns) if the table is not there yet."""
+        names = ", ".join(_quoted(c) for c in columns)
+        if Path(self.path).exists():
+            with transaction(self.path) as conn:
+                if self.table_exists(conn, table):
+                    return conn.execute(f"SELECT {names} FROM {SCHEMA}.{table} WHERE date >= ? AND date <= ?",
+                                        [start.to_pydatetime(), end.to_pydatetime()]).fetchdf()
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns})
+
     def read_dates(self, table: str, dates: list[pd.Timestamp]) -> pd.DataFrame:
         with transaction(self.path) as conn:
             return conn.execute(

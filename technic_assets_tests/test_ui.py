@@ -1,6 +1,6 @@
 """The UI for real: `dagster dev` (webserver and daemon) on loopback, driven through its GraphQL API as
-the browser does: a materialization, a backfill of two days of the daily_scan job (a run per day), and
-an asset backfill of three days (one run for the range), each awaited and read back from the store."""
+the browser does: a materialization, then a backfill of two days of the daily_scan job (a run per day),
+each awaited and read back from the store."""
 
 import os
 import shutil
@@ -99,26 +99,3 @@ def test_materialize_then_backfill_from_the_ui(ui):
         ... on PartitionBackfill { status } } }""", {"id": backfill["backfillId"]})["partitionBackfillOrError"]["status"], 400)
     assert ranked_days(store) == {"2025-06-02": 25, "2025-06-03": 25, "2025-06-04": 25}
 
-
-def test_an_asset_backfill_of_a_range_is_one_run(ui):
-    """The asset graph's backfill of every asset over three days: the single-run backfill policy
-    makes it one run over the range, and just those days are built."""
-    url, store = ui
-    keys = gql(url, "{ assetNodes { assetKey { path } } }")["assetNodes"]
-    backfill = gql(url, """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
-        __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }""",
-                   {"p": {"assetSelection": [k["assetKey"] for k in keys],
-                          "partitionNames": ["2025-06-05", "2025-06-06", "2025-06-09"]}})["launchPartitionBackfill"]
-    assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
-    backfill_id = backfill["backfillId"]
-    wait_for("the asset backfill", lambda: gql(url, """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
-        ... on PartitionBackfill { status } } }""", {"id": backfill_id})["partitionBackfillOrError"]["status"], 400)
-    runs = gql(url, """query($tags: [ExecutionTag!]) { runsOrError(filter: {tags: $tags}) {
-        ... on Runs { results { tags { key value } } } } }""",
-               {"tags": [{"key": "dagster/backfill", "value": backfill_id}]})["runsOrError"]["results"]
-    assert len(runs) == 1
-    tags = {t["key"]: t["value"] for t in runs[0]["tags"]}
-    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
-        "2025-06-05", "2025-06-09")
-    assert {d: n for d, n in ranked_days(store).items() if d >= "2025-06-05"} == {
-        "2025-06-05": 25, "2025-06-06": 25, "2025-06-09": 25}

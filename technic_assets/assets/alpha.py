@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from dagster import AssetIn, Output, TimeWindowPartitionMapping, asset
+from dagster import AssetDep, Output, TimeWindowPartitionMapping, asset
 
 from technic_assets.assets.common import (DAILY, STORE_METADATA, by_day, fill_history, markdown_table,
                                           range_metadata, scan_days, schema, timed)
@@ -261,12 +261,10 @@ def bar_matrices(bars: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     **DAILY,
     group_name="alpha",
     kinds={"duckdb", "pandas"},
-    ins={
-        "merit": AssetIn(partition_mapping=SIGNAL_DAYS,
-                         metadata={"columns": ["date", "symbol", "merit_score", "ics_score", "alpha_5d", "alpha_10d"]}),
-        "price_bars": AssetIn(partition_mapping=SINCE_SIGNAL,
-                              metadata={"columns": ["date", "symbol", "close", "split_ratio"]}),
-    },
+    # Read from the store, not loaded as inputs: the signal days may not be built (a new store, or an
+    # asset backfill that schedules this step before their partitions exist); that is "nothing to
+    # evaluate", not an error.
+    deps=[AssetDep("merit", partition_mapping=SIGNAL_DAYS), AssetDep("price_bars", partition_mapping=SINCE_SIGNAL)],
     metadata={**STORE_METADATA, **schema(EVALUATION_SCHEMA)},
     description=(
         "Is the model worth anything? For the signal days 5 and 10 sessions back: Pearson and rank IC, "
@@ -275,9 +273,11 @@ def bar_matrices(bars: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         "means with t-statistics as a table, today's values as numbers the UI plots across partitions."
     ),
 )
-def alpha_evaluation(context, merit: pd.DataFrame, price_bars: pd.DataFrame, store: StoreResource):
+def alpha_evaluation(context, store: StoreResource):
     days = scan_days(context)
-    closes, ratios = bar_matrices(price_bars)
+    first = sessions_back(days[0], max(HORIZONS) + 1)[0]
+    merit = store.read_span("merit", first, days[-1], ["date", "symbol", "merit_score", "ics_score", "alpha_5d", "alpha_10d"])
+    closes, ratios = bar_matrices(store.read_span("price_bars", first, days[-1], ["date", "symbol", "close", "split_ratio"]))
     evaluated = pd.concat([evaluate_day(day, merit, closes, ratios) for day in days], ignore_index=True)
     if evaluated.empty:
         return Output(evaluated, metadata={**range_metadata(days), "status": "nothing to evaluate yet: no scored "
