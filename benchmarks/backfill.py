@@ -14,22 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
-from pathlib import Path
+
+from benchmarks.dagster_daily import materialize as run_cli
 
 
 def materialize(module: str, span: str, env: dict) -> float:
-    dagster = str(Path(sys.executable).with_name("dagster"))
-    cmd = [dagster, "asset", "materialize", "-m", module, "--select", "*", "--partition-range", span]
-    start = time.perf_counter()
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if out.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
-    return elapsed
+    return run_cli(module, span, None, env, flag="--partition-range")
 
 
 def main() -> None:

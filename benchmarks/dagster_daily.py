@@ -40,9 +40,11 @@ def run_config(executor: str | None, module: str) -> list[str]:
     return ["--config-json", json.dumps(config)]
 
 
-def materialize(module: str, day: str, executor: str | None, env: dict) -> float:
+def materialize(module: str, day: str, executor: str | None, env: dict, flag: str = "--partition") -> float:
+    """Seconds `dagster asset materialize` takes for the whole graph of `module` (`flag` may be
+    --partition-range, with `day` then A...B)."""
     dagster = str(Path(sys.executable).with_name("dagster"))
-    cmd = [dagster, "asset", "materialize", "-m", module, "--select", "*", "--partition", day,
+    cmd = [dagster, "asset", "materialize", "-m", module, "--select", "*", flag, day,
            *run_config(executor, module)]
     start = time.perf_counter()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
