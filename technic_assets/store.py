@@ -218,14 +218,22 @@ class StoreResource(ConfigurableResource):
             return conn.execute(f"SELECT * FROM {SCHEMA}.filings WHERE published >= ? AND published <= ?",
                                 [start.to_pydatetime(), end.to_pydatetime()]).fetchdf()
 
+    def _frame_if_present(self, table: str, sql: str, params: list) -> pd.DataFrame | None:
+        """The query's rows, or None while the store file or `table` does not exist yet."""
+        if not Path(self.path).exists():
+            return None
+        with transaction(self.path) as conn:
+            if not self.table_exists(conn, table):
+                return None
+            return conn.execute(sql, params).fetchdf()
+
     def read_span(self, table: str, start: pd.Timestamp, end: pd.Timestamp, columns: list[str]) -> pd.DataFrame:
         """`columns` of the rows dated start..end; no rows (with those columns) if the table is not there yet."""
         names = ", ".join(_quoted(c) for c in columns)
-        if Path(self.path).exists():
-            with transaction(self.path) as conn:
-                if self.table_exists(conn, table):
-                    return conn.execute(f"SELECT {names} FROM {SCHEMA}.{table} WHERE date >= ? AND date <= ?",
-                                        [start.to_pydatetime(), end.to_pydatetime()]).fetchdf()
+        found = self._frame_if_present(table, f"SELECT {names} FROM {SCHEMA}.{table} WHERE date >= ? AND date <= ?",
+                                       [start.to_pydatetime(), end.to_pydatetime()])
+        if found is not None:
+            return found
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns})
 
     def read_dates(self, table: str, dates: list[pd.Timestamp]) -> pd.DataFrame:
@@ -253,15 +261,10 @@ class StoreResource(ConfigurableResource):
     # -- alpha models: content-addressed, one row per model ------------------------------------
     def find_models(self, trained_for: pd.Timestamp, config: str) -> pd.DataFrame:
         """Stored models trained for `trained_for` under training config `config` (without blobs)."""
-        if not Path(self.path).exists():
-            return pd.DataFrame(columns=["model_id", "horizon", "meta"])
-        with transaction(self.path) as conn:
-            if not self.table_exists(conn, "alpha_models"):
-                return pd.DataFrame(columns=["model_id", "horizon", "meta"])
-            return conn.execute(
-                f"SELECT model_id, horizon, meta FROM {SCHEMA}.alpha_models "
-                "WHERE trained_for = ? AND config = ? ORDER BY horizon",
-                [trained_for.to_pydatetime(), config]).fetchdf()
+        found = self._frame_if_present(
+            "alpha_models", f"SELECT model_id, horizon, meta FROM {SCHEMA}.alpha_models "
+            "WHERE trained_for = ? AND config = ? ORDER BY horizon", [trained_for.to_pydatetime(), config])
+        return found if found is not None else pd.DataFrame(columns=["model_id", "horizon", "meta"])
 
     def save_models(self, models: list[tuple[str, int, pd.Timestamp, str, str, bytes]]) -> None:
         """Store (model_id, horizon, trained_for, config, meta json, serialized booster) rows
@@ -286,12 +289,8 @@ class StoreResource(ConfigurableResource):
 
     def symbol_kinds(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         """symbol, type, is_leveraged of every symbol in a stored universe partition start..end."""
-        if not Path(self.path).exists():
-            return pd.DataFrame(columns=["symbol", "type", "is_leveraged"])
-        with transaction(self.path) as conn:
-            if not self.table_exists(conn, "universe"):
-                return pd.DataFrame(columns=["symbol", "type", "is_leveraged"])
-            return conn.execute(
-                f"SELECT symbol, any_value(type) AS type, bool_or(is_leveraged) AS is_leveraged "
-                f"FROM {SCHEMA}.universe WHERE date >= ? AND date <= ? GROUP BY symbol",
-                [start.to_pydatetime(), end.to_pydatetime()]).fetchdf()
+        found = self._frame_if_present(
+            "universe", f"SELECT symbol, any_value(type) AS type, bool_or(is_leveraged) AS is_leveraged "
+            f"FROM {SCHEMA}.universe WHERE date >= ? AND date <= ? GROUP BY symbol",
+            [start.to_pydatetime(), end.to_pydatetime()])
+        return found if found is not None else pd.DataFrame(columns=["symbol", "type", "is_leveraged"])
