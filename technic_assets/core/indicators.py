@@ -58,7 +58,10 @@ def indicator_arrays(o, h, l, c, v) -> list[np.ndarray]:
     macd, macd_signal, macd_hist = ta.MACD(c, 12, 26, 9)
     bb_upper, bb_middle, bb_lower = ta.BBANDS(c, 20, 2.0, 2.0, 0)  # 0: simple moving average
     # realized volatility: sample standard deviation of daily log returns, annualized
-    logret = np.r_[np.nan, np.diff(np.log(c))]
+    logc = np.log(c)
+    logret = np.empty(n)  # NaN, then the daily log returns (np.r_ costs more than the arithmetic here)
+    logret[0] = np.nan
+    np.subtract(logc[1:], logc[:-1], out=logret[1:])
     rv21 = np.sqrt(ta.VAR(logret, 21, 1.0) * 21 / 20 * TRADING_DAYS) if n > 21 else np.full(n, np.nan)
     rv63 = np.sqrt(ta.VAR(logret, 63, 1.0) * 63 / 62 * TRADING_DAYS) if n > 63 else np.full(n, np.nan)
     cv63 = np.sqrt(ta.VAR(c, 63, 1.0) * 63 / 62) / ta.SMA(c, 63)
