@@ -1,6 +1,7 @@
 """The UI for real: `dagster dev` (webserver and daemon) on loopback, driven through its GraphQL API as
-the browser does: a materialization, then a backfill of two days of the daily_scan job (a run per day),
-each awaited and read back from the store."""
+the browser does: a materialization, a backfill of two days of the daily_scan job (a run per day), and
+an asset backfill of the whole graph for two more days (one run for the range), each awaited and read
+back from the store."""
 
 import os
 import shutil
@@ -76,6 +77,11 @@ def ranked_days(store):
         conn.close()
 
 
+def wait_for_backfill(url, backfill_id):
+    wait_for("the backfill", lambda: gql(url, """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
+        ... on PartitionBackfill { status } } }""", {"id": backfill_id})["partitionBackfillOrError"]["status"], 400)
+
+
 def test_materialize_then_backfill_from_the_ui(ui):
     url, store = ui
     launched = gql(url, """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
@@ -95,7 +101,23 @@ def test_materialize_then_backfill_from_the_ui(ui):
                                                               "repositoryName": "__repository__"}},
                           "partitionNames": ["2025-06-03", "2025-06-04"]}})["launchPartitionBackfill"]
     assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
-    wait_for("the backfill", lambda: gql(url, """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
-        ... on PartitionBackfill { status } } }""", {"id": backfill["backfillId"]})["partitionBackfillOrError"]["status"], 400)
+    wait_for_backfill(url, backfill["backfillId"])
     assert ranked_days(store) == {"2025-06-02": 25, "2025-06-03": 25, "2025-06-04": 25}
+
+    # What the UI's "Materialize all" over a partition range sends: every asset, a list of days. Dagster
+    # targets those days and whatever its partition mappings put downstream of them, then runs the
+    # range as one run (the single-run backfill policy); it must be just these two days.
+    assets = [node["assetKey"] for node in gql(url, "{ assetNodes { assetKey { path } } }")["assetNodes"]]
+    backfill = gql(url, """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
+        __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }""",
+                   {"p": {"assetSelection": assets, "partitionNames": ["2025-06-05", "2025-06-06"]}})["launchPartitionBackfill"]
+    assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
+    wait_for_backfill(url, backfill["backfillId"])
+    runs = gql(url, """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
+        ... on PartitionBackfill { numPartitions runs(limit: 10) { status tags { key value } } } } }""",
+               {"id": backfill["backfillId"]})["partitionBackfillOrError"]
+    assert runs["numPartitions"] == 2
+    assert [{t["key"]: t["value"] for t in run["tags"]}["dagster/asset_partition_range_end"] for run in runs["runs"]] \
+        == ["2025-06-06"]
+    assert ranked_days(store) == {"2025-06-02": 25, "2025-06-03": 25, "2025-06-04": 25, "2025-06-05": 25, "2025-06-06": 25}
 

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from dagster import AssetDep, Output, TimeWindowPartitionMapping, asset
+from dagster import Output, asset
 
 from technic_assets.assets.common import (DAILY, STORE_METADATA, by_day, fill_history, markdown_table,
                                           range_metadata, scan_days, schema, timed)
@@ -202,12 +201,6 @@ def alpha_forecasts(context, filtered_universe: pd.DataFrame, indicators: pd.Dat
         **{f"median_alpha_{h}d": float(out[f"alpha_{h}d"].median()) for h in HORIZONS}})
 
 
-with warnings.catch_warnings():  # allow_nonexistent_upstream_partitions is marked beta
-    warnings.simplefilter("ignore")
-    SIGNAL_DAYS = TimeWindowPartitionMapping(start_offset=-max(HORIZONS), end_offset=-min(HORIZONS),
-                                             allow_nonexistent_upstream_partitions=True)
-    SINCE_SIGNAL = TimeWindowPartitionMapping(start_offset=-max(HORIZONS), allow_nonexistent_upstream_partitions=True)
-
 EVALUATION_SCHEMA = {"date": "timestamp (returns realized through it)", "signal_date": "timestamp",
                      "horizon": "sessions", "score": "ics_score | merit_score | alpha_5d | alpha_10d",
                      "ic": "float", "rank_ic": "float", "quintile_spread": "top minus bottom fifth",
@@ -261,10 +254,10 @@ def bar_matrices(bars: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     **DAILY,
     group_name="alpha",
     kinds={"duckdb", "pandas"},
-    # Read from the store, not loaded as inputs: the signal days may not be built (a new store, or an
-    # asset backfill that schedules this step before their partitions exist); that is "nothing to
-    # evaluate", not an error.
-    deps=[AssetDep("merit", partition_mapping=SIGNAL_DAYS), AssetDep("price_bars", partition_mapping=SINCE_SIGNAL)],
+    # The signal days 5-10 sessions back are read from the store, not mapped partitions: they may not be
+    # built (a new store), which is "nothing to evaluate", not an error; and a windowed mapping would
+    # make an asset backfill of a few days expand 10 sessions past them. Same-day edges keep the order.
+    deps=["merit", "price_bars"],
     metadata={**STORE_METADATA, **schema(EVALUATION_SCHEMA)},
     description=(
         "Is the model worth anything? For the signal days 5 and 10 sessions back: Pearson and rank IC, "

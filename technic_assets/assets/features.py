@@ -2,44 +2,37 @@
 
 from __future__ import annotations
 
-import warnings
-
 import pandas as pd
-from dagster import (
-    AssetCheckResult,
-    AssetCheckSpec,
-    AssetIn,
-    Failure,
-    MetadataValue,
-    Output,
-    TimeWindowPartitionMapping,
-    asset,
-)
+from dagster import AssetCheckResult, AssetCheckSpec, Failure, MetadataValue, Output, asset
 
-from technic_assets.assets.common import (DAILY, STORE_METADATA, by_day, markdown_table, partition_label,
-                                          range_metadata, require_rows, scan_days, schema, timed)
+from technic_assets.assets.common import (DAILY, STORE_METADATA, by_day, history_window, markdown_table,
+                                          partition_label, range_metadata, require_rows, scan_days, schema, timed)
 from technic_assets.core.factors import FACTORS, compute_factors, factor_panel
 from technic_assets.core.indicators import INDICATOR_COLUMNS, LOOKBACK, indicators_for_days
 from technic_assets.core.quality_checks import finite_where_history_suffices
 from technic_assets.core.regime import classify_regime
 from technic_assets.core.universe_filter import REASONS, smart_filter
 from technic_assets.partitions import nyse
+from technic_assets.market.base import BAR_COLUMNS
 from technic_assets.resources import ScanSettings
+from technic_assets.store import StoreResource
 
-with warnings.catch_warnings():  # allow_nonexistent_upstream_partitions is marked beta
-    warnings.simplefilter("ignore")
-    # Dates too early for a full window are refused by price_bars with a clear message first.
-    HISTORY = TimeWindowPartitionMapping(start_offset=-(LOOKBACK - 1), allow_nonexistent_upstream_partitions=True)
+
+def bars_window(store: StoreResource, days: list[pd.Timestamp], columns: list[str]) -> pd.DataFrame:
+    """The stored bars of the LOOKBACK sessions ending on each of `days`.
+
+    Why from the store and not a windowed partition mapping on price_bars: a price_bars partition
+    already guarantees its day's whole window is stored (it fills what is missing), so the graph's
+    edge is same-day; a 300-session mapping would make Dagster's asset backfill expand three days
+    into the 300 sessions downstream of them."""
+    return store.read_span("price_bars", history_window(days[0])[0], days[-1], columns)
 
 
 @asset(
     **DAILY,
     group_name="features",
     kinds={"duckdb", "talib"},
-    ins={
-        "universe": AssetIn(),
-        "price_bars": AssetIn(partition_mapping=HISTORY),
-    },
+    deps=["price_bars"],
     metadata={**STORE_METADATA, **schema({"date": "timestamp", "symbol": "string",
                                            "last_date": "date of the symbol's last bar",
                                            "n_bars": "bars in the window",
@@ -52,8 +45,9 @@ with warnings.catch_warnings():  # allow_nonexistent_upstream_partitions is mark
         "TA-Lib pass per symbol over the whole span."
     ),
 )
-def indicators(context, universe: pd.DataFrame, price_bars: pd.DataFrame):
+def indicators(context, universe: pd.DataFrame, store: StoreResource):
     days = scan_days(context)
+    price_bars = bars_window(store, days, BAR_COLUMNS)
     require_rows(universe, "universe", partition_label(context))
     require_rows(price_bars, "price_bars", partition_label(context))
     with timed() as t:
@@ -110,12 +104,7 @@ def filtered_universe(context, universe: pd.DataFrame, indicators: pd.DataFrame,
     **DAILY,
     group_name="features",
     kinds={"duckdb", "pandas"},
-    ins={
-        "filtered_universe": AssetIn(),
-        "indicators": AssetIn(),
-        "fundamentals": AssetIn(),
-        "price_bars": AssetIn(partition_mapping=HISTORY, metadata={"columns": ["date", "symbol", "split_ratio"]}),
-    },
+    deps=["price_bars"],
     metadata={**STORE_METADATA, **schema({"date": "timestamp", "symbol": "string", "sector": "string",
                                            **{f: "sector-neutral z-score, clipped at +-3" for f in FACTORS}})},
     description=(
@@ -125,8 +114,9 @@ def filtered_universe(context, universe: pd.DataFrame, indicators: pd.DataFrame,
     ),
 )
 def factors(context, filtered_universe: pd.DataFrame, indicators: pd.DataFrame, fundamentals: pd.DataFrame,
-            price_bars: pd.DataFrame, scan: ScanSettings):
+            store: StoreResource, scan: ScanSettings):
     days = scan_days(context)
+    price_bars = bars_window(store, days, ["date", "symbol", "split_ratio"])
     kept, computed, reports = by_day(filtered_universe, days), by_day(indicators, days), by_day(fundamentals, days)
     splits = price_bars[price_bars["split_ratio"] != 1.0]
     panels = []
