@@ -20,9 +20,12 @@ def test_each_rule_by_hand():
         (d, "ZEROV", 7, 8, 6, 7, 0, 1.0),                # zero volume but a real range: kept
         (d, "HILO", 10, 9.5, 9.8, 10.2, 100, 1.0),       # high below open and close: repaired
         (d, "SPL", 10, 11, 9, 10, 100, np.nan),          # bad split ratio
+        (d, "", 10, 11, 9, 10, 100, 1.0),                # bad_key: blank symbol
+        (d, None, 10, 11, 9, 10, 100, 1.0),              # bad_key: no symbol
+        (pd.NaT, "NODAY", 10, 11, 9, 10, 100, 1.0),      # bad_key: no date
     ], columns=COLS)
     out, counts = clean_bars(raw)
-    assert counts == {"bad_price": 2, "duplicate": 1, "filler": 1, "range_repaired": 1, "bad_split": 1}
+    assert counts == {"bad_key": 3, "bad_price": 2, "duplicate": 1, "filler": 1, "range_repaired": 1, "bad_split": 1}
     assert sorted(out["symbol"]) == ["DUP", "HILO", "OK", "SPL", "ZEROV"]
     assert out.set_index("symbol").loc["DUP", "close"] == 20
     hilo = out.set_index("symbol").loc["HILO"]

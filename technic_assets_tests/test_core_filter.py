@@ -6,15 +6,16 @@ from technic_assets.core.universe_filter import FilterSettings, is_valid_ticker,
 DAY = pd.Timestamp("2025-06-02")
 
 
-def row(symbol, sector="Industrials", type_="stock", lev=False, close=50.0, adv=5e6, cv=0.1, n=300, last=DAY):
+def row(symbol, sector="Industrials", type_="stock", lev=False, close=50.0, adv=5e6, cv=0.1, n=300, last=DAY,
+        unverified=False):
     return dict(symbol=symbol, name=symbol, type=type_, sector=sector, is_leveraged=lev, last_date=last,
-                n_bars=n, close=close, adv_20=adv, price_cv_63=cv)
+                n_bars=n, close=close, adv_20=adv, price_cv_63=cv, split_unverified=unverified)
 
 
 def split(rows):
     df = pd.DataFrame(rows)
     uni = df[["symbol", "name", "type", "sector", "is_leveraged"]]
-    ind = df[["symbol", "last_date", "n_bars", "close", "adv_20", "price_cv_63"]]
+    ind = df[["symbol", "last_date", "n_bars", "close", "adv_20", "price_cv_63", "split_unverified"]]
     return uni, ind
 
 
@@ -30,6 +31,7 @@ def test_every_reason_is_counted_once_in_order():
         row("TQQQ", type_="ETF", sector="ETF", lev=True),
         row("SPY", type_="ETF", sector="ETF"),
         row("HALT", last=DAY - pd.Timedelta(days=3)),
+        row("SPLT", unverified=True),
         row("NEWCO", n=40),
         row("PENNY", close=4.99),
         row("THIN", adv=499_999.0),
@@ -40,7 +42,7 @@ def test_every_reason_is_counted_once_in_order():
     kept, counts, sectors = smart_filter(uni, ind, DAY, FilterSettings(sectors=("Industrials",)))
     assert sorted(kept["symbol"]) == ["BRK.B", "GOOD"]
     assert counts == {"invalid_ticker": 1, "leveraged_or_inverse": 1, "etf": 1, "no_bar_today": 1,
-                      "insufficient_history": 1, "price_below_min": 2, "price_above_max": 0,
+                      "split_unverified": 1, "insufficient_history": 1, "price_below_min": 2, "price_above_max": 0,
                       "dollar_volume_below_min": 1, "volatility_insane": 1, "sector_not_selected": 1}
     assert sectors == ["Industrials"]
 

@@ -82,3 +82,30 @@ def test_a_range_of_days_in_one_pass_equals_each_days_own_window():
         np.testing.assert_allclose(got[["rsi_14", "adx_14"]].to_numpy(), alone[["rsi_14", "adx_14"]].to_numpy(),
                                    rtol=0, atol=1e-5, equal_nan=True)
         assert (got[ema_type].isna() == alone[ema_type].isna()).all().all()
+
+
+def test_a_wrong_split_ratio_flags_the_days_whose_window_holds_it():
+    """The built-in market's splits agree with their price gaps (none flagged); doubling one declared
+    ratio flags that symbol, and only it, on exactly the days whose 300-session window holds the
+    ex-date after its first bar; the scan of one window (the core pipeline's path) agrees."""
+    from technic_assets.core.adjust import unverified_split_symbols
+    from technic_assets.core.indicators import indicators_for_days
+    from technic_assets.market.synthetic import SyntheticMarket
+    from technic_assets.partitions import nyse, sessions, sessions_back
+
+    market = SyntheticMarket(seed=5, n_stocks=300)
+    days = sessions("2025-03-03", "2025-08-29")
+    bars = market.daily_bars(sessions_back(days[0], 300)[0], days[-1])
+    assert not indicators_for_days(bars, days, nyse().sessions)["split_unverified"].any()
+
+    splits = bars[bars["split_ratio"] != 1.0]
+    victim = splits[(splits["date"] > days[0]) & (splits["date"] < days[-1])].iloc[0]
+    wrong = bars.copy()
+    wrong.loc[(wrong["symbol"] == victim["symbol"]) & (wrong["date"] == victim["date"]), "split_ratio"] *= 2
+    flagged = indicators_for_days(wrong, days, nyse().sessions)
+    flagged = flagged[flagged["split_unverified"]]
+    assert set(flagged["symbol"]) == {victim["symbol"]}
+    assert pd.DatetimeIndex(flagged["date"]).equals(pd.DatetimeIndex([d for d in days if d >= victim["date"]]))
+    before, after = days[days < victim["date"]][-1], days[days >= victim["date"]][0]
+    assert unverified_split_symbols(wrong[wrong["date"].isin(sessions_back(after, 300))]) == {victim["symbol"]}
+    assert unverified_split_symbols(wrong[wrong["date"].isin(sessions_back(before, 300))]) == set()

@@ -36,7 +36,8 @@ def bars_window(store: StoreResource, days: list[pd.Timestamp], columns: list[st
     metadata={**STORE_METADATA, **schema({"date": "timestamp", "symbol": "string",
                                            "last_date": "date of the symbol's last bar",
                                            "n_bars": "bars in the window",
-                                           **{c: "float" for c in INDICATOR_COLUMNS}})},
+                                           **{c: "float" for c in INDICATOR_COLUMNS},
+                                           "split_unverified": "a split in the window its price gap contradicts"})},
     check_specs=[AssetCheckSpec("indicators_finite", asset="indicators",
                                 description="finite wherever the symbol has a full history window")],
     description=(
@@ -55,7 +56,8 @@ def indicators(context, universe: pd.DataFrame, store: StoreResource):
         ind = ind.merge(universe[["date", "symbol"]], on=["date", "symbol"])
     yield Output(ind, metadata={
         **range_metadata(days), "rows": len(ind), "bars_read": len(price_bars),
-        "full_history_symbols": int((ind["n_bars"] >= LOOKBACK).sum()), "seconds": t["seconds"],
+        "full_history_symbols": int((ind["n_bars"] >= LOOKBACK).sum()),
+        "split_unverified_symbols": int(ind["split_unverified"].sum()), "seconds": t["seconds"],
     })
     passed, details = finite_where_history_suffices(ind)
     yield AssetCheckResult(check_name="indicators_finite", passed=passed, metadata=details)

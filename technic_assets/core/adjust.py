@@ -4,6 +4,13 @@ Bars are stored as traded with the split ratio on each ex-date. Reading a window
 dividing every earlier price by the product of the ratios after it (multiplying volume by it) gives
 bars "split-adjusted as of D", exactly what Polygon's adjusted=true returns that evening, without
 rewriting the store and without letting a split after D reach back into D's scan.
+
+A declared ratio is checked against the overnight gap it should explain (the previous close over the
+ex-date's open, both as traded): where they differ by more than SPLIT_GAP_TOLERANCE (30%) the split is
+*unverified*. It is not repaired (on real data the gaps beside reverse splits of small names are
+wide, and a merger or spin-off booked as a split leaves no gap at all, so no rule can tell the right
+ratio), and a scan whose window holds it leaves the symbol out ("split_unverified"), so a wrong ratio
+is never ranked as a crash or a rally.
 """
 
 from __future__ import annotations
@@ -29,6 +36,37 @@ def split_factors(codes: np.ndarray, split_ratio: np.ndarray) -> np.ndarray:
     total = cum[ends - 1] - before
     run = np.repeat(np.arange(len(starts)), ends - starts)
     return np.exp(total[run] - (cum - before[run]))
+
+
+SPLIT_GAP_TOLERANCE = 1.3
+
+
+def unverified_split_rows(codes: np.ndarray, open_: np.ndarray, close: np.ndarray, split_ratio: np.ndarray) -> np.ndarray:
+    """For raw rows sorted by (symbol code, date): True on an ex-date whose declared ratio the gap from
+    the symbol's previous close to this open contradicts. A symbol's first row has nothing to check
+    against, and nothing before it to adjust."""
+    ratio = split_ratio.astype(float)
+    out = np.zeros(len(ratio), dtype=bool)
+    rows = np.flatnonzero(ratio != 1.0)
+    rows = rows[rows > 0]
+    rows = rows[codes[rows] == codes[rows - 1]]
+    if len(rows):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            agrees = np.abs(np.log(close[rows - 1] / open_[rows] / ratio[rows])) <= np.log(SPLIT_GAP_TOLERANCE)
+        out[rows] = ~agrees  # a gap that cannot be computed does not verify either
+    return out
+
+
+def unverified_split_symbols(bars: pd.DataFrame) -> set[str]:
+    """Symbols of a raw history window with an unverified split inside it (not on their first bar)."""
+    splits = bars.loc[bars["split_ratio"] != 1.0, "symbol"].unique()
+    if not len(splits):
+        return set()
+    some = bars[bars["symbol"].isin(splits)].sort_values(["symbol", "date"])
+    codes = pd.factorize(some["symbol"])[0]
+    flags = unverified_split_rows(codes, some["open"].to_numpy(float), some["close"].to_numpy(float),
+                                  some["split_ratio"].to_numpy(float))
+    return set(some["symbol"].to_numpy()[flags])
 
 
 def split_adjust(bars: pd.DataFrame) -> pd.DataFrame:

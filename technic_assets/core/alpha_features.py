@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from technic_assets.core.adjust import split_adjust, split_factors
+from technic_assets.core.adjust import split_adjust, split_factors, unverified_split_rows
 from technic_assets.core.indicators import INDICATOR_COLUMNS, LOOKBACK, indicator_arrays
 from technic_assets.core.universe_filter import FilterSettings, is_valid_ticker
 
@@ -68,7 +68,8 @@ def features_for_day(day: pd.Timestamp, indicators: pd.DataFrame, fundamentals: 
 def indicator_panel(bars: pd.DataFrame, sessions: pd.DatetimeIndex) -> pd.DataFrame:
     """Indicators on every bar of every symbol of raw bars covering `sessions`, with the forward closes
     the labels need. Columns: date, symbol, n_bars (bars in the LOOKBACK sessions ending on the day, as
-    the daily scan counts them), close_as_traded, PANEL_INDICATORS, close_fwd_<h> for each horizon.
+    the daily scan counts them), close_as_traded, split_unverified (the row's window or label spans a split
+    its price gap contradicts: not trained on), PANEL_INDICATORS, close_fwd_<h> for each horizon.
 
     Prices are adjusted as of the last session given; every feature is scale-free, and the as-traded
     close (for the price filter) multiplies the later splits back in.
@@ -77,6 +78,9 @@ def indicator_panel(bars: pd.DataFrame, sessions: pd.DatetimeIndex) -> pd.DataFr
     adj = split_adjust(raw)
     codes = pd.factorize(raw["symbol"], sort=True)[0]
     as_traded = adj["close"].to_numpy() * split_factors(codes, raw["split_ratio"].to_numpy())
+    unverified = np.flatnonzero(unverified_split_rows(codes, raw["open"].to_numpy(float), raw["close"].to_numpy(float),
+                                                      raw["split_ratio"].to_numpy(float)))
+    suspect = np.zeros(len(adj), dtype=bool)
     session_index = sessions.get_indexer(pd.DatetimeIndex(adj["date"]))
     wanted = [INDICATOR_COLUMNS.index(c) for c in PANEL_INDICATORS]
     n = len(adj)
@@ -99,11 +103,17 @@ def indicator_panel(bars: pd.DataFrame, sessions: pd.DatetimeIndex) -> pd.DataFr
                 hit = np.zeros(len(idx), dtype=bool)
                 hit[ok] = idx[j[ok]] == idx[ok] + h  # the symbol traded exactly h sessions later
                 out[s:e][hit] = close[j[hit]]
+            bad = unverified[(unverified > s) & (unverified < e)] - s
+            if len(bad):  # the row's window or its label spans a split its price gap contradicts
+                first = np.searchsorted(idx, idx - (LOOKBACK - 1))
+                last = np.searchsorted(idx, idx + max(HORIZONS), side="right") - 1
+                suspect[s:e] = np.searchsorted(bad, last, side="right") > np.searchsorted(bad, first, side="right")
     panel = pd.DataFrame(values, columns=list(PANEL_INDICATORS))
     panel.insert(0, "date", adj["date"].to_numpy())
     panel.insert(1, "symbol", adj["symbol"].to_numpy())
     panel.insert(2, "n_bars", n_bars)
     panel.insert(3, "close_as_traded", as_traded.astype(np.float32))
+    panel.insert(4, "split_unverified", suspect)
     for h, out in fwd.items():
         panel[f"close_fwd_{h}"] = out
     return panel
@@ -120,7 +130,7 @@ def training_rows(panel: pd.DataFrame, reports: pd.DataFrame, kinds: pd.DataFram
     on `known_from`.
     """
     p = panel
-    keep = ((p["n_bars"] >= settings.min_history) & (p["close_as_traded"] >= settings.min_price)
+    keep = (~p["split_unverified"] & (p["n_bars"] >= settings.min_history) & (p["close_as_traded"] >= settings.min_price)
             & (p["adv_20"] >= settings.min_dollar_volume) & (p["price_cv_63"] <= settings.max_price_cv))
     if settings.max_price:
         keep &= p["close_as_traded"] <= settings.max_price

@@ -135,19 +135,21 @@ def indicators_for_days(bars: pd.DataFrame, days: pd.DatetimeIndex, sessions: pd
     than 1e-7 of the price (the seed has decayed); shorter windows are computed on their own; every
     other value is the same arithmetic.
     """
-    from technic_assets.core.adjust import split_adjust, split_factors
+    from technic_assets.core.adjust import split_adjust, split_factors, unverified_split_rows
 
     raw = bars.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
     adj = split_adjust(raw)
     codes = pd.factorize(raw["symbol"], sort=True)[0]
     after = split_factors(codes, raw["split_ratio"].to_numpy())  # splits after each row, to the end
+    unverified = np.flatnonzero(unverified_split_rows(codes, raw["open"].to_numpy(float), raw["close"].to_numpy(float),
+                                                      raw["split_ratio"].to_numpy(float)))
     row_session = sessions.get_indexer(pd.DatetimeIndex(adj["date"]))
     day_session = sessions.get_indexer(days)
     cols = [np.ascontiguousarray(adj[c].to_numpy(dtype=np.float64)) for c in ("open", "high", "low", "close", "volume")]
     symbols, dates = adj["symbol"].to_numpy(), adj["date"].to_numpy()
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     ends = np.r_[starts[1:], len(codes)]
-    out_values, out_day, out_row, out_n = [], [], [], []
+    out_values, out_day, out_row, out_n, out_suspect = [], [], [], [], []
     with np.errstate(all="ignore"):
         for s, e in zip(starts, ends):
             idx = row_session[s:e]
@@ -175,12 +177,16 @@ def indicators_for_days(bars: pd.DataFrame, days: pd.DatetimeIndex, sessions: pd
             out_day.append(np.flatnonzero(ok))
             out_row.append(s + last)
             out_n.append(n_bars)
+            # an unverified split adjusts the day's window if it lies after the window's first bar
+            bad = unverified[(unverified > s) & (unverified < e)] - s
+            out_suspect.append(np.searchsorted(bad, last, side="right") > np.searchsorted(bad, first, side="right"))
     if not out_values:
-        return pd.DataFrame(columns=["date", "symbol", "last_date", "n_bars", *INDICATOR_COLUMNS])
+        return pd.DataFrame(columns=["date", "symbol", "last_date", "n_bars", *INDICATOR_COLUMNS, "split_unverified"])
     rows = np.concatenate(out_row)
     out = pd.DataFrame(np.concatenate(out_values), columns=INDICATOR_COLUMNS)
     out.insert(0, "date", days[np.concatenate(out_day)])
     out.insert(1, "symbol", symbols[rows])
     out.insert(2, "last_date", dates[rows])
     out.insert(3, "n_bars", np.concatenate(out_n).astype(np.int64))
+    out["split_unverified"] = np.concatenate(out_suspect)
     return out.sort_values(["date", "symbol"], kind="stable").reset_index(drop=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from technic_assets.core.adjust import split_adjust
+from technic_assets.core.adjust import split_adjust, unverified_split_symbols
 from technic_assets.core.factors import FACTORS, compute_factors, factor_panel
 from technic_assets.core.indicators import compute_indicators
 from technic_assets.core.regime import classify_regime
@@ -41,6 +41,7 @@ def run_core_scan(bars: pd.DataFrame, universe: pd.DataFrame, fundamentals: pd.D
     alpha_5d, alpha_10d) blend into MERIT as in the merit asset."""
     ind = compute_indicators(split_adjust(bars))
     ind = ind[ind["symbol"].isin(universe["symbol"])].reset_index(drop=True)
+    ind["split_unverified"] = ind["symbol"].isin(unverified_split_symbols(bars))
     kept, counts, _ = smart_filter(universe, ind, day, settings)
     if kept.empty:
         raise ValueError(f"the filter left no symbols on {day:%Y-%m-%d}: {counts}")

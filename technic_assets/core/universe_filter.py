@@ -5,6 +5,8 @@ Rules, applied in this order (a symbol is counted under the first rule it fails)
   leveraged_or_inverse    leveraged and inverse ETFs
   etf                     plain ETFs, unless include_etfs (value, quality and growth do not apply)
   no_bar_today            no bar on the scan date (halted, or not yet reported)
+  split_unverified        a split in the lookback window whose ratio the price gap contradicts
+                          (core.adjust): its adjusted history cannot be trusted
   insufficient_history    fewer than min_history bars in the lookback window
   price_below_min         close < min_price ($5)
   price_above_max         close > max_price (off by default)
@@ -29,7 +31,7 @@ GICS_SECTORS = (
     "Communication Services", "Energy", "Consumer Staples", "Materials", "Real Estate", "Utilities",
 )
 REASONS = (
-    "invalid_ticker", "leveraged_or_inverse", "etf", "no_bar_today", "insufficient_history",
+    "invalid_ticker", "leveraged_or_inverse", "etf", "no_bar_today", "split_unverified", "insufficient_history",
     "price_below_min", "price_above_max", "dollar_volume_below_min", "volatility_insane",
     "sector_not_selected",
 )
@@ -66,6 +68,8 @@ def smart_filter(
     drop("leveraged_or_inverse", df["is_leveraged"])
     drop("etf", (df["type"] == "ETF") & (not settings.include_etfs))
     drop("no_bar_today", df["last_date"].isna() | (pd.to_datetime(df["last_date"]) != pd.Timestamp(day)))
+    if "split_unverified" in df:  # indicators stored before this rule lack the column
+        drop("split_unverified", df["split_unverified"])
     drop("insufficient_history", df["n_bars"].fillna(0) < settings.min_history)
     drop("price_below_min", df["close"] < settings.min_price)
     if settings.max_price is not None:

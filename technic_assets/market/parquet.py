@@ -54,7 +54,8 @@ class ParquetMarket(MarketDataProvider):
 
     @cached_property
     def _spans(self) -> pd.DataFrame:
-        spans = self._query("SELECT symbol, min(date) AS listed, max(date) AS last FROM SOURCE GROUP BY symbol", [])
+        spans = self._query("SELECT symbol, min(date) AS listed, max(date) AS last FROM SOURCE "
+                            "WHERE trim(symbol) <> '' GROUP BY symbol", [])  # a blank symbol lists nothing
         spans["listed"] = pd.to_datetime(spans["listed"])
         spans["last"] = pd.to_datetime(spans["last"])
         return spans
