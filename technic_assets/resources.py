@@ -17,6 +17,21 @@ from technic_assets.core.universe_filter import GICS_SECTORS, FilterSettings
 from technic_assets.market.base import MarketDataProvider
 
 MAX_TOP_N = 500
+MAX_SYNTHETIC_STOCKS = 100_000
+
+
+def env_number(name: str, default: float, low: float, high: float, kind=int):
+    """A numeric environment setting, or an error naming the variable, its value and the range."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return kind(default)
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw[:40]!r} is not a{'n integer' if kind is int else ' number'}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name}={value} is outside {low}..{high}")
+    return value
 
 
 @lru_cache(maxsize=4)
@@ -35,7 +50,7 @@ def _parquet(path: str, sector_map: str | None) -> MarketDataProvider:
 
 @lru_cache(maxsize=4)
 def _polygon(base_url: str, api_key: str, per_minute: int, redis_url: str | None, ttl: int,
-             sector_map: str | None) -> MarketDataProvider:
+             sector_map: str | None, retry_seconds: float, read_timeout: float) -> MarketDataProvider:
     """One client per process: its session, rate limit and L1 cache serve every asset of the step."""
     from technic_assets.market.http import HttpClient, RateLimiter, ResponseCache, Stats
     from technic_assets.market.polygon import PolygonMarket
@@ -43,7 +58,8 @@ def _polygon(base_url: str, api_key: str, per_minute: int, redis_url: str | None
     stats = Stats()
     cache = ResponseCache(stats, redis_url=redis_url, ttl_seconds=ttl)
     limiter = RateLimiter(per_minute, cache.redis, key="technic:polygon:rate")
-    client = HttpClient(base_url, api_key, stats=stats, cache=cache, limiter=limiter)
+    client = HttpClient(base_url, api_key, stats=stats, cache=cache, limiter=limiter,
+                        retry_seconds=retry_seconds, timeout=(3.05, read_timeout))
     return PolygonMarket(client, sector_map=sector_map)
 
 
@@ -70,18 +86,20 @@ class MarketResource(ConfigurableResource):
             return _polygon(
                 env.get("TECHNIC_POLYGON_BASE_URL", "https://api.polygon.io"),
                 env.get("POLYGON_API_KEY") or env.get("MASSIVE_API_KEY") or "",
-                int(env.get("TECHNIC_POLYGON_RATE_PER_MINUTE", "0")),
+                env_number("TECHNIC_POLYGON_RATE_PER_MINUTE", 0, 0, 100_000),
                 env.get("TECHNIC_REDIS_URL") or None,
-                int(env.get("TECHNIC_CACHE_TTL_SECONDS", "3600")),
+                env_number("TECHNIC_CACHE_TTL_SECONDS", 3600, 1, 30 * 86_400),
                 self.sector_map or env.get("TECHNIC_SECTOR_MAP", "") or None,
+                env_number("TECHNIC_HTTP_RETRY_SECONDS", 120.0, 0.0, 3600.0, float),
+                env_number("TECHNIC_HTTP_TIMEOUT_SECONDS", 20.0, 0.1, 600.0, float),
             )
         if source != "synthetic":
             raise ValueError(f"market {source!r} (TECHNIC_MARKET or the market resource's config) "
                              "is not a known data source; known: 'synthetic', 'parquet:PATH', 'polygon'")
-        n_stocks = self.n_stocks or int(os.environ.get("TECHNIC_SYNTHETIC_STOCKS", "6000"))
-        if n_stocks < 50:
-            raise ValueError(f"n_stocks={n_stocks} (TECHNIC_SYNTHETIC_STOCKS or the market resource's config) "
-                             "is too small for a market (at least 50)")
+        n_stocks = self.n_stocks or env_number("TECHNIC_SYNTHETIC_STOCKS", 6000, 50, MAX_SYNTHETIC_STOCKS)
+        if not 50 <= n_stocks <= MAX_SYNTHETIC_STOCKS:
+            raise ValueError(f"n_stocks={n_stocks} (the market resource's config) must be between 50 and "
+                             f"{MAX_SYNTHETIC_STOCKS}")
         return _synthetic(self.seed, n_stocks)
 
 

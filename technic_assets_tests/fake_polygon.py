@@ -30,7 +30,8 @@ class FakePolygon:
     def __init__(self, market: MarketDataProvider, *, api_key: str = "test-key-123", latency: float = 0.0,
                  page_size: int = 1000):
         self.market, self.api_key, self.latency, self.page_size = market, api_key, latency, page_size
-        self.faults: deque[dict] = deque()
+        self.faults: deque[dict] = deque()  # one per request, in order
+        self.timeline: list[tuple[float, dict]] = []  # (until, fault): every request until then
         self.requests: list[str] = []
         self.endless_cursor = False
         self._lock = threading.Lock()
@@ -53,6 +54,14 @@ class FakePolygon:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def outage(self, *phases: tuple[float, dict]) -> None:
+        """From now on, (seconds, fault) after each other: every request in a phase gets its fault."""
+        until = time.monotonic()
+        self.timeline = []
+        for seconds, fault in phases:
+            until += seconds
+            self.timeline.append((until, fault))
 
     def preload(self, start, end) -> None:
         """Build every session's grouped-daily body up front, so serving costs only the latency."""
@@ -166,6 +175,8 @@ class FakePolygon:
                 with fake._lock:
                     fake.requests.append(split.path)
                     fault = fake.faults.popleft() if fake.faults else None
+                    now = time.monotonic()
+                    fault = fault or next((f for until, f in fake.timeline if now < until), None)
                 if fake.latency:
                     time.sleep(fake.latency)
                 if self.headers.get("Authorization") != f"Bearer {fake.api_key}":

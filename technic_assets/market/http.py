@@ -1,8 +1,9 @@
 """A careful HTTP client for a market-data REST API, and the cache layers in front of it.
 
 One `requests.Session` per client, (connect, read) timeouts on every call, retries with exponential
-backoff and jitter on 429, 5xx, timeouts and dropped connections, honouring Retry-After, then a clear
-`ProviderError` naming the endpoint (never the key: it travels in the Authorization header, and URLs
+backoff and jitter on 429, 5xx, timeouts and dropped connections, honouring Retry-After, for up to
+`retry_seconds` (2 minutes: a rate limit's minute or a short outage is ridden out) or `max_retries`
+tries, whichever ends first, then a clear `ProviderError` naming the endpoint (never the key: it travels in the Authorization header, and URLs
 are logged without their query). One rate limit is shared by every thread of a process, and by every
 process of a run when Redis is configured.
 
@@ -192,7 +193,7 @@ class HttpClient:
 
     def __init__(self, base_url: str, api_key: str, *, stats: Stats | None = None,
                  cache: ResponseCache | None = None, limiter: RateLimiter | None = None,
-                 timeout: tuple[float, float] = (3.05, 20.0), max_retries: int = 5,
+                 timeout: tuple[float, float] = (3.05, 20.0), max_retries: int = 40, retry_seconds: float = 120.0,
                  backoff: float = 0.5, max_backoff: float = 30.0, pool_size: int = 16):
         if not api_key:
             raise ProviderError("no API key: set POLYGON_API_KEY (or MASSIVE_API_KEY)")
@@ -200,7 +201,7 @@ class HttpClient:
         self.stats = stats or Stats()
         self.cache = cache
         self.limiter = limiter or RateLimiter(0)
-        self.timeout, self.max_retries = timeout, max_retries
+        self.timeout, self.max_retries, self.retry_seconds = timeout, max_retries, retry_seconds
         self.backoff, self.max_backoff = backoff, max_backoff
         self.session = requests.Session()
         self.session.headers.update({"Authorization": f"Bearer {api_key}", "User-Agent": "technic"})
@@ -222,21 +223,24 @@ class HttpClient:
 
     def _fetch(self, url: str, params: dict, what: str) -> tuple[dict, bytes]:
         where = f"{what} ({_safe(url)})"
+        deadline = time.monotonic() + self.retry_seconds
         for attempt in range(self.max_retries + 1):
             self.limiter.acquire()
             self.stats.add(requests=1)
             try:
                 response = self.session.get(url, params=params, timeout=self.timeout)
             except (requests.Timeout, requests.ConnectionError) as exc:
-                if attempt == self.max_retries:
-                    raise ProviderError(f"{where}: no answer after {attempt + 1} tries ({type(exc).__name__})") from None
-                self._sleep(attempt, None, where, type(exc).__name__)
+                if attempt == self.max_retries or time.monotonic() >= deadline:
+                    raise ProviderError(f"{where}: no answer after {attempt + 1} tries "
+                                        f"({type(exc).__name__}){self._over(deadline)}") from None
+                self._sleep(attempt, None, where, type(exc).__name__, deadline)
                 continue
             self.stats.add(bytes=len(response.content))
             if response.status_code in RETRY_STATUS:
-                if attempt == self.max_retries:
-                    raise ProviderError(f"{where}: HTTP {response.status_code} after {attempt + 1} tries")
-                self._sleep(attempt, response.headers.get("Retry-After"), where, f"HTTP {response.status_code}")
+                if attempt == self.max_retries or time.monotonic() >= deadline:
+                    raise ProviderError(f"{where}: HTTP {response.status_code} after {attempt + 1} tries"
+                                        f"{self._over(deadline)}")
+                self._sleep(attempt, response.headers.get("Retry-After"), where, f"HTTP {response.status_code}", deadline)
                 continue
             if response.status_code in (401, 403):
                 raise ProviderError(f"{where}: HTTP {response.status_code}: the API key was refused or the plan "
@@ -249,13 +253,17 @@ class HttpClient:
                 raise ProviderError(f"{where}: the answer is not valid JSON ({len(response.content)} bytes)") from None
         raise AssertionError("unreachable")
 
-    def _sleep(self, attempt: int, retry_after: str | None, where: str, why: str) -> None:
+    def _over(self, deadline: float) -> str:
+        return f" over {self.retry_seconds - (deadline - time.monotonic()):.0f} s"
+
+    def _sleep(self, attempt: int, retry_after: str | None, where: str, why: str, deadline: float) -> None:
         delay = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
         if retry_after:
             delay = max(delay, _retry_after_seconds(retry_after))
+        delay = max(0.0, min(delay, self.max_backoff, deadline - time.monotonic()))  # the last try at the deadline
         self.stats.add(retries=1)
         log.info("%s: %s, retrying in %.2f s", where, why, delay)
-        time.sleep(min(delay, self.max_backoff))
+        time.sleep(delay)
 
     def paginate(self, path: str, params: dict, *, what: str, max_pages: int = 1000) -> Iterator[dict]:
         """Every result of a paginated endpoint, following `next_url` and refusing a cursor loop."""
