@@ -59,7 +59,7 @@ def _progress_logger():
 def resolve_date(raw: str | None) -> str:
     """The scan date: a given NYSE session, or the latest one that has closed."""
     from technic_assets.assets.common import history_window
-    from technic_assets.partitions import is_session, latest_closed_session
+    from technic_assets.partitions import is_session, latest_closed_session, nyse
 
     if raw is None:
         day = latest_closed_session()
@@ -68,6 +68,10 @@ def resolve_date(raw: str | None) -> str:
             stamp = pd.Timestamp(raw)
         except ValueError:
             raise SystemExit(f"error: --date {raw!r} is not a date (want YYYY-MM-DD)") from None
+        cal = nyse()
+        if not cal.first_session <= stamp <= cal.last_session:
+            raise SystemExit(f"error: --date {raw} is outside the NYSE calendar "
+                             f"({cal.first_session:%Y-%m-%d} .. {cal.last_session:%Y-%m-%d})")
         if not is_session(stamp):
             raise SystemExit(f"error: --date {raw} is not an NYSE trading day (weekend, holiday or closure)")
         day = stamp.strftime("%Y-%m-%d")
@@ -139,7 +143,10 @@ def main(argv: list[str] | None = None) -> int:
             settings = ScanSettings(style=args.style, top_n=args.top, sectors=args.sector).validated()
         except ValueError as exc:
             raise SystemExit(f"error: {exc}") from None
-        day = resolve_date(args.date)
+        try:
+            day = resolve_date(args.date)  # the first import of the partitions, which read TECHNIC_START_DATE
+        except ValueError as exc:
+            raise SystemExit(f"error: {exc}") from None
         print(f"Scanning {day} (style {args.style}, top {args.top}) ...", file=sys.stderr)
         started = time.perf_counter()
         result = run_scan(day, settings, quiet=args.quiet)

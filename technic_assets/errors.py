@@ -2,8 +2,9 @@
 
 
 def root_cause(error) -> str:
-    """The innermost message of a Dagster SerializableErrorInfo chain (its last line)."""
+    """The innermost message of a Dagster SerializableErrorInfo chain: its first line ("ValueError: ..."),
+    since what follows may be a library's context (DuckDB's caret under the SQL)."""
     while error.cause is not None:
         error = error.cause
     text = error.message.strip()
-    return text.splitlines()[-1] if text else error.cls_name
+    return text.splitlines()[0] if text else error.cls_name

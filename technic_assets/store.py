@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-from dagster import ConfigurableResource
-from dagster_duckdb.io_manager import DuckDbClient, _get_cleanup_statement
+from dagster import ConfigurableResource, TimeWindow
+from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
 DEFAULT_DB_PATH = "~/.technic/store.duckdb"
@@ -32,6 +33,8 @@ def db_path(configured: str = "") -> str:
     if path.stem == SCHEMA:  # DuckDB names the catalog after the file; it would shadow the schema
         raise ValueError(f"TECHNIC_DUCKDB_PATH={raw!r}: the file may not be named {SCHEMA}.*, "
                          f"which DuckDB would confuse with the schema {SCHEMA!r}; try store.duckdb")
+    if path.is_dir():
+        raise ValueError(f"TECHNIC_DUCKDB_PATH={raw!r} is a directory; name a file in it, e.g. {path / 'store.duckdb'}")
     path.parent.mkdir(parents=True, exist_ok=True)
     return str(path)
 
@@ -66,6 +69,16 @@ def transaction(path: str):
         conn.close()
 
 
+TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def _table(name: str) -> str:
+    """A table name, checked: names are interpolated into SQL (values never are; they are bound)."""
+    if not isinstance(name, str) or not TABLE_NAME.fullmatch(name):
+        raise ValueError(f"table name {name!r} is not a plain lower-case identifier")
+    return name
+
+
 def _table_exists(conn, schema: str, table: str) -> bool:
     row = conn.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
@@ -74,17 +87,32 @@ def _table_exists(conn, schema: str, table: str) -> bool:
     return bool(row[0][0])
 
 
+def _slice_sql(table_slice) -> tuple[str, str, list]:
+    """(schema.table, WHERE clause, bound values) of an I/O manager table slice. The stock client
+    formats the partition's bounds into the SQL text; here they are bound like every other value."""
+    table = f"{_table(table_slice.schema)}.{_table(table_slice.table)}"
+    clauses, params = [], []
+    for dim in table_slice.partition_dimensions or []:
+        if not isinstance(dim.partitions, TimeWindow):
+            raise ValueError(f"{table}: only time-window partitions are stored (got {type(dim.partitions).__name__})")
+        expr = _quoted(dim.partition_expr)
+        clauses.append(f"{expr} >= ? AND {expr} < ?")
+        params += [dim.partitions.start.replace(tzinfo=None), dim.partitions.end.replace(tzinfo=None)]
+    return table, (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
 class TransactionalDuckDbClient(DuckDbClient):
     @staticmethod
     def ensure_schema_exists(context, table_slice, connection) -> None:
-        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {table_slice.schema}").fetchall()
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {_table(table_slice.schema)}").fetchall()
 
     @staticmethod
     def delete_table_slice(context, table_slice, connection) -> None:
         # The stock client tries the DELETE and ignores a missing table; inside a transaction that
         # failure would abort the transaction, so look first.
         if _table_exists(connection, table_slice.schema, table_slice.table):
-            connection.execute(_get_cleanup_statement(table_slice)).fetchall()
+            table, where, params = _slice_sql(table_slice)
+            connection.execute(f"DELETE FROM {table}{where}", params).fetchall()
 
     @staticmethod
     @contextmanager
@@ -98,14 +126,21 @@ def _quoted(name: str) -> str:
 
 
 class PandasTypeHandler(DuckDBPandasTypeHandler):
-    """Two departures from the stock handler. An empty frame creates its (empty) table, so a
+    """Three departures from the stock handler. Partition bounds are bound parameters, not SQL text. An empty frame creates its (empty) table, so a
     legitimately empty partition (a source without fundamentals, a day before any alpha model) does
     not break every reader. And rows go into an existing table by column name, adding any column a
     newer Technic writes (a store built before the alpha models gains merit's alpha columns, the
     older partitions reading NULL there) instead of failing, or pairing columns up by position."""
 
+    def load_input(self, context, table_slice, connection) -> pd.DataFrame:
+        if table_slice.partition_dimensions and len(context.asset_partition_keys) == 0:
+            return pd.DataFrame()
+        table, where, params = _slice_sql(table_slice)
+        names = ", ".join(_quoted(c) for c in table_slice.columns) if table_slice.columns else "*"
+        return connection.execute(f"SELECT {names} FROM {table}{where}", params).fetchdf()
+
     def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
-        table = f"{table_slice.schema}.{table_slice.table}"
+        table = f"{_table(table_slice.schema)}.{_table(table_slice.table)}"
         connection.register("technic_frame", obj)  # the connection is closed after the write
         if not _table_exists(connection, table_slice.schema, table_slice.table):
             connection.execute(f"CREATE TABLE {table} AS SELECT * FROM technic_frame").fetchall()
@@ -149,6 +184,7 @@ class StoreResource(ConfigurableResource):
 
     def dates_present(self, table: str, start: pd.Timestamp, end: pd.Timestamp) -> set[pd.Timestamp]:
         """Dates between start and end (inclusive) that `table` already holds rows for."""
+        table = _table(table)
         if not Path(self.path).exists():
             return set()
         with transaction(self.path) as conn:
@@ -229,6 +265,7 @@ class StoreResource(ConfigurableResource):
 
     def read_span(self, table: str, start: pd.Timestamp, end: pd.Timestamp, columns: list[str]) -> pd.DataFrame:
         """`columns` of the rows dated start..end; no rows (with those columns) if the table is not there yet."""
+        table = _table(table)
         names = ", ".join(_quoted(c) for c in columns)
         found = self._frame_if_present(table, f"SELECT {names} FROM {SCHEMA}.{table} WHERE date >= ? AND date <= ?",
                                        [start.to_pydatetime(), end.to_pydatetime()])
@@ -237,6 +274,7 @@ class StoreResource(ConfigurableResource):
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns})
 
     def read_dates(self, table: str, dates: list[pd.Timestamp]) -> pd.DataFrame:
+        table = _table(table)
         with transaction(self.path) as conn:
             return conn.execute(
                 f"SELECT * FROM {SCHEMA}.{table} WHERE date IN (SELECT unnest(?::TIMESTAMP[]))",
@@ -245,6 +283,7 @@ class StoreResource(ConfigurableResource):
 
     def replace_dates(self, table: str, frame: pd.DataFrame, dates: list[pd.Timestamp]) -> None:
         """Replace every row of `dates` with `frame`, atomically (the same rule as the I/O manager)."""
+        table = _table(table)
         with transaction(self.path) as conn:
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}").fetchall()
             if not self.table_exists(conn, table):

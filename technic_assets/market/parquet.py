@@ -41,7 +41,8 @@ class ParquetMarket(MarketDataProvider):
         try:
             return conn.execute(sql.replace("SOURCE", f"{self._reader}(?)"), [self.path, *params]).fetchdf()
         except duckdb.IOException as exc:
-            raise ValueError(f"market file {self.path!r} cannot be read: {exc}") from None
+            reason = str(exc).strip().splitlines()[0]  # DuckDB adds the SQL and a caret on later lines
+            raise ValueError(f"market file {self.path!r} cannot be read: {reason}") from None
         finally:
             conn.close()
 

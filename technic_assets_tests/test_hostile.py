@@ -1,0 +1,144 @@
+"""Hostile input: symbols and sector names that look like SQL or paths, absurd settings, and an audit
+that every SQL statement binds its values (only identifiers are ever put into SQL text)."""
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from technic_assets.cli import main
+from technic_assets.resources import AlphaSettings, MarketResource
+from technic_assets.store import StoreResource, db_path
+from technic_assets_tests.test_dirty_data import DAY, sample
+
+PACKAGE = Path(__file__).resolve().parents[1] / "technic_assets"
+EVIL_SYMBOLS = ["X'); DROP TABLE technic.price_bars; --", "../../../tmp/technic_pwned", "A\"B;DELETE FROM x"]
+EVIL_SECTORS = ["Energy'); DELETE FROM technic.universe; --", "/etc/passwd"]
+
+
+@pytest.fixture(scope="module")
+def evil_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hostile")
+    bars = sample()
+    plain = sorted(set(bars["symbol"]) - {"SPY", "QQQ", "HYG", "LQD", "SHY", "TLT", "IEF", "AAPL"})
+    renamed = dict(zip(plain[:3], EVIL_SYMBOLS))
+    bars["symbol"] = bars["symbol"].replace(renamed)
+    bars.to_parquet(tmp / "bars.parquet")
+    sectors = pd.DataFrame({"Symbol": [EVIL_SYMBOLS[0], plain[3], plain[4], "AAPL"],
+                            "Sector": ["Financials", EVIL_SECTORS[0], EVIL_SECTORS[1], "Information Technology"]})
+    sectors.to_csv(tmp / "sectors.csv", index=False)
+    env = {**os.environ, "TECHNIC_DUCKDB_PATH": str(tmp / "store.duckdb"), "TECHNIC_START_DATE": "2019-01-02",
+           "TECHNIC_MARKET": f"parquet:{tmp / 'bars.parquet'}", "TECHNIC_SECTOR_MAP": str(tmp / "sectors.csv")}
+    run = subprocess.run([sys.executable, "-m", "technic_assets.cli", "scan", "--date", DAY, "--top", "5"],
+                         env=env, capture_output=True, text=True, timeout=600, cwd=tmp)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return tmp, plain
+
+
+def read(store, sql, params=()):
+    conn = duckdb.connect(str(store), read_only=True)
+    try:
+        return conn.execute(sql, list(params)).fetchdf()
+    finally:
+        conn.close()
+
+
+def test_sql_and_path_lookalikes_are_stored_verbatim_and_filtered_as_data(evil_run):
+    tmp, plain = evil_run
+    store = tmp / "store.duckdb"
+    universe = read(store, "SELECT symbol, sector, valid_ticker FROM technic.universe WHERE date = ?", [DAY])
+    evil = universe[universe["symbol"].isin(EVIL_SYMBOLS)]
+    assert sorted(evil["symbol"]) == sorted(EVIL_SYMBOLS) and not evil["valid_ticker"].any()
+    assert set(EVIL_SECTORS) <= set(universe["sector"])
+    bars = read(store, "SELECT count(*) n FROM technic.price_bars WHERE symbol = ?", [EVIL_SYMBOLS[0]])
+    assert bars["n"].iloc[0] > 200  # its bars were stored like any other; no table was dropped
+    kept = read(store, "SELECT symbol, sector FROM technic.filtered_universe WHERE date = ?", [DAY])
+    assert not set(kept["symbol"]) & set(EVIL_SYMBOLS)  # invalid tickers are never ranked
+    assert not set(kept["sector"]) & set(EVIL_SECTORS)  # not GICS sectors: outside the default focus
+    assert read(store, "SELECT count(*) n FROM technic.ranked_top_n WHERE date = ?", [DAY])["n"].iloc[0] == 5
+    assert not (tmp / "technic_pwned").exists() and not Path("/tmp/technic_pwned").exists()
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["scan", "--top", "0"], "top_n=0 must be between 1 and 500"),
+    (["scan", "--top", "1000000000"], "top_n=1000000000 must be between 1 and 500"),
+    (["scan", "--style", "x'; DROP TABLE t; --"], "is not one of swing, medium, position"),
+    (["scan", "--sector", "../../etc/passwd"], "are not GICS sectors"),
+    (["scan", "--date", "2025-13-45"], "is not a date"),
+    (["scan", "--date", "1990-01-02"], "outside the NYSE calendar"),
+    (["scan", "--date", "2025-06-07"], "not an NYSE trading day"),
+])
+def test_absurd_command_line_values_are_refused_by_name(argv, expected):
+    with pytest.raises(SystemExit) as refused:
+        main(argv)
+    assert expected in str(refused.value)
+
+
+@pytest.mark.parametrize("name, value, expected", [
+    ("TECHNIC_SYNTHETIC_STOCKS", "abc", "TECHNIC_SYNTHETIC_STOCKS='abc' is not an integer"),
+    ("TECHNIC_SYNTHETIC_STOCKS", "1000000000", "TECHNIC_SYNTHETIC_STOCKS=1000000000 is outside 50..100000"),
+    ("TECHNIC_SYNTHETIC_STOCKS", "-5", "is outside 50..100000"),
+    ("TECHNIC_MARKET", "s3://bucket'; DROP", "is not a known data source"),
+])
+def test_absurd_environment_values_are_refused_by_name(monkeypatch, name, value, expected):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=expected.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+        MarketResource().provider()
+
+
+def test_absurd_polygon_settings_are_refused_by_name(monkeypatch):
+    monkeypatch.setenv("TECHNIC_MARKET", "polygon")
+    monkeypatch.setenv("POLYGON_API_KEY", "k")
+    monkeypatch.setenv("TECHNIC_HTTP_RETRY_SECONDS", "forever")
+    with pytest.raises(ValueError, match="TECHNIC_HTTP_RETRY_SECONDS='forever' is not a number"):
+        MarketResource().provider()
+    monkeypatch.setenv("TECHNIC_HTTP_RETRY_SECONDS", "60")
+    monkeypatch.setenv("TECHNIC_POLYGON_RATE_PER_MINUTE", "-3")
+    with pytest.raises(ValueError, match="TECHNIC_POLYGON_RATE_PER_MINUTE=-3 is outside"):
+        MarketResource().provider()
+
+
+def test_absurd_alpha_settings_and_store_paths_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="weight"):
+        AlphaSettings(weight=5.0).validated()
+    with pytest.raises(ValueError, match="is a directory"):
+        db_path(str(tmp_path))
+    store = StoreResource(database=str(tmp_path / "store.duckdb"))
+    with pytest.raises(ValueError, match="not a plain lower-case identifier"):
+        store.read_span("price_bars; DROP TABLE technic.universe", pd.Timestamp(DAY), pd.Timestamp(DAY), ["date"])
+
+
+# `where` is store._slice_sql's clause (quoted column names and "?" placeholders); `self._reader` is
+# read_parquet or read_csv_auto, whose path argument is bound
+ALLOWED_IN_SQL = {"SCHEMA", "table", "names", "_quoted(name)", "kind", "ratio", "_table(table_slice.schema)", "where",
+                  "self._reader"}
+
+
+def test_sql_text_only_ever_interpolates_identifiers():
+    """Every execute/query call in the package: its SQL is a literal, or built only from f-strings whose
+    holes are the schema, a checked table name, quoted column names, a column type read from DuckDB,
+    or a fixed expression; no `+`, `%` or .format; never a value (values go in as bound parameters)."""
+    seen = 0
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "attr", None) in
+                    ("execute", "executemany", "sql", "_query", "_frame_if_present")):
+                continue
+            sql = next((a for a in node.args if not isinstance(a, ast.Name) or a.id == "sql"), None)
+            if sql is None or isinstance(sql, ast.Name):
+                continue
+            if isinstance(sql, ast.Constant):
+                continue
+            parts = list(ast.walk(sql))
+            assert not [p for p in parts if isinstance(p, ast.BinOp) or getattr(p, "attr", None) == "format"], \
+                f"{path.name}:{node.lineno}: SQL built by {ast.unparse(sql)[:80]}"
+            holes = {ast.unparse(v.value) for p in parts if isinstance(p, ast.JoinedStr)
+                     for v in p.values if isinstance(v, ast.FormattedValue)}
+            assert holes <= ALLOWED_IN_SQL, f"{path.name}:{node.lineno}: {holes - ALLOWED_IN_SQL} put into SQL text"
+            seen += 1
+    assert seen > 20
