@@ -27,3 +27,11 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         pytest.fail(f"shared test data missing: {path} (the repository expects ../shared beside it)")
     return path
+
+
+def needs_service(message: str) -> None:
+    """A test that needs a local server it cannot find: skipped on a developer's machine, saying which
+    and how to get it, but failed in CI (`CI` set), whose machines run them: never a silent pass there."""
+    if os.environ.get("CI"):
+        pytest.fail(message + " (CI machines run one)")
+    pytest.skip(message)

@@ -1,12 +1,15 @@
 """Whole-store comparisons for the fault tests: every table of the store, row by row."""
 
-import duckdb
 import pandas as pd
+
+from technic_assets.store import connect
 
 
 def snapshot(store) -> dict[str, pd.DataFrame]:
-    """Every table of the `technic` schema, its rows in a canonical order."""
-    conn = duckdb.connect(str(store), read_only=True)
+    """Every table of the `technic` schema, its rows in a canonical order. Opened the way Technic opens
+    it, waiting while another process holds the file: a killed process keeps its lock until it has
+    finished exiting, which takes a moment for one holding gigabytes."""
+    conn = connect(str(store), read_only=True)
     try:
         tables = [t for (t,) in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'technic' ORDER BY 1").fetchall()]

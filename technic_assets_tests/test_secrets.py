@@ -14,6 +14,7 @@ import redis
 
 from technic_assets.market.synthetic import SyntheticMarket
 from technic_assets.partitions import trading_days
+from technic_assets_tests.conftest import needs_service
 from technic_assets_tests.fake_polygon import FakePolygon
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +37,7 @@ def cache():
     try:
         r.ping()
     except redis.ConnectionError:
-        pytest.fail(f"this test needs the Redis server at {REDIS_URL}")
+        needs_service(f"this test needs a Redis server at {REDIS_URL}; start one (redis-server) to run it")
     r.flushdb()
     yield r
     r.flushdb()
