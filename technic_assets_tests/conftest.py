@@ -35,3 +35,16 @@ def needs_service(message: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(message + " (CI machines run one)")
     pytest.skip(message)
+
+
+def fresh_redis(url: str):
+    """A client of the real Redis server at `url`, its database emptied (needs_service if none answers)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        needs_service(f"these tests need a Redis server at {url}; start one (redis-server) to run them")
+    client.flushdb()
+    return client

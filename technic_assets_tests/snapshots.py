@@ -5,6 +5,15 @@ import pandas as pd
 from technic_assets.store import connect
 
 
+def query(store, sql: str, params=()) -> pd.DataFrame:
+    """One query's rows from a store, opened read-only."""
+    conn = connect(str(store), read_only=True)
+    try:
+        return conn.execute(sql, list(params)).fetchdf()
+    finally:
+        conn.close()
+
+
 def snapshot(store) -> dict[str, pd.DataFrame]:
     """Every table of the `technic` schema, its rows in a canonical order. Opened the way Technic opens
     it, waiting while another process holds the file: a killed process keeps its lock until it has

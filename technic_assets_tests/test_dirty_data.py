@@ -9,12 +9,12 @@ import os
 import subprocess
 import sys
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
 from technic_assets_tests.conftest import shared_file
+from technic_assets_tests.snapshots import query
 
 DAY = "2020-09-15"
 REGIME = ["SPY", "QQQ", "HYG", "LQD", "SHY", "TLT", "IEF"]
@@ -75,13 +75,6 @@ def scan(path_file, store):
     return run
 
 
-def read(store, sql, params=()):
-    conn = duckdb.connect(str(store), read_only=True)
-    try:
-        return conn.execute(sql, list(params)).fetchdf()
-    finally:
-        conn.close()
-
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
@@ -96,7 +89,7 @@ def runs(tmp_path_factory):
 
 
 def bars_of(store):
-    b = read(store, "SELECT * FROM technic.price_bars")
+    b = query(store, "SELECT * FROM technic.price_bars")
     return b.set_index(["symbol", "date"]).sort_index()
 
 
@@ -138,17 +131,17 @@ def test_the_run_reports_what_each_rule_did(runs):
 def test_a_wrong_split_ratio_keeps_the_symbol_out_of_the_scan(runs):
     _, _, clean_store, dirty_store, _ = runs
     q = "SELECT symbol FROM technic.filtered_universe WHERE date = ?"
-    assert "AAPL" in set(read(clean_store, q, [DAY])["symbol"])
-    assert "AAPL" not in set(read(dirty_store, q, [DAY])["symbol"])
-    flags = read(dirty_store, "SELECT symbol FROM technic.indicators WHERE date = ? AND split_unverified", [DAY])
+    assert "AAPL" in set(query(clean_store, q, [DAY])["symbol"])
+    assert "AAPL" not in set(query(dirty_store, q, [DAY])["symbol"])
+    flags = query(dirty_store, "SELECT symbol FROM technic.indicators WHERE date = ? AND split_unverified", [DAY])
     assert flags["symbol"].tolist() == ["AAPL"]
-    assert not read(clean_store, "SELECT count(*) n FROM technic.indicators WHERE split_unverified")["n"].iloc[0]
+    assert not query(clean_store, "SELECT count(*) n FROM technic.indicators WHERE split_unverified")["n"].iloc[0]
 
 
 def test_a_symbol_that_leaves_and_returns_is_scanned_on_the_bars_it_has(runs):
     clean, done, _, dirty_store, _ = runs
     symbol = done["away"][0]
-    ind = read(dirty_store, "SELECT * FROM technic.indicators WHERE date = ? AND symbol = ?", [DAY, symbol]).iloc[0]
+    ind = query(dirty_store, "SELECT * FROM technic.indicators WHERE date = ? AND symbol = ?", [DAY, symbol]).iloc[0]
     own = clean[(clean["symbol"] == symbol) & ~clean["date"].astype(str).between("2020-05-01", "2020-06-30")]
     closes = own.sort_values("date")["close"].to_numpy()
     assert ind["sma_20"] == pytest.approx(closes[-20:].mean())
@@ -158,7 +151,7 @@ def test_a_symbol_that_leaves_and_returns_is_scanned_on_the_bars_it_has(runs):
 def test_symbols_the_damage_did_not_touch_get_the_same_indicators(runs):
     _, done, clean_store, dirty_store, _ = runs
     q = "SELECT * FROM technic.indicators WHERE date = ? ORDER BY symbol"
-    good, got = read(clean_store, q, [DAY]), read(dirty_store, q, [DAY])
+    good, got = query(clean_store, q, [DAY]), query(dirty_store, q, [DAY])
     touched = set(done["victims"]) | {"AAPL"}
     good, got = good[~good["symbol"].isin(touched)], got[~got["symbol"].isin(touched)]
     assert len(good) > 40

@@ -7,13 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
 from technic_assets.cli import main
 from technic_assets.resources import AlphaSettings, MarketResource
 from technic_assets.store import StoreResource, db_path
+from technic_assets_tests.snapshots import query
 from technic_assets_tests.test_dirty_data import DAY, sample
 
 PACKAGE = Path(__file__).resolve().parents[1] / "technic_assets"
@@ -40,27 +40,20 @@ def evil_run(tmp_path_factory):
     return tmp, plain
 
 
-def read(store, sql, params=()):
-    conn = duckdb.connect(str(store), read_only=True)
-    try:
-        return conn.execute(sql, list(params)).fetchdf()
-    finally:
-        conn.close()
-
 
 def test_sql_and_path_lookalikes_are_stored_verbatim_and_filtered_as_data(evil_run):
     tmp, plain = evil_run
     store = tmp / "store.duckdb"
-    universe = read(store, "SELECT symbol, sector, valid_ticker FROM technic.universe WHERE date = ?", [DAY])
+    universe = query(store, "SELECT symbol, sector, valid_ticker FROM technic.universe WHERE date = ?", [DAY])
     evil = universe[universe["symbol"].isin(EVIL_SYMBOLS)]
     assert sorted(evil["symbol"]) == sorted(EVIL_SYMBOLS) and not evil["valid_ticker"].any()
     assert set(EVIL_SECTORS) <= set(universe["sector"])
-    bars = read(store, "SELECT count(*) n FROM technic.price_bars WHERE symbol = ?", [EVIL_SYMBOLS[0]])
+    bars = query(store, "SELECT count(*) n FROM technic.price_bars WHERE symbol = ?", [EVIL_SYMBOLS[0]])
     assert bars["n"].iloc[0] > 200  # its bars were stored like any other; no table was dropped
-    kept = read(store, "SELECT symbol, sector FROM technic.filtered_universe WHERE date = ?", [DAY])
+    kept = query(store, "SELECT symbol, sector FROM technic.filtered_universe WHERE date = ?", [DAY])
     assert not set(kept["symbol"]) & set(EVIL_SYMBOLS)  # invalid tickers are never ranked
     assert not set(kept["sector"]) & set(EVIL_SECTORS)  # not GICS sectors: outside the default focus
-    assert read(store, "SELECT count(*) n FROM technic.ranked_top_n WHERE date = ?", [DAY])["n"].iloc[0] == 5
+    assert query(store, "SELECT count(*) n FROM technic.ranked_top_n WHERE date = ?", [DAY])["n"].iloc[0] == 5
     assert not (tmp / "technic_pwned").exists() and not Path("/tmp/technic_pwned").exists()
 
 

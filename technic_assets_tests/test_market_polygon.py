@@ -1,7 +1,6 @@
 """The Polygon client and source against a fake server on loopback, and Redis as L3."""
 
 import logging
-import os
 
 import pandas as pd
 import pytest
@@ -12,6 +11,7 @@ from technic_assets.market.http import HttpClient, RateLimiter, ResponseCache, S
 from technic_assets.market.polygon import PolygonMarket
 from technic_assets.market.sic import sector_for_sic
 from technic_assets.market.synthetic import SyntheticMarket
+from technic_assets_tests.conftest import fresh_redis
 from technic_assets_tests.fake_polygon import FakePolygon
 
 KEY = "test-key-123"
@@ -34,15 +34,7 @@ def client(fake, **kw):
 
 @pytest.fixture
 def redis_db():
-    r = redis.Redis.from_url(REDIS_URL)
-    try:
-        r.ping()
-    except redis.ConnectionError:
-        message = f"these tests need a Redis server at {REDIS_URL}"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (CI machines run one)")  # never a silent pass in CI
-        pytest.skip(message + "; start one (redis-server) to run them")
-    r.flushdb()
+    r = fresh_redis(REDIS_URL)
     yield r
     r.flushdb()
 

@@ -8,11 +8,11 @@ import os
 import subprocess
 import sys
 
-import duckdb
 import pandas as pd
 import pytest
 
 from technic_assets_tests.conftest import shared_file
+from technic_assets_tests.snapshots import query
 
 DAY = "2020-09-15"
 
@@ -29,27 +29,20 @@ def real_store(tmp_path_factory):
     return path, run
 
 
-def read(path, sql, params=()):
-    conn = duckdb.connect(str(path), read_only=True)
-    try:
-        return conn.execute(sql, list(params)).fetchdf()
-    finally:
-        conn.close()
-
 
 def test_the_scan_ranks_real_stocks(real_store):
     path, run = real_store
-    top = read(path, "SELECT * FROM technic.ranked_top_n WHERE date = ? ORDER BY rank", [DAY])
+    top = query(path, "SELECT * FROM technic.ranked_top_n WHERE date = ? ORDER BY rank", [DAY])
     assert top["rank"].tolist() == list(range(1, 11))
     assert top["merit_score"].is_monotonic_decreasing
     assert f"Technic top 10 for {DAY}" in run.stdout
-    regime = read(path, "SELECT * FROM technic.market_regime WHERE date = ?", [DAY]).iloc[0]
+    regime = query(path, "SELECT * FROM technic.market_regime WHERE date = ?", [DAY]).iloc[0]
     assert regime["trend"] != "unknown" and regime["credit"] != "unknown"
 
 
 def test_aapl_after_its_split_is_not_a_crash(real_store):
     path, _ = real_store
-    ind = read(path, "SELECT * FROM technic.indicators WHERE date = ? AND symbol = 'AAPL'", [DAY]).iloc[0]
+    ind = query(path, "SELECT * FROM technic.indicators WHERE date = ? AND symbol = 'AAPL'", [DAY]).iloc[0]
     raw = pd.read_parquet(shared_file("market", "us_equities_daily_2017_2020.parquet"),
                           filters=[("symbol", "==", "AAPL")])
     raw = raw[pd.to_datetime(raw["date"]) <= DAY]
@@ -62,13 +55,13 @@ def test_aapl_after_its_split_is_not_a_crash(real_store):
 
 def test_dirty_bars_are_counted_not_stored(real_store):
     path, _ = real_store
-    stored = read(path, "SELECT count(*) AS n FROM technic.price_bars WHERE volume = 0 AND open = high AND high = low AND low = close")
+    stored = query(path, "SELECT count(*) AS n FROM technic.price_bars WHERE volume = 0 AND open = high AND high = low AND low = close")
     assert stored["n"].iloc[0] == 0
-    bad = read(path, "SELECT count(*) AS n FROM technic.price_bars WHERE low > least(open, close) OR high < greatest(open, close)")
+    bad = query(path, "SELECT count(*) AS n FROM technic.price_bars WHERE low > least(open, close) OR high < greatest(open, close)")
     assert bad["n"].iloc[0] == 0
 
 
 def test_symbols_without_a_sector_are_kept_as_unknown(real_store):
     path, _ = real_store
-    sectors = read(path, "SELECT sector, count(*) AS n FROM technic.filtered_universe WHERE date = ? GROUP BY sector", [DAY])
+    sectors = query(path, "SELECT sector, count(*) AS n FROM technic.filtered_universe WHERE date = ? GROUP BY sector", [DAY])
     assert "Unknown" in set(sectors["sector"])

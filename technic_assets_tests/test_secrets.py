@@ -14,7 +14,7 @@ import redis
 
 from technic_assets.market.synthetic import SyntheticMarket
 from technic_assets.partitions import trading_days
-from technic_assets_tests.conftest import needs_service
+from technic_assets_tests.conftest import fresh_redis
 from technic_assets_tests.fake_polygon import FakePolygon
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,12 +33,7 @@ def fake():
 
 @pytest.fixture
 def cache():
-    r = redis.Redis.from_url(REDIS_URL)
-    try:
-        r.ping()
-    except redis.ConnectionError:
-        needs_service(f"this test needs a Redis server at {REDIS_URL}; start one (redis-server) to run it")
-    r.flushdb()
+    r = fresh_redis(REDIS_URL)
     yield r
     r.flushdb()
 
