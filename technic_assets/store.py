@@ -126,9 +126,9 @@ def _quoted(name: str) -> str:
 
 
 class PandasTypeHandler(DuckDBPandasTypeHandler):
-    """Three departures from the stock handler. Partition bounds are bound parameters, not SQL text. An empty frame creates its (empty) table, so a
-    legitimately empty partition (a source without fundamentals, a day before any alpha model) does
-    not break every reader. And rows go into an existing table by column name, adding any column a
+    """Three departures from the stock handler. Partition bounds are bound parameters, not SQL text.
+    An empty frame creates its (empty) table, so a legitimately empty partition (a source without
+    fundamentals, a day before any alpha model) does not break every reader. And rows go into an existing table by column name, adding any column a
     newer Technic writes (a store built before the alpha models gains merit's alpha columns, the
     older partitions reading NULL there) instead of failing, or pairing columns up by position."""
 

@@ -2,7 +2,8 @@
 
 Shapes follow ../shared/data/polygon/mocks (grouped daily, per-ticker aggregates, reference tickers with
 next_url pagination, ticker details, splits). Faults can be queued: an HTTP status (with Retry-After),
-a slow answer, a malformed body, or a pagination cursor that never ends. Every request is recorded.
+a slow answer, a malformed body, or a pagination cursor that never ends; or a timeline of them
+(`outage`). Every request is recorded.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -205,6 +208,16 @@ class FakePolygon:
                     pass
 
         return Handler
+
+
+@contextmanager
+def serving(market: MarketDataProvider, api_key: str, end) -> Iterator[FakePolygon]:
+    """A fake Polygon on loopback with every session from the first partition to `end` preloaded."""
+    from technic_assets.partitions import trading_days
+
+    with FakePolygon(market, api_key=api_key) as fake:
+        fake.preload(trading_days.get_first_partition_key(), end)
+        yield fake
 
 
 def serve_in_subprocess(market_factory, start, end, **kwargs):

@@ -24,9 +24,8 @@ from dagster import DagsterInstance, materialize
 from technic_assets import resources as technic_resources
 from technic_assets.definitions import ASSETS, resources
 from technic_assets.market.synthetic import SyntheticMarket
-from technic_assets.partitions import trading_days
 from technic_assets_tests.conftest import needs_service
-from technic_assets_tests.fake_polygon import FakePolygon
+from technic_assets_tests.fake_polygon import serving
 from technic_assets_tests.snapshots import assert_same_store, assert_whole_days, snapshot
 
 KEY = "pk-outage-5e1d0b"
@@ -35,16 +34,19 @@ DAY = "2025-06-02"
 
 @pytest.fixture(scope="module")
 def fake():
-    with FakePolygon(SyntheticMarket(seed=9, n_stocks=100), api_key=KEY) as server:
-        server.preload(trading_days.get_first_partition_key(), DAY)
+    with serving(SyntheticMarket(seed=9, n_stocks=100), KEY, DAY) as server:
         yield server
+
+
+def use_polygon(monkeypatch, fake):
+    monkeypatch.setenv("TECHNIC_MARKET", "polygon")
+    monkeypatch.setenv("POLYGON_API_KEY", KEY)
+    monkeypatch.setenv("TECHNIC_POLYGON_BASE_URL", fake.base_url)
 
 
 @pytest.fixture
 def polygon_env(monkeypatch, fake):
-    monkeypatch.setenv("TECHNIC_MARKET", "polygon")
-    monkeypatch.setenv("POLYGON_API_KEY", KEY)
-    monkeypatch.setenv("TECHNIC_POLYGON_BASE_URL", fake.base_url)
+    use_polygon(monkeypatch, fake)
     monkeypatch.setenv("TECHNIC_HTTP_TIMEOUT_SECONDS", "3")
     fake.outage()
     return monkeypatch
@@ -62,9 +64,7 @@ def run(monkeypatch, store):
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory, fake):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TECHNIC_MARKET", "polygon")
-        mp.setenv("POLYGON_API_KEY", KEY)
-        mp.setenv("TECHNIC_POLYGON_BASE_URL", fake.base_url)
+        use_polygon(mp, fake)
         store = tmp_path_factory.mktemp("reference") / "store.duckdb"
         result, _ = run(mp, store)
         assert result.success

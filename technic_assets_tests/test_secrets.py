@@ -13,9 +13,8 @@ import pytest
 import redis
 
 from technic_assets.market.synthetic import SyntheticMarket
-from technic_assets.partitions import trading_days
 from technic_assets_tests.conftest import fresh_redis
-from technic_assets_tests.fake_polygon import FakePolygon
+from technic_assets_tests.fake_polygon import serving
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "pk-live-9Qz7XwV3mT2s"
@@ -26,8 +25,7 @@ REDIS_URL = "redis://127.0.0.1:6379/14"
 
 @pytest.fixture(scope="module")
 def fake():
-    with FakePolygon(SyntheticMarket(seed=4, n_stocks=100), api_key=KEY) as server:
-        server.preload(trading_days.get_first_partition_key(), DAY)
+    with serving(SyntheticMarket(seed=4, n_stocks=100), KEY, DAY) as server:
         yield server
 
 

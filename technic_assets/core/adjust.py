@@ -57,16 +57,27 @@ def unverified_split_rows(codes: np.ndarray, open_: np.ndarray, close: np.ndarra
     return out
 
 
+def unverified_split_positions(raw: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
+    """Row numbers of `unverified_split_rows` in raw bars sorted by (symbol, date), `codes` their symbols."""
+    return np.flatnonzero(unverified_split_rows(codes, raw["open"].to_numpy(float), raw["close"].to_numpy(float),
+                                                raw["split_ratio"].to_numpy(float)))
+
+
+def windows_holding(positions: np.ndarray, start: int, end: int, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """For one symbol's rows start..end (exclusive) of a sorted frame and windows of its rows first..last
+    (relative to start): True where an unverified split (its row in `positions`) adjusts the window,
+    i.e. lies after the window's first row and not after its last."""
+    inside = positions[(positions > start) & (positions < end)] - start
+    return np.searchsorted(inside, last, side="right") > np.searchsorted(inside, first, side="right")
+
+
 def unverified_split_symbols(bars: pd.DataFrame) -> set[str]:
     """Symbols of a raw history window with an unverified split inside it (not on their first bar)."""
     splits = bars.loc[bars["split_ratio"] != 1.0, "symbol"].unique()
     if not len(splits):
         return set()
     some = bars[bars["symbol"].isin(splits)].sort_values(["symbol", "date"])
-    codes = pd.factorize(some["symbol"])[0]
-    flags = unverified_split_rows(codes, some["open"].to_numpy(float), some["close"].to_numpy(float),
-                                  some["split_ratio"].to_numpy(float))
-    return set(some["symbol"].to_numpy()[flags])
+    return set(some["symbol"].to_numpy()[unverified_split_positions(some, pd.factorize(some["symbol"])[0])])
 
 
 def split_adjust(bars: pd.DataFrame) -> pd.DataFrame:

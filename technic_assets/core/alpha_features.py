@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from technic_assets.core.adjust import split_adjust, split_factors, unverified_split_rows
+from technic_assets.core.adjust import split_adjust, split_factors, unverified_split_positions, windows_holding
 from technic_assets.core.indicators import INDICATOR_COLUMNS, LOOKBACK, indicator_arrays
 from technic_assets.core.universe_filter import FilterSettings, is_valid_ticker
 
@@ -78,8 +78,7 @@ def indicator_panel(bars: pd.DataFrame, sessions: pd.DatetimeIndex) -> pd.DataFr
     adj = split_adjust(raw)
     codes = pd.factorize(raw["symbol"], sort=True)[0]
     as_traded = adj["close"].to_numpy() * split_factors(codes, raw["split_ratio"].to_numpy())
-    unverified = np.flatnonzero(unverified_split_rows(codes, raw["open"].to_numpy(float), raw["close"].to_numpy(float),
-                                                      raw["split_ratio"].to_numpy(float)))
+    unverified = unverified_split_positions(raw, codes)
     suspect = np.zeros(len(adj), dtype=bool)
     session_index = sessions.get_indexer(pd.DatetimeIndex(adj["date"]))
     wanted = [INDICATOR_COLUMNS.index(c) for c in PANEL_INDICATORS]
@@ -103,11 +102,10 @@ def indicator_panel(bars: pd.DataFrame, sessions: pd.DatetimeIndex) -> pd.DataFr
                 hit = np.zeros(len(idx), dtype=bool)
                 hit[ok] = idx[j[ok]] == idx[ok] + h  # the symbol traded exactly h sessions later
                 out[s:e][hit] = close[j[hit]]
-            bad = unverified[(unverified > s) & (unverified < e)] - s
-            if len(bad):  # the row's window or its label spans a split its price gap contradicts
-                first = np.searchsorted(idx, idx - (LOOKBACK - 1))
-                last = np.searchsorted(idx, idx + max(HORIZONS), side="right") - 1
-                suspect[s:e] = np.searchsorted(bad, last, side="right") > np.searchsorted(bad, first, side="right")
+            # the row's window or its label spans a split its price gap contradicts
+            first = np.searchsorted(idx, idx - (LOOKBACK - 1))
+            last = np.searchsorted(idx, idx + max(HORIZONS), side="right") - 1
+            suspect[s:e] = windows_holding(unverified, s, e, first, last)
     panel = pd.DataFrame(values, columns=list(PANEL_INDICATORS))
     panel.insert(0, "date", adj["date"].to_numpy())
     panel.insert(1, "symbol", adj["symbol"].to_numpy())

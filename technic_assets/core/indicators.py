@@ -135,14 +135,13 @@ def indicators_for_days(bars: pd.DataFrame, days: pd.DatetimeIndex, sessions: pd
     than 1e-7 of the price (the seed has decayed); shorter windows are computed on their own; every
     other value is the same arithmetic.
     """
-    from technic_assets.core.adjust import split_adjust, split_factors, unverified_split_rows
+    from technic_assets.core.adjust import split_adjust, split_factors, unverified_split_positions, windows_holding
 
     raw = bars.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
     adj = split_adjust(raw)
     codes = pd.factorize(raw["symbol"], sort=True)[0]
     after = split_factors(codes, raw["split_ratio"].to_numpy())  # splits after each row, to the end
-    unverified = np.flatnonzero(unverified_split_rows(codes, raw["open"].to_numpy(float), raw["close"].to_numpy(float),
-                                                      raw["split_ratio"].to_numpy(float)))
+    unverified = unverified_split_positions(raw, codes)
     row_session = sessions.get_indexer(pd.DatetimeIndex(adj["date"]))
     day_session = sessions.get_indexer(days)
     cols = [np.ascontiguousarray(adj[c].to_numpy(dtype=np.float64)) for c in ("open", "high", "low", "close", "volume")]
@@ -177,9 +176,7 @@ def indicators_for_days(bars: pd.DataFrame, days: pd.DatetimeIndex, sessions: pd
             out_day.append(np.flatnonzero(ok))
             out_row.append(s + last)
             out_n.append(n_bars)
-            # an unverified split adjusts the day's window if it lies after the window's first bar
-            bad = unverified[(unverified > s) & (unverified < e)] - s
-            out_suspect.append(np.searchsorted(bad, last, side="right") > np.searchsorted(bad, first, side="right"))
+            out_suspect.append(windows_holding(unverified, s, e, first, last))
     if not out_values:
         return pd.DataFrame(columns=["date", "symbol", "last_date", "n_bars", *INDICATOR_COLUMNS, "split_unverified"])
     rows = np.concatenate(out_row)

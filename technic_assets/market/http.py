@@ -3,8 +3,8 @@
 One `requests.Session` per client, (connect, read) timeouts on every call, retries with exponential
 backoff and jitter on 429, 5xx, timeouts and dropped connections, honouring Retry-After, for up to
 `retry_seconds` (2 minutes: a rate limit's minute or a short outage is ridden out) or `max_retries`
-tries, whichever ends first, then a clear `ProviderError` naming the endpoint (never the key: it travels in the Authorization header, and URLs
-are logged without their query). One rate limit is shared by every thread of a process, and by every
+tries, whichever ends first, then a clear `ProviderError` naming the endpoint (never the key: it
+travels in the Authorization header, and URLs are logged without their query). One rate limit is shared by every thread of a process, and by every
 process of a run when Redis is configured.
 
 Layers, each counted in `stats`: L1 an in-process LRU of parsed responses; L3 Redis (optional,
