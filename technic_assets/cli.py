@@ -1,8 +1,11 @@
 """`technic`: the scan from a terminal. Runs the same assets in process and prints the result.
 
-    technic scan [--date YYYY-MM-DD] [--top N] [--style swing|medium|position] [--sector NAME ...]
+    technic scan [--date YYYY-MM-DD] [--top N] [--style swing|medium|position] [--sector NAME ...] [--refresh]
     technic top  [--date YYYY-MM-DD]          print a stored top N
-    technic bench [--symbols 1000 3000 6000]  time the core scan (see benchmarks/)
+
+A scan materializes only what its settings change when the store already holds the day's
+settings-free assets (universe, bars, fundamentals, indicators, regime, models): a second scan of a
+day with other settings re-filters, re-scores and re-ranks, and takes a few seconds.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from technic_assets.errors import root_cause
+from technic_assets.environment import Environment
+from technic_assets.errors import root_cause, settings_error
 
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 warnings.filterwarnings("ignore", message=".*is in preview.*")
@@ -56,10 +60,10 @@ def _progress_logger():
     return progress
 
 
-def resolve_date(raw: str | None) -> str:
+def resolve_date(raw: str | None, env: Environment) -> str:
     """The scan date: a given NYSE session, or the latest one that has closed."""
-    from technic_assets.assets.common import history_window
-    from technic_assets.partitions import is_session, latest_closed_session, nyse
+    from technic_assets.core.indicators import LOOKBACK
+    from technic_assets.partitions import build_partitions, first_scannable, is_session, latest_closed_session, nyse
 
     if raw is None:
         day = latest_closed_session()
@@ -75,38 +79,54 @@ def resolve_date(raw: str | None) -> str:
         if not is_session(stamp):
             raise SystemExit(f"error: --date {raw} is not an NYSE trading day (weekend, holiday or closure)")
         day = stamp.strftime("%Y-%m-%d")
-    try:
-        history_window(pd.Timestamp(day))
-    except ValueError as exc:
-        raise SystemExit(f"error: {exc}") from None
+    partitions = build_partitions(env.start_date)
+    earliest = first_scannable(partitions)
+    if earliest == "none yet" or day < earliest:
+        raise SystemExit(f"error: scan date {day} needs {LOOKBACK} sessions of history but partitions start on "
+                         f"{partitions.get_first_partition_key()} (TECHNIC_START_DATE); the first date that can be "
+                         f"scanned is {earliest}")
     return day
 
 
-def run_scan(day: str, settings, *, quiet: bool = False):
-    """Materialize every asset for `day` in this process; returns the stored top N."""
-    from dagster import DagsterInstance, Definitions
+# Assets that no scan setting changes: a warm scan reads them from the store.
+SETTINGS_FREE = ("universe", "price_bars", "fundamentals", "indicators", "market_regime", "alpha_model")
 
-    from technic_assets.definitions import ASSETS, daily_scan, resources
-    from technic_assets.store import db_path, transaction
 
-    res = {**resources(), "scan": settings}
-    defs = Definitions(assets=ASSETS, jobs=[daily_scan], resources=res, loggers={"progress": _progress_logger()})
+def assets_to_run(history, day: str, refresh: bool) -> list[str] | None:
+    """The asset keys to materialize: None (all) on a store without the day's settings-free assets."""
+    if refresh:
+        return None
+    stamp = pd.Timestamp(day)
+    if all(stamp in history.dates_present(name, stamp, stamp) for name in SETTINGS_FREE):
+        return [a for a in ASSET_NAMES if a not in SETTINGS_FREE]
+    return None
+
+
+ASSET_NAMES = ("universe", "price_bars", "fundamentals", "indicators", "filtered_universe", "factors",
+               "market_regime", "alpha_model", "alpha_forecasts", "ics", "merit", "ranked_top_n", "alpha_evaluation")
+
+
+def run_scan(day: str, settings, env: Environment, *, quiet: bool = False, refresh: bool = False):
+    """Materialize the day in this process (every asset, or those the settings change); returns the stored top N."""
+    from dagster import AssetKey, DagsterInstance
+
+    from technic_assets.definitions import build_definitions
+
+    defs = build_definitions(env, resources={"scan": settings}, loggers={"progress": _progress_logger()})
+    store = defs.resources["store"]
+    selection = assets_to_run(store.history, day, refresh)
+    job = defs.resolve_job_def("daily_scan")
+    if selection is not None:
+        job = job.get_subset(asset_selection={AssetKey(name) for name in selection})
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     run_config = {"loggers": {"progress": {}}} if not quiet else {}
-    result = defs.resolve_job_def("daily_scan").execute_in_process(
-        partition_key=day, instance=instance, run_config=run_config, raise_on_error=False)
+    result = job.execute_in_process(partition_key=day, instance=instance, run_config=run_config,
+                                    raise_on_error=False)
     if not result.success:
         failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         msg = root_cause(failures[0].step_failure_data.error) if failures else "the run failed"
         raise SystemExit(f"error: {msg}")
-    with transaction(db_path()) as conn:
-        return stored_top(conn, day)
-
-
-def stored_top(conn, day: str) -> pd.DataFrame:
-    return conn.execute(
-        "SELECT * FROM technic.ranked_top_n WHERE date = ? ORDER BY rank", [pd.Timestamp(day).to_pydatetime()]
-    ).fetchdf()
+    return store.history.read_dates("ranked_top_n", [pd.Timestamp(day)]).sort_values("rank").reset_index(drop=True)
 
 
 def print_table(top: pd.DataFrame, day: str, out=None) -> None:
@@ -128,57 +148,49 @@ def main(argv: list[str] | None = None) -> int:
     scan.add_argument("--top", type=int, default=25, help="how many picks (default 25)")
     scan.add_argument("--style", default="medium", help="swing, medium or position (default medium)")
     scan.add_argument("--sector", action="append", default=[], help="keep only this GICS sector (repeatable)")
+    scan.add_argument("--refresh", action="store_true", help="recompute every asset, even those the store holds")
     scan.add_argument("--quiet", action="store_true", help="no progress lines")
     top = sub.add_parser("top", help="print a stored top N")
     top.add_argument("--date", help="NYSE trading day (default: the latest stored)")
-    bench = sub.add_parser("bench", help="time the core scan (filter to ranked top N)")
-    bench.add_argument("--symbols", type=int, nargs="+", default=[1000, 3000, 6000])
-    bench.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args(argv)
+    try:
+        env = Environment.read()
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
     if args.command == "scan":
-        from technic_assets.resources import ScanSettings
+        from technic_assets.resources import MarketResource, ScanSettings
+        from technic_assets.storage import StoreResource
 
         try:
-            settings = ScanSettings(style=args.style, top_n=args.top, sectors=args.sector).validated()
+            settings = ScanSettings(style=args.style, top_n=args.top, sectors=args.sector)
         except ValueError as exc:
-            raise SystemExit(f"error: {exc}") from None
+            raise SystemExit(f"error: invalid scan settings: {settings_error(exc)}") from None
         try:
-            day = resolve_date(args.date)  # the first import of the partitions, which read TECHNIC_START_DATE
+            MarketResource(market=env.market, n_stocks=env.n_stocks, store=StoreResource())
         except ValueError as exc:
-            raise SystemExit(f"error: {exc}") from None
+            raise SystemExit(f"error: {settings_error(exc)}") from None
+        day = resolve_date(args.date, env)
         print(f"Scanning {day} (style {args.style}, top {args.top}) ...", file=sys.stderr)
         started = time.perf_counter()
-        result = run_scan(day, settings, quiet=args.quiet)
+        result = run_scan(day, settings, env, quiet=args.quiet, refresh=args.refresh)
         print_table(result, day)
         print(f"\n{time.perf_counter() - started:.1f}s", file=sys.stderr)
     elif args.command == "top":
-        import duckdb
+        from technic_assets.storage import History, db_path
 
-        from technic_assets.store import connect, db_path
-
-        path = db_path()
+        path = db_path(env.duckdb_path)
         if not Path(path).exists():
             raise SystemExit(f"error: no store at {path}; run `technic scan` first")
-        conn = connect(path, read_only=True)
-        try:
-            day = args.date or str(conn.execute("SELECT max(date)::DATE FROM technic.ranked_top_n").fetchall()[0][0])
-            result = stored_top(conn, day)
-        except duckdb.CatalogException:
-            raise SystemExit(f"error: no ranked_top_n in {path} yet; run `technic scan` first") from None
-        finally:
-            conn.close()
+        history = History(path)
+        latest = history.query("ranked_top_n", "SELECT max(date) AS day FROM technic.ranked_top_n", [])
+        if latest is None:
+            raise SystemExit(f"error: no ranked_top_n in {path} yet; run `technic scan` first")
+        day = args.date or f"{pd.Timestamp(latest['day'].iloc[0]):%Y-%m-%d}"
+        result = history.read_dates("ranked_top_n", [pd.Timestamp(day)])
         if result.empty:
-            raise SystemExit(f"error: no stored top N for {day} in {db_path()}")
-        print_table(result, day)
-    elif args.command == "bench":
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ beside the package
-        try:
-            from benchmarks.core_scan import main as bench_main
-        except ImportError:
-            raise SystemExit("error: technic bench runs from a source checkout (benchmarks/ beside technic_assets/)") from None
-
-        bench_main(args.symbols, args.repeat)
+            raise SystemExit(f"error: no stored top N for {day} in {path}")
+        print_table(result.sort_values("rank").reset_index(drop=True), day)
     return 0
 
 

@@ -1,15 +1,23 @@
-"""The Definitions: what binds assets, resources and jobs; nothing else."""
+"""The Definitions: what binds assets, resources, jobs, schedules and sensors; nothing else.
+
+Built by a function, from the environment read once when Dagster loads the code location (or from
+arguments in tests and the CLI), never at import: the start date decides the partitions, so a test
+builds definitions for any start date in process.
+"""
 
 from __future__ import annotations
 
-from dagster import Definitions, Enum, EnumValue, Field, multiprocess_executor
+from collections.abc import Mapping
+
+from dagster import Definitions, Enum, EnumValue, Field, definitions, multiprocess_executor
 
 from technic_assets.assets import alpha, features, market_data, scores
-from technic_assets.jobs import daily_scan
-from technic_assets.schedules import daily_scan_after_close
-from technic_assets.sensors import new_session_sensor, scan_failure_report
-from technic_assets.resources import AlphaSettings, MarketResource, ScanSettings
-from technic_assets.store import SCHEMA, StoreResource, TechnicIOManager
+from technic_assets.environment import Environment
+from technic_assets.jobs import build_daily_scan
+from technic_assets.partitions import build_partitions
+from technic_assets.resources import build_resources
+from technic_assets.schedules import build_schedule
+from technic_assets.sensors import build_sensors
 
 ASSETS = [
     market_data.universe, market_data.price_bars, market_data.fundamentals,
@@ -18,17 +26,6 @@ ASSETS = [
     scores.ics, scores.merit, scores.ranked_top_n,
     alpha.alpha_evaluation,
 ]
-
-def resources() -> dict:
-    return {
-        "io_manager": TechnicIOManager(database="", schema=SCHEMA),
-        "store": StoreResource(),
-        "market": MarketResource(),
-        "scan": ScanSettings(),
-        "alpha": AlphaSettings(),
-    }
-
-
 START_METHODS = ("forkserver", "spawn")
 
 
@@ -51,5 +48,28 @@ executor = multiprocess_executor.configured(
     },
 )
 
-defs = Definitions(assets=ASSETS, jobs=[daily_scan], schedules=[daily_scan_after_close],
-                   sensors=[new_session_sensor, scan_failure_report], resources=resources(), executor=executor)
+
+def build_assets(start_date: str):
+    """The assets on the trading-day partitions from `start_date` on."""
+    partitions = build_partitions(start_date)
+    return [a.map_asset_specs(lambda spec: spec.replace_attributes(partitions_def=partitions)) for a in ASSETS]
+
+
+def build_definitions(env: Environment | None = None, *, resources: Mapping | None = None, loggers: Mapping | None = None,
+                      **overrides) -> Definitions:
+    """Everything, for the environment `env` (read from os.environ when None), with `overrides` of
+    its fields (start_date=..., market=..., ...) and `resources` replacing any built ones."""
+    env = env or Environment.read()
+    if overrides:
+        env = Environment(**{**env.__dict__, **overrides})
+    partitions = build_partitions(env.start_date)
+    job = build_daily_scan(partitions)
+    return Definitions(
+        assets=build_assets(env.start_date), jobs=[job], schedules=[build_schedule(job, *env.schedule)],
+        sensors=build_sensors(job), resources={**build_resources(env), **(resources or {})}, executor=executor,
+        loggers=loggers)
+
+
+@definitions
+def defs() -> Definitions:
+    return build_definitions()

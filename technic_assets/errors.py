@@ -8,3 +8,16 @@ def root_cause(error) -> str:
         error = error.cause
     text = error.message.strip()
     return text.splitlines()[0] if text else error.cls_name
+
+
+def settings_error(exc) -> str:
+    """A pydantic ValidationError in one line per field: 'top_n=0: Input should be greater than or equal to 1'."""
+    errors = getattr(exc, "errors", None)
+    if errors is None:
+        return str(exc)
+    parts = []
+    for e in errors():
+        field = ".".join(str(p) for p in e["loc"])
+        value = e.get("input")
+        parts.append(f"{field}={value!r}: {e['msg']}" if field and not isinstance(value, dict) else e["msg"])
+    return "; ".join(parts)

@@ -1,8 +1,8 @@
 """The jobs: the whole scan for one trading day."""
 
-from dagster import AssetSelection, define_asset_job
+from dagster import AssetSelection, TimeWindowPartitionsDefinition, define_asset_job
 
-from technic_assets.partitions import trading_days
 
-daily_scan = define_asset_job("daily_scan", selection=AssetSelection.all(), partitions_def=trading_days,
-                              description="The whole scan for one trading day.")
+def build_daily_scan(partitions: TimeWindowPartitionsDefinition):
+    return define_asset_job("daily_scan", selection=AssetSelection.all(), partitions_def=partitions,
+                            description="The whole scan for one trading day.")

@@ -8,14 +8,14 @@ Weekends are left out by the cron schedule and exchange holidays (and one-off cl
 from __future__ import annotations
 
 import datetime as dt
-import os
 from functools import lru_cache
 
 import exchange_calendars as xcals
 import pandas as pd
 from dagster import TimeWindowPartitionsDefinition
 
-DEFAULT_START_DATE = "2024-01-02"
+from technic_assets.environment import DEFAULT_START_DATE
+
 TIMEZONE = "America/New_York"
 DATE_FMT = "%Y-%m-%d"
 
@@ -26,9 +26,8 @@ def nyse() -> xcals.ExchangeCalendar:
     return xcals.get_calendar("XNYS", start="2010-01-04")
 
 
-def start_date() -> str:
-    """First partition: `TECHNIC_START_DATE`, snapped forward to a session."""
-    raw = os.environ.get("TECHNIC_START_DATE", DEFAULT_START_DATE)
+def first_session(raw: str) -> str:
+    """The first partition for a configured start date (TECHNIC_START_DATE), snapped forward to a session."""
     try:
         day = pd.Timestamp(raw)
     except ValueError as exc:
@@ -76,8 +75,10 @@ def _holiday_exclusions(start: str) -> list[dt.datetime]:
     return [d.to_pydatetime() for d in closed]
 
 
-def build_partitions(start: str | None = None) -> TimeWindowPartitionsDefinition:
-    start = start or start_date()
+@lru_cache(maxsize=8)
+def build_partitions(start: str = DEFAULT_START_DATE) -> TimeWindowPartitionsDefinition:
+    """The trading-day partitions from `start` (a date; snapped forward to a session) on."""
+    start = first_session(start)
     return TimeWindowPartitionsDefinition(
         start=start,
         fmt=DATE_FMT,
@@ -88,4 +89,10 @@ def build_partitions(start: str | None = None) -> TimeWindowPartitionsDefinition
     )
 
 
-trading_days = build_partitions()
+def first_scannable(partitions: TimeWindowPartitionsDefinition) -> str:
+    """The first partition with a whole history window before it ("none yet" if there is none)."""
+    from technic_assets.core.indicators import LOOKBACK
+
+    first = pd.Timestamp(partitions.get_first_partition_key())
+    window = nyse().sessions[nyse().sessions >= first]
+    return window[LOOKBACK - 1].strftime(DATE_FMT) if len(window) >= LOOKBACK else "none yet"

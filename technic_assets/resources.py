@@ -1,37 +1,28 @@
-"""Dagster resources: the market-data provider and the user's scan settings.
+"""Dagster resources: the store, the market-data source behind it, the scan and the alpha settings.
 
-Settings are validated when a run starts (before any asset writes), and every error names the
-setting and the value that is wrong.
+Every field is typed, with its bounds or choices: choices show in the launchpad as enums it checks,
+bounds are checked when a run starts, before any asset writes, and an error names the field and the
+value. Nothing here reads the environment: `environment.Environment` does, once, for the definitions.
 """
 
 from __future__ import annotations
 
-import os
+from enum import Enum
 from functools import lru_cache
+from typing import Literal
 
-from dagster import ConfigurableResource
-from pydantic import Field
+from dagster import ConfigurableResource, EnvVar
+from pydantic import Field, field_validator, model_validator
 
-from technic_assets.core.factors import STYLES
 from technic_assets.core.universe_filter import GICS_SECTORS, FilterSettings
+from technic_assets.environment import Environment
 from technic_assets.market.base import MarketDataProvider
+from technic_assets.market.stored import StoredMarket
+from technic_assets.storage import StoreIOManager, StoreResource
 
 MAX_TOP_N = 500
 MAX_SYNTHETIC_STOCKS = 100_000
-
-
-def env_number(name: str, default: float, low: float, high: float, kind=int):
-    """A numeric environment setting, or an error naming the variable, its value and the range."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return kind(default)
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw[:40]!r} is not a{'n integer' if kind is int else ' number'}") from None
-    if not low <= value <= high:
-        raise ValueError(f"{name}={value} is outside {low}..{high}")
-    return value
+DEFAULT_POLYGON_URL = "https://api.polygon.io"
 
 
 @lru_cache(maxsize=4)
@@ -64,123 +55,103 @@ def _polygon(base_url: str, api_key: str, per_minute: int, redis_url: str | None
 
 
 class MarketResource(ConfigurableResource):
-    """Where bars come from. `synthetic` (the default) is the built-in market: no key, no network."""
+    """Where bars come from, with the store in front. `synthetic` (the default) is the built-in
+    market: no key, no network."""
 
-    market: str = Field(default="", description="Data source: 'synthetic', 'parquet:PATH' (a file or glob, Parquet or CSV) or 'polygon'; empty reads TECHNIC_MARKET (default synthetic).")
+    market: str = Field(default="synthetic", description="Data source: 'synthetic', 'parquet:PATH' (a file or glob, Parquet or CSV) or 'polygon' (TECHNIC_MARKET).")
     seed: int = Field(default=7, description="Seed of the built-in market.")
-    n_stocks: int = Field(default=0, description="Common stocks in the built-in market (plus ~300 ETFs); 0 reads TECHNIC_SYNTHETIC_STOCKS, default 6000.")
+    n_stocks: int = Field(default=6000, ge=50, le=MAX_SYNTHETIC_STOCKS, description=f"Common stocks in the built-in market (plus ~300 ETFs), 50..{MAX_SYNTHETIC_STOCKS} (TECHNIC_SYNTHETIC_STOCKS).")
+    sector_map: str = Field(default="", description="CSV of Symbol,Sector for a file source or Polygon (TECHNIC_SECTOR_MAP).")
+    api_key: str = Field(default="", description="Polygon/Massive API key: set it as an env var (POLYGON_API_KEY or MASSIVE_API_KEY).")
+    base_url: str = Field(default=DEFAULT_POLYGON_URL, description="Polygon's REST base URL (TECHNIC_POLYGON_BASE_URL).")
+    rate_per_minute: int = Field(default=0, ge=0, le=100_000, description="Polygon requests per minute, 0 = no limit; 5 on the free tier (TECHNIC_POLYGON_RATE_PER_MINUTE).")
+    redis_url: str = Field(default="", description="Redis for the shared response cache and rate limit, optional (TECHNIC_REDIS_URL).")
+    cache_ttl_seconds: int = Field(default=3600, ge=1, le=30 * 86_400, description="How long Redis keeps a response (TECHNIC_CACHE_TTL_SECONDS).")
+    http_retry_seconds: float = Field(default=120.0, ge=0.0, le=3600.0, description="How long one request is retried (TECHNIC_HTTP_RETRY_SECONDS).")
+    http_timeout_seconds: float = Field(default=20.0, ge=0.1, le=600.0, description="Read timeout of one request (TECHNIC_HTTP_TIMEOUT_SECONDS).")
+    store: StoreResource
 
-    sector_map: str = Field(default="", description="CSV of Symbol,Sector for a file source; empty reads TECHNIC_SECTOR_MAP.")
+    @field_validator("market")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        if value not in ("synthetic", "polygon") and not (value.startswith("parquet:") and len(value) > 8):
+            raise ValueError(f"market {value!r} (TECHNIC_MARKET or the market resource's config) is not a known "
+                             "data source; known: 'synthetic', 'parquet:PATH', 'polygon'")
+        return value
 
-    @property
-    def source(self) -> str:
-        return self.market or os.environ.get("TECHNIC_MARKET", "") or "synthetic"
+    def source(self) -> MarketDataProvider:
+        """The data source itself, without the store (what the sensor asks for the latest session)."""
+        if self.market.startswith("parquet:"):
+            return _parquet(self.market.removeprefix("parquet:"), self.sector_map or None)
+        if self.market == "polygon":
+            return _polygon(self.base_url, self.api_key, self.rate_per_minute, self.redis_url or None,
+                            self.cache_ttl_seconds, self.sector_map or None, self.http_retry_seconds,
+                            self.http_timeout_seconds)
+        return _synthetic(self.seed, self.n_stocks)
 
-    def provider(self) -> MarketDataProvider:
-        source = self.source
-        if source.startswith("parquet:"):
-            return _parquet(source.removeprefix("parquet:"),
-                            self.sector_map or os.environ.get("TECHNIC_SECTOR_MAP", "") or None)
-        if source == "polygon":
-            env = os.environ
-            return _polygon(
-                env.get("TECHNIC_POLYGON_BASE_URL", "https://api.polygon.io"),
-                env.get("POLYGON_API_KEY") or env.get("MASSIVE_API_KEY") or "",
-                env_number("TECHNIC_POLYGON_RATE_PER_MINUTE", 0, 0, 100_000),
-                env.get("TECHNIC_REDIS_URL") or None,
-                env_number("TECHNIC_CACHE_TTL_SECONDS", 3600, 1, 30 * 86_400),
-                self.sector_map or env.get("TECHNIC_SECTOR_MAP", "") or None,
-                env_number("TECHNIC_HTTP_RETRY_SECONDS", 120.0, 0.0, 3600.0, float),
-                env_number("TECHNIC_HTTP_TIMEOUT_SECONDS", 20.0, 0.1, 600.0, float),
-            )
-        if source != "synthetic":
-            raise ValueError(f"market {source!r} (TECHNIC_MARKET or the market resource's config) "
-                             "is not a known data source; known: 'synthetic', 'parquet:PATH', 'polygon'")
-        n_stocks = self.n_stocks or env_number("TECHNIC_SYNTHETIC_STOCKS", 6000, 50, MAX_SYNTHETIC_STOCKS)
-        if not 50 <= n_stocks <= MAX_SYNTHETIC_STOCKS:
-            raise ValueError(f"n_stocks={n_stocks} (the market resource's config) must be between 50 and "
-                             f"{MAX_SYNTHETIC_STOCKS}")
-        return _synthetic(self.seed, n_stocks)
+    def provider(self) -> StoredMarket:
+        """The source with the store in front of it: what the assets read."""
+        return StoredMarket(self.source(), self.store.history)
+
+
+Style = Literal["swing", "medium", "position"]
+Sector = Enum("Sector", {name: name for name in GICS_SECTORS}, type=str)  # the launchpad lists the 11
 
 
 class ScanSettings(ConfigurableResource):
     """What the user asks of a scan: trade style, filters and how many picks."""
 
-    style: str = Field(default="medium", description="Trade style: swing, medium or position.")
-    top_n: int = Field(default=25, description=f"Picks to publish (1..{MAX_TOP_N}).")
-    sectors: list[str] = Field(default=[], description="GICS sectors to keep; empty keeps the 8 most liquid.")
-    min_price: float = Field(default=5.0, description="Drop closes below this ($).")
-    max_price: float = Field(default=0.0, description="Drop closes above this ($); 0 means no cap.")
-    min_dollar_volume: float = Field(default=500_000.0, description="Minimum 20-day average dollar volume ($).")
-    max_price_cv: float = Field(default=0.5, description="Maximum coefficient of variation of close over 63 sessions.")
-    min_history: int = Field(default=200, description="Minimum bars of history in the lookback window.")
+    style: Style = Field(default="medium", description="Trade style: swing, medium or position.")
+    top_n: int = Field(default=25, ge=1, le=MAX_TOP_N, description=f"Picks to publish, 1..{MAX_TOP_N}.")
+    sectors: list[Sector] = Field(default=[], description="GICS sectors to keep; empty keeps the 8 most liquid.")
+    min_price: float = Field(default=5.0, ge=0.0, description="Drop closes below this ($), >= 0.")
+    max_price: float = Field(default=0.0, ge=0.0, description="Drop closes above this ($); 0 means no cap.")
+    min_dollar_volume: float = Field(default=500_000.0, ge=0.0, description="Minimum 20-day average dollar volume ($), >= 0.")
+    max_price_cv: float = Field(default=0.5, gt=0.0, description="Maximum coefficient of variation of close over 63 sessions, > 0.")
+    min_history: int = Field(default=200, ge=1, le=300, description="Minimum bars of history in the 300-session window, 1..300.")
     include_etfs: bool = Field(default=False, description="Rank plain (unleveraged) ETFs too.")
 
-    def setup_for_execution(self, context) -> None:
-        self.validated()
-
-    def validated(self) -> "ScanSettings":
-        problems = []
-        if self.style not in STYLES:
-            problems.append(f"style={self.style!r} is not one of {', '.join(STYLES)}")
-        if not 1 <= self.top_n <= MAX_TOP_N:
-            problems.append(f"top_n={self.top_n} must be between 1 and {MAX_TOP_N}")
-        unknown = [s for s in self.sectors if s not in GICS_SECTORS]
-        if unknown:
-            problems.append(f"sectors={unknown!r} are not GICS sectors (known: {', '.join(GICS_SECTORS)})")
-        if self.min_price < 0:
-            problems.append(f"min_price={self.min_price} must not be negative")
+    @model_validator(mode="after")
+    def _price_band(self):
         if self.max_price and self.max_price <= self.min_price:
-            problems.append(f"max_price={self.max_price} must be above min_price={self.min_price}")
-        if self.min_dollar_volume < 0:
-            problems.append(f"min_dollar_volume={self.min_dollar_volume} must not be negative")
-        if not self.max_price_cv > 0:
-            problems.append(f"max_price_cv={self.max_price_cv} must be positive")
-        if not 1 <= self.min_history <= 300:
-            problems.append(f"min_history={self.min_history} must be between 1 and 300 (the lookback)")
-        if problems:
-            raise ValueError("invalid scan settings: " + "; ".join(problems))
+            raise ValueError(f"max_price={self.max_price} must be above min_price={self.min_price}")
         return self
 
     def filter_settings(self) -> FilterSettings:
         return FilterSettings(
             min_price=self.min_price, max_price=self.max_price or None,
             min_dollar_volume=self.min_dollar_volume, max_price_cv=self.max_price_cv,
-            min_history=self.min_history, sectors=tuple(self.sectors), include_etfs=self.include_etfs,
+            min_history=self.min_history, sectors=tuple(Sector(s).value for s in self.sectors), include_etfs=self.include_etfs,
         )
-
-
-RETRAIN_CADENCES = ("month", "week")
 
 
 class AlphaSettings(ConfigurableResource):
     """The machine-learned alpha: how often models are retrained, where XGBoost runs, how much MERIT
     listens to them."""
 
-    weight: float = Field(default=0.35, description="Share of MERIT's blend given to the alpha forecasts (0..1); the factor blend gets the rest.")
-    retrain: str = Field(default="month", description="Retrain cadence: 'month' (a model per month, trained for its first session) or 'week'.")
-    device: str = Field(default="", description="XGBoost device: 'cpu' or 'cuda'; empty reads TECHNIC_XGB_DEVICE, default cpu.")
-    training_sessions: int = Field(default=504, description="Signal days a model learns from at most (two years).")
+    weight: float = Field(default=0.35, ge=0.0, le=1.0, description="Share of MERIT's blend given to the alpha forecasts, 0..1; 0 turns the models off (nothing is trained).")
+    retrain: Literal["month", "week"] = Field(default="month", description="Retrain cadence: a model per month (trained for its first session) or per week.")
+    device: Literal["cpu", "cuda"] = Field(default="cpu", description="Where XGBoost trains and predicts (TECHNIC_XGB_DEVICE).")
+    training_sessions: int = Field(default=504, ge=60, le=2520, description="Signal days a model learns from at most, 60..2520 (two years by default).")
+    rounds: int = Field(default=100, ge=1, le=5000, description="Boosting rounds per model.")
 
-    @property
-    def xgb_device(self) -> str:
-        return self.device or os.environ.get("TECHNIC_XGB_DEVICE", "") or "cpu"
+    def train_config(self):
+        from technic_assets.core.alpha_model import TrainConfig
 
-    def setup_for_execution(self, context) -> None:
-        self.validated()
+        return TrainConfig(training_sessions=self.training_sessions, rounds=self.rounds)
 
-    def validated(self) -> "AlphaSettings":
-        from technic_assets.core.alpha_model import DEVICES
 
-        problems = []
-        if not 0.0 <= self.weight <= 1.0:
-            problems.append(f"weight={self.weight} must be between 0 and 1")
-        if self.retrain not in RETRAIN_CADENCES:
-            problems.append(f"retrain={self.retrain!r} is not one of {', '.join(RETRAIN_CADENCES)}")
-        if self.xgb_device not in DEVICES:
-            problems.append(f"device={self.xgb_device!r} (or TECHNIC_XGB_DEVICE) is not one of {', '.join(DEVICES)}")
-        if not 60 <= self.training_sessions <= 2520:
-            problems.append(f"training_sessions={self.training_sessions} must be between 60 and 2520")
-        if problems:
-            raise ValueError("invalid alpha settings: " + "; ".join(problems))
-        return self
+def build_resources(env: Environment) -> dict:
+    """Every resource, configured from the environment (secrets and URLs as EnvVars)."""
+    store = StoreResource(database=env.duckdb_path)
+    market = MarketResource(
+        market=env.market, n_stocks=env.n_stocks, sector_map=env.sector_map,
+        api_key=EnvVar(env.api_key_var) if env.api_key_var else "",
+        base_url=EnvVar(env.base_url_var) if env.base_url_var else DEFAULT_POLYGON_URL,
+        rate_per_minute=env.rate_per_minute,
+        redis_url=EnvVar(env.redis_url_var) if env.redis_url_var else "",
+        cache_ttl_seconds=env.cache_ttl_seconds, http_retry_seconds=env.http_retry_seconds,
+        http_timeout_seconds=env.http_timeout_seconds, store=store,
+    )
+    return {"io_manager": StoreIOManager(store=store), "store": store, "market": market,
+            "scan": ScanSettings(), "alpha": AlphaSettings(device=env.xgb_device)}

@@ -8,24 +8,10 @@ close waits for the next tick. One run per session: the run key is the date.
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
-from technic_assets.jobs import daily_scan
 from technic_assets.partitions import DATE_FMT, TIMEZONE, is_session, nyse
-
-
-def scan_time() -> tuple[int, int]:
-    raw = os.environ.get("TECHNIC_SCHEDULE_TIME", "18:00")
-    try:
-        hour, minute = (int(x) for x in raw.split(":"))
-        if not (0 <= hour < 24 and 0 <= minute < 60):
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"TECHNIC_SCHEDULE_TIME={raw!r} is not a time of day (want HH:MM, New York time)") from None
-    return hour, minute
 
 
 def request_for(now: pd.Timestamp) -> RunRequest | SkipReason:
@@ -41,11 +27,13 @@ def request_for(now: pd.Timestamp) -> RunRequest | SkipReason:
     return RunRequest(run_key=key, partition_key=key)
 
 
-_HOUR, _MINUTE = scan_time()
+def build_schedule(job, hour: int, minute: int):
+    """The after-close schedule of `job`, firing on weekdays at hour:minute New York time."""
 
+    @schedule(job=job, cron_schedule=f"{minute} {hour} * * 1-5", execution_timezone=TIMEZONE,
+              default_status=DefaultScheduleStatus.STOPPED, name="daily_scan_after_close",
+              description="The day's scan after the NYSE close, on sessions only.")
+    def daily_scan_after_close(context: ScheduleEvaluationContext):
+        return request_for(pd.Timestamp(context.scheduled_execution_time))
 
-@schedule(job=daily_scan, cron_schedule=f"{_MINUTE} {_HOUR} * * 1-5", execution_timezone=TIMEZONE,
-          default_status=DefaultScheduleStatus.STOPPED,
-          description="The day's scan after the NYSE close, on sessions only.")
-def daily_scan_after_close(context: ScheduleEvaluationContext):
-    return request_for(pd.Timestamp(context.scheduled_execution_time))
+    return daily_scan_after_close

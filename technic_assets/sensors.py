@@ -24,40 +24,43 @@ from dagster import (
 
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.errors import root_cause
-from technic_assets.jobs import daily_scan
-from technic_assets.partitions import trading_days
 from technic_assets.resources import MarketResource
 
 MAX_PER_TICK = 10
 CATCH_UP = 10
 
 
-def partitions_to_request(latest: str, cursor: str | None, built: set[str]) -> list[str]:
-    """Scannable partition keys after `cursor` (or the last CATCH_UP) up to `latest`, not yet built."""
-    keys = trading_days.get_partition_keys()
+def partitions_to_request(keys: list[str], latest: str, cursor: str | None, built: set[str]) -> list[str]:
+    """Scannable partition keys (of `keys`) after `cursor` (or the last CATCH_UP) up to `latest`, not yet built."""
     scannable = keys[LOOKBACK - 1:]
     upto = [k for k in scannable if k <= latest]
     after = [k for k in upto if k > cursor] if cursor else upto[-CATCH_UP:]
     return [k for k in after if k not in built][:MAX_PER_TICK]
 
 
-@sensor(job=daily_scan, minimum_interval_seconds=600, default_status=DefaultSensorStatus.STOPPED,
-        description="Requests each newly completed session's scan once; catches up missed days.")
-def new_session_sensor(context: SensorEvaluationContext, market: MarketResource):
-    latest = market.provider().latest_session(pd.Timestamp.now(tz="UTC"))
-    state = json.loads(context.cursor) if context.cursor else {}
-    built = set(context.instance.get_materialized_partitions(AssetKey("ranked_top_n")))
-    todo = partitions_to_request(latest, state.get("requested_through"), built)
-    if not todo:
-        return SkipReason(f"nothing new: the latest complete session is {latest}")
-    context.update_cursor(json.dumps({"requested_through": todo[-1]}))
-    return [RunRequest(run_key=f"scan-{key}", partition_key=key) for key in todo]
+def build_sensors(job) -> list:
+    """The new-session sensor and the failure report of `job`."""
 
+    @sensor(job=job, minimum_interval_seconds=600, default_status=DefaultSensorStatus.STOPPED,
+            name="new_session_sensor",
+            description="Requests each newly completed session's scan once; catches up missed days.")
+    def new_session_sensor(context: SensorEvaluationContext, market: MarketResource):
+        latest = market.source().latest_session(pd.Timestamp.now(tz="UTC"))
+        state = json.loads(context.cursor) if context.cursor else {}
+        built = set(context.instance.get_materialized_partitions(AssetKey("ranked_top_n")))
+        todo = partitions_to_request(job.partitions_def.get_partition_keys(), latest,
+                                     state.get("requested_through"), built)
+        if not todo:
+            return SkipReason(f"nothing new: the latest complete session is {latest}")
+        context.update_cursor(json.dumps({"requested_through": todo[-1]}))
+        return [RunRequest(run_key=f"scan-{key}", partition_key=key) for key in todo]
 
-@run_failure_sensor(monitored_jobs=[daily_scan], default_status=DefaultSensorStatus.RUNNING,
-                    description="Says which day's scan failed, in which step and why.")
-def scan_failure_report(context: RunFailureSensorContext):
-    context.log.error(describe_failure(context))
+    @run_failure_sensor(monitored_jobs=[job], default_status=DefaultSensorStatus.RUNNING, name="scan_failure_report",
+                        description="Says which day's scan failed, in which step and why.")
+    def scan_failure_report(context: RunFailureSensorContext):
+        context.log.error(describe_failure(context))
+
+    return [new_session_sensor, scan_failure_report]
 
 
 def describe_failure(context: RunFailureSensorContext) -> str:

@@ -1,4 +1,4 @@
-"""Small helpers shared by the asset modules."""
+"""Small helpers shared by the asset modules: partitions, metadata, and recording filled history."""
 
 from __future__ import annotations
 
@@ -8,16 +8,14 @@ from contextlib import contextmanager
 import pandas as pd
 from dagster import AssetKey, AssetMaterialization, BackfillPolicy, MetadataValue, TableColumn, TableSchema
 
-from technic_assets.core.cleaning import RULES, clean_bars
-from technic_assets.market.base import BAR_COLUMNS
-
 from technic_assets.core.indicators import LOOKBACK
-from technic_assets.partitions import DATE_FMT, sessions_back, trading_days
+from technic_assets.partitions import DATE_FMT, build_partitions, first_scannable, sessions_back
 
 STORE_METADATA = {"partition_expr": "date"}
 # Every asset is partitioned by trading day and computes a range of days in one run when asked (a
 # backfill, or `dagster asset materialize --partition-range A...B`): one run instead of one per day.
-DAILY = {"partitions_def": trading_days, "backfill_policy": BackfillPolicy.single_run()}
+# The partitions here start on the default date; the definitions rebind them to the configured one.
+DAILY = {"partitions_def": build_partitions(), "backfill_policy": BackfillPolicy.single_run()}
 
 
 def partition_label(context) -> str:
@@ -31,10 +29,8 @@ def scan_days(context) -> list[pd.Timestamp]:
     return [pd.Timestamp(k) for k in context.partition_keys]
 
 
-def by_day(frame: pd.DataFrame, days: list[pd.Timestamp]) -> dict[pd.Timestamp, pd.DataFrame]:
-    """Split a frame loaded for a range into each day's rows (an empty frame for a day without)."""
-    groups = dict(tuple(frame.groupby("date", sort=False))) if len(frame) else {}
-    return {d: groups.get(d, frame.iloc[:0]) for d in days}
+def first_partition(context) -> pd.Timestamp:
+    return pd.Timestamp(context.assets_def.partitions_def.get_first_partition_key())
 
 
 def range_metadata(days: list[pd.Timestamp]) -> dict:
@@ -42,16 +38,16 @@ def range_metadata(days: list[pd.Timestamp]) -> dict:
         "days": len(days), "first_day": days[0].strftime(DATE_FMT), "last_day": days[-1].strftime(DATE_FMT)}
 
 
-def history_window(day: pd.Timestamp) -> pd.DatetimeIndex:
-    """The LOOKBACK sessions ending on `day`; an error naming the date when they predate the store."""
-    first = pd.Timestamp(trading_days.get_first_partition_key())
+def history_window(context, day: pd.Timestamp) -> pd.DatetimeIndex:
+    """The LOOKBACK sessions ending on `day`; an error naming the date when they predate the partitions."""
+    partitions = context.assets_def.partitions_def
+    first = pd.Timestamp(partitions.get_first_partition_key())
     window = sessions_back(day, LOOKBACK)
     if window[0] < first or len(window) < LOOKBACK:
-        keys = trading_days.get_partition_keys()
-        earliest_scan = keys[LOOKBACK - 1] if len(keys) >= LOOKBACK else "none yet"
         raise ValueError(
             f"scan date {day:{DATE_FMT}} needs {LOOKBACK} sessions of history but partitions start on "
-            f"{first:{DATE_FMT}} (TECHNIC_START_DATE); the first date that can be scanned is {earliest_scan}"
+            f"{first:{DATE_FMT}} (TECHNIC_START_DATE); the first date that can be scanned is "
+            f"{first_scannable(partitions)}"
         )
     return window
 
@@ -104,26 +100,17 @@ def provider_report(context, provider, before: dict[str, int]) -> dict:
     return report
 
 
-def fill_history(context, store, provider, missing: list[pd.Timestamp], extra: list[pd.Timestamp] = ()):
-    """Fetch the `missing` sessions of price_bars (and `extra` ones the caller needs but stores itself),
-    clean them, store the missing ones atomically and record each as a materialization of its own
-    price_bars partition. Returns (the fetched bars, counts per cleaning rule)."""
-    need = list(missing) + list(extra)
-    if not need:
-        return pd.DataFrame(columns=BAR_COLUMNS), dict.fromkeys(RULES, 0)
-    fetched, cleaning = clean_bars(provider.bars_for_sessions(need))
-    if any(cleaning.values()):
-        context.log.info("price_bars: dirty bars handled: " + ", ".join(f"{k} {v}" for k, v in cleaning.items() if v))
-    if missing:
-        history = fetched[fetched["date"].isin(missing)]
-        store.replace_dates("price_bars", history, list(missing))
-        counts = history.groupby("date").size()
-        for d in missing:
-            context.log_event(AssetMaterialization(
-                asset_key=AssetKey("price_bars"), partition=d.strftime(DATE_FMT),
-                description="history filled for a later scan",
-                metadata={"rows": int(counts.get(d, 0)), "filled_by": f"{context.asset_key.to_user_string()} "
-                                                                      f"{partition_label(context)}"},
-            ))
-        context.log.info(f"price_bars: filled {len(missing)} missing sessions ({len(history):,} bars)")
-    return fetched, cleaning
+def record_fill(context, fill) -> None:
+    """Record each history session a StoredMarket.fill stored as a materialization of its own
+    price_bars partition, so the UI shows what the store holds."""
+    if any(fill.cleaning.values()):
+        context.log.info("price_bars: dirty bars handled: " + ", ".join(f"{k} {v}" for k, v in fill.cleaning.items() if v))
+    for day in fill.stored:
+        context.log_event(AssetMaterialization(
+            asset_key=AssetKey("price_bars"), partition=day.strftime(DATE_FMT),
+            description="history filled for a later scan",
+            metadata={"rows": fill.rows[day], "filled_by": f"{context.asset_key.to_user_string()} "
+                                                           f"{partition_label(context)}"},
+        ))
+    if fill.stored:
+        context.log.info(f"price_bars: filled {len(fill.stored)} missing sessions ({sum(fill.rows.values()):,} bars)")

@@ -5,27 +5,27 @@ from __future__ import annotations
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSpec, Failure, MetadataValue, Output, asset
 
-from technic_assets.assets.common import (DAILY, STORE_METADATA, by_day, history_window, markdown_table,
-                                          partition_label, range_metadata, require_rows, scan_days, schema, timed)
-from technic_assets.core.factors import FACTORS, compute_factors, factor_panel
+from technic_assets.assets.common import (DAILY, STORE_METADATA, history_window, markdown_table, partition_label,
+                                          range_metadata, require_rows, scan_days, schema, timed)
+from technic_assets.core.factors import FACTORS, factors_for_days
 from technic_assets.core.indicators import INDICATOR_COLUMNS, LOOKBACK, indicators_for_days
 from technic_assets.core.quality_checks import finite_where_history_suffices
-from technic_assets.core.regime import classify_regime
-from technic_assets.core.universe_filter import REASONS, smart_filter
-from technic_assets.partitions import nyse
+from technic_assets.core.regime import regime_for_days
+from technic_assets.core.universe_filter import REASONS, NothingPassed, filter_days
 from technic_assets.market.base import BAR_COLUMNS
+from technic_assets.partitions import nyse
 from technic_assets.resources import ScanSettings
-from technic_assets.store import StoreResource
+from technic_assets.storage import StoreResource
 
 
-def bars_window(store: StoreResource, days: list[pd.Timestamp], columns: list[str]) -> pd.DataFrame:
+def bars_window(context, store: StoreResource, days: list[pd.Timestamp], columns: list[str]) -> pd.DataFrame:
     """The stored bars of the LOOKBACK sessions ending on each of `days`.
 
     Why from the store and not a windowed partition mapping on price_bars: a price_bars partition
     already guarantees its day's whole window is stored (it fills what is missing), so the graph's
     edge is same-day; a 300-session mapping would make Dagster's asset backfill expand three days
     into the 300 sessions downstream of them."""
-    return store.read_span("price_bars", history_window(days[0])[0], days[-1], columns)
+    return store.history.read_span("price_bars", history_window(context, days[0])[0], days[-1], columns)
 
 
 @asset(
@@ -48,7 +48,7 @@ def bars_window(store: StoreResource, days: list[pd.Timestamp], columns: list[st
 )
 def indicators(context, universe: pd.DataFrame, store: StoreResource):
     days = scan_days(context)
-    price_bars = bars_window(store, days, BAR_COLUMNS)
+    price_bars = bars_window(context, store, days, BAR_COLUMNS)
     require_rows(universe, "universe", partition_label(context))
     require_rows(price_bars, "price_bars", partition_label(context))
     with timed() as t:
@@ -81,22 +81,10 @@ def filtered_universe(context, universe: pd.DataFrame, indicators: pd.DataFrame,
     days = scan_days(context)
     require_rows(universe, "universe", partition_label(context))
     settings = scan.filter_settings()
-    listed, computed = by_day(universe, days), by_day(indicators, days)
-    frames, totals, sectors = [], dict.fromkeys(REASONS, 0), []
-    for day in days:
-        kept, counts, sectors = smart_filter(listed[day].drop(columns="date"), computed[day].drop(columns="date"),
-                                             day, settings)
-        totals = {r: totals[r] + counts[r] for r in REASONS}
-        if kept.empty:
-            raise Failure(
-                description=f"the filter left no symbols on {day:%Y-%m-%d} (settings: {settings}); dropped "
-                            "per reason: " + ", ".join(f"{k}={v}" for k, v in counts.items() if v),
-                metadata={f"dropped_{r}": counts[r] for r in REASONS},
-            )
-        out = kept[["symbol", "name", "type", "sector", "exchange", "close", "adv_20", "n_bars"]].copy()
-        out.insert(0, "date", day)
-        frames.append(out)
-    out = pd.concat(frames, ignore_index=True)
+    try:
+        out, totals, sectors = filter_days(universe, indicators, days, settings)
+    except NothingPassed as exc:
+        raise Failure(description=str(exc), metadata={f"dropped_{r}": exc.counts[r] for r in REASONS}) from None
     return Output(out, metadata={**range_metadata(days), "before": len(universe), "after": len(out),
                                  **{f"dropped_{r}": totals[r] for r in REASONS},
                                  "sectors_kept": ", ".join(sectors)})
@@ -118,17 +106,8 @@ def filtered_universe(context, universe: pd.DataFrame, indicators: pd.DataFrame,
 def factors(context, filtered_universe: pd.DataFrame, indicators: pd.DataFrame, fundamentals: pd.DataFrame,
             store: StoreResource, scan: ScanSettings):
     days = scan_days(context)
-    price_bars = bars_window(store, days, ["date", "symbol", "split_ratio"])
-    kept, computed, reports = by_day(filtered_universe, days), by_day(indicators, days), by_day(fundamentals, days)
-    splits = price_bars[price_bars["split_ratio"] != 1.0]
-    panels = []
-    for day in days:
-        panel = factor_panel(kept[day], computed[day], reports[day], splits[splits["date"] <= day])
-        panel.insert(0, "date", day)
-        panels.append(panel)
-    panel = pd.concat(panels, ignore_index=True)
-    z, missing = compute_factors(panel, scan.style, by_day=len(days) > 1)  # each day its own cross-section
-    out = pd.concat([panel[["date", "symbol", "sector", "realized_vol_63", "adv_20"]], z], axis=1)
+    splits = bars_window(context, store, days, ["date", "symbol", "split_ratio"])
+    out, missing = factors_for_days(filtered_universe, indicators, fundamentals, splits, scan.style)
     return Output(out, metadata={**range_metadata(days), "rows": len(out), "style": scan.style,
                                  **{f"set_neutral_{k}": v for k, v in missing.items()}})
 
@@ -146,8 +125,7 @@ def factors(context, filtered_universe: pd.DataFrame, indicators: pd.DataFrame, 
 )
 def market_regime(context, indicators: pd.DataFrame):
     days = scan_days(context)
-    computed = by_day(indicators, days)
-    frame = pd.DataFrame([{"date": day, **classify_regime(computed[day])} for day in days])
+    frame = regime_for_days(indicators, days)
     tags = frame[["risk", "trend", "volatility", "credit", "rates", "leadership"]]
     return Output(frame, metadata={**range_metadata(days), **tags.iloc[-1].to_dict(),
                                    "summary": MetadataValue.md(markdown_table(tags.tail(10)).value)})

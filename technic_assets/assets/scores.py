@@ -5,14 +5,12 @@ from __future__ import annotations
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSpec, Output, asset
 
-from technic_assets.assets.common import DAILY, STORE_METADATA, by_day, markdown_table, range_metadata, scan_days, schema
+from technic_assets.assets.common import DAILY, STORE_METADATA, markdown_table, range_metadata, scan_days, schema
 from technic_assets.core.factors import FACTORS
+from technic_assets.core.frames import by_day
 from technic_assets.core.quality_checks import ranked_properly
-from technic_assets.core.scoring import ICS_WEIGHTS, alpha_signal, ics_score, merit_score, merit_weights, rank_top_n
+from technic_assets.core.scoring import ICS_WEIGHTS, ics_for_days, merit_for_days, merit_weights, rank_for_days
 from technic_assets.resources import AlphaSettings, ScanSettings
-
-TOP_COLUMNS = ["rank", "symbol", "name", "sector", "merit_score", "ics_score", "alpha_5d", "alpha_10d", "close", "rsi_14", "roc_21",
-               "roc_63", "sma_50", "sma_200", "adx_14", "realized_vol_63", "adv_20", "reasons"]
 
 
 @asset(
@@ -25,12 +23,7 @@ TOP_COLUMNS = ["rank", "symbol", "name", "sector", "merit_score", "ics_score", "
 )
 def ics(context, factors: pd.DataFrame, scan: ScanSettings):
     days = scan_days(context)
-    frames = []
-    for day, f in by_day(factors, days).items():
-        scores = ics_score(f.set_index("symbol")[list(FACTORS)], scan.style).reset_index()
-        scores.insert(0, "date", day)
-        frames.append(scores)
-    scores = pd.concat(frames, ignore_index=True)
+    scores = ics_for_days(factors, scan.style)
     return Output(scores, metadata={**range_metadata(days), "rows": len(scores),
                                     "weights": str(ICS_WEIGHTS[scan.style]),
                                     "median": float(scores["ics_score"].median())})
@@ -56,29 +49,13 @@ def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.D
           alpha_forecasts: pd.DataFrame, scan: ScanSettings, alpha: AlphaSettings):
     days = scan_days(context)
     regimes = market_regime.set_index("date")["risk"]
-    parts = {name: by_day(frame, days) for name, frame in
-             (("factors", factors), ("ics", ics), ("alpha", alpha_forecasts))}
-    frames, blended = [], 0
-    for day in days:
-        risk = str(regimes[day])
-        f = parts["factors"][day].set_index("symbol")
-        forecasts = parts["alpha"][day].set_index("symbol")[["alpha_5d", "alpha_10d"]].reindex(f.index)
-        has_alpha = bool(forecasts.notna().any().any())
-        z = alpha_signal(forecasts) if has_alpha else None
-        scored = merit_score(f[list(FACTORS)], f["realized_vol_63"], f["adv_20"], scan.style, risk,
-                             alpha=z, alpha_weight=alpha.weight)
-        scored = scored.join(parts["ics"][day].set_index("symbol")["ics_score"]).join(forecasts)
-        scored["alpha_z"] = z.astype(float) if z is not None else float("nan")
-        scored = scored.reset_index()
-        scored.insert(0, "date", day)
-        scored["regime"] = risk
-        frames.append(scored)
-        blended += has_alpha
-    scored = pd.concat(frames, ignore_index=True)
+    weight = alpha.weight
+    scored, blended = merit_for_days(factors, ics, regimes, alpha_forecasts, scan.style, weight)
+    risk = str(regimes[days[-1]])
     return Output(scored, metadata={
         **range_metadata(days), "rows": len(scored), "regime": risk,
         "weights": str(merit_weights(scan.style, risk)),
-        "alpha": (f"blended, weight {alpha.weight}" if blended == len(days) else
+        "alpha": (f"blended, weight {weight}" if blended == len(days) else
                   "no alpha model yet: factor blend alone" if not blended else
                   f"blended on {blended} of {len(days)} days (no model yet before)"),
         "median": float(scored["merit_score"].median())})
@@ -97,17 +74,10 @@ def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.D
 def ranked_top_n(context, merit: pd.DataFrame, filtered_universe: pd.DataFrame, indicators: pd.DataFrame,
                  scan: ScanSettings):
     days = scan_days(context)
-    scored = (merit.merge(filtered_universe[["date", "symbol", "name", "sector"]], on=["date", "symbol"])
-              .merge(indicators, on=["date", "symbol"]))
-    frames, checks = [], []
-    for day, today in by_day(scored, days).items():
-        top = rank_top_n(today.drop(columns="date"), scan.top_n)
-        out = top[TOP_COLUMNS].copy()
-        out.insert(0, "date", day)
-        frames.append(out)
-        checks.append((day, *ranked_properly(out, scan.top_n, len(today))))
-    out = pd.concat(frames, ignore_index=True)
-    view = frames[-1][["rank", "symbol", "sector", "merit_score", "ics_score", "alpha_5d", "close", "reasons"]]
+    out, available = rank_for_days(merit, filtered_universe, indicators, scan.top_n)
+    ranked = by_day(out, days)
+    checks = [(day, *ranked_properly(ranked[day], scan.top_n, available.get(day, 0))) for day in days]
+    view = ranked[days[-1]][["rank", "symbol", "sector", "merit_score", "ics_score", "alpha_5d", "close", "reasons"]]
     yield Output(out, metadata={**range_metadata(days), "rows": len(out), "top_n": markdown_table(view)})
     failed = [(day, details) for day, passed, details in checks if not passed]
     details = failed[0][1] if failed else checks[-1][2]

@@ -146,4 +146,43 @@ def daily_quality(dates: pd.Series, score, outcome: pd.Series) -> dict:
     return {k: float(np.nanmean([d[k] for d in per_day])) for k in per_day[0]}
 
 
-__all__ = ["HORIZONS", "InsufficientHistory", "TrainConfig", "TrainedModel", "train_model", "predict", "load_booster"]
+def retrain_day(day: pd.Timestamp, cadence: str, sessions: pd.DatetimeIndex) -> pd.Timestamp:
+    """The session a day's models are trained for: the first of its month (or week) in `sessions`."""
+    period = "M" if cadence == "month" else "W"
+    same = sessions[(sessions.to_period(period) == day.to_period(period)) & (sessions <= day)]
+    return same[0]
+
+
+def forecasts_for_days(kept: pd.DataFrame, indicators: pd.DataFrame, fundamentals: pd.DataFrame,
+                       models: pd.DataFrame, booster) -> tuple[pd.DataFrame, float]:
+    """alpha_<h>d and model_<h>d for each day's filtered universe: one batched predict per day and
+    horizon with the day's models (`models`: date, horizon, model_id; `booster(model_id)` loads one).
+    NaN forecasts on a day without models. Returns (the frame, seconds spent predicting)."""
+    import time
+
+    from technic_assets.core.alpha_features import features_for_day
+    from technic_assets.core.frames import by_day
+
+    days = list(dict.fromkeys(kept["date"]))
+    parts = {name: by_day(frame, days) for name, frame in
+             (("kept", kept), ("ind", indicators), ("fund", fundamentals), ("model", models))}
+    frames, seconds = [], 0.0
+    for day in days:
+        symbols = parts["kept"][day]["symbol"]
+        out = pd.DataFrame({"date": day, "symbol": symbols.to_numpy()})
+        for h in HORIZONS:
+            out[f"alpha_{h}d"], out[f"model_{h}d"] = np.nan, ""
+        if len(parts["model"][day]):
+            features = features_for_day(day, parts["ind"][day].drop(columns="date"),
+                                        parts["fund"][day].drop(columns="date"), symbols)
+            start = time.perf_counter()
+            for row in parts["model"][day].itertuples():
+                out[f"alpha_{row.horizon}d"] = predict(booster(row.model_id), features).astype(np.float64)
+                out[f"model_{row.horizon}d"] = row.model_id
+            seconds += time.perf_counter() - start
+        frames.append(out)
+    return pd.concat(frames, ignore_index=True), seconds
+
+
+__all__ = ["HORIZONS", "InsufficientHistory", "TrainConfig", "TrainedModel", "train_model", "predict", "load_booster",
+           "retrain_day", "forecasts_for_days"]

@@ -137,3 +137,24 @@ def compute_factors(panel: pd.DataFrame, style: str, by_day: bool = False) -> tu
         missing[factor] = int(combined.isna().sum())
         out[factor] = standardize(combined, days).clip(-3, 3).fillna(0.0)
     return out, missing
+
+
+def factors_for_days(kept: pd.DataFrame, indicators: pd.DataFrame, fundamentals: pd.DataFrame,
+                     split_rows: pd.DataFrame, style: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Factor z-scores of each day's filtered universe (date, symbol, sector, realized_vol_63, adv_20,
+    FACTORS), each day its own cross-section; `split_rows` (date, symbol, split_ratio) may reach past
+    the days, only those up to each day count. Returns (the frame, missing per factor)."""
+    from technic_assets.core.frames import by_day
+
+    days = list(dict.fromkeys(kept["date"]))
+    parts = {name: by_day(frame, days) for name, frame in
+             (("kept", kept), ("ind", indicators), ("fund", fundamentals))}
+    splits = split_rows[split_rows["split_ratio"] != 1.0]
+    panels = []
+    for day in days:
+        panel = factor_panel(parts["kept"][day], parts["ind"][day], parts["fund"][day], splits[splits["date"] <= day])
+        panel.insert(0, "date", day)
+        panels.append(panel)
+    panel = pd.concat(panels, ignore_index=True)
+    z, missing = compute_factors(panel, style, by_day=len(days) > 1)
+    return pd.concat([panel[["date", "symbol", "sector", "realized_vol_63", "adv_20"]], z], axis=1), missing

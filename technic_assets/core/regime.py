@@ -75,3 +75,11 @@ def classify_regime(indicators: pd.DataFrame) -> dict[str, object]:
         "ief_minus_shy_roc_63": curve_move, "qqq_minus_spy_roc_63": lead,
         "missing_etfs": ",".join(s for s in REGIME_ETFS if s not in ind.index),
     }
+
+
+def regime_for_days(indicators: pd.DataFrame, days) -> pd.DataFrame:
+    """One row of regime tags per day (with `date`)."""
+    from technic_assets.core.frames import by_day
+
+    computed = by_day(indicators, days)
+    return pd.DataFrame([{"date": day, **classify_regime(computed[day])} for day in days])

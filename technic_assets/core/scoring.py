@@ -111,3 +111,56 @@ def rank_top_n(scored: pd.DataFrame, n: int) -> pd.DataFrame:
     top.insert(0, "rank", np.arange(1, len(top) + 1))
     top["reasons"] = top.apply(explain, axis=1)
     return top.reset_index(drop=True)
+
+
+def ics_for_days(factors: pd.DataFrame, style: str) -> pd.DataFrame:
+    """ICS of each day's cross-section: date, symbol, ics_score, contrib_<factor>."""
+    frames = [ics_score(f.set_index("symbol")[list(FACTORS)], style).reset_index().assign(date=day)
+              for day, f in factors.groupby("date", sort=False)]
+    out = pd.concat(frames, ignore_index=True)
+    return out[["date", *[c for c in out.columns if c != "date"]]]
+
+
+def merit_for_days(factors: pd.DataFrame, ics: pd.DataFrame, regimes: pd.Series, forecasts: pd.DataFrame,
+                   style: str, alpha_weight: float) -> tuple[pd.DataFrame, int]:
+    """MERIT of each day's cross-section under that day's regime (`regimes`: risk by date), blending
+    the day's alpha forecasts where there are any. Returns (the frame, days blended with alpha)."""
+    from technic_assets.core.frames import by_day
+
+    days = list(dict.fromkeys(factors["date"]))
+    scores, alpha_by_day = by_day(ics, days), by_day(forecasts, days)
+    frames, blended = [], 0
+    for day, f in by_day(factors, days).items():
+        risk = str(regimes[day])
+        f = f.set_index("symbol")
+        fc = alpha_by_day[day].set_index("symbol")[["alpha_5d", "alpha_10d"]].reindex(f.index)
+        has_alpha = bool(fc.notna().any().any())
+        z = alpha_signal(fc) if has_alpha else None
+        scored = merit_score(f[list(FACTORS)], f["realized_vol_63"], f["adv_20"], style, risk,
+                             alpha=z, alpha_weight=alpha_weight)
+        scored = scored.join(scores[day].set_index("symbol")["ics_score"]).join(fc)
+        scored["alpha_z"] = z.astype(float) if z is not None else float("nan")
+        scored = scored.reset_index()
+        scored.insert(0, "date", day)
+        scored["regime"] = risk
+        frames.append(scored)
+        blended += has_alpha
+    return pd.concat(frames, ignore_index=True), blended
+
+
+TOP_COLUMNS = ["rank", "symbol", "name", "sector", "merit_score", "ics_score", "alpha_5d", "alpha_10d", "close",
+               "rsi_14", "roc_21", "roc_63", "sma_50", "sma_200", "adx_14", "realized_vol_63", "adv_20", "reasons"]
+
+
+def rank_for_days(merit: pd.DataFrame, kept: pd.DataFrame, indicators: pd.DataFrame, n: int
+                  ) -> tuple[pd.DataFrame, dict[pd.Timestamp, int]]:
+    """Each day's top n (date, TOP_COLUMNS) and how many names each day had to rank."""
+    scored = (merit.merge(kept[["date", "symbol", "name", "sector"]], on=["date", "symbol"])
+              .merge(indicators, on=["date", "symbol"]))
+    frames, available = [], {}
+    for day, today in scored.groupby("date", sort=False):
+        top = rank_top_n(today.drop(columns="date"), n)[TOP_COLUMNS]
+        top.insert(0, "date", day)
+        frames.append(top)
+        available[day] = len(today)
+    return pd.concat(frames, ignore_index=True), available

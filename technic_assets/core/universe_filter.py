@@ -91,3 +91,33 @@ def smart_filter(
     counts = {name: int((reason == name).sum()) for name in REASONS}
     kept = df[reason.isna()].reset_index(drop=True)
     return kept, counts, chosen
+
+
+class NothingPassed(ValueError):
+    """The filter left no symbols on a day; `counts` says how many each rule dropped."""
+
+    def __init__(self, day: pd.Timestamp, counts: dict[str, int], settings: FilterSettings):
+        self.day, self.counts = day, counts
+        super().__init__(f"the filter left no symbols on {day:%Y-%m-%d} (settings: {settings}); dropped per "
+                         "reason: " + ", ".join(f"{k}={v}" for k, v in counts.items() if v))
+
+
+KEPT_COLUMNS = ["symbol", "name", "type", "sector", "exchange", "close", "adv_20", "n_bars"]
+
+
+def filter_days(universe: pd.DataFrame, indicators: pd.DataFrame, days, settings: FilterSettings
+                ) -> tuple[pd.DataFrame, dict[str, int], list[str]]:
+    """smart_filter on each day's listings and indicators: (the kept rows, KEPT_COLUMNS with `date`;
+    counts per reason over all days; the last day's sectors kept). NothingPassed if a day keeps none."""
+    from technic_assets.core.frames import by_day, stack
+
+    listed, computed = by_day(universe, days), by_day(indicators, days)
+    kept, totals, sectors = {}, dict.fromkeys(REASONS, 0), []
+    for day in days:
+        rows, counts, sectors = smart_filter(listed[day].drop(columns="date"), computed[day].drop(columns="date"),
+                                             day, settings)
+        if rows.empty:
+            raise NothingPassed(day, counts, settings)
+        totals = {r: totals[r] + counts[r] for r in REASONS}
+        kept[day] = rows[KEPT_COLUMNS]
+    return stack(kept), totals, sectors

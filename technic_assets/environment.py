@@ -1,0 +1,82 @@
+"""What the environment configures, read in one place when the definitions are built (never at import).
+
+Each TECHNIC_* variable is checked here and an error names the variable, its value and what is
+wrong. Secrets and URLs reach the resources as `EnvVar`s, resolved when a run starts, so the
+launchpad and the run's config show the variable's name, never its value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_START_DATE = "2024-01-02"
+DEFAULT_SCHEDULE_TIME = "18:00"
+
+
+def env_number(env: Mapping[str, str], name: str, default: float, low: float, high: float, kind=int):
+    """A numeric environment setting, or an error naming the variable, its value and the range."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return kind(default)
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw[:40]!r} is not a{'n integer' if kind is int else ' number'}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name}={value} is outside {low}..{high}")
+    return value
+
+
+def schedule_time(raw: str) -> tuple[int, int]:
+    """(hour, minute) of an HH:MM New York time, or an error naming TECHNIC_SCHEDULE_TIME."""
+    try:
+        hour, minute = (int(x) for x in raw.split(":"))
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"TECHNIC_SCHEDULE_TIME={raw!r} is not a time of day (want HH:MM, New York time)") from None
+    return hour, minute
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The TECHNIC_* settings (and the Polygon key's variable), checked."""
+
+    start_date: str = DEFAULT_START_DATE
+    duckdb_path: str = ""
+    market: str = "synthetic"
+    n_stocks: int = 6000
+    sector_map: str = ""
+    schedule: tuple[int, int] = (18, 0)
+    xgb_device: str = "cpu"
+    api_key_var: str = ""  # which variable holds the Polygon key (its value is read when a run starts)
+    base_url_var: str = ""
+    rate_per_minute: int = 0
+    redis_url_var: str = ""
+    cache_ttl_seconds: int = 3600
+    http_retry_seconds: float = 120.0
+    http_timeout_seconds: float = 20.0
+
+    @classmethod
+    def read(cls, env: Mapping[str, str] | None = None) -> "Environment":
+        env = os.environ if env is None else env
+        from technic_assets.resources import MAX_SYNTHETIC_STOCKS
+
+        return cls(
+            start_date=env.get("TECHNIC_START_DATE", "") or DEFAULT_START_DATE,
+            duckdb_path=env.get("TECHNIC_DUCKDB_PATH", ""),
+            market=env.get("TECHNIC_MARKET", "") or "synthetic",
+            n_stocks=env_number(env, "TECHNIC_SYNTHETIC_STOCKS", 6000, 50, MAX_SYNTHETIC_STOCKS),
+            sector_map=env.get("TECHNIC_SECTOR_MAP", ""),
+            schedule=schedule_time(env.get("TECHNIC_SCHEDULE_TIME", "") or DEFAULT_SCHEDULE_TIME),
+            xgb_device=env.get("TECHNIC_XGB_DEVICE", "") or "cpu",
+            api_key_var=next((v for v in ("POLYGON_API_KEY", "MASSIVE_API_KEY") if env.get(v)), ""),
+            base_url_var="TECHNIC_POLYGON_BASE_URL" if env.get("TECHNIC_POLYGON_BASE_URL") else "",
+            rate_per_minute=env_number(env, "TECHNIC_POLYGON_RATE_PER_MINUTE", 0, 0, 100_000),
+            redis_url_var="TECHNIC_REDIS_URL" if env.get("TECHNIC_REDIS_URL") else "",
+            cache_ttl_seconds=env_number(env, "TECHNIC_CACHE_TTL_SECONDS", 3600, 1, 30 * 86_400),
+            http_retry_seconds=env_number(env, "TECHNIC_HTTP_RETRY_SECONDS", 120.0, 0.0, 3600.0, float),
+            http_timeout_seconds=env_number(env, "TECHNIC_HTTP_TIMEOUT_SECONDS", 20.0, 0.1, 600.0, float),
+        )

@@ -1,0 +1,145 @@
+"""The store as a cache in front of a data source, with the source's own interface.
+
+Like qlib's DatasetCache over its provider: the assets ask a `StoredMarket` for listings, bars and
+point-in-time fundamentals, and it answers from the store where it can and falls through to the source
+where it cannot, keeping what it fetched:
+- bars: the sessions the store lacks are fetched in one request set, cleaned, and stored atomically
+  (`fill`); the caller records each as a materialization of its own price_bars partition;
+- sectors: the latest stored universe's, so a source that looks sectors up one symbol at a time
+  asks once per symbol, ever;
+- fundamentals: a source that serves raw filings (Polygon) has them kept in the store, each filing
+  day fetched once, and point-in-time reports built from them; other sources give reports directly.
+This is the one place that writes a table outside the I/O manager.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from technic_assets.core.cleaning import RULES, clean_bars
+from technic_assets.core.fundamentals import FILINGS_DAYS, point_in_time, report_history
+from technic_assets.market.base import BAR_COLUMNS, MarketDataProvider
+from technic_assets.storage.history import History
+
+FILINGS_SETTLE_DAYS = 3  # late filings for the last few days may still arrive: asked again each run
+
+
+@dataclass
+class Fill:
+    """What `StoredMarket.fill` did: the sessions fetched from the source, those it stored (with
+    their rows), the cleaning counts, and the bars of the `returned` sessions."""
+
+    fetched: list[pd.Timestamp] = field(default_factory=list)
+    stored: list[pd.Timestamp] = field(default_factory=list)
+    rows: dict[pd.Timestamp, int] = field(default_factory=dict)
+    cleaning: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RULES, 0))
+    returned: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BAR_COLUMNS))
+
+
+class StoredMarket(MarketDataProvider):
+    """`source` with the store `history` in front of it."""
+
+    def __init__(self, source: MarketDataProvider, history: History):
+        self.source, self.history = source, history
+        self.name = source.name
+        self._sectors: dict[str, str] | None = None
+        self.filing_days_fetched = 0
+
+    def __repr__(self) -> str:
+        return f"StoredMarket({self.source!r}, {self.history.path!r})"
+
+    # -- bars ------------------------------------------------------------------------------------
+    def fill(self, sessions: list[pd.Timestamp], *, returned: list[pd.Timestamp] = ()) -> Fill:
+        """Fetch every session of `sessions` the store lacks, clean them, and store them, except the
+        `returned` ones, which come back in `Fill.returned` for the caller to store (through the I/O
+        manager: its own partitions) whether stored before or not."""
+        sessions = sorted(set(sessions) | set(returned))
+        if not sessions:
+            return Fill()
+        present = self.history.dates_present("price_bars", sessions[0], sessions[-1])
+        missing = [d for d in sessions if d not in present]
+        out = Fill(fetched=missing)
+        if missing:
+            fetched, out.cleaning = clean_bars(self.source.bars_for_sessions(missing))
+            out.stored = [d for d in missing if d not in set(returned)]
+            if out.stored:
+                stored = fetched[fetched["date"].isin(out.stored)]
+                self.history.replace_dates("price_bars", stored, out.stored)
+                counts = stored.groupby("date").size()
+                out.rows = {d: int(counts.get(d, 0)) for d in out.stored}
+            new = fetched[fetched["date"].isin(returned)]
+        else:
+            new = pd.DataFrame(columns=BAR_COLUMNS)
+        kept = [d for d in returned if d in present]
+        frames = [f for f in (new, self.history.read_dates("price_bars", kept) if kept else None)
+                  if f is not None and len(f)]
+        if frames:
+            out.returned = pd.concat(frames, ignore_index=True)[BAR_COLUMNS]
+        return out
+
+    def bars_for_sessions(self, days: list[pd.Timestamp]) -> pd.DataFrame:
+        self.fill(days)
+        return self.history.read_dates("price_bars", list(days))[BAR_COLUMNS]
+
+    def daily_bars(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        from technic_assets.partitions import sessions
+
+        return self.bars_for_sessions(list(sessions(start, end)))
+
+    # -- listings --------------------------------------------------------------------------------
+    def listings(self, day: dt.date, known_sectors: dict[str, str] | None = None) -> pd.DataFrame:
+        """The source's listings; sectors it looks up symbol by symbol come from the store's latest
+        universe (and from earlier days of this run) when known."""
+        if self._sectors is None:
+            self._sectors = self.history.latest_sectors(pd.Timestamp(day))
+        listings = self.source.listings(day, known_sectors={**self._sectors, **(known_sectors or {})})
+        self._sectors.update(listings.loc[listings["sector"] != "Unknown"].set_index("symbol")["sector"].to_dict())
+        return listings
+
+    # -- fundamentals ----------------------------------------------------------------------------
+    def fundamentals(self, as_of: dt.date) -> pd.DataFrame:
+        day = pd.Timestamp(as_of)
+        return self.fundamentals_for_days([day]).drop(columns="date")
+
+    def fundamentals_for_days(self, days: list[pd.Timestamp]) -> pd.DataFrame:
+        """Each symbol's latest report known on each of `days`, with a `date` column."""
+        if self.source.provides_filings:
+            filings = self.filings(days[0] - pd.Timedelta(days=FILINGS_DAYS), days[-1])
+            # each day reads the same FILINGS_DAYS a one-day run reads
+            frames = [point_in_time(filings[filings["published"] >= day - pd.Timedelta(days=FILINGS_DAYS)], day)
+                      for day in days]
+        else:
+            frames = [self.source.fundamentals(day) for day in days]
+        return pd.concat([f.assign(date=day) for f, day in zip(frames, days)], ignore_index=True)
+
+    def report_history(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        start, end = pd.Timestamp(start), pd.Timestamp(end)
+        if self.source.provides_filings:
+            return report_history(self.filings(start - pd.Timedelta(days=FILINGS_DAYS), end), start, end)
+        return self.source.report_history(start, end)
+
+    def filings(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Filings published start..end, fetched only for days the store has not covered yet."""
+        start, end = pd.Timestamp(start), pd.Timestamp(end)
+        settled = end - pd.Timedelta(days=FILINGS_SETTLE_DAYS)
+        for first, last in self.history.filing_gaps(start, end):
+            self.history.replace_filings(self.source.filings(first, last), first, last, covered_through=settled)
+            self.filing_days_fetched += (last - first).days + 1
+        return self.history.read_filings(start, end)
+
+    # -- passed through --------------------------------------------------------------------------
+    @property
+    def provides_filings(self) -> bool:
+        return self.source.provides_filings
+
+    def latest_session(self, now: pd.Timestamp) -> str:
+        return self.source.latest_session(now)
+
+    def cache_stats(self) -> dict[str, int]:
+        return self.source.cache_stats()
+
+    def new_warnings(self) -> list[str]:
+        return self.source.new_warnings()

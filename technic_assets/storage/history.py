@@ -1,0 +1,124 @@
+"""History reads and the store's side tables: what the assets need beyond their own partition.
+
+Indicators read 300 sessions of bars, factors the splits in that window, the evaluation the scores of
+10 sessions back, the store-backed market the sectors and filings it already knows. Every such access
+goes through this one class, so a second storage backend replaces it without touching the assets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from technic_assets.storage.connection import SCHEMA, quoted, table, table_exists, transaction
+
+FILINGS_DDL = (f"CREATE TABLE IF NOT EXISTS {SCHEMA}.filings (symbol VARCHAR, period_end TIMESTAMP, "
+               "published TIMESTAMP, eps_diluted DOUBLE, eps_basic DOUBLE, revenues DOUBLE, "
+               "net_income DOUBLE, equity DOUBLE, liabilities DOUBLE)")
+COVERAGE_DDL = f"CREATE TABLE IF NOT EXISTS {SCHEMA}.filings_coverage (first_day TIMESTAMP, last_day TIMESTAMP)"
+
+
+def _ts(day: pd.Timestamp):
+    return pd.Timestamp(day).to_pydatetime()
+
+
+class History:
+    """Reads and side-table writes of one store file."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def query(self, name: str, sql: str, params: list) -> pd.DataFrame | None:
+        """The query's rows, or None while the store file or table `name` does not exist yet."""
+        if not Path(self.path).exists():
+            return None
+        with transaction(self.path) as conn:
+            if not table_exists(conn, table(name)):
+                return None
+            return conn.execute(sql, params).fetchdf()
+
+    def dates_present(self, name: str, start: pd.Timestamp, end: pd.Timestamp) -> set[pd.Timestamp]:
+        """Dates between start and end (inclusive) that table `name` holds rows for."""
+        found = self.query(name, f"SELECT DISTINCT date FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ?",
+                           [_ts(start), _ts(end)])
+        return set() if found is None else {pd.Timestamp(d) for d in found["date"]}
+
+    def read_span(self, name: str, start: pd.Timestamp, end: pd.Timestamp, columns: list[str]) -> pd.DataFrame:
+        """`columns` of the rows dated start..end; no rows (with those columns) if the table is not there yet."""
+        names = ", ".join(quoted(c) for c in columns)
+        found = self.query(name, f"SELECT {names} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ?",
+                           [_ts(start), _ts(end)])
+        if found is not None:
+            return found
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns})
+
+    def read_dates(self, name: str, dates: list[pd.Timestamp]) -> pd.DataFrame:
+        """Every row of table `name` dated on one of `dates` (empty, without columns, if no table)."""
+        found = self.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} WHERE date IN (SELECT unnest(?::TIMESTAMP[]))",
+                           [[_ts(d) for d in dates]])
+        return pd.DataFrame() if found is None else found
+
+    def replace_dates(self, name: str, frame: pd.DataFrame, dates: list[pd.Timestamp]) -> None:
+        """Replace every row of `dates` with `frame`, atomically (the I/O manager's rule)."""
+        name = table(name)
+        with transaction(self.path) as conn:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}").fetchall()
+            conn.register("frame", frame)
+            if not table_exists(conn, name):
+                conn.execute(f"CREATE TABLE {SCHEMA}.{name} AS SELECT * FROM frame").fetchall()
+                return
+            conn.execute(f"DELETE FROM {SCHEMA}.{name} WHERE date IN (SELECT unnest(?::TIMESTAMP[]))",
+                         [[_ts(d) for d in dates]]).fetchall()
+            conn.execute(f"INSERT INTO {SCHEMA}.{name} SELECT * FROM frame").fetchall()
+
+    def latest_sectors(self, before: pd.Timestamp) -> dict[str, str]:
+        """symbol -> sector from the most recent universe partition up to `before` (empty if none)."""
+        found = self.query("universe", f"SELECT symbol, sector FROM {SCHEMA}.universe WHERE date = "
+                           f"(SELECT max(date) FROM {SCHEMA}.universe WHERE date <= ?) AND sector <> 'Unknown'",
+                           [_ts(before)])
+        return {} if found is None else dict(zip(found["symbol"], found["sector"]))
+
+    def symbol_kinds(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """symbol, type, is_leveraged of every symbol in a stored universe partition start..end."""
+        found = self.query("universe", f"SELECT symbol, any_value(type) AS type, bool_or(is_leveraged) AS "
+                           f"is_leveraged FROM {SCHEMA}.universe WHERE date >= ? AND date <= ? GROUP BY symbol",
+                           [_ts(start), _ts(end)])
+        return found if found is not None else pd.DataFrame(columns=["symbol", "type", "is_leveraged"])
+
+    # -- filings: the L2 cache of a source that serves filings (Polygon) --------------------------
+    def filing_gaps(self, start: pd.Timestamp, end: pd.Timestamp) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+        """Calendar-day ranges within start..end whose filings the store has not fetched yet."""
+        found = self.query("filings_coverage", f"SELECT first_day, last_day FROM {SCHEMA}.filings_coverage "
+                           "WHERE last_day >= ? AND first_day <= ? ORDER BY first_day", [_ts(start), _ts(end)])
+        covered = [] if found is None else [(pd.Timestamp(a), pd.Timestamp(b))
+                                            for a, b in zip(found["first_day"], found["last_day"])]
+        gaps, cursor = [], start
+        for first, last in covered:
+            if first > cursor:
+                gaps.append((cursor, first - pd.Timedelta(days=1)))
+            cursor = max(cursor, last + pd.Timedelta(days=1))
+        if cursor <= end:
+            gaps.append((cursor, end))
+        return gaps
+
+    def replace_filings(self, filings: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp,
+                        covered_through: pd.Timestamp) -> None:
+        """Store the filings published first..last (replacing any stored for those days) and record
+        the days up to `covered_through` as fetched, atomically."""
+        with transaction(self.path) as conn:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}").fetchall()
+            conn.execute(FILINGS_DDL).fetchall()
+            conn.execute(COVERAGE_DDL).fetchall()
+            conn.execute(f"DELETE FROM {SCHEMA}.filings WHERE published >= ? AND published <= ?",
+                         [_ts(first), _ts(last)]).fetchall()
+            conn.register("new_filings", filings)
+            conn.execute(f"INSERT INTO {SCHEMA}.filings SELECT symbol, period_end, published, eps_diluted, "
+                         "eps_basic, revenues, net_income, equity, liabilities FROM new_filings").fetchall()
+            if covered_through >= first:
+                conn.execute(f"INSERT INTO {SCHEMA}.filings_coverage VALUES (?, ?)",
+                             [_ts(first), _ts(min(last, covered_through))]).fetchall()
+
+    def read_filings(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        return self.query("filings", f"SELECT * FROM {SCHEMA}.filings WHERE published >= ? AND published <= ?",
+                          [_ts(start), _ts(end)])

@@ -1,0 +1,105 @@
+"""The I/O manager: every asset is a table in schema `technic`, partitioned by `date`.
+
+Dagster's DbIOManager with the DuckDB pandas handler does the partitioned reads and writes (its write
+deletes the partition's window before inserting, so a re-run replaces and never duplicates). Our
+departures, each for a reason:
+- each write is one transaction (the delete-then-insert is all or nothing) and waits for the file's
+  lock, through `connection.transaction`;
+- partition bounds are bound parameters, not SQL text;
+- an empty frame still creates its (empty) table, so a legitimately empty partition (a source without
+  fundamentals, a day before any alpha model) does not break every reader;
+- rows go into an existing table by column name, adding any column a newer Technic writes (a store
+  from before the alpha models gains merit's alpha columns) instead of pairing columns by position;
+- the file comes from the `store` resource, so one setting names it for every reader and writer.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pandas as pd
+from dagster import ConfigurableIOManagerFactory, TimeWindow
+from dagster._core.storage.db_io_manager import DbClient, DbIOManager
+from dagster_duckdb_pandas import DuckDBPandasTypeHandler
+
+from technic_assets.storage.connection import SCHEMA, quoted, table, table_exists, transaction
+from technic_assets.storage.resource import StoreResource
+
+
+def _slice_sql(table_slice) -> tuple[str, str, list]:
+    """(schema.table, WHERE clause, bound values) of an I/O manager table slice."""
+    name = f"{table(table_slice.schema)}.{table(table_slice.table)}"
+    clauses, params = [], []
+    for dim in table_slice.partition_dimensions or []:
+        if not isinstance(dim.partitions, TimeWindow):
+            raise ValueError(f"{name}: only time-window partitions are stored (got {type(dim.partitions).__name__})")
+        expr = quoted(dim.partition_expr)
+        clauses.append(f"{expr} >= ? AND {expr} < ?")
+        params += [dim.partitions.start.replace(tzinfo=None), dim.partitions.end.replace(tzinfo=None)]
+    return name, (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+class TransactionalDuckDbClient(DbClient):
+    """Connections to one store file, each a transaction."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    @staticmethod
+    def ensure_schema_exists(context, table_slice, connection) -> None:
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {table(table_slice.schema)}").fetchall()
+
+    @staticmethod
+    def delete_table_slice(context, table_slice, connection) -> None:
+        # Inside a transaction a failed DELETE on a missing table would abort it, so look first.
+        if table_exists(connection, table_slice.table, table_slice.schema):
+            name, where, params = _slice_sql(table_slice)
+            connection.execute(f"DELETE FROM {name}{where}", params).fetchall()
+
+    @staticmethod
+    def get_select_statement(table_slice) -> str:
+        name, where, _ = _slice_sql(table_slice)
+        return f"SELECT * FROM {name}{where}"
+
+    @contextmanager
+    def connect(self, context, _table_slice):
+        with transaction(self.path) as conn:
+            yield conn
+
+
+class PandasTypeHandler(DuckDBPandasTypeHandler):
+    def load_input(self, context, table_slice, connection) -> pd.DataFrame:
+        if table_slice.partition_dimensions and len(context.asset_partition_keys) == 0:
+            return pd.DataFrame()
+        name, where, params = _slice_sql(table_slice)
+        names = ", ".join(quoted(c) for c in table_slice.columns) if table_slice.columns else "*"
+        return connection.execute(f"SELECT {names} FROM {name}{where}", params).fetchdf()
+
+    def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
+        name = f"{table(table_slice.schema)}.{table(table_slice.table)}"
+        connection.register("technic_frame", obj)  # the connection is closed after the write
+        if not table_exists(connection, table_slice.table, table_slice.schema):
+            connection.execute(f"CREATE TABLE {name} AS SELECT * FROM technic_frame").fetchall()
+        else:
+            have = {r[0] for r in connection.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                [table_slice.schema, table_slice.table]).fetchall()}
+            for column, kind, *_ in connection.execute("DESCRIBE SELECT * FROM technic_frame").fetchall():
+                if column not in have:
+                    connection.execute(f"ALTER TABLE {name} ADD COLUMN {quoted(column)} {kind}").fetchall()
+            if not obj.empty:
+                connection.execute(f"INSERT INTO {name} BY NAME SELECT * FROM technic_frame").fetchall()
+        context.add_output_metadata({"dagster/partition_row_count": len(obj), "dagster/storage_kind": "duckdb"})
+        return None
+
+
+class StoreIOManager(ConfigurableIOManagerFactory):
+    """Assets as partitioned tables of the store that the `store` resource names."""
+
+    store: StoreResource
+
+    def create_io_manager(self, context) -> DbIOManager:
+        path = self.store.path
+        return DbIOManager(db_client=TransactionalDuckDbClient(path), database=path, schema=SCHEMA,
+                           type_handlers=[PandasTypeHandler()], default_load_type=pd.DataFrame,
+                           io_manager_name="StoreIOManager")
