@@ -213,10 +213,10 @@ class FakePolygon:
 @contextmanager
 def serving(market: MarketDataProvider, api_key: str, end) -> Iterator[FakePolygon]:
     """A fake Polygon on loopback with every session from the first partition to `end` preloaded."""
-    from technic_assets.partitions import trading_days
+    from technic_assets.partitions import build_partitions
 
     with FakePolygon(market, api_key=api_key) as fake:
-        fake.preload(trading_days.get_first_partition_key(), end)
+        fake.preload(build_partitions().get_first_partition_key(), end)
         yield fake
 
 

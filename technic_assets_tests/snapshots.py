@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from technic_assets.store import connect
+from technic_assets.storage import connect
 
 
 def query(store, sql: str, params=()) -> pd.DataFrame:

@@ -7,12 +7,14 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from technic_assets import resources as technic_resources
-from technic_assets.assets.alpha import bar_matrices, evaluate_day, retrain_day
-from technic_assets.definitions import ASSETS, resources
+from technic_assets.core.alpha_evaluation import bar_matrices, evaluate_day
+from technic_assets.core.alpha_model import retrain_day
+from technic_assets.environment import DEFAULT_START_DATE
+from technic_assets_tests.graph import ASSETS, resources
 from technic_assets.market.base import MarketDataProvider
 from technic_assets.market.synthetic import SyntheticMarket
-from technic_assets.partitions import sessions_back, trading_days
-from technic_assets.resources import AlphaSettings, MarketResource
+from technic_assets.partitions import nyse, sessions, sessions_back
+from technic_assets.resources import AlphaSettings
 
 DAY = pd.Timestamp("2025-06-02")
 COMPARED = {"indicators": "symbol", "factors": "symbol", "alpha_model": "horizon",
@@ -58,7 +60,7 @@ def scan(path, monkeypatch, provider=None):
     if provider is not None:
         monkeypatch.setattr(technic_resources, "_synthetic", lambda seed, n: provider)
     result = materialize(ASSETS, partition_key=str(DAY.date()), instance=DagsterInstance.ephemeral(),
-                         resources={**resources(), "market": MarketResource(n_stocks=200)})
+                         resources=resources(200))
     assert result.success
     conn = duckdb.connect(str(path), read_only=True)
     try:
@@ -82,11 +84,11 @@ def test_nothing_dated_after_the_scan_date_changes_its_features_forecasts_or_ran
 
 
 def test_before_any_model_exists_merit_is_the_factor_blend_and_says_so(tmp_path, monkeypatch):
-    earliest = trading_days.get_partition_keys()[299]  # the first day with a full 300-session window
-    assert retrain_day(pd.Timestamp(earliest), "month") < pd.Timestamp(earliest)
+    earliest = sessions(DEFAULT_START_DATE, "2026-01-01")[299].strftime("%Y-%m-%d")  # the first full window
+    assert retrain_day(pd.Timestamp(earliest), "month", nyse().sessions) < pd.Timestamp(earliest)
     monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(tmp_path / "store.duckdb"))
     result = materialize(ASSETS, partition_key=earliest, instance=DagsterInstance.ephemeral(),
-                         resources={**resources(), "market": MarketResource(n_stocks=200)})
+                         resources=resources(200))
     assert result.success
     meta = {e.materialization.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}
             for e in result.get_asset_materialization_events() if e.materialization.partition == earliest}
@@ -97,15 +99,16 @@ def test_before_any_model_exists_merit_is_the_factor_blend_and_says_so(tmp_path,
 
 
 def test_a_model_serves_its_whole_month_and_cadence_is_validated():
-    assert retrain_day(pd.Timestamp("2025-06-20"), "month") == pd.Timestamp("2025-06-02")
-    assert retrain_day(pd.Timestamp("2025-06-20"), "week") == pd.Timestamp("2025-06-16")
-    assert retrain_day(pd.Timestamp("2025-01-10"), "month") == pd.Timestamp("2025-01-02")  # Jan 1 closed
-    with pytest.raises(ValueError, match="retrain='daily' is not one of month, week"):
-        AlphaSettings(retrain="daily").validated()
-    with pytest.raises(ValueError, match="device='tpu'"):
-        AlphaSettings(device="tpu").validated()
-    with pytest.raises(ValueError, match="weight=1.5 must be between 0 and 1"):
-        AlphaSettings(weight=1.5).validated()
+    s = nyse().sessions
+    assert retrain_day(pd.Timestamp("2025-06-20"), "month", s) == pd.Timestamp("2025-06-02")
+    assert retrain_day(pd.Timestamp("2025-06-20"), "week", s) == pd.Timestamp("2025-06-16")
+    assert retrain_day(pd.Timestamp("2025-01-10"), "month", s) == pd.Timestamp("2025-01-02")  # Jan 1 closed
+    with pytest.raises(ValueError, match="(?s)retrain.*'month' or 'week'"):
+        AlphaSettings(retrain="daily")
+    with pytest.raises(ValueError, match="(?s)device.*'cpu' or 'cuda'"):
+        AlphaSettings(device="tpu")
+    with pytest.raises(ValueError, match="(?s)weight.*less than or equal to 1"):
+        AlphaSettings(weight=1.5)
 
 
 def test_evaluation_measures_each_score_against_the_split_adjusted_return_since_its_signal_day():
@@ -128,7 +131,7 @@ def test_evaluation_measures_each_score_against_the_split_adjusted_return_since_
     merit = pd.concat([pd.DataFrame({"date": s, "symbol": symbols, "merit_score": np.arange(20.0),
                                      "ics_score": -np.arange(20.0), "alpha_5d": np.arange(20.0) % 7,
                                      "alpha_10d": np.arange(20.0)}) for s in (s5, s10)])
-    out = evaluate_day(day, merit, *bar_matrices(bars)).set_index(["horizon", "score"])
+    out = evaluate_day(day, merit, *bar_matrices(bars), nyse().sessions).set_index(["horizon", "score"])
     assert set(out.index) == {(5, "ics_score"), (5, "merit_score"), (5, "alpha_5d"),
                               (10, "ics_score"), (10, "merit_score"), (10, "alpha_10d")}
     # returns rise with the symbol number (S00's split undone): MERIT ranks them perfectly, ICS backwards

@@ -3,23 +3,19 @@
 import duckdb
 import pandas as pd
 import pytest
-from dagster import DagsterInstance, Definitions, materialize
+from dagster import DagsterInstance, DagsterInvalidConfigError, Definitions, materialize
 
+from technic_assets.environment import DEFAULT_START_DATE
 from technic_assets.errors import root_cause
-from technic_assets.definitions import ASSETS, defs, resources
-from technic_assets.partitions import sessions, sessions_back, trading_days
-from technic_assets.resources import MarketResource, ScanSettings
+from technic_assets.partitions import sessions, sessions_back
+from technic_assets.resources import ScanSettings
+from technic_assets_tests.graph import ASSETS, definitions, resources
 
 DAY = "2025-06-02"
-SMALL = MarketResource(n_stocks=400)
-
-
-def small_resources(**scan):
-    return {**resources(), "market": SMALL, "scan": ScanSettings(**scan)}
 
 
 def run(day=DAY, instance=None, **scan):
-    return materialize(ASSETS, partition_key=day, resources=small_resources(**scan), instance=instance,
+    return materialize(ASSETS, partition_key=day, resources=resources(400, **scan), instance=instance,
                        raise_on_error=False)
 
 
@@ -55,9 +51,14 @@ def metadata(result, asset):
     raise AssertionError(f"no materialization of {asset} for {DAY}")
 
 
-def test_definitions_load():
-    Definitions.validate_loadable(defs)
-    assert defs.resolve_job_def("daily_scan") is not None
+def test_definitions_load_for_any_start_date():
+    for start, first in [("2024-01-02", "2024-01-02"), ("2019-01-01", "2019-01-02")]:  # snapped to a session
+        defs = definitions(start_date=start)
+        Definitions.validate_loadable(defs)
+        job = defs.resolve_job_def("daily_scan")
+        assert job.partitions_def.get_first_partition_key() == first
+        assets = defs.resolve_asset_graph().assets_defs
+        assert {a.partitions_def.get_first_partition_key() for a in assets} == {first}
 
 
 def test_an_empty_store_gets_the_history_and_a_ranked_top_n(scanned):
@@ -70,7 +71,7 @@ def test_an_empty_store_gets_the_history_and_a_ranked_top_n(scanned):
     dates = query(path, "SELECT DISTINCT date FROM technic.price_bars ORDER BY date")["date"]
     # the scan's 300-session window, and before it the alpha model's training history back to the
     # first partition (TECHNIC_START_DATE)
-    assert list(dates) == list(sessions(trading_days.get_first_partition_key(), DAY))
+    assert list(dates) == list(sessions(DEFAULT_START_DATE, DAY))
     first_day = sessions_back(DAY, 300)[0].strftime("%Y-%m-%d")
     recorded = instance.get_materialized_partitions(ASSETS[1].key)
     assert first_day in recorded and DAY in recorded  # the filled history shows in the UI
@@ -118,11 +119,21 @@ def test_bars_after_the_scan_date_change_nothing(scanned):
 
 
 def test_nonsense_settings_fail_before_anything_is_written(store_path):
-    for bad, message in [({"top_n": 0}, "top_n=0"), ({"sectors": ["Crypto"]}, "Crypto"),
-                         ({"style": "yolo"}, "yolo")]:
+    """Choices are checked against the config schema before a run starts (as the launchpad does);
+    bounds when the run starts, before any step: either way nothing is written."""
+    for bad, message in [({"top_n": 0}, "top_n"), ({"sectors": ["Crypto"]}, "Crypto"),
+                         ({"style": "yolo"}, "yolo"), ({"min_price": 9.0, "max_price": 5.0}, "max_price=5.0")]:
         with pytest.raises(ValueError, match=message):
-            ScanSettings(**bad).validated()
-        assert not run(**bad).success
+            ScanSettings(**bad)
+        config = {"resources": {"scan": {"config": bad}}}
+        try:
+            result = materialize(ASSETS, partition_key=DAY, resources=resources(400), run_config=config,
+                                 raise_on_error=False)
+        except DagsterInvalidConfigError as exc:
+            assert message in str(exc)
+        else:
+            assert not result.success
+            assert message in str(result.all_events)
     assert tables(store_path) == set()
 
 
@@ -146,21 +157,23 @@ def test_a_filter_that_leaves_nothing_says_so_and_writes_no_partition(store_path
 
 def test_the_cli_refuses_a_closed_day():
     from technic_assets.cli import resolve_date
+    from technic_assets.environment import Environment
 
+    env = Environment()
     with pytest.raises(SystemExit, match="not an NYSE trading day"):
-        resolve_date("2025-01-09")
+        resolve_date("2025-01-09", env)
     with pytest.raises(SystemExit, match="not a date"):
-        resolve_date("yesterday-ish")
-    assert resolve_date("2025-06-02") == "2025-06-02"
+        resolve_date("yesterday-ish", env)
+    assert resolve_date("2025-06-02", env) == "2025-06-02"
     with pytest.raises(SystemExit, match="first date that can be scanned is 2025-03-13"):
-        resolve_date("2025-01-10")
+        resolve_date("2025-01-10", env)
 
 
 def test_the_core_pipeline_ranks_exactly_as_the_assets_do(scanned):
     from technic_assets.core.pipeline import run_core_scan
 
     path, _, _, _ = scanned
-    market = SMALL.provider()
+    market = resources(400)["market"].source()
     window = sessions_back(DAY, 300)
     forecasts = query(path, "SELECT symbol, alpha_5d, alpha_10d FROM technic.alpha_forecasts WHERE date = ?", [DAY])
     assert forecasts["alpha_5d"].notna().all()

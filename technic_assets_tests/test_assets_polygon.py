@@ -6,9 +6,10 @@ import pytest
 from dagster import DagsterInstance, materialize
 from dagster._serdes import serialize_value
 
-from technic_assets.definitions import ASSETS, resources
+from technic_assets_tests.graph import ASSETS, resources
 from technic_assets.market.synthetic import SyntheticMarket
-from technic_assets.partitions import sessions, sessions_back, trading_days
+from technic_assets.environment import DEFAULT_START_DATE
+from technic_assets.partitions import sessions, sessions_back
 from technic_assets_tests.fake_polygon import FakePolygon
 
 KEY = "pk-secret-7f3a9c"
@@ -49,7 +50,7 @@ def test_an_empty_store_fetches_the_window_a_request_per_session(polygon_run):
     # price_bars fills its 300-session window, alpha_model the training history before it back to
     # the first partition: each session asked once, one splits listing per fill
     days = grouped(requests)
-    assert len(days) == len(set(days)) == len(sessions(trading_days.get_first_partition_key(), DAY))
+    assert len(days) == len(set(days)) == len(sessions(DEFAULT_START_DATE, DAY))
     assert requests.count("/v3/reference/splits") == 2
     meta = {e.materialization.asset_key.path[0]: e.materialization.metadata
             for e in result.get_asset_materialization_events() if e.materialization.partition == DAY}

@@ -6,7 +6,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from technic_assets.definitions import ASSETS, resources
+from technic_assets_tests.graph import ASSETS, resources
 from technic_assets.partitions import sessions
 from technic_assets.resources import MarketResource
 
@@ -18,7 +18,7 @@ KEYS = {"market_regime": ["date"], "alpha_model": ["date", "horizon"], "ranked_t
 
 
 def small():
-    return {**resources(), "market": MarketResource(n_stocks=200)}
+    return resources(200)
 
 
 def stored(path):

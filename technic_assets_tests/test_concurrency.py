@@ -10,12 +10,12 @@ import duckdb
 SCRIPT = """
 import sys
 from dagster import materialize
-from technic_assets.definitions import ASSETS, resources
+from technic_assets_tests.graph import ASSETS, resources
 from technic_assets.resources import MarketResource
 first, _, last = sys.argv[1].partition("...")
 tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last} if last else {}
 result = materialize(ASSETS, partition_key=None if last else first, tags=tags, raise_on_error=False,
-                     resources={**resources(), "market": MarketResource(n_stocks=200)})
+                     resources=resources(200))
 sys.exit(0 if result.success else 1)
 """
 DAYS = ["2025-06-02", "2025-06-03", "2025-06-04", "2025-06-05"]

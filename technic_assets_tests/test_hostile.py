@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from technic_assets.cli import main
-from technic_assets.resources import AlphaSettings, MarketResource
-from technic_assets.store import StoreResource, db_path
+from technic_assets.resources import AlphaSettings
+from technic_assets.definitions import build_definitions
+from technic_assets.storage import History, db_path
 from technic_assets_tests.snapshots import query
 from technic_assets_tests.test_dirty_data import DAY, sample
 
@@ -58,10 +59,10 @@ def test_sql_and_path_lookalikes_are_stored_verbatim_and_filtered_as_data(evil_r
 
 
 @pytest.mark.parametrize("argv, expected", [
-    (["scan", "--top", "0"], "top_n=0 must be between 1 and 500"),
-    (["scan", "--top", "1000000000"], "top_n=1000000000 must be between 1 and 500"),
-    (["scan", "--style", "x'; DROP TABLE t; --"], "is not one of swing, medium, position"),
-    (["scan", "--sector", "../../etc/passwd"], "are not GICS sectors"),
+    (["scan", "--top", "0"], "top_n=0: Input should be greater than or equal to 1"),
+    (["scan", "--top", "1000000000"], "top_n=1000000000: Input should be less than or equal to 500"),
+    (["scan", "--style", "x'; DROP TABLE t; --"], "style=\"x'; DROP TABLE t; --\": Input should be 'swing', 'medium' or 'position'"),
+    (["scan", "--sector", "../../etc/passwd"], "sectors.0='../../etc/passwd': Input should be 'Information Technology'"),
     (["scan", "--date", "2025-13-45"], "is not a date"),
     (["scan", "--date", "1990-01-02"], "outside the NYSE calendar"),
     (["scan", "--date", "2025-06-07"], "not an NYSE trading day"),
@@ -81,7 +82,7 @@ def test_absurd_command_line_values_are_refused_by_name(argv, expected):
 def test_absurd_environment_values_are_refused_by_name(monkeypatch, name, value, expected):
     monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match=expected.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
-        MarketResource().provider()
+        build_definitions()
 
 
 def test_absurd_polygon_settings_are_refused_by_name(monkeypatch):
@@ -89,27 +90,27 @@ def test_absurd_polygon_settings_are_refused_by_name(monkeypatch):
     monkeypatch.setenv("POLYGON_API_KEY", "k")
     monkeypatch.setenv("TECHNIC_HTTP_RETRY_SECONDS", "forever")
     with pytest.raises(ValueError, match="TECHNIC_HTTP_RETRY_SECONDS='forever' is not a number"):
-        MarketResource().provider()
+        build_definitions()
     monkeypatch.setenv("TECHNIC_HTTP_RETRY_SECONDS", "60")
     monkeypatch.setenv("TECHNIC_POLYGON_RATE_PER_MINUTE", "-3")
     with pytest.raises(ValueError, match="TECHNIC_POLYGON_RATE_PER_MINUTE=-3 is outside"):
-        MarketResource().provider()
+        build_definitions()
 
 
 def test_absurd_alpha_settings_and_store_paths_are_refused(tmp_path):
     with pytest.raises(ValueError, match="weight"):
-        AlphaSettings(weight=5.0).validated()
+        AlphaSettings(weight=5.0)
     with pytest.raises(ValueError, match="is a directory"):
         db_path(str(tmp_path))
-    store = StoreResource(database=str(tmp_path / "store.duckdb"))
+    store = History(str(tmp_path / "store.duckdb"))
     with pytest.raises(ValueError, match="not a plain lower-case identifier"):
         store.read_span("price_bars; DROP TABLE technic.universe", pd.Timestamp(DAY), pd.Timestamp(DAY), ["date"])
 
 
-# `where` is store._slice_sql's clause (quoted column names and "?" placeholders); `self._reader` is
+# `where` is storage.io_manager._slice_sql's clause (quoted column names and "?" placeholders); `self._reader` is
 # read_parquet or read_csv_auto, whose path argument is bound
-ALLOWED_IN_SQL = {"SCHEMA", "table", "names", "_quoted(name)", "kind", "ratio", "_table(table_slice.schema)", "where",
-                  "self._reader"}
+ALLOWED_IN_SQL = {"SCHEMA", "table(name)", "name", "names", "quoted(column)", "kind", "ratio",
+                  "table(table_slice.schema)", "where", "self._reader"}
 
 
 def test_sql_text_only_ever_interpolates_identifiers():
@@ -120,14 +121,12 @@ def test_sql_text_only_ever_interpolates_identifiers():
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if not (isinstance(node, ast.Call) and getattr(node.func, "attr", None) in
-                    ("execute", "executemany", "sql", "_query", "_frame_if_present")):
+                    ("execute", "executemany", "sql", "_query", "query")):
                 continue
-            sql = next((a for a in node.args if not isinstance(a, ast.Name) or a.id == "sql"), None)
-            if sql is None or isinstance(sql, ast.Name):
+            built = [a for a in node.args if not isinstance(a, (ast.Name, ast.Constant, ast.List))]
+            if not built:
                 continue
-            if isinstance(sql, ast.Constant):
-                continue
-            parts = list(ast.walk(sql))
+            parts = [p for a in built for p in ast.walk(a)]
             assert not [p for p in parts if isinstance(p, ast.BinOp) or getattr(p, "attr", None) == "format"], \
                 f"{path.name}:{node.lineno}: SQL built by {ast.unparse(sql)[:80]}"
             holes = {ast.unparse(v.value) for p in parts if isinstance(p, ast.JoinedStr)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from technic_assets.definitions import ASSETS, resources
+from technic_assets_tests.graph import ASSETS, resources
 from technic_assets.resources import MarketResource
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
@@ -19,7 +19,7 @@ DAY = "2025-06-02"
 def scan_with(instance, store_path, monkeypatch):
     monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(store_path))
     return materialize(ASSETS, partition_key=DAY, instance=instance,
-                       resources={**resources(), "market": MarketResource(n_stocks=200)})
+                       resources=resources(200))
 
 
 def test_the_sqlite_instance_keeps_runs_and_materializations(tmp_path, monkeypatch):

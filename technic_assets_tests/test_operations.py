@@ -13,11 +13,14 @@ from dagster import (
     materialize,
 )
 
-from technic_assets.definitions import ASSETS, resources
-from technic_assets.resources import MarketResource, ScanSettings
-from technic_assets.schedules import daily_scan_after_close
-from technic_assets.sensors import (CATCH_UP, MAX_PER_TICK, describe_failure, new_session_sensor,
-                                    partitions_to_request, scan_failure_report)
+from technic_assets.sensors import CATCH_UP, MAX_PER_TICK, describe_failure, partitions_to_request
+from technic_assets_tests.graph import ASSETS, definitions, resources
+
+DEFS = definitions()
+daily_scan_after_close = DEFS.resolve_schedule_def("daily_scan_after_close")
+new_session_sensor = DEFS.resolve_sensor_def("new_session_sensor")
+scan_failure_report = DEFS.resolve_sensor_def("scan_failure_report")
+KEYS = DEFS.resolve_job_def("daily_scan").partitions_def.get_partition_keys()
 
 
 def tick(when: str):
@@ -37,34 +40,33 @@ def test_the_schedule_runs_each_session_after_its_close():
 
 def test_the_sensor_requests_missing_days_once_and_caps_each_tick():
     latest = "2025-06-13"
-    first = partitions_to_request(latest, None, set())
+    first = partitions_to_request(KEYS, latest, None, set())
     assert len(first) == CATCH_UP and first[-1] == latest  # first start: the last sessions only
-    after_outage = partitions_to_request(latest, "2025-05-20", {"2025-05-22"})
+    after_outage = partitions_to_request(KEYS, latest, "2025-05-20", {"2025-05-22"})
     assert after_outage[0] == "2025-05-21" and "2025-05-22" not in after_outage  # built ones are skipped
     assert len(after_outage) == MAX_PER_TICK
-    assert partitions_to_request(latest, latest, set()) == []
+    assert partitions_to_request(KEYS, latest, latest, set()) == []
 
 
 def test_the_sensor_moves_its_cursor_so_nothing_runs_twice():
     instance = DagsterInstance.ephemeral()
-    market = MarketResource()
-    context = build_sensor_context(instance=instance, cursor=json.dumps({"requested_through": "2026-11-18"}),
-                                   resources={"market": market})
-    requests = list(new_session_sensor(context))
+    market = resources()["market"]
+    with build_sensor_context(instance=instance, cursor=json.dumps({"requested_through": "2026-11-18"}),
+                              resources={"market": market}) as context:
+        requests = list(new_session_sensor(context))
     keys = [r.partition_key for r in requests]
-    latest = market.provider().latest_session(pd.Timestamp.now(tz="UTC"))
+    latest = market.source().latest_session(pd.Timestamp.now(tz="UTC"))
     assert keys and keys[0] == "2026-11-19" and keys[-1] == latest
     assert {r.run_key for r in requests} == {f"scan-{k}" for k in keys}
-    again = build_sensor_context(instance=instance, cursor=context.cursor, resources={"market": market})
-    assert isinstance(new_session_sensor(again), SkipReason)
+    with build_sensor_context(instance=instance, cursor=context.cursor, resources={"market": market}) as again:
+        assert isinstance(new_session_sensor(again), SkipReason)
 
 
 def test_a_failed_run_is_reported_with_its_day_step_and_reason(tmp_path, monkeypatch):
     monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(tmp_path / "store.duckdb"))
     instance = DagsterInstance.ephemeral()
     result = materialize(ASSETS, partition_key="2025-06-02", instance=instance, raise_on_error=False,
-                         resources={**resources(), "market": MarketResource(n_stocks=200),
-                                    "scan": ScanSettings(min_price=1e7)})
+                         resources=resources(200, min_price=1e7))
     assert not result.success
     run = instance.get_run_by_id(result.run_id)
     failure = [e for e in instance.all_logs(result.run_id) if e.dagster_event and e.dagster_event.event_type_value in ("RUN_FAILURE", "PIPELINE_FAILURE")][0]

@@ -1,7 +1,9 @@
 import pandas as pd
 from dagster import TimeWindowPartitionMapping
 
-from technic_assets.partitions import latest_closed_session, sessions_back, trading_days
+from technic_assets.partitions import build_partitions, latest_closed_session, sessions_back
+
+trading_days = build_partitions()
 
 
 def test_partitions_are_nyse_sessions_only():

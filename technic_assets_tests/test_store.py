@@ -2,7 +2,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from technic_assets.store import StoreResource, db_path
+from technic_assets.storage import History, StoreIOManager, StoreResource, db_path
 
 
 def frame(day, value):
@@ -10,7 +10,7 @@ def frame(day, value):
 
 
 def test_replace_dates_is_atomic(store_path):
-    store = StoreResource()
+    store = History(str(store_path))
     store.replace_dates("price_bars", frame("2025-06-02", 1.0), [pd.Timestamp("2025-06-02")])
     store.replace_dates("price_bars", frame("2025-06-02", 2.0), [pd.Timestamp("2025-06-02")])
     bad = frame("2025-06-02", 3.0).rename(columns={"close": "wrong_column"}).assign(extra=1)
@@ -22,7 +22,7 @@ def test_replace_dates_is_atomic(store_path):
 
 
 def test_symbols_that_look_like_sql_are_only_data(store_path):
-    store = StoreResource()
+    store = History(str(store_path))
     evil = pd.DataFrame({"date": [pd.Timestamp("2025-06-02")], "symbol": ["A'); DROP TABLE technic.price_bars; --"],
                          "close": [1.0]})
     store.replace_dates("price_bars", evil, [pd.Timestamp("2025-06-02")])
@@ -31,26 +31,24 @@ def test_symbols_that_look_like_sql_are_only_data(store_path):
     assert store.read_dates("price_bars", [pd.Timestamp("2025-06-02")])["symbol"].tolist() == evil["symbol"].tolist()
 
 
-def test_the_store_file_may_not_shadow_the_schema(tmp_path, monkeypatch):
-    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(tmp_path / "technic.duckdb"))
+def test_the_store_file_may_not_shadow_the_schema(tmp_path):
     with pytest.raises(ValueError, match="technic"):
-        db_path()
+        db_path(str(tmp_path / "technic.duckdb"))
 
 
 def test_a_store_from_an_older_version_gains_new_columns_and_rows_go_in_by_name(store_path):
     """merit gained alpha columns: an existing table is extended, never misaligned or refused."""
     from dagster import asset, materialize
 
-    from technic_assets.partitions import trading_days
-    from technic_assets.store import SCHEMA, TechnicIOManager
+    from technic_assets.partitions import build_partitions
 
     def version(columns):
-        @asset(name="scores_table", partitions_def=trading_days, metadata={"partition_expr": "date"})
+        @asset(name="scores_table", partitions_def=build_partitions(), metadata={"partition_expr": "date"})
         def scores_table(context):
             return pd.DataFrame({"date": [pd.Timestamp(context.partition_key)], **columns})
         return scores_table
 
-    io = {"io_manager": TechnicIOManager(database="", schema=SCHEMA)}
+    io = {"io_manager": StoreIOManager(store=StoreResource(database=str(store_path)))}
     old = version({"symbol": ["A"], "score": [1.0]})
     new = version({"alpha": [0.5], "score": [2.0], "symbol": ["B"]})  # reordered, one more column
     assert materialize([old], partition_key="2025-06-02", resources=io).success

@@ -1,13 +1,13 @@
-"""The whole core scan in one call: the same functions the assets run, chained without Dagster.
+"""The whole core scan in one call: the same stage functions the assets run, chained without Dagster.
 
-Used by the benchmarks and by anyone who wants a scan from a DataFrame of bars. Steps:
-  1. split-adjust the history window as of its last day      (core.adjust)
-  2. TA-Lib indicators for every listing                      (core.indicators)
-  3. the smart filter                                         (core.universe_filter)
-  4. factor z-scores from indicators and fundamentals         (core.factors)
-  5. the regime from eight ETFs                               (core.regime)
-  6. ICS, MERIT (blending alpha forecasts when given), and the top N with reasons   (core.scoring)
-The alpha forecasts themselves come from trained models (core.alpha_model), outside this chain.
+Used by the benchmarks, the CLI's tests and anyone who wants a scan from a DataFrame of bars. Every
+stage takes and returns multi-day frames (a `date` column), so a day here is exactly a day there:
+  1. TA-Lib indicators of each day's window, split-adjusted as of the day   (core.indicators)
+  2. the smart filter                                                        (core.universe_filter)
+  3. factor z-scores from indicators, fundamentals and splits                (core.factors)
+  4. the regime from eight ETFs                                              (core.regime)
+  5. ICS, MERIT (blending alpha forecasts when given), and the top N with reasons   (core.scoring)
+The alpha forecasts themselves come from trained models (core.alpha_model.forecasts_for_days).
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from technic_assets.core.adjust import split_adjust, unverified_split_symbols
-from technic_assets.core.factors import FACTORS, compute_factors, factor_panel
-from technic_assets.core.indicators import compute_indicators
-from technic_assets.core.regime import classify_regime
-from technic_assets.core.scoring import ALPHA_WEIGHT, alpha_signal, ics_score, merit_score, rank_top_n
-from technic_assets.core.universe_filter import FilterSettings, smart_filter
+from technic_assets.core.factors import factors_for_days
+from technic_assets.core.indicators import indicators_for_days
+from technic_assets.core.regime import regime_for_days
+from technic_assets.core.scoring import ALPHA_WEIGHT, ics_for_days, merit_for_days, rank_for_days
+from technic_assets.core.universe_filter import FilterSettings, filter_days
 
 
 @dataclass
@@ -29,32 +28,35 @@ class ScanResult:
     indicators: pd.DataFrame
     filtered: pd.DataFrame
     filter_counts: dict
-    regime: dict
+    regime: pd.DataFrame
     scored: pd.DataFrame
     top: pd.DataFrame
 
 
 def run_core_scan(bars: pd.DataFrame, universe: pd.DataFrame, fundamentals: pd.DataFrame, day: pd.Timestamp,
                   *, settings: FilterSettings = FilterSettings(), style: str = "medium", top_n: int = 25,
-                  forecasts: pd.DataFrame | None = None, alpha_weight: float = ALPHA_WEIGHT) -> ScanResult:
-    """From a history window of raw bars ending on `day` to the ranked top N; `forecasts` (symbol,
-    alpha_5d, alpha_10d) blend into MERIT as in the merit asset."""
-    ind = compute_indicators(split_adjust(bars))
-    ind = ind[ind["symbol"].isin(universe["symbol"])].reset_index(drop=True)
-    ind["split_unverified"] = ind["symbol"].isin(unverified_split_symbols(bars))
-    kept, counts, _ = smart_filter(universe, ind, day, settings)
-    if kept.empty:
-        raise ValueError(f"the filter left no symbols on {day:%Y-%m-%d}: {counts}")
+                  forecasts: pd.DataFrame | None = None, alpha_weight: float = ALPHA_WEIGHT,
+                  sessions: pd.DatetimeIndex | None = None) -> ScanResult:
+    """From a history window of raw bars ending on `day` to the ranked top N, for the day's listings
+    and reports (no `date` column); `forecasts` (symbol, alpha_5d, alpha_10d) blend into MERIT as in
+    the merit asset. `sessions` is the trading calendar (default: the NYSE's)."""
+    if sessions is None:
+        from technic_assets.partitions import nyse
+
+        sessions = nyse().sessions
+    day = pd.Timestamp(day)
+    days = pd.DatetimeIndex([day])
+    universe, fundamentals = universe.assign(date=day), fundamentals.assign(date=day)
+    ind = indicators_for_days(bars, days, sessions).merge(universe[["date", "symbol"]], on=["date", "symbol"])
+    kept, counts, _ = filter_days(universe, ind, days, settings)
     splits = bars.loc[bars["split_ratio"] != 1.0, ["date", "symbol", "split_ratio"]]
-    panel = factor_panel(kept, ind, fundamentals, splits)
-    z, _ = compute_factors(panel, style)
-    z.index = panel["symbol"]
-    regime = classify_regime(ind)
-    alpha = None
-    if forecasts is not None:
-        alpha = alpha_signal(forecasts.set_index("symbol")[["alpha_5d", "alpha_10d"]].reindex(z.index))
-    scored = merit_score(z[list(FACTORS)], panel.set_index("symbol")["realized_vol_63"],
-                         panel.set_index("symbol")["adv_20"], style, regime["risk"], alpha, alpha_weight)
-    scored = scored.join(ics_score(z[list(FACTORS)], style)["ics_score"]).reset_index()
-    scored = scored.merge(kept[["symbol", "name", "sector"]], on="symbol").merge(ind, on="symbol")
-    return ScanResult(ind, kept, counts, regime, scored, rank_top_n(scored, top_n))
+    factors, _ = factors_for_days(kept, ind, fundamentals, splits, style)
+    regime = regime_for_days(ind, days)
+    ics = ics_for_days(factors, style)
+    if forecasts is None:
+        forecasts = pd.DataFrame({"date": day, "symbol": kept["symbol"], "alpha_5d": float("nan"),
+                                  "alpha_10d": float("nan")})
+    merit, _ = merit_for_days(factors, ics, regime.set_index("date")["risk"], forecasts.assign(date=day),
+                              style, alpha_weight)
+    top, _ = rank_for_days(merit, kept, ind, top_n)
+    return ScanResult(ind, kept, counts, regime, merit, top)

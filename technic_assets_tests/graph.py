@@ -1,0 +1,33 @@
+"""The graph as the tests run it: the assets on the default partitions, and resources read from the
+environment as a run would (tests set TECHNIC_DUCKDB_PATH and friends with monkeypatch first)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from technic_assets.definitions import build_assets, build_definitions
+from technic_assets.environment import DEFAULT_START_DATE, Environment
+from technic_assets.resources import AlphaSettings, ScanSettings, build_resources
+
+ASSETS = build_assets(DEFAULT_START_DATE)
+
+
+def environment(**overrides) -> Environment:
+    return dataclasses.replace(Environment.read(), **overrides)
+
+
+def resources(n_stocks: int | None = None, *, alpha: AlphaSettings | None = None, **scan) -> dict:
+    """Every resource for the environment, on a built-in market of `n_stocks` stocks if given, with
+    these scan settings and alpha settings."""
+    env = environment(**({"n_stocks": n_stocks} if n_stocks else {}))
+    out = build_resources(env)
+    if scan:
+        out["scan"] = ScanSettings(**scan)
+    if alpha is not None:
+        out["alpha"] = alpha
+    return out
+
+
+def definitions(**overrides):
+    """build_definitions for the environment with `overrides` (start_date=..., n_stocks=...)."""
+    return build_definitions(environment(**overrides))
