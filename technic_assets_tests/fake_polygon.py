@@ -1,9 +1,11 @@
 """A fake Polygon server on loopback, serving the real API's JSON shapes from any of our market sources.
 
-Shapes follow ../shared/data/polygon/mocks (grouped daily, per-ticker aggregates, reference tickers with
-next_url pagination, ticker details, splits). Faults can be queued: an HTTP status (with Retry-After),
-a slow answer, a malformed body, or a pagination cursor that never ends; or a timeline of them
-(`outage`). Every request is recorded.
+Shapes follow ../shared/data/polygon/mocks (grouped daily, reference tickers with next_url pagination,
+ticker details, splits, financials). Faults can be queued: an HTTP status (with Retry-After), a slow
+answer (real seconds: a hang is for a real socket timeout), a malformed body, or a pagination cursor
+that never ends; or a timeline of them (`outage`), timed by the server's clock: `clock` when set, else
+the HTTP client's default (`technic_assets.market.http.CLOCK`), so a test that swaps in a virtual
+clock moves the client and the server together. Every request is recorded.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import numpy as np
 import pandas as pd
 
+from technic_assets.market import http
 from technic_assets.market.base import MarketDataProvider
+from technic_assets.market.synthetic import SyntheticMarket, _fundamentals
 
 SECTOR_SIC = {
     "Information Technology": "3571", "Financials": "6021", "Health Care": "2834",
@@ -37,6 +42,7 @@ class FakePolygon:
         self.timeline: list[tuple[float, dict]] = []  # (until, fault): every request until then
         self.requests: list[str] = []
         self.endless_cursor = False
+        self.clock = None  # None: technic_assets.market.http.CLOCK, read at each request
         self._lock = threading.Lock()
         self._days: dict[str, bytes] = {}
         self._bars: pd.DataFrame | None = None
@@ -58,9 +64,12 @@ class FakePolygon:
         self.server.shutdown()
         self.server.server_close()
 
+    def now(self) -> float:
+        return (self.clock if self.clock is not None else http.CLOCK).monotonic()
+
     def outage(self, *phases: tuple[float, dict]) -> None:
         """From now on, (seconds, fault) after each other: every request in a phase gets its fault."""
-        until = time.monotonic()
+        until = self.now()
         self.timeline = []
         for seconds, fault in phases:
             until += seconds
@@ -104,16 +113,6 @@ class FakePolygon:
                                             "status": "OK", "request_id": "fake"}).encode()
                 self._days[day] = self._grouped_body(group)
             return 200, self._days[day]
-        if path.startswith("/v2/aggs/ticker/"):
-            ticker, start, end = parts[3], parts[7], parts[8]
-            bars = self._bars_between(start, end)
-            bars = bars[bars["symbol"] == ticker]
-            results = [{"v": v, "o": o, "c": c, "h": h, "l": l,
-                        "t": int(pd.Timestamp(d).tz_localize("America/New_York").timestamp() * 1000)}
-                       for d, o, h, l, c, v in zip(bars["date"], bars["open"], bars["high"], bars["low"],
-                                                   bars["close"], bars["volume"])]
-            return 200, json.dumps({"ticker": ticker, "resultsCount": len(results), "results": results,
-                                    "status": "OK"}).encode()
         if path == "/v3/reference/splits":
             bars = self._bars_between(query["execution_date.gte"], query["execution_date.lte"])
             splits = bars[bars["split_ratio"] != 1.0]
@@ -138,8 +137,8 @@ class FakePolygon:
                 body["next_url"] = f"{self.base_url}/v3/reference/tickers?cursor={nxt}&date={query['date']}&limit={size}"
             return 200, json.dumps(body).encode()
         if path == "/vX/reference/financials":
-            filings = self.market.filings_view(pd.Timestamp(query["filing_date.gte"]),
-                                               pd.Timestamp(query["filing_date.lte"]))
+            filings = filings_filed(self.market, pd.Timestamp(query["filing_date.gte"]),
+                                    pd.Timestamp(query["filing_date.lte"]))
             filings = filings.sort_values(["published", "symbol"])
             offset, size = int(query.get("cursor", "0")), int(query.get("limit", 100))
             page = filings.iloc[offset: offset + size]
@@ -178,7 +177,7 @@ class FakePolygon:
                 with fake._lock:
                     fake.requests.append(split.path)
                     fault = fake.faults.popleft() if fake.faults else None
-                    now = time.monotonic()
+                    now = fake.now()
                     fault = fault or next((f for until, f in fake.timeline if now < until), None)
                 if fake.latency:
                     time.sleep(fake.latency)
@@ -208,6 +207,27 @@ class FakePolygon:
                     pass
 
         return Handler
+
+
+def filings_filed(market: SyntheticMarket, start, end) -> pd.DataFrame:
+    """The built-in market's quarterly reports filed start..end as raw filings
+    (core.fundamentals.FILING_COLUMNS), with 100M shares each: what Polygon's financials serve."""
+    f = _fundamentals(market.seed, market.n_stocks)
+    table = f["table"]
+    lo = np.datetime64(pd.Timestamp(start).date(), "D").astype(np.int64)
+    hi = np.datetime64(pd.Timestamp(end).date(), "D").astype(np.int64)
+    q, i = np.nonzero((table[:, :, 1] >= lo) & (table[:, :, 1] <= hi))
+    shares = 1e8
+    eps_q = table[q, i, 2] / 4
+    equity = table[q, i, 3] * shares
+    return pd.DataFrame({
+        "symbol": f["symbols"][i],
+        "period_end": pd.to_datetime(table[q, i, 0].astype("int64"), unit="D"),
+        "published": pd.to_datetime(table[q, i, 1].astype("int64"), unit="D"),
+        "eps_diluted": eps_q, "eps_basic": eps_q,
+        "revenues": eps_q * shares * 8 * (1 + table[q, i, 6]),
+        "net_income": eps_q * shares, "equity": equity, "liabilities": table[q, i, 5] * equity,
+    })
 
 
 @contextmanager

@@ -12,7 +12,8 @@ from technic_assets.market.polygon import PolygonMarket
 from technic_assets.market.sic import sector_for_sic
 from technic_assets.market.synthetic import SyntheticMarket
 from technic_assets_tests.conftest import fresh_redis
-from technic_assets_tests.fake_polygon import FakePolygon
+from technic_assets_tests.clock import FakeClock
+from technic_assets_tests.fake_polygon import FakePolygon, filings_filed
 
 KEY = "test-key-123"
 MARKET = SyntheticMarket(seed=3, n_stocks=150)
@@ -123,6 +124,40 @@ def test_the_rate_limit_holds_requests_back():
     assert limiter._try_local() > 50  # the fourth must wait for the minute to pass
 
 
+def test_retry_after_is_honoured_in_virtual_time(fake):
+    clock = FakeClock()
+    fake.faults.extend([{"status": 429, "retry_after": "7"}, {"status": 503, "retry_after": "12"}])
+    c = client(fake, clock=clock)  # its own backoff is 0.01 s: the waits are the server's
+    body = c.get("/v2/aggs/grouped/locale/us/market/stocks/2025-06-02", {"adjusted": "false"}, what="grouped daily")
+    assert body["resultsCount"] > 100
+    assert clock.sleeps == [7.0, 12.0] and clock.slept == 19.0
+    assert c.stats.retries == 2 and c.stats.requests == 3
+
+
+def test_the_retry_deadline_holds_in_virtual_time(fake):
+    clock = FakeClock()
+    fake.clock = clock
+    fake.outage((1000, {"status": 503, "retry_after": "25"}))  # a long outage, timed by the same clock
+    c = client(fake, clock=clock, retry_seconds=60)
+    splits = {"execution_date.gte": "2025-06-02", "execution_date.lte": "2025-06-03"}
+    with pytest.raises(ProviderError, match="HTTP 503 after 4 tries over 60 s"):
+        c.get("/v3/reference/splits", splits, what="splits")
+    assert clock.sleeps == [25.0, 25.0, 10.0]  # the last wait is cut to try once more at the deadline
+    assert clock.slept == 60.0
+    clock.sleep(1000 - clock.slept)  # the outage is over
+    assert "results" in c.get("/v3/reference/splits", splits, what="splits")
+
+
+def test_the_rate_limit_waits_out_its_minute_in_virtual_time():
+    clock = FakeClock()
+    limiter = RateLimiter(3, clock=clock)
+    for _ in range(3):
+        limiter.acquire()
+    assert clock.slept == 0
+    limiter.acquire()  # the fourth waits for the first to leave the 60 s window
+    assert clock.slept == pytest.approx(60.01)
+
+
 def test_redis_is_l3_across_clients(fake, redis_db):
     first = client(fake, redis_url=REDIS_URL)
     PolygonMarket(first).bars_for_sessions(DAYS)
@@ -163,22 +198,13 @@ def test_sic_codes_to_sectors():
     assert sector_for_sic(None) == "Unknown" and sector_for_sic("9999") == "Unknown"
 
 
-def test_one_symbols_history_for_repairs(fake):
-    source = PolygonMarket(client(fake))
-    symbol = MARKET.listings(DAYS[0]).query("type == 'stock'")["symbol"].iloc[3]
-    got = source.ticker_history(symbol, "2025-05-01", "2025-06-03").reset_index(drop=True)
-    bars = MARKET.daily_bars(pd.Timestamp("2025-05-01"), pd.Timestamp("2025-06-03"))
-    want = bars[bars["symbol"] == symbol].reset_index(drop=True)
-    pd.testing.assert_frame_equal(got, want, check_dtype=False)
-
-
 def test_financials_become_point_in_time_fundamentals(fake):
     from technic_assets.core.fundamentals import point_in_time
 
     source = PolygonMarket(client(fake))
     day = DAYS[0]
     got = source.fundamentals(day).sort_values("symbol").reset_index(drop=True)
-    served = MARKET.filings_view(day - pd.Timedelta(days=460), day)
+    served = filings_filed(MARKET, day - pd.Timedelta(days=460), day)
     want = point_in_time(served, day).sort_values("symbol").reset_index(drop=True)
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
     assert (got["published"] <= day).all() and got["eps_ttm"].notna().mean() > 0.9

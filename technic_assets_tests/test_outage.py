@@ -7,6 +7,10 @@
   nothing but whole days behind, and the run after the outage gives the clean store;
 - Redis (a real server, started for the test) killed with SIGKILL in the middle of a run: a warning
   in the run, the same results.
+
+The outages run on a virtual clock (`clock`): the client's waits and deadlines and the server's
+phases read it, and its sleeps take no real time. A hang is a real socket timeout, so it is kept short
+in real time: a read timeout of HANG_TIMEOUT seconds against a server that hangs twice as long.
 """
 
 import logging
@@ -22,14 +26,17 @@ import redis
 from dagster import DagsterInstance, materialize
 
 from technic_assets import resources as technic_resources
-from technic_assets.definitions import ASSETS, resources
+from technic_assets_tests.graph import ASSETS, resources
+from technic_assets.market import http
 from technic_assets.market.synthetic import SyntheticMarket
+from technic_assets_tests.clock import FakeClock
 from technic_assets_tests.conftest import needs_service
 from technic_assets_tests.fake_polygon import serving
 from technic_assets_tests.snapshots import assert_same_store, assert_whole_days, snapshot
 
 KEY = "pk-outage-5e1d0b"
 DAY = "2025-06-02"
+HANG_TIMEOUT = 0.5  # real seconds
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +57,14 @@ def polygon_env(monkeypatch, fake):
     monkeypatch.setenv("TECHNIC_HTTP_TIMEOUT_SECONDS", "3")
     fake.outage()
     return monkeypatch
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Virtual time for the HTTP client and the fake server (which reads http.CLOCK too)."""
+    virtual = FakeClock()
+    monkeypatch.setattr(http, "CLOCK", virtual)
+    return virtual
 
 
 def run(monkeypatch, store):
@@ -76,18 +91,19 @@ def retries(result) -> int:
                if "cache_retries" in e.materialization.metadata)
 
 
-def test_429s_then_500s_then_a_hang_are_ridden_out(polygon_env, fake, reference, tmp_path):
-    fake.outage((60, {"status": 429}), (15, {"status": 500}), (20, {"sleep": 10}))
-    started = time.monotonic()
+def test_429s_then_500s_then_a_hang_are_ridden_out(polygon_env, clock, fake, reference, tmp_path):
+    polygon_env.setenv("TECHNIC_HTTP_TIMEOUT_SECONDS", str(HANG_TIMEOUT))
+    fake.outage((60, {"status": 429}), (15, {"status": 500}), (20, {"sleep": 2 * HANG_TIMEOUT}))
+    started = clock.monotonic()
     result, _ = run(polygon_env, tmp_path / "store.duckdb")
     assert result.success
-    assert time.monotonic() - started > 95  # it waited the outage out rather than finishing around it
+    assert clock.monotonic() - started > 95  # it waited the outage out rather than finishing around it
     assert retries(result) > 0
     assert_same_store(tmp_path / "store.duckdb", reference)
 
 
-def test_an_outage_longer_than_the_retry_window_fails_clearly_and_leaves_whole_days(polygon_env, fake, reference,
-                                                                                     tmp_path):
+def test_an_outage_longer_than_the_retry_window_fails_clearly_and_leaves_whole_days(polygon_env, clock, fake,
+                                                                                     reference, tmp_path):
     polygon_env.setenv("TECHNIC_HTTP_RETRY_SECONDS", "5")
     store = tmp_path / "store.duckdb"
     fake.outage((30, {"status": 503}))
@@ -99,7 +115,7 @@ def test_an_outage_longer_than_the_retry_window_fails_clearly_and_leaves_whole_d
     assert KEY not in message
     if store.exists():
         assert_whole_days(store, reference, "after the failed run")
-    time.sleep(max(0.0, fake.timeline[-1][0] - time.monotonic()))  # the outage is over
+    clock.sleep(max(0.0, fake.timeline[-1][0] - clock.monotonic()))  # the outage is over
     result, _ = run(polygon_env, store)
     assert result.success
     assert_same_store(store, reference)

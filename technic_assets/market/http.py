@@ -10,6 +10,10 @@ process of a run when Redis is configured.
 Layers, each counted in `stats`: L1 an in-process LRU of parsed responses; L3 Redis (optional,
 one-hour TTL by default, health-checked, dropped with a warning if it fails mid-run, so results stay
 identical); L4 the provider. (L2, the DuckDB store, sits above the provider in the price_bars asset.)
+
+Every wait and deadline (backoff sleeps, the retry window, the rate limit's windows) reads a clock:
+an object with `monotonic()`, `sleep(seconds)` and `time()`, given to the client or the limiter, or
+else the module's `CLOCK` (the `time` module) read at each call, so tests can swap in a virtual one.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from technic_assets.market.base import ProviderError
 log = logging.getLogger("technic.market")
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
+CLOCK = time  # the clock of clients and limiters built without one: monotonic(), sleep(seconds), time()
 
 
 @dataclass
@@ -61,12 +66,17 @@ class Stats:
 class RateLimiter:
     """At most `per_minute` requests in any 60 s; shared through Redis when a client is given."""
 
-    def __init__(self, per_minute: int, redis_client=None, key: str = "technic:ratelimit"):
+    def __init__(self, per_minute: int, redis_client=None, key: str = "technic:ratelimit", *, clock=None):
         self.per_minute = per_minute
         self.redis = redis_client
         self.key = key
+        self._clock = clock
         self._lock = threading.Lock()
         self._sent: list[float] = []
+
+    @property
+    def clock(self):
+        return self._clock if self._clock is not None else CLOCK
 
     def acquire(self) -> None:
         if self.per_minute <= 0:
@@ -75,11 +85,11 @@ class RateLimiter:
             wait = self._try_redis() if self.redis is not None else self._try_local()
             if wait <= 0:
                 return
-            time.sleep(wait)
+            self.clock.sleep(wait)
 
     def _try_local(self) -> float:
         with self._lock:
-            now = time.monotonic()
+            now = self.clock.monotonic()
             self._sent = [t for t in self._sent if now - t < 60.0]
             if len(self._sent) < self.per_minute:
                 self._sent.append(now)
@@ -88,12 +98,13 @@ class RateLimiter:
 
     def _try_redis(self) -> float:
         try:
-            window = int(time.time() // 60)
+            now = self.clock.time()
+            window = int(now // 60)
             key = f"{self.key}:{window}"
             count = self.redis.incr(key)
             if count == 1:
                 self.redis.expire(key, 61)
-            return 0.0 if count <= self.per_minute else 60.0 - (time.time() % 60) + 0.01
+            return 0.0 if count <= self.per_minute else 60.0 - (now % 60) + 0.01
         except Exception as exc:  # noqa: BLE001 - Redis down: fall back to this process's own limit
             log.warning("rate limit: Redis unavailable (%s); limiting this process only", type(exc).__name__)
             self.redis = None
@@ -194,7 +205,7 @@ class HttpClient:
     def __init__(self, base_url: str, api_key: str, *, stats: Stats | None = None,
                  cache: ResponseCache | None = None, limiter: RateLimiter | None = None,
                  timeout: tuple[float, float] = (3.05, 20.0), max_retries: int = 40, retry_seconds: float = 120.0,
-                 backoff: float = 0.5, max_backoff: float = 30.0, pool_size: int = 16):
+                 backoff: float = 0.5, max_backoff: float = 30.0, pool_size: int = 16, clock=None):
         if not api_key:
             raise ProviderError("no API key: set POLYGON_API_KEY (or MASSIVE_API_KEY)")
         self.base_url = base_url.rstrip("/")
@@ -203,11 +214,16 @@ class HttpClient:
         self.limiter = limiter or RateLimiter(0)
         self.timeout, self.max_retries, self.retry_seconds = timeout, max_retries, retry_seconds
         self.backoff, self.max_backoff = backoff, max_backoff
+        self._clock = clock
         self.session = requests.Session()
         self.session.headers.update({"Authorization": f"Bearer {api_key}", "User-Agent": "technic"})
         adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+
+    @property
+    def clock(self):
+        return self._clock if self._clock is not None else CLOCK
 
     def get(self, path: str, params: dict | None = None, *, what: str, cache: bool = True) -> dict:
         """One JSON document; `what` names the request in errors (e.g. 'grouped daily 2024-01-02')."""
@@ -223,24 +239,26 @@ class HttpClient:
 
     def _fetch(self, url: str, params: dict, what: str) -> tuple[dict, bytes]:
         where = f"{what} ({_safe(url)})"
-        deadline = time.monotonic() + self.retry_seconds
+        clock = self.clock
+        deadline = clock.monotonic() + self.retry_seconds
         for attempt in range(self.max_retries + 1):
             self.limiter.acquire()
             self.stats.add(requests=1)
             try:
                 response = self.session.get(url, params=params, timeout=self.timeout)
             except (requests.Timeout, requests.ConnectionError) as exc:
-                if attempt == self.max_retries or time.monotonic() >= deadline:
+                if attempt == self.max_retries or clock.monotonic() >= deadline:
                     raise ProviderError(f"{where}: no answer after {attempt + 1} tries "
-                                        f"({type(exc).__name__}){self._over(deadline)}") from None
-                self._sleep(attempt, None, where, type(exc).__name__, deadline)
+                                        f"({type(exc).__name__}){self._over(clock, deadline)}") from None
+                self._sleep(clock, attempt, None, where, type(exc).__name__, deadline)
                 continue
             self.stats.add(bytes=len(response.content))
             if response.status_code in RETRY_STATUS:
-                if attempt == self.max_retries or time.monotonic() >= deadline:
+                if attempt == self.max_retries or clock.monotonic() >= deadline:
                     raise ProviderError(f"{where}: HTTP {response.status_code} after {attempt + 1} tries"
-                                        f"{self._over(deadline)}")
-                self._sleep(attempt, response.headers.get("Retry-After"), where, f"HTTP {response.status_code}", deadline)
+                                        f"{self._over(clock, deadline)}")
+                self._sleep(clock, attempt, response.headers.get("Retry-After"), where, f"HTTP {response.status_code}",
+                            deadline)
                 continue
             if response.status_code in (401, 403):
                 raise ProviderError(f"{where}: HTTP {response.status_code}: the API key was refused or the plan "
@@ -253,17 +271,17 @@ class HttpClient:
                 raise ProviderError(f"{where}: the answer is not valid JSON ({len(response.content)} bytes)") from None
         raise AssertionError("unreachable")
 
-    def _over(self, deadline: float) -> str:
-        return f" over {self.retry_seconds - (deadline - time.monotonic()):.0f} s"
+    def _over(self, clock, deadline: float) -> str:
+        return f" over {self.retry_seconds - (deadline - clock.monotonic()):.0f} s"
 
-    def _sleep(self, attempt: int, retry_after: str | None, where: str, why: str, deadline: float) -> None:
+    def _sleep(self, clock, attempt: int, retry_after: str | None, where: str, why: str, deadline: float) -> None:
         delay = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
         if retry_after:
-            delay = max(delay, _retry_after_seconds(retry_after))
-        delay = max(0.0, min(delay, self.max_backoff, deadline - time.monotonic()))  # the last try at the deadline
+            delay = max(delay, _retry_after_seconds(retry_after, clock.time()))
+        delay = max(0.0, min(delay, self.max_backoff, deadline - clock.monotonic()))  # the last try at the deadline
         self.stats.add(retries=1)
         log.info("%s: %s, retrying in %.2f s", where, why, delay)
-        time.sleep(delay)
+        clock.sleep(delay)
 
     def paginate(self, path: str, params: dict, *, what: str, max_pages: int = 1000) -> Iterator[dict]:
         """Every result of a paginated endpoint, following `next_url` and refusing a cursor loop."""
@@ -281,11 +299,12 @@ class HttpClient:
         raise ProviderError(f"{what}: pagination did not end after {max_pages} pages")
 
 
-def _retry_after_seconds(value: str) -> float:
+def _retry_after_seconds(value: str, now: float) -> float:
+    """Retry-After in seconds: a number of them, or an HTTP date (`now` is the epoch time)."""
     try:
         return max(0.0, float(value))
     except ValueError:
         try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+            return max(0.0, parsedate_to_datetime(value).timestamp() - now)
         except (TypeError, ValueError):
             return 0.0

@@ -7,7 +7,6 @@
   listings    /v3/reference/tickers as of the day (paginated), CS/ADRC as stocks, ETF/ETN/ETV as ETFs;
               sectors from TECHNIC_SECTOR_MAP when given, else from each ticker's SIC code
               (/v3/reference/tickers/{ticker}), asked only for symbols the store does not know yet
-  repair      per-ticker aggregates (/v2/aggs/ticker/{T}/range/1/day/{from}/{to}) for one symbol's history
   filings     /vX/reference/financials by filing date (paginated), turned into point-in-time
               fundamentals by core.fundamentals; the fundamentals asset keeps them in the store so
               each filing day is fetched once
@@ -126,24 +125,6 @@ class PolygonMarket(MarketDataProvider):
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             frames = list(pool.map(one_day, days))
         return pd.concat(frames, ignore_index=True)[BAR_COLUMNS]
-
-    def ticker_history(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-        """One symbol's unadjusted bars (for repairing its history), split ratios included."""
-        s, e = pd.Timestamp(start), pd.Timestamp(end)
-        body = self.client.get(f"/v2/aggs/ticker/{quote(symbol, safe='')}/range/1/day/{s:%Y-%m-%d}/{e:%Y-%m-%d}",
-                               {"adjusted": "false", "limit": 50000}, what=f"{symbol} daily bars {s:%Y-%m-%d}..{e:%Y-%m-%d}")
-        frame = pd.DataFrame(body.get("results") or [])
-        if frame.empty:
-            return pd.DataFrame(columns=BAR_COLUMNS)
-        dates = pd.to_datetime(frame["t"], unit="ms", utc=True).dt.tz_convert("America/New_York").dt.normalize().dt.tz_localize(None)
-        bars = pd.DataFrame({"date": dates, "symbol": symbol, "open": frame["o"], "high": frame["h"],
-                             "low": frame["l"], "close": frame["c"], "volume": frame["v"].astype(float), "split_ratio": 1.0})
-        splits = self.splits(s, e)
-        splits = splits[splits["symbol"] == symbol]
-        if not splits.empty:
-            bars = bars.merge(splits, on=["date", "symbol"], how="left")
-            bars["split_ratio"] = bars.pop("ratio").fillna(1.0)
-        return bars[BAR_COLUMNS]
 
     # -- listings ---------------------------------------------------------------------------------
     def listings(self, day: dt.date, known_sectors: dict[str, str] | None = None) -> pd.DataFrame:

@@ -143,26 +143,6 @@ class SyntheticMarket(MarketDataProvider):
         out["known_from"] = out["published"]
         return out.sort_values(["published", "symbol"]).reset_index(drop=True)
 
-    def filings_view(self, start: dt.date, end: dt.date) -> pd.DataFrame:
-        """The quarterly reports filed start..end as raw filings (core.fundamentals.FILING_COLUMNS),
-        with 100M shares each: what a filings API such as Polygon's would serve for this market."""
-        f = _fundamentals(self.seed, self.n_stocks)
-        table = f["table"]
-        lo = np.datetime64(pd.Timestamp(start).date(), "D").astype(np.int64)
-        hi = np.datetime64(pd.Timestamp(end).date(), "D").astype(np.int64)
-        q, i = np.nonzero((table[:, :, 1] >= lo) & (table[:, :, 1] <= hi))
-        shares = 1e8
-        eps_q = table[q, i, 2] / 4
-        equity = table[q, i, 3] * shares
-        return pd.DataFrame({
-            "symbol": f["symbols"][i],
-            "period_end": pd.to_datetime(table[q, i, 0].astype("int64"), unit="D"),
-            "published": pd.to_datetime(table[q, i, 1].astype("int64"), unit="D"),
-            "eps_diluted": eps_q, "eps_basic": eps_q,
-            "revenues": eps_q * shares * 8 * (1 + table[q, i, 6]),
-            "net_income": eps_q * shares, "equity": equity, "liabilities": table[q, i, 5] * equity,
-        })
-
     # -- the truth, for judging alpha models ------------------------------------------------------
     def true_signal(self, day: dt.date) -> pd.Series:
         """Expected planted drift (daily return) for the session after `day`, by symbol."""
