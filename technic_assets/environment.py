@@ -51,6 +51,7 @@ class Environment:
     sector_map: str = ""
     schedule: tuple[int, int] = (18, 0)
     xgb_device: str = "cpu"
+    alpha_weight: float = 0.35
     api_key_var: str = ""  # which variable holds the Polygon key (its value is read when a run starts)
     base_url_var: str = ""
     rate_per_minute: int = 0
@@ -72,6 +73,7 @@ class Environment:
             sector_map=env.get("TECHNIC_SECTOR_MAP", ""),
             schedule=schedule_time(env.get("TECHNIC_SCHEDULE_TIME", "") or DEFAULT_SCHEDULE_TIME),
             xgb_device=env.get("TECHNIC_XGB_DEVICE", "") or "cpu",
+            alpha_weight=env_number(env, "TECHNIC_ALPHA_WEIGHT", 0.35, 0.0, 1.0, float),
             api_key_var=next((v for v in ("POLYGON_API_KEY", "MASSIVE_API_KEY") if env.get(v)), ""),
             base_url_var="TECHNIC_POLYGON_BASE_URL" if env.get("TECHNIC_POLYGON_BASE_URL") else "",
             rate_per_minute=env_number(env, "TECHNIC_POLYGON_RATE_PER_MINUTE", 0, 0, 100_000),

@@ -154,4 +154,4 @@ def build_resources(env: Environment) -> dict:
         http_timeout_seconds=env.http_timeout_seconds, store=store,
     )
     return {"io_manager": StoreIOManager(store=store), "store": store, "market": market,
-            "scan": ScanSettings(), "alpha": AlphaSettings(device=env.xgb_device)}
+            "scan": ScanSettings(), "alpha": AlphaSettings(device=env.xgb_device, weight=env.alpha_weight)}

@@ -1,4 +1,5 @@
 import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -48,3 +49,38 @@ def fresh_redis(url: str):
         needs_service(f"these tests need a Redis server at {url}; start one (redis-server) to run them")
     client.flushdb()
     return client
+
+
+WARM_DAY = "2025-06-02"
+WARM_THROUGH = "2025-06-13"
+
+
+@pytest.fixture(scope="session")
+def warm_template(tmp_path_factory):
+    """A store of the 200-stock built-in market, built once per session: WARM_DAY scanned (its bars
+    back to the first partition filled, June's models trained and stored) and the bars through
+    WARM_THROUGH. Tests that are not about an empty store start from a copy (`warm_store`), so they
+    pay neither the history fill nor the training."""
+    from dagster import DagsterInstance, materialize
+
+    from technic_assets.partitions import sessions
+    from technic_assets.storage import History
+    from technic_assets_tests.graph import ASSETS, resources
+
+    path = tmp_path_factory.mktemp("warm") / "store.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TECHNIC_DUCKDB_PATH", str(path))
+        res = resources(200)
+        assert materialize(ASSETS, partition_key=WARM_DAY, resources=res, instance=DagsterInstance.ephemeral()).success
+        res["market"].provider().fill(list(sessions(WARM_DAY, WARM_THROUGH)))
+    return path
+
+
+@pytest.fixture
+def warm_store(warm_template, tmp_path, monkeypatch):
+    """A copy of the warm template for one test, named by TECHNIC_DUCKDB_PATH (and 200 stocks)."""
+    path = tmp_path / "store.duckdb"
+    shutil.copy(warm_template, path)
+    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(path))
+    monkeypatch.setenv("TECHNIC_SYNTHETIC_STOCKS", "200")
+    return path

@@ -8,7 +8,7 @@ from dagster import DagsterInstance, DagsterInvalidConfigError, Definitions, mat
 from technic_assets.environment import DEFAULT_START_DATE
 from technic_assets.errors import root_cause
 from technic_assets.partitions import sessions, sessions_back
-from technic_assets.resources import ScanSettings
+from technic_assets.resources import AlphaSettings, ScanSettings
 from technic_assets_tests.graph import ASSETS, definitions, resources
 
 DAY = "2025-06-02"
@@ -146,7 +146,8 @@ def test_a_date_without_enough_history_is_refused_before_writing(store_path):
 
 
 def test_a_filter_that_leaves_nothing_says_so_and_writes_no_partition(store_path):
-    result = run(min_price=1e7)
+    result = materialize(ASSETS, partition_key=DAY, resources=resources(400, alpha=AlphaSettings(weight=0), min_price=1e7),
+                         raise_on_error=False)
     assert not result.success
     failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
     assert failure.step_key == "filtered_universe"

@@ -1,5 +1,7 @@
 """A range of days in one run (the single-run backfill policy) gives what one run per day gives."""
 
+import shutil
+
 import duckdb
 import pandas as pd
 import pytest
@@ -8,7 +10,6 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from technic_assets_tests.graph import ASSETS, resources
 from technic_assets.partitions import sessions
-from technic_assets.resources import MarketResource
 
 DAYS = sessions("2025-06-02", "2025-06-10")  # 7 sessions: the last two evaluate the first two
 TABLES = ["universe", "price_bars", "fundamentals", "indicators", "filtered_universe", "factors",
@@ -32,8 +33,10 @@ def stored(path):
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory):
+def both(tmp_path_factory, warm_template):
     base = tmp_path_factory.mktemp("backfill")
+    for name in ("daily", "range"):  # the same history and models for both
+        shutil.copy(warm_template, base / f"{name}.duckdb")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TECHNIC_DUCKDB_PATH", str(base / "daily.duckdb"))
         instance = DagsterInstance.ephemeral()

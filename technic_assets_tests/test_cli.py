@@ -1,13 +1,15 @@
-"""`technic scan` and `technic top`, as a person runs them, on the default built-in market."""
+"""`technic scan` and `technic top`, as a person runs them, on a copy of the warm test store."""
 
+import pandas as pd
 import pytest
 
-from technic_assets.cli import main
+from technic_assets.cli import SETTINGS_FREE, main
+from technic_assets_tests.snapshots import query
 
 DAY = "2025-06-02"
 
 
-def test_scan_prints_the_top_n_and_top_reads_it_back(store_path, capsys):
+def test_scan_prints_the_top_n_and_top_reads_it_back(warm_store, capsys):
     assert main(["scan", "--date", DAY, "--top", "5", "--style", "swing"]) == 0
     out, err = capsys.readouterr()
     lines = [line for line in out.splitlines() if line.strip()]
@@ -18,6 +20,23 @@ def test_scan_prints_the_top_n_and_top_reads_it_back(store_path, capsys):
     assert main(["top", "--date", DAY]) == 0
     again, _ = capsys.readouterr()
     assert again.strip() == out.strip()
+
+
+def test_a_warm_scan_redoes_only_what_its_settings_change_and_equals_a_full_run(warm_store, capsys):
+    """The store holds the day's settings-free assets: a scan with other settings materializes the rest
+    only, and its top N equals that of a run that recomputes everything (--refresh)."""
+    assert main(["scan", "--date", DAY, "--sector", "Energy", "--sector", "Utilities", "--top", "10"]) == 0
+    _, err = capsys.readouterr()
+    for name in SETTINGS_FREE:
+        assert f"done  {name}\n" not in err
+    assert "done  filtered_universe" in err and "done  ranked_top_n" in err
+    warm = query(warm_store, "SELECT * FROM technic.ranked_top_n WHERE date = ? ORDER BY rank", [DAY])
+    assert set(warm["sector"]) <= {"Energy", "Utilities"} and len(warm) == 10
+    assert main(["scan", "--date", DAY, "--sector", "Energy", "--sector", "Utilities", "--top", "10", "--refresh"]) == 0
+    _, err = capsys.readouterr()
+    assert all(f"done  {name}" in err for name in SETTINGS_FREE)
+    full = query(warm_store, "SELECT * FROM technic.ranked_top_n WHERE date = ? ORDER BY rank", [DAY])
+    pd.testing.assert_frame_equal(warm, full)
 
 
 def test_scan_refuses_bad_settings_before_running(store_path):

@@ -2,6 +2,7 @@
 every connection waits its turn (store.connect) and every write is one transaction; none may fail on
 the lock, and no table may end with a day twice or a day short."""
 
+import shutil
 import subprocess
 import sys
 
@@ -11,7 +12,6 @@ SCRIPT = """
 import sys
 from dagster import materialize
 from technic_assets_tests.graph import ASSETS, resources
-from technic_assets.resources import MarketResource
 first, _, last = sys.argv[1].partition("...")
 tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last} if last else {}
 result = materialize(ASSETS, partition_key=None if last else first, tags=tags, raise_on_error=False,
@@ -22,8 +22,9 @@ DAYS = ["2025-06-02", "2025-06-03", "2025-06-04", "2025-06-05"]
 BACKFILL = ["2025-06-09", "2025-06-10", "2025-06-11", "2025-06-12", "2025-06-13"]
 
 
-def test_four_concurrent_runs_and_a_backfill_on_one_store(tmp_path):
+def test_four_concurrent_runs_and_a_backfill_on_one_store(tmp_path, warm_template):
     env_store = tmp_path / "store.duckdb"
+    shutil.copy(warm_template, env_store)  # history and models there: the runs contend for the lock, not the CPU
     env = {"TECHNIC_DUCKDB_PATH": str(env_store), "PATH": "/usr/bin:/bin"}
     jobs = DAYS + [f"{BACKFILL[0]}...{BACKFILL[-1]}"]
     procs = [subprocess.Popen([sys.executable, "-c", SCRIPT, job], env=env, stdout=subprocess.PIPE,

@@ -67,7 +67,7 @@ def damage(clean: pd.DataFrame, rng) -> tuple[pd.DataFrame, dict]:
 
 
 def scan(path_file, store):
-    env = {**os.environ, "TECHNIC_DUCKDB_PATH": str(store), "TECHNIC_START_DATE": "2019-01-02",
+    env = {**os.environ, "TECHNIC_DUCKDB_PATH": str(store), "TECHNIC_START_DATE": "2019-01-02", "TECHNIC_ALPHA_WEIGHT": "0",
            "TECHNIC_MARKET": f"parquet:{path_file}"}
     run = subprocess.run([sys.executable, "-m", "technic_assets.cli", "scan", "--date", DAY, "--top", "5"],
                          env=env, capture_output=True, text=True, timeout=600)

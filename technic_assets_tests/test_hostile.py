@@ -33,7 +33,7 @@ def evil_run(tmp_path_factory):
     sectors = pd.DataFrame({"Symbol": [EVIL_SYMBOLS[0], plain[3], plain[4], "AAPL"],
                             "Sector": ["Financials", EVIL_SECTORS[0], EVIL_SECTORS[1], "Information Technology"]})
     sectors.to_csv(tmp / "sectors.csv", index=False)
-    env = {**os.environ, "TECHNIC_DUCKDB_PATH": str(tmp / "store.duckdb"), "TECHNIC_START_DATE": "2019-01-02",
+    env = {**os.environ, "TECHNIC_DUCKDB_PATH": str(tmp / "store.duckdb"), "TECHNIC_START_DATE": "2019-01-02", "TECHNIC_ALPHA_WEIGHT": "0",
            "TECHNIC_MARKET": f"parquet:{tmp / 'bars.parquet'}", "TECHNIC_SECTOR_MAP": str(tmp / "sectors.csv")}
     run = subprocess.run([sys.executable, "-m", "technic_assets.cli", "scan", "--date", DAY, "--top", "5"],
                          env=env, capture_output=True, text=True, timeout=600, cwd=tmp)

@@ -9,7 +9,6 @@ import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
 from technic_assets_tests.graph import ASSETS, resources
-from technic_assets.resources import MarketResource
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 PG = "postgresql://postgres@127.0.0.1:5432"
@@ -17,17 +16,17 @@ DAY = "2025-06-02"
 
 
 def scan_with(instance, store_path, monkeypatch):
-    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(store_path))
+    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(store_path))  # a copy of the warm store
     return materialize(ASSETS, partition_key=DAY, instance=instance,
                        resources=resources(200))
 
 
-def test_the_sqlite_instance_keeps_runs_and_materializations(tmp_path, monkeypatch):
+def test_the_sqlite_instance_keeps_runs_and_materializations(tmp_path, monkeypatch, warm_store):
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(DEPLOY / "dagster.yaml", home / "dagster.yaml")
     with DagsterInstance.from_config(str(home)) as instance:
-        assert scan_with(instance, tmp_path / "store.duckdb", monkeypatch).success
+        assert scan_with(instance, warm_store, monkeypatch).success
     with DagsterInstance.from_config(str(home)) as reopened:  # what a later process sees
         assert DAY in reopened.get_materialized_partitions(AssetKey("ranked_top_n"))
         assert len(reopened.get_runs()) == 1
@@ -55,14 +54,14 @@ def pg_database():
     admin.close()
 
 
-def test_the_postgres_instance_file_works(tmp_path, monkeypatch, pg_database):
+def test_the_postgres_instance_file_works(tmp_path, monkeypatch, pg_database, warm_store):
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(DEPLOY / "dagster-postgres.yaml", home / "dagster.yaml")
     monkeypatch.setenv("TECHNIC_PG_URL", pg_database)
     with DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-        assert scan_with(instance, tmp_path / "store.duckdb", monkeypatch).success
+        assert scan_with(instance, warm_store, monkeypatch).success
     with DagsterInstance.from_config(str(home)) as reopened:
         assert DAY in reopened.get_materialized_partitions(AssetKey("ranked_top_n"))
         assert reopened.get_runs()[0].is_success

@@ -1,10 +1,11 @@
 """A run killed hard (SIGKILL, the whole process group: no `finally`, no atexit) while it writes the store.
 
-The `dagster asset materialize` of a whole day is started three times on one store and killed each
-time as DuckDB's write-ahead log appears (a write in flight), at a different write each time. After each
-kill every table must hold, for every day it has, exactly the rows a clean run stores for that day: no
-partial, duplicated or mixed partition. A last run then completes, and the store equals, table by table
-and row by row, that of a clean run on an empty store.
+The `dagster asset materialize` of a whole day is started three times on one store (a copy of the warm
+test store: history and models there, so each run writes its 13 tables) and killed each time as DuckDB's
+write-ahead log appears (a write in flight), at a different write each time. After each kill every table
+must hold, for every day it has, exactly the rows a clean run stores for that day: no partial,
+duplicated or mixed partition. A last run then completes, and the store equals, table by table and row
+by row, that of a clean run on another copy of the same store.
 """
 
 import os
@@ -66,14 +67,16 @@ def run_and_kill(tmp, store, nth_write, delay) -> bool:
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory):
+def clean(tmp_path_factory, warm_template):
     tmp = tmp_path_factory.mktemp("clean")
+    shutil.copy(warm_template, tmp / "store.duckdb")
     run_to_end(tmp, tmp / "store.duckdb")
     return snapshot(tmp / "store.duckdb")
 
 
-def test_killed_runs_leave_whole_days_and_the_rerun_equals_a_clean_run(clean, tmp_path):
+def test_killed_runs_leave_whole_days_and_the_rerun_equals_a_clean_run(clean, tmp_path, warm_template):
     store = tmp_path / "store.duckdb"
+    shutil.copy(warm_template, store)
     kills = 0
     for nth, delay in KILL_AT:
         kills += run_and_kill(tmp_path, store, nth, delay)

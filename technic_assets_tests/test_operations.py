@@ -62,8 +62,7 @@ def test_the_sensor_moves_its_cursor_so_nothing_runs_twice():
         assert isinstance(new_session_sensor(again), SkipReason)
 
 
-def test_a_failed_run_is_reported_with_its_day_step_and_reason(tmp_path, monkeypatch):
-    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(tmp_path / "store.duckdb"))
+def test_a_failed_run_is_reported_with_its_day_step_and_reason(warm_store):
     instance = DagsterInstance.ephemeral()
     result = materialize(ASSETS, partition_key="2025-06-02", instance=instance, raise_on_error=False,
                          resources=resources(200, min_price=1e7))

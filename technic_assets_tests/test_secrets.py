@@ -42,7 +42,8 @@ def scan(tmp: Path, fake, key: str):
     shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(home), "TECHNIC_DUCKDB_PATH": str(tmp / "store.duckdb"),
            "TECHNIC_MARKET": "polygon", "POLYGON_API_KEY": key, "TECHNIC_POLYGON_BASE_URL": fake.base_url,
-           "TECHNIC_REDIS_URL": REDIS_URL, "TECHNIC_HTTP_RETRY_SECONDS": "2"}
+           "TECHNIC_REDIS_URL": REDIS_URL, "TECHNIC_HTTP_RETRY_SECONDS": "2",
+           "TECHNIC_ALPHA_WEIGHT": "0"}
     return subprocess.run([sys.executable, "-m", "technic_assets.cli", "scan", "--date", DAY, "--top", "5"],
                           env=env, capture_output=True, text=True, timeout=600, cwd=tmp)
 

@@ -25,8 +25,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def ui(tmp_path_factory):
+def ui(tmp_path_factory, warm_template):
     tmp = tmp_path_factory.mktemp("ui")
+    shutil.copy(warm_template, tmp / "store.duckdb")  # the UI, not the history fill, is under test
     home = tmp / "home"
     home.mkdir()
     shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
