@@ -4,7 +4,9 @@ range is one run; Dagster's default pickling I/O manager cannot store a range, h
 
 from dagster import BackfillPolicy, Definitions, asset
 
-from technic_assets.partitions import trading_days as days  # the same partitions: NYSE sessions
+from technic_assets.partitions import build_partitions
+
+days = build_partitions()  # the same partitions as Technic's: NYSE sessions
 POLICY = BackfillPolicy.single_run()
 
 

@@ -19,30 +19,25 @@ import time
 import pandas as pd
 
 from benchmarks.core_scan import stocks_for
-from technic_assets.core.cleaning import clean_bars
 from technic_assets.market.http import HttpClient, ResponseCache, Stats
 from technic_assets.market.polygon import PolygonMarket
 from technic_assets.market.synthetic import SyntheticMarket
 from technic_assets.partitions import sessions_back
-from technic_assets.store import StoreResource
+from technic_assets.market.stored import StoredMarket
+from technic_assets.storage import History
 from technic_assets_tests.fake_polygon import serve_in_subprocess
 
 DAY = "2025-11-20"
 KEY = "bench-key"
 
 
-def fill(source: PolygonMarket, store: StoreResource, days: pd.DatetimeIndex) -> tuple[int, float, int]:
-    """What price_bars does for missing sessions: ask the store, fetch the rest, clean, write."""
+def fill(source: PolygonMarket, path: str, days: pd.DatetimeIndex) -> tuple[int, float, int]:
+    """What price_bars does for missing sessions: the store-backed market's fill (ask the store, fetch
+    the rest, clean, write)."""
     start = time.perf_counter()
     before = source.client.stats.requests
-    present = store.dates_present("price_bars", days[0], days[-1])
-    missing = [d for d in days if d not in present]
-    rows = 0
-    if missing:
-        bars, _ = clean_bars(source.bars_for_sessions(missing))
-        store.replace_dates("price_bars", bars, missing)
-        rows = len(bars)
-    return source.client.stats.requests - before, time.perf_counter() - start, rows
+    done = StoredMarket(source, History(path)).fill(list(days))
+    return source.client.stats.requests - before, time.perf_counter() - start, sum(done.rows.values())
 
 
 def main() -> None:
@@ -60,7 +55,7 @@ def main() -> None:
         cold, evenings, warms = [], [], []
         for _ in range(args.repeat):  # each round starts from a new, empty store
             with tempfile.TemporaryDirectory() as tmp:
-                store = StoreResource(database=os.path.join(tmp, "store.duckdb"))
+                store = os.path.join(tmp, "store.duckdb")
                 stats = Stats()
                 source = PolygonMarket(HttpClient(base_url, KEY, cache=ResponseCache(stats), stats=stats),
                                        workers=args.workers)

@@ -84,3 +84,25 @@ def warm_store(warm_template, tmp_path, monkeypatch):
     monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(path))
     monkeypatch.setenv("TECHNIC_SYNTHETIC_STOCKS", "200")
     return path
+
+
+# Every test carries one kind: `unit` (the core, the sources, the store: no Dagster run), `graph`
+# (the assets run through Dagster), `fault` (the fault suite: killed runs, outages, dirty and hostile
+# input, secrets, concurrency); and `service` where it needs a real Redis or PostgreSQL (or starts
+# redis-server). `./dev test` runs them all; `./dev test -m unit` is the quick loop while editing.
+KINDS = {
+    "graph": {"test_assets", "test_alpha_assets", "test_assets_polygon", "test_backfill", "test_cli", "test_instance",
+              "test_operations", "test_real_data", "test_ui"},
+    "fault": {"test_kill", "test_outage", "test_dirty_data", "test_hostile", "test_secrets", "test_concurrency"},
+}
+SERVICE_FIXTURES = {"redis_db", "cache", "pg_database"}
+SERVICE_TESTS = {"test_redis_killed_mid_run_gives_a_warning_and_the_same_results"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        kind = next((k for k, modules in KINDS.items() if module in modules), "unit")
+        item.add_marker(getattr(pytest.mark, kind))
+        if SERVICE_FIXTURES & set(item.fixturenames) or item.originalname in SERVICE_TESTS:
+            item.add_marker(pytest.mark.service)

@@ -92,8 +92,8 @@ def test_training_ignores_everything_after_its_last_known_label_and_is_reproduci
     scrambled = rows.copy()
     late = scrambled["date"] > last
     rng = np.random.default_rng(0)
-    scrambled.loc[late, "label_5"] = rng.normal(0, 1, late.sum())
-    scrambled.loc[late, list(FEATURES)] = rng.normal(0, 1, (late.sum(), len(FEATURES)))
+    scrambled.loc[late, "label_5"] = rng.normal(0, 1, late.sum()).astype(np.float32)
+    scrambled.loc[late, list(FEATURES)] = rng.normal(0, 1, (late.sum(), len(FEATURES))).astype(np.float32)
     assert train_model(scrambled, 5, config, day, sessions).model_id == first.model_id
 
     earlier = scrambled[scrambled["date"] <= last - pd.Timedelta(days=40)]

@@ -49,6 +49,7 @@ def use_polygon(monkeypatch, fake):
     monkeypatch.setenv("TECHNIC_MARKET", "polygon")
     monkeypatch.setenv("POLYGON_API_KEY", KEY)
     monkeypatch.setenv("TECHNIC_POLYGON_BASE_URL", fake.base_url)
+    monkeypatch.setenv("TECHNIC_ALPHA_WEIGHT", "0")  # the client is under test, not the models
 
 
 @pytest.fixture
