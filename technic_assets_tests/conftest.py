@@ -99,7 +99,19 @@ SERVICE_FIXTURES = {"redis_db", "cache", "pg_database"}
 SERVICE_TESTS = {"test_redis_killed_mid_run_gives_a_warning_and_the_same_results"}
 
 
+# The slowest files first, so that with workers (`-n`, as `./dev test` runs) the long ones start
+# together and the quick ones fill in around them; test_ui mostly waits on Dagster's daemon ticks.
+SLOWEST_FIRST = ["test_ui", "test_kill", "test_concurrency", "test_backfill", "test_assets_polygon", "test_real_data",
+                 "test_dirty_data", "test_secrets", "test_hostile", "test_outage", "test_alpha_assets", "test_instance",
+                 "test_assets", "test_cli"]
+
+
 def pytest_collection_modifyitems(items):
+    def rank(item):
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        return SLOWEST_FIRST.index(module) if module in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=rank)  # stable: within a file, the written order
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1]
         kind = next((k for k, modules in KINDS.items() if module in modules), "unit")
