@@ -88,16 +88,28 @@ def resolve_date(raw: str | None, env: Environment) -> str:
     return day
 
 
-# Assets that no scan setting changes: a warm scan reads them from the store.
-SETTINGS_FREE = ("universe", "price_bars", "fundamentals", "indicators", "market_regime", "alpha_model")
+# Assets that no scan setting changes, so a warm scan reads them from the store. alpha_evaluation is
+# one: it measures the scores of 5 and 10 sessions back, not the day's.
+SETTINGS_FREE = ("universe", "price_bars", "fundamentals", "indicators", "market_regime", "alpha_model",
+                 "alpha_evaluation")
 
 
-def assets_to_run(history, day: str, refresh: bool) -> list[str] | None:
-    """The asset keys to materialize: None (all) on a store without the day's settings-free assets."""
+def assets_to_run(history, instance, day: str, refresh: bool) -> list[str] | None:
+    """The asset keys to materialize: None (all) unless every settings-free asset of the day is there,
+    as rows in the store or as a materialization the instance recorded (some are legitimately empty:
+    no model yet, nothing to evaluate yet)."""
+    from dagster import AssetKey
+
     if refresh:
         return None
     stamp = pd.Timestamp(day)
-    if all(stamp in history.dates_present(name, stamp, stamp) for name in SETTINGS_FREE):
+
+    def there(name: str) -> bool:
+        if history.dates_present(name, stamp, stamp):
+            return True
+        return not instance.is_ephemeral and day in instance.get_materialized_partitions(AssetKey(name))
+
+    if all(there(name) for name in SETTINGS_FREE):
         return [a for a in ASSET_NAMES if a not in SETTINGS_FREE]
     return None
 
@@ -114,11 +126,11 @@ def run_scan(day: str, settings, env: Environment, *, quiet: bool = False, refre
 
     defs = build_definitions(env, resources={"scan": settings}, loggers={"progress": _progress_logger()})
     store = defs.resources["store"]
-    selection = assets_to_run(store.history, day, refresh)
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    selection = assets_to_run(store.history, instance, day, refresh)
     job = defs.resolve_job_def("daily_scan")
     if selection is not None:
         job = job.get_subset(asset_selection={AssetKey(name) for name in selection})
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     run_config = {"loggers": {"progress": {}}} if not quiet else {}
     result = job.execute_in_process(partition_key=day, instance=instance, run_config=run_config,
                                     raise_on_error=False)

@@ -14,12 +14,16 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 
 from technic_assets.core.alpha_features import FEATURES, HORIZONS
 from technic_assets.core.signal_quality import signal_quality
+
+if TYPE_CHECKING:
+    import xgboost as xgb  # imported where a model is trained or loaded: a warm scan need not pay for it
 
 VALIDATION_SHARE = 0.15
 DEVICES = ("cpu", "cuda")
@@ -108,6 +112,8 @@ def train_model(rows: pd.DataFrame, horizon: int, config: TrainConfig, trained_f
                          "(at least 20 needed; an earlier TECHNIC_START_DATE gives more)")
     fit = rows[rows["date"].isin(fit_days)]
     y = training_target(fit[label], fit["date"]).to_numpy(np.float32)
+    import xgboost as xgb
+
     dtrain = xgb.QuantileDMatrix(fit[list(FEATURES)].to_numpy(np.float32), y,
                                  max_bin=config.params["max_bin"], feature_names=list(FEATURES))
     params = {**config.params, "seed": config.seed, "device": device, "nthread": nthread}
@@ -132,6 +138,8 @@ def predict(booster: xgb.Booster, features: pd.DataFrame) -> np.ndarray:
 
 
 def load_booster(raw: bytes) -> xgb.Booster:
+    import xgboost as xgb
+
     booster = xgb.Booster()
     booster.load_model(bytearray(raw))
     return booster
