@@ -20,7 +20,7 @@ DAY = "2020-09-15"
 @pytest.fixture(scope="module")
 def real_store(tmp_path_factory):
     path = tmp_path_factory.mktemp("real") / "store.duckdb"
-    env = {**os.environ, "TECHNIC_DUCKDB_PATH": str(path), "TECHNIC_START_DATE": "2019-01-02",
+    env = {**os.environ, "TECHNIC_DUCKDB_PATH": str(path), "TECHNIC_START_DATE": "2019-01-02", "TECHNIC_ALPHA_WEIGHT": "0",
            "TECHNIC_MARKET": f"parquet:{shared_file('market', 'us_equities_daily_2017_2020.parquet')}",
            "TECHNIC_SECTOR_MAP": str(shared_file("market", "sp500_constituents_2018-04-02.csv"))}
     run = subprocess.run([sys.executable, "-m", "technic_assets.cli", "scan", "--date", DAY, "--top", "10"],
