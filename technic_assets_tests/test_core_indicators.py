@@ -4,6 +4,7 @@ import pytest
 import talib
 
 from technic_assets.core.indicators import compute_indicators
+from technic_assets_tests.conftest import shared_file
 
 
 def random_bars(symbol, n, seed):
@@ -109,3 +110,23 @@ def test_a_wrong_split_ratio_flags_the_days_whose_window_holds_it():
     before, after = days[days < victim["date"]][-1], days[days >= victim["date"]][0]
     assert unverified_split_symbols(wrong[wrong["date"].isin(sessions_back(after, 300))]) == {victim["symbol"]}
     assert unverified_split_symbols(wrong[wrong["date"].isin(sessions_back(before, 300))]) == set()
+
+
+def test_one_day_is_value_for_value_the_range_pass_over_its_window():
+    """A daily run (and the core pipeline) takes the one-day path; it must give exactly what the range
+    pass gives for that day over the same window: on real bars with splits (AAPL's 4:1 inside the
+    window, and the file's unverified ratios), given in any row order."""
+    from technic_assets.core.indicators import _one_day, _range_pass
+    from technic_assets.partitions import nyse, sessions_back
+
+    raw = pd.read_parquet(shared_file("market", "us_equities_daily_2017_2020.parquet"),
+                          columns=["symbol", "date", "open", "high", "low", "close", "volume", "split_coefficient"])
+    raw = raw.rename(columns={"split_coefficient": "split_ratio"})
+    raw["date"] = pd.to_datetime(raw["date"])
+    day = pd.Timestamp("2020-09-15")
+    window = raw[(raw["date"] >= sessions_back(day, 300)[0]) & (raw["date"] <= day)]
+    assert ((window["symbol"] == "AAPL") & (window["split_ratio"] == 4.0)).any()
+    want = _range_pass(window, pd.DatetimeIndex([day]), nyse().sessions)
+    assert want["split_unverified"].any()
+    for bars in (window, window.sample(frac=1.0, random_state=3), raw[raw["date"] <= day]):
+        pd.testing.assert_frame_equal(_one_day(bars, day, nyse().sessions), want, check_exact=True)
