@@ -60,13 +60,19 @@ def _progress_logger():
     return progress
 
 
-def resolve_date(raw: str | None, env: Environment) -> str:
-    """The scan date: a given NYSE session, or the latest one that has closed."""
+def resolve_date(raw: str | None, env: Environment, source=None) -> str:
+    """The scan date: a given NYSE session, or else the configured source's latest complete one, as
+    the sensor takes it (a closed session the provider has not published yet would scan nothing).
+    `source` is that provider; None builds it from `env`."""
     from technic_assets.core.indicators import LOOKBACK
-    from technic_assets.partitions import build_partitions, first_scannable, is_session, latest_closed_session, nyse
+    from technic_assets.market.base import ProviderError
+    from technic_assets.partitions import build_partitions, first_scannable, is_session, nyse
 
     if raw is None:
-        day = latest_closed_session()
+        try:
+            day = (source or _source(env)).latest_session(pd.Timestamp.now(tz="UTC"))
+        except ProviderError as exc:
+            raise SystemExit(f"error: the latest session could not be asked of the data source: {exc}") from None
     else:
         try:
             stamp = pd.Timestamp(raw)
@@ -86,6 +92,14 @@ def resolve_date(raw: str | None, env: Environment) -> str:
                          f"{partitions.get_first_partition_key()} (TECHNIC_START_DATE); the first date that can be "
                          f"scanned is {earliest}")
     return day
+
+
+def _source(env: Environment):
+    """The data source the environment configures, its settings (EnvVars) read as a run reads them."""
+    from technic_assets.resources import build_resources
+
+    with build_resources(env)["market"].process_config_and_initialize_cm() as market:
+        return market.source()
 
 
 # Assets that no scan setting changes, so a warm scan reads them from the store. alpha_evaluation is

@@ -5,7 +5,9 @@ ticker details, splits, financials). Faults can be queued: an HTTP status (with 
 answer (real seconds: a hang is for a real socket timeout), a malformed body, or a pagination cursor
 that never ends; or a timeline of them (`outage`), timed by the server's clock: `clock` when set, else
 the HTTP client's default (`technic_assets.market.http.CLOCK`), so a test that swaps in a virtual
-clock moves the client and the server together. Every request is recorded.
+clock moves the client and the server together. Every request is recorded. Plans that lack a
+dataset are switches: `financials` answers "empty" (results []), "null" (results null), 403 or 404
+instead of filings, and a ticker in `missing_details` answers 404 on its details.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class FakePolygon:
         self.timeline: list[tuple[float, dict]] = []  # (until, fault): every request until then
         self.requests: list[str] = []
         self.endless_cursor = False
+        self.financials: str | int | None = None  # None: the filings; "empty", "null", 403 or 404
+        self.missing_details: set[str] = set()  # tickers whose details answer 404
         self.clock = None  # None: technic_assets.market.http.CLOCK, read at each request
         self._lock = threading.Lock()
         self._days: dict[str, bytes] = {}
@@ -136,6 +140,8 @@ class FakePolygon:
             elif nxt < len(listings):
                 body["next_url"] = f"{self.base_url}/v3/reference/tickers?cursor={nxt}&date={query['date']}&limit={size}"
             return 200, json.dumps(body).encode()
+        if path == "/vX/reference/financials" and self.financials is not None:
+            return self._no_financials()
         if path == "/vX/reference/financials":
             filings = filings_filed(self.market, pd.Timestamp(query["filing_date.gte"]),
                                     pd.Timestamp(query["filing_date.lte"]))
@@ -157,10 +163,23 @@ class FakePolygon:
                                     f"&filing_date.gte={query['filing_date.gte']}&filing_date.lte={query['filing_date.lte']}")
             return 200, json.dumps(body).encode()
         if path.startswith("/v3/reference/tickers/"):
+            if parts[-1] in self.missing_details:
+                return 404, json.dumps({"status": "NOT_FOUND", "request_id": "fake",
+                                        "message": "Ticker not found."}).encode()
             sector = self._sector_of.get(parts[-1], "Unknown")
             return 200, json.dumps({"results": {"ticker": parts[-1], "sic_code": SECTOR_SIC.get(sector)},
                                     "status": "OK"}).encode()
         return 404, b'{"status": "NOT_FOUND"}'
+
+    def _no_financials(self) -> tuple[int, bytes]:
+        """What a plan without financials answers, as `financials` says."""
+        if self.financials == 403:
+            return 403, json.dumps({"status": "NOT_AUTHORIZED", "request_id": "fake",
+                                    "message": "You are not entitled to this data. Please upgrade your plan."}).encode()
+        if self.financials == 404:
+            return 404, b'{"status": "NOT_FOUND", "request_id": "fake"}'
+        results = None if self.financials == "null" else []
+        return 200, json.dumps({"results": results, "status": "OK", "request_id": "fake", "count": 0}).encode()
 
     def _handler(self):
         fake = self

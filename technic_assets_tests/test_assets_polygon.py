@@ -94,3 +94,28 @@ def test_filings_are_fetched_once_and_give_fundamentals(polygon_run):
     assert meta("warm", DAY)["fundamentals"]["filing_days_fetched"].value == 3  # the unsettled days only
     assert meta("evening", NEXT)["fundamentals"]["filing_days_fetched"].value == 4
     assert meta("cold", DAY)["fundamentals"]["rows"].value > 300
+
+
+def test_a_plan_without_financials_scans_with_neutral_fundamentals_and_says_so(tmp_path):
+    path = tmp_path / "store.duckdb"
+    with FakePolygon(SyntheticMarket(seed=5, n_stocks=200), api_key=KEY) as fake, pytest.MonkeyPatch.context() as mp:
+        fake.preload(sessions_back(DAY, 300)[0], DAY)
+        fake.financials = 403
+        mp.setenv("TECHNIC_DUCKDB_PATH", str(path))
+        mp.setenv("TECHNIC_MARKET", "polygon")
+        mp.setenv("POLYGON_API_KEY", KEY)
+        mp.setenv("TECHNIC_POLYGON_BASE_URL", fake.base_url)
+        instance = DagsterInstance.ephemeral()
+        result = materialize(ASSETS, partition_key=DAY, resources=resources(), instance=instance)
+        assert result.success
+        meta = {e.materialization.asset_key.path[0]: e.materialization.metadata
+                for e in result.get_asset_materialization_events()}
+        assert meta["fundamentals"]["rows"].value == 0 and meta["fundamentals"]["fundamentals_neutral"].value
+        said = meta["fundamentals"]["cache_warnings"].value
+        assert "HTTP 403" in said and "score neutral" in said and said.count("financials filed") == 1
+        logged = [e.user_message for e in instance.all_logs(result.run_id)
+                  if e.level >= logging.WARNING and "HTTP 403" in (e.user_message or "")]
+        assert logged and KEY not in " ".join(logged)
+        factors = result.asset_value("factors")
+        assert len(factors) and (factors[["value", "quality", "growth"]] == 0.0).all().all()
+        assert meta["ranked_top_n"]["rows"].value == 25

@@ -209,3 +209,77 @@ def test_financials_become_point_in_time_fundamentals(fake):
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
     assert (got["published"] <= day).all() and got["eps_ttm"].notna().mean() > 0.9
     assert fake.requests.count("/vX/reference/financials") == -(-len(served) // 100)  # pages of 100
+
+
+# -- a plan without a dataset degrades, never crashes ----------------------------------------------
+@pytest.mark.parametrize("answer, why", [("empty", "no filings published"), ("null", "no filings published"),
+                                         (403, "HTTP 403"), (404, "HTTP 404")])
+def test_a_plan_without_financials_gives_no_fundamentals_and_one_warning(fake, tmp_path, answer, why):
+    from technic_assets.market.stored import StoredMarket
+    from technic_assets.storage.history import History
+
+    fake.financials = answer
+    stored = StoredMarket(PolygonMarket(client(fake)), History(str(tmp_path / "store.duckdb")))
+    reports = stored.fundamentals_for_days(DAYS)
+    assert reports.empty and {"date", "symbol", "eps_ttm", "roe"} <= set(reports.columns)
+    assert str(reports["published"].dtype).startswith("datetime64")
+    assert stored.report_history(DAYS[0], DAYS[-1]).empty  # the alpha model's path too
+    warnings = stored.new_warnings()
+    assert len(warnings) == 1 and why in warnings[0] and "financials" in warnings[0]
+    assert "value, quality and growth score neutral" in warnings[0] and KEY not in warnings[0]
+    assert stored.new_warnings() == []  # said once
+    # a refusal is not a fetched span: once the plan includes financials, the days are filled
+    assert (stored.filing_days_fetched == 0) == (answer in (403, 404))
+    if answer in (403, 404):
+        fake.financials = None
+        again = StoredMarket(PolygonMarket(client(fake)), History(str(tmp_path / "store.duckdb")))
+        assert len(again.fundamentals_for_days(DAYS)) > 100 and again.new_warnings() == []
+
+
+def test_a_plan_without_financials_gives_the_source_alone_no_fundamentals(fake):
+    fake.financials = 403
+    source = PolygonMarket(client(fake))
+    assert source.fundamentals(DAYS[0]).empty
+    assert any("HTTP 403" in w for w in source.new_warnings())
+
+
+def test_a_refused_key_on_financials_still_fails(fake, tmp_path):
+    from technic_assets.market.stored import StoredMarket
+    from technic_assets.storage.history import History
+
+    stored = StoredMarket(PolygonMarket(client(fake, key="wrong-key")), History(str(tmp_path / "store.duckdb")))
+    with pytest.raises(ProviderError, match="HTTP 401"):
+        stored.fundamentals_for_days(DAYS)
+
+
+def test_ticker_details_404_leaves_that_symbol_unknown(fake):
+    want = MARKET.listings(DAYS[0])
+    stock = want.loc[want["type"] == "stock", "symbol"].iloc[0]
+    fake.missing_details = {stock}
+    listings = PolygonMarket(client(fake), workers=4).listings(DAYS[0]).set_index("symbol")
+    assert listings.loc[stock, "sector"] == "Unknown"
+    others = listings[(listings["type"] == "stock") & (listings.index != stock)]
+    assert (others["sector"] != "Unknown").mean() > 0.9
+
+
+# -- the CLI's default date is the source's latest complete session ---------------------------------
+class _OneBehind(SyntheticMarket):
+    """A source whose latest complete session is the one before the latest closed one (a provider
+    that has not published the day yet)."""
+
+    def latest_session(self, now):
+        from technic_assets.partitions import latest_closed_session, nyse
+
+        return nyse().previous_session(pd.Timestamp(latest_closed_session(now))).strftime("%Y-%m-%d")
+
+
+def test_the_cli_default_date_is_the_sources_latest_session():
+    from technic_assets.cli import resolve_date
+    from technic_assets.environment import Environment
+    from technic_assets.partitions import latest_closed_session, nyse
+
+    closed = pd.Timestamp(latest_closed_session())
+    want = nyse().previous_session(closed).strftime("%Y-%m-%d")
+    assert resolve_date(None, Environment(), source=_OneBehind(seed=1, n_stocks=10)) == want
+    assert resolve_date(None, Environment()) == closed.strftime("%Y-%m-%d")  # synthetic: the calendar's
+

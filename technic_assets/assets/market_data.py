@@ -112,7 +112,8 @@ def price_bars(context, market: MarketResource, scan: ScanSettings, alpha: Alpha
         "eps_ttm": "trailing 12-month EPS, per share at publication", "book_value_per_share": "float",
         "roe": "return on equity", "debt_to_equity": "float", "revenue_growth": "year on year",
         "eps_growth": "year on year", "earnings_surprise": "standardized unexpected earnings"})},
-    description="Each stock's latest quarterly report published on or before the day (point in time).",
+    description=("Each stock's latest quarterly report published on or before the day (point in time); none "
+                 "when the source has no fundamentals (value, quality and growth then score neutral)."),
 )
 def fundamentals(context, market: MarketResource, scan: ScanSettings) -> Output[pd.DataFrame]:
     days = scan_days(context)
@@ -123,7 +124,10 @@ def fundamentals(context, market: MarketResource, scan: ScanSettings) -> Output[
     reports = provider.fundamentals_for_days(days)
     reports = reports[["date", *[c for c in reports.columns if c != "date"]]]
     stale = (reports["date"] - pd.to_datetime(reports["published"])).dt.days > 200
+    # no reports (a plan without financials, a file without them): value, quality and growth score
+    # neutral, and the provider's warnings below say why
     return Output(reports, metadata={**range_metadata(days), "rows": len(reports),
+                                     "fundamentals_neutral": bool(reports.empty),
                                      "reports_older_than_200_days": int(stale.sum()),
                                      "filing_days_fetched": provider.filing_days_fetched,
                                      **provider_report(context, provider, before)})

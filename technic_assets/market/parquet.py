@@ -4,8 +4,11 @@ Columns: symbol, date, open, high, low, close, volume, and where present adjuste
 dividend_amount, split_coefficient (as in Alpha Vantage exports: raw prices, the split ratio on the
 ex-date). `split_coefficient` becomes our `split_ratio`; without it every ratio is 1 and the prices
 are taken as already adjusted. Sectors come from an optional CSV with Symbol and Sector columns (and
-optionally Name); symbols without one are "Unknown". Security types are not in such files: symbols on
-the known-ETF lists are ETFs, the rest stocks. There are no fundamentals, so value, quality and growth
+optionally Name); symbols without one are "Unknown". Security types come from a `type` column where
+the file has one (case-insensitive: ETF, ETN, ETV or FUND -> ETF; STOCK, CS, ADRC or COMMON STOCK ->
+stock, as Polygon names them; a symbol's latest non-blank value counts); otherwise, and for symbols
+whose value is blank or not one of those, symbols on the known-ETF lists (known_etfs) are ETFs and
+the rest stocks. Leveraged and inverse ETFs are those on the known list. There are no fundamentals, so value, quality and growth
 are neutral for every name. A symbol is listed from its first bar to its last.
 """
 
@@ -22,6 +25,8 @@ from technic_assets.market.base import BAR_COLUMNS, LISTING_COLUMNS, MarketDataP
 from technic_assets.market.known_etfs import LEVERAGED_ETFS, PLAIN_ETFS
 
 REQUIRED = ("symbol", "date", "open", "high", "low", "close", "volume")
+TYPE_VALUES = {"etf": "ETF", "etn": "ETF", "etv": "ETF", "fund": "ETF",
+               "stock": "stock", "cs": "stock", "adrc": "stock", "common stock": "stock"}
 
 
 class ParquetMarket(MarketDataProvider):
@@ -52,6 +57,7 @@ class ParquetMarket(MarketDataProvider):
         if missing:
             raise ValueError(f"market file {self.path!r} lacks the columns {missing} (it has {sorted(columns)})")
         self._has_splits = "split_coefficient" in columns
+        self._has_type = "type" in columns
 
     @cached_property
     def _spans(self) -> pd.DataFrame:
@@ -60,6 +66,17 @@ class ParquetMarket(MarketDataProvider):
         spans["listed"] = pd.to_datetime(spans["listed"])
         spans["last"] = pd.to_datetime(spans["last"])
         return spans
+
+    @cached_property
+    def _types(self) -> pd.Series:
+        """symbol -> 'ETF' or 'stock' from the file's `type` column (each symbol's latest recognised
+        value); empty without one, so the known-ETF lists decide."""
+        if not self._has_type:
+            return pd.Series(dtype=object)
+        found = self._query("SELECT symbol, arg_max(lower(trim(CAST(type AS VARCHAR))), date) AS kind FROM SOURCE "
+                            "WHERE type IS NOT NULL AND list_contains(?, lower(trim(CAST(type AS VARCHAR)))) "
+                            "GROUP BY symbol", [list(TYPE_VALUES)])
+        return found.set_index("symbol")["kind"].map(TYPE_VALUES)
 
     @cached_property
     def _sectors(self) -> pd.DataFrame:
@@ -80,12 +97,14 @@ class ParquetMarket(MarketDataProvider):
         spans = self._spans
         active = spans[(spans["listed"] <= day) & (spans["last"] >= day)].copy()
         out = active.merge(self._sectors, on="symbol", how="left")
-        is_etf = out["symbol"].isin(PLAIN_ETFS | LEVERAGED_ETFS)
+        listed_etf = out["symbol"].isin(PLAIN_ETFS | LEVERAGED_ETFS)
+        typed = out["symbol"].map(self._types)
+        is_etf = (typed == "ETF") | (typed.isna() & listed_etf)
         out["type"] = is_etf.map({True: "ETF", False: "stock"})
         out["sector"] = out["sector"].where(~is_etf, "ETF").fillna("Unknown")
         out["name"] = out["name"].fillna(out["symbol"]) if "name" in out.columns else out["symbol"]
         out["exchange"] = "unknown"
-        out["is_leveraged"] = out["symbol"].isin(LEVERAGED_ETFS)
+        out["is_leveraged"] = is_etf & out["symbol"].isin(LEVERAGED_ETFS)
         out["delisted"] = pd.NaT
         return out[LISTING_COLUMNS].sort_values("symbol").reset_index(drop=True)
 

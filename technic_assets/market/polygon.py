@@ -9,12 +9,14 @@
               (/v3/reference/tickers/{ticker}), asked only for symbols the store does not know yet
   filings     /vX/reference/financials by filing date (paginated), turned into point-in-time
               fundamentals by core.fundamentals; the fundamentals asset keeps them in the store so
-              each filing day is fetched once
+              each filing day is fetched once. A plan without financials (HTTP 403, or 404) gives
+              `DatasetUnavailable`: no fundamentals, said once as a warning, never a failed scan
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
@@ -22,7 +24,8 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from technic_assets.market.base import BAR_COLUMNS, LISTING_COLUMNS, MarketDataProvider, ProviderError
+from technic_assets.market.base import (BAR_COLUMNS, LISTING_COLUMNS, MarketDataProvider, ProviderError,
+                                        empty_fundamentals)
 from technic_assets.core.fundamentals import FILING_COLUMNS, FILINGS_DAYS, point_in_time
 from technic_assets.market.http import HttpClient
 from technic_assets.market.known_etfs import LEVERAGED_ETFS
@@ -33,6 +36,13 @@ DEFAULT_BASE_URL = "https://api.polygon.io"
 STOCK_TYPES = {"CS", "ADRC"}
 ETF_TYPES = {"ETF", "ETN", "ETV"}
 LEVERAGE_WORDS = ("2X", "3X", "ULTRA", "BEAR", "INVERSE", "SHORT", "-1X", "LEVERAGED")
+# HttpClient's ProviderError carries the status only in its message ("...: HTTP 403: ..."); 401 is the
+# key itself refused, which fails the run, while 403 (not entitled) and 404 (no such dataset) are the plan
+UNAVAILABLE = re.compile(r": HTTP (403|404)\b")
+
+
+class DatasetUnavailable(ProviderError):
+    """The account's plan does not serve this dataset: the caller goes on without it, and says so."""
 
 
 class PolygonMarket(MarketDataProvider):
@@ -44,6 +54,7 @@ class PolygonMarket(MarketDataProvider):
         self.workers = workers
         self.sector_map = sector_map
         self._reported = 0
+        self._own: list[str] = []  # degradations of this source itself, reported after the cache's
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -54,11 +65,10 @@ class PolygonMarket(MarketDataProvider):
         return self.client.stats.as_dict()
 
     def new_warnings(self) -> list[str]:
-        if not self.client.cache:
-            return []
         with self._lock:
-            fresh = self.client.cache.warnings[self._reported:]
+            fresh = self.client.cache.warnings[self._reported:] if self.client.cache else []
             self._reported += len(fresh)
+            fresh, self._own = fresh + self._own, []
         return fresh
 
     def latest_session(self, now: pd.Timestamp) -> str:
@@ -177,16 +187,29 @@ class PolygonMarket(MarketDataProvider):
         """From filings, as the fundamentals asset does with the store in between (that path
         fetches each filing day once); this one asks for the whole year and a quarter each call."""
         day = pd.Timestamp(as_of)
-        return point_in_time(self.filings(day - pd.Timedelta(days=FILINGS_DAYS), day), day)
+        try:
+            filings = self.filings(day - pd.Timedelta(days=FILINGS_DAYS), day)
+        except DatasetUnavailable as exc:
+            with self._lock:
+                self._own.append(no_fundamentals(str(exc)))
+            return empty_fundamentals()
+        return point_in_time(filings, day) if len(filings) else empty_fundamentals()
 
     def filings(self, start: dt.date, end: dt.date) -> pd.DataFrame:
-        """Quarterly financials filed from start to end inclusive, one row per ticker (FILING_COLUMNS)."""
+        """Quarterly financials filed from start to end inclusive, one row per ticker (FILING_COLUMNS);
+        none when the answer is empty (`results` missing, null or []), DatasetUnavailable when the
+        plan lacks the endpoint (HTTP 403 or 404)."""
         s, e = pd.Timestamp(start), pd.Timestamp(end)
-        results = self.client.paginate(
-            "/vX/reference/financials",
-            {"filing_date.gte": f"{s:%Y-%m-%d}", "filing_date.lte": f"{e:%Y-%m-%d}", "timeframe": "quarterly",
-             "limit": 100, "sort": "filing_date", "order": "asc"},
-            what=f"financials filed {s:%Y-%m-%d}..{e:%Y-%m-%d}")
+        try:
+            results = list(self.client.paginate(
+                "/vX/reference/financials",
+                {"filing_date.gte": f"{s:%Y-%m-%d}", "filing_date.lte": f"{e:%Y-%m-%d}", "timeframe": "quarterly",
+                 "limit": 100, "sort": "filing_date", "order": "asc"},
+                what=f"financials filed {s:%Y-%m-%d}..{e:%Y-%m-%d}"))
+        except ProviderError as exc:
+            if UNAVAILABLE.search(str(exc)):
+                raise DatasetUnavailable(str(exc)) from None
+            raise
         rows = []
         for r in results:
             statements = r.get("financials") or {}
@@ -202,3 +225,9 @@ class PolygonMarket(MarketDataProvider):
             for ticker in r.get("tickers") or []:  # a filing without tickers cannot be placed
                 rows.append((ticker, pd.Timestamp(r["end_date"]), pd.Timestamp(r["filing_date"]), *values))
         return pd.DataFrame(rows, columns=FILING_COLUMNS)
+
+
+def no_fundamentals(why: str) -> str:
+    """The warning for a run without fundamentals: why, and what the scan does instead."""
+    return (f"{why}; going on without fundamentals: value, quality and growth score neutral "
+            "(as for a data file without them)")

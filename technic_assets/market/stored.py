@@ -9,6 +9,9 @@ where it cannot, keeping what it fetched:
   asks once per symbol, ever;
 - fundamentals: a source that serves raw filings (Polygon) has them kept in the store, each filing
   day fetched once, and point-in-time reports built from them; other sources give reports directly.
+  A plan without filings (the source raises DatasetUnavailable) or a span without any gives no
+  reports: value, quality and growth then score neutral, and the step's metadata and log say why,
+  once per endpoint; days the plan refused are not recorded as fetched, so an upgrade fills them.
 This is the one place that writes a table outside the I/O manager.
 """
 
@@ -20,8 +23,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from technic_assets.core.cleaning import RULES, clean_bars
-from technic_assets.core.fundamentals import FILINGS_DAYS, point_in_time, report_history
-from technic_assets.market.base import BAR_COLUMNS, MarketDataProvider
+from technic_assets.core.fundamentals import FILING_COLUMNS, FILINGS_DAYS, point_in_time, report_history
+from technic_assets.market.base import BAR_COLUMNS, MarketDataProvider, empty_fundamentals
+from technic_assets.market.polygon import DatasetUnavailable, no_fundamentals
 from technic_assets.storage.history import History
 
 FILINGS_SETTLE_DAYS = 3  # late filings for the last few days may still arrive: asked again each run
@@ -47,6 +51,8 @@ class StoredMarket(MarketDataProvider):
         self.name = source.name
         self._sectors: dict[str, str] | None = None
         self.filing_days_fetched = 0
+        self._warnings: list[str] = []
+        self._warned: set[str] = set()  # endpoints already warned about by this step
 
     def __repr__(self) -> str:
         return f"StoredMarket({self.source!r}, {self.history.path!r})"
@@ -113,6 +119,8 @@ class StoredMarket(MarketDataProvider):
                       for day in days]
         else:
             frames = [self.source.fundamentals(day) for day in days]
+        # an empty report keeps the typed columns, so the store and the factors read it as any other
+        frames = [f if len(f) else empty_fundamentals() for f in frames]
         return pd.concat([f.assign(date=day) for f, day in zip(frames, days)], ignore_index=True)
 
     def report_history(self, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -126,9 +134,31 @@ class StoredMarket(MarketDataProvider):
         start, end = pd.Timestamp(start), pd.Timestamp(end)
         settled = end - pd.Timedelta(days=FILINGS_SETTLE_DAYS)
         for first, last in self.history.filing_gaps(start, end):
-            self.history.replace_filings(self.source.filings(first, last), first, last, covered_through=settled)
+            try:
+                fetched = self.source.filings(first, last)
+            except DatasetUnavailable as exc:  # the plan lacks it: nothing stored, nothing marked fetched
+                self._warn("financials", no_fundamentals(str(exc)))
+                break
+            self.history.replace_filings(fetched, first, last, covered_through=settled)
             self.filing_days_fetched += (last - first).days + 1
-        return self.history.read_filings(start, end)
+        filings = self.history.read_filings(start, end)
+        if filings is None or filings.empty:
+            self._warn("financials", no_fundamentals(f"financials: no filings published {start:%Y-%m-%d}.."
+                                                     f"{end:%Y-%m-%d} (the plan may not include them)"))
+            return self._no_filings()
+        return filings
+
+    @staticmethod
+    def _no_filings() -> pd.DataFrame:
+        """FILING_COLUMNS with no rows, typed as the store's."""
+        dtypes = {"symbol": object, "period_end": "datetime64[ns]", "published": "datetime64[ns]"}
+        return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, float)) for c in FILING_COLUMNS})
+
+    def _warn(self, endpoint: str, message: str) -> None:
+        """Say a degradation once per endpoint in this step (the first reason given is kept)."""
+        if endpoint not in self._warned:
+            self._warned.add(endpoint)
+            self._warnings.append(message)
 
     # -- passed through --------------------------------------------------------------------------
     @property
@@ -142,4 +172,5 @@ class StoredMarket(MarketDataProvider):
         return self.source.cache_stats()
 
     def new_warnings(self) -> list[str]:
-        return self.source.new_warnings()
+        fresh, self._warnings = self._warnings, []
+        return self.source.new_warnings() + fresh
