@@ -88,3 +88,13 @@ def empty_fundamentals() -> pd.DataFrame:
 
 class ProviderError(RuntimeError):
     """A data source could not give what was asked; the message names the endpoint and the date."""
+
+
+class DatasetUnavailable(ProviderError):
+    """The account's plan does not serve this dataset: the caller goes on without it, and says so."""
+
+
+def no_fundamentals(why: str) -> str:
+    """The warning for a run without fundamentals: why, and what the scan does instead."""
+    return (f"{why}; going on without fundamentals: value, quality and growth score neutral "
+            "(as for a data file without them)")

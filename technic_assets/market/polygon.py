@@ -24,8 +24,8 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from technic_assets.market.base import (BAR_COLUMNS, LISTING_COLUMNS, MarketDataProvider, ProviderError,
-                                        empty_fundamentals)
+from technic_assets.market.base import (BAR_COLUMNS, LISTING_COLUMNS, DatasetUnavailable, MarketDataProvider,
+                                        ProviderError, empty_fundamentals, no_fundamentals)
 from technic_assets.core.fundamentals import FILING_COLUMNS, FILINGS_DAYS, point_in_time
 from technic_assets.market.http import HttpClient
 from technic_assets.market.known_etfs import LEVERAGED_ETFS
@@ -39,10 +39,6 @@ LEVERAGE_WORDS = ("2X", "3X", "ULTRA", "BEAR", "INVERSE", "SHORT", "-1X", "LEVER
 # HttpClient's ProviderError carries the status only in its message ("...: HTTP 403: ..."); 401 is the
 # key itself refused, which fails the run, while 403 (not entitled) and 404 (no such dataset) are the plan
 UNAVAILABLE = re.compile(r": HTTP (403|404)\b")
-
-
-class DatasetUnavailable(ProviderError):
-    """The account's plan does not serve this dataset: the caller goes on without it, and says so."""
 
 
 class PolygonMarket(MarketDataProvider):
@@ -226,8 +222,3 @@ class PolygonMarket(MarketDataProvider):
                 rows.append((ticker, pd.Timestamp(r["end_date"]), pd.Timestamp(r["filing_date"]), *values))
         return pd.DataFrame(rows, columns=FILING_COLUMNS)
 
-
-def no_fundamentals(why: str) -> str:
-    """The warning for a run without fundamentals: why, and what the scan does instead."""
-    return (f"{why}; going on without fundamentals: value, quality and growth score neutral "
-            "(as for a data file without them)")

@@ -24,8 +24,8 @@ import pandas as pd
 
 from technic_assets.core.cleaning import RULES, clean_bars
 from technic_assets.core.fundamentals import FILING_COLUMNS, FILINGS_DAYS, point_in_time, report_history
-from technic_assets.market.base import BAR_COLUMNS, MarketDataProvider, empty_fundamentals
-from technic_assets.market.polygon import DatasetUnavailable, no_fundamentals
+from technic_assets.market.base import (BAR_COLUMNS, DatasetUnavailable, MarketDataProvider, empty_fundamentals,
+                                         no_fundamentals)
 from technic_assets.storage.history import History
 
 FILINGS_SETTLE_DAYS = 3  # late filings for the last few days may still arrive: asked again each run
