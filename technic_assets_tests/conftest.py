@@ -64,7 +64,6 @@ def warm_template(tmp_path_factory):
     from dagster import DagsterInstance, materialize
 
     from technic_assets.partitions import sessions
-    from technic_assets.storage import History
     from technic_assets_tests.graph import ASSETS, resources
 
     path = tmp_path_factory.mktemp("warm") / "store.duckdb"

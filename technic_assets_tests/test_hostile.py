@@ -128,7 +128,7 @@ def test_sql_text_only_ever_interpolates_identifiers():
                 continue
             parts = [p for a in built for p in ast.walk(a)]
             assert not [p for p in parts if isinstance(p, ast.BinOp) or getattr(p, "attr", None) == "format"], \
-                f"{path.name}:{node.lineno}: SQL built by {ast.unparse(sql)[:80]}"
+                f"{path.name}:{node.lineno}: SQL built by {ast.unparse(built[0])[:80]}"
             holes = {ast.unparse(v.value) for p in parts if isinstance(p, ast.JoinedStr)
                      for v in p.values if isinstance(v, ast.FormattedValue)}
             assert holes <= ALLOWED_IN_SQL, f"{path.name}:{node.lineno}: {holes - ALLOWED_IN_SQL} put into SQL text"
