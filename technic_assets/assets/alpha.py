@@ -77,8 +77,8 @@ def train_models(market: MarketResource, universe: pd.DataFrame, trained_for: pd
     window = training_window(trained_for, config, first)
     provider, history = market.provider(), market.store.history
     bars = history.read_dates("price_bars", list(window))
-    missing = sorted(set(window) - set(bars["date"]))
-    if missing:
+    missing = window.difference(pd.DatetimeIndex(bars["date"].unique()))
+    if len(missing):
         raise ValueError(f"price_bars lacks {len(missing)} sessions the alpha model for {trained_for:{DATE_FMT}} "
                          f"learns from ({missing[0]:{DATE_FMT}} ...): materialize price_bars for the day first")
     panel = indicator_panel(bars, window)

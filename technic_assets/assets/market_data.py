@@ -81,7 +81,7 @@ def price_bars(context, market: MarketResource, scan: ScanSettings, alpha: Alpha
         fill = provider.fill(sorted(set(window) | set(training)), returned=days)
         record_fill(context, fill)
         today = fill.returned
-    empty = sorted(set(days) - set(today["date"]))
+    empty = sorted(set(days) - set(pd.DatetimeIndex(today["date"].unique())))
     if empty:
         raise ValueError(f"the {market.market} market returned no bars for "
                          + ", ".join(d.strftime(DATE_FMT) for d in empty[:5]) + (" ..." if len(empty) > 5 else ""))
