@@ -31,3 +31,35 @@ def resources(n_stocks: int | None = None, *, alpha: AlphaSettings | None = None
 def definitions(**overrides):
     """build_definitions for the environment with `overrides` (start_date=..., n_stocks=...)."""
     return build_definitions(environment(**overrides))
+
+
+@dataclasses.dataclass
+class CliRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(argv: list[str], env: dict[str, str], cwd=None) -> CliRun:
+    """`technic ARGV` as a person runs it, with these environment variables (and working directory),
+    in this process: the environment is read when the command builds its definitions, so a test can
+    give it any start date and source without a subprocess."""
+    import contextlib
+    import io
+
+    import pytest
+
+    from technic_assets.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        for name, value in env.items():
+            mp.setenv(name, value)
+        if cwd is not None:
+            mp.chdir(cwd)
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            print(exc, file=err)
+            code = exc.code if isinstance(exc.code, int) else 1
+    return CliRun(code, out.getvalue(), err.getvalue())

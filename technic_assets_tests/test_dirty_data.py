@@ -5,15 +5,13 @@ repaired to the clean row, or flagged so the scan leaves the symbol out; and eve
 not touch gets exactly the indicators it gets from the clean file.
 """
 
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from technic_assets_tests.conftest import shared_file
+from technic_assets_tests.graph import run_cli
 from technic_assets_tests.snapshots import query
 
 DAY = "2020-09-15"
@@ -67,10 +65,9 @@ def damage(clean: pd.DataFrame, rng) -> tuple[pd.DataFrame, dict]:
 
 
 def scan(path_file, store):
-    env = {**os.environ, "TECHNIC_DUCKDB_PATH": str(store), "TECHNIC_START_DATE": "2019-01-02", "TECHNIC_ALPHA_WEIGHT": "0",
+    env = {"TECHNIC_DUCKDB_PATH": str(store), "TECHNIC_START_DATE": "2019-01-02", "TECHNIC_ALPHA_WEIGHT": "0",
            "TECHNIC_MARKET": f"parquet:{path_file}"}
-    run = subprocess.run([sys.executable, "-m", "technic_assets.cli", "scan", "--date", DAY, "--top", "5"],
-                         env=env, capture_output=True, text=True, timeout=600)
+    run = run_cli(["scan", "--date", DAY, "--top", "5"], env)
     assert run.returncode == 0, run.stderr[-3000:]
     return run
 

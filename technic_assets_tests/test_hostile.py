@@ -2,9 +2,6 @@
 that every SQL statement binds its values (only identifiers are ever put into SQL text)."""
 
 import ast
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +11,7 @@ from technic_assets.cli import main
 from technic_assets.resources import AlphaSettings
 from technic_assets.definitions import build_definitions
 from technic_assets.storage import History, db_path
+from technic_assets_tests.graph import run_cli
 from technic_assets_tests.snapshots import query
 from technic_assets_tests.test_dirty_data import DAY, sample
 
@@ -33,10 +31,9 @@ def evil_run(tmp_path_factory):
     sectors = pd.DataFrame({"Symbol": [EVIL_SYMBOLS[0], plain[3], plain[4], "AAPL"],
                             "Sector": ["Financials", EVIL_SECTORS[0], EVIL_SECTORS[1], "Information Technology"]})
     sectors.to_csv(tmp / "sectors.csv", index=False)
-    env = {**os.environ, "TECHNIC_DUCKDB_PATH": str(tmp / "store.duckdb"), "TECHNIC_START_DATE": "2019-01-02", "TECHNIC_ALPHA_WEIGHT": "0",
+    env = {"TECHNIC_DUCKDB_PATH": str(tmp / "store.duckdb"), "TECHNIC_START_DATE": "2019-01-02", "TECHNIC_ALPHA_WEIGHT": "0",
            "TECHNIC_MARKET": f"parquet:{tmp / 'bars.parquet'}", "TECHNIC_SECTOR_MAP": str(tmp / "sectors.csv")}
-    run = subprocess.run([sys.executable, "-m", "technic_assets.cli", "scan", "--date", DAY, "--top", "5"],
-                         env=env, capture_output=True, text=True, timeout=600, cwd=tmp)
+    run = run_cli(["scan", "--date", DAY, "--top", "5"], env, cwd=tmp)
     assert run.returncode == 0, run.stderr[-3000:]
     return tmp, plain
 

@@ -1,17 +1,15 @@
 """The whole scan on the shared real data (3,756 US stocks and ETFs, 2017-2020, raw prices with splits).
 
-Runs `technic scan` in a child process, since the partitions must start early enough for 2020
-(TECHNIC_START_DATE is read when the definitions are imported).
+Runs `technic scan` as a person would, in process, with the partitions starting early enough for
+2020 (TECHNIC_START_DATE, read when the command builds its definitions).
 """
 
-import os
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
 from technic_assets_tests.conftest import shared_file
+from technic_assets_tests.graph import run_cli
 from technic_assets_tests.snapshots import query
 
 DAY = "2020-09-15"
@@ -20,11 +18,10 @@ DAY = "2020-09-15"
 @pytest.fixture(scope="module")
 def real_store(tmp_path_factory):
     path = tmp_path_factory.mktemp("real") / "store.duckdb"
-    env = {**os.environ, "TECHNIC_DUCKDB_PATH": str(path), "TECHNIC_START_DATE": "2019-01-02", "TECHNIC_ALPHA_WEIGHT": "0",
+    env = {"TECHNIC_DUCKDB_PATH": str(path), "TECHNIC_START_DATE": "2019-01-02", "TECHNIC_ALPHA_WEIGHT": "0",
            "TECHNIC_MARKET": f"parquet:{shared_file('market', 'us_equities_daily_2017_2020.parquet')}",
            "TECHNIC_SECTOR_MAP": str(shared_file("market", "sp500_constituents_2018-04-02.csv"))}
-    run = subprocess.run([sys.executable, "-m", "technic_assets.cli", "scan", "--date", DAY, "--top", "10"],
-                         env=env, capture_output=True, text=True, timeout=600)
+    run = run_cli(["scan", "--date", DAY, "--top", "10"], env)
     assert run.returncode == 0, run.stderr[-3000:]
     return path, run
 
