@@ -30,7 +30,8 @@ def fake():
 def client(fake, **kw):
     stats = Stats()
     cache = kw.pop("cache", None) or ResponseCache(stats, redis_url=kw.pop("redis_url", None))
-    return HttpClient(fake.base_url, kw.pop("key", KEY), stats=stats, cache=cache, backoff=0.01, **kw)
+    kw.setdefault("backoff", 0.01)
+    return HttpClient(fake.base_url, kw.pop("key", KEY), stats=stats, cache=cache, **kw)
 
 
 @pytest.fixture
@@ -140,12 +141,48 @@ def test_the_retry_deadline_holds_in_virtual_time(fake):
     fake.outage((1000, {"status": 503, "retry_after": "25"}))  # a long outage, timed by the same clock
     c = client(fake, clock=clock, retry_seconds=60)
     splits = {"execution_date.gte": "2025-06-02", "execution_date.lte": "2025-06-03"}
-    with pytest.raises(ProviderError, match="HTTP 503 after 4 tries over 60 s"):
+    with pytest.raises(ProviderError, match=r"HTTP 503 after 3 tries; the server asks to wait 25 s \(Retry-After\), "
+                                            r"past the 60 s retry window \(10 s left\)"):
         c.get("/v3/reference/splits", splits, what="splits")
-    assert clock.sleeps == [25.0, 25.0, 10.0]  # the last wait is cut to try once more at the deadline
-    assert clock.slept == 60.0
+    assert clock.sleeps == [25.0, 25.0]  # a third 25 s would end past the deadline: it fails at once
     clock.sleep(1000 - clock.slept)  # the outage is over
     assert "results" in c.get("/v3/reference/splits", splits, what="splits")
+
+
+def test_a_backoff_is_cut_to_try_once_more_at_the_deadline(fake):
+    clock = FakeClock()
+    fake.clock = clock
+    fake.outage((1000, {"status": 503}))
+    c = client(fake, clock=clock, retry_seconds=60, backoff=20, max_backoff=25)
+    with pytest.raises(ProviderError, match="HTTP 503 after .* tries over 60 s"):
+        c.get("/v3/reference/splits", {"execution_date.gte": "2025-06-02"}, what="splits")
+    assert clock.slept == pytest.approx(60.0) and max(clock.sleeps) <= 25.0
+
+
+def test_a_retry_after_beyond_the_backoff_cap_is_waited_in_full_and_logged(fake, caplog):
+    clock = FakeClock()
+    fake.faults.append({"status": 429, "retry_after": "45"})
+    c = client(fake, clock=clock, max_backoff=30)
+    with caplog.at_level(logging.INFO, logger="technic.market"):
+        c.get("/v2/aggs/grouped/locale/us/market/stocks/2025-06-02", {}, what="grouped daily bars for 2025-06-02")
+    assert clock.sleeps == [45.0]  # a capped 30 s would only hit the limit again
+    line = next(r for r in caplog.records if r.name == "technic.market" and r.levelno == logging.WARNING)
+    message = line.getMessage()
+    assert "grouped daily bars for 2025-06-02" in message and "/v2/aggs/grouped/" in message
+    assert "HTTP 429" in message and "in 45.0 s (Retry-After)" in message
+    assert KEY not in caplog.text
+
+
+def test_a_retry_after_past_the_deadline_fails_at_once(fake, caplog):
+    clock = FakeClock()
+    fake.faults.append({"status": 429, "retry_after": "300"})
+    c = client(fake, clock=clock, retry_seconds=120)
+    with pytest.raises(ProviderError) as err, caplog.at_level(logging.INFO, logger="technic.market"):
+        c.get("/v2/aggs/grouped/locale/us/market/stocks/2025-06-02", {}, what="grouped daily bars for 2025-06-02")
+    message = str(err.value)
+    assert "grouped daily bars for 2025-06-02" in message and "HTTP 429 after 1 tries" in message
+    assert "asks to wait 300 s (Retry-After), past the 120 s retry window" in message
+    assert clock.slept == 0 and KEY not in message and KEY not in caplog.text
 
 
 def test_the_rate_limit_waits_out_its_minute_in_virtual_time():
@@ -156,6 +193,38 @@ def test_the_rate_limit_waits_out_its_minute_in_virtual_time():
     assert clock.slept == 0
     limiter.acquire()  # the fourth waits for the first to leave the 60 s window
     assert clock.slept == pytest.approx(60.01)
+
+
+def test_a_long_rate_limit_wait_is_logged(caplog):
+    clock = FakeClock()
+    limiter = RateLimiter(1, clock=clock)
+    with caplog.at_level(logging.INFO, logger="technic.market"):
+        limiter.acquire("grouped daily bars for 2025-06-02 (https://api.polygon.io/v2/aggs)")
+        limiter.acquire("grouped daily bars for 2025-06-03 (https://api.polygon.io/v2/aggs)")
+    assert [r.getMessage() for r in caplog.records] == [
+        "rate limit: 1 requests a minute reached; grouped daily bars for 2025-06-03 "
+        "(https://api.polygon.io/v2/aggs) waits 60.0 s"]
+
+
+def _send_times(limiters, clock, count, pause):
+    """`count` requests taken in turn by the limiters, `pause` virtual seconds apart; their epoch times."""
+    times = []
+    for i in range(count):
+        limiters[i % len(limiters)].acquire()
+        times.append(clock.time())
+        clock.sleep(pause)
+    return times
+
+
+def test_the_redis_rate_limit_is_a_sliding_window_across_processes(redis_db):
+    clock = FakeClock()
+    clock.sleep(60 - clock.time() % 60 - 5)  # 5 s before a minute boundary
+    shared = [RateLimiter(4, redis.Redis.from_url(REDIS_URL), key="technic:test:rate", clock=clock) for _ in range(2)]
+    times = _send_times(shared, clock, 14, pause=1.0)  # straddles three minute boundaries
+    busiest = max(sum(1 for u in times if t <= u < t + 60) for t in times)
+    assert busiest == 4  # a fixed minute's counter lets 8 through around the first boundary
+    assert times[4] - times[0] == pytest.approx(60.01, abs=0.02)  # the fifth waits for the first to leave
+    assert redis_db.zcard("technic:test:rate") <= 4 and 0 < redis_db.pttl("technic:test:rate") <= 61000
 
 
 def test_redis_is_l3_across_clients(fake, redis_db):

@@ -1,11 +1,13 @@
 """A careful HTTP client for a market-data REST API, and the cache layers in front of it.
 
 One `requests.Session` per client, (connect, read) timeouts on every call, retries with exponential
-backoff and jitter on 429, 5xx, timeouts and dropped connections, honouring Retry-After, for up to
-`retry_seconds` (2 minutes: a rate limit's minute or a short outage is ridden out) or `max_retries`
-tries, whichever ends first, then a clear `ProviderError` naming the endpoint (never the key: it
-travels in the Authorization header, and URLs are logged without their query). One rate limit is shared by every thread of a process, and by every
-process of a run when Redis is configured.
+backoff and jitter on 429, 5xx, timeouts and dropped connections, honouring Retry-After (in full, even
+beyond the backoff cap), for up to `retry_seconds` (2 minutes: a rate limit's minute or a short outage
+is ridden out) or `max_retries` tries, whichever ends first, then a clear `ProviderError` naming the
+endpoint (never the key: it travels in the Authorization header, and URLs are logged without their
+query). One sliding-window rate limit is shared by every thread of a process, and by every process of
+a run when Redis is configured. Every retry (WARNING) and every rate-limit wait over a second (INFO) is
+logged on `technic.market` with the endpoint and the wait, so a long wait never looks like a hang.
 
 Layers, each counted in `stats`: L1 an in-process LRU of parsed responses; L3 Redis (optional,
 one-hour TTL by default, health-checked, dropped with a warning if it fails mid-run, so results stay
@@ -24,6 +26,7 @@ import logging
 import random
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -63,8 +66,28 @@ class Stats:
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
 
+# Atomic check-and-add on a sorted set of send times (epoch seconds), so every process sees one window:
+# drop those at or before the cutoff, then add this request if fewer than the limit remain, else answer
+# the oldest one's time (the caller waits until it leaves the window). Times come in as strings, from
+# the caller's clock, so Redis's own number formatting loses no precision.
+_SLIDING_WINDOW = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], 61000)
+  return false
+end
+return redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+"""
+
+
 class RateLimiter:
-    """At most `per_minute` requests in any 60 s; shared through Redis when a client is given."""
+    """At most `per_minute` requests in any 60 s; shared through Redis when a client is given.
+
+    Both are sliding windows: a fixed minute's counter would let 2N through around a minute boundary.
+    """
+
+    WINDOW = 60.0
 
     def __init__(self, per_minute: int, redis_client=None, key: str = "technic:ratelimit", *, clock=None):
         self.per_minute = per_minute
@@ -73,38 +96,40 @@ class RateLimiter:
         self._clock = clock
         self._lock = threading.Lock()
         self._sent: list[float] = []
+        self._script = redis_client.register_script(_SLIDING_WINDOW) if redis_client is not None else None
 
     @property
     def clock(self):
         return self._clock if self._clock is not None else CLOCK
 
-    def acquire(self) -> None:
+    def acquire(self, where: str = "a request") -> None:
+        """Wait for a place in the window; a wait over a second is logged, so a long one is no silent hang."""
         if self.per_minute <= 0:
             return
         while True:
             wait = self._try_redis() if self.redis is not None else self._try_local()
             if wait <= 0:
                 return
+            if wait > 1.0:
+                log.info("rate limit: %d requests a minute reached; %s waits %.1f s", self.per_minute, where, wait)
             self.clock.sleep(wait)
 
     def _try_local(self) -> float:
         with self._lock:
             now = self.clock.monotonic()
-            self._sent = [t for t in self._sent if now - t < 60.0]
+            self._sent = [t for t in self._sent if now - t < self.WINDOW]
             if len(self._sent) < self.per_minute:
                 self._sent.append(now)
                 return 0.0
-            return 60.0 - (now - self._sent[0]) + 0.01
+            return self.WINDOW - (now - self._sent[0]) + 0.01
 
     def _try_redis(self) -> float:
+        """0 when this request may go now (and it is counted), else the seconds until a place frees up."""
         try:
             now = self.clock.time()
-            window = int(now // 60)
-            key = f"{self.key}:{window}"
-            count = self.redis.incr(key)
-            if count == 1:
-                self.redis.expire(key, 61)
-            return 0.0 if count <= self.per_minute else 60.0 - (now % 60) + 0.01
+            oldest = self._script(keys=[self.key], args=[repr(now), repr(now - self.WINDOW), self.per_minute,
+                                                          f"{now!r}:{uuid.uuid4().hex}"])
+            return 0.0 if oldest is None else max(0.0, float(oldest) + self.WINDOW - now) + 0.01
         except Exception as exc:  # noqa: BLE001 - Redis down: fall back to this process's own limit
             log.warning("rate limit: Redis unavailable (%s); limiting this process only", type(exc).__name__)
             self.redis = None
@@ -242,7 +267,7 @@ class HttpClient:
         clock = self.clock
         deadline = clock.monotonic() + self.retry_seconds
         for attempt in range(self.max_retries + 1):
-            self.limiter.acquire()
+            self.limiter.acquire(where)
             self.stats.add(requests=1)
             try:
                 response = self.session.get(url, params=params, timeout=self.timeout)
@@ -275,12 +300,17 @@ class HttpClient:
         return f" over {self.retry_seconds - (deadline - clock.monotonic()):.0f} s"
 
     def _sleep(self, clock, attempt: int, retry_after: str | None, where: str, why: str, deadline: float) -> None:
+        """Back off before the next try. The server's Retry-After is waited in full, beyond the backoff cap
+        (a shorter wait only hits the limit again); one that ends past the deadline fails now."""
+        left = max(0.0, deadline - clock.monotonic())
         delay = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
-        if retry_after:
-            delay = max(delay, _retry_after_seconds(retry_after, clock.time()))
-        delay = max(0.0, min(delay, self.max_backoff, deadline - clock.monotonic()))  # the last try at the deadline
+        asked = _retry_after_seconds(retry_after, clock.time()) if retry_after else 0.0
+        if asked > left:
+            raise ProviderError(f"{where}: {why} after {attempt + 1} tries; the server asks to wait {asked:.0f} s "
+                                f"(Retry-After), past the {self.retry_seconds:.0f} s retry window ({left:.0f} s left)")
+        delay = max(asked, min(delay, left))  # a backoff is cut to try once more at the deadline
         self.stats.add(retries=1)
-        log.info("%s: %s, retrying in %.2f s", where, why, delay)
+        log.warning("%s: %s, retry %d in %.1f s%s", where, why, attempt + 1, delay, " (Retry-After)" if asked else "")
         clock.sleep(delay)
 
     def paginate(self, path: str, params: dict, *, what: str, max_pages: int = 1000) -> Iterator[dict]:
