@@ -65,3 +65,26 @@ def test_the_postgres_instance_file_works(tmp_path, monkeypatch, pg_database, wa
     with DagsterInstance.from_config(str(home)) as reopened:
         assert DAY in reopened.get_materialized_partitions(AssetKey("ranked_top_n"))
         assert reopened.get_runs()[0].is_success
+
+
+def test_the_instance_files_put_the_data_sources_retries_in_the_run_log(tmp_path):
+    """A retry or a rate-limit wait is logged on `technic.market` (market/http.py); both instance files
+    make Dagster capture that logger, so it shows in the run's log and in the CLI's progress lines."""
+    import logging
+
+    from dagster import asset
+
+    @asset
+    def asks_the_source():
+        logging.getLogger("technic.market").warning("grouped daily bars for 2025-06-02: HTTP 429, retry 1 in 45.0 s")
+
+    for name in ("dagster.yaml", "dagster-postgres.yaml"):
+        text = (DEPLOY / name).read_text()
+        assert "managed_python_loggers:\n    - technic.market" in text, name
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(DEPLOY / "dagster.yaml", home / "dagster.yaml")
+    with DagsterInstance.from_config(str(home)) as instance:
+        result = materialize([asks_the_source], instance=instance)
+        messages = [e.user_message for e in instance.all_logs(result.run_id)]
+    assert any("HTTP 429, retry 1 in 45.0 s" in m for m in messages)
