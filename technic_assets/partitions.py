@@ -1,4 +1,5 @@
-"""The one partitions definition: a partition per NYSE trading day.
+"""The trading-day partitions: a partition per NYSE session, from a start date the definitions pass in
+(`build_partitions(start)`, cached, so every asset, job, schedule and sensor shares one definition).
 
 Weekends are left out by the cron schedule and exchange holidays (and one-off closures such as
 2025-01-09) by `exclusions` read from exchange-calendars, so a partition key is always a session and
