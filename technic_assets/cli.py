@@ -63,14 +63,14 @@ def _progress_logger():
 def resolve_date(raw: str | None, env: Environment, source=None) -> str:
     """The scan date: a given NYSE session, or else the configured source's latest complete one, as
     the sensor takes it (a closed session the provider has not published yet would scan nothing).
-    `source` is that provider; None builds it from `env`."""
+    `source` is that provider, or a MarketResource to take it from; None builds it from `env`."""
     from technic_assets.core.indicators import LOOKBACK
     from technic_assets.market.base import ProviderError
     from technic_assets.partitions import build_partitions, first_scannable, is_session, nyse
 
     if raw is None:
         try:
-            day = (source or _source(env)).latest_session(pd.Timestamp.now(tz="UTC"))
+            day = _source(env, source).latest_session(pd.Timestamp.now(tz="UTC"))
         except ProviderError as exc:
             raise SystemExit(f"error: the latest session could not be asked of the data source: {exc}") from None
     else:
@@ -94,11 +94,14 @@ def resolve_date(raw: str | None, env: Environment, source=None) -> str:
     return day
 
 
-def _source(env: Environment):
-    """The data source the environment configures, its settings (EnvVars) read as a run reads them."""
-    from technic_assets.resources import build_resources
+def _source(env: Environment, given=None):
+    """The data source: `given` if it is one, else that of the market resource given or built from
+    `env`, its settings (EnvVars) read as a run reads them."""
+    from technic_assets.resources import MarketResource, build_resources
 
-    with build_resources(env)["market"].process_config_and_initialize_cm() as market:
+    if given is not None and not isinstance(given, MarketResource):
+        return given
+    with (given or build_resources(env)["market"]).process_config_and_initialize_cm() as market:
         return market.source()
 
 
@@ -114,6 +117,8 @@ def assets_to_run(history, instance, day: str, refresh: bool) -> list[str] | Non
     no model yet, nothing to evaluate yet)."""
     from dagster import AssetKey
 
+    from technic_assets.definitions import ASSETS
+
     if refresh:
         return None
     stamp = pd.Timestamp(day)
@@ -124,21 +129,19 @@ def assets_to_run(history, instance, day: str, refresh: bool) -> list[str] | Non
         return not instance.is_ephemeral and day in instance.get_materialized_partitions(AssetKey(name))
 
     if all(there(name) for name in SETTINGS_FREE):
-        return [a for a in ASSET_NAMES if a not in SETTINGS_FREE]
+        return [a.key.to_user_string() for a in ASSETS if a.key.to_user_string() not in SETTINGS_FREE]
     return None
 
 
-ASSET_NAMES = ("universe", "price_bars", "fundamentals", "indicators", "filtered_universe", "factors",
-               "market_regime", "alpha_model", "alpha_forecasts", "ics", "merit", "ranked_top_n", "alpha_evaluation")
-
-
-def run_scan(day: str, settings, env: Environment, *, quiet: bool = False, refresh: bool = False):
+def run_scan(day: str, settings, env: Environment, *, resources: dict | None = None, quiet: bool = False,
+             refresh: bool = False):
     """Materialize the day in this process (every asset, or those the settings change); returns the stored top N."""
     from dagster import AssetKey, DagsterInstance
 
     from technic_assets.definitions import build_definitions
 
-    defs = build_definitions(env, resources={"scan": settings}, loggers={"progress": _progress_logger()})
+    defs = build_definitions(env, resources={**(resources or {}), "scan": settings},
+                             loggers={"progress": _progress_logger()})
     store = defs.resources["store"]
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     selection = assets_to_run(store.history, instance, day, refresh)
@@ -185,21 +188,20 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"error: {exc}") from None
 
     if args.command == "scan":
-        from technic_assets.resources import MarketResource, ScanSettings
-        from technic_assets.storage import StoreResource
+        from technic_assets.resources import ScanSettings, build_resources
 
         try:
             settings = ScanSettings(style=args.style, top_n=args.top, sectors=args.sector)
         except ValueError as exc:
             raise SystemExit(f"error: invalid scan settings: {settings_error(exc)}") from None
         try:
-            MarketResource(market=env.market, n_stocks=env.n_stocks, store=StoreResource())
+            resources = build_resources(env)  # the source named and checked before anything runs
         except ValueError as exc:
             raise SystemExit(f"error: {settings_error(exc)}") from None
-        day = resolve_date(args.date, env)
+        day = resolve_date(args.date, env, resources["market"])
         print(f"Scanning {day} (style {args.style}, top {args.top}) ...", file=sys.stderr)
         started = time.perf_counter()
-        result = run_scan(day, settings, env, quiet=args.quiet, refresh=args.refresh)
+        result = run_scan(day, settings, env, resources=resources, quiet=args.quiet, refresh=args.refresh)
         print_table(result, day)
         print(f"\n{time.perf_counter() - started:.1f}s", file=sys.stderr)
     elif args.command == "top":

@@ -41,7 +41,7 @@ def range_metadata(days: list[pd.Timestamp]) -> dict:
 def history_window(context, day: pd.Timestamp) -> pd.DatetimeIndex:
     """The LOOKBACK sessions ending on `day`; an error naming the date when they predate the partitions."""
     partitions = context.assets_def.partitions_def
-    first = pd.Timestamp(partitions.get_first_partition_key())
+    first = first_partition(context)
     window = sessions_back(day, LOOKBACK)
     if window[0] < first or len(window) < LOOKBACK:
         raise ValueError(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import asdict, dataclass, field
 
 from typing import TYPE_CHECKING
@@ -19,7 +20,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from technic_assets.core.alpha_features import FEATURES, HORIZONS
+from technic_assets.core.alpha_features import FEATURES, HORIZONS, features_for_day
+from technic_assets.core.frames import by_day
 from technic_assets.core.signal_quality import signal_quality
 
 if TYPE_CHECKING:
@@ -166,11 +168,6 @@ def forecasts_for_days(kept: pd.DataFrame, indicators: pd.DataFrame, fundamental
     """alpha_<h>d and model_<h>d for each day's filtered universe: one batched predict per day and
     horizon with the day's models (`models`: date, horizon, model_id; `booster(model_id)` loads one).
     NaN forecasts on a day without models. Returns (the frame, seconds spent predicting)."""
-    import time
-
-    from technic_assets.core.alpha_features import features_for_day
-    from technic_assets.core.frames import by_day
-
     days = list(dict.fromkeys(kept["date"]))
     parts = {name: by_day(frame, days) for name, frame in
              (("kept", kept), ("ind", indicators), ("fund", fundamentals), ("model", models))}

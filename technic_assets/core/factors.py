@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from technic_assets.core.frames import by_day
+
 FACTORS = ("momentum", "value", "quality", "growth", "trend", "volatility", "liquidity")
 MIN_SECTOR_SIZE = 5
 STYLES = ("swing", "medium", "position")
@@ -144,8 +146,6 @@ def factors_for_days(kept: pd.DataFrame, indicators: pd.DataFrame, fundamentals:
     """Factor z-scores of each day's filtered universe (date, symbol, sector, realized_vol_63, adv_20,
     FACTORS), each day its own cross-section; `split_rows` (date, symbol, split_ratio) may reach past
     the days, only those up to each day count. Returns (the frame, missing per factor)."""
-    from technic_assets.core.frames import by_day
-
     days = list(dict.fromkeys(kept["date"]))
     parts = {name: by_day(frame, days) for name, frame in
              (("kept", kept), ("ind", indicators), ("fund", fundamentals))}

@@ -19,6 +19,8 @@ import math
 
 import pandas as pd
 
+from technic_assets.core.frames import by_day
+
 REGIME_ETFS = ("SPY", "QQQ", "HYG", "LQD", "SHY", "TLT", "IEF", "VIXY")
 
 
@@ -79,7 +81,5 @@ def classify_regime(indicators: pd.DataFrame) -> dict[str, object]:
 
 def regime_for_days(indicators: pd.DataFrame, days) -> pd.DataFrame:
     """One row of regime tags per day (with `date`)."""
-    from technic_assets.core.frames import by_day
-
     computed = by_day(indicators, days)
     return pd.DataFrame([{"date": day, **classify_regime(computed[day])} for day in days])

@@ -24,6 +24,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from technic_assets.core.factors import FACTORS, standardize
+from technic_assets.core.frames import by_day
 
 ALPHA_WEIGHT = 0.35
 TERMS = (*FACTORS, "alpha")
@@ -125,8 +126,6 @@ def merit_for_days(factors: pd.DataFrame, ics: pd.DataFrame, regimes: pd.Series,
                    style: str, alpha_weight: float) -> tuple[pd.DataFrame, int]:
     """MERIT of each day's cross-section under that day's regime (`regimes`: risk by date), blending
     the day's alpha forecasts where there are any. Returns (the frame, days blended with alpha)."""
-    from technic_assets.core.frames import by_day
-
     days = list(dict.fromkeys(factors["date"]))
     scores, alpha_by_day = by_day(ics, days), by_day(forecasts, days)
     frames, blended = [], 0

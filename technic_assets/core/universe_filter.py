@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from technic_assets.core.frames import by_day, stack
+
 VALID_TICKER = re.compile(r"^[A-Z]{1,5}(\.[A-Z])?$")
 GICS_SECTORS = (
     "Information Technology", "Financials", "Health Care", "Consumer Discretionary", "Industrials",
@@ -109,8 +111,6 @@ def filter_days(universe: pd.DataFrame, indicators: pd.DataFrame, days, settings
                 ) -> tuple[pd.DataFrame, dict[str, int], list[str]]:
     """smart_filter on each day's listings and indicators: (the kept rows, KEPT_COLUMNS with `date`;
     counts per reason over all days; the last day's sectors kept). NothingPassed if a day keeps none."""
-    from technic_assets.core.frames import by_day, stack
-
     listed, computed = by_day(universe, days), by_day(indicators, days)
     kept, totals, sectors = {}, dict.fromkeys(REASONS, 0), []
     for day in days:

@@ -80,10 +80,15 @@ class MarketDataProvider(ABC):
         return []
 
 
+def empty_reports(columns: list[str] = FUNDAMENTAL_COLUMNS) -> pd.DataFrame:
+    """No rows, typed as stored: symbol text, the two report dates, every other column float."""
+    dtypes = {"symbol": object, "period_end": "datetime64[ns]", "published": "datetime64[ns]"}
+    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, float)) for c in columns})
+
+
 def empty_fundamentals() -> pd.DataFrame:
     """FUNDAMENTAL_COLUMNS with no rows, for sources without fundamentals."""
-    dtypes = {"symbol": object, "period_end": "datetime64[ns]", "published": "datetime64[ns]"}
-    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, float)) for c in FUNDAMENTAL_COLUMNS})
+    return empty_reports(FUNDAMENTAL_COLUMNS)
 
 
 class ProviderError(RuntimeError):

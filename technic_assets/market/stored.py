@@ -25,7 +25,7 @@ import pandas as pd
 from technic_assets.core.cleaning import RULES, clean_bars
 from technic_assets.core.fundamentals import FILING_COLUMNS, FILINGS_DAYS, point_in_time, report_history
 from technic_assets.market.base import (BAR_COLUMNS, DatasetUnavailable, MarketDataProvider, empty_fundamentals,
-                                         no_fundamentals)
+                                        empty_reports, no_fundamentals)
 from technic_assets.storage.history import History
 
 FILINGS_SETTLE_DAYS = 3  # late filings for the last few days may still arrive: asked again each run
@@ -70,7 +70,8 @@ class StoredMarket(MarketDataProvider):
         out = Fill(fetched=missing)
         if missing:
             fetched, out.cleaning = clean_bars(self.source.bars_for_sessions(missing))
-            out.stored = [d for d in missing if d not in set(returned)]
+            returned_set = set(returned)
+            out.stored = [d for d in missing if d not in returned_set]
             if out.stored:
                 stored = fetched[fetched["date"].isin(out.stored)]
                 self.history.replace_dates("price_bars", stored, out.stored)
@@ -145,14 +146,8 @@ class StoredMarket(MarketDataProvider):
         if filings is None or filings.empty:
             self._warn("financials", no_fundamentals(f"financials: no filings published {start:%Y-%m-%d}.."
                                                      f"{end:%Y-%m-%d} (the plan may not include them)"))
-            return self._no_filings()
+            return empty_reports(FILING_COLUMNS)
         return filings
-
-    @staticmethod
-    def _no_filings() -> pd.DataFrame:
-        """FILING_COLUMNS with no rows, typed as the store's."""
-        dtypes = {"symbol": object, "period_end": "datetime64[ns]", "published": "datetime64[ns]"}
-        return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, float)) for c in FILING_COLUMNS})
 
     def _warn(self, endpoint: str, message: str) -> None:
         """Say a degradation once per endpoint in this step (the first reason given is kept)."""
