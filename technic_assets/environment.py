@@ -55,6 +55,7 @@ class Environment:
     api_key_var: str = ""  # which variable holds the Polygon key (its value is read when a run starts)
     base_url_var: str = ""
     rate_per_minute: int = 0
+    sector_lookups: int | None = None
     redis_url_var: str = ""
     cache_ttl_seconds: int = 3600
     http_retry_seconds: float = 120.0
@@ -77,6 +78,8 @@ class Environment:
             api_key_var=next((v for v in ("POLYGON_API_KEY", "MASSIVE_API_KEY") if env.get(v)), ""),
             base_url_var="TECHNIC_POLYGON_BASE_URL" if env.get("TECHNIC_POLYGON_BASE_URL") else "",
             rate_per_minute=env_number(env, "TECHNIC_POLYGON_RATE_PER_MINUTE", 0, 0, 100_000),
+            sector_lookups=(env_number(env, "TECHNIC_POLYGON_SECTOR_LOOKUPS", 0, 0, 100_000)
+                            if env.get("TECHNIC_POLYGON_SECTOR_LOOKUPS") else None),
             redis_url_var="TECHNIC_REDIS_URL" if env.get("TECHNIC_REDIS_URL") else "",
             cache_ttl_seconds=env_number(env, "TECHNIC_CACHE_TTL_SECONDS", 3600, 1, 30 * 86_400),
             http_retry_seconds=env_number(env, "TECHNIC_HTTP_RETRY_SECONDS", 120.0, 0.0, 3600.0, float),

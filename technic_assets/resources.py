@@ -23,6 +23,7 @@ from technic_assets.storage import StoreIOManager, StoreResource
 MAX_TOP_N = 500
 MAX_SYNTHETIC_STOCKS = 100_000
 DEFAULT_POLYGON_URL = "https://api.polygon.io"
+SECTOR_LOOKUP_MINUTES = 10  # of a rate-limited plan's requests a run may spend on sectors by default
 
 
 @lru_cache(maxsize=4)
@@ -41,8 +42,10 @@ def _parquet(path: str, sector_map: str | None) -> MarketDataProvider:
 
 @lru_cache(maxsize=4)
 def _polygon(base_url: str, api_key: str, per_minute: int, redis_url: str | None, ttl: int,
-             sector_map: str | None, retry_seconds: float, read_timeout: float) -> MarketDataProvider:
-    """One client per process: its session, rate limit and L1 cache serve every asset of the step."""
+             sector_map: str | None, retry_seconds: float, read_timeout: float,
+             sector_lookups: int | None) -> MarketDataProvider:
+    """One client per process: its session, rate limit and L1 cache serve every asset of the step.
+    Sector lookups default to ten minutes' worth a run at a rate limit, and no cap without one."""
     from technic_assets.market.http import HttpClient, RateLimiter, ResponseCache, Stats
     from technic_assets.market.polygon import PolygonMarket
 
@@ -51,7 +54,9 @@ def _polygon(base_url: str, api_key: str, per_minute: int, redis_url: str | None
     limiter = RateLimiter(per_minute, cache.redis, key="technic:polygon:rate")
     client = HttpClient(base_url, api_key, stats=stats, cache=cache, limiter=limiter,
                         retry_seconds=retry_seconds, timeout=(3.05, read_timeout))
-    return PolygonMarket(client, sector_map=sector_map)
+    if sector_lookups is None and per_minute:
+        sector_lookups = SECTOR_LOOKUP_MINUTES * per_minute
+    return PolygonMarket(client, sector_map=sector_map, sector_lookups=sector_lookups)
 
 
 class MarketResource(ConfigurableResource):
@@ -65,6 +70,7 @@ class MarketResource(ConfigurableResource):
     api_key: str = Field(default="", description="Polygon/Massive API key: set it as an env var (POLYGON_API_KEY or MASSIVE_API_KEY).")
     base_url: str = Field(default=DEFAULT_POLYGON_URL, description="Polygon's REST base URL (TECHNIC_POLYGON_BASE_URL).")
     rate_per_minute: int = Field(default=0, ge=0, le=100_000, description="Polygon requests per minute, 0 = no limit; 5 on the free tier (TECHNIC_POLYGON_RATE_PER_MINUTE).")
+    sector_lookups: int | None = Field(default=None, ge=0, le=100_000, description=f"Most Polygon ticker-detail (sector) requests a run, the most liquid symbols first; unset: {SECTOR_LOOKUP_MINUTES} minutes' worth at the rate limit, no cap without one (TECHNIC_POLYGON_SECTOR_LOOKUPS).")
     redis_url: str = Field(default="", description="Redis for the shared response cache and rate limit, optional (TECHNIC_REDIS_URL).")
     cache_ttl_seconds: int = Field(default=3600, ge=1, le=30 * 86_400, description="How long Redis keeps a response (TECHNIC_CACHE_TTL_SECONDS).")
     http_retry_seconds: float = Field(default=120.0, ge=0.0, le=3600.0, description="How long one request is retried (TECHNIC_HTTP_RETRY_SECONDS).")
@@ -86,7 +92,7 @@ class MarketResource(ConfigurableResource):
         if self.market == "polygon":
             return _polygon(self.base_url, self.api_key, self.rate_per_minute, self.redis_url or None,
                             self.cache_ttl_seconds, self.sector_map or None, self.http_retry_seconds,
-                            self.http_timeout_seconds)
+                            self.http_timeout_seconds, self.sector_lookups)
         return _synthetic(self.seed, self.n_stocks)
 
     def provider(self) -> StoredMarket:
@@ -148,7 +154,7 @@ def build_resources(env: Environment) -> dict:
         market=env.market, n_stocks=env.n_stocks, sector_map=env.sector_map,
         api_key=EnvVar(env.api_key_var) if env.api_key_var else "",
         base_url=EnvVar(env.base_url_var) if env.base_url_var else DEFAULT_POLYGON_URL,
-        rate_per_minute=env.rate_per_minute,
+        rate_per_minute=env.rate_per_minute, sector_lookups=env.sector_lookups,
         redis_url=EnvVar(env.redis_url_var) if env.redis_url_var else "",
         cache_ttl_seconds=env.cache_ttl_seconds, http_retry_seconds=env.http_retry_seconds,
         http_timeout_seconds=env.http_timeout_seconds, store=store,

@@ -7,7 +7,9 @@ that never ends; or a timeline of them (`outage`), timed by the server's clock: 
 the HTTP client's default (`technic_assets.market.http.CLOCK`), so a test that swaps in a virtual
 clock moves the client and the server together. Every request is recorded. Plans that lack a
 dataset are switches: `financials` answers "empty" (results []), "null" (results null), 403 or 404
-instead of filings, and a ticker in `missing_details` answers 404 on its details.
+instead of filings, a ticker in `missing_details` answers 404 on its details, and every path under a
+prefix in `not_entitled` answers 403 as Polygon does for a plan without the dataset. `rate_limit`
+answers 429, with Retry-After, beyond that many requests in any 60 s, as the free tier does.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ class FakePolygon:
         self.endless_cursor = False
         self.financials: str | int | None = None  # None: the filings; "empty", "null", 403 or 404
         self.missing_details: set[str] = set()  # tickers whose details answer 404
+        self.not_entitled: set[str] = set()  # path prefixes that answer 403 (e.g. "/v3/reference/tickers/")
+        self.rate_limit = 0  # requests in any 60 s before a 429; 0: none
+        self.rejected = 0  # 429s answered for the rate limit
+        self._served: deque[float] = deque()  # when each request inside the rate window was served
         self.clock = None  # None: technic_assets.market.http.CLOCK, read at each request
         self._lock = threading.Lock()
         self._days: dict[str, bytes] = {}
@@ -86,6 +92,16 @@ class FakePolygon:
         for day, group in bars.groupby("date"):
             self._days[day.strftime("%Y-%m-%d")] = self._grouped_body(group)
 
+    def _over_rate(self, now: float) -> dict | None:
+        """A 429 with the seconds until a place frees up, when `rate_limit` requests came in the last 60 s."""
+        while self._served and now - self._served[0] >= 60.0:
+            self._served.popleft()
+        if len(self._served) >= self.rate_limit:
+            self.rejected += 1
+            return {"status": 429, "retry_after": int(60.0 - (now - self._served[0])) + 1}
+        self._served.append(now)
+        return None
+
     # -- bodies -----------------------------------------------------------------------------------
     @staticmethod
     def _grouped_body(group: pd.DataFrame) -> bytes:
@@ -108,6 +124,9 @@ class FakePolygon:
 
     def route(self, path: str, query: dict[str, str]) -> tuple[int, bytes]:
         parts = [unquote(p) for p in path.strip("/").split("/")]
+        if any(path.startswith(prefix) for prefix in self.not_entitled):
+            return 403, json.dumps({"status": "NOT_AUTHORIZED", "request_id": "fake",
+                                    "message": "You are not entitled to this data. Please upgrade your plan."}).encode()
         if path.startswith("/v2/aggs/grouped/locale/us/market/stocks/"):
             day = parts[-1]
             if day not in self._days:
@@ -198,6 +217,8 @@ class FakePolygon:
                     fault = fake.faults.popleft() if fake.faults else None
                     now = fake.now()
                     fault = fault or next((f for until, f in fake.timeline if now < until), None)
+                    if fault is None and fake.rate_limit:
+                        fault = fake._over_rate(now)
                 if fake.latency:
                     time.sleep(fake.latency)
                 if self.headers.get("Authorization") != f"Bearer {fake.api_key}":

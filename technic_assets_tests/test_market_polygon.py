@@ -1,6 +1,7 @@
 """The Polygon client and source against a fake server on loopback, and Redis as L3."""
 
 import logging
+from urllib.parse import unquote
 
 import pandas as pd
 import pytest
@@ -329,6 +330,60 @@ def test_ticker_details_404_leaves_that_symbol_unknown(fake):
     assert listings.loc[stock, "sector"] == "Unknown"
     others = listings[(listings["type"] == "stock") & (listings.index != stock)]
     assert (others["sector"] != "Unknown").mean() > 0.9
+
+
+def details_asked(fake) -> list[str]:
+    return [unquote(r.rsplit("/", 1)[-1]) for r in fake.requests if r.startswith("/v3/reference/tickers/")]
+
+
+def test_a_plan_without_ticker_details_stops_asking_and_says_so_once(fake):
+    fake.not_entitled = {"/v3/reference/tickers/"}
+    source = PolygonMarket(client(fake), workers=4)
+    listings = source.listings(DAYS[0])
+    stocks = listings[listings["type"] == "stock"]
+    assert (stocks["sector"] == "Unknown").all() and len(stocks) > 100
+    assert len(details_asked(fake)) <= 4  # what was in flight when the first 403 came back
+    warnings = source.new_warnings()
+    assert len(warnings) == 1 and "ticker details" in warnings[0] and "403" in warnings[0] and KEY not in warnings[0]
+
+
+def test_sector_lookups_are_rationed_most_liquid_first(fake, tmp_path):
+    """A capped run asks only for the most liquid stocks' details, in the order of their 20-session
+    dollar volume (computed here from the raw bars), and later runs ask for the rest."""
+    from technic_assets.market.stored import StoredMarket
+    from technic_assets.storage.history import History
+
+    history = History(str(tmp_path / "store.duckdb"))
+    day = pd.Timestamp("2025-06-02")
+    window = MARKET.daily_bars(day - pd.Timedelta(days=40), day)
+    history.replace_dates("price_bars", window, sorted(window["date"].unique()))
+    last20 = window[window["date"].isin(sorted(window["date"].unique())[-20:])]
+    dollars = (last20["close"] * last20["volume"]).groupby(last20["symbol"]).mean()
+    close = window.sort_values("date").groupby("symbol")["close"].last()
+    passing = dollars[(close.reindex(dollars.index) >= 5.0) & (dollars >= 500_000)].sort_values(ascending=False)
+    kinds = MARKET.listings(day).set_index("symbol")["type"]
+    liquid_stocks = [s for s in passing.index if kinds.get(s) == "stock"]
+
+    stored = StoredMarket(PolygonMarket(client(fake), workers=1, sector_lookups=10), history)
+    listings = stored.listings(day).set_index("symbol")
+    assert details_asked(fake) == liquid_stocks[:10]
+    assert (listings.loc[liquid_stocks[:10], "sector"] != "Unknown").all()
+    unknown = listings[(listings["type"] == "stock") & (listings["sector"] == "Unknown")]
+    assert len(unknown) == (kinds == "stock").sum() - 10
+    warnings = stored.new_warnings()
+    assert len(warnings) == 1 and "until a later run" in warnings[0]
+    # the next run (sectors now stored with the universe) asks for the next ten
+    history.replace_dates("universe", listings.reset_index().assign(date=day), [day])
+    fake.requests.clear()
+    StoredMarket(PolygonMarket(client(fake), workers=1, sector_lookups=10), history).listings(day)
+    assert details_asked(fake) == liquid_stocks[10:20]
+
+
+def test_a_plan_without_splits_fails_the_run_saying_why(fake):
+    fake.not_entitled = {"/v3/reference/splits"}
+    with pytest.raises(ProviderError, match="HTTP 403.*without split ex-dates") as caught:
+        PolygonMarket(client(fake)).bars_for_sessions(DAYS)
+    assert KEY not in str(caught.value)
 
 
 # -- the CLI's default date is the source's latest complete session ---------------------------------

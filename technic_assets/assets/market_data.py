@@ -50,6 +50,7 @@ def universe(context, market: MarketResource, scan: ScanSettings) -> Output[pd.D
         "stocks": int((listings["type"] == "stock").sum()),
         "etfs": int((listings["type"] == "ETF").sum()),
         "invalid_tickers": int((~listings["valid_ticker"]).sum()),
+        "stocks_without_sector": int(((listings["type"] == "stock") & (listings["sector"] == "Unknown")).sum()),
         **provider_report(context, provider, before),
     })
 

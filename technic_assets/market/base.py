@@ -34,11 +34,14 @@ class MarketDataProvider(ABC):
 
     name: str
     provides_filings: bool = False  # True: fundamentals are built from `filings`, kept in the store
+    rations_sector_lookups: bool = False  # True: a request per symbol, only some a run (listings takes `priority`)
 
     @abstractmethod
-    def listings(self, day: dt.date, known_sectors: dict[str, str] | None = None) -> pd.DataFrame:
+    def listings(self, day: dt.date, known_sectors: dict[str, str] | None = None,
+                 priority: list[str] | None = None) -> pd.DataFrame:
         """Every listing active on `day` (LISTING_COLUMNS). `known_sectors` (symbol -> sector, from the
-        store) spares a source that looks sectors up one symbol at a time from asking again."""
+        store) spares a source that looks sectors up one symbol at a time from asking again, and
+        `priority` (symbols, most liquid first) says whom it asks first when it cannot ask for all."""
 
     @abstractmethod
     def daily_bars(self, start: dt.date, end: dt.date) -> pd.DataFrame:

@@ -92,7 +92,8 @@ class ParquetMarket(MarketDataProvider):
         out = frame.rename(columns={"Symbol": "symbol", "Sector": "sector", "Name": "name"})
         return out.drop_duplicates("symbol")[[c for c in ("symbol", "sector", "name") if c in out.columns]]
 
-    def listings(self, day: dt.date, known_sectors: dict[str, str] | None = None) -> pd.DataFrame:
+    def listings(self, day: dt.date, known_sectors: dict[str, str] | None = None,
+                 priority: list[str] | None = None) -> pd.DataFrame:
         day = pd.Timestamp(day)
         spans = self._spans
         active = spans[(spans["listed"] <= day) & (spans["last"] >= day)].copy()

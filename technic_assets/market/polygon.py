@@ -6,7 +6,10 @@
               so stored bars stay as traded and are adjusted as of the scan date when read
   listings    /v3/reference/tickers as of the day (paginated), CS/ADRC as stocks, ETF/ETN/ETV as ETFs;
               sectors from TECHNIC_SECTOR_MAP when given, else from each ticker's SIC code
-              (/v3/reference/tickers/{ticker}), asked only for symbols the store does not know yet
+              (/v3/reference/tickers/{ticker}), asked only for symbols the store does not know yet,
+              the most liquid first and at most `sector_lookups` a run (the rest stay "Unknown" and
+              are asked on later runs): on a 5-a-minute plan a first scan is its bar requests, not
+              5,000 lookups. A plan without ticker details (403) leaves every new stock "Unknown"
   filings     /vX/reference/financials by filing date (paginated), turned into point-in-time
               fundamentals by core.fundamentals; the fundamentals asset keeps them in the store so
               each filing day is fetched once. A plan without financials (HTTP 403, or 404) gives
@@ -45,12 +48,16 @@ class PolygonMarket(MarketDataProvider):
     name = "polygon"
     provides_filings = True
 
-    def __init__(self, client: HttpClient, *, workers: int = 8, sector_map: str | None = None):
+    def __init__(self, client: HttpClient, *, workers: int = 8, sector_map: str | None = None,
+                 sector_lookups: int | None = None):
         self.client = client
         self.workers = workers
         self.sector_map = sector_map
+        self.sector_lookups = sector_lookups  # most ticker-detail requests a run; None: no cap
+        self.sectors_deferred = 0  # stocks left "Unknown" by the cap in the latest listings
         self._reported = 0
         self._own: list[str] = []  # degradations of this source itself, reported after the cache's
+        self._noted: set[str] = set()
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -65,6 +72,7 @@ class PolygonMarket(MarketDataProvider):
             fresh = self.client.cache.warnings[self._reported:] if self.client.cache else []
             self._reported += len(fresh)
             fresh, self._own = fresh + self._own, []
+            self._noted.clear()
         return fresh
 
     def latest_session(self, now: pd.Timestamp) -> str:
@@ -100,11 +108,20 @@ class PolygonMarket(MarketDataProvider):
                              "volume": volume, "split_ratio": np.ones(len(symbol))}, copy=False)
 
     def splits(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-        rows = self.client.paginate(
-            "/v3/reference/splits",
-            {"execution_date.gte": start.strftime("%Y-%m-%d"), "execution_date.lte": end.strftime("%Y-%m-%d"),
-             "limit": 1000},
-            what=f"splits {start:%Y-%m-%d}..{end:%Y-%m-%d}")
+        """Each ex-date's ratio. Not degradable: without ex-dates a split would be scanned as a crash,
+        so a plan that refuses them fails the run, saying so."""
+        what = f"splits {start:%Y-%m-%d}..{end:%Y-%m-%d}"
+        try:
+            rows = list(self.client.paginate(
+                "/v3/reference/splits",
+                {"execution_date.gte": start.strftime("%Y-%m-%d"), "execution_date.lte": end.strftime("%Y-%m-%d"),
+                 "limit": 1000},
+                what=what))
+        except ProviderError as exc:
+            if UNAVAILABLE.search(str(exc)):
+                raise ProviderError(f"{exc}. Technic does not scan without split ex-dates (a split would be ranked "
+                                    "as a crash): use a key whose plan includes reference data") from None
+            raise
         out = pd.DataFrame([{"date": pd.Timestamp(r["execution_date"]), "symbol": r["ticker"],
                              "ratio": float(r["split_to"]) / float(r["split_from"])} for r in rows
                             if r.get("split_from") and r.get("split_to")])
@@ -133,7 +150,12 @@ class PolygonMarket(MarketDataProvider):
         return pd.concat(frames, ignore_index=True)[BAR_COLUMNS]
 
     # -- listings ---------------------------------------------------------------------------------
-    def listings(self, day: dt.date, known_sectors: dict[str, str] | None = None) -> pd.DataFrame:
+    @property
+    def rations_sector_lookups(self) -> bool:
+        return not self.sector_map and self.sector_lookups is not None
+
+    def listings(self, day: dt.date, known_sectors: dict[str, str] | None = None,
+                 priority: list[str] | None = None) -> pd.DataFrame:
         day = pd.Timestamp(day)
         rows = list(self.client.paginate(
             "/v3/reference/tickers", {"market": "stocks", "date": day.strftime("%Y-%m-%d"), "active": "true",
@@ -152,10 +174,10 @@ class PolygonMarket(MarketDataProvider):
             "exchange": frame.get("primary_exchange", "unknown"), "is_leveraged": leveraged,
             "listed": pd.NaT, "delisted": pd.NaT,
         })
-        out["sector"] = self._sectors(out, known_sectors or {})
+        out["sector"] = self._sectors(out, known_sectors or {}, priority or [])
         return out[LISTING_COLUMNS].reset_index(drop=True)
 
-    def _sectors(self, listings: pd.DataFrame, known: dict[str, str]) -> pd.Series:
+    def _sectors(self, listings: pd.DataFrame, known: dict[str, str], priority: list[str]) -> pd.Series:
         sectors = pd.Series("Unknown", index=listings.index, dtype=object)
         sectors[listings["type"] == "ETF"] = "ETF"
         stocks = listings.index[listings["type"] == "stock"]
@@ -164,20 +186,44 @@ class PolygonMarket(MarketDataProvider):
             sectors[stocks] = listings.loc[stocks, "symbol"].map(table).fillna("Unknown")
             return sectors
 
+        refused = threading.Event()  # the plan lacks ticker details: stop asking
+
         def one(symbol: str) -> str:
+            if refused.is_set():
+                return "Unknown"
             try:
                 body = self.client.get(f"/v3/reference/tickers/{quote(symbol, safe='')}", {},
                                        what=f"ticker details {symbol}")
-            except ProviderError:
-                return "Unknown"
-            return sector_for_sic((body.get("results") or {}).get("sic_code"))
+            except ProviderError as exc:
+                if ": HTTP 403" in str(exc):
+                    refused.set()
+                    self._note("ticker details", "ticker details: the plan is not entitled to them (HTTP 403): stocks without a "
+                               "stored sector stay 'Unknown' (set TECHNIC_SECTOR_MAP to a CSV of Symbol,Sector)")
+                return "Unknown"  # 404: a ticker Polygon has no details for
+            return sector_for_sic(((body.get("results") if isinstance(body, dict) else None) or {}).get("sic_code"))
 
         symbols = listings.loc[stocks, "symbol"]
         sectors[stocks] = symbols.map(known).fillna("Unknown")
-        ask = stocks[~symbols.isin(known).to_numpy()]
+        unknown = symbols[~symbols.isin(known)]
+        rank = {s: i for i, s in enumerate(priority)}  # the most liquid first, then the rest by ticker
+        ask = unknown.iloc[np.lexsort((unknown.to_numpy(), unknown.map(rank).fillna(len(rank)).to_numpy()))]
+        if self.sector_lookups is not None and len(ask) > self.sector_lookups:
+            self._note("sector lookups", f"sectors: {len(ask) - self.sector_lookups:,} of {len(ask):,} stocks without a stored sector "
+                       f"are 'Unknown' until a later run (at most {self.sector_lookups:,} ticker-detail requests a "
+                       "run, the most liquid first; TECHNIC_POLYGON_SECTOR_LOOKUPS, or TECHNIC_SECTOR_MAP to skip them)")
+            ask = ask.iloc[: self.sector_lookups]
+        self.sectors_deferred = len(unknown) - len(ask)
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            sectors[ask] = list(pool.map(one, listings.loc[ask, "symbol"]))
+            sectors[ask.index] = list(pool.map(one, ask))
         return sectors
+
+    def _note(self, endpoint: str, message: str) -> None:
+        """A degradation of this source, said once per endpoint until the warnings are next reported
+        (a step reports them as it ends)."""
+        with self._lock:
+            if endpoint not in self._noted:
+                self._noted.add(endpoint)
+                self._own.append(message)
 
     def fundamentals(self, as_of: dt.date) -> pd.DataFrame:
         """From filings, as the fundamentals asset does with the store in between (that path
@@ -186,8 +232,7 @@ class PolygonMarket(MarketDataProvider):
         try:
             filings = self.filings(day - pd.Timedelta(days=FILINGS_DAYS), day)
         except DatasetUnavailable as exc:
-            with self._lock:
-                self._own.append(no_fundamentals(str(exc)))
+            self._note("financials", no_fundamentals(str(exc)))
             return empty_fundamentals()
         return point_in_time(filings, day) if len(filings) else empty_fundamentals()
 

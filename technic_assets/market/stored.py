@@ -6,7 +6,8 @@ where it cannot, keeping what it fetched:
 - bars: the sessions the store lacks are fetched in one request set, cleaned, and stored atomically
   (`fill`); the caller records each as a materialization of its own price_bars partition;
 - sectors: the latest stored universe's, so a source that looks sectors up one symbol at a time
-  asks once per symbol, ever;
+  asks once per symbol, ever, and the most liquid first (a free plan's budget goes to the symbols
+  that can rank);
 - fundamentals: a source that serves raw filings (Polygon) has them kept in the store, each filing
   day fetched once, and point-in-time reports built from them; other sources give reports directly.
   A plan without filings (the source raises DatasetUnavailable) or a span without any gives no
@@ -23,12 +24,15 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from technic_assets.core.cleaning import RULES, clean_bars
+from technic_assets.core.universe_filter import FilterSettings
 from technic_assets.core.fundamentals import FILING_COLUMNS, FILINGS_DAYS, point_in_time, report_history
 from technic_assets.market.base import (BAR_COLUMNS, DatasetUnavailable, MarketDataProvider, empty_fundamentals,
                                         empty_reports, no_fundamentals)
 from technic_assets.storage.history import History
 
 FILINGS_SETTLE_DAYS = 3  # late filings for the last few days may still arrive: asked again each run
+LIQUIDITY_SESSIONS = 20  # as the filter's average dollar volume
+LIQUIDITY_DAYS = 45  # calendar days that hold them
 
 
 @dataclass
@@ -97,14 +101,37 @@ class StoredMarket(MarketDataProvider):
         return self.bars_for_sessions(list(sessions(start, end)))
 
     # -- listings --------------------------------------------------------------------------------
-    def listings(self, day: dt.date, known_sectors: dict[str, str] | None = None) -> pd.DataFrame:
+    def listings(self, day: dt.date, known_sectors: dict[str, str] | None = None,
+                 priority: list[str] | None = None) -> pd.DataFrame:
         """The source's listings; sectors it looks up symbol by symbol come from the store's latest
-        universe (and from earlier days of this run) when known."""
+        universe (and from earlier days of this run) when known, and are asked for the most liquid
+        symbols first (`liquid_first`)."""
+        day = pd.Timestamp(day)
         if self._sectors is None:
-            self._sectors = self.history.latest_sectors(pd.Timestamp(day))
-        listings = self.source.listings(day, known_sectors={**self._sectors, **(known_sectors or {})})
+            self._sectors = self.history.latest_sectors(day)
+        if priority is None and self.source.rations_sector_lookups:
+            priority = self.liquid_first(day)
+        listings = self.source.listings(day, known_sectors={**self._sectors, **(known_sectors or {})},
+                                        priority=priority)
         self._sectors.update(listings.loc[listings["sector"] != "Unknown"].set_index("symbol")["sector"].to_dict())
         return listings
+
+    def liquid_first(self, day: pd.Timestamp, settings: FilterSettings = FilterSettings()) -> list[str]:
+        """Symbols by their dollar volume over the last LIQUIDITY_SESSIONS stored sessions up to `day`
+        (the day's own bars from the source when the store has none yet), those that pass the price
+        and liquidity rules first: the ones a scan can rank, so the ones whose sector matters."""
+        bars = self.history.read_span("price_bars", day - pd.Timedelta(days=LIQUIDITY_DAYS), day,
+                                      ["date", "symbol", "close", "volume"])
+        if bars.empty:
+            bars = self.source.bars_for_sessions([day])
+        bars = bars.sort_values("date")
+        recent = bars.groupby("symbol").tail(LIQUIDITY_SESSIONS)
+        dollars = (recent["close"] * recent["volume"]).groupby(recent["symbol"]).mean()
+        last = recent.groupby("symbol")["close"].last().reindex(dollars.index)
+        passes = (last >= settings.min_price) & (dollars >= settings.min_dollar_volume)
+        order = pd.DataFrame({"passes": passes, "dollars": dollars}).sort_values(["passes", "dollars"],
+                                                                                 ascending=False)
+        return order.index.tolist()
 
     # -- fundamentals ----------------------------------------------------------------------------
     def fundamentals(self, as_of: dt.date) -> pd.DataFrame:

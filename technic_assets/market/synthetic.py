@@ -106,7 +106,8 @@ class SyntheticMarket(MarketDataProvider):
         return f"SyntheticMarket(seed={self.seed}, n_stocks={self.n_stocks})"
 
     # -- the provider interface -------------------------------------------------------------------
-    def listings(self, day: dt.date, known_sectors: dict[str, str] | None = None) -> pd.DataFrame:
+    def listings(self, day: dt.date, known_sectors: dict[str, str] | None = None,
+                 priority: list[str] | None = None) -> pd.DataFrame:
         day = pd.Timestamp(day)
         m = self._meta
         active = (m["listed"] <= day) & ((m["delisted"].isna()) | (m["delisted"] > day))
