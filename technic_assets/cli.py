@@ -2,6 +2,7 @@
 
     technic scan [--date YYYY-MM-DD] [--top N] [--style swing|medium|position] [--sector NAME ...] [--refresh]
     technic top  [--date YYYY-MM-DD]          print a stored top N
+    technic plan [--date YYYY-MM-DD]          the requests a scan will make, and how long they take
 
 A scan materializes only what its settings change when the store already holds the day's
 settings-free assets (universe, bars, fundamentals, indicators, regime, models): a second scan of a
@@ -105,6 +106,16 @@ def _source(env: Environment, given=None):
         return market.source()
 
 
+def request_plan(day: str, env: Environment, resources: dict):
+    """The requests a scan of `day` makes of its source (technic_assets.plan), read from the store."""
+    from technic_assets.plan import plan_scan
+    from technic_assets.partitions import build_partitions
+
+    first = pd.Timestamp(build_partitions(env.start_date).get_first_partition_key())
+    with resources["market"].process_config_and_initialize_cm() as market:
+        return plan_scan(pd.Timestamp(day), market, resources["alpha"], first)
+
+
 # Assets that no scan setting changes, so a warm scan reads them from the store. alpha_evaluation is
 # one: it measures the scores of 5 and 10 sessions back, not the day's.
 SETTINGS_FREE = ("universe", "price_bars", "fundamentals", "indicators", "market_regime", "alpha_model",
@@ -181,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     scan.add_argument("--quiet", action="store_true", help="no progress lines")
     top = sub.add_parser("top", help="print a stored top N")
     top.add_argument("--date", help="NYSE trading day (default: the latest stored)")
+    plan = sub.add_parser("plan", help="say how many requests a scan will make and how long they take")
+    plan.add_argument("--date", help="NYSE trading day (default: the latest closed session)")
     args = parser.parse_args(argv)
     try:
         env = Environment.read()
@@ -200,10 +213,22 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"error: {settings_error(exc)}") from None
         day = resolve_date(args.date, env, resources["market"])
         print(f"Scanning {day} (style {args.style}, top {args.top}) ...", file=sys.stderr)
+        plan = request_plan(day, env, resources)
+        if plan.remote:
+            print(f"  {plan.summary()}", file=sys.stderr)
         started = time.perf_counter()
         result = run_scan(day, settings, env, resources=resources, quiet=args.quiet, refresh=args.refresh)
         print_table(result, day)
         print(f"\n{time.perf_counter() - started:.1f}s", file=sys.stderr)
+    elif args.command == "plan":
+        from technic_assets.resources import build_resources
+
+        try:
+            resources = build_resources(env)
+        except ValueError as exc:
+            raise SystemExit(f"error: {settings_error(exc)}") from None
+        day = resolve_date(args.date, env, resources["market"])
+        print("\n".join(request_plan(day, env, resources).lines()))
     elif args.command == "top":
         from technic_assets.storage import History, db_path
 

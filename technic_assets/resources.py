@@ -56,7 +56,10 @@ def _polygon(base_url: str, api_key: str, per_minute: int, redis_url: str | None
                         retry_seconds=retry_seconds, timeout=(3.05, read_timeout))
     if sector_lookups is None and per_minute:
         sector_lookups = SECTOR_LOOKUP_MINUTES * per_minute
-    return PolygonMarket(client, sector_map=sector_map, sector_lookups=sector_lookups)
+    # at a few requests a minute, parallel requests only queue in the limiter (and count against the
+    # retry window's patience); a request in flight per ten a minute, up to eight
+    workers = min(8, max(1, per_minute // 10)) if per_minute else 8
+    return PolygonMarket(client, workers=workers, sector_map=sector_map, sector_lookups=sector_lookups)
 
 
 class MarketResource(ConfigurableResource):

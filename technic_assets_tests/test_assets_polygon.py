@@ -119,3 +119,42 @@ def test_a_plan_without_financials_scans_with_neutral_fundamentals_and_says_so(t
         factors = result.asset_value("factors")
         assert len(factors) and (factors[["value", "quality", "growth"]] == 0.0).all().all()
         assert meta["ranked_top_n"]["rows"].value == 25
+
+
+def test_the_free_tier_gets_to_a_first_scan_and_says_what_it_lacks(tmp_path, monkeypatch):
+    """The fake behaves as Polygon's free tier: 429 beyond 5 requests a minute, no financials, no
+    snapshot. With the rate set as the README's free-tier guide says, a first scan of a small market
+    completes in virtual time: the plan said beforehand how many requests (at least) and how long, the
+    sector lookups stayed within ten minutes' worth, and the run shows the warnings."""
+    from technic_assets.market import http
+    from technic_assets_tests.clock import FakeClock
+    from technic_assets_tests.graph import run_cli
+
+    clock = FakeClock()
+    monkeypatch.setattr(http, "CLOCK", clock)
+    with FakePolygon(SyntheticMarket(seed=5, n_stocks=120), api_key=KEY) as fake:
+        fake.preload(sessions_back(DAY, 300)[0], DAY)
+        fake.rate_limit = 5
+        fake.not_entitled = {"/vX/reference/financials", "/v2/snapshot/"}
+        env = {"TECHNIC_DUCKDB_PATH": str(tmp_path / "store.duckdb"), "TECHNIC_MARKET": "polygon",
+               "POLYGON_API_KEY": KEY, "TECHNIC_POLYGON_BASE_URL": fake.base_url,
+               "TECHNIC_POLYGON_RATE_PER_MINUTE": "5", "TECHNIC_ALPHA_WEIGHT": "0",
+               "TECHNIC_START_DATE": DEFAULT_START_DATE}
+        planned = run_cli(["plan", "--date", DAY], env)
+        assert planned.returncode == 0, planned.stderr
+        assert "300 of 300 sessions missing" in planned.stdout and "50 ticker-detail requests at most" in planned.stdout
+        assert fake.requests == []  # planning asks nothing
+        run = run_cli(["scan", "--date", DAY, "--top", "10"], env)
+        assert run.returncode == 0, run.stderr
+        assert "at 5 a minute" in run.stderr.splitlines()[1]  # the first progress line says how long
+        asked = fake.requests
+        details = [r for r in asked if r.startswith("/v3/reference/tickers/")]
+        assert len([r for r in asked if "/grouped/" in r]) == 300 and len(details) == 50
+        minimum = int(planned.stdout.split("at least ")[1].split(" requests")[0].replace(",", ""))
+        assert minimum <= len(asked) <= minimum + 5  # the few pages past the first
+        assert not any(r.startswith("/v2/snapshot") for r in asked)  # the batch never needs the snapshot
+        assert clock.slept >= (len(asked) - 5) / 5 * 60 * 0.99  # the rate was kept (429s, if any, waited out)
+        assert "score neutral" in run.stderr and "HTTP 403" in run.stderr  # financials: not in the plan
+        assert "until a later run" in run.stderr  # sectors: the rest on later evenings
+        assert KEY not in run.stderr + run.stdout
+        assert "Technic top 10" in run.stdout

@@ -70,3 +70,14 @@ def test_an_unknown_market_is_named(store_path, monkeypatch):
 def test_top_without_a_store_says_what_to_do(store_path):
     with pytest.raises(SystemExit, match="run `technic scan` first"):
         main(["top"])
+
+
+def test_plan_counts_the_sessions_the_store_lacks(warm_store, tmp_path, monkeypatch, capsys):
+    """A local source makes no requests; the plan still says what a fill would store: nothing on the
+    warm store for its scanned day, the whole 300-session window on an empty one, with the models off."""
+    monkeypatch.setenv("TECHNIC_ALPHA_WEIGHT", "0")
+    assert main(["plan", "--date", DAY]) == 0
+    assert "no requests (0 sessions of bars to store)" in capsys.readouterr().out
+    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(tmp_path / "empty.duckdb"))
+    assert main(["plan", "--date", DAY]) == 0
+    assert "(300 sessions of bars to store)" in capsys.readouterr().out

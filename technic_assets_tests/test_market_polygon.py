@@ -386,6 +386,21 @@ def test_a_plan_without_splits_fails_the_run_saying_why(fake):
     assert KEY not in str(caught.value)
 
 
+def test_the_free_tiers_429s_are_waited_out_as_the_server_asks(fake, monkeypatch):
+    """A client without the rate set meets the free tier's limit: every 429 carries the seconds until a
+    place frees up, and waiting them (virtual time) gets every session through."""
+    from technic_assets.market import http
+
+    clock = FakeClock()
+    monkeypatch.setattr(http, "CLOCK", clock)
+    fake.rate_limit = 5
+    days = list(pd.bdate_range("2025-06-02", "2025-06-13"))  # ten sessions, and the splits: 11 requests
+    bars = PolygonMarket(client(fake, retry_seconds=600), workers=2).bars_for_sessions(days)
+    assert sorted(bars["date"].unique()) == days
+    assert fake.rejected > 0
+    assert clock.slept >= 60.0  # 11 requests at 5 a minute span more than one minute
+
+
 # -- the CLI's default date is the source's latest complete session ---------------------------------
 class _OneBehind(SyntheticMarket):
     """A source whose latest complete session is the one before the latest closed one (a provider

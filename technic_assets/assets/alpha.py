@@ -55,11 +55,11 @@ def periods(days: list[pd.Timestamp], alpha: AlphaSettings) -> list[pd.Timestamp
     return list(dict.fromkeys(retrain_day(day, alpha.retrain, nyse().sessions) for day in days))
 
 
-def sessions_for_training(context, days: list[pd.Timestamp], alpha: AlphaSettings,
-                          registry: ModelRegistry) -> list[pd.Timestamp]:
+def sessions_for_training(days: list[pd.Timestamp], alpha: AlphaSettings, registry: ModelRegistry,
+                          first: pd.Timestamp) -> list[pd.Timestamp]:
     """The bars the models of `days` still have to be trained on (none where they are stored), so
-    that price_bars fills them in the same fetch as the scan's window."""
-    config, first = alpha.train_config(), first_partition(context)
+    that price_bars fills them in the same fetch as the scan's window; `first` is the first partition."""
+    config = alpha.train_config()
     needed: set[pd.Timestamp] = set()
     for trained_for in periods(days, alpha):
         if len(registry.find(trained_for, config.key)) == len(HORIZONS):
@@ -198,7 +198,8 @@ def alpha_forecasts(context, filtered_universe: pd.DataFrame, indicators: pd.Dat
         "status": "scored" if scored == len(days) else
                   "no model yet: MERIT is the factor blend alone" if not scored else
                   f"scored {scored} of {len(days)} days (no model before)",
-        **{f"median_alpha_{h}d": float(out[f"alpha_{h}d"].median()) for h in HORIZONS}})
+        **{f"median_alpha_{h}d": float(out[f"alpha_{h}d"].dropna().median()) if scored else float("nan")
+           for h in HORIZONS}})  # no model: NaN, without numpy's warning about an empty median
 
 
 EVALUATION_SCHEMA = {"date": "timestamp (returns realized through it)", "signal_date": "timestamp",

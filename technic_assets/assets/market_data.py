@@ -7,8 +7,8 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSpec, Output, asset
 
 from technic_assets.assets.alpha import sessions_for_training
-from technic_assets.assets.common import (DAILY, STORE_METADATA, history_window, provider_report, range_metadata,
-                                          record_fill, scan_days, schema, timed)
+from technic_assets.assets.common import (DAILY, STORE_METADATA, first_partition, history_window, provider_report,
+                                          range_metadata, record_fill, scan_days, schema, timed)
 from technic_assets.core.quality_checks import bars_sane, unique_keys
 from technic_assets.core.universe_filter import is_valid_ticker
 from technic_assets.market.base import BAR_COLUMNS
@@ -76,7 +76,7 @@ def price_bars(context, market: MarketResource, scan: ScanSettings, alpha: Alpha
     days = scan_days(context)
     window = sessions(history_window(context, days[0])[0], days[-1])
     provider = market.provider()
-    training = sessions_for_training(context, days, alpha, market.store.models)
+    training = sessions_for_training(days, alpha, market.store.models, first_partition(context))
     with timed() as t:
         before = provider.cache_stats()
         fill = provider.fill(sorted(set(window) | set(training)), returned=days)

@@ -102,17 +102,20 @@ class RateLimiter:
     def clock(self):
         return self._clock if self._clock is not None else CLOCK
 
-    def acquire(self, where: str = "a request") -> None:
-        """Wait for a place in the window; a wait over a second is logged, so a long one is no silent hang."""
+    def acquire(self, where: str = "a request") -> float:
+        """Wait for a place in the window, returning the seconds waited; a wait over a second is logged,
+        so a long one is no silent hang."""
+        waited = 0.0
         if self.per_minute <= 0:
-            return
+            return waited
         while True:
             wait = self._try_redis() if self.redis is not None else self._try_local()
             if wait <= 0:
-                return
+                return waited
             if wait > 1.0:
                 log.info("rate limit: %d requests a minute reached; %s waits %.1f s", self.per_minute, where, wait)
             self.clock.sleep(wait)
+            waited += wait
 
     def _try_local(self) -> float:
         with self._lock:
@@ -267,7 +270,9 @@ class HttpClient:
         clock = self.clock
         deadline = clock.monotonic() + self.retry_seconds
         for attempt in range(self.max_retries + 1):
-            self.limiter.acquire(where)
+            # the retry window is for the server's trouble, not for our own queue: on a 5-a-minute plan a
+            # request can wait minutes for its place, and that must not use up its retries
+            deadline += self.limiter.acquire(where)
             self.stats.add(requests=1)
             try:
                 response = self.session.get(url, params=params, timeout=self.timeout)
