@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from dagster import Definitions, Enum, EnumValue, Field, definitions, multiprocess_executor
 
+from technic_assets.alerts.sensors import build_alert_sensors
 from technic_assets.assets import alpha, features, market_data, scores
 from technic_assets.environment import Environment
 from technic_assets.jobs import build_daily_scan
@@ -66,7 +67,8 @@ def build_definitions(env: Environment | None = None, *, resources: Mapping | No
     job = build_daily_scan(partitions)
     return Definitions(
         assets=build_assets(env.start_date), jobs=[job], schedules=[build_schedule(job, *env.schedule)],
-        sensors=build_sensors(job), resources={**build_resources(env), **(resources or {})}, executor=executor,
+        sensors=build_sensors(job) + (build_alert_sensors(job) if env.alerts.configured else []),
+        resources={**build_resources(env), **(resources or {})}, executor=executor,
         loggers=loggers)
 
 

@@ -40,6 +40,80 @@ def schedule_time(raw: str) -> tuple[int, int]:
     return hour, minute
 
 
+def env_flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """A yes/no setting (1/true/yes/on, 0/false/no/off), or an error naming the variable."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={raw[:40]!r} is not a yes/no value (want true or false)")
+
+
+def _addresses(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    found = tuple(a.strip() for a in env.get(name, "").split(",") if a.strip())
+    for address in found:
+        if address.count("@") != 1 or address.startswith("@") or address.endswith("@") or " " in address:
+            raise ValueError(f"{name}: {address[:80]!r} is not an email address")
+    return found
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Where the evening alerts go: a Slack incoming webhook and/or email over SMTP; neither by default.
+    The webhook URL and the SMTP password are secrets: only their variables' names are kept here."""
+
+    webhook_url_var: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password_var: str = ""
+    smtp_starttls: bool = True
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    timeout_seconds: float = 10.0
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.webhook_url_var or self.smtp_host)
+
+    @classmethod
+    def read(cls, env: Mapping[str, str]) -> "AlertSettings":
+        url = env.get("TECHNIC_SLACK_WEBHOOK_URL", "").strip()
+        if url and not url.lower().startswith(("https://", "http://")):
+            raise ValueError("TECHNIC_SLACK_WEBHOOK_URL is not an http(s) URL (its value is not shown: it is a secret)")
+        host = env.get("TECHNIC_SMTP_HOST", "").strip()
+        port = env_number(env, "TECHNIC_SMTP_PORT", 587, 1, 65_535)
+        user = env.get("TECHNIC_SMTP_USER", "").strip()
+        recipients = _addresses(env, "TECHNIC_ALERT_TO")
+        senders = _addresses(env, "TECHNIC_ALERT_FROM")
+        if len(senders) > 1:
+            raise ValueError("TECHNIC_ALERT_FROM names more than one address: an email has one sender")
+        sender = senders[0] if senders else user if "@" in user else ""
+        smtp_names = [n for n in ("TECHNIC_SMTP_PORT", "TECHNIC_SMTP_USER", "TECHNIC_SMTP_PASSWORD",
+                                  "TECHNIC_SMTP_STARTTLS", "TECHNIC_ALERT_FROM", "TECHNIC_ALERT_TO") if env.get(n)]
+        if not host and smtp_names:
+            raise ValueError(f"{smtp_names[0]} is set but TECHNIC_SMTP_HOST is not: email alerts need the SMTP server")
+        if host and not recipients:
+            raise ValueError(f"TECHNIC_SMTP_HOST={host!r} is set but TECHNIC_ALERT_TO is not: email alerts need "
+                             "at least one recipient (comma-separated addresses)")
+        if host and not sender:
+            raise ValueError("TECHNIC_ALERT_FROM is not set (and TECHNIC_SMTP_USER is not an address): email "
+                             "alerts need a sender address")
+        if env.get("TECHNIC_SMTP_PASSWORD") and not user:
+            raise ValueError("TECHNIC_SMTP_PASSWORD is set but TECHNIC_SMTP_USER is not: the login needs both")
+        return cls(
+            webhook_url_var="TECHNIC_SLACK_WEBHOOK_URL" if url else "",
+            smtp_host=host, smtp_port=port, smtp_user=user,
+            smtp_password_var="TECHNIC_SMTP_PASSWORD" if env.get("TECHNIC_SMTP_PASSWORD") else "",
+            smtp_starttls=env_flag(env, "TECHNIC_SMTP_STARTTLS", port == 587),
+            sender=sender, recipients=recipients,
+            timeout_seconds=env_number(env, "TECHNIC_ALERT_TIMEOUT_SECONDS", 10.0, 0.1, 120.0, float),
+        )
+
+
 @dataclass(frozen=True)
 class Environment:
     """The TECHNIC_* settings (and the Polygon key's variable), checked."""
@@ -60,6 +134,7 @@ class Environment:
     cache_ttl_seconds: int = 3600
     http_retry_seconds: float = 120.0
     http_timeout_seconds: float = 20.0
+    alerts: AlertSettings = AlertSettings()
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> "Environment":
@@ -84,4 +159,5 @@ class Environment:
             cache_ttl_seconds=env_number(env, "TECHNIC_CACHE_TTL_SECONDS", 3600, 1, 30 * 86_400),
             http_retry_seconds=env_number(env, "TECHNIC_HTTP_RETRY_SECONDS", 120.0, 0.0, 3600.0, float),
             http_timeout_seconds=env_number(env, "TECHNIC_HTTP_TIMEOUT_SECONDS", 20.0, 0.1, 600.0, float),
+            alerts=AlertSettings.read(env),
         )

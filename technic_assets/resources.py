@@ -150,6 +150,60 @@ class AlphaSettings(ConfigurableResource):
         return TrainConfig(training_sessions=self.training_sessions, rounds=self.rounds)
 
 
+class AlertsResource(ConfigurableResource):
+    """Where the evening alerts go: a Slack incoming webhook and/or email over SMTP (TECHNIC_SLACK_WEBHOOK_URL,
+    TECHNIC_SMTP_*, TECHNIC_ALERT_*). The URL and the password arrive as EnvVars; `send` never raises
+    for a channel that fails, it reports the failure with the secrets scrubbed."""
+
+    slack_webhook_url: str = Field(default="", description="Slack incoming-webhook URL, a secret: set it as an env var (TECHNIC_SLACK_WEBHOOK_URL).")
+    smtp_host: str = Field(default="", description="SMTP server for email alerts; empty sends none (TECHNIC_SMTP_HOST).")
+    smtp_port: int = Field(default=587, ge=1, le=65_535, description="SMTP port (TECHNIC_SMTP_PORT).")
+    smtp_user: str = Field(default="", description="SMTP login, empty for none (TECHNIC_SMTP_USER).")
+    smtp_password: str = Field(default="", description="SMTP password, a secret: set it as an env var (TECHNIC_SMTP_PASSWORD).")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS (TECHNIC_SMTP_STARTTLS; default on at port 587).")
+    sender: str = Field(default="", description="From address (TECHNIC_ALERT_FROM, else TECHNIC_SMTP_USER).")
+    recipients: list[str] = Field(default=[], description="To addresses (TECHNIC_ALERT_TO, comma-separated).")
+    timeout_seconds: float = Field(default=10.0, gt=0.0, le=120.0, description="How long one delivery may take (TECHNIC_ALERT_TIMEOUT_SECONDS).")
+
+    def channels(self) -> list[str]:
+        return [name for name, on in (("slack", self.slack_webhook_url), ("email", self.smtp_host)) if on]
+
+    def secrets(self) -> list[str]:
+        return [s for s in (self.slack_webhook_url, self.smtp_password) if s]
+
+    def send(self, message) -> tuple[list[str], list[str]]:
+        """Deliver `message` (an alerts.messages.Message) on every configured channel: (the channels
+        that took it, a warning for each that did not)."""
+        from technic_assets.alerts.delivery import DeliveryError, post_webhook, scrub, send_email
+        from technic_assets.alerts.messages import Message
+
+        secrets = self.secrets()
+        message = Message(scrub(message.subject, secrets), scrub(message.body, secrets))
+        sent, warnings = [], []
+        for channel in self.channels():
+            try:
+                if channel == "slack":
+                    post_webhook(self.slack_webhook_url, message, timeout=self.timeout_seconds)
+                else:
+                    send_email(message, host=self.smtp_host, port=self.smtp_port, sender=self.sender,
+                               recipients=self.recipients, user=self.smtp_user, password=self.smtp_password,
+                               starttls=self.smtp_starttls, timeout=self.timeout_seconds)
+                sent.append(channel)
+            except DeliveryError as exc:
+                warnings.append(f"alert not sent: {exc}")
+        return sent, warnings
+
+
+def alerts_resource(env: Environment) -> AlertsResource:
+    a = env.alerts
+    return AlertsResource(
+        slack_webhook_url=EnvVar(a.webhook_url_var) if a.webhook_url_var else "",
+        smtp_host=a.smtp_host, smtp_port=a.smtp_port, smtp_user=a.smtp_user,
+        smtp_password=EnvVar(a.smtp_password_var) if a.smtp_password_var else "",
+        smtp_starttls=a.smtp_starttls, sender=a.sender, recipients=list(a.recipients),
+        timeout_seconds=a.timeout_seconds)
+
+
 def build_resources(env: Environment) -> dict:
     """Every resource, configured from the environment (secrets and URLs as EnvVars)."""
     store = StoreResource(database=env.duckdb_path)
@@ -162,5 +216,8 @@ def build_resources(env: Environment) -> dict:
         cache_ttl_seconds=env.cache_ttl_seconds, http_retry_seconds=env.http_retry_seconds,
         http_timeout_seconds=env.http_timeout_seconds, store=store,
     )
-    return {"io_manager": StoreIOManager(store=store), "store": store, "market": market,
-            "scan": ScanSettings(), "alpha": AlphaSettings(device=env.xgb_device, weight=env.alpha_weight)}
+    out = {"io_manager": StoreIOManager(store=store), "store": store, "market": market,
+           "scan": ScanSettings(), "alpha": AlphaSettings(device=env.xgb_device, weight=env.alpha_weight)}
+    if env.alerts.configured:
+        out["alerts"] = alerts_resource(env)
+    return out
