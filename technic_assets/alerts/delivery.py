@@ -1,4 +1,4 @@
-"""Sending an alert: a Slack incoming webhook (an HTTPS POST) and email over SMTP.
+"""Sending an alert: a Slack incoming webhook (an HTTPS POST, certificates verified) and email over SMTP.
 
 Each channel makes one attempt with a timeout and raises `DeliveryError` on failure, its text scrubbed
 of the channel's secrets: a requests error quotes the URL, and a Slack webhook URL is itself the
@@ -8,13 +8,13 @@ bot token: one setting, no Slack app, and a test can stand a plain HTTP receiver
 
 from __future__ import annotations
 
+import json
 import smtplib
 import ssl
 from collections.abc import Iterable
 from email.message import EmailMessage
+from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from urllib.parse import urlsplit
-
-import requests
 
 from technic_assets.alerts.messages import Message
 
@@ -43,15 +43,24 @@ def slack_text(message: Message) -> str:
 
 
 def post_webhook(url: str, message: Message, *, timeout: float) -> None:
-    """POST the message as Slack's {"text": ...} to an incoming-webhook URL."""
+    """POST the message as Slack's {"text": ...} to an incoming-webhook URL. With http.client, not
+    requests: urllib3 logs each request line, the webhook's token with it, at DEBUG."""
+    split = urlsplit(url)
+    connection = (HTTPSConnection if split.scheme.lower() == "https" else HTTPConnection)(
+        split.hostname, split.port, timeout=timeout)
+    body = json.dumps({"text": slack_text(message)}).encode()
     try:
-        response = requests.post(url, json={"text": slack_text(message)}, timeout=(min(timeout, 3.05), timeout))
-    except requests.RequestException as exc:
+        connection.request("POST", split.path + (f"?{split.query}" if split.query else ""), body,
+                           {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        status, answer = response.status, response.read(200).decode(errors="replace")
+    except (OSError, HTTPException) as exc:
         raise DeliveryError(f"the Slack webhook could not be reached: {type(exc).__name__}: "
                             f"{scrub(str(exc), [url])}") from None
-    if response.status_code >= 300:
-        raise DeliveryError(f"the Slack webhook answered HTTP {response.status_code}: "
-                            f"{scrub(response.text[:200], [url])}")
+    finally:
+        connection.close()
+    if status >= 300:
+        raise DeliveryError(f"the Slack webhook answered HTTP {status}: {scrub(answer, [url])}")
 
 
 def send_email(message: Message, *, host: str, port: int, sender: str, recipients: list[str], user: str = "",

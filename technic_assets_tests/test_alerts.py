@@ -1,0 +1,169 @@
+"""The alert sensors after real in-process runs of `daily_scan` on the warm store, delivering to real
+servers on loopback: an HTTP receiver standing in for the Slack webhook and an aiosmtpd server that
+requires the login. A successful run sends the day's top N (checked against the store's rows read with
+DuckDB) and its changes; a failed one sends the job, the day and the root cause; channels that are down
+are warnings; no secret (the webhook's token, the SMTP password) reaches a message, a log line or the
+run's events."""
+
+import logging
+
+import duckdb
+import pandas as pd
+import pytest
+from dagster import AssetKey, DagsterEventType, DagsterInstance, SkipReason, build_run_status_sensor_context
+
+from technic_assets.storage.history import History
+from technic_assets_tests.alert_servers import QUIET, free_port, smtp_server, webhook_receiver
+from technic_assets_tests.conftest import WARM_DAY
+from technic_assets_tests.graph import definitions
+
+pytestmark = pytest.mark.filterwarnings(QUIET)
+
+HOOK_PATH = "/services/T0AL3RT/B0S3CR3T/q7Xw9Zk2Lm4Np6Rt"
+TOKEN = "q7Xw9Zk2Lm4Np6Rt"
+USER = "scan@example.com"
+PASSWORD = "smtp-pw-Vt3#kq9!Lz"
+NAN = float("nan")
+
+
+def configure(monkeypatch, webhook_url: str, smtp_port: int) -> None:
+    for name, value in {"TECHNIC_SLACK_WEBHOOK_URL": webhook_url, "TECHNIC_SMTP_HOST": "127.0.0.1",
+                        "TECHNIC_SMTP_PORT": str(smtp_port), "TECHNIC_SMTP_USER": USER,
+                        "TECHNIC_SMTP_PASSWORD": PASSWORD, "TECHNIC_SMTP_STARTTLS": "false",
+                        "TECHNIC_ALERT_TO": "desk@example.com", "TECHNIC_ALERT_TIMEOUT_SECONDS": "3",
+                        "TECHNIC_ALPHA_WEIGHT": "0"}.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def channels(warm_store, monkeypatch):
+    with webhook_receiver(HOOK_PATH) as hook, smtp_server(USER, PASSWORD) as box:
+        configure(monkeypatch, hook.url, box.port)
+        yield hook, box
+
+
+class Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append((record.levelno, record.getMessage()))
+
+
+def run_and_alert(sensor_name: str, *, select: str, **scan):
+    """A real run of daily_scan for WARM_DAY (only `select`, the rest read from the store), then the
+    alert sensor `sensor_name` on its end event, as the daemon would call it: (the run's result, its
+    instance, the sensor's log lines as (level, message))."""
+    defs = definitions()
+    instance = DagsterInstance.ephemeral()
+    config = {"resources": {"scan": {"config": scan}}} if scan else None
+    result = defs.resolve_job_def("daily_scan").execute_in_process(
+        partition_key=WARM_DAY, instance=instance, run_config=config, raise_on_error=False,
+        asset_selection=[AssetKey(select)])
+    run = instance.get_run_by_id(result.run_id)
+    end = [e.dagster_event for e in instance.all_logs(result.run_id)
+           if e.dagster_event and e.dagster_event.event_type in (DagsterEventType.RUN_SUCCESS,
+                                                                 DagsterEventType.RUN_FAILURE)][0]
+    with build_run_status_sensor_context(
+            sensor_name=sensor_name, dagster_event=end, dagster_instance=instance, dagster_run=run,
+            resources={"alerts": defs.resources["alerts"], "market": defs.resources["market"]}) as context:
+        if sensor_name == "scan_failure_alert":
+            context = context.for_run_failure()
+        records = Records()
+        context.log.addHandler(records)  # the sensor's own log: the tick's log under the daemon
+        defs.resolve_sensor_def(sensor_name)(context)
+    return result, instance, records.lines
+
+
+def stored_top(path) -> pd.DataFrame:
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return conn.execute("SELECT rank, symbol, sector, merit_score FROM technic.ranked_top_n WHERE date = ? "
+                            "ORDER BY rank", [pd.Timestamp(WARM_DAY).to_pydatetime()]).fetchdf()
+
+
+def store_changes(path, top: pd.DataFrame) -> None:
+    """The day's `changes` rows as the changes asset stores them: #1 came up from #4, #2 is new, and
+    a symbol that was #3 left."""
+    one, two = top.iloc[0], top.iloc[1]
+    frame = pd.DataFrame({
+        "date": pd.Timestamp(WARM_DAY), "symbol": [one.symbol, two.symbol, "GONE"], "change": ["up", "entry", "exit"],
+        "rank": [1.0, 2.0, NAN], "previous_rank": [4.0, NAN, 3.0], "rank_move": [3.0, NAN, NAN],
+        "merit_score": [one.merit_score, two.merit_score, NAN], "previous_merit_score": [50.0, NAN, 60.0],
+        "score_change": [one.merit_score - 50.0, NAN, NAN]})
+    History(str(path)).replace_dates("changes", frame, [pd.Timestamp(WARM_DAY)])
+
+
+def test_a_successful_run_sends_the_top_n_and_the_changes_by_slack_and_email(channels, warm_store, caplog, capfd):
+    hook, box = channels
+    top = stored_top(warm_store)
+    store_changes(warm_store, top)
+    caplog.set_level(logging.DEBUG)
+    result, _, log = run_and_alert("scan_alert", select="ranked_top_n")
+    assert result.success and result.dagster_run.job_name == "daily_scan"
+    top = stored_top(warm_store)  # as the run left it
+    assert len(top) == 25
+    [(path, payload)] = hook.posts
+    [(sender, rcpt, mail)] = box.messages
+    assert path == HOOK_PATH and (sender, rcpt, box.logins) == (USER, ["desk@example.com"], [USER])
+    subject = f"Technic top 25 for {WARM_DAY} (simulated)"
+    assert mail["Subject"] == subject and payload["text"].startswith(f"*{subject}*\n```\n")
+    for body in (payload["text"], mail.get_content()):
+        lines = body.splitlines()
+        for row in top.itertuples():  # a line per pick: rank, symbol, sector, MERIT to 0.1, in rank order
+            line = next(x for x in lines if x.startswith(f"{row.rank:>3}  {row.symbol} "))
+            assert row.sector in line and f" {row.merit_score:.1f} " in line
+        assert f"In:    {top.symbol[1]} #2 (MERIT {top.merit_score[1]:.1f})" in lines
+        assert "Out:   GONE (was #3)" in lines
+        assert f"Moves: {top.symbol[0]} up 3 (#4 -> #1)" in lines
+    assert log == [(logging.INFO, f"alert for {WARM_DAY} sent by slack, email")]
+    printed = "".join(capfd.readouterr())
+    for secret in (TOKEN, PASSWORD):
+        assert secret not in caplog.text + printed + payload["text"] + mail.as_string()
+
+
+def test_a_failed_run_sends_the_job_the_day_and_the_root_cause(channels):
+    hook, box = channels
+    result, _, log = run_and_alert("scan_failure_alert", select="filtered_universe", min_price=1e7)
+    assert not result.success
+    [(_, payload)] = hook.posts
+    [(_, _, mail)] = box.messages
+    assert mail["Subject"] == f"Technic scan for {WARM_DAY} FAILED (simulated)"
+    for body in (payload["text"], mail.get_content()):
+        assert f"job daily_scan, partition {WARM_DAY}" in body
+        assert "filtered_universe: " in body and "left no symbols" in body
+    assert log == [(logging.INFO, f"alert for {WARM_DAY} sent by slack, email")]
+
+
+def test_a_backfill_run_sends_nothing(channels):
+    hook, box = channels
+    defs = definitions()
+    instance = DagsterInstance.ephemeral()
+    result = defs.resolve_job_def("daily_scan").execute_in_process(
+        partition_key=WARM_DAY, instance=instance, asset_selection=[AssetKey("ranked_top_n")],
+        tags={"dagster/backfill": "abcdefgh"})
+    end = [e.dagster_event for e in instance.all_logs(result.run_id)
+           if e.dagster_event and e.dagster_event.event_type == DagsterEventType.RUN_SUCCESS][0]
+    with build_run_status_sensor_context(
+            sensor_name="scan_alert", dagster_event=end, dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(result.run_id),
+            resources={"alerts": defs.resources["alerts"], "market": defs.resources["market"]}) as context:
+        assert isinstance(defs.resolve_sensor_def("scan_alert")(context), SkipReason)
+    assert hook.posts == [] and box.messages == []
+
+
+def test_channels_that_are_down_are_warnings_and_no_secret_is_logged(warm_store, monkeypatch, caplog, capfd):
+    configure(monkeypatch, f"http://127.0.0.1:{free_port()}{HOOK_PATH}", free_port())
+    caplog.set_level(logging.DEBUG)
+    ok, instance, ok_log = run_and_alert("scan_alert", select="ranked_top_n")
+    failed, failed_instance, failed_log = run_and_alert("scan_failure_alert", select="filtered_universe", min_price=1e7)
+    assert ok.success and not failed.success  # and the sensors raised nothing
+    assert {level for level, _ in ok_log + failed_log} == {logging.WARNING}
+    warnings = [message for _, message in ok_log + failed_log]
+    assert len(warnings) == 4 and all(w.startswith("alert not sent: ") for w in warnings)  # both channels, both runs
+    assert sum("the Slack webhook could not be reached" in w for w in warnings) == 2
+    assert sum("email through 127.0.0.1:" in w for w in warnings) == 2
+    events = " ".join(str(e) for i, r in ((instance, ok), (failed_instance, failed)) for e in i.all_logs(r.run_id))
+    printed = "".join(capfd.readouterr())
+    for secret in (TOKEN, PASSWORD):
+        assert secret not in caplog.text + printed + events + " ".join(warnings)
