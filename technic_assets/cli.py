@@ -1,7 +1,9 @@
 """`technic`: the scan from a terminal. Runs the same assets in process and prints the result.
 
     technic scan [--date YYYY-MM-DD] [--top N] [--style swing|medium|position] [--sector NAME ...] [--refresh]
-    technic top  [--date YYYY-MM-DD]          print a stored top N
+    technic top  [--date YYYY-MM-DD] [--format table|csv|json|markdown] [--output FILE] [--columns A,B]
+                 [--top N] [--changes]        a stored top N (or its changes since the previous session)
+    technic export TABLE --from DATE --to DATE [--format parquet|csv] [--output FILE]
     technic plan [--date YYYY-MM-DD]          the requests a scan will make, and how long they take
 
 A scan materializes only what its settings change when the store already holds the day's
@@ -26,9 +28,6 @@ from technic_assets.errors import root_cause, settings_error
 
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 warnings.filterwarnings("ignore", message=".*is in preview.*")
-
-SHOWN = ["rank", "symbol", "sector", "merit_score", "ics_score", "alpha_5d", "close", "rsi_14", "roc_63", "reasons"]
-
 
 class _Progress(logging.Handler):
     """Prints one line as each asset finishes, and the assets' own info lines."""
@@ -170,14 +169,85 @@ def run_scan(day: str, settings, env: Environment, *, resources: dict | None = N
 
 
 def print_table(top: pd.DataFrame, day: str, out=None) -> None:
-    out = out or sys.stdout
-    view = top[SHOWN].copy()
-    for col in ("merit_score", "ics_score", "rsi_14", "roc_63"):
-        view[col] = view[col].map(lambda v: f"{v:.1f}")
-    view["close"] = view["close"].map(lambda v: f"{v:,.2f}")
-    view["alpha_5d"] = view["alpha_5d"].map(lambda v: f"{v:+.2%}" if pd.notna(v) else "-")
-    print(f"\nTechnic top {len(top)} for {day}\n", file=out)
-    print(view.to_string(index=False), file=out)
+    from technic_assets.output import DEFAULT_COLUMNS, pick_columns, render
+
+    text = render(pick_columns(top, None, DEFAULT_COLUMNS), "table", title=f"Technic top {len(top)} for {day}",
+                  day=day, source="")
+    print(text, file=out or sys.stdout, end="")
+
+
+def _open_store(env: Environment):
+    from technic_assets.storage import History, db_path
+
+    path = db_path(env.duckdb_path)
+    if not Path(path).exists():
+        raise SystemExit(f"error: no store at {path}; run `technic scan` first")
+    return path, History(path)
+
+
+def show_top(args, env: Environment) -> None:
+    """`technic top`: the stored top N (or its changes) in the format asked, to stdout or a file."""
+    from technic_assets.output import CHANGE_COLUMNS, DEFAULT_COLUMNS, pick_columns, render, source_label, write_text
+
+    path, history = _open_store(env)
+    latest = history.query("ranked_top_n", "SELECT max(date) AS day FROM technic.ranked_top_n", [])
+    if latest is None or pd.isna(latest["day"].iloc[0]):
+        raise SystemExit(f"error: no ranked_top_n in {path} yet; run `technic scan` first")
+    day = resolve_stored_date(args.date, latest["day"].iloc[0])
+    table = "changes" if args.changes else "ranked_top_n"
+    rows = history.read_dates(table, [pd.Timestamp(day)])
+    if rows.empty and not args.changes:
+        raise SystemExit(f"error: no stored top N for {day} in {path}")
+    if args.changes and rows.empty:
+        raise SystemExit(f"error: no changes stored for {day} in {path} (the previous session was not scanned, "
+                         "or the day was scanned before changes were kept)")
+    if args.changes:
+        title = f"Technic top N changes for {day} since the previous session"
+        default = CHANGE_COLUMNS
+    else:
+        rows = rows.sort_values("rank").reset_index(drop=True)
+        if args.top is not None:
+            rows = rows[rows["rank"] <= args.top]
+        title, default = f"Technic top {len(rows)} for {day}", DEFAULT_COLUMNS
+    columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
+    try:
+        text = render(pick_columns(rows.drop(columns="date"), columns, default), args.format, title=title, day=day,
+                      source=source_label(env.market))
+        write_text(text, args.output)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
+def resolve_stored_date(raw: str | None, latest) -> str:
+    if raw is None:
+        return f"{pd.Timestamp(latest):%Y-%m-%d}"
+    try:
+        return f"{pd.Timestamp(raw):%Y-%m-%d}"
+    except ValueError:
+        raise SystemExit(f"error: --date {raw!r} is not a date (want YYYY-MM-DD)") from None
+
+
+def export(args, env: Environment) -> None:
+    """`technic export`: a stored table's rows between two dates, to Parquet or CSV."""
+    from technic_assets.definitions import ASSETS
+    from technic_assets.output import write_table
+
+    tables = sorted(a.key.to_user_string() for a in ASSETS)
+    if args.table not in tables:
+        raise SystemExit(f"error: no table {args.table!r}; the tables are {', '.join(tables)}")
+    start, end = (pd.Timestamp(resolve_stored_date(d, None)) for d in (args.start, args.end))
+    if start > end:
+        raise SystemExit(f"error: --from {start:%Y-%m-%d} is after --to {end:%Y-%m-%d}")
+    path, history = _open_store(env)
+    rows = history.read_range(args.table, start, end)
+    if rows.empty:
+        raise SystemExit(f"error: {args.table} holds no rows from {start:%Y-%m-%d} to {end:%Y-%m-%d} in {path}")
+    output = args.output or f"{args.table}_{start:%Y%m%d}_{end:%Y%m%d}.{args.format}"
+    try:
+        write_table(rows, args.format, output)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(f"{len(rows):,} rows of {args.table} ({start:%Y-%m-%d} .. {end:%Y-%m-%d}) -> {output}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,8 +260,21 @@ def main(argv: list[str] | None = None) -> int:
     scan.add_argument("--sector", action="append", default=[], help="keep only this GICS sector (repeatable)")
     scan.add_argument("--refresh", action="store_true", help="recompute every asset, even those the store holds")
     scan.add_argument("--quiet", action="store_true", help="no progress lines")
-    top = sub.add_parser("top", help="print a stored top N")
+    top = sub.add_parser("top", help="print a stored top N, or what changed since the previous session")
     top.add_argument("--date", help="NYSE trading day (default: the latest stored)")
+    top.add_argument("--format", default="table", choices=["table", "csv", "json", "markdown"],
+                     help="table (default, for a person), csv, json or markdown (for other tools)")
+    top.add_argument("--output", help="write to this file (whole, or not at all) instead of stdout")
+    top.add_argument("--columns", help="comma-separated columns, in order (default: the usual ones)")
+    top.add_argument("--top", type=int, help="only the first N ranks")
+    top.add_argument("--changes", action="store_true",
+                     help="entries, exits, rank moves and MERIT changes since the previous session")
+    exp = sub.add_parser("export", help="write a stored table's rows between two dates to Parquet or CSV")
+    exp.add_argument("table", help="an asset's table: ranked_top_n, merit, price_bars, ...")
+    exp.add_argument("--from", dest="start", required=True, help="first date, YYYY-MM-DD")
+    exp.add_argument("--to", dest="end", required=True, help="last date, YYYY-MM-DD")
+    exp.add_argument("--format", default="parquet", choices=["parquet", "csv"])
+    exp.add_argument("--output", help="the file (default: TABLE_FROM_TO.FORMAT here)")
     plan = sub.add_parser("plan", help="say how many requests a scan will make and how long they take")
     plan.add_argument("--date", help="NYSE trading day (default: the latest closed session)")
     args = parser.parse_args(argv)
@@ -230,20 +313,9 @@ def main(argv: list[str] | None = None) -> int:
         day = resolve_date(args.date, env, resources["market"])
         print("\n".join(request_plan(day, env, resources).lines()))
     elif args.command == "top":
-        from technic_assets.storage import History, db_path
-
-        path = db_path(env.duckdb_path)
-        if not Path(path).exists():
-            raise SystemExit(f"error: no store at {path}; run `technic scan` first")
-        history = History(path)
-        latest = history.query("ranked_top_n", "SELECT max(date) AS day FROM technic.ranked_top_n", [])
-        if latest is None:
-            raise SystemExit(f"error: no ranked_top_n in {path} yet; run `technic scan` first")
-        day = args.date or f"{pd.Timestamp(latest['day'].iloc[0]):%Y-%m-%d}"
-        result = history.read_dates("ranked_top_n", [pd.Timestamp(day)])
-        if result.empty:
-            raise SystemExit(f"error: no stored top N for {day} in {path}")
-        print_table(result.sort_values("rank").reset_index(drop=True), day)
+        show_top(args, env)
+    elif args.command == "export":
+        export(args, env)
     return 0
 
 

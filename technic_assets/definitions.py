@@ -24,7 +24,7 @@ ASSETS = [
     market_data.universe, market_data.price_bars, market_data.fundamentals,
     features.indicators, features.filtered_universe, features.factors, features.market_regime,
     alpha.alpha_model, alpha.alpha_forecasts,
-    scores.ics, scores.merit, scores.ranked_top_n,
+    scores.ics, scores.merit, scores.ranked_top_n, scores.changes,
     alpha.alpha_evaluation,
 ]
 START_METHODS = ("forkserver", "spawn")

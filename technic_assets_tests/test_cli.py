@@ -81,3 +81,71 @@ def test_plan_counts_the_sessions_the_store_lacks(warm_store, tmp_path, monkeypa
     monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(tmp_path / "empty.duckdb"))
     assert main(["plan", "--date", DAY]) == 0
     assert "(300 sessions of bars to store)" in capsys.readouterr().out
+
+
+NEXT = "2025-06-03"
+
+
+def test_top_for_other_tools_csv_json_markdown_columns_and_a_file(warm_store, tmp_path, capsys):
+    import csv
+    import io
+    import json
+
+    stored = query(warm_store, "SELECT * FROM technic.ranked_top_n WHERE date = ? ORDER BY rank", [DAY])
+    assert main(["top", "--date", DAY, "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["symbol"] for r in rows] == stored["symbol"].tolist()
+    assert [r["sector"] for r in rows] == stored["sector"].tolist()  # spaces and all
+    assert [r["reasons"] for r in rows] == stored["reasons"].tolist()  # commas and all
+    assert {r["source"] for r in rows} == {"simulated"} and {r["date"] for r in rows} == {DAY}
+    assert main(["top", "--date", DAY, "--format", "json", "--columns", "rank,symbol,merit_score", "--top", "5"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["source"] == "simulated" and doc["date"] == DAY
+    assert [r["symbol"] for r in doc["rows"]] == stored["symbol"].tolist()[:5]
+    assert [r["merit_score"] for r in doc["rows"]] == pytest.approx(stored["merit_score"].tolist()[:5], rel=1e-9)
+    assert set(doc["rows"][0]) == {"rank", "symbol", "merit_score"}
+    out = tmp_path / "top.md"
+    assert main(["top", "--date", DAY, "--format", "markdown", "--output", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == f"## Technic top {len(stored)} for {DAY}" and lines[2].startswith("| rank | symbol |")
+    assert len([line for line in lines if line.startswith("| ")]) == len(stored) + 1
+    with pytest.raises(SystemExit, match="no column 'nope'"):
+        main(["top", "--date", DAY, "--columns", "symbol,nope"])
+    with pytest.raises(SystemExit, match="folder .* does not exist"):
+        main(["top", "--date", DAY, "--format", "csv", "--output", str(tmp_path / "missing" / "top.csv")])
+
+
+def test_changes_since_the_previous_session_match_the_two_stored_lists(warm_store, capsys):
+    import json
+
+    assert main(["scan", "--date", NEXT, "--quiet"]) == 0
+    capsys.readouterr()
+    before = query(warm_store, "SELECT symbol, rank FROM technic.ranked_top_n WHERE date = ?", [DAY])
+    after = query(warm_store, "SELECT symbol, rank FROM technic.ranked_top_n WHERE date = ?", [NEXT])
+    was, now = dict(zip(before["symbol"], before["rank"])), dict(zip(after["symbol"], after["rank"]))
+    assert main(["top", "--changes", "--format", "json", "--columns", "symbol,change,rank_move"]) == 0
+    rows = {r["symbol"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert set(rows) == set(was) | set(now)
+    assert {s for s, r in rows.items() if r["change"] == "entry"} == set(now) - set(was)
+    assert {s for s, r in rows.items() if r["change"] == "exit"} == set(was) - set(now)
+    for symbol in set(was) & set(now):
+        assert rows[symbol]["rank_move"] == was[symbol] - now[symbol]
+    assert main(["top", "--changes"]) == 0
+    assert f"changes for {NEXT} since the previous session" in capsys.readouterr().out
+
+
+def test_export_writes_a_tables_rows_between_two_dates(warm_store, tmp_path, capsys):
+    out = tmp_path / "merit.parquet"
+    assert main(["export", "merit", "--from", "2025-05-01", "--to", DAY, "--output", str(out)]) == 0
+    want = query(warm_store, "SELECT * FROM technic.merit WHERE date BETWEEN ? AND ? ORDER BY date, symbol",
+                 ["2025-05-01", DAY])
+    got = pd.read_parquet(out).sort_values(["date", "symbol"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    csv_out = tmp_path / "bars.csv"
+    assert main(["export", "price_bars", "--from", DAY, "--to", DAY, "--format", "csv", "--output", str(csv_out)]) == 0
+    assert len(pd.read_csv(csv_out)) == query(warm_store, "SELECT count(*) n FROM technic.price_bars WHERE date = ?",
+                                              [DAY])["n"][0]
+    with pytest.raises(SystemExit, match="no table 'prices'; the tables are"):
+        main(["export", "prices", "--from", DAY, "--to", DAY])
+    with pytest.raises(SystemExit, match="after --to"):
+        main(["export", "merit", "--from", DAY, "--to", "2025-05-01"])

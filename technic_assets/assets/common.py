@@ -6,7 +6,8 @@ import time
 from contextlib import contextmanager
 
 import pandas as pd
-from dagster import AssetKey, AssetMaterialization, BackfillPolicy, MetadataValue, TableColumn, TableSchema
+from dagster import (AssetKey, AssetMaterialization, BackfillPolicy, MetadataValue, TableColumn, TableRecord,
+                     TableSchema)
 
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.partitions import DATE_FMT, build_partitions, first_scannable, sessions_back
@@ -77,6 +78,21 @@ def markdown_table(frame: pd.DataFrame, floatfmt: str = ".2f") -> MetadataValue:
     head = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
     body = "".join("| " + " | ".join(fmt(v) for v in row) + " |\n" for row in frame.itertuples(index=False))
     return MetadataValue.md(head + body)
+
+
+def table_metadata(frame: pd.DataFrame) -> MetadataValue:
+    """A frame as the UI's typed table (sortable, with its schema) rather than Markdown behind a link."""
+    kinds = {c: "float" if pd.api.types.is_float_dtype(t) else "int" if pd.api.types.is_integer_dtype(t)
+             else "bool" if pd.api.types.is_bool_dtype(t) else "string" for c, t in frame.dtypes.items()}
+
+    def cell(value, kind):
+        if value is None or (isinstance(value, float) and value != value):
+            return None  # NaN is no JSON: an empty cell
+        return {"float": float, "int": int, "bool": bool}.get(kind, str)(value)
+
+    records = [TableRecord({c: cell(v, kinds[c]) for c, v in zip(frame.columns, row)})
+               for row in frame.itertuples(index=False)]
+    return MetadataValue.table(records, TableSchema(columns=[TableColumn(c, k) for c, k in kinds.items()]))
 
 
 @contextmanager

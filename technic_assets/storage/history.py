@@ -53,6 +53,12 @@ class History:
             return found
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns})
 
+    def read_range(self, name: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """Every row of table `name` dated start..end, in date order (empty, without columns, if no table)."""
+        found = self.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ? ORDER BY date",
+                           [_ts(start), _ts(end)])
+        return pd.DataFrame() if found is None else found
+
     def read_dates(self, name: str, dates: list[pd.Timestamp]) -> pd.DataFrame:
         """Every row of table `name` dated on one of `dates` (empty, without columns, if no table)."""
         found = self.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} WHERE date IN (SELECT unnest(?::TIMESTAMP[]))",

@@ -78,7 +78,8 @@ class PandasTypeHandler(DuckDBPandasTypeHandler):
     def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
         name = f"{table(table_slice.schema)}.{table(table_slice.table)}"
         connection.register("technic_frame", obj)  # the connection is closed after the write
-        if not table_exists(connection, table_slice.table, table_slice.schema):
+        created = not table_exists(connection, table_slice.table, table_slice.schema)
+        if created:
             connection.execute(f"CREATE TABLE {name} AS SELECT * FROM technic_frame").fetchall()
         else:
             have = {r[0] for r in connection.execute(
@@ -87,8 +88,13 @@ class PandasTypeHandler(DuckDBPandasTypeHandler):
             for column, kind, *_ in connection.execute("DESCRIBE SELECT * FROM technic_frame").fetchall():
                 if column not in have:
                     connection.execute(f"ALTER TABLE {name} ADD COLUMN {quoted(column)} {kind}").fetchall()
-            if not obj.empty:
-                connection.execute(f"INSERT INTO {name} BY NAME SELECT * FROM technic_frame").fetchall()
+        # a text column of a frame without rows has no type ("NULL"): a later day's text could not go in
+        for (column,) in connection.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+                "AND data_type IN ('NULL', '\"NULL\"')", [table_slice.schema, table_slice.table]).fetchall():
+            connection.execute(f"ALTER TABLE {name} ALTER COLUMN {quoted(column)} TYPE VARCHAR").fetchall()
+        if not obj.empty and not created:
+            connection.execute(f"INSERT INTO {name} BY NAME SELECT * FROM technic_frame").fetchall()
         context.add_output_metadata({"dagster/partition_row_count": len(obj), "dagster/storage_kind": "duckdb"})
         return None
 

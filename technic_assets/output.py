@@ -1,0 +1,104 @@
+"""The top N and stored tables for other tools: table, CSV, JSON or Markdown, to a terminal or a file.
+
+Text tables do not survive a pipe (sectors have spaces, reasons have commas), so every format but
+`table` is made for a program: CSV and JSON carry the date and the source on every row or at the top,
+and a file is written whole or not at all (a temporary beside it, renamed into place).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+FORMATS = ("table", "csv", "json", "markdown")
+EXPORT_FORMATS = ("parquet", "csv")
+DEFAULT_COLUMNS = ["rank", "symbol", "sector", "merit_score", "ics_score", "alpha_5d", "close", "rsi_14", "roc_63",
+                   "reasons"]
+CHANGE_COLUMNS = ["change", "symbol", "rank", "previous_rank", "rank_move", "merit_score", "score_change"]
+
+
+def source_label(market: str) -> str:
+    """What the data came from, as a person would name it: "simulated" for the built-in market."""
+    if market == "synthetic":
+        return "simulated"
+    if market.startswith("parquet:"):
+        return f"file {Path(market.removeprefix('parquet:')).name}"
+    return market
+
+
+def pick_columns(frame: pd.DataFrame, wanted: list[str] | None, default: list[str]) -> pd.DataFrame:
+    """`wanted` columns in that order (default: `default`); an error names any that does not exist."""
+    columns = wanted or [c for c in default if c in frame.columns]
+    unknown = [c for c in columns if c not in frame.columns]
+    if unknown:
+        raise ValueError(f"--columns: no column {', '.join(map(repr, unknown))}; the columns are "
+                         f"{', '.join(frame.columns)}")
+    return frame[columns]
+
+
+def render(frame: pd.DataFrame, fmt: str, *, title: str, day: str, source: str) -> str:
+    """`frame` as text in `fmt`; `title` heads the human formats, `day` and `source` label the others."""
+    if fmt == "table":
+        return f"\n{title}\n\n{_pretty(frame).to_string(index=False)}\n"
+    if fmt == "markdown":
+        head = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
+        body = "".join("| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |\n"
+                       for row in _pretty(frame).itertuples(index=False))
+        return f"## {title}\n\n{head}{body}"
+    if fmt == "csv":
+        return frame.assign(date=day, source=source).to_csv(index=False)
+    if fmt == "json":
+        rows = json.loads(frame.to_json(orient="records", date_format="iso", double_precision=10))
+        return json.dumps({"date": day, "source": source, "title": title, "rows": rows}, indent=1) + "\n"
+    raise ValueError(f"--format {fmt!r}: want one of {', '.join(FORMATS)}")
+
+
+def _pretty(frame: pd.DataFrame) -> pd.DataFrame:
+    view = frame.copy()
+    for col in view.columns:
+        if col in ("alpha_5d", "alpha_10d"):
+            view[col] = view[col].map(lambda v: f"{v:+.2%}" if pd.notna(v) else "-")
+        elif col in ("rank", "previous_rank", "rank_move") and view[col].dtype.kind == "f":
+            view[col] = view[col].map(lambda v: "-" if pd.isna(v) else f"{int(v):+d}" if col == "rank_move" else str(int(v)))
+        elif col == "close":
+            view[col] = view[col].map(lambda v: f"{v:,.2f}")
+        elif view[col].dtype.kind == "f":
+            view[col] = view[col].map(lambda v: "-" if pd.isna(v) else f"{v:.1f}")
+    return view
+
+
+def write_text(text: str, output: str | None) -> None:
+    """To stdout, or whole into the file `output`."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    _atomic(Path(output), lambda tmp: Path(tmp).write_text(text))
+
+
+def write_table(frame: pd.DataFrame, fmt: str, output: str) -> None:
+    """A stored table's rows to `output` as Parquet or CSV, whole or not at all."""
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"--format {fmt!r}: want one of {', '.join(EXPORT_FORMATS)}")
+    if fmt == "parquet":
+        _atomic(Path(output), lambda tmp: frame.to_parquet(tmp, index=False))
+    else:
+        _atomic(Path(output), lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def _atomic(path: Path, write) -> None:
+    path = path.expanduser()
+    if not path.parent.exists():
+        raise ValueError(f"--output {path}: the folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
