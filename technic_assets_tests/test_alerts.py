@@ -1,7 +1,7 @@
 """The alert sensors after real in-process runs of `daily_scan` on the warm store, delivering to real
 servers on loopback: an HTTP receiver standing in for the Slack webhook and an aiosmtpd server that
-requires the login. A successful run sends the day's top N (checked against the store's rows read with
-DuckDB) and its changes; a failed one sends the job, the day and the root cause; channels that are down
+requires the login. A successful run sends the day's top N and its changes (checked against the two
+days' stored lists read with DuckDB); a failed one sends the job, the day and the root cause; channels that are down
 are warnings; no secret (the webhook's token, the SMTP password) reaches a message, a log line or the
 run's events."""
 
@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, SkipReason, build_run_status_sensor_context
 
-from technic_assets.storage.history import History
 from technic_assets_tests.alert_servers import QUIET, free_port, smtp_server, webhook_receiver
 from technic_assets_tests.conftest import WARM_DAY
 from technic_assets_tests.graph import definitions
@@ -23,15 +22,14 @@ HOOK_PATH = "/services/T0AL3RT/B0S3CR3T/q7Xw9Zk2Lm4Np6Rt"
 TOKEN = "q7Xw9Zk2Lm4Np6Rt"
 USER = "scan@example.com"
 PASSWORD = "smtp-pw-Vt3#kq9!Lz"
-NAN = float("nan")
+NEXT_DAY = "2025-06-03"  # the session after WARM_DAY, not scanned in the warm store
 
 
 def configure(monkeypatch, webhook_url: str, smtp_port: int) -> None:
     for name, value in {"TECHNIC_SLACK_WEBHOOK_URL": webhook_url, "TECHNIC_SMTP_HOST": "127.0.0.1",
                         "TECHNIC_SMTP_PORT": str(smtp_port), "TECHNIC_SMTP_USER": USER,
                         "TECHNIC_SMTP_PASSWORD": PASSWORD, "TECHNIC_SMTP_STARTTLS": "false",
-                        "TECHNIC_ALERT_TO": "desk@example.com", "TECHNIC_ALERT_TIMEOUT_SECONDS": "3",
-                        "TECHNIC_ALPHA_WEIGHT": "0"}.items():
+                        "TECHNIC_ALERT_TO": "desk@example.com", "TECHNIC_ALERT_TIMEOUT_SECONDS": "3"}.items():
         monkeypatch.setenv(name, value)
 
 
@@ -51,16 +49,16 @@ class Records(logging.Handler):
         self.lines.append((record.levelno, record.getMessage()))
 
 
-def run_and_alert(sensor_name: str, *, select: str, **scan):
-    """A real run of daily_scan for WARM_DAY (only `select`, the rest read from the store), then the
-    alert sensor `sensor_name` on its end event, as the daemon would call it: (the run's result, its
-    instance, the sensor's log lines as (level, message))."""
+def run_and_alert(sensor_name: str, *, day: str = WARM_DAY, select: str | None = None, **scan):
+    """A real run of daily_scan for `day` (only the asset `select` if given, the rest read from the
+    store), then the alert sensor `sensor_name` on its end event, as the daemon would call it: (the
+    run's result, its instance, the sensor's log lines as (level, message))."""
     defs = definitions()
     instance = DagsterInstance.ephemeral()
     config = {"resources": {"scan": {"config": scan}}} if scan else None
     result = defs.resolve_job_def("daily_scan").execute_in_process(
-        partition_key=WARM_DAY, instance=instance, run_config=config, raise_on_error=False,
-        asset_selection=[AssetKey(select)])
+        partition_key=day, instance=instance, run_config=config, raise_on_error=False,
+        asset_selection=[AssetKey(select)] if select else None)
     run = instance.get_run_by_id(result.run_id)
     end = [e.dagster_event for e in instance.all_logs(result.run_id)
            if e.dagster_event and e.dagster_event.event_type in (DagsterEventType.RUN_SUCCESS,
@@ -76,47 +74,42 @@ def run_and_alert(sensor_name: str, *, select: str, **scan):
     return result, instance, records.lines
 
 
-def stored_top(path) -> pd.DataFrame:
+def stored_top(path, day: str) -> pd.DataFrame:
     with duckdb.connect(str(path), read_only=True) as conn:
         return conn.execute("SELECT rank, symbol, sector, merit_score FROM technic.ranked_top_n WHERE date = ? "
-                            "ORDER BY rank", [pd.Timestamp(WARM_DAY).to_pydatetime()]).fetchdf()
-
-
-def store_changes(path, top: pd.DataFrame) -> None:
-    """The day's `changes` rows as the changes asset stores them: #1 came up from #4, #2 is new, and
-    a symbol that was #3 left."""
-    one, two = top.iloc[0], top.iloc[1]
-    frame = pd.DataFrame({
-        "date": pd.Timestamp(WARM_DAY), "symbol": [one.symbol, two.symbol, "GONE"], "change": ["up", "entry", "exit"],
-        "rank": [1.0, 2.0, NAN], "previous_rank": [4.0, NAN, 3.0], "rank_move": [3.0, NAN, NAN],
-        "merit_score": [one.merit_score, two.merit_score, NAN], "previous_merit_score": [50.0, NAN, 60.0],
-        "score_change": [one.merit_score - 50.0, NAN, NAN]})
-    History(str(path)).replace_dates("changes", frame, [pd.Timestamp(WARM_DAY)])
+                            "ORDER BY rank", [pd.Timestamp(day).to_pydatetime()]).fetchdf()
 
 
 def test_a_successful_run_sends_the_top_n_and_the_changes_by_slack_and_email(channels, warm_store, caplog, capfd):
+    """The whole daily_scan for the session after the warm day: its top N and what changed since."""
     hook, box = channels
-    top = stored_top(warm_store)
-    store_changes(warm_store, top)
     caplog.set_level(logging.DEBUG)
-    result, _, log = run_and_alert("scan_alert", select="ranked_top_n")
+    result, _, log = run_and_alert("scan_alert", day=NEXT_DAY)
     assert result.success and result.dagster_run.job_name == "daily_scan"
-    top = stored_top(warm_store)  # as the run left it
-    assert len(top) == 25
+    top, before = stored_top(warm_store, NEXT_DAY), stored_top(warm_store, WARM_DAY)
+    assert len(top) == len(before) == 25
     [(path, payload)] = hook.posts
     [(sender, rcpt, mail)] = box.messages
     assert path == HOOK_PATH and (sender, rcpt, box.logins) == (USER, ["desk@example.com"], [USER])
-    subject = f"Technic top 25 for {WARM_DAY} (simulated)"
+    subject = f"Technic top 25 for {NEXT_DAY} (simulated)"
     assert mail["Subject"] == subject and payload["text"].startswith(f"*{subject}*\n```\n")
+    # what changed, from the two stored lists by set arithmetic
+    now, then = top.set_index("symbol")["rank"], before.set_index("symbol")["rank"]
+    entries = [f"{s} #{now[s]}" for s in now.index if s not in then.index]
+    exits = [f"{s} (was #{then[s]})" for s in then.index if s not in now.index]
+    moves = sorted(((abs(then[s] - now[s]), now[s], s) for s in now.index if s in then.index and then[s] != now[s]))
+    biggest = max(moves)[0]
+    assert entries and exits and biggest > 0
     for body in (payload["text"], mail.get_content()):
         lines = body.splitlines()
         for row in top.itertuples():  # a line per pick: rank, symbol, sector, MERIT to 0.1, in rank order
             line = next(x for x in lines if x.startswith(f"{row.rank:>3}  {row.symbol} "))
             assert row.sector in line and f" {row.merit_score:.1f} " in line
-        assert f"In:    {top.symbol[1]} #2 (MERIT {top.merit_score[1]:.1f})" in lines
-        assert "Out:   GONE (was #3)" in lines
-        assert f"Moves: {top.symbol[0]} up 3 (#4 -> #1)" in lines
-    assert log == [(logging.INFO, f"alert for {WARM_DAY} sent by slack, email")]
+        assert f"Changes since {WARM_DAY}: {len(entries)} in, {len(exits)} out, {len(moves)} moved." in body
+        listed = {line[:7]: line[7:] for line in lines if line[:7] in ("In:    ", "Out:   ", "Moves: ")}
+        assert all(e in listed["In:    "] for e in entries) and all(e in listed["Out:   "] for e in exits)
+        assert f" {int(biggest)} (#" in listed["Moves: "].split(", ")[0]  # the biggest move first
+    assert log == [(logging.INFO, f"alert for {NEXT_DAY} sent by slack, email")]
     printed = "".join(capfd.readouterr())
     for secret in (TOKEN, PASSWORD):
         assert secret not in caplog.text + printed + payload["text"] + mail.as_string()

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from technic_assets.alerts.delivery import DeliveryError, post_webhook, scrub, send_email
-from technic_assets.alerts.messages import Message, changes_text, failure_message, scan_message, source_label
+from technic_assets.alerts.messages import Message, changes_text, failure_message, scan_message
+from technic_assets.output import source_label
 from technic_assets.definitions import build_definitions
 from technic_assets.environment import Environment
 from technic_assets.resources import AlertsResource
@@ -35,14 +36,14 @@ MESSAGE = Message("Technic top 2 for 2025-06-02 (simulated)", "body line")
 
 
 def test_the_scan_message_holds_the_day_the_source_the_top_n_and_the_changes():
-    message = scan_message("2025-06-02", source_label("synthetic"), TOP, CHANGES)
+    message = scan_message("2025-06-02", source_label("synthetic"), TOP, CHANGES, "2025-05-30")
     assert message.subject == "Technic top 2 for 2025-06-02 (simulated)"
     assert message.body.splitlines() == [
         "  #  symbol  sector                  MERIT  reasons",
         "  1  AAA     Energy                   91.2  momentum (roc_63); low volatility",
         "  2  BBBB    Information Technology   88.0  value, quality",
         "",
-        "Changes since the previous session: 1 in, 1 out, 2 moved.",
+        "Changes since 2025-05-30: 1 in, 1 out, 2 moved.",
         "In:    BBBB #2 (MERIT 88.0)",
         "Out:   DDD (was #1)",
         "Moves: EEE down 7 (#2 -> #9), AAA up 4 (#5 -> #1)",
@@ -50,9 +51,10 @@ def test_the_scan_message_holds_the_day_the_source_the_top_n_and_the_changes():
 
 
 def test_a_message_says_what_is_missing_and_names_other_sources():
-    assert "not available" in changes_text(None)
-    assert scan_message("2025-06-03", "Polygon", TOP.iloc[:0], None).body == "No ranked picks are stored for 2025-06-03."
-    assert source_label("polygon") == "Polygon" and source_label("parquet:/data/bars/*.parquet") == "file *.parquet"
+    assert "not available" in changes_text(None)  # no `changes` table
+    assert changes_text(CHANGES.iloc[:0], "2025-05-30") == (  # a first day
+        "Changes since 2025-05-30: none to show (no top N stored for 2025-05-30).")
+    assert scan_message("2025-06-03", "polygon", TOP.iloc[:0], None).body == "No ranked picks are stored for 2025-06-03."
     failed = failure_message("2025-06-02", "simulated", "daily_scan", "Technic scan for 2025-06-02 failed ...")
     assert failed.subject == "Technic scan for 2025-06-02 FAILED (simulated)"
     assert failed.body.startswith("job daily_scan, partition 2025-06-02\n")

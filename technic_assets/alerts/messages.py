@@ -12,24 +12,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 MOVES_SHOWN = 5  # the biggest rank moves listed, up or down
-REASONS_WIDTH = 60
+REASONS_WIDTH = 80
 
 
 @dataclass(frozen=True)
 class Message:
     subject: str
     body: str
-
-
-def source_label(market: str) -> str:
-    """The data source as a person names it: 'simulated' for the built-in market."""
-    if market == "synthetic":
-        return "simulated"
-    if market == "polygon":
-        return "Polygon"
-    if market.startswith("parquet:"):
-        return "file " + market.removeprefix("parquet:").rsplit("/", 1)[-1]
-    return market
 
 
 def _cut(text: str, width: int) -> str:
@@ -53,16 +42,18 @@ def _rank(value) -> str:
     return f"#{int(value)}"
 
 
-def changes_text(changes: pd.DataFrame | None) -> str:
-    """Entries, exits and the biggest rank moves of the `changes` rows (change, rank, previous_rank,
-    rank_move, merit_score, ...); says so when they are not there."""
-    if changes is None or changes.empty:
-        return "Changes since the previous session: not available (no `changes` stored for this day)."
+def changes_text(changes: pd.DataFrame | None, since: str = "the previous session") -> str:
+    """Entries, exits and the biggest rank moves of the day's `changes` rows (core/changes.py's columns);
+    None when the store has no `changes` table, no rows when the previous session has no top N."""
+    if changes is None:
+        return f"Changes since {since}: not available (no `changes` stored for this day)."
+    if changes.empty:
+        return f"Changes since {since}: none to show (no top N stored for {since})."
     entries = changes[changes["change"] == "entry"].sort_values("rank")
     exits = changes[changes["change"] == "exit"].sort_values("previous_rank")
     moved = changes[changes["change"].isin(["up", "down"])].copy()
     moved = moved.assign(size=moved["rank_move"].abs()).sort_values(["size", "rank"], ascending=[False, True])
-    lines = [f"Changes since the previous session: {len(entries)} in, {len(exits)} out, {len(moved)} moved."]
+    lines = [f"Changes since {since}: {len(entries)} in, {len(exits)} out, {len(moved)} moved."]
     lines.append("In:    " + (", ".join(f"{r.symbol} {_rank(r.rank)} (MERIT {r.merit_score:.1f})"
                                          for r in entries.itertuples()) or "none"))
     lines.append("Out:   " + (", ".join(f"{r.symbol} (was {_rank(r.previous_rank)})"
@@ -73,12 +64,13 @@ def changes_text(changes: pd.DataFrame | None) -> str:
     return "\n".join(lines)
 
 
-def scan_message(day: str, source: str, top: pd.DataFrame, changes: pd.DataFrame | None) -> Message:
-    """The evening alert: the day, the source, the top N and the changes."""
+def scan_message(day: str, source: str, top: pd.DataFrame, changes: pd.DataFrame | None,
+                 since: str = "the previous session") -> Message:
+    """The evening alert: the day, the source, the top N and the changes since `since`."""
     subject = f"Technic top {len(top)} for {day} ({source})"
     if top.empty:
         return Message(subject, f"No ranked picks are stored for {day}.")
-    return Message(subject, f"{top_table(top)}\n\n{changes_text(changes)}")
+    return Message(subject, f"{top_table(top)}\n\n{changes_text(changes, since)}")
 
 
 def failure_message(day: str, source: str, job: str, description: str) -> Message:

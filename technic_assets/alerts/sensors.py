@@ -23,7 +23,9 @@ from dagster import (
     run_status_sensor,
 )
 
-from technic_assets.alerts.messages import Message, failure_message, scan_message, source_label
+from technic_assets.alerts.messages import Message, failure_message, scan_message
+from technic_assets.output import source_label
+from technic_assets.partitions import DATE_FMT, nyse
 from technic_assets.resources import AlertsResource, MarketResource
 from technic_assets.sensors import describe_failure
 
@@ -61,7 +63,8 @@ def build_alert_sensors(job) -> list:
         if BACKFILL_TAG in run.tags or not day:
             return SkipReason(f"run {run.run_id[:8]} is part of a backfill or covers a range: no alert")
         top, changes = stored_day(market, day)
-        deliver(context, alerts, scan_message(day, source_label(market.market), top, changes), day)
+        since = f"{nyse().previous_session(pd.Timestamp(day)):{DATE_FMT}}"
+        deliver(context, alerts, scan_message(day, source_label(market.market), top, changes, since), day)
 
     @run_failure_sensor(monitored_jobs=[job], name="scan_failure_alert", default_status=DefaultSensorStatus.RUNNING,
                         description="Sends which day's scan failed, in which step and why, to Slack and/or email.")
