@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 import pytest
+from dagster import Definitions
 
 from technic_assets.alerts.delivery import DeliveryError, post_webhook, scrub, send_email
 from technic_assets.alerts.messages import Message, changes_text, failure_message, scan_message
@@ -78,6 +79,7 @@ def test_settings_are_read_and_the_secrets_stay_variable_names():
     assert alerts.webhook_url_var == "TECHNIC_SLACK_WEBHOOK_URL" and alerts.smtp_password_var == "TECHNIC_SMTP_PASSWORD"
     assert TOKEN not in repr(env) and PASSWORD not in repr(env)
     defs = build_definitions(env)
+    Definitions.validate_loadable(defs)
     assert {"scan_alert", "scan_failure_alert"} <= {s.name for s in defs.sensors}
     assert not Environment.read({"TECHNIC_SMTP_HOST": "h", "TECHNIC_SMTP_PORT": "25",
                                  "TECHNIC_ALERT_TO": "a@b.c", "TECHNIC_ALERT_FROM": "t@b.c"}).alerts.smtp_starttls
