@@ -1,6 +1,8 @@
 """`technic`: the scan from a terminal. Runs the same assets in process and prints the result.
 
-    technic scan [--date YYYY-MM-DD] [--top N] [--style swing|medium|position] [--sector NAME ...] [--refresh]
+    technic scan [--date YYYY-MM-DD] [--screen NAME] [--refresh]       every saved screen, or one of them
+    technic scan [--date YYYY-MM-DD] [--top N] [--style swing|medium|position] [--sector NAME ...]
+                                                  a one-off screen, kept as the screen "adhoc"
     technic top  [--date YYYY-MM-DD] [--format table|csv|json|markdown] [--output FILE] [--columns A,B]
                  [--top N] [--changes]        a stored top N (or its changes since the previous session)
     technic export TABLE --from DATE --to DATE [--format parquet|csv] [--output FILE]
@@ -143,14 +145,22 @@ def assets_to_run(history, instance, day: str, refresh: bool) -> list[str] | Non
     return None
 
 
-def run_scan(day: str, settings, env: Environment, *, resources: dict | None = None, quiet: bool = False,
-             refresh: bool = False):
-    """Materialize the day in this process (every asset, or those the settings change); returns the stored top N."""
+def run_scan(day: str, settings, env: Environment, *, resources: dict | None = None, screens=None,
+             quiet: bool = False, refresh: bool = False):
+    """Materialize the day in this process (every asset, or those the settings change) for `screens`
+    (default: the saved screens); returns the stored top N of the first screen it ranked."""
     from dagster import AssetKey, DagsterInstance
 
+    from technic_assets.assets.common import screen_rows
     from technic_assets.definitions import build_definitions
+    from technic_assets.screens import Screens
 
-    defs = build_definitions(env, resources={**(resources or {}), "scan": settings},
+    screens = screens or (resources or {}).get("screens") or Screens(path=env.screens_path)
+    try:
+        first = screens.resolve(settings)[0].name
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    defs = build_definitions(env, resources={**(resources or {}), "scan": settings, "screens": screens},
                              loggers={"progress": _progress_logger()})
     store = defs.resources["store"]
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
@@ -165,14 +175,15 @@ def run_scan(day: str, settings, env: Environment, *, resources: dict | None = N
         failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         msg = root_cause(failures[0].step_failure_data.error) if failures else "the run failed"
         raise SystemExit(f"error: {msg}")
-    return store.history.read_dates("ranked_top_n", [pd.Timestamp(day)]).sort_values("rank").reset_index(drop=True)
+    top = screen_rows(store.history.read_dates("ranked_top_n", [pd.Timestamp(day)]), first)
+    return top.sort_values("rank").reset_index(drop=True)
 
 
-def print_table(top: pd.DataFrame, day: str, out=None) -> None:
+def print_table(top: pd.DataFrame, day: str, screen: str, out=None) -> None:
     from technic_assets.output import DEFAULT_COLUMNS, pick_columns, render
 
-    text = render(pick_columns(top, None, DEFAULT_COLUMNS), "table", title=f"Technic top {len(top)} for {day}",
-                  day=day, source="")
+    text = render(pick_columns(top, None, DEFAULT_COLUMNS), "table", title=f"Technic top {len(top)} for {day}, "
+                  f"screen {screen}", day=day, source="")
     print(text, file=out or sys.stdout, end="")
 
 
@@ -187,6 +198,7 @@ def _open_store(env: Environment):
 
 def show_top(args, env: Environment) -> None:
     """`technic top`: the stored top N (or its changes) in the format asked, to stdout or a file."""
+    from technic_assets.assets.common import screen_rows
     from technic_assets.output import CHANGE_COLUMNS, DEFAULT_COLUMNS, pick_columns, render, source_label, write_text
 
     path, history = _open_store(env)
@@ -195,27 +207,51 @@ def show_top(args, env: Environment) -> None:
         raise SystemExit(f"error: no ranked_top_n in {path} yet; run `technic scan` first")
     day = resolve_stored_date(args.date, latest["day"].iloc[0])
     table = "changes" if args.changes else "ranked_top_n"
-    rows = history.read_dates(table, [pd.Timestamp(day)])
-    if rows.empty and not args.changes:
+    tops = history.read_dates("ranked_top_n", [pd.Timestamp(day)])
+    if tops.empty:
         raise SystemExit(f"error: no stored top N for {day} in {path}")
+    screen = pick_screen(tops, args.screen, env, day)
+    rows = screen_rows(history.read_dates(table, [pd.Timestamp(day)]), screen) if args.changes else screen_rows(tops, screen)
     if args.changes and rows.empty:
-        raise SystemExit(f"error: no changes stored for {day} in {path} (the previous session was not scanned, "
-                         "or the day was scanned before changes were kept)")
+        raise SystemExit(f"error: no changes stored for {day}, screen {screen} in {path} (the previous session was "
+                         "not scanned with it, or the day was scanned before changes were kept)")
     if args.changes:
-        title = f"Technic top N changes for {day} since the previous session"
+        title = f"Technic top N changes for {day}, screen {screen}, since the previous session"
         default = CHANGE_COLUMNS
     else:
         rows = rows.sort_values("rank").reset_index(drop=True)
         if args.top is not None:
             rows = rows[rows["rank"] <= args.top]
-        title, default = f"Technic top {len(rows)} for {day}", DEFAULT_COLUMNS
+        title, default = f"Technic top {len(rows)} for {day}, screen {screen}", DEFAULT_COLUMNS
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
     try:
         text = render(pick_columns(rows.drop(columns="date"), columns, default), args.format, title=title, day=day,
-                      source=source_label(env.market))
+                      source=source_label(env.market), screen=screen)
         write_text(text, args.output)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
+
+
+def pick_screen(tops: pd.DataFrame, asked: str | None, env: Environment, day: str) -> str:
+    """The screen to show: the one asked for, else the saved screens' first ("default" where there is
+    one) when stored for the day, else the only one stored; an error lists the day's screens."""
+    from technic_assets.resources import ScanSettings
+    from technic_assets.screens import Screens
+
+    stored = sorted(set(tops["screen"].fillna("default"))) if "screen" in tops else ["default"]
+    if asked is not None:
+        if asked not in stored:
+            raise SystemExit(f"error: no screen {asked!r} stored for {day}; stored: {', '.join(stored)}")
+        return asked
+    try:
+        primary = Screens(path=env.screens_path).primary(ScanSettings())
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    if primary in stored:
+        return primary
+    if len(stored) == 1:
+        return stored[0]
+    raise SystemExit(f"error: several screens stored for {day} ({', '.join(stored)}); pick one with --screen")
 
 
 def resolve_stored_date(raw: str | None, latest) -> str:
@@ -255,13 +291,16 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     scan = sub.add_parser("scan", help="run the daily scan for a date and print the top N")
     scan.add_argument("--date", help="NYSE trading day (default: the latest closed session)")
-    scan.add_argument("--top", type=int, default=25, help="how many picks (default 25)")
-    scan.add_argument("--style", default="medium", help="swing, medium or position (default medium)")
-    scan.add_argument("--sector", action="append", default=[], help="keep only this GICS sector (repeatable)")
+    scan.add_argument("--screen", help="rank only this saved screen (default: every saved screen)")
+    scan.add_argument("--top", type=int, help="a one-off screen: how many picks (default 25)")
+    scan.add_argument("--style", help="a one-off screen: swing, medium or position (default medium)")
+    scan.add_argument("--sector", action="append", default=[], help="a one-off screen: keep only this GICS sector "
+                                                                     "(repeatable)")
     scan.add_argument("--refresh", action="store_true", help="recompute every asset, even those the store holds")
     scan.add_argument("--quiet", action="store_true", help="no progress lines")
     top = sub.add_parser("top", help="print a stored top N, or what changed since the previous session")
     top.add_argument("--date", help="NYSE trading day (default: the latest stored)")
+    top.add_argument("--screen", help="which saved screen (default: \"default\", or the only one stored)")
     top.add_argument("--format", default="table", choices=["table", "csv", "json", "markdown"],
                      help="table (default, for a person), csv, json or markdown (for other tools)")
     top.add_argument("--output", help="write to this file (whole, or not at all) instead of stdout")
@@ -286,22 +325,38 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "scan":
         from technic_assets.resources import ScanSettings, build_resources
 
+        from technic_assets.screens import ADHOC_SCREEN, Screens
+
+        one_off = args.style is not None or args.top is not None or bool(args.sector)
+        if one_off and args.screen:
+            raise SystemExit("error: --screen ranks a saved screen as saved; give its settings in the screens file, "
+                             "or --style/--top/--sector without --screen for a one-off screen")
         try:
-            settings = ScanSettings(style=args.style, top_n=args.top, sectors=args.sector)
+            settings = ScanSettings(style=args.style or "medium", top_n=25 if args.top is None else args.top,
+                                    sectors=args.sector)
         except ValueError as exc:
             raise SystemExit(f"error: invalid scan settings: {settings_error(exc)}") from None
+        screens = (Screens(name=ADHOC_SCREEN) if one_off else
+                   Screens(path=env.screens_path, only=[args.screen] if args.screen else []))
+        try:
+            names = [s.name for s in screens.resolve(settings)]
+        except ValueError as exc:
+            raise SystemExit(f"error: {exc}") from None
         try:
             resources = build_resources(env)  # the source named and checked before anything runs
         except ValueError as exc:
             raise SystemExit(f"error: {settings_error(exc)}") from None
         day = resolve_date(args.date, env, resources["market"])
-        print(f"Scanning {day} (style {args.style}, top {args.top}) ...", file=sys.stderr)
+        print(f"Scanning {day} (screen{'s' if len(names) > 1 else ''} {', '.join(names)}) ...", file=sys.stderr)
         plan = request_plan(day, env, resources)
         if plan.remote:
             print(f"  {plan.summary()}", file=sys.stderr)
         started = time.perf_counter()
-        result = run_scan(day, settings, env, resources=resources, quiet=args.quiet, refresh=args.refresh)
-        print_table(result, day)
+        result = run_scan(day, settings, env, resources=resources, screens=screens, quiet=args.quiet,
+                          refresh=args.refresh)
+        print_table(result, day, names[0])
+        if len(names) > 1:
+            print(f"\nAlso ranked: {', '.join(names[1:])} (technic top --screen NAME)")
         print(f"\n{time.perf_counter() - started:.1f}s", file=sys.stderr)
     elif args.command == "plan":
         from technic_assets.resources import build_resources

@@ -8,6 +8,7 @@ launchpad and the run's config show the variable's name, never its value.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -114,6 +115,14 @@ class AlertSettings:
         )
 
 
+def screens_file(env: Mapping[str, str]) -> str:
+    """TECHNIC_SCREENS when set (empty: no file), else ~/.technic/screens.yaml when it exists."""
+    if "TECHNIC_SCREENS" in env:
+        return env["TECHNIC_SCREENS"]
+    path = Path("~/.technic/screens.yaml").expanduser()
+    return str(path) if path.exists() else ""
+
+
 @dataclass(frozen=True)
 class Environment:
     """The TECHNIC_* settings (and the Polygon key's variable), checked."""
@@ -123,6 +132,7 @@ class Environment:
     market: str = "synthetic"
     n_stocks: int = 6000
     sector_map: str = ""
+    screens_path: str = ""  # the saved screens file ("": one screen, "default")
     schedule: tuple[int, int] = (18, 0)
     xgb_device: str = "cpu"
     alpha_weight: float = 0.35
@@ -147,6 +157,7 @@ class Environment:
             market=env.get("TECHNIC_MARKET", "") or "synthetic",
             n_stocks=env_number(env, "TECHNIC_SYNTHETIC_STOCKS", 6000, 50, MAX_SYNTHETIC_STOCKS),
             sector_map=env.get("TECHNIC_SECTOR_MAP", ""),
+            screens_path=screens_file(env),
             schedule=schedule_time(env.get("TECHNIC_SCHEDULE_TIME", "") or DEFAULT_SCHEDULE_TIME),
             xgb_device=env.get("TECHNIC_XGB_DEVICE", "") or "cpu",
             alpha_weight=env_number(env, "TECHNIC_ALPHA_WEIGHT", 0.35, 0.0, 1.0, float),

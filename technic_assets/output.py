@@ -41,8 +41,8 @@ def pick_columns(frame: pd.DataFrame, wanted: list[str] | None, default: list[st
     return frame[columns]
 
 
-def render(frame: pd.DataFrame, fmt: str, *, title: str, day: str, source: str) -> str:
-    """`frame` as text in `fmt`; `title` heads the human formats, `day` and `source` label the others."""
+def render(frame: pd.DataFrame, fmt: str, *, title: str, day: str, source: str, screen: str = "default") -> str:
+    """`frame` as text in `fmt`; `title` heads the human formats, `day`, `source` and `screen` label the others."""
     if fmt == "table":
         return f"\n{title}\n\n{_pretty(frame).to_string(index=False)}\n"
     if fmt == "markdown":
@@ -51,10 +51,11 @@ def render(frame: pd.DataFrame, fmt: str, *, title: str, day: str, source: str) 
                        for row in _pretty(frame).itertuples(index=False))
         return f"## {title}\n\n{head}{body}"
     if fmt == "csv":
-        return frame.assign(date=day, source=source).to_csv(index=False)
+        return frame.assign(date=day, screen=screen, source=source).to_csv(index=False)
     if fmt == "json":
         rows = json.loads(frame.to_json(orient="records", date_format="iso", double_precision=10))
-        return json.dumps({"date": day, "source": source, "title": title, "rows": rows}, indent=1) + "\n"
+        return json.dumps({"date": day, "screen": screen, "source": source, "title": title, "rows": rows},
+                          indent=1) + "\n"
     raise ValueError(f"--format {fmt!r}: want one of {', '.join(FORMATS)}")
 
 

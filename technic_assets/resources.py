@@ -216,8 +216,11 @@ def build_resources(env: Environment) -> dict:
         cache_ttl_seconds=env.cache_ttl_seconds, http_retry_seconds=env.http_retry_seconds,
         http_timeout_seconds=env.http_timeout_seconds, store=store,
     )
+    from technic_assets.screens import Screens
+
     out = {"io_manager": StoreIOManager(store=store), "store": store, "market": market,
-           "scan": ScanSettings(), "alpha": AlphaSettings(device=env.xgb_device, weight=env.alpha_weight)}
+           "scan": ScanSettings(), "screens": Screens(path=env.screens_path),
+           "alpha": AlphaSettings(device=env.xgb_device, weight=env.alpha_weight)}
     if env.alerts.configured:
         out["alerts"] = alerts_resource(env)
     return out

@@ -11,6 +11,7 @@ warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 # (this runs before any test module imports technic_assets, whose partitions read TECHNIC_START_DATE).
 for _name in [n for n in os.environ if n.startswith("TECHNIC_") or n == "DAGSTER_HOME"]:
     del os.environ[_name]
+os.environ["TECHNIC_SCREENS"] = ""  # not the user's ~/.technic/screens.yaml: one screen, unless a test gives a file
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -91,7 +92,7 @@ def warm_store(warm_template, tmp_path, monkeypatch):
 # redis-server). `./dev test` runs them all; `./dev test -m unit` is the quick loop while editing.
 KINDS = {
     "graph": {"test_assets", "test_alpha_assets", "test_assets_polygon", "test_backfill", "test_cli", "test_instance",
-              "test_operations", "test_real_data", "test_ui", "test_alerts"},
+              "test_operations", "test_real_data", "test_screens", "test_ui", "test_alerts"},
     "fault": {"test_kill", "test_outage", "test_dirty_data", "test_hostile", "test_secrets", "test_concurrency"},
 }
 SERVICE_FIXTURES = {"redis_db", "cache", "pg_database"}
@@ -102,7 +103,7 @@ SERVICE_TESTS = {"test_redis_killed_mid_run_gives_a_warning_and_the_same_results
 # together and the quick ones fill in around them; test_ui mostly waits on Dagster's daemon ticks.
 SLOWEST_FIRST = ["test_ui", "test_kill", "test_concurrency", "test_backfill", "test_assets_polygon", "test_real_data",
                  "test_dirty_data", "test_secrets", "test_hostile", "test_outage", "test_alpha_assets", "test_instance",
-                 "test_assets", "test_cli"]
+                 "test_assets", "test_cli", "test_screens"]
 
 
 def pytest_collection_modifyitems(items):

@@ -65,7 +65,7 @@ def run_and_alert(sensor_name: str, *, day: str = WARM_DAY, select: str | None =
                                                                  DagsterEventType.RUN_FAILURE)][0]
     with build_run_status_sensor_context(
             sensor_name=sensor_name, dagster_event=end, dagster_instance=instance, dagster_run=run,
-            resources={"alerts": defs.resources["alerts"], "market": defs.resources["market"]}) as context:
+            resources={name: defs.resources[name] for name in ("alerts", "market", "screens", "scan")}) as context:
         if sensor_name == "scan_failure_alert":
             context = context.for_run_failure()
         records = Records()
@@ -74,25 +74,43 @@ def run_and_alert(sensor_name: str, *, day: str = WARM_DAY, select: str | None =
     return result, instance, records.lines
 
 
-def stored_top(path, day: str) -> pd.DataFrame:
+def stored_top(path, day: str, screen: str = "default") -> pd.DataFrame:
     with duckdb.connect(str(path), read_only=True) as conn:
         return conn.execute("SELECT rank, symbol, sector, merit_score FROM technic.ranked_top_n WHERE date = ? "
-                            "ORDER BY rank", [pd.Timestamp(day).to_pydatetime()]).fetchdf()
+                            "AND screen = ? ORDER BY rank", [pd.Timestamp(day).to_pydatetime(), screen]).fetchdf()
 
 
-def test_a_successful_run_sends_the_top_n_and_the_changes_by_slack_and_email(channels, warm_store, caplog, capfd):
-    """The whole daily_scan for the session after the warm day: its top N and what changed since."""
+def assert_lists(body: str, top: pd.DataFrame) -> None:
+    """A line per pick: rank, symbol, sector, MERIT to 0.1, in rank order."""
+    lines = body.splitlines()
+    for row in top.itertuples():
+        line = next(x for x in lines if x.startswith(f"{row.rank:>3}  {row.symbol} "))
+        assert row.sector in line and f" {row.merit_score:.1f} " in line
+
+
+def test_a_successful_run_sends_each_screens_top_n_and_changes_by_slack_and_email(channels, warm_store, tmp_path,
+                                                                                   monkeypatch, caplog, capfd):
+    """The whole daily_scan for the session after the warm day, on two saved screens: a message per
+    screen with its top N and what changed since (the warm day holds the default screen only)."""
     hook, box = channels
+    screens = tmp_path / "screens.yaml"
+    screens.write_text("screens:\n  default: {}\n  energy: {sectors: [Energy], top_n: 5}\n")
+    monkeypatch.setenv("TECHNIC_SCREENS", str(screens))
     caplog.set_level(logging.DEBUG)
     result, _, log = run_and_alert("scan_alert", day=NEXT_DAY)
     assert result.success and result.dagster_run.job_name == "daily_scan"
     top, before = stored_top(warm_store, NEXT_DAY), stored_top(warm_store, WARM_DAY)
-    assert len(top) == len(before) == 25
-    [(path, payload)] = hook.posts
-    [(sender, rcpt, mail)] = box.messages
-    assert path == HOOK_PATH and (sender, rcpt, box.logins) == (USER, ["desk@example.com"], [USER])
-    subject = f"Technic top 25 for {NEXT_DAY} (simulated)"
+    energy = stored_top(warm_store, NEXT_DAY, "energy")
+    assert len(top) == len(before) == 25 and len(energy) == 5 and set(energy.sector) == {"Energy"}
+    [(path, payload), (_, energy_payload)] = hook.posts
+    [(sender, rcpt, mail), (_, _, energy_mail)] = box.messages
+    assert path == HOOK_PATH and (sender, rcpt, box.logins) == (USER, ["desk@example.com"], [USER, USER])
+    subject = f"Technic top 25 for {NEXT_DAY}, screen default (simulated)"
     assert mail["Subject"] == subject and payload["text"].startswith(f"*{subject}*\n```\n")
+    assert energy_mail["Subject"] == f"Technic top 5 for {NEXT_DAY}, screen energy (simulated)"
+    for body in (energy_payload["text"], energy_mail.get_content()):
+        assert_lists(body, energy)
+        assert f"Changes since {WARM_DAY}: none to show (no top N stored for {WARM_DAY})." in body
     # what changed, from the two stored lists by set arithmetic
     now, then = top.set_index("symbol")["rank"], before.set_index("symbol")["rank"]
     entries = [f"{s} #{now[s]}" for s in now.index if s not in then.index]
@@ -101,18 +119,18 @@ def test_a_successful_run_sends_the_top_n_and_the_changes_by_slack_and_email(cha
     biggest = max(moves)[0]
     assert entries and exits and biggest > 0
     for body in (payload["text"], mail.get_content()):
+        assert_lists(body, top)
         lines = body.splitlines()
-        for row in top.itertuples():  # a line per pick: rank, symbol, sector, MERIT to 0.1, in rank order
-            line = next(x for x in lines if x.startswith(f"{row.rank:>3}  {row.symbol} "))
-            assert row.sector in line and f" {row.merit_score:.1f} " in line
         assert f"Changes since {WARM_DAY}: {len(entries)} in, {len(exits)} out, {len(moves)} moved." in body
         listed = {line[:7]: line[7:] for line in lines if line[:7] in ("In:    ", "Out:   ", "Moves: ")}
         assert all(e in listed["In:    "] for e in entries) and all(e in listed["Out:   "] for e in exits)
         assert f" {int(biggest)} (#" in listed["Moves: "].split(", ")[0]  # the biggest move first
-    assert log == [(logging.INFO, f"alert for {NEXT_DAY} sent by slack, email")]
+    assert log == [(logging.INFO, f"alert for {NEXT_DAY}, screen {name} sent by slack, email")
+                   for name in ("default", "energy")]
     printed = "".join(capfd.readouterr())
     for secret in (TOKEN, PASSWORD):
-        assert secret not in caplog.text + printed + payload["text"] + mail.as_string()
+        sent = [str(body) for _, body in hook.posts] + [m.as_string() for *_, m in box.messages]
+        assert secret not in caplog.text + printed + "".join(sent)
 
 
 def test_a_failed_run_sends_the_job_the_day_and_the_root_cause(channels):
@@ -140,7 +158,7 @@ def test_a_backfill_run_sends_nothing(channels):
     with build_run_status_sensor_context(
             sensor_name="scan_alert", dagster_event=end, dagster_instance=instance,
             dagster_run=instance.get_run_by_id(result.run_id),
-            resources={"alerts": defs.resources["alerts"], "market": defs.resources["market"]}) as context:
+            resources={name: defs.resources[name] for name in ("alerts", "market", "screens", "scan")}) as context:
         assert isinstance(defs.resolve_sensor_def("scan_alert")(context), SkipReason)
     assert hook.posts == [] and box.messages == []
 

@@ -37,8 +37,8 @@ MESSAGE = Message("Technic top 2 for 2025-06-02 (simulated)", "body line")
 
 
 def test_the_scan_message_holds_the_day_the_source_the_top_n_and_the_changes():
-    message = scan_message("2025-06-02", source_label("synthetic"), TOP, CHANGES, "2025-05-30")
-    assert message.subject == "Technic top 2 for 2025-06-02 (simulated)"
+    message = scan_message("2025-06-02", source_label("synthetic"), TOP, CHANGES, "2025-05-30", "energy")
+    assert message.subject == "Technic top 2 for 2025-06-02, screen energy (simulated)"
     assert message.body.splitlines() == [
         "  #  symbol  sector                  MERIT  reasons",
         "  1  AAA     Energy                   91.2  momentum (roc_63); low volatility",

@@ -17,13 +17,16 @@ def test_scan_prints_the_top_n_and_top_reads_it_back(warm_store, capsys):
     assert main(["scan", "--date", DAY, "--top", "5", "--style", "swing"]) == 0
     out, err = capsys.readouterr()
     lines = [line for line in out.splitlines() if line.strip()]
-    assert lines[0] == f"Technic top 5 for {DAY}"
+    assert lines[0] == f"Technic top 5 for {DAY}, screen adhoc"  # one-off settings: a screen of their own
     assert lines[1].split()[:3] == ["rank", "symbol", "sector"]
     assert [line.split()[0] for line in lines[2:]] == ["1", "2", "3", "4", "5"]
     assert "done  ranked_top_n" in err  # progress lines while it works
-    assert main(["top", "--date", DAY]) == 0
+    assert main(["top", "--date", DAY, "--screen", "adhoc"]) == 0
     again, _ = capsys.readouterr()
     assert again.strip() == out.strip()
+    assert main(["top", "--date", DAY]) == 0  # the saved default screen, untouched by the one-off
+    default, _ = capsys.readouterr()
+    assert default.splitlines()[1] == f"Technic top 25 for {DAY}, screen default"
 
 
 def test_a_warm_scan_redoes_only_what_its_settings_change_and_equals_a_full_run(warm_store, tmp_path, monkeypatch,
@@ -44,12 +47,14 @@ def test_a_warm_scan_redoes_only_what_its_settings_change_and_equals_a_full_run(
     for name in SETTINGS_FREE:
         assert f"done  {name}\n" not in err
     assert "done  filtered_universe" in err and "done  ranked_top_n" in err
-    warm = query(warm_store, "SELECT * FROM technic.ranked_top_n WHERE date = ? ORDER BY rank", [DAY])
+    warm = query(warm_store, "SELECT * FROM technic.ranked_top_n WHERE date = ? AND screen = 'adhoc' ORDER BY rank",
+                 [DAY])
     assert set(warm["sector"]) <= {"Energy", "Utilities"} and len(warm) == 10
     assert main([*other, "--refresh"]) == 0
     _, err = capsys.readouterr()
     assert all(f"done  {name}" in err for name in SETTINGS_FREE)
-    full = query(warm_store, "SELECT * FROM technic.ranked_top_n WHERE date = ? ORDER BY rank", [DAY])
+    full = query(warm_store, "SELECT * FROM technic.ranked_top_n WHERE date = ? AND screen = 'adhoc' ORDER BY rank",
+                 [DAY])
     pd.testing.assert_frame_equal(warm, full)
 
 
@@ -92,22 +97,25 @@ def test_top_for_other_tools_csv_json_markdown_columns_and_a_file(warm_store, tm
     import json
 
     stored = query(warm_store, "SELECT * FROM technic.ranked_top_n WHERE date = ? ORDER BY rank", [DAY])
+    assert set(stored["screen"]) == {"default"}
     assert main(["top", "--date", DAY, "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [r["symbol"] for r in rows] == stored["symbol"].tolist()
     assert [r["sector"] for r in rows] == stored["sector"].tolist()  # spaces and all
     assert [r["reasons"] for r in rows] == stored["reasons"].tolist()  # commas and all
     assert {r["source"] for r in rows} == {"simulated"} and {r["date"] for r in rows} == {DAY}
+    assert {r["screen"] for r in rows} == {"default"}
     assert main(["top", "--date", DAY, "--format", "json", "--columns", "rank,symbol,merit_score", "--top", "5"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["source"] == "simulated" and doc["date"] == DAY
+    assert doc["source"] == "simulated" and doc["date"] == DAY and doc["screen"] == "default"
     assert [r["symbol"] for r in doc["rows"]] == stored["symbol"].tolist()[:5]
     assert [r["merit_score"] for r in doc["rows"]] == pytest.approx(stored["merit_score"].tolist()[:5], rel=1e-9)
     assert set(doc["rows"][0]) == {"rank", "symbol", "merit_score"}
     out = tmp_path / "top.md"
     assert main(["top", "--date", DAY, "--format", "markdown", "--output", str(out)]) == 0
     lines = out.read_text().splitlines()
-    assert lines[0] == f"## Technic top {len(stored)} for {DAY}" and lines[2].startswith("| rank | symbol |")
+    assert lines[0] == f"## Technic top {len(stored)} for {DAY}, screen default"
+    assert lines[2].startswith("| rank | symbol |")
     assert len([line for line in lines if line.startswith("| ")]) == len(stored) + 1
     with pytest.raises(SystemExit, match="no column 'nope'"):
         main(["top", "--date", DAY, "--columns", "symbol,nope"])
@@ -131,7 +139,7 @@ def test_changes_since_the_previous_session_match_the_two_stored_lists(warm_stor
     for symbol in set(was) & set(now):
         assert rows[symbol]["rank_move"] == was[symbol] - now[symbol]
     assert main(["top", "--changes"]) == 0
-    assert f"changes for {NEXT} since the previous session" in capsys.readouterr().out
+    assert f"changes for {NEXT}, screen default, since the previous session" in capsys.readouterr().out
 
 
 def test_export_writes_a_tables_rows_between_two_dates(warm_store, tmp_path, capsys):

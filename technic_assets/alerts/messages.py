@@ -1,4 +1,4 @@
-"""What an alert says, as plain text: the day's top N and what changed, or why a scan failed.
+"""What an alert says, as plain text: a screen's top N for the day and what changed, or why a scan failed.
 
 Pure formatting over the stored frames (ranked_top_n's rows and the `changes` asset's rows for the
 day), no Dagster and no network, so the sensors, the tests and any other adapter say the same thing.
@@ -65,9 +65,10 @@ def changes_text(changes: pd.DataFrame | None, since: str = "the previous sessio
 
 
 def scan_message(day: str, source: str, top: pd.DataFrame, changes: pd.DataFrame | None,
-                 since: str = "the previous session") -> Message:
-    """The evening alert: the day, the source, the top N and the changes since `since`."""
-    subject = f"Technic top {len(top)} for {day} ({source})"
+                 since: str = "the previous session", screen: str = "default") -> Message:
+    """The evening alert of one screen: the day, the screen, the source, the top N and the changes
+    since `since`."""
+    subject = f"Technic top {len(top)} for {day}, screen {screen} ({source})"
     if top.empty:
         return Message(subject, f"No ranked picks are stored for {day}.")
     return Message(subject, f"{top_table(top)}\n\n{changes_text(changes, since)}")

@@ -1,4 +1,5 @@
-"""The alert sensors: after each evening run of `daily_scan`, its top N and changes; after a failed one, why.
+"""The alert sensors: after each evening run of `daily_scan`, each saved screen's top N and changes (a
+message per screen); after a failed one, why.
 
 Run-status sensors on the job rather than an asset sensor on ranked_top_n: the evening runs (the
 schedule, the new-session sensor, a daily backfill from the Jobs page) are `daily_scan` runs, one per
@@ -24,31 +25,35 @@ from dagster import (
 )
 
 from technic_assets.alerts.messages import Message, failure_message, scan_message
+from technic_assets.assets.common import screen_rows
 from technic_assets.output import source_label
 from technic_assets.partitions import DATE_FMT, nyse
-from technic_assets.resources import AlertsResource, MarketResource
+from technic_assets.resources import AlertsResource, MarketResource, ScanSettings
+from technic_assets.screens import Screens
 from technic_assets.sensors import describe_failure
 
 PARTITION_TAG = "dagster/partition"
 BACKFILL_TAG = "dagster/backfill"
 
 
-def stored_day(market: MarketResource, day: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The day's ranked_top_n rows and its `changes` rows (None while that table is not in the store)."""
+def stored_day(market: MarketResource, day: str, screen: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """One screen's ranked_top_n rows of the day and its `changes` rows (None while that table is not
+    in the store)."""
     history = market.store.history
     when = [pd.Timestamp(day)]
     top = history.read_dates("ranked_top_n", when)
     changes = history.read_dates("changes", when)
-    return top, (changes if len(changes.columns) else None)
+    top = screen_rows(top, screen) if len(top.columns) else top
+    return top, (screen_rows(changes, screen) if len(changes.columns) else None)
 
 
-def deliver(context, alerts: AlertsResource, message: Message, day: str) -> None:
+def deliver(context, alerts: AlertsResource, message: Message, what: str) -> None:
     """Send on every channel; each failure a warning in the sensor's log, never an exception."""
     sent, warnings = alerts.send(message)
     for warning in warnings:
         context.log.warning(warning)
     if sent:
-        context.log.info(f"alert for {day} sent by {', '.join(sent)}")
+        context.log.info(f"alert for {what} sent by {', '.join(sent)}")
 
 
 def build_alert_sensors(job) -> list:
@@ -57,14 +62,17 @@ def build_alert_sensors(job) -> list:
     @run_status_sensor(run_status=DagsterRunStatus.SUCCESS, monitored_jobs=[job], name="scan_alert",
                        default_status=DefaultSensorStatus.RUNNING,
                        description="Sends the day's top N and what changed to Slack and/or email after each run.")
-    def scan_alert(context: RunStatusSensorContext, alerts: AlertsResource, market: MarketResource):
+    def scan_alert(context: RunStatusSensorContext, alerts: AlertsResource, market: MarketResource,
+                   screens: Screens, scan: ScanSettings):
         run = context.dagster_run
         day = run.tags.get(PARTITION_TAG)
         if BACKFILL_TAG in run.tags or not day:
             return SkipReason(f"run {run.run_id[:8]} is part of a backfill or covers a range: no alert")
-        top, changes = stored_day(market, day)
         since = f"{nyse().previous_session(pd.Timestamp(day)):{DATE_FMT}}"
-        deliver(context, alerts, scan_message(day, source_label(market.market), top, changes, since), day)
+        for screen in screens.resolve(scan):  # the saved screens the evening run ranks, a message each
+            top, changes = stored_day(market, day, screen.name)
+            message = scan_message(day, source_label(market.market), top, changes, since, screen.name)
+            deliver(context, alerts, message, f"{day}, screen {screen.name}")
 
     @run_failure_sensor(monitored_jobs=[job], name="scan_failure_alert", default_status=DefaultSensorStatus.RUNNING,
                         description="Sends which day's scan failed, in which step and why, to Slack and/or email.")

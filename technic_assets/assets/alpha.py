@@ -18,7 +18,7 @@ import pandas as pd
 from dagster import Output, asset
 
 from technic_assets.assets.common import (DAILY, STORE_METADATA, first_partition, markdown_table, range_metadata,
-                                          scan_days, schema, timed)
+                                          scan_days, schema, screen_span, timed)
 from technic_assets.core.alpha_evaluation import evaluate_days, rolling_summary
 from technic_assets.core.alpha_features import HORIZONS, indicator_panel, training_rows
 from technic_assets.core.alpha_model import (InsufficientHistory, TrainConfig, forecasts_for_days, load_booster,
@@ -26,7 +26,8 @@ from technic_assets.core.alpha_model import (InsufficientHistory, TrainConfig, f
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.core.signal_quality import MEASURES
 from technic_assets.partitions import DATE_FMT, nyse, sessions_back
-from technic_assets.resources import AlphaSettings, MarketResource
+from technic_assets.resources import AlphaSettings, MarketResource, ScanSettings
+from technic_assets.screens import Screens
 from technic_assets.storage import ModelRegistry, StoreResource
 
 ROLLING_SESSIONS = 63
@@ -190,7 +191,9 @@ def alpha_forecasts(context, filtered_universe: pd.DataFrame, indicators: pd.Dat
                     fundamentals: pd.DataFrame, alpha_model: pd.DataFrame, store: StoreResource):
     days = scan_days(context)
     path = store.path
-    out, predict_seconds = forecasts_for_days(filtered_universe, indicators, fundamentals, alpha_model,
+    # a forecast depends on the symbol, not the screen: one predict over every screen's symbols
+    kept = filtered_universe.drop(columns="screen", errors="ignore").drop_duplicates(["date", "symbol"])
+    out, predict_seconds = forecasts_for_days(kept, indicators, fundamentals, alpha_model,
                                               lambda model_id: cached_booster(path, model_id))
     scored = int(out["alpha_5d"].notna().groupby(out["date"]).any().sum())
     return Output(out, metadata={
@@ -224,15 +227,19 @@ EVALUATION_SCHEMA = {"date": "timestamp (returns realized through it)", "signal_
         "means with t-statistics as a table, today's values as numbers the UI plots across partitions."
     ),
 )
-def alpha_evaluation(context, store: StoreResource):
+def alpha_evaluation(context, store: StoreResource, scan: ScanSettings, screens: Screens):
     days = scan_days(context)
     history = store.history
     first = sessions_back(days[0], max(HORIZONS) + 1)[0]
-    merit = history.read_span("merit", first, days[-1], ["date", "symbol", "merit_score", "ics_score", "alpha_5d", "alpha_10d"])
+    # one screen's scores, every day the same one: ICS and MERIT of different screens are not comparable
+    primary = screens.primary(scan)
+    merit = screen_span(history, "merit", first, days[-1],
+                        ["date", "symbol", "merit_score", "ics_score", "alpha_5d", "alpha_10d"], primary)
     bars = history.read_span("price_bars", first, days[-1], ["date", "symbol", "close", "split_ratio"])
     evaluated = evaluate_days(days, merit, bars, nyse().sessions)
     if evaluated.empty:
-        return Output(evaluated, metadata={**range_metadata(days), "status": "nothing to evaluate yet: no scored "
+        return Output(evaluated, metadata={**range_metadata(days), "screen": primary,
+                                           "status": "nothing to evaluate yet: no scored "
                                            f"day {min(HORIZONS)}-{max(HORIZONS)} sessions back in the store"})
     window = sessions_back(days[-1], ROLLING_SESSIONS)
     earlier = [d for d in window if d < days[0]]
@@ -244,6 +251,6 @@ def alpha_evaluation(context, store: StoreResource):
     plots = {f"{m}_{r.score}_{r.horizon}d": float(getattr(r, m)) for r in last.itertuples()
              for m in MEASURES if m in ("ic", "rank_ic", "quintile_spread")}
     return Output(evaluated, metadata={
-        **range_metadata(days), "status": "evaluated", **plots,
+        **range_metadata(days), "screen": primary, "status": "evaluated", **plots,
         f"rolling_{ROLLING_SESSIONS}": markdown_table(rolling, ".4f"),
     })

@@ -80,6 +80,28 @@ def markdown_table(frame: pd.DataFrame, floatfmt: str = ".2f") -> MetadataValue:
     return MetadataValue.md(head + body)
 
 
+def screened(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Each screen's rows with its name in a `screen` column after `date`: one table for every screen."""
+    out = pd.concat([f.assign(screen=name) for name, f in frames.items()], ignore_index=True)
+    return out[["date", "screen", *[c for c in out.columns if c not in ("date", "screen")]]]
+
+
+def screen_span(history, name: str, start: pd.Timestamp, end: pd.Timestamp, columns: list[str],
+                screen: str) -> pd.DataFrame:
+    """`columns` of one screen's stored rows of `name` dated start..end (none, typed, without a table)."""
+    rows = history.read_range(name, start, end)
+    if not len(rows.columns):
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns})
+    return screen_rows(rows, screen)[columns]
+
+
+def screen_rows(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """One screen's rows of a screened table, without the column (rows stored before screens: "default")."""
+    if "screen" not in frame.columns:
+        return frame
+    return frame[frame["screen"].fillna("default") == name].drop(columns="screen").reset_index(drop=True)
+
+
 def table_metadata(frame: pd.DataFrame) -> MetadataValue:
     """A frame as the UI's typed table (sortable, with its schema) rather than Markdown behind a link."""
     kinds = {c: "float" if pd.api.types.is_float_dtype(t) else "int" if pd.api.types.is_integer_dtype(t)

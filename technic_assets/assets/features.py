@@ -6,7 +6,8 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSpec, Failure, MetadataValue, Output, asset
 
 from technic_assets.assets.common import (DAILY, STORE_METADATA, history_window, markdown_table, partition_label,
-                                          range_metadata, require_rows, scan_days, schema, timed)
+                                          range_metadata, require_rows, scan_days, schema, screen_rows, screened,
+                                          timed)
 from technic_assets.core.factors import FACTORS, factors_for_days
 from technic_assets.core.indicators import INDICATOR_COLUMNS, LOOKBACK, indicators_for_days
 from technic_assets.core.quality_checks import finite_where_history_suffices
@@ -15,6 +16,7 @@ from technic_assets.core.universe_filter import REASONS, NothingPassed, filter_d
 from technic_assets.market.base import BAR_COLUMNS
 from technic_assets.partitions import nyse
 from technic_assets.resources import ScanSettings
+from technic_assets.screens import Screens
 from technic_assets.storage import StoreResource
 
 
@@ -68,8 +70,8 @@ def indicators(context, universe: pd.DataFrame, store: StoreResource):
     group_name="features",
     kinds={"duckdb", "pandas"},
     metadata={**STORE_METADATA, **schema({
-        "date": "timestamp", "symbol": "string", "name": "string", "type": "stock | ETF",
-        "sector": "string", "exchange": "string", "close": "float", "adv_20": "$ per day",
+        "date": "timestamp", "screen": "saved screen", "symbol": "string", "name": "string",
+        "type": "stock | ETF", "sector": "string", "exchange": "string", "close": "float", "adv_20": "$ per day",
         "n_bars": "bars in the window"})},
     description=(
         "The smart filter: invalid tickers, leveraged/inverse ETFs, halted names, short histories, "
@@ -77,17 +79,23 @@ def indicators(context, universe: pd.DataFrame, store: StoreResource):
         "user's list (default: the 8 most liquid GICS sectors). Counts per reason in the metadata."
     ),
 )
-def filtered_universe(context, universe: pd.DataFrame, indicators: pd.DataFrame, scan: ScanSettings):
+def filtered_universe(context, universe: pd.DataFrame, indicators: pd.DataFrame, scan: ScanSettings,
+                      screens: Screens):
     days = scan_days(context)
     require_rows(universe, "universe", partition_label(context))
-    settings = scan.filter_settings()
-    try:
-        out, totals, sectors = filter_days(universe, indicators, days, settings)
-    except NothingPassed as exc:
-        raise Failure(description=str(exc), metadata={f"dropped_{r}": exc.counts[r] for r in REASONS}) from None
+    kept, meta = {}, {}
+    for screen in screens.resolve(scan):
+        try:
+            kept[screen.name], totals, sectors = filter_days(universe, indicators, days, screen.settings.filter_settings())
+        except NothingPassed as exc:
+            raise Failure(description=f"screen {screen.name!r}: {exc}",
+                          metadata={f"dropped_{r}": exc.counts[r] for r in REASONS}) from None
+        if not meta:  # the first screen's counts, and every screen's size
+            meta = {**{f"dropped_{r}": totals[r] for r in REASONS}, "sectors_kept": ", ".join(sectors)}
+        meta[f"after_{screen.name}"] = len(kept[screen.name])
+    out = screened(kept)
     return Output(out, metadata={**range_metadata(days), "before": len(universe), "after": len(out),
-                                 **{f"dropped_{r}": totals[r] for r in REASONS},
-                                 "sectors_kept": ", ".join(sectors)})
+                                 "screens": ", ".join(kept), **meta})
 
 
 @asset(
@@ -95,7 +103,8 @@ def filtered_universe(context, universe: pd.DataFrame, indicators: pd.DataFrame,
     group_name="features",
     kinds={"duckdb", "pandas"},
     deps=["price_bars"],
-    metadata={**STORE_METADATA, **schema({"date": "timestamp", "symbol": "string", "sector": "string",
+    metadata={**STORE_METADATA, **schema({"date": "timestamp", "screen": "saved screen", "symbol": "string",
+                                           "sector": "string",
                                            **{f: "sector-neutral z-score, clipped at +-3" for f in FACTORS}})},
     description=(
         "Momentum (12-1, 6 and 3 month), value, quality, growth (fundamentals published on or before the "
@@ -104,12 +113,16 @@ def filtered_universe(context, universe: pd.DataFrame, indicators: pd.DataFrame,
     ),
 )
 def factors(context, filtered_universe: pd.DataFrame, indicators: pd.DataFrame, fundamentals: pd.DataFrame,
-            store: StoreResource, scan: ScanSettings):
+            store: StoreResource, scan: ScanSettings, screens: Screens):
     days = scan_days(context)
     splits = bars_window(context, store, days, ["date", "symbol", "split_ratio"])
-    out, missing = factors_for_days(filtered_universe, indicators, fundamentals, splits, scan.style)
-    return Output(out, metadata={**range_metadata(days), "rows": len(out), "style": scan.style,
-                                 **{f"set_neutral_{k}": v for k, v in missing.items()}})
+    frames, meta = {}, {}
+    for screen in screens.resolve(scan):
+        frames[screen.name], missing = factors_for_days(screen_rows(filtered_universe, screen.name), indicators,
+                                                        fundamentals, splits, screen.settings.style)
+        meta = meta or {"style": screen.settings.style, **{f"set_neutral_{k}": v for k, v in missing.items()}}
+    out = screened(frames)
+    return Output(out, metadata={**range_metadata(days), "rows": len(out), **meta})
 
 
 @asset(

@@ -14,6 +14,7 @@ from technic_assets.core.universe_filter import is_valid_ticker
 from technic_assets.market.base import BAR_COLUMNS
 from technic_assets.partitions import DATE_FMT, sessions
 from technic_assets.resources import AlphaSettings, MarketResource, ScanSettings
+from technic_assets.screens import Screens
 
 UNIVERSE_SCHEMA = {
     "date": "timestamp", "symbol": "string", "name": "string", "type": "stock | ETF",
@@ -34,8 +35,9 @@ BARS_SCHEMA = {
     metadata={**STORE_METADATA, **schema(UNIVERSE_SCHEMA)},
     description="Every listing active on the day, from the market-data provider.",
 )
-def universe(context, market: MarketResource, scan: ScanSettings) -> Output[pd.DataFrame]:
-    # `scan` is here so its settings are validated before this first writer runs.
+def universe(context, market: MarketResource, scan: ScanSettings, screens: Screens) -> Output[pd.DataFrame]:
+    # `scan` and `screens` are here so the settings and the screens file are checked before this first writer runs
+    screens.resolve(scan)
     days = scan_days(context)
     for day in days:
         history_window(context, day)  # refuse a date too early for a scan before anything is written
@@ -72,7 +74,8 @@ def universe(context, market: MarketResource, scan: ScanSettings) -> Output[pd.D
         "materialization of its own partition; a warm store fetches nothing it already has."
     ),
 )
-def price_bars(context, market: MarketResource, scan: ScanSettings, alpha: AlphaSettings):
+def price_bars(context, market: MarketResource, scan: ScanSettings, alpha: AlphaSettings, screens: Screens):
+    screens.resolve(scan)  # a screens file in error fails the run before the first write
     days = scan_days(context)
     window = sessions(history_window(context, days[0])[0], days[-1])
     provider = market.provider()
@@ -116,7 +119,8 @@ def price_bars(context, market: MarketResource, scan: ScanSettings, alpha: Alpha
     description=("Each stock's latest quarterly report published on or before the day (point in time); none "
                  "when the source has no fundamentals (value, quality and growth then score neutral)."),
 )
-def fundamentals(context, market: MarketResource, scan: ScanSettings) -> Output[pd.DataFrame]:
+def fundamentals(context, market: MarketResource, scan: ScanSettings, screens: Screens) -> Output[pd.DataFrame]:
+    screens.resolve(scan)
     days = scan_days(context)
     for day in days:
         history_window(context, day)

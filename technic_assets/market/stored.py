@@ -111,8 +111,8 @@ class StoredMarket(MarketDataProvider):
             self._sectors = self.history.latest_sectors(day)
         if priority is None and self.source.rations_sector_lookups:
             priority = self.liquid_first(day)
-        listings = self.source.listings(day, known_sectors={**self._sectors, **(known_sectors or {})},
-                                        priority=priority)
+        ranked = {"priority": priority} if priority is not None else {}  # only sources that ration take it
+        listings = self.source.listings(day, known_sectors={**self._sectors, **(known_sectors or {})}, **ranked)
         self._sectors.update(listings.loc[listings["sector"] != "Unknown"].set_index("symbol")["sector"].to_dict())
         return listings
 

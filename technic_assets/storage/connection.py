@@ -82,3 +82,9 @@ def table_exists(conn, name: str, schema: str = SCHEMA) -> bool:
         [schema, name],
     ).fetchall()
     return bool(row[0][0])
+
+
+def column_exists(conn, schema: str, name: str, column: str) -> bool:
+    row = conn.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+                       "AND column_name = ?", [schema, name, column]).fetchall()
+    return bool(row[0][0])

@@ -10,7 +10,10 @@ departures, each for a reason:
   fundamentals, a day before any alpha model) does not break every reader;
 - rows go into an existing table by column name, adding any column a newer Technic writes (a store
   from before the alpha models gains merit's alpha columns) instead of pairing columns by position;
-- the file comes from the `store` resource, so one setting names it for every reader and writer.
+- the file comes from the `store` resource, so one setting names it for every reader and writer;
+- a table with a `screen` column (the settings-dependent assets, one set of rows per saved screen) is
+  replaced per screen: a run of some screens replaces their rows of the day and keeps the others'
+  (rows from before screens, screen NULL, are replaced by any screen's run of their day).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dagster import ConfigurableIOManagerFactory, TimeWindow
 from dagster._core.storage.db_io_manager import DbClient, DbIOManager
 from dagster_duckdb_pandas import DuckDBPandasTypeHandler
 
-from technic_assets.storage.connection import SCHEMA, quoted, table, table_exists, transaction
+from technic_assets.storage.connection import SCHEMA, column_exists, quoted, table, table_exists, transaction
 from technic_assets.storage.resource import StoreResource
 
 
@@ -51,10 +54,7 @@ class TransactionalDuckDbClient(DbClient):
 
     @staticmethod
     def delete_table_slice(context, table_slice, connection) -> None:
-        # Inside a transaction a failed DELETE on a missing table would abort it, so look first.
-        if table_exists(connection, table_slice.table, table_slice.schema):
-            name, where, params = _slice_sql(table_slice)
-            connection.execute(f"DELETE FROM {name}{where}", params).fetchall()
+        """Nothing here: the type handler deletes, in the same transaction, knowing the frame's screens."""
 
     @staticmethod
     def get_select_statement(table_slice) -> str:
@@ -67,6 +67,21 @@ class TransactionalDuckDbClient(DbClient):
             yield conn
 
 
+def replace_slice(connection, table_slice, obj: pd.DataFrame) -> None:
+    """Delete the rows `obj` replaces: the partition's, only of obj's screens when both have screens."""
+    # Inside a transaction a failed DELETE on a missing table would abort it, so look first.
+    if not table_exists(connection, table_slice.table, table_slice.schema):
+        return
+    name, where, params = _slice_sql(table_slice)
+    if "screen" in obj.columns and column_exists(connection, table_slice.schema, table_slice.table, "screen"):
+        screens = sorted(obj["screen"].dropna().unique().tolist())
+        if not screens:
+            return
+        where += (" AND " if where else " WHERE ") + "(screen IN (SELECT unnest(?::VARCHAR[])) OR screen IS NULL)"
+        params = [*params, screens]
+    connection.execute(f"DELETE FROM {name}{where}", params).fetchall()
+
+
 class PandasTypeHandler(DuckDBPandasTypeHandler):
     def load_input(self, context, table_slice, connection) -> pd.DataFrame:
         if table_slice.partition_dimensions and len(context.asset_partition_keys) == 0:
@@ -77,6 +92,7 @@ class PandasTypeHandler(DuckDBPandasTypeHandler):
 
     def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
         name = f"{table(table_slice.schema)}.{table(table_slice.table)}"
+        replace_slice(connection, table_slice, obj)
         connection.register("technic_frame", obj)  # the connection is closed after the write
         created = not table_exists(connection, table_slice.table, table_slice.schema)
         if created:

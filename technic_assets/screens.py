@@ -1,0 +1,113 @@
+"""Saved screens: several sets of scan settings, each ranked every evening on the same shared assets.
+
+People keep several screens ("energy", "large caps", "swing"). A screens file names them; the assets
+that depend on settings (filtered_universe, factors, ics, merit, ranked_top_n, changes) compute each
+screen's rows, keyed by (date, screen), while bars, indicators, fundamentals, the regime, the models and
+their forecasts are computed once a day for all of them. The file is YAML, a mapping of screen names to
+scan settings; a field a screen leaves out takes the scan resource's value (the launchpad's `scan`
+config, by default the built-in defaults):
+
+    screens:
+      default: {}                               # the defaults: style medium, top 25, ...
+      energy: {sectors: [Energy, Utilities], top_n: 10}
+      swing: {style: swing, min_dollar_volume: 5000000}
+
+Where it lives: `TECHNIC_SCREENS`, else `~/.technic/screens.yaml` when that file exists. Without a
+file there is one screen, "default", with the scan resource's settings. Every error (a file that does
+not parse, an unknown field, a value out of range, an unknown screen asked for) names the file, the
+screen and the field, and comes before anything runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from dagster import ConfigurableResource
+from pydantic import Field, ValidationError
+
+from technic_assets.errors import settings_error
+from technic_assets.resources import ScanSettings
+
+DEFAULT_SCREEN = "default"
+ADHOC_SCREEN = "adhoc"  # a one-off `technic scan --sector ...`, kept apart from the saved screens
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+
+
+@dataclass(frozen=True)
+class Screen:
+    name: str
+    settings: ScanSettings
+
+
+def load_screens(path: str, base: ScanSettings) -> list[Screen]:
+    """The screens of the file at `path`, each `base` with its own fields; an error naming the file,
+    the screen and the field for anything wrong."""
+    where = f"screens file {path}"
+    try:
+        text = Path(path).expanduser().read_text()
+    except OSError as exc:
+        raise ValueError(f"{where}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ValueError(f"{where}: not valid YAML{at} ({getattr(exc, 'problem', None) or exc})") from None
+    if not isinstance(doc, dict) or set(doc) != {"screens"} or not isinstance(doc["screens"], dict) or not doc["screens"]:
+        raise ValueError(f"{where}: want a mapping `screens:` of screen names to settings, e.g. "
+                         "`screens: {default: {}, energy: {sectors: [Energy]}}`")
+    known = set(ScanSettings.model_fields)
+    out = []
+    for name, fields in doc["screens"].items():
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            raise ValueError(f"{where}: screen name {name!r} must be lower-case letters, digits, - or _ "
+                             "(up to 40, starting with a letter or digit)")
+        fields = {} if fields is None else fields
+        if not isinstance(fields, dict):
+            raise ValueError(f"{where}, screen {name!r}: want a mapping of settings, got {fields!r}")
+        unknown = sorted(set(fields) - known)
+        if unknown:
+            raise ValueError(f"{where}, screen {name!r}: unknown field {', '.join(map(repr, unknown))}; the fields "
+                             f"are {', '.join(sorted(known))}")
+        try:
+            settings = ScanSettings(**{**_fields(base), **fields})
+        except ValidationError as exc:
+            raise ValueError(f"{where}, screen {name!r}: {settings_error(exc)}") from None
+        except ValueError as exc:  # a rule across fields (the price band)
+            raise ValueError(f"{where}, screen {name!r}: {exc}") from None
+        out.append(Screen(name, settings))
+    return out
+
+
+def _fields(settings: ScanSettings) -> dict:
+    return {name: getattr(settings, name) for name in ScanSettings.model_fields}
+
+
+class Screens(ConfigurableResource):
+    """Which screens a run ranks: those of the screens file (`path`), or one screen (`name`) with the
+    scan resource's settings when there is no file; `only` narrows a run to some of them."""
+
+    path: str = Field(default="", description="The screens file (TECHNIC_SCREENS, else ~/.technic/screens.yaml when it exists); empty: one screen.")
+    name: str = Field(default=DEFAULT_SCREEN, description="The screen's name when there is no file.")
+    only: list[str] = Field(default=[], description="Rank only these screens of the file (empty: all).")
+
+    def resolve(self, base: ScanSettings) -> list[Screen]:
+        if not self.path:
+            return [Screen(self.name, base)]
+        screens = load_screens(self.path, base)
+        names = [s.name for s in screens]
+        missing = [n for n in self.only if n not in names]
+        if missing:
+            raise ValueError(f"screens file {self.path}: no screen {', '.join(map(repr, missing))}; its screens are "
+                             f"{', '.join(names)}")
+        return [s for s in screens if not self.only or s.name in self.only]
+
+    def primary(self, base: ScanSettings) -> str:
+        """The screen others are measured on (alpha_evaluation): "default" if there is one, else the first."""
+        if not self.path:
+            return self.name
+        names = [s.name for s in load_screens(self.path, base)]
+        return DEFAULT_SCREEN if DEFAULT_SCREEN in names else names[0]

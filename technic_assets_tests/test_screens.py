@@ -1,0 +1,113 @@
+"""Saved screens: several settings ranked on one day's shared assets, each as its own scan would rank it."""
+
+import pandas as pd
+import pytest
+
+from technic_assets.cli import main
+from technic_assets.resources import ScanSettings
+from technic_assets.screens import Screens, load_screens
+from technic_assets_tests.snapshots import query
+
+DAY = "2025-06-02"
+SCREENS = """
+screens:
+  default: {}
+  energy: {sectors: [Energy, Utilities], top_n: 5}
+"""
+KEYS = ["rank", "symbol", "merit_score", "ics_score"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("screens: [\n", "not valid YAML at line 2"),
+    ("other: 1\n", "want a mapping `screens:`"),
+    ("screens:\n  energy: {sectorz: [Energy]}\n", "screen 'energy': unknown field 'sectorz'"),
+    ("screens:\n  big: {top_n: 0}\n", "screen 'big': top_n=0: Input should be greater than or equal to 1"),
+    ("screens:\n  band: {min_price: 10, max_price: 5}\n", "screen 'band': .*max_price=5.0 must be above min_price=10.0"),
+    ("screens:\n  crypto: {sectors: [Crypto]}\n", "screen 'crypto': sectors.0='Crypto'"),
+    ("screens:\n  Big Caps: {}\n", "screen name 'Big Caps' must be lower-case"),
+])
+def test_a_bad_screens_file_is_named_with_the_screen_and_the_field(tmp_path, text, message):
+    path = tmp_path / "screens.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=f"screens file {path}.*{message}"):
+        load_screens(str(path), ScanSettings())
+
+
+def test_screens_take_the_scan_settings_for_what_they_leave_out_and_unknown_names_are_listed(tmp_path):
+    path = tmp_path / "screens.yaml"
+    path.write_text(SCREENS)
+    base = ScanSettings(style="swing", min_price=10.0)
+    default, energy = Screens(path=str(path)).resolve(base)
+    assert (default.name, default.settings.style, default.settings.top_n) == ("default", "swing", 25)
+    assert (energy.settings.style, energy.settings.min_price, energy.settings.top_n) == ("swing", 10.0, 5)
+    with pytest.raises(ValueError, match=f"screens file {path}: no screen 'nope'; its screens are default, energy"):
+        Screens(path=str(path), only=["nope"]).resolve(base)
+    with pytest.raises(ValueError, match="cannot be read"):
+        Screens(path=str(tmp_path / "absent.yaml")).resolve(base)
+    assert [s.name for s in Screens().resolve(base)] == ["default"]  # no file: one screen
+
+
+def test_every_saved_screen_is_ranked_on_shared_assets_each_as_its_own_scan_would(warm_store, tmp_path, monkeypatch,
+                                                                                capsys):
+    before = query(warm_store, "SELECT * FROM technic.ranked_top_n WHERE date = ? ORDER BY rank", [DAY])
+    path = tmp_path / "screens.yaml"
+    path.write_text(SCREENS)
+    monkeypatch.setenv("TECHNIC_SCREENS", str(path))
+    assert main(["scan", "--date", DAY, "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert f"Technic top 25 for {DAY}, screen default" in out and "Also ranked: energy" in out
+    stored = query(warm_store, "SELECT * FROM technic.ranked_top_n WHERE date = ? ORDER BY screen, rank", [DAY])
+    energy = stored[stored["screen"] == "energy"].reset_index(drop=True)
+    default = stored[stored["screen"] == "default"].reset_index(drop=True)
+    assert len(energy) == 5 and set(energy["sector"]) <= {"Energy", "Utilities"}
+    pd.testing.assert_frame_equal(default[KEYS], before[KEYS])  # the default screen as the day was scanned
+    # the shared assets hold one row per symbol: forecasts, indicators are not per screen
+    forecasts = query(warm_store, "SELECT symbol FROM technic.alpha_forecasts WHERE date = ?", [DAY])
+    assert forecasts["symbol"].is_unique
+    # the saved screen equals a one-off scan with the same settings (computed separately, kept as "adhoc")
+    assert main(["scan", "--date", DAY, "--sector", "Energy", "--sector", "Utilities", "--top", "5", "--quiet"]) == 0
+    adhoc = query(warm_store, "SELECT * FROM technic.ranked_top_n WHERE date = ? AND screen = 'adhoc' ORDER BY rank",
+                  [DAY])
+    pd.testing.assert_frame_equal(adhoc[KEYS], energy[KEYS])
+    # one screen's run replaces its own rows and keeps the others'
+    monkeypatch.setenv("TECHNIC_SCREENS", str(path))
+    assert main(["scan", "--date", DAY, "--screen", "energy", "--quiet"]) == 0
+    again = query(warm_store, "SELECT screen, count(*) AS n FROM technic.ranked_top_n WHERE date = ? GROUP BY screen "
+                  "ORDER BY screen", [DAY])
+    assert dict(zip(again["screen"], again["n"])) == {"adhoc": 5, "default": 25, "energy": 5}
+    capsys.readouterr()
+    assert main(["top", "--date", DAY, "--screen", "energy", "--format", "csv", "--columns", "symbol"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [f"{s},{DAY},energy,simulated" for s in energy["symbol"]]
+
+
+def test_an_unknown_screen_or_a_broken_file_stops_before_anything_is_written(store_path, tmp_path, monkeypatch):
+    path = tmp_path / "screens.yaml"
+    path.write_text("screens:\n  energy: {sectorz: [Energy]}\n")
+    monkeypatch.setenv("TECHNIC_SCREENS", str(path))
+    with pytest.raises(SystemExit, match=f"screens file {path}, screen 'energy': unknown field 'sectorz'"):
+        main(["scan", "--date", DAY, "--quiet"])
+    path.write_text(SCREENS)
+    with pytest.raises(SystemExit, match="no screen 'nope'; its screens are default, energy"):
+        main(["scan", "--date", DAY, "--screen", "nope", "--quiet"])
+    with pytest.raises(SystemExit, match="--screen ranks a saved screen as saved"):
+        main(["scan", "--date", DAY, "--screen", "energy", "--top", "3"])
+    assert not store_path.exists()
+
+
+def test_a_run_with_a_broken_screens_file_fails_before_its_first_write(store_path, tmp_path):
+    """The UI's and the schedule's runs: the first writers check the file, so nothing is stored."""
+    from dagster import DagsterInstance, materialize
+
+    from technic_assets_tests.graph import ASSETS, resources
+
+    path = tmp_path / "screens.yaml"
+    path.write_text("screens:\n  big: {top_n: 9999}\n")
+    result = materialize(ASSETS, partition_key=DAY, instance=DagsterInstance.ephemeral(), raise_on_error=False,
+                         resources={**resources(200), "screens": Screens(path=str(path))})
+    assert not result.success
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failures and all("screen 'big': top_n=9999" in str(e.step_failure_data.error.cause or e.step_failure_data.error)
+                            for e in failures)
+    assert not result.get_asset_materialization_events()
+    assert not store_path.exists() or query(store_path, "SELECT count(*) AS n FROM information_schema.tables "
+                                            "WHERE table_schema = 'technic'", [])["n"][0] == 0
