@@ -14,6 +14,8 @@ from typing import Literal
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field, field_validator, model_validator
 
+from technic_assets.alerts.delivery import DeliveryError, post_webhook, scrub, send_email
+from technic_assets.alerts.messages import Message
 from technic_assets.core.universe_filter import GICS_SECTORS, FilterSettings
 from technic_assets.environment import Environment
 from technic_assets.market.base import MarketDataProvider
@@ -171,12 +173,9 @@ class AlertsResource(ConfigurableResource):
     def secrets(self) -> list[str]:
         return [s for s in (self.slack_webhook_url, self.smtp_password) if s]
 
-    def send(self, message) -> tuple[list[str], list[str]]:
-        """Deliver `message` (an alerts.messages.Message) on every configured channel: (the channels
-        that took it, a warning for each that did not)."""
-        from technic_assets.alerts.delivery import DeliveryError, post_webhook, scrub, send_email
-        from technic_assets.alerts.messages import Message
-
+    def send(self, message: Message) -> tuple[list[str], list[str]]:
+        """Deliver `message` on every configured channel: (the channels that took it, a warning for
+        each that did not)."""
         secrets = self.secrets()
         message = Message(scrub(message.subject, secrets), scrub(message.body, secrets))
         sent, warnings = [], []
