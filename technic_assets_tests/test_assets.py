@@ -183,3 +183,36 @@ def test_the_core_pipeline_ranks_exactly_as_the_assets_do(scanned):
     stored = query(path, "SELECT symbol, merit_score FROM technic.ranked_top_n WHERE date = ? ORDER BY rank", [DAY])
     assert result.top["symbol"].tolist() == stored["symbol"].tolist()
     assert result.top["merit_score"].to_numpy() == pytest.approx(stored["merit_score"].to_numpy())
+
+
+def test_the_top_n_shows_as_a_typed_table_and_charts(scanned):
+    """In the UI: the top N as a table with its schema (not Markdown), and two charts as SVG images whose
+    bars are the stored MERIT contributions and sector counts."""
+    import base64
+    import re
+    import xml.etree.ElementTree as ET
+
+    from technic_assets.core.scoring import TERMS
+
+    path, _, result, _ = scanned
+    meta = metadata(result, "ranked_top_n")
+    top = query(path, "SELECT * FROM technic.ranked_top_n WHERE date = ? ORDER BY rank", [DAY])
+    table = meta["top_n"]
+    assert [r.data["symbol"] for r in table.records] == top["symbol"].tolist()
+    assert {c.name: c.type for c in table.schema.columns}["merit_score"] == "float"
+
+    def svg(key):
+        found = re.fullmatch(r"!\[[^]]*\]\(data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)\)", meta[key])
+        return ET.fromstring(base64.b64decode(found.group(1)))
+
+    merit = query(path, "SELECT * FROM technic.merit WHERE date = ?", [DAY]).set_index("symbol").loc[top["symbol"]]
+    contributions = merit[[f"merit_contrib_{t}" for t in TERMS]]
+    titles = [t.text for t in svg("contributions").iter("{http://www.w3.org/2000/svg}title")]
+    assert len(titles) == int((contributions.fillna(0) != 0).to_numpy().sum())  # a bar per non-zero contribution
+    first = top["symbol"].iloc[0]
+    assert f"{first} momentum {merit.loc[first, 'merit_contrib_momentum']:+.3f}" in titles
+    kept = query(path, "SELECT sector, count(*) AS n FROM technic.filtered_universe WHERE date = ? GROUP BY sector",
+                 [DAY]).set_index("sector")["n"]
+    texts = [t.text for t in svg("sector_mix").iter("{http://www.w3.org/2000/svg}text")]
+    for sector, n in kept.items():
+        assert f"{int((top['sector'] == sector).sum())} of {n}" in texts

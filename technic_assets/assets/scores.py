@@ -11,7 +11,8 @@ from technic_assets.core.changes import CHANGE_COLUMNS, changes_between, empty_c
 from technic_assets.core.factors import FACTORS
 from technic_assets.core.frames import by_day
 from technic_assets.core.quality_checks import ranked_properly
-from technic_assets.core.scoring import ICS_WEIGHTS, ics_for_days, merit_for_days, merit_weights, rank_for_days
+from technic_assets.charts import contributions_svg, markdown_image, sector_mix_svg
+from technic_assets.core.scoring import ICS_WEIGHTS, TERMS, ics_for_days, merit_for_days, merit_weights, rank_for_days
 from technic_assets.partitions import DATE_FMT, nyse
 from technic_assets.resources import AlphaSettings, ScanSettings
 from technic_assets.screens import Screens
@@ -86,17 +87,31 @@ def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.D
 def ranked_top_n(context, merit: pd.DataFrame, filtered_universe: pd.DataFrame, indicators: pd.DataFrame,
                  scan: ScanSettings, screens: Screens):
     days = scan_days(context)
-    frames, checks, tables = {}, [], {}
-    for s in screens.resolve(scan):
+    frames, checks, tables, charts = {}, [], {}, {}
+    screens_run = screens.resolve(scan)
+    for s in screens_run:
         top, available = rank_for_days(screen_rows(merit, s.name), screen_rows(filtered_universe, s.name),
                                        indicators, s.settings.top_n)
         frames[s.name] = top
         ranked = by_day(top, days)
         checks += [(s.name, day, *ranked_properly(ranked[day], s.settings.top_n, available.get(day, 0))) for day in days]
+        last = ranked[days[-1]]
         tables[s.name] = table_metadata(
-            ranked[days[-1]][["rank", "symbol", "sector", "merit_score", "ics_score", "alpha_5d", "close", "reasons"]])
+            last[["rank", "symbol", "sector", "merit_score", "ics_score", "alpha_5d", "close", "reasons"]])
+        if s.name == screens_run[0].name:  # the charts for the first screen
+            scored = screen_rows(merit, s.name)
+            scored = scored[scored["date"] == days[-1]].set_index("symbol")
+            kept = screen_rows(filtered_universe, s.name)
+            kept = kept[kept["date"] == days[-1]]
+            charts = {
+                "contributions": markdown_image(contributions_svg(
+                    scored.loc[last["symbol"]].reset_index(), list(TERMS)), "MERIT contributions of the top N"),
+                "sector_mix": markdown_image(sector_mix_svg(kept["sector"].value_counts(), last["sector"].value_counts()),
+                                             "names per sector: passed the filter, and in the top N"),
+            }
     out = screened(frames)
     tables = {"top_n": tables.popitem()[1]} if len(tables) == 1 else {f"top_n_{k}": v for k, v in tables.items()}
+    tables.update(charts)
     yield Output(out, metadata={**range_metadata(days), "rows": len(out), "screens": ", ".join(frames), **tables})
     failed = [(name, day, details) for name, day, passed, details in checks if not passed]
     details = {"screen": failed[0][0], **failed[0][2]} if failed else checks[-1][3]

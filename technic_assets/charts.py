@@ -1,0 +1,70 @@
+"""Charts for the UI, where a person would rather look than read: SVG drawn here (no plotting library),
+embedded in Markdown metadata as a data URI, the way Dagster shows an image in an asset's metadata.
+
+  contributions  each top-N pick's MERIT contributions as a bar from zero, left for negative, right for
+                 positive, one colour per term: what made each pick
+  sector mix     how many names of each sector passed the filter, and how many made the top N
+"""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+
+import pandas as pd
+from dagster import MetadataValue
+
+PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f"]
+ROW, LABEL, WIDTH = 18, 110, 560
+
+
+def markdown_image(svg: str, alt: str) -> MetadataValue:
+    data = base64.b64encode(svg.encode()).decode()
+    return MetadataValue.md(f"![{alt}](data:image/svg+xml;base64,{data})")
+
+
+def contributions_svg(top: pd.DataFrame, terms: list[str]) -> str:
+    """`top` has symbol and merit_contrib_<term> for each of `terms`, in rank order."""
+    values = top[[f"merit_contrib_{t}" for t in terms]].fillna(0.0).to_numpy()
+    reach = max(values.clip(min=0).sum(axis=1).max(initial=0.0), (-values.clip(max=0)).sum(axis=1).max(initial=0.0))
+    scale = (WIDTH - LABEL - 20) / 2 / (reach or 1.0)
+    zero = LABEL + (WIDTH - LABEL) / 2
+    parts = []
+    for i, (symbol, row) in enumerate(zip(top["symbol"], values)):
+        y = 30 + i * ROW
+        parts.append(f'<text x="{LABEL - 6}" y="{y + 12}" text-anchor="end">{escape(str(symbol))}</text>')
+        right = left = zero
+        for k, v in enumerate(row):
+            if v == 0:
+                continue
+            w = abs(v) * scale
+            x = right if v > 0 else left - w
+            right, left = (right + w, left) if v > 0 else (right, left - w)
+            parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{ROW - 4}" fill="{PALETTE[k % 9]}">'
+                         f'<title>{escape(str(symbol))} {terms[k]} {v:+.3f}</title></rect>')
+    legend = "".join(f'<rect x="{LABEL + k * 62}" y="6" width="10" height="10" fill="{PALETTE[k % 9]}"/>'
+                     f'<text x="{LABEL + 14 + k * 62}" y="15">{t}</text>' for k, t in enumerate(terms))
+    height = 40 + len(top) * ROW
+    axis = f'<line x1="{zero}" y1="24" x2="{zero}" y2="{height - 6}" stroke="#333"/>'
+    return _svg(height, legend + axis + "".join(parts))
+
+
+def sector_mix_svg(passed: pd.Series, picked: pd.Series) -> str:
+    """Names per sector that passed the filter (light) and made the top N (dark), largest first."""
+    order = passed.sort_values(ascending=False)
+    most = float(order.max()) if len(order) else 1.0
+    scale = (WIDTH - LABEL - 60) / (most or 1.0)
+    parts = []
+    for i, (sector, n) in enumerate(order.items()):
+        y = 10 + i * ROW
+        k = int(picked.get(sector, 0))
+        parts.append(f'<text x="{LABEL + 40}" y="{y + 12}" text-anchor="end">{escape(str(sector))[:24]}</text>'
+                     f'<rect x="{LABEL + 46}" y="{y}" width="{n * scale:.1f}" height="{ROW - 4}" fill="#c6d4e6"/>'
+                     f'<rect x="{LABEL + 46}" y="{y}" width="{k * scale:.1f}" height="{ROW - 4}" fill="#4e79a7"/>'
+                     f'<text x="{LABEL + 52 + n * scale:.1f}" y="{y + 12}">{k} of {int(n)}</text>')
+    return _svg(20 + len(order) * ROW, "".join(parts))
+
+
+def _svg(height: int, body: str) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH + 80}" height="{height}" '
+            f'font-family="sans-serif" font-size="11">{body}</svg>')
