@@ -106,8 +106,9 @@ class Screens(ConfigurableResource):
         return [s for s in screens if not self.only or s.name in self.only]
 
     def primary(self, base: ScanSettings) -> str:
-        """The screen others are measured on (alpha_evaluation): "default" if there is one, else the first."""
+        """The saved screen the models are measured on (alpha_evaluation), whichever screens a run ranks (a
+        one-off run too): "default" if the file has one, else its first; "default" without a file."""
         if not self.path:
-            return self.name
+            return DEFAULT_SCREEN
         names = [s.name for s in load_screens(self.path, base)]
         return DEFAULT_SCREEN if DEFAULT_SCREEN in names else names[0]

@@ -45,6 +45,9 @@ def test_screens_take_the_scan_settings_for_what_they_leave_out_and_unknown_name
     with pytest.raises(ValueError, match="cannot be read"):
         Screens(path=str(tmp_path / "absent.yaml")).resolve(base)
     assert [s.name for s in Screens().resolve(base)] == ["default"]  # no file: one screen
+    # the models are measured on a saved screen, never on a one-off's
+    assert Screens(name="adhoc").primary(base) == "default"
+    assert Screens(path=str(path), only=["energy"]).primary(base) == "default"
 
 
 def test_every_saved_screen_is_ranked_on_shared_assets_each_as_its_own_scan_would(warm_store, tmp_path, monkeypatch,
