@@ -59,7 +59,16 @@ def smart_filter(
     universe: pd.DataFrame, indicators: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings
 ) -> tuple[pd.DataFrame, dict[str, int], list[str]]:
     """Return (kept rows of universe+indicators, count dropped per reason, sectors kept)."""
-    df = universe.merge(indicators, on="symbol", how="left")
+    df, reason, chosen = drop_reasons(universe.merge(indicators, on="symbol", how="left"), day, settings)
+    counts = {name: int((reason == name).sum()) for name in REASONS}
+    kept = df[reason.isna()].reset_index(drop=True)
+    return kept, counts, chosen
+
+
+def drop_reasons(df: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings
+                 ) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+    """The rules on listings merged with their indicators (one row per symbol): (df, the first rule
+    each row fails or NA where it passes, sectors kept). A live server names the rule for a symbol."""
     reason = pd.Series(pd.NA, index=df.index, dtype="object")
 
     def drop(name: str, mask) -> None:
@@ -89,10 +98,7 @@ def smart_filter(
         chosen = chosen + ["ETF"]
     unknown_kept = pd.Series(not settings.sectors, index=df.index) & (df["sector"] == "Unknown")
     drop("sector_not_selected", ~df["sector"].isin(chosen) & ~unknown_kept)
-
-    counts = {name: int((reason == name).sum()) for name in REASONS}
-    kept = df[reason.isna()].reset_index(drop=True)
-    return kept, counts, chosen
+    return df, reason, chosen
 
 
 class NothingPassed(ValueError):
