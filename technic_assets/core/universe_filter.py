@@ -75,10 +75,12 @@ def drop_reasons(df: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings
         mask = pd.Series(mask, index=df.index).fillna(False).astype(bool)
         reason[mask & reason.isna()] = name
 
-    drop("invalid_ticker", ~df["symbol"].map(is_valid_ticker))
+    symbols = df["symbol"].astype(object)  # is_valid_ticker, vectorized: re.match on strings, False otherwise
+    valid = symbols.str.match(VALID_TICKER.pattern) if len(df) else symbols.astype(bool)
+    drop("invalid_ticker", ~valid.where(symbols.map(type) == str, False).astype(bool))
     drop("leveraged_or_inverse", df["is_leveraged"])
     drop("etf", (df["type"] == "ETF") & (not settings.include_etfs))
-    drop("no_bar_today", df["last_date"].isna() | (pd.to_datetime(df["last_date"]) != pd.Timestamp(day)))
+    drop("no_bar_today", df["last_date"].isna() | (pd.to_datetime(df["last_date"], cache=False) != pd.Timestamp(day)))
     if "split_unverified" in df:  # indicators stored before this rule lack the column
         drop("split_unverified", df["split_unverified"])
     drop("insufficient_history", df["n_bars"].fillna(0) < settings.min_history)

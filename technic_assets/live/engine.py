@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from technic_assets.core.factors import FACTORS, factors_for_days
+from technic_assets.core.factors import FACTORS, compute_factors, factor_panel, raw_components
 from technic_assets.core.indicators import INDICATOR_COLUMNS
 from technic_assets.core.regime import classify_regime
-from technic_assets.core.scoring import TOP_COLUMNS, ics_for_days, merit_for_days, rank_for_days
-from technic_assets.core.universe_filter import KEPT_COLUMNS, REASONS, FilterSettings, drop_reasons
+from technic_assets.core.scoring import TOP_COLUMNS, alpha_signal, ics_score, merit_score, rank_top_n
+from technic_assets.core.universe_filter import REASONS, drop_reasons
 from technic_assets.live.day import StoredDay, load_day
 
 HISTORY_VERSIONS = 256  # versions kept for resuming subscribers (Last-Event-ID)
@@ -120,12 +120,12 @@ class LiveEngine:
         self.sessions = stored.sessions
         self.window_bars = stored.window_bars
         self.universe = stored.universe
-        self._fundamentals = stored.fundamentals.assign(date=stored.day)
         self._forecasts = stored.forecasts
         self._liquidity = stored.indicators.set_index("symbol")[LIQUIDITY_COLUMNS]
         self._avg_volume = _average_volume(stored.window_bars, 20)
         self._lock = threading.Lock()
         self._cache: collections.OrderedDict = collections.OrderedDict()
+        self._prep: dict[int, _Prepared] = {}
         self._history: collections.deque[Snapshot] = collections.deque(maxlen=HISTORY_VERSIONS)
         self._subscribers: set = set()
         self.feed = {"state": "off", "detail": "the stored day only (TECHNIC_LIVE=off)"}
@@ -302,37 +302,65 @@ class LiveEngine:
                 self._subscribers.discard(entry)
 
     # -- the computation ----------------------------------------------------------------------
-    def _compute(self, snap: Snapshot, settings) -> ScreenResult:
-        started = time.perf_counter()
-        day = snap.day
-        fs: FilterSettings = settings.filter_settings()
+    def _prepared(self, snap: Snapshot) -> "_Prepared":
+        """What every screen of a version shares, computed once per version: the listings merged with
+        the indicators, the factor panel and its raw components for every listing, the forecasts
+        aligned to them."""
+        with self._lock:
+            hit = self._prep.get(snap.version)
+        if hit is not None:
+            return hit
         merged = self.universe.merge(snap.indicators, on="symbol", how="left")
-        df, reason, chosen = drop_reasons(merged, day, fs)
+        panel = factor_panel(merged[["symbol", "sector"]], snap.indicators, self.stored.fundamentals,
+                             self.stored.splits[self.stored.splits["date"] <= snap.day])
+        forecasts = merged[["symbol"]].merge(self._forecasts, on="symbol", how="left").set_index("symbol")
+        prep = _Prepared(merged, panel, raw_components(panel), forecasts)
+        with self._lock:
+            self._prep[snap.version] = prep
+            while len(self._prep) > 4:
+                self._prep.pop(min(self._prep))
+        return prep
+
+    def _compute(self, snap: Snapshot, settings) -> ScreenResult:
+        """core.pipeline's chain on one cross-section: filter (drop_reasons), factors (compute_factors
+        on the kept rows of the version's panel), ICS, MERIT with the regime and the alpha forecasts,
+        the ranking (rank_top_n); each stage the core function the assets call per day."""
+        started = time.perf_counter()
+        prep = self._prepared(snap)
+        df, reason, chosen = drop_reasons(prep.merged, snap.day, settings.filter_settings())
         counts = {name: int((reason == name).sum()) for name in REASONS}
-        kept = df.loc[reason.isna(), KEPT_COLUMNS].reset_index(drop=True).assign(date=day)
         reasons = pd.Series(reason.to_numpy(), index=df["symbol"].to_numpy())
-        ind = snap.indicators.assign(date=day)
-        if kept.empty:
+        mask = reason.isna().to_numpy()
+        if not mask.any():
             empty = pd.DataFrame(columns=TOP_COLUMNS)
-            return ScreenResult(snap, settings, empty, empty, reasons, counts, chosen,
-                                time.perf_counter() - started)
-        factors, _ = factors_for_days(kept, ind, self._fundamentals.assign(date=day), self.stored.splits,
-                                      settings.style)
-        ics = ics_for_days(factors, settings.style)
-        forecasts = kept[["date", "symbol"]].merge(self._forecasts, on="symbol", how="left")
-        merit, _ = merit_for_days(factors, ics, pd.Series({day: snap.risk}), forecasts, settings.style,
-                                  self.stored.alpha_weight)
-        top, _ = rank_for_days(merit, kept, ind, settings.top_n)
-        scored = (merit.merge(factors[["symbol", *FACTORS]], on="symbol")
-                  .merge(kept[["symbol", "name", "sector", "close"]], on="symbol")
-                  .sort_values(["merit_score", "ics_score", "symbol"], ascending=[False, False, True])
-                  .reset_index(drop=True))
-        scored.insert(0, "rank", np.arange(1, len(scored) + 1))
-        scored["reasons"] = ""
-        n = min(len(scored), len(top))
-        scored.loc[: n - 1, "reasons"] = top["reasons"].to_numpy()[:n]
-        top = top.drop(columns="date")
-        return ScreenResult(snap, settings, top, scored, reasons, counts, chosen, time.perf_counter() - started)
+            return ScreenResult(snap, settings, empty, empty, reasons, counts, chosen, time.perf_counter() - started)
+        panel = prep.panel[mask]
+        z, _ = compute_factors(panel, settings.style, raw=prep.raw[mask])
+        factors = pd.concat([panel[["symbol", "realized_vol_63", "adv_20"]], z], axis=1).set_index("symbol")
+        ics = ics_score(factors[list(FACTORS)], settings.style)
+        fc = prep.forecasts[mask][["alpha_5d", "alpha_10d"]]
+        alpha = alpha_signal(fc) if bool(fc.notna().any().any()) else None
+        scored = merit_score(factors[list(FACTORS)], factors["realized_vol_63"], factors["adv_20"], settings.style,
+                             snap.risk, alpha=alpha, alpha_weight=self.stored.alpha_weight)
+        scored = scored.join(ics["ics_score"]).join(fc).join(factors[list(FACTORS)])
+        scored["alpha_z"] = alpha.astype(float) if alpha is not None else float("nan")
+        listing = df.loc[mask].set_index("symbol")
+        today = scored.join(listing[[c for c in listing.columns if c not in scored.columns]]).reset_index()
+        ordered = today.sort_values(["merit_score", "ics_score", "symbol"], ascending=[False, False, True],
+                                    ignore_index=True)
+        top = rank_top_n(ordered.head(settings.top_n), settings.top_n)[TOP_COLUMNS]
+        ordered.insert(0, "rank", np.arange(1, len(ordered) + 1))
+        ordered["reasons"] = ""
+        ordered.loc[: len(top) - 1, "reasons"] = top["reasons"].to_numpy()
+        return ScreenResult(snap, settings, top, ordered, reasons, counts, chosen, time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    merged: pd.DataFrame       # listings + indicators, one row per listing
+    panel: pd.DataFrame        # factor_panel of every listing (same rows)
+    raw: pd.DataFrame          # raw_components(panel)
+    forecasts: pd.DataFrame    # alpha_5d, alpha_10d by symbol (same rows)
 
 
 def _average_volume(bars: pd.DataFrame, n: int) -> pd.Series:
