@@ -25,7 +25,7 @@ from technic_assets.core.factors import FACTORS
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.core.scoring import ICS_WEIGHTS
 from technic_assets.core.universe_filter import GICS_SECTORS
-from technic_assets.storage.connection import SCHEMA, connect, table_exists
+from technic_assets.storage.connection import SCHEMA, connect, quoted, table, table_exists
 
 
 class DayNotFound(LookupError):
@@ -66,7 +66,7 @@ def latest_scanned_day(conn) -> pd.Timestamp:
 def _day_rows(conn, name: str, day: pd.Timestamp) -> pd.DataFrame:
     if not table_exists(conn, name):
         return pd.DataFrame()
-    rows = conn.execute(f"SELECT * FROM {SCHEMA}.{name} WHERE date = ?", [day.to_pydatetime()]).fetchdf()
+    rows = conn.execute(f"SELECT * FROM {SCHEMA}.{table(name)} WHERE date = ?", [day.to_pydatetime()]).fetchdf()
     return rows.drop(columns="date")
 
 
@@ -131,7 +131,8 @@ def load_day(path: str, day=None, *, default_alpha_weight: float = 0.35,
         factors, ics, merit = (_day_rows(conn, n, day) for n in ("factors", "ics", "merit"))
         kept = _day_rows(conn, "filtered_universe", day)
         start = sessions[max(0, sessions.get_loc(day) - (LOOKBACK - 1))]
-        bars = conn.execute(f"SELECT {', '.join(BAR_COLUMNS)} FROM {SCHEMA}.price_bars WHERE date >= ? AND date <= ? "
+        names = ", ".join(quoted(c) for c in BAR_COLUMNS)
+        bars = conn.execute(f"SELECT {names} FROM {SCHEMA}.price_bars WHERE date >= ? AND date <= ? "
                             "ORDER BY symbol, date", [start.to_pydatetime(), day.to_pydatetime()]).fetchdf()
         forecasts = _forecasts(path, day, conn, universe, indicators, fundamentals)
     finally:
