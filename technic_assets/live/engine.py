@@ -123,6 +123,7 @@ class LiveEngine:
         self._forecasts = stored.forecasts
         self._liquidity = stored.indicators.set_index("symbol")[LIQUIDITY_COLUMNS]
         self._avg_volume = _average_volume(stored.window_bars, 20)
+        self._bar_symbols = stored.window_bars["symbol"].to_numpy().astype(str)
         self._lock = threading.Lock()
         self._cache: collections.OrderedDict = collections.OrderedDict()
         self._prep: dict[int, _Prepared] = {}
@@ -222,11 +223,10 @@ class LiveEngine:
                 "regime": snap.risk, "reasons": row["reasons"]}
 
     def bars(self, symbol: str) -> pd.DataFrame:
-        """The symbol's raw bars of the window (the chart's data)."""
-        w = self.window_bars
-        lo, hi = np.searchsorted(w["symbol"].to_numpy(), [symbol, symbol], side="left"), None
-        hi = np.searchsorted(w["symbol"].to_numpy(), symbol, side="right")
-        return w.iloc[lo[0]:hi]
+        """The symbol's raw bars of the window (the chart's data); the window is sorted by symbol."""
+        lo, hi = np.searchsorted(self._bar_symbols, [symbol, symbol], side="left")[0], \
+            np.searchsorted(self._bar_symbols, symbol, side="right")
+        return self.window_bars.iloc[lo:hi]
 
     # -- updating -----------------------------------------------------------------------------
     def rescan(self, indicators: pd.DataFrame, *, as_of: pd.Timestamp, source: str,
