@@ -275,9 +275,10 @@ class LiveEngine:
             except RuntimeError:  # that loop is closed: the subscriber is gone
                 self._subscribers.discard((loop, queue))
 
-    async def subscribe(self, last_id: int | None = None):
+    async def subscribe(self, last_id: int | None = None, heartbeat: float | None = None):
         """The versions as they are published: first the current one (or, given the id of the last
-        version a client saw, every kept version after it), then each new one."""
+        version a client saw, every kept version after it), then each new one; None after every
+        `heartbeat` seconds without one (a server's cue to ping)."""
         loop, queue = asyncio.get_running_loop(), asyncio.Queue()
         entry = (loop, queue)
         with self._lock:
@@ -293,7 +294,11 @@ class LiveEngine:
                 seen = snap.version
                 yield snap
             while True:
-                snap = await queue.get()
+                try:
+                    snap = await asyncio.wait_for(queue.get(), heartbeat)
+                except asyncio.TimeoutError:
+                    yield None
+                    continue
                 if snap.version > seen:
                     seen = snap.version
                     yield snap

@@ -289,24 +289,13 @@ async def stream(request: Request):
         return _bad(exc)
 
     async def events():
-        versions = service.engine.subscribe(last).__aiter__()
         yield "retry: 2000\n\n"
-        pending = None
-        try:
-            while True:
-                if pending is None:
-                    pending = asyncio.ensure_future(versions.__anext__())
-                done, _ = await asyncio.wait({pending}, timeout=PING_SECONDS)
-                if not done:
-                    yield ": ping\n\n"
-                    continue
-                snap, pending = pending.result(), None
-                text = await service.payload(settings, snap)
-                yield f"id: {snap.version}\nevent: version\ndata: {text}\n\n"
-        finally:
-            if pending is not None:
-                pending.cancel()
-            await versions.aclose()
+        async for snap in service.engine.subscribe(last, heartbeat=PING_SECONDS):
+            if snap is None:
+                yield ": ping\n\n"
+                continue
+            text = await service.payload(settings, snap)
+            yield f"id: {snap.version}\nevent: version\ndata: {text}\n\n"
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
