@@ -37,6 +37,8 @@ from technic_assets.live.day import StoredDay, load_day
 
 HISTORY_VERSIONS = 256  # versions kept for resuming subscribers (Last-Event-ID)
 LIQUIDITY_COLUMNS = ["adv_20", "price_cv_63"]  # kept at the last close's values intraday
+# listing and indicator columns a screen's rows carry (TOP_COLUMNS' own, and the type)
+LISTING_SHOWN = ["name", "type", "sector", *[c for c in TOP_COLUMNS if c in INDICATOR_COLUMNS]]
 
 
 def scan_settings(values=None, **overrides):
@@ -321,7 +323,8 @@ class LiveEngine:
         if not (np.array_equal(panel["symbol"].to_numpy(), merged["symbol"].to_numpy())
                 and np.array_equal(forecasts.index.to_numpy(), merged["symbol"].to_numpy())):
             raise ValueError("rescan: the indicators hold a symbol twice; give one row per symbol")
-        prep = _Prepared(merged, panel, raw_components(panel), forecasts)
+        prep = _Prepared(merged, panel[["symbol", "sector", "realized_vol_63", "adv_20"]], raw_components(panel),
+                         forecasts, merged[LISTING_SHOWN])
         with self._lock:
             self._prep[snap.version] = prep
             while len(self._prep) > 4:
@@ -356,7 +359,7 @@ class LiveEngine:
                    "alpha_10d": fc["alpha_10d"].to_numpy(),
                    "alpha_z": alpha.to_numpy(dtype=float) if alpha is not None else np.full(len(fc), np.nan),
                    **{f: factors[f].to_numpy() for f in FACTORS}}
-        listing = df.loc[mask]
+        listing = prep.shown[mask]
         columns.update({c: listing[c].to_numpy() for c in listing.columns if c not in columns})
         today = pd.DataFrame(columns)
         # rank_top_n's order (MERIT, then ICS, descending; then symbol), for every kept name
@@ -373,9 +376,10 @@ class LiveEngine:
 @dataclass(frozen=True)
 class _Prepared:
     merged: pd.DataFrame       # listings + indicators, one row per listing
-    panel: pd.DataFrame        # factor_panel of every listing (same rows)
-    raw: pd.DataFrame          # raw_components(panel)
+    panel: pd.DataFrame        # factor_panel of every listing (same rows): what compute_factors reads
+    raw: pd.DataFrame          # raw_components of that panel
     forecasts: pd.DataFrame    # alpha_5d, alpha_10d by symbol (same rows)
+    shown: pd.DataFrame        # LISTING_SHOWN (same rows)
 
 
 def _symbol_rows(bars: pd.DataFrame) -> dict[str, tuple[int, int]]:
