@@ -83,8 +83,10 @@ MEMORY = """
     for k in range(30):
         engine.screen(scan_settings(engine.day_settings, min_price=1.0 + k / 7, style=("swing", "medium", "position")[k % 3]))
     live = engine.stored.indicators.assign(date=engine.day)
-    for k in range(10):
+    for k in range(70):  # more than the versions kept for resuming: the steady state
         engine.rescan(live, as_of=pd.Timestamp.now(tz="UTC"), source="bench")
+    import gc
+    gc.collect()
     print(json.dumps({"imports": base, "loaded": loaded, "after_use": rss(), "window": window}))
 """
 
@@ -194,7 +196,7 @@ def main(argv=None) -> None:
     mem = child(MEMORY, args.store)
     mb = 1 / 2**20
     print(f"memory: after imports {mem['imports'] * mb:.0f} MB; loaded {mem['loaded'] * mb:.0f} MB "
-          f"(+{(mem['loaded'] - mem['imports']) * mb:.0f}); after 30 screens and 10 rescans {mem['after_use'] * mb:.0f} MB; "
+          f"(+{(mem['loaded'] - mem['imports']) * mb:.0f}); after 30 screens and 70 rescans {mem['after_use'] * mb:.0f} MB; "
           f"the day's window {mem['window'] * mb:.0f} MB; beyond the window "
           f"{(mem['after_use'] - mem['imports'] - mem['window']) * mb:.0f} MB")
 

@@ -35,7 +35,7 @@ from technic_assets.core.scoring import TOP_COLUMNS, alpha_signal, ics_score, me
 from technic_assets.core.universe_filter import REASONS, drop_reasons
 from technic_assets.live.day import StoredDay, load_day
 
-HISTORY_VERSIONS = 256  # versions kept for resuming subscribers (Last-Event-ID)
+HISTORY_VERSIONS = 60  # versions kept for resuming subscribers (Last-Event-ID): an hour of minutes
 LIQUIDITY_COLUMNS = ["adv_20", "price_cv_63"]  # kept at the last close's values intraday
 # listing and indicator columns a screen's rows carry (TOP_COLUMNS' own, and the type)
 LISTING_SHOWN = ["name", "type", "sector", *[c for c in TOP_COLUMNS if c in INDICATOR_COLUMNS]]

@@ -176,16 +176,22 @@ class Service:
         return await asyncio.shield(flight)
 
     async def payload(self, settings, snapshot) -> str:
-        """The screen of a version as JSON text, serialized once for every subscriber."""
+        """The screen of a version as JSON text, computed and serialized once for every subscriber."""
         key = (snapshot.version, settings_key(settings))
         text = self._payloads.get(key)
         if text is None:
-            text = dumps(screen_json(await self.screen(settings, snapshot)))
-            self._payloads[key] = text
+            async def make():
+                return dumps(screen_json(await self.screen(settings, snapshot)))
+
+            text = self._payloads[key] = asyncio.ensure_future(make())
             if len(self._payloads) > 256:
                 for old in sorted(self._payloads)[:128]:
                     self._payloads.pop(old, None)
-        return text
+        try:
+            return await asyncio.shield(text)
+        except Exception:
+            self._payloads.pop(key, None)
+            raise
 
 
 def _bad(exc: BadParameter) -> JSONResponse:
