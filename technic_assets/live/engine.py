@@ -125,6 +125,8 @@ class LiveEngine:
         self._forecasts = stored.forecasts
         self._liquidity = stored.indicators.set_index("symbol")[LIQUIDITY_COLUMNS]
         self._bar_rows = _symbol_rows(stored.window_bars)
+        # each listing's place in symbol order (the ranking's last tie-break, as an integer)
+        self._symbol_order = np.argsort(np.argsort(stored.universe["symbol"].to_numpy().astype(str), kind="stable"))
         # per listing, in the listings' order: its point-in-time report and the splits since it
         # (core.factors.factor_panel's columns beyond the indicators), and its alpha forecasts
         reports = factor_panel(stored.universe[["symbol", "sector"]], stored.indicators[["symbol"]],
@@ -346,7 +348,8 @@ class LiveEngine:
         started = time.perf_counter()
         prep = self._prepared(snap)
         df, reason, chosen = drop_reasons(prep.merged, snap.day, settings.filter_settings())
-        counts = {name: int((reason == name).sum()) for name in REASONS}
+        tally = reason.value_counts()
+        counts = {name: int(tally.get(name, 0)) for name in REASONS}
         reasons = pd.Series(reason.to_numpy(), index=df["symbol"].to_numpy())
         mask = reason.isna().to_numpy()
         if not mask.any():
@@ -371,7 +374,7 @@ class LiveEngine:
         columns.update({c: listing[c].to_numpy() for c in listing.columns if c not in columns})
         today = pd.DataFrame(columns)
         # rank_top_n's order (MERIT, then ICS, descending; then symbol), for every kept name
-        order = np.lexsort((today["symbol"].to_numpy().astype(str), -today["ics_score"].to_numpy(),
+        order = np.lexsort((self._symbol_order[mask], -today["ics_score"].to_numpy(),
                             -today["merit_score"].to_numpy()))
         ordered = today.take(order).reset_index(drop=True)
         top = rank_top_n(ordered.head(settings.top_n), settings.top_n)[TOP_COLUMNS]
