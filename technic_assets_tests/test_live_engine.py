@@ -166,3 +166,24 @@ def test_loading_without_a_scanned_day_says_what_to_do(tmp_path, warm_template):
         LiveEngine.load(tmp_path / "none.duckdb")
     with pytest.raises(DayNotFound, match="2025-06-03"):
         LiveEngine.load(warm_template, "2025-06-03")
+
+
+def test_serve_s_start_up_screens_while_the_window_loads(warm_template, engine):
+    lazy = LiveEngine.load(warm_template, wait_for_window=False)  # as technic serve loads it
+    pd.testing.assert_frame_equal(lazy.screen().top, engine.screen().top)
+    pd.testing.assert_frame_equal(lazy.window_bars, engine.window_bars)  # waits for the thread
+    sym = engine.screen().top["symbol"].iloc[0]
+    pd.testing.assert_frame_equal(lazy.bars(sym), engine.window_bars[engine.window_bars["symbol"] == sym])
+
+
+def test_a_window_that_cannot_be_read_is_reported_when_asked_for(engine):
+    import dataclasses
+
+    def broken():
+        raise OSError("disk gone")
+
+    stored = dataclasses.replace(engine.stored, window_bars=None)
+    failing = LiveEngine(stored, window_loader=broken)
+    assert len(failing.screen().top) == 25  # screens do not need it
+    with pytest.raises(RuntimeError, match="window of bars could not be read: disk gone"):
+        failing.window_bars

@@ -116,15 +116,23 @@ class ScreenResult:
 class LiveEngine:
     """A scanned day held in memory; screens and rescans over it; versions to subscribers."""
 
-    def __init__(self, stored: StoredDay):
+    def __init__(self, stored: StoredDay, window_loader=None):
+        """`window_loader`, where stored.window_bars is None: a function returning the window, run on
+        a thread so that screens are served while it loads (`window_bars` waits for it)."""
         self.stored = stored
         self.day = stored.day
         self.sessions = stored.sessions
-        self.window_bars = stored.window_bars
         self.universe = stored.universe
+        self._window_ready, self._window_error = threading.Event(), None
+        if stored.window_bars is not None:
+            self._set_window(stored.window_bars)
+        elif window_loader is not None:
+            threading.Thread(target=self._load_window, args=(window_loader,), name="technic-window",
+                             daemon=True).start()
+        else:
+            raise ValueError("LiveEngine: the stored day has no window of bars and nothing to load it with")
         self._forecasts = stored.forecasts
         self._liquidity = stored.indicators.set_index("symbol")[LIQUIDITY_COLUMNS]
-        self._bar_rows = _symbol_rows(stored.window_bars)
         # each listing's place in symbol order (the ranking's last tie-break, as an integer)
         self._symbol_order = np.argsort(np.argsort(stored.universe["symbol"].to_numpy().astype(str), kind="stable"))
         # per listing, in the listings' order: its point-in-time report and the splits since it
@@ -136,7 +144,6 @@ class LiveEngine:
                                   .set_index("symbol")[["alpha_5d", "alpha_10d"]])
         if len(self._reports) != len(stored.universe) or len(self._listed_forecasts) != len(stored.universe):
             raise ValueError(f"the stored day {stored.day:%Y-%m-%d} lists a symbol twice")
-        self._avg_volume = _average_volume(stored.window_bars, self._bar_rows, 20)
         self._lock = threading.Lock()
         self._cache: collections.OrderedDict = collections.OrderedDict()
         self._prep: dict[int, _Prepared] = {}
@@ -153,16 +160,47 @@ class LiveEngine:
     # -- loading ------------------------------------------------------------------------------
     @classmethod
     def load(cls, store_path, day=None, *, default_alpha_weight: float | None = None,
-             sessions: pd.DatetimeIndex | None = None) -> "LiveEngine":
-        """The scanned `day` (default: the latest with a ranked_top_n) of the store file, read once."""
+             sessions: pd.DatetimeIndex | None = None, wait_for_window: bool = True) -> "LiveEngine":
+        """The scanned `day` (default: the latest with a ranked_top_n) of the store file, read once.
+        Without `wait_for_window` (technic serve) the window of raw bars (the charts' and the intraday
+        loop's) is read on a thread: screens are served meanwhile, and `window_bars` waits for it.
+        (DuckDB refuses a read-write connection to the file in the same process while that thread
+        reads, so the default waits.)"""
+        from technic_assets.live.day import read_window
         from technic_assets.storage import db_path
 
         if default_alpha_weight is None:
             from technic_assets.environment import Environment
 
             default_alpha_weight = Environment.read().alpha_weight
-        stored = load_day(db_path(str(store_path)), day, default_alpha_weight=default_alpha_weight, sessions=sessions)
-        return cls(stored)
+        path = db_path(str(store_path))
+        stored = load_day(path, day, default_alpha_weight=default_alpha_weight, sessions=sessions, window=False)
+        engine = cls(stored, window_loader=lambda: read_window(path, stored.day, stored.sessions))
+        if wait_for_window:
+            engine.window_bars  # noqa: B018 - waits
+        return engine
+
+    def _load_window(self, loader) -> None:
+        try:
+            self._set_window(loader())
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever asks for the window
+            self._window_error = exc
+            self._window_ready.set()
+
+    def _set_window(self, bars: pd.DataFrame) -> None:
+        self._bar_rows = _symbol_rows(bars)
+        self._avg_volume = _average_volume(bars, self._bar_rows, 20)
+        self.stored.window_bars = bars
+        self._window_ready.set()
+
+    @property
+    def window_bars(self) -> pd.DataFrame:
+        """The raw bars (the store's price_bars columns) of the LOOKBACK sessions ending on the day,
+        sorted by symbol and date; waits while they are still being read."""
+        self._window_ready.wait()
+        if self._window_error is not None:
+            raise RuntimeError(f"the window of bars could not be read: {self._window_error}") from self._window_error
+        return self.stored.window_bars
 
     def _day_settings(self):
         """The settings the day was built with (live.day reads them back from its tables); sectors
@@ -237,8 +275,9 @@ class LiveEngine:
 
     def bars(self, symbol: str) -> pd.DataFrame:
         """The symbol's raw bars of the window (the chart's data)."""
+        bars = self.window_bars
         start, end = self._bar_rows.get(symbol, (0, 0))
-        return self.window_bars.iloc[start:end]
+        return bars.iloc[start:end]
 
     # -- updating -----------------------------------------------------------------------------
     def rescan(self, indicators: pd.DataFrame, *, as_of: pd.Timestamp, source: str,
@@ -260,6 +299,7 @@ class LiveEngine:
         rel = None
         if "volume" in indicators:
             so_far = pd.Series(indicators["volume"].to_numpy(dtype=float), index=indicators["symbol"].to_numpy())
+            self._window_ready.wait()
             rel = so_far / self._avg_volume.reindex(so_far.index)
         ind = ind.reset_index()
         risk = str(classify_regime(ind)["risk"])
