@@ -187,3 +187,17 @@ def test_a_window_that_cannot_be_read_is_reported_when_asked_for(engine):
     assert len(failing.screen().top) == 25  # screens do not need it
     with pytest.raises(RuntimeError, match="window of bars could not be read: disk gone"):
         failing.window_bars
+
+
+def test_another_n_cuts_the_same_ranking(engine, warm_template):
+    ten = engine.screen(scan_settings(engine.day_settings, top_n=10, style="swing"))
+    forty = engine.screen(scan_settings(engine.day_settings, top_n=40, style="swing"))
+    assert forty.scored is ten.scored and forty.seconds == 0.0  # derived, not recomputed
+    assert len(forty.top) == 40 and forty.top["symbol"].head(10).tolist() == ten.top["symbol"].tolist()
+    assert forty.top["reasons"].str.len().min() > 0
+    computed = engine._compute(engine.snapshot, forty.settings).top  # the whole chain under N = 40
+    pd.testing.assert_frame_equal(forty.top.reset_index(drop=True), computed.reset_index(drop=True))
+    # the 35th name's detail explains it although the first screen gave reasons to 10
+    sym = forty.top["symbol"].iloc[34]
+    detail = engine.symbol(sym, scan_settings(engine.day_settings, top_n=10, style="swing"))
+    assert detail["rank"] == 35 and detail["reasons"] == forty.top["reasons"].iloc[34]

@@ -30,9 +30,11 @@ import pandas as pd
 from technic_assets.core.factors import factor_panel
 from technic_assets.core.indicators import INDICATOR_COLUMNS
 from technic_assets.core.regime import classify_regime
+from technic_assets.core.scoring import explain
 from technic_assets.live.day import StoredDay, load_day
 from technic_assets.live.screen import (FACTORS, LIQUIDITY_COLUMNS, Prepared, ScreenResult, Snapshot, prepare,
-                                        scan_settings, screen_cross_section, settings_json, settings_key)
+                                        scan_settings, screen_cross_section, settings_json, settings_key,
+                                        with_top_n)
 
 __all__ = ["LIQUIDITY_COLUMNS", "LiveEngine", "ScreenResult", "Snapshot", "scan_settings", "settings_json",
            "settings_key"]
@@ -153,17 +155,27 @@ class LiveEngine:
         settings = self.day_settings if settings is None else scan_settings(settings)
         snap = snapshot or self._snapshot
         key = (snap.version, settings_key(settings))
+        hit = self._cached(key)
+        if hit is None:
+            # the same settings with another N: the ranking is there, only its head is cut anew
+            any_n = self._cached((snap.version, settings_key(scan_settings(settings, top_n=1)), "any N"))
+            hit = self._compute(snap, settings) if any_n is None else with_top_n(any_n, settings)
+            self._store(key, hit)
+            self._store((snap.version, settings_key(scan_settings(settings, top_n=1)), "any N"), hit)
+        return hit
+
+    def _cached(self, key):
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
-                return hit
-        result = self._compute(snap, settings)
+            return hit
+
+    def _store(self, key, result) -> None:
         with self._lock:
             self._cache[key] = result
             while len(self._cache) > 64:
                 self._cache.popitem(last=False)
-        return result
 
     def top(self, n: int | None = None, settings=None) -> pd.DataFrame:
         result = self.screen(settings)
@@ -198,7 +210,7 @@ class LiveEngine:
                 "factors": {f: _plain_value(row[f]) for f in FACTORS}, "contributions": contrib,
                 "penalties": {"volatility": _plain_value(row["volatility_penalty"]),
                               "liquidity": _plain_value(row["liquidity_penalty"])},
-                "regime": snap.risk, "reasons": row["reasons"]}
+                "regime": snap.risk, "reasons": row["reasons"] or explain(row)}
 
     def bars(self, symbol: str) -> pd.DataFrame:
         """The symbol's raw bars of the window (the chart's data)."""

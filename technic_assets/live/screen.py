@@ -162,3 +162,11 @@ def screen_cross_section(prep: Prepared, snap: Snapshot, settings, symbol_order:
     ordered["reasons"] = ""
     ordered.loc[: len(top) - 1, "reasons"] = top["reasons"].to_numpy()
     return ScreenResult(snap, settings, top, ordered, reasons, counts, chosen, time.perf_counter() - started)
+
+
+def with_top_n(result: ScreenResult, settings) -> ScreenResult:
+    """The same screen under another N: rank_top_n on the head of the ranking already computed."""
+    head = result.scored.head(settings.top_n).drop(columns=["rank", "reasons"])
+    top = rank_top_n(head, settings.top_n)[TOP_COLUMNS] if len(head) else result.top.iloc[:0]
+    return ScreenResult(result.snapshot, settings, top, result.scored, result.reasons, result.counts,
+                        result.sectors_kept, 0.0)
