@@ -77,8 +77,8 @@ def test_symbol_names_the_rule_that_dropped_it(engine, warm_template):
     stocks = universe[(universe["type"] == "stock") & universe["valid_ticker"] & ~universe["is_leveraged"]].index
     cheap = [s for s in stocks if s in bars.index and bars.at[s, "close"] < 5.0
              and (engine.window_bars["symbol"] == s).sum() >= 200]
-    if cheap:
-        assert engine.symbol(cheap[0])["dropped_by"] == "price_below_min"
+    assert cheap, "the warm day has stocks under $5"
+    assert {engine.symbol(s)["dropped_by"] for s in cheap} == {"price_below_min"}
     assert engine.symbol("NOT.LISTED") is None
     top = stored(warm_template, "ranked_top_n").sort_values("rank")
     first = engine.symbol(top["symbol"].iloc[0])
