@@ -72,6 +72,16 @@ def test_the_page_ranks_screens_streams_and_explains(browser, warm_template):
         assert page.inner_text("#source") == "replay"
         assert [r[1] for r in updated].index(riser) < len(screened) - 1
 
+        # a setting the server refuses is shown, naming it, and the table stays
+        page.fill("input[name=max_price]", "1")
+        page.dispatch_event("input[name=max_price]", "change")
+        page.wait_for_function("() => document.querySelector('#form-error').textContent.includes('max_price')",
+                               timeout=15_000)
+        assert table(page) == updated
+        page.fill("input[name=max_price]", "")
+        page.dispatch_event("input[name=max_price]", "change")
+        page.wait_for_function("() => document.querySelector('#form-error').textContent === ''", timeout=15_000)
+
         # a symbol's detail: the chart with its averages and bands, and the reasons
         page.click(f"#ranked tbody tr[data-symbol='{riser}']")
         page.wait_for_selector("#chart path.sma50", timeout=15_000)
