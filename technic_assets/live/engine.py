@@ -174,7 +174,7 @@ class LiveEngine:
     def _store(self, key, result) -> None:
         with self._lock:
             self._cache[key] = result
-            while len(self._cache) > 64:
+            while len(self._cache) > 128:  # two keys a screen (its N, any N)
                 self._cache.popitem(last=False)
 
     def top(self, n: int | None = None, settings=None) -> pd.DataFrame:
