@@ -1,0 +1,363 @@
+"""The live engine: one scanned day in memory, screened and re-ranked on demand, published as versions.
+
+    engine = LiveEngine.load(store_path)              # the latest scanned day, read once, read-only
+    engine.screen(ScanSettings(style="swing", sectors=["Energy"]))   # any settings, whole cross-section
+    engine.rescan(indicators, as_of=now, source="replay")             # a forming day's indicators
+    async for version in engine.subscribe(): ...                      # each new version (SSE)
+
+A screen runs the same core stages the assets chain (core.pipeline): the smart filter, sector-neutral
+factor z-scores, ICS, regime-tilted MERIT blended with the alpha forecasts, and the ranking, over the
+whole cross-section, so a screen with the day's own settings gives back the stored ranked_top_n.
+
+State has one owner and one update path: a `Snapshot` (the indicators of a version, its as_of, source
+and data ages) is immutable; `rescan` builds the next one and swaps the reference, so a screen running
+on another thread reads one consistent version. Intraday, the liquidity rules keep the last close's
+20-day figures (adv_20, price_cv_63 from the stored day: volume so far is a fraction of a day) and the
+relative volume so far is shown beside them; fundamentals, splits and the alpha forecasts are the
+stored day's; the regime is re-read from the live ETF indicators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+
+from technic_assets.core.factors import factor_panel
+from technic_assets.core.indicators import INDICATOR_COLUMNS
+from technic_assets.core.regime import classify_regime
+from technic_assets.core.scoring import explain
+from technic_assets.live.day import StoredDay, load_day
+from technic_assets.live.screen import (FACTORS, LIQUIDITY_COLUMNS, Prepared, ScreenResult, Snapshot, prepare,
+                                        scan_settings, screen_cross_section, settings_json, settings_key,
+                                        with_top_n)
+
+__all__ = ["LIQUIDITY_COLUMNS", "LiveEngine", "ScreenResult", "Snapshot", "scan_settings", "settings_json",
+           "settings_key"]
+
+HISTORY_VERSIONS = 60  # versions kept for resuming subscribers (Last-Event-ID): an hour of minutes
+
+
+class LiveEngine:
+    """A scanned day held in memory; screens and rescans over it; versions to subscribers."""
+
+    def __init__(self, stored: StoredDay, window_loader=None):
+        """`window_loader`, where stored.window_bars is None: a function returning the window, run on
+        a thread so that screens are served while it loads (`window_bars` waits for it)."""
+        self.stored = stored
+        self.day = stored.day
+        self.sessions = stored.sessions
+        self.universe = stored.universe
+        self._window_ready, self._window_error = threading.Event(), None
+        if stored.window_bars is not None:
+            self._set_window(stored.window_bars)
+        elif window_loader is not None:
+            threading.Thread(target=self._load_window, args=(window_loader,), name="technic-window",
+                             daemon=True).start()
+        else:
+            raise ValueError("LiveEngine: the stored day has no window of bars and nothing to load it with")
+        self._forecasts = stored.forecasts
+        self._liquidity = stored.indicators.set_index("symbol")[LIQUIDITY_COLUMNS]
+        # each listing's place in symbol order (the ranking's last tie-break, as an integer)
+        self._symbol_order = np.argsort(np.argsort(stored.universe["symbol"].to_numpy().astype(str), kind="stable"))
+        # per listing, in the listings' order: its point-in-time report and the splits since it
+        # (core.factors.factor_panel's columns beyond the indicators), and its alpha forecasts
+        reports = factor_panel(stored.universe[["symbol", "sector"]], stored.indicators[["symbol"]],
+                               stored.fundamentals, stored.splits)
+        self._reports = reports.drop(columns=["symbol", "sector"]).reset_index(drop=True)
+        self._listed_forecasts = (stored.universe[["symbol"]].merge(stored.forecasts, on="symbol", how="left")
+                                  .set_index("symbol")[["alpha_5d", "alpha_10d"]])
+        if len(self._reports) != len(stored.universe) or len(self._listed_forecasts) != len(stored.universe):
+            raise ValueError(f"the stored day {stored.day:%Y-%m-%d} lists a symbol twice")
+        self._lock = threading.Lock()
+        self._cache: collections.OrderedDict = collections.OrderedDict()
+        self._prep: dict[int, Prepared] = {}
+        self._history: collections.deque[Snapshot] = collections.deque(maxlen=HISTORY_VERSIONS)
+        self._subscribers: set = set()
+        self.feed = {"state": "off", "detail": "the stored day only (TECHNIC_LIVE=off)"}
+        first = Snapshot(1, stored.day, _close_time(stored.day, stored.sessions), "store", stored.indicators,
+                         str(stored.regime["risk"]))
+        self._snapshot = first
+        self._history.append(first)
+        self.day_settings = self._day_settings()
+        self.settings_match = set(self.screen(self.day_settings).scored["symbol"]) == stored.filtered_symbols
+
+    # -- loading ------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, store_path, day=None, *, default_alpha_weight: float | None = None,
+             sessions: pd.DatetimeIndex | None = None, wait_for_window: bool = True) -> "LiveEngine":
+        """The scanned `day` (default: the latest with a ranked_top_n) of the store file, read once.
+        Without `wait_for_window` (technic serve) the window of raw bars (the charts' and the intraday
+        loop's) is read on a thread: screens are served meanwhile, and `window_bars` waits for it.
+        (DuckDB refuses a read-write connection to the file in the same process while that thread
+        reads, so the default waits.)"""
+        from technic_assets.live.day import read_window
+        from technic_assets.storage import db_path
+
+        if default_alpha_weight is None:
+            from technic_assets.environment import Environment
+
+            default_alpha_weight = Environment.read().alpha_weight
+        path = db_path(str(store_path))
+        stored = load_day(path, day, default_alpha_weight=default_alpha_weight, sessions=sessions, window=False)
+        engine = cls(stored, window_loader=lambda: read_window(path, stored.day, stored.sessions))
+        if wait_for_window:
+            engine.window_bars  # noqa: B018 - waits
+        return engine
+
+    def _load_window(self, loader) -> None:
+        try:
+            self._set_window(loader())
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever asks for the window
+            self._window_error = exc
+            self._window_ready.set()
+
+    def _set_window(self, bars: pd.DataFrame) -> None:
+        self._bar_rows = _symbol_rows(bars)
+        self._avg_volume = _average_volume(bars, self._bar_rows, 20)
+        self.stored.window_bars = bars
+        self._window_ready.set()
+
+    @property
+    def window_bars(self) -> pd.DataFrame:
+        """The raw bars (the store's price_bars columns) of the LOOKBACK sessions ending on the day,
+        sorted by symbol and date; waits while they are still being read."""
+        self._window_ready.wait()
+        if self._window_error is not None:
+            raise RuntimeError(f"the window of bars could not be read: {self._window_error}") from self._window_error
+        return self.stored.window_bars
+
+    def _day_settings(self):
+        """The settings the day was built with (live.day reads them back from its tables); sectors
+        as the default focus where that gives the same sectors."""
+        s = self.stored
+        explicit = scan_settings(style=s.style, top_n=s.top_n, sectors=list(s.sectors), include_etfs=s.include_etfs)
+        default = scan_settings(style=s.style, top_n=s.top_n, include_etfs=s.include_etfs)
+        kept = set(self.screen(default).scored["symbol"])
+        return default if kept == s.filtered_symbols else explicit
+
+    # -- reading ------------------------------------------------------------------------------
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    @property
+    def version(self) -> int:
+        return self._snapshot.version
+
+    def screen(self, settings=None, *, snapshot: Snapshot | None = None):
+        """The whole cross-section re-filtered, re-standardized and re-ranked under `settings`
+        (a ScanSettings or its fields; default: the day's own), on the current version."""
+        settings = self.day_settings if settings is None else scan_settings(settings)
+        snap = snapshot or self._snapshot
+        key = (snap.version, settings_key(settings))
+        hit = self._cached(key)
+        if hit is None:
+            # the same settings with another N: the ranking is there, only its head is cut anew
+            any_n = self._cached((snap.version, settings_key(scan_settings(settings, top_n=1)), "any N"))
+            hit = self._compute(snap, settings) if any_n is None else with_top_n(any_n, settings)
+            self._store(key, hit)
+            self._store((snap.version, settings_key(scan_settings(settings, top_n=1)), "any N"), hit)
+        return hit
+
+    def _cached(self, key):
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+            return hit
+
+    def _store(self, key, result) -> None:
+        with self._lock:
+            self._cache[key] = result
+            while len(self._cache) > 128:  # two keys a screen (its N, any N)
+                self._cache.popitem(last=False)
+
+    def top(self, n: int | None = None, settings=None) -> pd.DataFrame:
+        result = self.screen(settings)
+        return result.top if n is None else self.screen(scan_settings(result.settings, top_n=n)).top
+
+    def symbol(self, symbol: str, settings=None) -> dict | None:
+        """Everything known of a listed symbol under a screen: rank, scores, factor z-scores,
+        contributions, indicators, the rule that dropped it; None if it is not listed."""
+        result = self.screen(settings)
+        listing = self.universe[self.universe["symbol"] == symbol]
+        if listing.empty:
+            return None
+        snap = result.snapshot
+        ind = snap.indicators[snap.indicators["symbol"] == symbol]
+        out = {"symbol": symbol, **_plain(listing.iloc[0][["name", "type", "sector", "exchange"]].to_dict()),
+               "indicators": _plain(ind.iloc[0][INDICATOR_COLUMNS].to_dict()) if len(ind) else None,
+               "n_bars": int(ind.iloc[0]["n_bars"]) if len(ind) else 0,
+               "last_date": f"{pd.Timestamp(ind.iloc[0]['last_date']):%Y-%m-%d}" if len(ind) else None}
+        if snap.rel_volume is not None and symbol in snap.rel_volume.index:
+            out["rel_volume"] = _plain_value(snap.rel_volume[symbol])
+        if snap.ages is not None and symbol in snap.ages.index:
+            out["data_age_s"] = _plain_value(snap.ages[symbol])
+        reason = result.reasons.get(symbol, pd.NA)
+        if pd.notna(reason):
+            return {**out, "passed": False, "dropped_by": reason, "rank": None}
+        row = result.scored[result.scored["symbol"] == symbol].iloc[0]
+        contrib = {k.removeprefix("merit_contrib_"): _plain_value(row[k]) for k in row.index
+                   if k.startswith("merit_contrib_")}
+        return {**out, "passed": True, "dropped_by": None, "rank": int(row["rank"]),
+                "merit_score": _plain_value(row["merit_score"]), "ics_score": _plain_value(row["ics_score"]),
+                "alpha_5d": _plain_value(row["alpha_5d"]), "alpha_10d": _plain_value(row["alpha_10d"]),
+                "factors": {f: _plain_value(row[f]) for f in FACTORS}, "contributions": contrib,
+                "penalties": {"volatility": _plain_value(row["volatility_penalty"]),
+                              "liquidity": _plain_value(row["liquidity_penalty"])},
+                "regime": snap.risk, "reasons": row["reasons"] or explain(row)}
+
+    def bars(self, symbol: str) -> pd.DataFrame:
+        """The symbol's raw bars of the window (the chart's data)."""
+        bars = self.window_bars
+        start, end = self._bar_rows.get(symbol, (0, 0))
+        return bars.iloc[start:end]
+
+    # -- updating -----------------------------------------------------------------------------
+    def rescan(self, indicators: pd.DataFrame, *, as_of: pd.Timestamp, source: str,
+               ages: pd.Series | None = None) -> ScreenResult:
+        """Publish a new version from a forming day's indicators (the columns indicators_for_days
+        gives: date, symbol, last_date, n_bars, INDICATOR_COLUMNS; optionally `volume`, the day's
+        volume so far, for the relative volume): every symbol's rank is redone, since z-scores are
+        cross-sectional. Returns the day's-settings screen of the new version."""
+        missing = [c for c in ("date", "symbol", "last_date", "n_bars", *INDICATOR_COLUMNS) if c not in indicators]
+        if missing:
+            raise ValueError(f"rescan: indicators lack the columns {', '.join(missing)}")
+        day = pd.Timestamp(indicators["date"].iloc[0]) if len(indicators) else self.day
+        ind = indicators.drop(columns=[c for c in ("date", "volume") if c in indicators]).set_index("symbol")
+        # the liquidity rules stay on the last close's 20-day figures
+        ind[LIQUIDITY_COLUMNS] = self._liquidity.reindex(ind.index).to_numpy()
+        if "split_unverified" not in ind:
+            stored = self.stored.indicators.set_index("symbol")["split_unverified"]
+            ind["split_unverified"] = stored.reindex(ind.index).fillna(False).astype(bool).to_numpy()
+        rel = None
+        if "volume" in indicators:
+            so_far = pd.Series(indicators["volume"].to_numpy(dtype=float), index=indicators["symbol"].to_numpy())
+            self._window_ready.wait()
+            rel = so_far / self._avg_volume.reindex(so_far.index)
+        ind = ind.reset_index()
+        risk = str(classify_regime(ind)["risk"])
+        as_of = pd.Timestamp(as_of)
+        as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
+        with self._lock:
+            snap = Snapshot(self._snapshot.version + 1, day, as_of, source, ind, risk,
+                            None if ages is None else ages.astype(float), rel)
+        result = self.screen(self.day_settings, snapshot=snap)
+        self._publish(snap)
+        return result
+
+    def set_feed(self, state: str, **detail) -> None:
+        """The intraday loop reports its state here (healthz shows it): e.g. running, stale, stopped."""
+        self.feed = {"state": state, **detail, "updated": time.time()}
+
+    def _publish(self, snap: Snapshot) -> None:
+        with self._lock:
+            self._snapshot = snap
+            self._history.append(snap)
+            subscribers = list(self._subscribers)
+        for loop, queue in subscribers:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, snap)
+            except RuntimeError:  # that loop is closed: the subscriber is gone
+                self._subscribers.discard((loop, queue))
+
+    async def subscribe(self, last_id: int | None = None, heartbeat: float | None = None):
+        """The versions as they are published: first the current one (or, given the id of the last
+        version a client saw, every kept version after it), then each new one; None after every
+        `heartbeat` seconds without one (a server's cue to ping)."""
+        loop, queue = asyncio.get_running_loop(), asyncio.Queue()
+        entry = (loop, queue)
+        with self._lock:
+            self._subscribers.add(entry)
+            history = list(self._history)
+        try:
+            if last_id is not None and history and history[0].version <= last_id + 1:
+                backlog = [s for s in history if s.version > last_id]
+            else:
+                backlog = [history[-1]]
+            seen = 0
+            for snap in backlog:
+                seen = snap.version
+                yield snap
+            while True:
+                try:
+                    snap = await asyncio.wait_for(queue.get(), heartbeat)
+                except asyncio.TimeoutError:
+                    yield None
+                    continue
+                if snap.version > seen:
+                    seen = snap.version
+                    yield snap
+        finally:
+            with self._lock:
+                self._subscribers.discard(entry)
+
+    # -- the computation ----------------------------------------------------------------------
+    def _prepared(self, snap: Snapshot) -> Prepared:
+        """What every screen of a version shares, computed once per version (kept for the last 4)."""
+        with self._lock:
+            hit = self._prep.get(snap.version)
+        if hit is not None:
+            return hit
+        prep = prepare(self.universe, snap.indicators, self._reports, self._listed_forecasts)
+        with self._lock:
+            self._prep[snap.version] = prep
+            while len(self._prep) > 4:
+                self._prep.pop(min(self._prep))
+        return prep
+
+    def _compute(self, snap: Snapshot, settings) -> ScreenResult:
+        return screen_cross_section(self._prepared(snap), snap, settings, self._symbol_order,
+                                    self.stored.alpha_weight)
+
+def _symbol_rows(bars: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """symbol -> (first row, last row + 1) of a frame sorted by symbol."""
+    symbols = bars["symbol"].to_numpy()
+    if not len(symbols):
+        return {}
+    starts = np.flatnonzero(np.r_[True, symbols[1:] != symbols[:-1]])
+    ends = np.r_[starts[1:], len(symbols)]
+    return dict(zip(symbols[starts], zip(starts.tolist(), ends.tolist())))
+
+
+def _average_volume(bars: pd.DataFrame, rows: dict, n: int) -> pd.Series:
+    """Each symbol's mean volume over its last n bars of the window (relative volume's base)."""
+    volume = np.r_[0.0, np.cumsum(bars["volume"].to_numpy(dtype=float))]
+    ends = np.array([e for _, e in rows.values()], dtype=np.int64)
+    starts = np.maximum(np.array([s for s, _ in rows.values()], dtype=np.int64), ends - n)
+    return pd.Series((volume[ends] - volume[starts]) / np.maximum(ends - starts, 1), index=list(rows))
+
+
+def _close_time(day: pd.Timestamp, sessions: pd.DatetimeIndex) -> pd.Timestamp:
+    try:
+        from technic_assets.partitions import nyse
+
+        return nyse().session_close(day).tz_convert("UTC")
+    except Exception:  # a calendar without the day: 16:00 New York
+        return pd.Timestamp(day).tz_localize("America/New_York").replace(hour=16).tz_convert("UTC")
+
+
+def _plain_value(v):
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return None
+    if isinstance(v, (np.floating,)):
+        v = float(v)
+        return v if np.isfinite(v) else None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return v
+
+
+def _plain(d: dict) -> dict:
+    return {k: _plain_value(v) for k, v in d.items()}
