@@ -398,7 +398,9 @@ def serve_day(env: Environment, host: str, port: int, date: str | None) -> None:
 
     from technic_assets.live.day import DayNotFound
     from technic_assets.live.engine import LiveEngine
-    from technic_assets.live.server import create_app, live_mode
+    from technic_assets.live.server import create_app, live_mode, saved_screens_of
+    from technic_assets.resources import ScanSettings
+    from technic_assets.screens import Screens
     from technic_assets.storage import db_path
 
     if not 0 < port < 65536:
@@ -410,13 +412,15 @@ def serve_day(env: Environment, host: str, port: int, date: str | None) -> None:
             raise SystemExit(f"error: --date {date!r} is not a date (want YYYY-MM-DD)") from None
     try:
         mode = live_mode()
+        saved = saved_screens_of(env.screens_path)
+        primary = Screens(path=env.screens_path).primary(ScanSettings())
         started = time.perf_counter()
-        engine = LiveEngine.load(db_path(env.duckdb_path), date, wait_for_window=False)
+        engine = LiveEngine.load(db_path(env.duckdb_path), date, screen=primary, wait_for_window=False)
     except (ValueError, DayNotFound) as exc:
         raise SystemExit(f"error: {exc}") from None
     print(f"Serving {engine.day:%Y-%m-%d} ({len(engine.universe)} listings, loaded in "
           f"{time.perf_counter() - started:.1f}s; TECHNIC_LIVE={mode}) at http://{host}:{port}/", file=sys.stderr)
-    uvicorn.run(create_app(engine, mode=mode), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(engine, mode=mode, screens=saved), host=host, port=port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -114,3 +114,27 @@ def test_a_run_with_a_broken_screens_file_fails_before_its_first_write(store_pat
     assert not result.get_asset_materialization_events()
     assert not store_path.exists() or query(store_path, "SELECT count(*) AS n FROM information_schema.tables "
                                             "WHERE table_schema = 'technic'", [])["n"][0] == 0
+
+
+def test_the_live_server_lists_the_saved_screens_and_serves_each(warm_store, tmp_path, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from technic_assets.live.engine import LiveEngine
+    from technic_assets.live.server import create_app, saved_screens_of
+
+    path = tmp_path / "screens.yaml"
+    path.write_text(SCREENS)
+    monkeypatch.setenv("TECHNIC_SCREENS", str(path))
+    assert main(["scan", "--date", DAY, "--quiet"]) == 0
+    stored = query(warm_store, "SELECT * FROM technic.ranked_top_n WHERE date = ? ORDER BY screen, rank", [DAY])
+    engine = LiveEngine.load(warm_store)  # the primary screen's day
+    with TestClient(create_app(engine, mode="off", screens=saved_screens_of(str(path)))) as client:
+        listed = client.get("/api/screens").json()["screens"]
+        assert [s["name"] for s in listed] == ["default", "energy"] and listed[1]["settings"]["top_n"] == 5
+        for name in ("default", "energy"):
+            rows = client.get(f"/api/top?screen={name}").json()["rows"]
+            want = stored[stored["screen"] == name]
+            assert [r["symbol"] for r in rows] == want["symbol"].tolist()
+            assert [r["merit_score"] for r in rows] == pytest.approx(want["merit_score"].tolist(), rel=1e-9)
+        bad = client.get("/api/top?screen=nope")
+        assert bad.status_code == 400 and bad.json()["parameter"] == "screen" and "default, energy" in bad.json()["error"]

@@ -6,7 +6,9 @@ forecasts of every listed symbol (the day's models; a forecast is a per-symbol p
 for every listing serves any screen), the stored top N, and the LOOKBACK-session window of raw bars
 (the intraday continuation and the charts read it).
 
-The settings the day was built with are not a table of their own; they are read back from what the
+The day is one saved screen's (the primary, "default", unless asked): the tables a screen changes
+(filtered_universe, factors, ics, merit, ranked_top_n) are read for it alone. The settings the day was
+built with are not a table of their own; they are read back from what the
 day's tables hold: the style from the ICS contributions (contribution = weight x factor z-score),
 the alpha weight from MERIT's alpha contribution (weight x alpha z-score), the sectors and ETFs from
 the filtered universe, N from the top N. Price and liquidity bounds are the scan's defaults; the
@@ -54,20 +56,34 @@ class StoredDay:
     stats: dict = field(default_factory=dict)
 
 
-def latest_scanned_day(conn) -> pd.Timestamp:
+SCREENED = ("filtered_universe", "factors", "ics", "merit", "ranked_top_n")
+
+
+def _screened(conn, name: str) -> str:
+    """The SQL condition on a screen (bound as the last parameter) where the table has screens."""
+    has = conn.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+                       "AND column_name = 'screen'", [SCHEMA, name]).fetchone()[0]
+    return " AND coalesce(screen, 'default') = ?" if has else ""
+
+
+def latest_scanned_day(conn, screen: str = "default") -> pd.Timestamp:
     if not table_exists(conn, "ranked_top_n"):
         raise DayNotFound("the store has no ranked_top_n yet; run `technic scan` first")
-    found = conn.execute(f"SELECT max(date) FROM {SCHEMA}.ranked_top_n").fetchone()[0]
+    where = _screened(conn, "ranked_top_n")
+    found = conn.execute(f"SELECT max(date) FROM {SCHEMA}.ranked_top_n WHERE true{where}",
+                         [screen] if where else []).fetchone()[0]
     if found is None:
-        raise DayNotFound("the store's ranked_top_n is empty; run `technic scan` first")
+        raise DayNotFound(f"the store's ranked_top_n holds no day of the screen {screen!r}; run `technic scan` first")
     return pd.Timestamp(found)
 
 
-def _day_rows(conn, name: str, day: pd.Timestamp) -> pd.DataFrame:
+def _day_rows(conn, name: str, day: pd.Timestamp, screen: str = "default") -> pd.DataFrame:
     if not table_exists(conn, name):
         return pd.DataFrame()
-    rows = conn.execute(f"SELECT * FROM {SCHEMA}.{table(name)} WHERE date = ?", [day.to_pydatetime()]).fetchdf()
-    return rows.drop(columns="date")
+    where = _screened(conn, name) if name in SCREENED else ""
+    rows = conn.execute(f"SELECT * FROM {SCHEMA}.{table(name)} WHERE date = ?{where}",
+                        [day.to_pydatetime(), *([screen] if where else [])]).fetchdf()
+    return rows.drop(columns=[c for c in ("date", "screen") if c in rows.columns])
 
 
 def _style(factors: pd.DataFrame, ics: pd.DataFrame) -> str:
@@ -124,10 +140,11 @@ def read_window(path: str, day: pd.Timestamp, sessions: pd.DatetimeIndex) -> pd.
         conn.close()
 
 
-def load_day(path: str, day=None, *, default_alpha_weight: float = 0.35,
+def load_day(path: str, day=None, *, screen: str = "default", default_alpha_weight: float = 0.35,
              sessions: pd.DatetimeIndex | None = None, window: bool = True) -> StoredDay:
-    """Read one scanned day (the latest with a ranked_top_n when `day` is None) from the store file;
-    without `window`, all but the window of bars (read_window reads it; the splits in it are read here)."""
+    """Read one scanned day of `screen` (the latest with its ranked_top_n when `day` is None) from the
+    store file; without `window`, all but the window of bars (read_window reads it; the splits in it
+    are read here)."""
     if not Path(path).exists():
         raise DayNotFound(f"no store at {path}; run `technic scan` first")
     if sessions is None:
@@ -136,17 +153,17 @@ def load_day(path: str, day=None, *, default_alpha_weight: float = 0.35,
         sessions = nyse().sessions
     conn = connect(path, read_only=True)
     try:
-        day = latest_scanned_day(conn) if day is None else pd.Timestamp(day)
-        top = _day_rows(conn, "ranked_top_n", day)
+        day = latest_scanned_day(conn, screen) if day is None else pd.Timestamp(day)
+        top = _day_rows(conn, "ranked_top_n", day, screen)
         if top.empty:
-            raise DayNotFound(f"the store {path} holds no ranked_top_n for {day:%Y-%m-%d}; "
-                              f"run `technic scan --date {day:%Y-%m-%d}` first")
+            raise DayNotFound(f"the store {path} holds no ranked_top_n of the screen {screen!r} for "
+                              f"{day:%Y-%m-%d}; run `technic scan --date {day:%Y-%m-%d}` first")
         universe = _day_rows(conn, "universe", day)
         indicators = _day_rows(conn, "indicators", day)
         fundamentals = _day_rows(conn, "fundamentals", day)
         regime = _day_rows(conn, "market_regime", day).iloc[0].to_dict()
-        factors, ics, merit = (_day_rows(conn, n, day) for n in ("factors", "ics", "merit"))
-        kept = _day_rows(conn, "filtered_universe", day)
+        factors, ics, merit = (_day_rows(conn, n, day, screen) for n in ("factors", "ics", "merit"))
+        kept = _day_rows(conn, "filtered_universe", day, screen)
         splits = conn.execute(f"SELECT date, symbol, split_ratio FROM {SCHEMA}.price_bars WHERE date >= ? "
                               "AND date <= ? AND split_ratio <> 1.0 ORDER BY symbol, date",
                               [window_start(day, sessions).to_pydatetime(), day.to_pydatetime()]).fetchdf()

@@ -88,7 +88,7 @@ class LiveEngine:
 
     # -- loading ------------------------------------------------------------------------------
     @classmethod
-    def load(cls, store_path, day=None, *, default_alpha_weight: float | None = None,
+    def load(cls, store_path, day=None, *, screen: str = "default", default_alpha_weight: float | None = None,
              sessions: pd.DatetimeIndex | None = None, wait_for_window: bool = True) -> "LiveEngine":
         """The scanned `day` (default: the latest with a ranked_top_n) of the store file, read once.
         Without `wait_for_window` (technic serve) the window of raw bars (the charts' and the intraday
@@ -103,7 +103,8 @@ class LiveEngine:
 
             default_alpha_weight = Environment.read().alpha_weight
         path = db_path(str(store_path))
-        stored = load_day(path, day, default_alpha_weight=default_alpha_weight, sessions=sessions, window=False)
+        stored = load_day(path, day, screen=screen, default_alpha_weight=default_alpha_weight, sessions=sessions,
+                          window=False)
         engine = cls(stored, window_loader=lambda: read_window(path, stored.day, stored.sessions))
         if wait_for_window:
             engine.window_bars  # noqa: B018 - waits

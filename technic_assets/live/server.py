@@ -117,6 +117,16 @@ def parse_screen(query, base, *, allowed=tuple(SCREEN_PARAMS)):
         raise BadParameter(param, f"{shown}{first['msg']}") from None
 
 
+def saved_screens_of(path: str) -> dict:
+    """name -> ScanSettings of the screens file at `path` ("": none)."""
+    if not path:
+        return {}
+    from technic_assets.resources import ScanSettings
+    from technic_assets.screens import load_screens
+
+    return {s.name: s.settings for s in load_screens(path, ScanSettings())}
+
+
 def _clean(value):
     if isinstance(value, (float, np.floating)):
         return float(value) if math.isfinite(value) else None
@@ -198,10 +208,27 @@ def _bad(exc: BadParameter) -> JSONResponse:
     return JSONResponse({"error": str(exc), "parameter": exc.parameter}, status_code=400)
 
 
+def saved_base(request: Request):
+    """The settings a request starts from: the saved screen `screen=` names, else the served day's."""
+    name = request.query_params.get("screen")
+    if name is None:
+        return request.app.state.service.engine.day_settings
+    saved = request.app.state.screens
+    if name not in saved:
+        raise BadParameter("screen", f"{name[:40]!r} is not a saved screen (saved: {', '.join(saved) or 'none'})")
+    return saved[name]
+
+
+async def list_screens(request: Request):
+    """The saved screens (the screens file's), each with its settings: `?screen=NAME` serves one."""
+    saved = request.app.state.screens
+    return JSONResponse({"screens": [{"name": n, "settings": settings_json(s)} for n, s in saved.items()]})
+
+
 async def top(request: Request):
     service: Service = request.app.state.service
     try:
-        settings = parse_screen(request.query_params, service.engine.day_settings, allowed=("n",))
+        settings = parse_screen(request.query_params, saved_base(request), allowed=("n", "screen"))
     except BadParameter as exc:
         return _bad(exc)
     result = await service.screen(settings)
@@ -211,7 +238,7 @@ async def top(request: Request):
 async def screen(request: Request):
     service: Service = request.app.state.service
     try:
-        settings = parse_screen(request.query_params, service.engine.day_settings)
+        settings = parse_screen(request.query_params, saved_base(request), allowed=(*SCREEN_PARAMS, "screen"))
     except BadParameter as exc:
         return _bad(exc)
     return Response(await service.payload(settings, service.engine.snapshot), media_type="application/json")
@@ -221,7 +248,7 @@ async def symbol(request: Request):
     service: Service = request.app.state.service
     sym = request.path_params["symbol"].strip().upper()
     try:
-        settings = parse_screen(request.query_params, service.engine.day_settings)
+        settings = parse_screen(request.query_params, saved_base(request), allowed=(*SCREEN_PARAMS, "screen"))
     except BadParameter as exc:
         return _bad(exc)
     await service.screen(settings)  # computed once, shared with the list
@@ -312,8 +339,9 @@ async def index(request: Request):
 
 
 def create_app(engine: LiveEngine | None = None, *, store_path: str | None = None, day=None,
-               mode: str | None = None) -> Starlette:
-    """The app over `engine`, or over the store's day loaded at start-up (lifespan)."""
+               mode: str | None = None, screens: dict | None = None) -> Starlette:
+    """The app over `engine`, or over the store's day loaded at start-up (lifespan); `screens` are the
+    saved screens (name -> ScanSettings) it serves by name."""
     mode = live_mode() if mode is None else mode
 
     @asynccontextmanager
@@ -332,11 +360,12 @@ def create_app(engine: LiveEngine | None = None, *, store_path: str | None = Non
 
     routes = [
         Route("/", index), Route("/healthz", healthz), Route("/api/top", top), Route("/api/screen", screen),
+        Route("/api/screens", list_screens),
         Route("/api/symbol/{symbol}", symbol), Route("/api/chart/{symbol}", chart), Route("/api/stream", stream),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.mode = mode
+    app.state.mode, app.state.screens = mode, dict(screens or {})
     return app
 
 
