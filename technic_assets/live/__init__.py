@@ -1,0 +1,1 @@
+"""Technic live: the stored day served instantly, and kept current during the trading day."""

@@ -1,0 +1,378 @@
+"""The forming day's indicators, updated on every new forming bar without recomputing the window.
+
+The forming day F is the session after the loaded day D. Its LOOKBACK-session window is the stored
+window minus its oldest session (the "prefix", F's window without F) plus the forming bar, so every
+indicator of F is one step of a recurrence (or one term of a rolling sum) continued from the prefix:
+the state is computed once, vectorized across symbols, and an update only does that last step, for
+every symbol at once (numpy arrays shaped [symbols]). Because the state is built on the prefix itself,
+not carried over from D's window, the EMA seeds are those of F's own window and OBV counts from its
+first bar, exactly as `indicators_for_days` does for F.
+
+The recurrences follow TA-Lib's C code step for step (seeds, Wilder's smoothing, MACD's fast EMA
+seeded on the slow one's start, ADX's sums, the zero guards), so EMA-type values agree with TA-Lib to
+rounding; rolling values are sums of the same terms in another order (agreeing to ~1e-15).
+
+A split on F (the forming row's split_ratio r) is handled as the range pass does: the forming bar is
+put into D's shares (prices times r, volume over r), stepped, and the results divided back out
+(price-level columns over r, OBV times r), so the carried state is never rewritten.
+
+Symbols with fewer than FAST_MIN_BARS bars before F (new listings: some recurrence not seeded yet)
+are computed by TA-Lib on their short window; they are few and each costs microseconds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from technic_assets.core.adjust import SPLIT_GAP_TOLERANCE, split_adjust, symbol_bounds
+from technic_assets.core.indicators import (
+    BARS_NEEDED, INDICATOR_COLUMNS, LOOKBACK, OBV, PRICE_LEVEL, TRADING_DAYS, VOLUME_LEVEL, indicator_arrays,
+    indicators_for_days,
+)
+
+FAST_MIN_BARS = 34  # MACD's signal, the last recurrence to be seeded, needs 34 bars
+K12, K26, K9 = 2.0 / 13.0, 2.0 / 27.0, 2.0 / 10.0  # TA-Lib's PER_TO_K
+P = 14.0  # RSI, ATR, ADX period
+FORMING_COLUMNS = ["symbol", "open", "high", "low", "close", "volume"]
+COLUMN = {name: k for k, name in enumerate(INDICATOR_COLUMNS)}
+
+
+def _is_zero(x):
+    return (-1e-14 < x) & (x < 1e-14)  # TA_IS_ZERO
+
+
+def _true_range(h, l, prev_close):
+    """TA-Lib's TRUE_RANGE: the largest of high - low and the distances from the previous close."""
+    out = h - l
+    out = np.where(np.abs(prev_close - h) > out, np.abs(prev_close - h), out)
+    return np.where(np.abs(prev_close - l) > out, np.abs(prev_close - l), out)
+
+
+def _directional(h, l, prev_h, prev_l):
+    """TA-Lib's +DM and -DM of one bar (at most one of them non-zero)."""
+    up, down = h - prev_h, prev_l - l
+    minus = (down > 0) & (up < down)
+    plus = ~minus & (up > 0) & (up > down)
+    return np.where(plus, up, 0.0), np.where(minus, down, 0.0)
+
+
+def _adx_step(st: dict, h, l, c, rows=slice(None)):
+    """One ADX step after its seed: Wilder's sums of +DM, -DM and TR, then DX into ADX. Returns
+    the new (plus_dm, minus_dm, tr, adx) without storing them."""
+    pdm, mdm = _directional(h, l, st["high"][rows], st["low"][rows])
+    tr = _true_range(h, l, st["close"][rows])
+    plus = st["pdm"][rows] - st["pdm"][rows] / P
+    plus = plus + pdm
+    minus = st["mdm"][rows] - st["mdm"][rows] / P
+    minus = minus + mdm
+    trs = st["tr"][rows] - st["tr"][rows] / P + tr
+    adx = st["adx"][rows]
+    with np.errstate(all="ignore"):
+        mdi, pdi = 100.0 * (minus / trs), 100.0 * (plus / trs)
+        s = mdi + pdi
+        dx = 100.0 * (np.abs(mdi - pdi) / s)
+    ok = ~_is_zero(trs) & ~_is_zero(s)
+    adx = np.where(ok, (adx * (P - 1) + dx) / P, adx)
+    return plus, minus, trs, adx, dx, ok
+
+
+class _Recurrences:
+    """The EMA-type state (EMA 12/26, MACD, RSI, ATR, ADX) of every symbol after its last bar, built by
+    running TA-Lib's recurrences over the bars, left-aligned so that every seed falls on the same step."""
+
+    def __init__(self, h, l, c, lengths):
+        n_sym = len(lengths)
+        order = np.argsort(-lengths, kind="stable")  # longest first: the active symbols are a leading slice
+        H, L, C = h[order], l[order], c[order]
+        active = np.searchsorted(-lengths[order], -np.arange(H.shape[1]), side="left")  # count with t < n
+        st = {k: np.zeros(n_sym) for k in ("e12", "e26", "fast", "sig", "gain", "loss", "atr",
+                                           "pdm", "mdm", "tr", "adx", "sumdx", "s12", "s26", "sfast", "ssig")}
+        st.update(close=C[:, 0].copy(), high=H[:, 0].copy(), low=L[:, 0].copy())
+        for t in range(H.shape[1]):
+            k = active[t]
+            if k == 0:
+                break
+            x, hi, lo = C[:k, t], H[:k, t], L[:k, t]
+            self._ema(st, k, t, x)
+            if t >= 1:
+                self._wilder(st, k, t, x, hi, lo)
+            st["close"][:k], st["high"][:k], st["low"][:k] = x, hi, lo
+        back = np.empty_like(order)
+        back[order] = np.arange(n_sym)
+        self.state = {name: v[back] for name, v in st.items()}
+
+    @staticmethod
+    def _ema(st, k, t, x):
+        if t < 12:
+            st["s12"][:k] += x
+        if t < 26:
+            st["s26"][:k] += x
+        if 14 <= t <= 25:
+            st["sfast"][:k] += x  # MACD's fast EMA is seeded on x[14..25], where the slow one starts
+        if t == 11:
+            st["e12"][:k] = st["s12"][:k] / 12.0
+        elif t > 11:
+            st["e12"][:k] = (x - st["e12"][:k]) * K12 + st["e12"][:k]
+        if t == 25:
+            st["e26"][:k] = st["s26"][:k] / 26.0
+            st["fast"][:k] = st["sfast"][:k] / 12.0
+        elif t > 25:
+            st["e26"][:k] = (x - st["e26"][:k]) * K26 + st["e26"][:k]
+            st["fast"][:k] = (x - st["fast"][:k]) * K12 + st["fast"][:k]
+        if t >= 25:
+            macd = st["fast"][:k] - st["e26"][:k]
+            if t <= 33:
+                st["ssig"][:k] += macd
+            if t == 33:
+                st["sig"][:k] = st["ssig"][:k] / 9.0
+            elif t > 33:
+                st["sig"][:k] = (macd - st["sig"][:k]) * K9 + st["sig"][:k]
+
+    @staticmethod
+    def _wilder(st, k, t, x, hi, lo):
+        d = x - st["close"][:k]
+        up, down = np.where(d < 0, 0.0, d), np.where(d < 0, d, 0.0)
+        tr = _true_range(hi, lo, st["close"][:k])
+        if t <= 14:  # RSI and ATR: sums of the first 14 changes and true ranges
+            st["gain"][:k] += up
+            st["loss"][:k] -= down
+            st["atr"][:k] += tr
+            if t == 14:
+                st["gain"][:k] /= P
+                st["loss"][:k] /= P
+                st["atr"][:k] /= P
+        else:
+            st["gain"][:k] = (st["gain"][:k] * (P - 1) + up) / P
+            st["loss"][:k] = (st["loss"][:k] * (P - 1) - down) / P
+            st["atr"][:k] = (st["atr"][:k] * (P - 1) + tr) / P
+        if t <= 13:  # ADX: plain sums of 13 +DM, -DM and TR
+            pdm, mdm = _directional(hi, lo, st["high"][:k], st["low"][:k])
+            st["pdm"][:k] += pdm
+            st["mdm"][:k] += mdm
+            st["tr"][:k] += tr
+            return
+        plus, minus, trs, adx, dx, ok = _adx_step(st, hi, lo, x, slice(0, k))
+        st["pdm"][:k], st["mdm"][:k], st["tr"][:k] = plus, minus, trs
+        if t <= 27:  # the first ADX is the mean of 14 DX
+            st["sumdx"][:k] += np.where(ok, dx, 0.0)
+            if t == 27:
+                st["adx"][:k] = st["sumdx"][:k] / P
+        else:
+            st["adx"][:k] = adx
+
+
+def _tail_sum(matrix: np.ndarray, lengths: np.ndarray, count: int) -> np.ndarray:
+    """Per row, the sum of its last `count` values before position `lengths` (fewer where shorter)."""
+    cols = np.arange(matrix.shape[1])
+    keep = (cols[None, :] < lengths[:, None]) & (cols[None, :] >= (lengths - count)[:, None])
+    return np.where(keep, matrix, 0.0).sum(axis=1)
+
+
+def _at(matrix: np.ndarray, lengths: np.ndarray, back: int) -> np.ndarray:
+    """Per row, the value `back` positions before `lengths` (NaN where the row is shorter)."""
+    pos = lengths - back
+    ok = pos >= 0
+    out = np.full(len(lengths), np.nan)
+    out[ok] = matrix[np.flatnonzero(ok), pos[ok]]
+    return out
+
+
+class IntradayIndicators:
+    """The indicators of the session after `day`, for any forming bars, computed incrementally.
+
+    `window_bars` are the raw stored bars (BAR_COLUMNS) of the LOOKBACK sessions ending on `day`;
+    `sessions` is the trading calendar, which must hold the session after `day`.
+    """
+
+    def __init__(self, window_bars: pd.DataFrame, day, sessions: pd.DatetimeIndex):
+        day = pd.Timestamp(day)
+        if day not in sessions:
+            raise ValueError(f"day={day:%Y-%m-%d} is not a session of the calendar")
+        pos = sessions.get_loc(day)
+        if pos + 1 >= len(sessions):
+            raise ValueError(f"day={day:%Y-%m-%d}: the calendar holds no session after it")
+        self.day, self.forming_day, self.sessions = day, sessions[pos + 1], sessions
+        start = sessions[max(0, pos + 1 - (LOOKBACK - 1))]
+        dated = window_bars["date"]
+        raw = window_bars[(dated >= start) & (dated <= day)].sort_values(["symbol", "date"], kind="stable")
+        self._raw = raw.reset_index(drop=True)
+        # F's indicators of a symbol without a forming bar: its prefix, as indicators_for_days gives them
+        self.base = indicators_for_days(self._raw, pd.DatetimeIndex([self.forming_day]), sessions)
+        self.symbols = self.base["symbol"].to_numpy()
+        self._index = pd.Index(self.symbols)
+        self._base_values = self.base[INDICATOR_COLUMNS].to_numpy(dtype=np.float64)
+        self._base_n = self.base["n_bars"].to_numpy(np.int64)
+        self._build_state()
+
+    def _build_state(self) -> None:
+        adj = split_adjust(self._raw)
+        starts, ends = symbol_bounds(adj["symbol"].to_numpy())
+        n = (ends - starts).astype(np.int64)
+        self._starts, self.n_prefix = starts, n
+        width = int(n.max()) if len(n) else 0
+        row = np.repeat(np.arange(len(n)), n)
+        col = np.arange(len(adj)) - np.repeat(starts, n)
+        mats = {}
+        for name in ("open", "high", "low", "close", "volume"):
+            m = np.full((len(n), width), np.nan)
+            m[row, col] = adj[name].to_numpy(np.float64)
+            mats[name] = m
+        self._adj = {k: adj[k].to_numpy(np.float64) for k in ("open", "high", "low", "close", "volume")}
+        c, v = mats["close"], mats["volume"]
+        with np.errstate(all="ignore"):
+            self.state = _Recurrences(mats["high"], mats["low"], c, n).state
+            logc = np.log(c)
+            logret = np.full_like(c, np.nan)
+            logret[:, 1:] = logc[:, 1:] - logc[:, :-1]
+        st = self.state
+        st["s19"], st["q19"] = _tail_sum(c, n, 19), _tail_sum(c * c, n, 19)
+        st["s49"], st["s199"] = _tail_sum(c, n, 49), _tail_sum(c, n, 199)
+        st["s62"], st["q62"] = _tail_sum(c, n, 62), _tail_sum(c * c, n, 62)
+        st["cv19"] = _tail_sum(c * v, n, 19)
+        lr = np.nan_to_num(logret)
+        st["r20"], st["rq20"] = _tail_sum(lr, n, 20), _tail_sum(lr * lr, n, 20)
+        st["r62"], st["rq62"] = _tail_sum(lr, n, 62), _tail_sum(lr * lr, n, 62)
+        for lag in (21, 63, 126, 252):
+            st[f"lag{lag}"] = _at(c, n, lag)
+        st["ret_12_1"] = _at(c, n, 21) / _at(c, n, 252) - 1.0
+        st["logc"] = _at(logc, n, 1)
+        st["v0"] = v[:, 0].copy()
+        obv_steps = np.sign(np.nan_to_num(np.diff(c, axis=1))) * v[:, 1:]
+        st["obv"] = v[:, 0] + np.nansum(obv_steps, axis=1)  # TA-Lib's OBV from the prefix's first bar
+        st["raw_close"] = self._raw["close"].to_numpy(np.float64)[ends - 1]
+        self.fast = n >= FAST_MIN_BARS
+
+    def update(self, forming: pd.DataFrame) -> pd.DataFrame:
+        """The forming day's indicators for every symbol, as `indicators_for_days` gives them for F if
+        `forming` (one row per symbol: the day so far) were F's final bars; symbols without a forming
+        bar keep their prefix's values (`base`)."""
+        f = _checked(forming)
+        code = self._index.get_indexer(f["symbol"].to_numpy())
+        r = f["split_ratio"].to_numpy(np.float64)
+        o, h, l, c, v = (f[k].to_numpy(np.float64) for k in ("open", "high", "low", "close", "volume"))
+        known = code >= 0
+        fast = known.copy()
+        fast[known] = self.fast[code[known]]
+        n_bars = np.ones(len(f), dtype=np.int64)
+        n_bars[known] = self.n_prefix[code[known]] + 1
+        vals = np.empty((len(f), len(INDICATOR_COLUMNS)))
+        with np.errstate(all="ignore"):
+            # in D's shares (the carried state's), then divided back out into F's
+            vals[fast] = self._step(code[fast], h[fast] * r[fast], l[fast] * r[fast], c[fast] * r[fast],
+                                    v[fast] / r[fast])
+            for k in np.flatnonzero(~fast):
+                vals[k] = self._short(code[k], o[k] * r[k], h[k] * r[k], l[k] * r[k], c[k] * r[k], v[k] / r[k])
+            vals[:, PRICE_LEVEL] /= r[:, None]
+            vals[:, VOLUME_LEVEL] *= r[:, None]
+        vals[:, COLUMN["close"]] = c
+        vals[n_bars[:, None] < BARS_NEEDED[None, :]] = np.nan
+        suspect = self._unverified(code, o, r)
+
+        values = self._base_values.copy()
+        values[code[known]] = vals[known]
+        all_n = self._base_n.copy()
+        all_n[code[known]] = n_bars[known]
+        last_date = self.base["last_date"].to_numpy().copy()
+        last_date[code[known]] = self.forming_day.to_datetime64()
+        all_suspect = self.base["split_unverified"].to_numpy(dtype=bool).copy()
+        all_suspect[code[known]] |= suspect[known]
+        frame = _frame(self.forming_day, self.symbols, last_date, all_n, values, all_suspect)
+        if not known.all():  # listed today: no bar in the window before the forming one
+            new = ~known
+            extra = _frame(self.forming_day, f["symbol"].to_numpy()[new],
+                           np.repeat(self.forming_day.to_datetime64(), new.sum()), n_bars[new], vals[new], suspect[new])
+            frame = pd.concat([frame, extra], ignore_index=True).sort_values("symbol", kind="stable")
+            frame = frame.reset_index(drop=True)
+        return frame
+
+    def _step(self, rows, h, l, c, v) -> np.ndarray:
+        """Every indicator after one more bar (high, low, close, volume in D's shares) for the symbols
+        at `rows`, whose recurrences are all seeded: one vectorized step from the carried state."""
+        st = self.state
+        g = {k: a[rows] for k, a in st.items()}
+        e12 = (c - g["e12"]) * K12 + g["e12"]
+        e26 = (c - g["e26"]) * K26 + g["e26"]
+        fast = (c - g["fast"]) * K12 + g["fast"]
+        macd = fast - e26
+        sig = (macd - g["sig"]) * K9 + g["sig"]
+        d = c - g["close"]
+        gain = (g["gain"] * (P - 1) + np.where(d < 0, 0.0, d)) / P
+        loss = (g["loss"] * (P - 1) - np.where(d < 0, d, 0.0)) / P
+        rsi = np.where(_is_zero(gain + loss), 0.0, 100.0 * (gain / (gain + loss)))
+        atr = (g["atr"] * (P - 1) + _true_range(h, l, g["close"])) / P
+        adx = _adx_step(st, h, l, c, rows)[3]
+        sma20 = (g["s19"] + c) / 20.0
+        var20 = (g["q19"] + c * c) / 20.0 - sma20 * sma20
+        band = np.where(var20 < 1e-14, 0.0, np.sqrt(var20)) * 2.0  # TA_IS_ZERO_OR_NEG
+        roc = [np.where(g[f"lag{p}"] != 0.0, (c / g[f"lag{p}"] - 1.0) * 100.0, 0.0) for p in (21, 63, 126, 252)]
+        obv = g["obv"] + np.sign(d) * v
+        lr = np.log(c) - g["logc"]
+        rv = []
+        for p, s, q in ((21, "r20", "rq20"), (63, "r62", "rq62")):
+            m1, m2 = (g[s] + lr) / p, (g[q] + lr * lr) / p
+            rv.append(np.sqrt((m2 - m1 * m1) * p / (p - 1) * TRADING_DAYS))
+        sma63 = (g["s62"] + c) / 63.0
+        var63 = (g["q62"] + c * c) / 63.0 - sma63 * sma63
+        cv63 = np.sqrt(var63 * 63 / 62) / sma63
+        return np.column_stack([
+            c, sma20, (g["s49"] + c) / 50.0, (g["s199"] + c) / 200.0, e12, e26, rsi, macd, sig, macd - sig,
+            atr, adx, sma20 + band, sma20, sma20 - band, *roc, (obv - g["v0"]) + g["v0"], *rv,
+            (g["cv19"] + c * v) / 20.0, cv63, g["ret_12_1"],
+        ])
+
+    def _short(self, code: int, o, h, l, c, v) -> list[float]:
+        """A symbol with too short a window for the recurrences: TA-Lib on the window with the forming bar."""
+        if code >= 0:
+            s = self._starts[code]
+            e = s + self.n_prefix[code]
+            bars = [np.r_[self._adj[k][s:e], x] for k, x in zip(("open", "high", "low", "close", "volume"),
+                                                                  (o, h, l, c, v))]
+        else:
+            bars = [np.array([x], dtype=np.float64) for x in (o, h, l, c, v)]
+        arrays = indicator_arrays(*bars)
+        out = [a[-1] for a in arrays]
+        out[OBV] = arrays[OBV][-1] - arrays[OBV][0] + bars[4][0]  # re-based on the window's first bar
+        return out
+
+    def _unverified(self, code, o, r) -> np.ndarray:
+        """True where the forming bar's split ratio is contradicted by the gap from the previous close."""
+        out = np.zeros(len(code), dtype=bool)
+        rows = np.flatnonzero((code >= 0) & (r != 1.0))
+        if len(rows):
+            prev = self.state["raw_close"][code[rows]]
+            with np.errstate(all="ignore"):
+                out[rows] = ~(np.abs(np.log(prev / o[rows] / r[rows])) <= np.log(SPLIT_GAP_TOLERANCE))
+        return out
+
+
+def _frame(day, symbols, last_date, n_bars, values, suspect) -> pd.DataFrame:
+    out = pd.DataFrame(values, columns=INDICATOR_COLUMNS)
+    out.insert(0, "date", pd.DatetimeIndex(np.repeat(day.to_datetime64(), len(symbols))))
+    out.insert(1, "symbol", symbols)
+    out.insert(2, "last_date", pd.DatetimeIndex(last_date))
+    out.insert(3, "n_bars", n_bars)
+    out["split_unverified"] = suspect
+    return out
+
+
+def _checked(forming: pd.DataFrame) -> pd.DataFrame:
+    """The forming bars with a split_ratio column, or an error naming what is wrong."""
+    missing = [c for c in FORMING_COLUMNS if c not in forming.columns]
+    if missing:
+        raise ValueError(f"forming bars: missing column(s) {', '.join(missing)}")
+    f = forming if "split_ratio" in forming.columns else forming.assign(split_ratio=1.0)
+    dup = f["symbol"].duplicated()
+    if dup.any():
+        raise ValueError(f"forming bars: symbol(s) given twice: {', '.join(map(str, f['symbol'][dup].head(5)))}")
+    for col in ("open", "high", "low", "close", "split_ratio"):
+        x = f[col].to_numpy(np.float64)
+        bad = ~(np.isfinite(x) & (x > 0))
+        if bad.any():
+            raise ValueError(f"forming bars: {col} must be a positive number; not for "
+                             f"{', '.join(map(str, f['symbol'][bad].head(5)))}")
+    x = f["volume"].to_numpy(np.float64)
+    bad = ~(np.isfinite(x) & (x >= 0))
+    if bad.any():
+        raise ValueError(f"forming bars: volume must be >= 0; not for {', '.join(map(str, f['symbol'][bad].head(5)))}")
+    return f
