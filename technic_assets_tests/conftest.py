@@ -92,7 +92,8 @@ def warm_store(warm_template, tmp_path, monkeypatch):
 KINDS = {
     "graph": {"test_assets", "test_alpha_assets", "test_assets_polygon", "test_backfill", "test_cli", "test_instance",
               "test_operations", "test_real_data", "test_ui"},
-    "fault": {"test_kill", "test_outage", "test_dirty_data", "test_hostile", "test_secrets", "test_concurrency"},
+    "fault": {"test_kill", "test_outage", "test_dirty_data", "test_hostile", "test_secrets", "test_concurrency",
+              "test_live_feeds"},
 }
 SERVICE_FIXTURES = {"redis_db", "cache", "pg_database"}
 SERVICE_TESTS = {"test_redis_killed_mid_run_gives_a_warning_and_the_same_results"}

@@ -99,8 +99,8 @@ class FormingBars:
         if ratios:
             self._cols["split_ratio"][self.codes(list(ratios))] = np.asarray(list(ratios.values()), dtype=float)
 
-    def add_minutes(self, symbols, o, h, l, c, v, updated: float, day_open=None, day_volume=None) -> None:
-        """Minute bars ending at `updated` (epoch seconds); `day_open`/`day_volume` where the source
+    def add_minutes(self, symbols, o, h, l, c, v, updated, day_open=None, day_volume=None) -> None:
+        """Minute bars ending at `updated` (epoch seconds, one for all or one per bar); `day_open`/`day_volume` where the source
         states the day's official open and accumulated volume (Polygon's `op`, `av`), which then win
         over what the minutes seen add up to (a feed joined late has missed the early minutes)."""
         code = self.codes(list(symbols))
@@ -121,7 +121,7 @@ class FormingBars:
             day_volume = np.asarray(day_volume, float)
             ok = np.isfinite(day_volume) & (day_volume >= 0)
             vol[code[ok]] = day_volume[ok]
-        cols["updated"][code] = updated
+        np.fmax.at(cols["updated"], code, np.broadcast_to(np.asarray(updated, float), code.shape))
 
     def set_day(self, symbols, o, h, l, c, v, updated) -> None:
         """The provider's own day-so-far bars (a snapshot): they replace what was there."""
