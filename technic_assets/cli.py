@@ -2,6 +2,8 @@
 
     technic scan [--date YYYY-MM-DD] [--top N] [--style swing|medium|position] [--sector NAME ...] [--refresh]
     technic top  [--date YYYY-MM-DD]          print a stored top N
+    technic serve [--host 127.0.0.1] [--port 8000] [--date YYYY-MM-DD]   the live server and web page
+    technic watch [--url http://127.0.0.1:8000]                           the live table in a terminal
 
 A scan materializes only what its settings change when the store already holds the day's
 settings-free assets (universe, bars, fundamentals, indicators, regime, models): a second scan of a
@@ -181,7 +183,20 @@ def main(argv: list[str] | None = None) -> int:
     scan.add_argument("--quiet", action="store_true", help="no progress lines")
     top = sub.add_parser("top", help="print a stored top N")
     top.add_argument("--date", help="NYSE trading day (default: the latest stored)")
+    serve = sub.add_parser("serve", help="serve a scanned day live: JSON API, Server-Sent Events, web page")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--date", help="scanned day to serve (default: the latest with a stored top N)")
+    watch = sub.add_parser("watch", help="the live table in a terminal, redrawn on each version")
+    watch.add_argument("--url", default="http://127.0.0.1:8000", help="the server (default http://127.0.0.1:8000)")
     args = parser.parse_args(argv)
+    if args.command == "watch":
+        from technic_assets.live.watch import watch as watch_table
+
+        try:
+            return watch_table(args.url)
+        except KeyboardInterrupt:
+            return 0
     try:
         env = Environment.read()
     except ValueError as exc:
@@ -219,7 +234,37 @@ def main(argv: list[str] | None = None) -> int:
         if result.empty:
             raise SystemExit(f"error: no stored top N for {day} in {path}")
         print_table(result.sort_values("rank").reset_index(drop=True), day)
+    elif args.command == "serve":
+        serve_day(env, args.host, args.port, args.date)
     return 0
+
+
+def serve_day(env: Environment, host: str, port: int, date: str | None) -> None:
+    """`technic serve`: load the day (checked here, so a missing store or day is one clear line), then run
+    uvicorn over the live app until interrupted."""
+    import uvicorn
+
+    from technic_assets.live.day import DayNotFound
+    from technic_assets.live.engine import LiveEngine
+    from technic_assets.live.server import create_app, live_mode
+    from technic_assets.storage import db_path
+
+    if not 0 < port < 65536:
+        raise SystemExit(f"error: --port {port} is not a TCP port (1..65535)")
+    if date is not None:
+        try:
+            pd.Timestamp(date)
+        except ValueError:
+            raise SystemExit(f"error: --date {date!r} is not a date (want YYYY-MM-DD)") from None
+    try:
+        mode = live_mode()
+        started = time.perf_counter()
+        engine = LiveEngine.load(db_path(env.duckdb_path), date)
+    except (ValueError, DayNotFound) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(f"Serving {engine.day:%Y-%m-%d} ({len(engine.universe)} listings, loaded in "
+          f"{time.perf_counter() - started:.1f}s; TECHNIC_LIVE={mode}) at http://{host}:{port}/", file=sys.stderr)
+    uvicorn.run(create_app(engine, mode=mode), host=host, port=port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from technic_assets.core.alpha_features import FEATURES, HORIZONS, features_for_day
-from technic_assets.core.frames import by_day
+from technic_assets.core.frames import by_day, days_of
 from technic_assets.core.signal_quality import signal_quality
 
 if TYPE_CHECKING:
@@ -168,7 +168,7 @@ def forecasts_for_days(kept: pd.DataFrame, indicators: pd.DataFrame, fundamental
     """alpha_<h>d and model_<h>d for each day's filtered universe: one batched predict per day and
     horizon with the day's models (`models`: date, horizon, model_id; `booster(model_id)` loads one).
     NaN forecasts on a day without models. Returns (the frame, seconds spent predicting)."""
-    days = list(dict.fromkeys(kept["date"]))
+    days = days_of(kept)
     parts = {name: by_day(frame, days) for name, frame in
              (("kept", kept), ("ind", indicators), ("fund", fundamentals), ("model", models))}
     frames, seconds = [], 0.0

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from technic_assets.core.frames import by_day
+from technic_assets.core.frames import by_day, days_of
 
 FACTORS = ("momentum", "value", "quality", "growth", "trend", "volatility", "liquidity")
 MIN_SECTOR_SIZE = 5
@@ -34,20 +34,35 @@ TREND = {
 VOLATILITY = {"swing": "realized_vol_21", "medium": "realized_vol_63", "position": "realized_vol_63"}
 
 
-def _by(x: pd.Series, days: pd.Series | None, how: str) -> pd.Series | float:
-    """x's `how` ("mean", "std") over the whole cross-section: per day when `days` is given."""
-    return getattr(x, how)() if days is None else x.groupby(days).transform(how)
+def _by(x, days: pd.Series | None, how: str):
+    """x's `how` ("mean", "std") over the whole cross-section, as x's shape: per day when `days` is given."""
+    if days is not None:
+        return x.groupby(days).transform(how)
+    if isinstance(x, pd.Series):
+        return getattr(x, how)()
+    whole = getattr(x, how)()  # one value per column, repeated down the rows
+    return pd.DataFrame(np.broadcast_to(whole.to_numpy(), x.shape), index=x.index, columns=x.columns)
 
 
-def winsorize(x: pd.Series, lower: float = 0.01, upper: float = 0.99, days: pd.Series | None = None) -> pd.Series:
+def winsorize(x, lower: float = 0.01, upper: float = 0.99, days: pd.Series | None = None):
+    """x (a Series, or a DataFrame column by column) clipped at its lower and upper quantiles (per day)."""
     if days is None:
-        return x.clip(x.quantile(lower), x.quantile(upper))
-    q = x.groupby(days).quantile([lower, upper]).unstack()
-    return x.clip(days.map(q[lower]), days.map(q[upper]))
+        q = x.quantile([lower, upper])
+        if isinstance(x, pd.Series):
+            return x.clip(q[lower], q[upper])
+        return x.clip(q.loc[lower], q.loc[upper], axis=1)
+    q = x.groupby(days).quantile([lower, upper])
+    if isinstance(x, pd.Series):
+        q = q.unstack()
+        return x.clip(days.map(q[lower]), days.map(q[upper]))
+    low, high = (q.xs(b, level=-1).reindex(days.to_numpy()).set_axis(x.index) for b in (lower, upper))
+    return x.clip(low, high)
 
 
-def sector_zscore(x: pd.Series, sectors: pd.Series, days: pd.Series | None = None) -> pd.Series:
-    """Standardize x within each sector (of each day); small sectors fall back to the universe's moments."""
+def sector_zscore(x, sectors: pd.Series, days: pd.Series | None = None):
+    """Standardize x within each sector (of each day); small sectors fall back to the universe's moments.
+    x may be a DataFrame: every column at once, in one pass of each grouping (the same arithmetic as
+    one call per column)."""
     x = winsorize(x.astype(float), days=days)
     grouped = x.groupby(sectors if days is None else [days, sectors])
     size = grouped.transform("count")
@@ -122,20 +137,30 @@ def factor_weights(style: str) -> dict[str, dict[str, float]]:
     }
 
 
-def compute_factors(panel: pd.DataFrame, style: str, by_day: bool = False) -> tuple[pd.DataFrame, dict[str, int]]:
+def compute_factors(panel: pd.DataFrame, style: str, by_day: bool = False, raw: pd.DataFrame | None = None
+                    ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Factor z-scores per symbol (columns FACTORS) and how many were missing and set to 0. With
     `by_day`, the panel holds several days (a `date` column) and each day is its own cross-section:
-    the same arithmetic as one call per day, in one pass (a backfill's way)."""
+    the same arithmetic as one call per day, in one pass (a backfill's way). `raw` is
+    raw_components(panel) where the caller has it already (a live server computes it once for every
+    listing and screens subsets of it)."""
     weights = factor_weights(style)
-    raw = raw_components(panel)
+    raw = raw_components(panel) if raw is None else raw
     sectors = panel["sector"]
     days = panel["date"] if by_day else None
+    used = list(dict.fromkeys(name for comps in weights.values() for name in comps))
+    z_all = sector_zscore(raw[used], sectors, days)  # every component in one pass
     out = pd.DataFrame(index=panel.index)
     missing = {}
     for factor, comps in weights.items():
-        zs = [sector_zscore(raw[name], sectors, days) * w for name, w in comps.items()]
-        present = pd.concat([z.notna() * abs(w) for z, w in zip(zs, comps.values())], axis=1).sum(axis=1)
-        combined = pd.concat(zs, axis=1).sum(axis=1, min_count=1) / present.where(present > 0)
+        # the weighted components' sum over those present, divided by the present weights (in numpy:
+        # the same left-to-right sums as pandas' row sums, without a frame per factor)
+        zs = z_all[list(comps)].to_numpy() * np.array(list(comps.values()))
+        there = ~np.isnan(zs)
+        present = (there * np.abs(np.array(list(comps.values())))).sum(axis=1)
+        total = np.where(there.any(axis=1), np.where(there, zs, 0.0).sum(axis=1), np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            combined = pd.Series(total / np.where(present > 0, present, np.nan), index=panel.index)
         missing[factor] = int(combined.isna().sum())
         out[factor] = standardize(combined, days).clip(-3, 3).fillna(0.0)
     return out, missing
@@ -146,7 +171,7 @@ def factors_for_days(kept: pd.DataFrame, indicators: pd.DataFrame, fundamentals:
     """Factor z-scores of each day's filtered universe (date, symbol, sector, realized_vol_63, adv_20,
     FACTORS), each day its own cross-section; `split_rows` (date, symbol, split_ratio) may reach past
     the days, only those up to each day count. Returns (the frame, missing per factor)."""
-    days = list(dict.fromkeys(kept["date"]))
+    days = days_of(kept)
     parts = {name: by_day(frame, days) for name, frame in
              (("kept", kept), ("ind", indicators), ("fund", fundamentals))}
     splits = split_rows[split_rows["split_ratio"] != 1.0]

@@ -6,6 +6,11 @@ from __future__ import annotations
 import pandas as pd
 
 
+def days_of(frame: pd.DataFrame) -> list[pd.Timestamp]:
+    """The distinct dates of `frame` in order of appearance (without iterating its rows as objects)."""
+    return list(pd.DatetimeIndex(pd.unique(frame["date"])))
+
+
 def by_day(frame: pd.DataFrame, days) -> dict[pd.Timestamp, pd.DataFrame]:
     """Each day's rows of `frame` (an empty frame for a day without any)."""
     groups = dict(tuple(frame.groupby("date", sort=False))) if len(frame) else {}

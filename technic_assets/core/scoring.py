@@ -24,7 +24,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from technic_assets.core.factors import FACTORS, standardize
-from technic_assets.core.frames import by_day
+from technic_assets.core.frames import by_day, days_of
 
 ALPHA_WEIGHT = 0.35
 TERMS = (*FACTORS, "alpha")
@@ -126,7 +126,7 @@ def merit_for_days(factors: pd.DataFrame, ics: pd.DataFrame, regimes: pd.Series,
                    style: str, alpha_weight: float) -> tuple[pd.DataFrame, int]:
     """MERIT of each day's cross-section under that day's regime (`regimes`: risk by date), blending
     the day's alpha forecasts where there are any. Returns (the frame, days blended with alpha)."""
-    days = list(dict.fromkeys(factors["date"]))
+    days = days_of(factors)
     scores, alpha_by_day = by_day(ics, days), by_day(forecasts, days)
     frames, blended = [], 0
     for day, f in by_day(factors, days).items():

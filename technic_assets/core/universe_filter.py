@@ -59,17 +59,28 @@ def smart_filter(
     universe: pd.DataFrame, indicators: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings
 ) -> tuple[pd.DataFrame, dict[str, int], list[str]]:
     """Return (kept rows of universe+indicators, count dropped per reason, sectors kept)."""
-    df = universe.merge(indicators, on="symbol", how="left")
+    df, reason, chosen = drop_reasons(universe.merge(indicators, on="symbol", how="left"), day, settings)
+    counts = {name: int((reason == name).sum()) for name in REASONS}
+    kept = df[reason.isna()].reset_index(drop=True)
+    return kept, counts, chosen
+
+
+def drop_reasons(df: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings
+                 ) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+    """The rules on listings merged with their indicators (one row per symbol): (df, the first rule
+    each row fails or NA where it passes, sectors kept). A live server names the rule for a symbol."""
     reason = pd.Series(pd.NA, index=df.index, dtype="object")
 
     def drop(name: str, mask) -> None:
         mask = pd.Series(mask, index=df.index).fillna(False).astype(bool)
         reason[mask & reason.isna()] = name
 
-    drop("invalid_ticker", ~df["symbol"].map(is_valid_ticker))
+    symbols = df["symbol"].astype(object)  # is_valid_ticker, vectorized: re.match on strings, False otherwise
+    valid = symbols.str.match(VALID_TICKER.pattern) if len(df) else symbols.astype(bool)
+    drop("invalid_ticker", ~valid.where(symbols.map(type) == str, False).astype(bool))
     drop("leveraged_or_inverse", df["is_leveraged"])
     drop("etf", (df["type"] == "ETF") & (not settings.include_etfs))
-    drop("no_bar_today", df["last_date"].isna() | (pd.to_datetime(df["last_date"]) != pd.Timestamp(day)))
+    drop("no_bar_today", df["last_date"].isna() | (pd.to_datetime(df["last_date"], cache=False) != pd.Timestamp(day)))
     if "split_unverified" in df:  # indicators stored before this rule lack the column
         drop("split_unverified", df["split_unverified"])
     drop("insufficient_history", df["n_bars"].fillna(0) < settings.min_history)
@@ -89,10 +100,7 @@ def smart_filter(
         chosen = chosen + ["ETF"]
     unknown_kept = pd.Series(not settings.sectors, index=df.index) & (df["sector"] == "Unknown")
     drop("sector_not_selected", ~df["sector"].isin(chosen) & ~unknown_kept)
-
-    counts = {name: int((reason == name).sum()) for name in REASONS}
-    kept = df[reason.isna()].reset_index(drop=True)
-    return kept, counts, chosen
+    return df, reason, chosen
 
 
 class NothingPassed(ValueError):

@@ -1,0 +1,364 @@
+"""`technic serve`: the live engine over HTTP (Starlette), with Server-Sent Events and a web page.
+
+    GET /api/top?n=                 the day's settings' top n
+    GET /api/screen?style=&sector=&min_price=&max_price=&min_dollar_volume=&max_price_cv=&include_etfs=&n=
+    GET /api/symbol/{SYMBOL}        rank, scores, factor z-scores, indicators, or the rule that dropped it
+    GET /api/chart/{SYMBOL}         the window's split-adjusted bars with SMA 50/200 and Bollinger bands
+    GET /api/stream                 SSE: the current top N at connect, then every version (`id`), resumable
+                                    with Last-Event-ID; takes the screen's parameters
+    GET /healthz                    the feed's state and the data's lag
+    GET /                           the page (static/: plain HTML, CSS and a JS module, no build step)
+
+The handlers only parse, call the engine, and shape the answer: a bad parameter is HTTP 400 naming it.
+Screens run in a worker thread (the event loop keeps streaming), and one computation serves every
+request for the same version and settings (single flight), so 50 clients of a new version cost one.
+
+TECHNIC_LIVE picks the intraday feed: `off` (default: the stored day only), `replay` or `polygon`, which
+start `technic_assets.live.runner` (imported lazily) with `runner.start(engine, mode)` at start-up and
+stop what it returned (`.stop()`, awaited if it is a coroutine) at shut-down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import math
+import os
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from technic_assets.core.scoring import TOP_COLUMNS
+from technic_assets.core.universe_filter import GICS_SECTORS
+from technic_assets.live.engine import LiveEngine, scan_settings, settings_json, settings_key
+
+STATIC = Path(__file__).with_name("static")
+LIVE_MODES = ("off", "replay", "polygon")
+PING_SECONDS = 15.0
+# query parameter -> ScanSettings field
+SCREEN_PARAMS = {"style": "style", "sector": "sectors", "min_price": "min_price", "max_price": "max_price",
+                 "min_dollar_volume": "min_dollar_volume", "max_price_cv": "max_price_cv",
+                 "min_history": "min_history", "include_etfs": "include_etfs", "n": "top_n"}
+FIELD_PARAMS = {field: param for param, field in SCREEN_PARAMS.items()}
+FLOATS = ("min_price", "max_price", "min_dollar_volume", "max_price_cv")
+
+
+class BadParameter(ValueError):
+    def __init__(self, parameter: str, message: str):
+        self.parameter = parameter
+        super().__init__(f"{parameter}: {message}")
+
+
+def live_mode(env=None) -> str:
+    """TECHNIC_LIVE, checked: off (default), replay or polygon."""
+    raw = ((env if env is not None else os.environ).get("TECHNIC_LIVE", "") or "off").strip().lower()
+    if raw not in LIVE_MODES:
+        raise ValueError(f"TECHNIC_LIVE={raw[:40]!r} is not one of {', '.join(LIVE_MODES)}")
+    return raw
+
+
+def parse_screen(query, base, *, allowed=tuple(SCREEN_PARAMS)):
+    """ScanSettings from query parameters over `base` (the day's settings); BadParameter naming the
+    parameter and what is wrong with it."""
+    values = settings_json(base)
+    for name in query.keys():
+        if name not in allowed:
+            raise BadParameter(name, f"unknown parameter (known: {', '.join(allowed)})")
+    for param, field in SCREEN_PARAMS.items():
+        if param not in query:
+            continue
+        if param == "sector":
+            values["sectors"] = [s for s in query.getlist("sector") if s != ""]
+            continue
+        raw = query.get(param, "").strip()
+        if param in FLOATS:
+            try:
+                value = float(raw) if raw else (0.0 if param == "max_price" else None)
+            except ValueError:
+                raise BadParameter(param, f"{raw[:40]!r} is not a number") from None
+            if value is None:
+                raise BadParameter(param, "is empty (give a number)")
+            if not math.isfinite(value):
+                raise BadParameter(param, f"{raw[:40]!r} is not a finite number")
+        elif param in ("n", "min_history"):
+            try:
+                value = int(raw)
+            except ValueError:
+                raise BadParameter(param, f"{raw[:40]!r} is not a whole number") from None
+        elif param == "include_etfs":
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off", ""):
+                raise BadParameter(param, f"{raw[:40]!r} is not true or false")
+            value = raw.lower() in ("true", "1", "yes", "on")
+        else:
+            value = raw
+        values[field] = value
+    try:
+        return scan_settings(values)
+    except ValueError as exc:  # pydantic's ValidationError: name the first field's parameter
+        errors = getattr(exc, "errors", None)
+        if errors is None:
+            raise BadParameter("settings", str(exc)) from None
+        first = errors()[0]
+        loc = [str(p) for p in first.get("loc", ())]
+        field = loc[0] if loc else ""
+        param = FIELD_PARAMS.get(field, "max_price" if "max_price" in first.get("msg", "") else field or "settings")
+        value = first.get("input")
+        shown = f"{value!r}: " if not isinstance(value, dict) and value is not None else ""
+        raise BadParameter(param, f"{shown}{first['msg']}") from None
+
+
+def _clean(value):
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def rows_json(result, n: int | None = None) -> list[dict]:
+    """The ranked rows (TOP_COLUMNS, with the data's age and relative volume where live)."""
+    top = result.top if n is None else result.top.head(n)
+    rows = [{k: _clean(v) for k, v in zip(TOP_COLUMNS, values)} for values in top[TOP_COLUMNS].itertuples(index=False)]
+    snap = result.snapshot
+    for row in rows:
+        if snap.rel_volume is not None:
+            row["rel_volume"] = _clean(snap.rel_volume.get(row["symbol"], None))
+        if snap.ages is not None:
+            row["data_age_s"] = _clean(snap.ages.get(row["symbol"], None))
+    return rows
+
+
+def screen_json(result) -> dict:
+    return {**result.snapshot.meta(), "settings": settings_json(result.settings), "rows": rows_json(result),
+            "kept": int(len(result.scored)), "dropped": result.counts, "sectors_kept": result.sectors_kept,
+            "sectors_available": list(GICS_SECTORS),
+            "screen_ms": round(result.seconds * 1000, 2)}
+
+
+def dumps(payload) -> str:
+    return json.dumps(payload, separators=(",", ":"), allow_nan=False)
+
+
+class Service:
+    """The app's state: the engine and the single-flight screens over it."""
+
+    def __init__(self, engine: LiveEngine):
+        self.engine = engine
+        self._flights: dict[tuple, asyncio.Future] = {}
+        self._payloads: dict[tuple, str] = {}
+        self.runner = None
+
+    async def screen(self, settings, snapshot=None):
+        """engine.screen in a worker thread, once per (version, settings) however many ask at once."""
+        snap = snapshot or self.engine.snapshot
+        key = (snap.version, settings_key(settings))
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = asyncio.ensure_future(run_in_threadpool(self.engine.screen, settings, snapshot=snap))
+            self._flights[key] = flight
+            flight.add_done_callback(lambda _f, key=key: self._flights.pop(key, None))
+        return await asyncio.shield(flight)
+
+    async def payload(self, settings, snapshot) -> str:
+        """The screen of a version as JSON text, serialized once for every subscriber."""
+        key = (snapshot.version, settings_key(settings))
+        text = self._payloads.get(key)
+        if text is None:
+            text = dumps(screen_json(await self.screen(settings, snapshot)))
+            self._payloads[key] = text
+            if len(self._payloads) > 256:
+                for old in sorted(self._payloads)[:128]:
+                    self._payloads.pop(old, None)
+        return text
+
+
+def _bad(exc: BadParameter) -> JSONResponse:
+    return JSONResponse({"error": str(exc), "parameter": exc.parameter}, status_code=400)
+
+
+async def top(request: Request):
+    service: Service = request.app.state.service
+    try:
+        settings = parse_screen(request.query_params, service.engine.day_settings, allowed=("n",))
+    except BadParameter as exc:
+        return _bad(exc)
+    result = await service.screen(settings)
+    return JSONResponse(screen_json(result))
+
+
+async def screen(request: Request):
+    service: Service = request.app.state.service
+    try:
+        settings = parse_screen(request.query_params, service.engine.day_settings)
+    except BadParameter as exc:
+        return _bad(exc)
+    return Response(await service.payload(settings, service.engine.snapshot), media_type="application/json")
+
+
+async def symbol(request: Request):
+    service: Service = request.app.state.service
+    sym = request.path_params["symbol"].strip().upper()
+    try:
+        settings = parse_screen(request.query_params, service.engine.day_settings)
+    except BadParameter as exc:
+        return _bad(exc)
+    await service.screen(settings)  # computed once, shared with the list
+    found = await run_in_threadpool(service.engine.symbol, sym, settings)
+    if found is None:
+        return JSONResponse({"error": f"{sym[:20]!r} is not listed on {service.engine.day:%Y-%m-%d}"}, status_code=404)
+    return JSONResponse({**service.engine.snapshot.meta(), **{k: _clean(v) if not isinstance(v, dict) else
+                         {a: _clean(b) for a, b in v.items()} for k, v in found.items()}})
+
+
+async def chart(request: Request):
+    service: Service = request.app.state.service
+    sym = request.path_params["symbol"].strip().upper()
+    data = await run_in_threadpool(chart_data, service.engine, sym)
+    if data is None:
+        return JSONResponse({"error": f"{sym[:20]!r} has no bars in the window"}, status_code=404)
+    return JSONResponse(data)
+
+
+def chart_data(engine: LiveEngine, sym: str) -> dict | None:
+    """The symbol's window, split-adjusted as of the day, with SMA 50/200 and Bollinger bands (20, 2)
+    from TA-Lib, as the indicators define them; the live close appended when a version has one."""
+    from technic_assets.core.adjust import split_adjust
+    from technic_assets.core.indicators import ta
+
+    bars = engine.bars(sym)
+    if bars.empty:
+        return None
+    adj = split_adjust(bars.reset_index(drop=True))
+    c = np.ascontiguousarray(adj["close"].to_numpy(dtype=np.float64))
+    upper, _, lower = ta.BBANDS(c, 20, 2.0, 2.0, 0)
+    series = {"date": [f"{d:%Y-%m-%d}" for d in pd.DatetimeIndex(adj["date"])],
+              **{k: [_clean(v) for v in adj[k].to_numpy(dtype=float)] for k in ("open", "high", "low", "close")},
+              "sma_50": [_clean(v) for v in ta.SMA(c, 50)], "sma_200": [_clean(v) for v in ta.SMA(c, 200)],
+              "bb_upper": [_clean(v) for v in upper], "bb_lower": [_clean(v) for v in lower]}
+    snap = engine.snapshot
+    live = None
+    if snap.day > engine.day:
+        row = snap.indicators[snap.indicators["symbol"] == sym]
+        if len(row):
+            live = {"date": f"{snap.day:%Y-%m-%d}", "close": _clean(row.iloc[0]["close"]), "as_of": snap.as_of.isoformat()}
+    return {"symbol": sym, "day": f"{engine.day:%Y-%m-%d}", **series, "live": live}
+
+
+async def healthz(request: Request):
+    engine: LiveEngine = request.app.state.service.engine
+    snap = engine.snapshot
+    lag = (pd.Timestamp.now(tz="UTC") - snap.as_of).total_seconds()
+    return JSONResponse({"status": "ok", "day": f"{engine.day:%Y-%m-%d}", **snap.meta(), "feed": engine.feed,
+                         "mode": request.app.state.mode, "lag_s": round(lag, 3),
+                         "since_publish_s": round(time.time() - snap.published, 3)})
+
+
+def _last_event_id(request: Request) -> int | None:
+    raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadParameter("Last-Event-ID", f"{raw[:20]!r} is not a version number") from None
+
+
+async def stream(request: Request):
+    service: Service = request.app.state.service
+    try:
+        settings = parse_screen(request.query_params, service.engine.day_settings,
+                                allowed=(*SCREEN_PARAMS, "last_event_id"))
+        last = _last_event_id(request)
+    except BadParameter as exc:
+        return _bad(exc)
+
+    async def events():
+        versions = service.engine.subscribe(last).__aiter__()
+        yield "retry: 2000\n\n"
+        pending = None
+        try:
+            while True:
+                if pending is None:
+                    pending = asyncio.ensure_future(versions.__anext__())
+                done, _ = await asyncio.wait({pending}, timeout=PING_SECONDS)
+                if not done:
+                    yield ": ping\n\n"
+                    continue
+                snap, pending = pending.result(), None
+                text = await service.payload(settings, snap)
+                yield f"id: {snap.version}\nevent: version\ndata: {text}\n\n"
+        finally:
+            if pending is not None:
+                pending.cancel()
+            await versions.aclose()
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def index(request: Request):
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+def create_app(engine: LiveEngine | None = None, *, store_path: str | None = None, day=None,
+               mode: str | None = None) -> Starlette:
+    """The app over `engine`, or over the store's day loaded at start-up (lifespan)."""
+    mode = live_mode() if mode is None else mode
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        eng = engine
+        if eng is None:
+            eng = await run_in_threadpool(LiveEngine.load, store_path, day)
+        service = Service(eng)
+        app.state.service, app.state.mode = service, mode
+        if mode != "off":
+            service.runner = await start_runner(eng, mode)
+        try:
+            yield
+        finally:
+            await stop_runner(service.runner)
+
+    routes = [
+        Route("/", index), Route("/healthz", healthz), Route("/api/top", top), Route("/api/screen", screen),
+        Route("/api/symbol/{symbol}", symbol), Route("/api/chart/{symbol}", chart), Route("/api/stream", stream),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.mode = mode
+    return app
+
+
+async def start_runner(engine: LiveEngine, mode: str):
+    """The hook for the intraday loop: technic_assets.live.runner.start(engine, mode), imported lazily."""
+    try:
+        from technic_assets.live import runner
+    except ImportError as exc:
+        raise RuntimeError(f"TECHNIC_LIVE={mode} needs technic_assets.live.runner, which this build lacks "
+                           f"({exc}); set TECHNIC_LIVE=off to serve the stored day") from None
+    handle = runner.start(engine, mode)
+    return await handle if inspect.isawaitable(handle) else handle
+
+
+async def stop_runner(handle) -> None:
+    stop = getattr(handle, "stop", None)
+    if callable(stop):
+        done = stop()
+        if inspect.isawaitable(done):
+            await done
