@@ -130,3 +130,42 @@ def polygon_feed(env, day: pd.Timestamp, environ: Mapping[str, str]):
     if env.polygon_ws_url:
         return AggregatesFeed(env.polygon_ws_url, key, split_ratios=ratios)
     return SnapshotFeed(client, split_ratios=ratios)
+
+
+class LiveTask:
+    """The running intraday loop of `technic serve`: `stop()` cancels it and waits for it to end."""
+
+    def __init__(self, feed, task: asyncio.Task):
+        self.feed, self.task = feed, task
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        try:
+            await self.task
+        except asyncio.CancelledError:
+            pass
+
+
+def start(engine, mode: str, env=None) -> LiveTask | None:
+    """Start the loop for TECHNIC_LIVE=`mode` in the running event loop (the server's start-up hook);
+    a feed that cannot be built (no key, no bars to replay) raises here, before serving."""
+    import dataclasses
+
+    from technic_assets.environment import Environment
+
+    env = dataclasses.replace(env or Environment.read(), live=mode)
+    feed = feed_from_env(env, engine)
+    if feed is None:
+        return None
+
+    async def guarded():
+        try:
+            await run_live(engine, feed)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the server keeps serving the last version; healthz says why
+            feed.status.failed(f"the live loop stopped: {type(exc).__name__}: {exc}", state="stopped")
+            _report(engine, feed)
+            log.exception("live loop stopped")
+
+    return LiveTask(feed, asyncio.get_running_loop().create_task(guarded()))
