@@ -36,6 +36,7 @@ K12, K26, K9 = 2.0 / 13.0, 2.0 / 27.0, 2.0 / 10.0  # TA-Lib's PER_TO_K
 P = 14.0  # RSI, ATR, ADX period
 FORMING_COLUMNS = ["symbol", "open", "high", "low", "close", "volume"]
 COLUMN = {name: k for k, name in enumerate(INDICATOR_COLUMNS)}
+PRICE_LEVEL_AT, VOLUME_LEVEL_AT = np.flatnonzero(PRICE_LEVEL), np.flatnonzero(VOLUME_LEVEL)
 
 
 def _is_zero(x):
@@ -203,6 +204,8 @@ class IntradayIndicators:
         self._index = pd.Index(self.symbols)
         self._base_values = self.base[INDICATOR_COLUMNS].to_numpy(dtype=np.float64)
         self._base_n = self.base["n_bars"].to_numpy(np.int64)
+        self._base_suspect = self.base["split_unverified"].to_numpy(dtype=bool)
+        self._last_layout = None
         self._build_state()
 
     def _build_state(self) -> None:
@@ -243,54 +246,79 @@ class IntradayIndicators:
         st["raw_close"] = self._raw["close"].to_numpy(np.float64)[ends - 1]
         self.fast = n >= FAST_MIN_BARS
 
+    def _layout(self, symbols: np.ndarray) -> dict:
+        """Where each forming row goes, and the carried state gathered for it: the same for every
+        update while the set of symbols with a forming bar does not change (most minutes)."""
+        last = self._last_layout
+        if last is not None and len(last["symbols"]) == len(symbols) and (last["symbols"] == symbols).all():
+            return last
+        dup = pd.Series(symbols).duplicated().to_numpy()
+        if dup.any():
+            raise ValueError(f"forming bars: symbol(s) given twice: {', '.join(map(str, symbols[dup][:5]))}")
+        code = self._index.get_indexer(symbols)
+        known = code >= 0
+        fast = known.copy()
+        fast[known] = self.fast[code[known]]
+        n_bars = np.ones(len(symbols), dtype=np.int64)
+        n_bars[known] = self.n_prefix[code[known]] + 1
+        all_n = self._base_n.copy()
+        all_n[code[known]] = n_bars[known]
+        last_date = self.base["last_date"].to_numpy().copy()
+        last_date[code[known]] = self.forming_day.to_datetime64()
+        new = ~known  # listed on the forming day: no bar in the window before
+        out_symbols = np.r_[self.symbols, symbols[new]]
+        layout = {
+            "symbols": symbols, "code": code, "known": known, "fast": fast, "short": np.flatnonzero(~fast),
+            "n_bars": n_bars, "mask": n_bars[:, None] < BARS_NEEDED[None, :], "state": self._gather(code[fast]),
+            "new": new, "all_n": np.r_[all_n, n_bars[new]], "last_date": np.r_[last_date, np.repeat(
+                self.forming_day.to_datetime64(), new.sum())], "order": np.argsort(out_symbols, kind="stable")
+            if new.any() else None, "out_symbols": out_symbols,
+        }
+        self._last_layout = layout
+        return layout
+
+    def _gather(self, rows: np.ndarray) -> dict:
+        return {k: a[rows] for k, a in self.state.items()}
+
     def update(self, forming: pd.DataFrame) -> pd.DataFrame:
         """The forming day's indicators for every symbol, as `indicators_for_days` gives them for F if
         `forming` (one row per symbol: the day so far) were F's final bars; symbols without a forming
         bar keep their prefix's values (`base`)."""
         f = _checked(forming)
-        code = self._index.get_indexer(f["symbol"].to_numpy())
+        lay = self._layout(f["symbol"].to_numpy())
+        code, known, fast = lay["code"], lay["known"], lay["fast"]
         r = f["split_ratio"].to_numpy(np.float64)
         o, h, l, c, v = (f[k].to_numpy(np.float64) for k in ("open", "high", "low", "close", "volume"))
-        known = code >= 0
-        fast = known.copy()
-        fast[known] = self.fast[code[known]]
-        n_bars = np.ones(len(f), dtype=np.int64)
-        n_bars[known] = self.n_prefix[code[known]] + 1
         vals = np.empty((len(f), len(INDICATOR_COLUMNS)))
         with np.errstate(all="ignore"):
             # in D's shares (the carried state's), then divided back out into F's
-            vals[fast] = self._step(code[fast], h[fast] * r[fast], l[fast] * r[fast], c[fast] * r[fast],
-                                    v[fast] / r[fast])
-            for k in np.flatnonzero(~fast):
+            rf = r[fast]
+            vals[fast] = self._step(lay["state"], h[fast] * rf, l[fast] * rf, c[fast] * rf, v[fast] / rf)
+            for k in lay["short"]:
                 vals[k] = self._short(code[k], o[k] * r[k], h[k] * r[k], l[k] * r[k], c[k] * r[k], v[k] / r[k])
-            vals[:, PRICE_LEVEL] /= r[:, None]
-            vals[:, VOLUME_LEVEL] *= r[:, None]
+            split = np.flatnonzero(r != 1.0)
+            vals[np.ix_(split, PRICE_LEVEL_AT)] /= r[split, None]
+            vals[np.ix_(split, VOLUME_LEVEL_AT)] *= r[split, None]
         vals[:, COLUMN["close"]] = c
-        vals[n_bars[:, None] < BARS_NEEDED[None, :]] = np.nan
+        vals[lay["mask"]] = np.nan
         suspect = self._unverified(code, o, r)
 
         values = self._base_values.copy()
         values[code[known]] = vals[known]
-        all_n = self._base_n.copy()
-        all_n[code[known]] = n_bars[known]
-        last_date = self.base["last_date"].to_numpy().copy()
-        last_date[code[known]] = self.forming_day.to_datetime64()
-        all_suspect = self.base["split_unverified"].to_numpy(dtype=bool).copy()
+        all_suspect = self._base_suspect.copy()
         all_suspect[code[known]] |= suspect[known]
-        frame = _frame(self.forming_day, self.symbols, last_date, all_n, values, all_suspect)
-        if not known.all():  # listed today: no bar in the window before the forming one
-            new = ~known
-            extra = _frame(self.forming_day, f["symbol"].to_numpy()[new],
-                           np.repeat(self.forming_day.to_datetime64(), new.sum()), n_bars[new], vals[new], suspect[new])
-            frame = pd.concat([frame, extra], ignore_index=True).sort_values("symbol", kind="stable")
-            frame = frame.reset_index(drop=True)
+        new = lay["new"]
+        if new.any():
+            values, all_suspect = np.r_[values, vals[new]], np.r_[all_suspect, suspect[new]]
+        frame = _frame(self.forming_day, lay["out_symbols"], lay["last_date"], lay["all_n"], values, all_suspect)
+        if lay["order"] is not None:
+            frame = frame.take(lay["order"]).reset_index(drop=True)
         return frame
 
-    def _step(self, rows, h, l, c, v) -> np.ndarray:
+    def _step(self, g, h, l, c, v) -> np.ndarray:
         """Every indicator after one more bar (high, low, close, volume in D's shares) for the symbols
-        at `rows`, whose recurrences are all seeded: one vectorized step from the carried state."""
-        st = self.state
-        g = {k: a[rows] for k, a in st.items()}
+        whose carried state `g` holds (gathered from self.state), whose recurrences are all seeded:
+        one vectorized step."""
         e12 = (c - g["e12"]) * K12 + g["e12"]
         e26 = (c - g["e26"]) * K26 + g["e26"]
         fast = (c - g["fast"]) * K12 + g["fast"]
@@ -301,7 +329,7 @@ class IntradayIndicators:
         loss = (g["loss"] * (P - 1) - np.where(d < 0, d, 0.0)) / P
         rsi = np.where(_is_zero(gain + loss), 0.0, 100.0 * (gain / (gain + loss)))
         atr = (g["atr"] * (P - 1) + _true_range(h, l, g["close"])) / P
-        adx = _adx_step(st, h, l, c, rows)[3]
+        adx = _adx_step(g, h, l, c)[3]
         sma20 = (g["s19"] + c) / 20.0
         var20 = (g["q19"] + c * c) / 20.0 - sma20 * sma20
         band = np.where(var20 < 1e-14, 0.0, np.sqrt(var20)) * 2.0  # TA_IS_ZERO_OR_NEG
@@ -362,9 +390,6 @@ def _checked(forming: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"forming bars: missing column(s) {', '.join(missing)}")
     f = forming if "split_ratio" in forming.columns else forming.assign(split_ratio=1.0)
-    dup = f["symbol"].duplicated()
-    if dup.any():
-        raise ValueError(f"forming bars: symbol(s) given twice: {', '.join(map(str, f['symbol'][dup].head(5)))}")
     for col in ("open", "high", "low", "close", "split_ratio"):
         x = f[col].to_numpy(np.float64)
         bad = ~(np.isfinite(x) & (x > 0))
