@@ -27,8 +27,8 @@ import pandas as pd
 
 from technic_assets.core.adjust import SPLIT_GAP_TOLERANCE, split_adjust, symbol_bounds
 from technic_assets.core.indicators import (
-    BARS_NEEDED, INDICATOR_COLUMNS, LOOKBACK, OBV, PRICE_LEVEL, TRADING_DAYS, VOLUME_LEVEL, indicator_arrays,
-    indicators_for_days,
+    BARS_NEEDED, INDICATOR_COLUMNS, LOOKBACK, OBV, PRICE_LEVEL, TRADING_DAYS, VOLUME_LEVEL, _sorted_by_symbol_and_date,
+    indicator_arrays, indicators_for_days,
 )
 
 FAST_MIN_BARS = 34  # MACD's signal, the last recurrence to be seeded, needs 34 bars
@@ -196,7 +196,9 @@ class IntradayIndicators:
         self.day, self.forming_day, self.sessions = day, sessions[pos + 1], sessions
         start = sessions[max(0, pos + 1 - (LOOKBACK - 1))]
         dated = window_bars["date"]
-        raw = window_bars[(dated >= start) & (dated <= day)].sort_values(["symbol", "date"], kind="stable")
+        raw = window_bars[(dated >= start) & (dated <= day)]
+        if not _sorted_by_symbol_and_date(raw):  # the store's window reads come sorted
+            raw = raw.sort_values(["symbol", "date"], kind="stable")
         self._raw = raw.reset_index(drop=True)
         # F's indicators of a symbol without a forming bar: its prefix, as indicators_for_days gives them
         self.base = indicators_for_days(self._raw, pd.DatetimeIndex([self.forming_day]), sessions)
