@@ -14,6 +14,7 @@ them as fast as they are consumed), each update being the forming bars aggregate
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,31 +96,38 @@ class ReplayFeed:
     source = "replay"
 
     def __init__(self, day_bars: pd.DataFrame, day, *, speed: float = 60.0, seed: int = 0, start_minute: int = 0,
-                 sleep=asyncio.sleep):
+                 sleep=asyncio.sleep, clock=time.monotonic):
         if speed < 0:
             raise ValueError(f"speed={speed}: the replay speed must be >= 0 market minutes per second")
-        self.day, self.speed, self.start_minute, self._sleep = pd.Timestamp(day), speed, start_minute, sleep
+        self.day, self.speed, self.start_minute = pd.Timestamp(day), speed, start_minute
+        self._sleep, self._clock = sleep, clock
         self.minutes = minute_bars(day_bars, day, seed=seed)
         if len(self.minutes.symbols) == 0:
             raise ValueError(f"replay: the source has no bars for {self.day:%Y-%m-%d}")
         self.status = FeedStatus(self.source)
 
     async def updates(self):
+        """One update per market minute, paced by the wall clock: where the consumer falls behind
+        (a rescan slower than 1/speed s), the minutes due are aggregated into one update, so the
+        replay keeps to its speed rather than drifting."""
         mb = self.minutes
         agg = FormingBars(mb.symbols)
         agg.set_split_ratios({s: r for s, r in zip(mb.symbols, mb.split_ratio) if r != 1.0})
         ends = mb.ends.asi8 / 1e9
         last = len(ends) - 1
-        for i in range(self.start_minute, len(ends)):
-            if i == self.start_minute and i > 0:  # joining mid-session: the minutes before, aggregated at once
-                agg.add_minutes(mb.symbols, mb.open[:, 0], mb.high[:, :i + 1].max(1), mb.low[:, :i + 1].min(1),
-                                mb.close[:, i], mb.volume[:, :i + 1].sum(1), ends[i])
-            else:
-                agg.add_minutes(mb.symbols, mb.open[:, i], mb.high[:, i], mb.low[:, i], mb.close[:, i],
-                                mb.volume[:, i], ends[i])
-            update = agg.update(final=i == last)
+        started = self._clock()
+        i = self.start_minute  # the next minute not yet aggregated
+        while i <= last:
+            due = i if self.speed == 0 else max(i, min(last, self.start_minute + int(
+                (self._clock() - started) * self.speed)))
+            lo = 0 if i == self.start_minute else i  # joining mid-session: the day so far at once
+            agg.add_minutes(mb.symbols, mb.open[:, lo], mb.high[:, lo:due + 1].max(1), mb.low[:, lo:due + 1].min(1),
+                            mb.close[:, due], mb.volume[:, lo:due + 1].sum(1), ends[due])
+            i = due + 1
+            update = agg.update(final=due == last)
             self.status.received(update.as_of)
             yield update
-            if i < last and self.speed > 0:
-                await self._sleep(1.0 / self.speed)
+            if i <= last and self.speed > 0:
+                wait = started + (i - self.start_minute) / self.speed - self._clock()
+                await self._sleep(max(0.0, wait))
         self.status.state = "finished"
