@@ -3,6 +3,7 @@ through the incremental indicators into engine.rescan, compared at the close wit
 D that the daily graph stores (both computed, neither hard-coded). And TECHNIC_LIVE picks the feed."""
 
 import asyncio
+import hashlib
 import dataclasses
 
 import numpy as np
@@ -50,7 +51,9 @@ def test_replaying_the_next_day_from_the_loaded_day_gives_the_evening_scan_s_ind
     first = engine.screen(engine.day_settings).version
     bars = stored(evening, "price_bars", NEXT_DAY)
     feed = ReplayFeed(bars, NEXT_DAY, speed=0, start_minute=380)  # the last ten minutes of the session
+    before = hashlib.sha256(evening.read_bytes()).hexdigest()
     asyncio.run(run_live(engine, feed))
+    assert hashlib.sha256(evening.read_bytes()).hexdigest() == before  # intraday never writes the store
     result = engine.screen(engine.day_settings)
     assert result.version == first + 10 and engine.feed["state"] == "finished"
     assert result.source == "replay" and result.as_of == pd.Timestamp(f"{NEXT_DAY} 20:00", tz="UTC")

@@ -37,6 +37,8 @@ P = 14.0  # RSI, ATR, ADX period
 FORMING_COLUMNS = ["symbol", "open", "high", "low", "close", "volume"]
 COLUMN = {name: k for k, name in enumerate(INDICATOR_COLUMNS)}
 PRICE_LEVEL_AT, VOLUME_LEVEL_AT = np.flatnonzero(PRICE_LEVEL), np.flatnonzero(VOLUME_LEVEL)
+# a symbol's first bar defines these alone (the others are NaN): kept in step with core.indicators
+assert {c for c, n in zip(INDICATOR_COLUMNS, BARS_NEEDED) if n <= 1} == {"close", "obv"}
 
 
 def _is_zero(x):
@@ -270,7 +272,7 @@ class IntradayIndicators:
         new = ~known  # listed on the forming day: no bar in the window before
         out_symbols = np.r_[self.symbols, symbols[new]]
         layout = {
-            "symbols": symbols, "code": code, "known": known, "fast": fast, "short": np.flatnonzero(~fast),
+            "symbols": symbols, "code": code, "known": known, "fast": fast, "short": np.flatnonzero(known & ~fast),
             "n_bars": n_bars, "mask": n_bars[:, None] < BARS_NEEDED[None, :], "state": self._gather(code[fast]),
             "new": new, "all_n": np.r_[all_n, n_bars[new]], "last_date": np.r_[last_date, np.repeat(
                 self.forming_day.to_datetime64(), new.sum())], "order": np.argsort(out_symbols, kind="stable")
@@ -296,8 +298,11 @@ class IntradayIndicators:
             # in D's shares (the carried state's), then divided back out into F's
             rf = r[fast]
             vals[fast] = self._step(lay["state"], h[fast] * rf, l[fast] * rf, c[fast] * rf, v[fast] / rf)
-            for k in lay["short"]:
+            for k in lay["short"]:  # short windows (new listings are below)
                 vals[k] = self._short(code[k], o[k] * r[k], h[k] * r[k], l[k] * r[k], c[k] * r[k], v[k] / r[k])
+            new = lay["new"]  # a first bar: only what one bar defines (the close, OBV's first volume)
+            vals[new] = np.nan
+            vals[new, COLUMN["obv"]] = v[new] / r[new]
             split = np.flatnonzero(r != 1.0)
             vals[np.ix_(split, PRICE_LEVEL_AT)] /= r[split, None]
             vals[np.ix_(split, VOLUME_LEVEL_AT)] *= r[split, None]
@@ -309,7 +314,6 @@ class IntradayIndicators:
         values[code[known]] = vals[known]
         all_suspect = self._base_suspect.copy()
         all_suspect[code[known]] |= suspect[known]
-        new = lay["new"]
         if new.any():
             values, all_suspect = np.r_[values, vals[new]], np.r_[all_suspect, suspect[new]]
         frame = _frame(self.forming_day, lay["out_symbols"], lay["last_date"], lay["all_n"], values, all_suspect)
@@ -353,13 +357,9 @@ class IntradayIndicators:
 
     def _short(self, code: int, o, h, l, c, v) -> list[float]:
         """A symbol with too short a window for the recurrences: TA-Lib on the window with the forming bar."""
-        if code >= 0:
-            s = self._starts[code]
-            e = s + self.n_prefix[code]
-            bars = [np.r_[self._adj[k][s:e], x] for k, x in zip(("open", "high", "low", "close", "volume"),
-                                                                  (o, h, l, c, v))]
-        else:
-            bars = [np.array([x], dtype=np.float64) for x in (o, h, l, c, v)]
+        s = self._starts[code]
+        e = s + self.n_prefix[code]
+        bars = [np.r_[self._adj[k][s:e], x] for k, x in zip(("open", "high", "low", "close", "volume"), (o, h, l, c, v))]
         arrays = indicator_arrays(*bars)
         out = [a[-1] for a in arrays]
         out[OBV] = arrays[OBV][-1] - arrays[OBV][0] + bars[4][0]  # re-based on the window's first bar
