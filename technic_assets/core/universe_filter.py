@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from technic_assets.core.frames import by_day, stack
@@ -69,11 +70,15 @@ def drop_reasons(df: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings
                  ) -> tuple[pd.DataFrame, pd.Series, list[str]]:
     """The rules on listings merged with their indicators (one row per symbol): (df, the first rule
     each row fails or NA where it passes, sectors kept). A live server names the rule for a symbol."""
-    reason = pd.Series(pd.NA, index=df.index, dtype="object")
+    reason = np.full(len(df), pd.NA, dtype=object)
+    alive = np.ones(len(df), dtype=bool)  # no rule failed yet
 
     def drop(name: str, mask) -> None:
-        mask = pd.Series(mask, index=df.index).fillna(False).astype(bool)
-        reason[mask & reason.isna()] = name
+        if isinstance(mask, pd.Series):
+            mask = mask.to_numpy(dtype=bool, na_value=False)
+        hit = np.broadcast_to(np.asarray(mask, dtype=bool), alive.shape) & alive
+        reason[hit] = name
+        alive[hit] = False
 
     symbols = df["symbol"].astype(object)  # is_valid_ticker, vectorized: re.match on strings, False otherwise
     valid = symbols.str.match(VALID_TICKER.pattern) if len(df) else symbols.astype(bool)
@@ -90,7 +95,6 @@ def drop_reasons(df: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings
     drop("dollar_volume_below_min", ~(df["adv_20"] >= settings.min_dollar_volume))
     drop("volatility_insane", ~(df["price_cv_63"] <= settings.max_price_cv))
 
-    alive = reason.isna()
     if settings.sectors:
         chosen = list(settings.sectors)
     else:
@@ -100,7 +104,7 @@ def drop_reasons(df: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings
         chosen = chosen + ["ETF"]
     unknown_kept = pd.Series(not settings.sectors, index=df.index) & (df["sector"] == "Unknown")
     drop("sector_not_selected", ~df["sector"].isin(chosen) & ~unknown_kept)
-    return df, reason, chosen
+    return df, pd.Series(reason, index=df.index, dtype="object"), chosen
 
 
 class NothingPassed(ValueError):

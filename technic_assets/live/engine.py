@@ -35,8 +35,10 @@ from technic_assets.core.scoring import TOP_COLUMNS, alpha_signal, ics_score, me
 from technic_assets.core.universe_filter import REASONS, drop_reasons
 from technic_assets.live.day import StoredDay, load_day
 
-HISTORY_VERSIONS = 256  # versions kept for resuming subscribers (Last-Event-ID)
+HISTORY_VERSIONS = 60  # versions kept for resuming subscribers (Last-Event-ID): an hour of minutes
 LIQUIDITY_COLUMNS = ["adv_20", "price_cv_63"]  # kept at the last close's values intraday
+# listing and indicator columns a screen's rows carry (TOP_COLUMNS' own, and the type)
+LISTING_SHOWN = ["name", "type", "sector", *[c for c in TOP_COLUMNS if c in INDICATOR_COLUMNS]]
 
 
 def scan_settings(values=None, **overrides):
@@ -122,8 +124,8 @@ class LiveEngine:
         self.universe = stored.universe
         self._forecasts = stored.forecasts
         self._liquidity = stored.indicators.set_index("symbol")[LIQUIDITY_COLUMNS]
-        self._avg_volume = _average_volume(stored.window_bars, 20)
-        self._bar_symbols = stored.window_bars["symbol"].to_numpy().astype(str)
+        self._bar_rows = _symbol_rows(stored.window_bars)
+        self._avg_volume = _average_volume(stored.window_bars, self._bar_rows, 20)
         self._lock = threading.Lock()
         self._cache: collections.OrderedDict = collections.OrderedDict()
         self._prep: dict[int, _Prepared] = {}
@@ -223,10 +225,9 @@ class LiveEngine:
                 "regime": snap.risk, "reasons": row["reasons"]}
 
     def bars(self, symbol: str) -> pd.DataFrame:
-        """The symbol's raw bars of the window (the chart's data); the window is sorted by symbol."""
-        lo, hi = np.searchsorted(self._bar_symbols, [symbol, symbol], side="left")[0], \
-            np.searchsorted(self._bar_symbols, symbol, side="right")
-        return self.window_bars.iloc[lo:hi]
+        """The symbol's raw bars of the window (the chart's data)."""
+        start, end = self._bar_rows.get(symbol, (0, 0))
+        return self.window_bars.iloc[start:end]
 
     # -- updating -----------------------------------------------------------------------------
     def rescan(self, indicators: pd.DataFrame, *, as_of: pd.Timestamp, source: str,
@@ -275,9 +276,10 @@ class LiveEngine:
             except RuntimeError:  # that loop is closed: the subscriber is gone
                 self._subscribers.discard((loop, queue))
 
-    async def subscribe(self, last_id: int | None = None):
+    async def subscribe(self, last_id: int | None = None, heartbeat: float | None = None):
         """The versions as they are published: first the current one (or, given the id of the last
-        version a client saw, every kept version after it), then each new one."""
+        version a client saw, every kept version after it), then each new one; None after every
+        `heartbeat` seconds without one (a server's cue to ping)."""
         loop, queue = asyncio.get_running_loop(), asyncio.Queue()
         entry = (loop, queue)
         with self._lock:
@@ -293,7 +295,11 @@ class LiveEngine:
                 seen = snap.version
                 yield snap
             while True:
-                snap = await queue.get()
+                try:
+                    snap = await asyncio.wait_for(queue.get(), heartbeat)
+                except asyncio.TimeoutError:
+                    yield None
+                    continue
                 if snap.version > seen:
                     seen = snap.version
                     yield snap
@@ -314,7 +320,11 @@ class LiveEngine:
         panel = factor_panel(merged[["symbol", "sector"]], snap.indicators, self.stored.fundamentals,
                              self.stored.splits[self.stored.splits["date"] <= snap.day])
         forecasts = merged[["symbol"]].merge(self._forecasts, on="symbol", how="left").set_index("symbol")
-        prep = _Prepared(merged, panel, raw_components(panel), forecasts)
+        if not (np.array_equal(panel["symbol"].to_numpy(), merged["symbol"].to_numpy())
+                and np.array_equal(forecasts.index.to_numpy(), merged["symbol"].to_numpy())):
+            raise ValueError("rescan: the indicators hold a symbol twice; give one row per symbol")
+        prep = _Prepared(merged, panel[["symbol", "sector", "realized_vol_63", "adv_20"]], raw_components(panel),
+                         forecasts, merged[LISTING_SHOWN])
         with self._lock:
             self._prep[snap.version] = prep
             while len(self._prep) > 4:
@@ -342,12 +352,20 @@ class LiveEngine:
         alpha = alpha_signal(fc) if bool(fc.notna().any().any()) else None
         scored = merit_score(factors[list(FACTORS)], factors["realized_vol_63"], factors["adv_20"], settings.style,
                              snap.risk, alpha=alpha, alpha_weight=self.stored.alpha_weight)
-        scored = scored.join(ics["ics_score"]).join(fc).join(factors[list(FACTORS)])
-        scored["alpha_z"] = alpha.astype(float) if alpha is not None else float("nan")
-        listing = df.loc[mask].set_index("symbol")
-        today = scored.join(listing[[c for c in listing.columns if c not in scored.columns]]).reset_index()
-        ordered = today.sort_values(["merit_score", "ics_score", "symbol"], ascending=[False, False, True],
-                                    ignore_index=True)
+        # every frame here is in the kept rows' order (panel, forecasts and listings all follow the
+        # listings' order), so columns are set side by side rather than joined on the symbol
+        columns = {"symbol": factors.index.to_numpy(), **{c: scored[c].to_numpy() for c in scored.columns},
+                   "ics_score": ics["ics_score"].to_numpy(), "alpha_5d": fc["alpha_5d"].to_numpy(),
+                   "alpha_10d": fc["alpha_10d"].to_numpy(),
+                   "alpha_z": alpha.to_numpy(dtype=float) if alpha is not None else np.full(len(fc), np.nan),
+                   **{f: factors[f].to_numpy() for f in FACTORS}}
+        listing = prep.shown[mask]
+        columns.update({c: listing[c].to_numpy() for c in listing.columns if c not in columns})
+        today = pd.DataFrame(columns)
+        # rank_top_n's order (MERIT, then ICS, descending; then symbol), for every kept name
+        order = np.lexsort((today["symbol"].to_numpy().astype(str), -today["ics_score"].to_numpy(),
+                            -today["merit_score"].to_numpy()))
+        ordered = today.take(order).reset_index(drop=True)
         top = rank_top_n(ordered.head(settings.top_n), settings.top_n)[TOP_COLUMNS]
         ordered.insert(0, "rank", np.arange(1, len(ordered) + 1))
         ordered["reasons"] = ""
@@ -358,15 +376,28 @@ class LiveEngine:
 @dataclass(frozen=True)
 class _Prepared:
     merged: pd.DataFrame       # listings + indicators, one row per listing
-    panel: pd.DataFrame        # factor_panel of every listing (same rows)
-    raw: pd.DataFrame          # raw_components(panel)
+    panel: pd.DataFrame        # factor_panel of every listing (same rows): what compute_factors reads
+    raw: pd.DataFrame          # raw_components of that panel
     forecasts: pd.DataFrame    # alpha_5d, alpha_10d by symbol (same rows)
+    shown: pd.DataFrame        # LISTING_SHOWN (same rows)
 
 
-def _average_volume(bars: pd.DataFrame, n: int) -> pd.Series:
+def _symbol_rows(bars: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """symbol -> (first row, last row + 1) of a frame sorted by symbol."""
+    symbols = bars["symbol"].to_numpy()
+    if not len(symbols):
+        return {}
+    starts = np.flatnonzero(np.r_[True, symbols[1:] != symbols[:-1]])
+    ends = np.r_[starts[1:], len(symbols)]
+    return dict(zip(symbols[starts], zip(starts.tolist(), ends.tolist())))
+
+
+def _average_volume(bars: pd.DataFrame, rows: dict, n: int) -> pd.Series:
     """Each symbol's mean volume over its last n bars of the window (relative volume's base)."""
-    tail = bars.groupby("symbol", sort=False).tail(n)
-    return tail.groupby("symbol")["volume"].mean()
+    volume = np.r_[0.0, np.cumsum(bars["volume"].to_numpy(dtype=float))]
+    ends = np.array([e for _, e in rows.values()], dtype=np.int64)
+    starts = np.maximum(np.array([s for s, _ in rows.values()], dtype=np.int64), ends - n)
+    return pd.Series((volume[ends] - volume[starts]) / np.maximum(ends - starts, 1), index=list(rows))
 
 
 def _close_time(day: pd.Timestamp, sessions: pd.DatetimeIndex) -> pd.Timestamp:

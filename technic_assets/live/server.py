@@ -176,16 +176,22 @@ class Service:
         return await asyncio.shield(flight)
 
     async def payload(self, settings, snapshot) -> str:
-        """The screen of a version as JSON text, serialized once for every subscriber."""
+        """The screen of a version as JSON text, computed and serialized once for every subscriber."""
         key = (snapshot.version, settings_key(settings))
         text = self._payloads.get(key)
         if text is None:
-            text = dumps(screen_json(await self.screen(settings, snapshot)))
-            self._payloads[key] = text
+            async def make():
+                return dumps(screen_json(await self.screen(settings, snapshot)))
+
+            text = self._payloads[key] = asyncio.ensure_future(make())
             if len(self._payloads) > 256:
                 for old in sorted(self._payloads)[:128]:
                     self._payloads.pop(old, None)
-        return text
+        try:
+            return await asyncio.shield(text)
+        except Exception:
+            self._payloads.pop(key, None)
+            raise
 
 
 def _bad(exc: BadParameter) -> JSONResponse:
@@ -289,24 +295,13 @@ async def stream(request: Request):
         return _bad(exc)
 
     async def events():
-        versions = service.engine.subscribe(last).__aiter__()
         yield "retry: 2000\n\n"
-        pending = None
-        try:
-            while True:
-                if pending is None:
-                    pending = asyncio.ensure_future(versions.__anext__())
-                done, _ = await asyncio.wait({pending}, timeout=PING_SECONDS)
-                if not done:
-                    yield ": ping\n\n"
-                    continue
-                snap, pending = pending.result(), None
-                text = await service.payload(settings, snap)
-                yield f"id: {snap.version}\nevent: version\ndata: {text}\n\n"
-        finally:
-            if pending is not None:
-                pending.cancel()
-            await versions.aclose()
+        async for snap in service.engine.subscribe(last, heartbeat=PING_SECONDS):
+            if snap is None:
+                yield ": ping\n\n"
+                continue
+            text = await service.payload(settings, snap)
+            yield f"id: {snap.version}\nevent: version\ndata: {text}\n\n"
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -1,0 +1,82 @@
+"""The live page in a real browser: Debian's headless Chromium driven by Playwright (its own browser
+builds are never downloaded), against a real loopback server over the warm 200-stock day."""
+
+import os
+import shutil
+
+import pandas as pd
+import pytest
+
+from technic_assets.live.engine import LiveEngine
+from technic_assets.live.server import create_app
+from technic_assets_tests.conftest import needs_service
+from technic_assets_tests.live_server import running
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def browser():
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        needs_service(f"the browser test needs Chromium at {CHROMIUM} (Debian: apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        needs_service("the browser test needs Playwright for Python (pip install playwright; the dev extra has it)")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def table(page) -> list[list[str]]:
+    return page.eval_on_selector_all("#ranked tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+
+
+def test_the_page_ranks_screens_streams_and_explains(browser, warm_template):
+    engine = LiveEngine.load(warm_template)
+    stored_top = engine.screen().top
+    with running(create_app(engine, mode="off")) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(url + "/")
+        page.wait_for_selector("#connection.on", timeout=15_000)  # the stream is open
+
+        # reads the table: the stored top N, in order
+        rows = table(page)
+        assert [r[1] for r in rows] == stored_top["symbol"].tolist()
+        assert page.inner_text("#version") == "1"
+
+        # a screen control changes the table: one sector only
+        sector = "Energy" if (engine.screen().scored["sector"] == "Energy").sum() >= 3 else stored_top["sector"].iloc[0]
+        page.check(f"#sectors input[value='{sector}']")
+        page.wait_for_function("s => [...document.querySelectorAll('#ranked tbody tr')].every("
+                               "r => r.cells[3].textContent === s)", arg=sector, timeout=15_000)
+        screened = table(page)
+        assert screened != rows and {r[3] for r in screened} == {sector}
+
+        # a streamed version arrives: the last of the sector's list jumps to the top
+        riser = screened[-1][1]
+        live = engine.stored.indicators.assign(date=engine.day)
+        up = live["symbol"] == riser
+        live.loc[up, ["roc_21", "roc_63", "roc_126"]] += 300.0
+        live.loc[up, "ret_12_1"] += 3.0
+        engine.rescan(live, as_of=pd.Timestamp.now(tz="UTC"), source="replay")
+        page.wait_for_function("() => document.body.dataset.version === '2'", timeout=15_000)
+        updated = table(page)
+        assert page.inner_text("#source") == "replay"
+        assert [r[1] for r in updated].index(riser) < len(screened) - 1
+
+        # a symbol's detail: the chart with its averages and bands, and the reasons
+        page.click(f"#ranked tbody tr[data-symbol='{riser}']")
+        page.wait_for_selector("#chart path.sma50", timeout=15_000)
+        assert page.inner_text("#detail-title").startswith(riser)
+        assert "rank" in page.inner_text("#detail-verdict") and "momentum" in page.inner_text("#detail-body")
+        assert page.locator("#chart path.sma200").count() == 1 and page.locator("#chart path.bb").count() == 2
+        assert page.locator("#chart rect.candle").count() > 100
+        assert not errors, errors

@@ -1,0 +1,217 @@
+"""`technic serve`'s HTTP API in process (Starlette's TestClient) and on a real loopback server (SSE
+with Last-Event-ID, `technic watch`), on the warm 200-stock day."""
+
+import io
+import json
+import threading
+import time
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from starlette.testclient import TestClient
+
+from technic_assets.core.adjust import split_adjust
+from technic_assets.live.engine import LiveEngine
+from technic_assets.live.server import create_app, live_mode
+from technic_assets.live.watch import watch
+from technic_assets.storage import History
+from technic_assets_tests.conftest import WARM_DAY
+from technic_assets_tests.graph import run_cli
+from technic_assets_tests.live_server import running
+
+
+@pytest.fixture(scope="module")
+def engine(warm_template):
+    return LiveEngine.load(warm_template)
+
+
+@pytest.fixture(scope="module")
+def client(engine):
+    with TestClient(create_app(engine, mode="off")) as c:
+        yield c
+
+
+def stored(path, name):
+    return History(str(path)).read_dates(name, [pd.Timestamp(WARM_DAY)])
+
+
+def test_top_is_the_stored_top_n_in_the_documented_shape(client, warm_template):
+    body = client.get("/api/top").json()
+    assert {"as_of", "source", "settings", "rows", "version"} <= set(body)
+    assert body["source"] == "store" and body["settings"]["style"] == "medium"
+    want = stored(warm_template, "ranked_top_n").sort_values("rank")
+    assert [r["symbol"] for r in body["rows"]] == want["symbol"].tolist()
+    first = body["rows"][0]
+    assert {"rank", "symbol", "name", "sector", "merit_score", "ics_score", "reasons"} <= set(first)
+    assert first["merit_score"] == pytest.approx(want["merit_score"].iloc[0], rel=1e-12)
+    assert len(client.get("/api/top?n=5").json()["rows"]) == 5
+
+
+def test_screen_applies_every_parameter(client):
+    body = client.get("/api/screen", params=[("style", "swing"), ("sector", "Energy"), ("sector", "Utilities"),
+                                             ("min_price", "10"), ("max_price", "500"), ("n", "7")]).json()
+    rows = body["rows"]
+    assert body["settings"]["style"] == "swing" and body["settings"]["sectors"] == ["Energy", "Utilities"]
+    assert 0 < len(rows) <= 7 and {r["sector"] for r in rows} <= {"Energy", "Utilities"}
+    assert all(10 <= r["close"] <= 500 for r in rows)
+    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    etfs = client.get("/api/screen?include_etfs=true&n=500&min_dollar_volume=0").json()
+    assert any(r["sector"] == "ETF" for r in etfs["rows"])
+
+
+@pytest.mark.parametrize("query, parameter, words", [
+    ("style=bogus", "style", "swing"),
+    ("min_price=abc", "min_price", "not a number"),
+    ("min_price=nan", "min_price", "finite"),
+    ("min_price=-1", "min_price", "greater than or equal to 0"),
+    ("n=0", "n", "greater than or equal to 1"),
+    ("n=2.5", "n", "whole number"),
+    ("max_price=2", "max_price", "above min_price"),
+    ("sector=Nope", "sector", "Information Technology"),
+    ("include_etfs=maybe", "include_etfs", "true or false"),
+    ("max_price_cv=0", "max_price_cv", "greater than 0"),
+    ("colour=red", "colour", "unknown parameter"),
+])
+def test_a_bad_screen_parameter_is_a_400_naming_it(client, query, parameter, words):
+    response = client.get(f"/api/screen?{query}")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["parameter"] == parameter and body["error"].startswith(parameter) and words in body["error"]
+
+
+def test_top_takes_only_n(client):
+    response = client.get("/api/top?style=swing")
+    assert response.status_code == 400 and response.json()["parameter"] == "style"
+
+
+def test_symbol_detail_dropped_rule_and_404(client, warm_template):
+    top = stored(warm_template, "ranked_top_n").sort_values("rank")
+    sym = top["symbol"].iloc[2]
+    body = client.get(f"/api/symbol/{sym.lower()}").json()
+    assert body["symbol"] == sym and body["rank"] == 3 and body["passed"]
+    assert set(body["factors"]) == {"momentum", "value", "quality", "growth", "trend", "volatility", "liquidity"}
+    ind = stored(warm_template, "indicators").set_index("symbol")
+    assert body["indicators"]["rsi_14"] == pytest.approx(ind.at[sym, "rsi_14"], rel=1e-12)
+    assert client.get("/api/symbol/SPY").json()["dropped_by"] == "etf"
+    missing = client.get("/api/symbol/NOPE")
+    assert missing.status_code == 404 and "not listed" in missing.json()["error"]
+
+
+def test_chart_bands_and_averages_match_the_stored_indicators(client, warm_template):
+    top = stored(warm_template, "ranked_top_n").sort_values("rank")
+    sym = top["symbol"].iloc[0]
+    chart = client.get(f"/api/chart/{sym}").json()
+    ind = stored(warm_template, "indicators").set_index("symbol").loc[sym]
+    # by hand from the raw bars: the last 50 and 200 adjusted closes' means, the 20-day band
+    bars = History(str(warm_template)).read_span("price_bars", pd.Timestamp("2024-01-01"), pd.Timestamp(WARM_DAY),
+                                                 ["date", "symbol", "open", "high", "low", "close", "volume",
+                                                  "split_ratio"])
+    mine = split_adjust(bars[bars["symbol"] == sym].sort_values("date").reset_index(drop=True))
+    closes = mine["close"].to_numpy()[-300:]
+    assert chart["close"][-1] == pytest.approx(closes[-1])
+    assert chart["sma_50"][-1] == pytest.approx(closes[-50:].mean(), rel=1e-9)
+    assert chart["sma_200"][-1] == pytest.approx(closes[-200:].mean(), rel=1e-9)
+    assert chart["bb_upper"][-1] == pytest.approx(closes[-20:].mean() + 2 * closes[-20:].std(), rel=1e-9)
+    assert chart["sma_50"][-1] == pytest.approx(ind["sma_50"], rel=1e-9)
+    assert chart["date"][-1] == WARM_DAY and chart["sma_200"][0] is None
+    assert client.get("/api/chart/NOPE").status_code == 404
+
+
+def test_healthz_says_the_feed_is_off_and_how_old_the_data_is(client):
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok" and body["mode"] == "off" and body["feed"]["state"] == "off"
+    assert body["lag_s"] > 0 and body["source"] == "store"
+
+
+def test_the_page_and_its_assets_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and 'id="ranked"' in page.text
+    for asset in ("/static/app.js", "/static/app.css"):
+        assert client.get(asset).status_code == 200
+
+
+def test_technic_live_is_checked():
+    assert live_mode({}) == "off" and live_mode({"TECHNIC_LIVE": "Replay"}) == "replay"
+    with pytest.raises(ValueError, match="TECHNIC_LIVE='sometimes'"):
+        live_mode({"TECHNIC_LIVE": "sometimes"})
+
+
+def sse_events(response, count: int) -> list[tuple[int, dict]]:
+    """The first `count` (id, payload) version events of a streaming response."""
+    out, ident, data = [], None, None
+    for line in response.iter_lines():
+        if line.startswith("id: "):
+            ident = int(line[4:])
+        elif line.startswith("data: "):
+            data = json.loads(line[6:])
+        elif line == "" and data is not None:
+            out.append((ident, data))
+            ident, data = None, None
+            if len(out) == count:
+                return out
+    return out
+
+
+def modified(engine, k: int) -> pd.DataFrame:
+    """The day's indicators with one name's momentum lifted: a version that changes the ranking."""
+    live = engine.stored.indicators.assign(date=engine.day)
+    sym = engine.screen().scored["symbol"].iloc[30 + k]
+    live.loc[live["symbol"] == sym, ["roc_63", "roc_126"]] += 80.0
+    return live
+
+
+def test_stream_sends_the_top_at_connect_then_each_version_and_resumes(warm_template):
+    engine = LiveEngine.load(warm_template)
+    with running(create_app(engine, mode="off")) as url, httpx.Client(timeout=20) as http:
+        with http.stream("GET", f"{url}/api/stream?n=5") as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            events = iter([])
+
+            def publish():
+                time.sleep(0.3)
+                for k in range(2):
+                    engine.rescan(modified(engine, k), as_of=pd.Timestamp.now(tz="UTC"), source="replay")
+
+            threading.Thread(target=publish).start()
+            got = sse_events(response, 3)
+        assert [i for i, _ in got] == [1, 2, 3]
+        assert [len(p["rows"]) for _, p in got] == [5, 5, 5] and got[1][1]["source"] == "replay"
+        assert got[2][1]["rows"] != got[0][1]["rows"]
+        # a client that saw version 1 reconnects: versions 2 and 3 first, nothing skipped
+        with http.stream("GET", f"{url}/api/stream?n=5", headers={"Last-Event-ID": "1"}) as response:
+            resumed = sse_events(response, 2)
+        assert [i for i, _ in resumed] == [2, 3] and resumed[1][1]["rows"] == got[2][1]["rows"]
+        bad = http.get(f"{url}/api/stream", headers={"Last-Event-ID": "soon"})
+        assert bad.status_code == 400 and bad.json()["parameter"] == "Last-Event-ID"
+
+
+def test_technic_watch_redraws_on_each_version(warm_template):
+    engine = LiveEngine.load(warm_template)
+    top = engine.screen().top
+    with running(create_app(engine, mode="off")) as url:
+        out = io.StringIO()
+        threading.Timer(0.5, lambda: engine.rescan(modified(engine, 0), as_of=pd.Timestamp.now(tz="UTC"),
+                                                   source="replay")).start()
+        assert watch(url, params={"n": 3}, out=out, max_events=2, clear=False) == 0
+    text = out.getvalue()
+    assert "version 1" in text and "version 2" in text and "source replay" in text
+    first_table = text.split("version 2")[0]
+    assert all(sym in first_table for sym in top["symbol"].head(3))
+
+
+def test_technic_watch_without_a_server_says_so():
+    from technic_assets_tests.live_server import free_port
+
+    result = run_cli(["watch", "--url", f"http://127.0.0.1:{free_port()}"], {})
+    assert result.returncode != 0 and "technic serve" in result.stderr
+
+
+def test_technic_serve_refuses_a_store_without_a_scanned_day(tmp_path):
+    result = run_cli(["serve", "--port", "8000"], {"TECHNIC_DUCKDB_PATH": str(tmp_path / "empty.duckdb")})
+    assert result.returncode != 0 and "technic scan" in result.stderr
+    result = run_cli(["serve", "--date", "soon"], {"TECHNIC_DUCKDB_PATH": str(tmp_path / "empty.duckdb")})
+    assert result.returncode != 0 and "--date" in result.stderr
+    result = run_cli(["serve"], {"TECHNIC_LIVE": "sometimes", "TECHNIC_DUCKDB_PATH": str(tmp_path / "x.duckdb")})
+    assert result.returncode != 0 and "TECHNIC_LIVE" in result.stderr
