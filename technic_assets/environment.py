@@ -80,7 +80,7 @@ class Environment:
     http_retry_seconds: float = 120.0
     http_timeout_seconds: float = 20.0
     live: str = "off"  # the intraday source of `technic serve`: off | replay | polygon
-    replay_speed: float = 60.0  # market minutes per second of a replay (0: as fast as it is consumed)
+    replay_speed: float = 60.0  # market minutes per second of a replay (0: no pause)
     polygon_ws_url: str = ""  # TECHNIC_LIVE=polygon: the WebSocket of minute aggregates; empty: poll the snapshot
 
     @classmethod

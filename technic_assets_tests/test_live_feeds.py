@@ -201,12 +201,14 @@ def test_websocket_minutes_are_aggregated_malformed_ones_skipped_and_a_dropped_s
          "{not json",
          [{"ev": "AM", "sym": "BBB", "o": "x", "h": 1, "l": 1, "c": 1, "v": 1, "e": m1}],
          [am("AAA", 10.1, 10.6, 10.0, 10.5, 700, m2, op=9.95, av=21_200), am("BBB", 20.0, 20.2, 19.9, 20.1, 50, m1)]],
-        [[am("AAA", 10.5, 10.5, 9.7, 9.8, 900, m3, op=9.95, av=22_100)]],
+        [[am("AAA", 10.5, 10.5, 9.7, 9.8, 900, m3, op=9.95, av=22_100),
+          am("AAA", 10.0, 99.0, 1.0, 50.0, 5, int((T0 - 3 * 3600) * 1000))]],  # 12:00 UTC: pre-market
     ])
 
     async def play():
         server, url = await serve(fake)
-        feed = AggregatesFeed(url, KEY, reconnect_seconds=0.05)
+        session = (T0 - 2.5 * 3600, T0 + 4 * 3600)  # 13:30 to 20:00 UTC
+        feed = AggregatesFeed(url, KEY, reconnect_seconds=0.05, session=session)
         seen, states = [], set()
         async for update in feed.updates():
             seen.append(update)
@@ -222,7 +224,7 @@ def test_websocket_minutes_are_aggregated_malformed_ones_skipped_and_a_dropped_s
     # the day's official open and accumulated volume from the messages, high/low over the minutes seen
     assert last.loc["AAA", ["open", "high", "low", "close", "volume"]].tolist() == [9.95, 10.6, 9.7, 9.8, 22_100]
     assert last.loc["BBB", ["open", "high", "low", "close", "volume"]].tolist() == [20.0, 20.2, 19.9, 20.1, 50]
-    assert feed.status.malformed == 2
+    assert feed.status.malformed == 2 and feed.status.extra["outside_session"] == 1
     assert seen[-1].as_of == pd_utc(T0 + 180) and seen[-1].ages.to_dict() == {"AAA": 0.0, "BBB": 120.0}
     assert feed.status.state == "live"
 

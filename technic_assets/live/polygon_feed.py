@@ -184,19 +184,21 @@ def parse_aggregates(raw) -> tuple[list[dict], int]:
 class AggregatesFeed:
     """Polygon's WebSocket per-minute aggregates of every symbol (`AM.*`), aggregated into forming bars.
     `seed` (optional) is a FormingBars already holding the day so far (from one snapshot), so a feed
-    that starts mid-session does not miss the morning's high and low."""
+    that starts mid-session does not miss the morning's high and low; `session` keeps the regular
+    session's minutes only (the socket also carries pre- and after-market ones)."""
 
     source = "polygon-ws"
 
     def __init__(self, url: str, api_key: str, *, seed: FormingBars | None = None,
                  split_ratios: dict[str, float] | None = None, reconnect_seconds: float = 2.0,
-                 open_timeout: float = 10.0):
+                 open_timeout: float = 10.0, session: tuple[float, float] | None = None):
         if not api_key:
             raise ValueError("no API key: set POLYGON_API_KEY (or MASSIVE_API_KEY)")
         self.url, self._key = url, api_key
         self.bars = seed or FormingBars()
         self.bars.set_split_ratios(split_ratios or {})
         self.reconnect_seconds, self.open_timeout = reconnect_seconds, open_timeout
+        self.session = session  # (open, close) epoch seconds: minutes outside (pre- and after-market) are left out
         self.status = FeedStatus(self.source)
 
     def __repr__(self) -> str:
@@ -225,6 +227,11 @@ class AggregatesFeed:
                     async for raw in ws:
                         events, bad = parse_aggregates(raw)
                         self.status.malformed += bad
+                        if self.session is not None:
+                            inside = [e for e in events if self.session[0] < e["e"] / 1e3 <= self.session[1]]
+                            extra = self.status.extra
+                            extra["outside_session"] = extra.get("outside_session", 0) + len(events) - len(inside)
+                            events = inside
                         if not events:
                             continue
                         self.bars.add_minutes([e["sym"] for e in events], *(

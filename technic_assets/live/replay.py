@@ -7,8 +7,8 @@ and to C at the last (a Brownian bridge between those points, kept inside [L, H]
 and low lie between its open/close and H/L, and the volumes (U-shaped over the day) are whole shares
 summing to V. The path is seeded by the day, so a replay is repeatable.
 
-`ReplayFeed` plays the minutes at `speed` market minutes per second (TECHNIC_REPLAY_SPEED; 0 plays
-them as fast as they are consumed), each update being the forming bars aggregated so far.
+`ReplayFeed` plays the minutes at `speed` market minutes per second (TECHNIC_REPLAY_SPEED; 0: without
+pausing), each update being the forming bars aggregated so far.
 """
 
 from __future__ import annotations
@@ -102,6 +102,8 @@ class ReplayFeed:
         self.day, self.speed, self.start_minute = pd.Timestamp(day), speed, start_minute
         self._sleep, self._clock = sleep, clock
         self.minutes = minute_bars(day_bars, day, seed=seed)
+        if not 0 <= start_minute < len(self.minutes.ends):
+            raise ValueError(f"start_minute={start_minute}: the session has minutes 0..{len(self.minutes.ends) - 1}")
         if len(self.minutes.symbols) == 0:
             raise ValueError(f"replay: the source has no bars for {self.day:%Y-%m-%d}")
         self.status = FeedStatus(self.source)

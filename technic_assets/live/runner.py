@@ -40,10 +40,27 @@ def _rescan(engine, intraday: IntradayIndicators, update, source: str):
 
 
 async def run_live(engine, feed: Feed, *, intraday: IntradayIndicators | None = None) -> None:
-    """Rescan the engine on every update of `feed` until the feed ends (a replay's close, a refused
-    key) or the task is cancelled. The feed's state reaches the engine every STATUS_SECONDS."""
+    """Rescan the engine on the feed's updates until the feed ends (a replay's close, a refused key)
+    or the task is cancelled. The feed is read at its own pace and the newest update wins: forming bars
+    hold the whole day so far, so an update that arrives while a rescan runs replaces the one waiting
+    (nothing is lost, and a burst of messages costs one rescan, not one each). The feed's state
+    reaches the engine every STATUS_SECONDS."""
     if intraday is None:
         intraday = await asyncio.to_thread(IntradayIndicators, engine.window_bars, engine.day, engine.sessions)
+    waiting: list = []  # at most one update: the newest not rescanned yet
+    wake = asyncio.Event()
+    finished = False
+
+    async def pump():
+        nonlocal finished
+        try:
+            async for update in feed.updates():
+                waiting[:] = [update]
+                wake.set()
+                await asyncio.sleep(0)
+        finally:
+            finished = True
+            wake.set()
 
     async def keep_reporting():
         while True:
@@ -51,16 +68,27 @@ async def run_live(engine, feed: Feed, *, intraday: IntradayIndicators | None = 
             await asyncio.sleep(STATUS_SECONDS)
 
     reporter = asyncio.create_task(keep_reporting())
+    pumping = asyncio.create_task(pump())
     try:
-        async for update in feed.updates():
-            try:
-                await asyncio.to_thread(_rescan, engine, intraday, update, feed.source)
-            except ValueError as exc:  # a forming frame the indicators refuse: counted, the loop goes on
-                feed.status.malformed += 1
-                log.warning("live: an update was refused: %s", exc)
-            _report(engine, feed)
+        while True:
+            if not waiting and not finished:
+                await wake.wait()
+                wake.clear()
+            if waiting:
+                update = waiting.pop()
+                try:
+                    await asyncio.to_thread(_rescan, engine, intraday, update, feed.source)
+                except ValueError as exc:  # a forming frame the indicators refuse: counted, the loop goes on
+                    feed.status.malformed += 1
+                    log.warning("live: an update was refused: %s", exc)
+                _report(engine, feed)
+                continue
+            if finished:
+                break
+        await pumping  # a feed that failed raises here
     finally:
         reporter.cancel()
+        pumping.cancel()
         if feed.status.state in ("live", "starting"):
             feed.status.state = "finished"
         _report(engine, feed)
@@ -128,7 +156,11 @@ def polygon_feed(env, day: pd.Timestamp, environ: Mapping[str, str]):
         log.warning("live: today's splits could not be read (%s); forming bars are taken as unsplit", exc)
         ratios = {}
     if env.polygon_ws_url:
-        return AggregatesFeed(env.polygon_ws_url, key, split_ratios=ratios)
+        from technic_assets.partitions import nyse
+
+        cal = nyse()
+        session = (cal.session_open(day).timestamp(), cal.session_close(day).timestamp())
+        return AggregatesFeed(env.polygon_ws_url, key, split_ratios=ratios, session=session)
     return SnapshotFeed(client, split_ratios=ratios)
 
 
