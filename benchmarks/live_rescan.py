@@ -163,6 +163,8 @@ def main(argv=None) -> None:
         intraday._step(g, h[:len(rows)], l[:len(rows)], c[:len(rows)], v[:len(rows)])  # every indicator
         numpy_ema.append(time.perf_counter() - a)
 
+    print(f"load average (1, 5, 15 min) at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} cores")
     print(spread("incremental update", upd))
     print(spread("incremental update + rescan", both))
     print(spread("full recompute + rescan", full))
