@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import statistics
 import subprocess
@@ -30,6 +31,11 @@ import numpy as np
 import pandas as pd
 
 PREV, DAY = "2025-11-19", "2025-11-20"
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def spread(label: str, seconds: list[float]) -> str:
@@ -70,13 +76,20 @@ class StreamHandles:
     full seed, opened on its window before the forming day; `peek` gives the next value without
     advancing, the forming bar's. The alternative to the numpy recurrences, timed the same way."""
 
-    def __init__(self, intraday):
+    def __init__(self, intraday, intraday_window):
         import talib.stream as ts
 
-        adj = intraday._adj
+        from technic_assets.core.adjust import split_adjust, symbol_bounds
+        from technic_assets.core.indicators import LOOKBACK
+
+        sessions = intraday.sessions
+        first = sessions[sessions.get_loc(intraday.forming_day) - (LOOKBACK - 1)]
+        window = intraday_window[intraday_window["date"] >= first]  # the forming day's window without it
+        adj = {k: v.to_numpy(np.float64) for k, v in split_adjust(window).items() if k in ("high", "low", "close")}
+        starts, _ = symbol_bounds(np.sort(window["symbol"].to_numpy()))
         self.rows, self.handles = [], []
         for k in np.flatnonzero(intraday.fast):
-            s, e = intraday._starts[k], intraday._starts[k] + intraday.n_prefix[k]
+            s, e = starts[k], starts[k] + intraday.n_prefix[k]
             h, l, c = adj["high"][s:e], adj["low"][s:e], adj["close"][s:e]
             self.rows.append(k)
             self.handles.append((ts.EMA(c, 12), ts.EMA(c, 26), ts.RSI(c, 14), ts.MACD(c, 12, 26, 9),
@@ -118,9 +131,13 @@ def main(argv=None) -> None:
         build_store(path, stocks)
     t0 = time.perf_counter()
     engine = LiveEngine.load(path, PREV)
+    gc.collect()
+    rss0 = rss_mb()
     t1 = time.perf_counter()
     intraday = IntradayIndicators(engine.window_bars, engine.day, engine.sessions)
     t2 = time.perf_counter()
+    gc.collect()
+    print(f"memory held by the incremental state: {rss_mb() - rss0:.0f} MB (resident, after collection)")
     print(f"engine load {t1 - t0:.2f} s; incremental state {t2 - t1:.2f} s "
           f"({len(intraday.symbols)} symbols, {int(intraday.fast.sum())} on the recurrences)", flush=True)
     updates = forming_frames(engine, stocks, args.minutes + 3)
@@ -147,7 +164,7 @@ def main(argv=None) -> None:
         full.append(time.perf_counter() - a)
 
     a = time.perf_counter()
-    handles = StreamHandles(intraday)
+    handles = StreamHandles(intraday, engine.window_bars)
     print(f"talib.stream: {len(handles.rows)} x 6 handles opened in {time.perf_counter() - a:.2f} s", flush=True)
     stream, numpy_ema = [], []
     for u in updates[3:]:

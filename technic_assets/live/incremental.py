@@ -201,22 +201,22 @@ class IntradayIndicators:
         raw = window_bars[(dated >= start) & (dated <= day)]
         if not _sorted_by_symbol_and_date(raw):  # the store's window reads come sorted
             raw = raw.sort_values(["symbol", "date"], kind="stable")
-        self._raw = raw.reset_index(drop=True)
+        raw = raw.reset_index(drop=True)
         # F's indicators of a symbol without a forming bar: its prefix, as indicators_for_days gives them
-        self.base = indicators_for_days(self._raw, pd.DatetimeIndex([self.forming_day]), sessions)
+        self.base = indicators_for_days(raw, pd.DatetimeIndex([self.forming_day]), sessions)
         self.symbols = self.base["symbol"].to_numpy()
         self._index = pd.Index(self.symbols)
         self._base_values = self.base[INDICATOR_COLUMNS].to_numpy(dtype=np.float64)
         self._base_n = self.base["n_bars"].to_numpy(np.int64)
         self._base_suspect = self.base["split_unverified"].to_numpy(dtype=bool)
         self._last_layout = None
-        self._build_state()
+        self._build_state(raw)
 
-    def _build_state(self) -> None:
-        adj = split_adjust(self._raw)
+    def _build_state(self, raw: pd.DataFrame) -> None:
+        adj = split_adjust(raw)
         starts, ends = symbol_bounds(adj["symbol"].to_numpy())
         n = (ends - starts).astype(np.int64)
-        self._starts, self.n_prefix = starts, n
+        self.n_prefix = n
         width = int(n.max()) if len(n) else 0
         row = np.repeat(np.arange(len(n)), n)
         col = np.arange(len(adj)) - np.repeat(starts, n)
@@ -225,7 +225,7 @@ class IntradayIndicators:
             m = np.full((len(n), width), np.nan)
             m[row, col] = adj[name].to_numpy(np.float64)
             mats[name] = m
-        self._adj = {k: adj[k].to_numpy(np.float64) for k in ("open", "high", "low", "close", "volume")}
+        cols = [adj[k].to_numpy(np.float64) for k in ("open", "high", "low", "close", "volume")]
         c, v = mats["close"], mats["volume"]
         with np.errstate(all="ignore"):
             self.state = _Recurrences(mats["high"], mats["low"], c, n).state
@@ -247,8 +247,10 @@ class IntradayIndicators:
         st["v0"] = v[:, 0].copy()
         obv_steps = np.sign(np.nan_to_num(np.diff(c, axis=1))) * v[:, 1:]
         st["obv"] = v[:, 0] + np.nansum(obv_steps, axis=1)  # TA-Lib's OBV from the prefix's first bar
-        st["raw_close"] = self._raw["close"].to_numpy(np.float64)[ends - 1]
+        st["raw_close"] = raw["close"].to_numpy(np.float64)[ends - 1]
         self.fast = n >= FAST_MIN_BARS
+        # the bars kept: only those of the few symbols computed by TA-Lib on their short window
+        self._short_bars = {k: [a[starts[k]:ends[k]].copy() for a in cols] for k in np.flatnonzero(~self.fast)}
 
     def _layout(self, symbols: np.ndarray) -> dict:
         """Where each forming row goes, and the carried state gathered for it: the same for every
@@ -357,9 +359,7 @@ class IntradayIndicators:
 
     def _short(self, code: int, o, h, l, c, v) -> list[float]:
         """A symbol with too short a window for the recurrences: TA-Lib on the window with the forming bar."""
-        s = self._starts[code]
-        e = s + self.n_prefix[code]
-        bars = [np.r_[self._adj[k][s:e], x] for k, x in zip(("open", "high", "low", "close", "volume"), (o, h, l, c, v))]
+        bars = [np.r_[a, x] for a, x in zip(self._short_bars[code], (o, h, l, c, v))]
         arrays = indicator_arrays(*bars)
         out = [a[-1] for a in arrays]
         out[OBV] = arrays[OBV][-1] - arrays[OBV][0] + bars[4][0]  # re-based on the window's first bar
