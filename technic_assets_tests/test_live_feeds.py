@@ -137,6 +137,7 @@ def test_a_snapshot_outage_shows_as_stale_and_is_recovered_from(snapshot):
     first, second = asyncio.run(play())
     assert second.as_of - first.as_of == pd_utc(T0 + 60) - pd_utc(T0)
     assert second.forming.set_index("symbol").loc["AAA", "high"] == 10.9
+    assert [state for _, state, _ in feed.status.changes] == ["live", "stale", "live"]
     assert feed.status.state == "live" and feed.status.error is None
 
 
@@ -220,6 +221,9 @@ def test_websocket_minutes_are_aggregated_malformed_ones_skipped_and_a_dropped_s
 
     feed, seen = asyncio.run(play())
     assert fake.logins == 2  # the dropped connection was made again
+    states = [state for _, state, _ in feed.status.changes]
+    assert states == ["live", "stale", "live"]  # stale while reconnecting, with the reason
+    assert "reconnecting" in feed.status.changes[1][2]
     last = seen[-1].forming.set_index("symbol")
     # the day's official open and accumulated volume from the messages, high/low over the minutes seen
     assert last.loc["AAA", ["open", "high", "low", "close", "volume"]].tolist() == [9.95, 10.6, 9.7, 9.8, 22_100]

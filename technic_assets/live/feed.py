@@ -43,15 +43,25 @@ class FeedStatus:
     malformed: int = 0  # messages or rows counted and skipped
     error: str | None = None  # the last failure, never holding a key
     extra: dict = field(default_factory=dict)
+    changes: list = field(default_factory=list)  # the last state changes: [epoch s, state, error]
+
+    def _set(self, state: str, error: str | None) -> None:
+        if state != self.state:
+            self.changes = [*self.changes[-19:], [time.time(), state, error]]
+        self.state, self.error = state, error
 
     def received(self, as_of: pd.Timestamp, *, now: float | None = None) -> None:
-        self.state, self.error = "live", None
+        self._set("live", None)
         self.as_of = pd.Timestamp(as_of).isoformat()
         self.received_at = time.time() if now is None else now
         self.updates += 1
 
     def failed(self, error: str, *, state: str = "stale") -> None:
-        self.state, self.error = state, error
+        self._set(state, error)
+
+    def ended(self) -> None:
+        """The feed has nothing more to give (a replay reached the close)."""
+        self._set("finished", None)
 
     def lag_seconds(self, now: float | None = None) -> float | None:
         """Seconds since the newest data arrived (None before any)."""

@@ -132,4 +132,4 @@ class ReplayFeed:
             if i <= last and self.speed > 0:
                 wait = started + (i - self.start_minute) / self.speed - self._clock()
                 await self._sleep(max(0.0, wait))
-        self.status.state = "finished"
+        self.status.ended()

@@ -90,7 +90,7 @@ async def run_live(engine, feed: Feed, *, intraday: IntradayIndicators | None = 
         reporter.cancel()
         pumping.cancel()
         if feed.status.state in ("live", "starting"):
-            feed.status.state = "finished"
+            feed.status.ended()
         _report(engine, feed)
 
 
