@@ -79,6 +79,24 @@ def test_technic_live_picks_the_feed(warm_store, monkeypatch):
     assert isinstance(replay, ReplayFeed) and replay.day == pd.Timestamp(NEXT_DAY) and replay.speed == 120.0
     with pytest.raises(ValueError, match="POLYGON_API_KEY"):
         feed_from_env(dataclasses.replace(env, live="polygon"), engine, environ={})
+    from technic_assets.live.polygon_feed import AggregatesFeed, SnapshotFeed
+    from technic_assets_tests.test_live_feeds import KEY, FakeSnapshot
+
+    fake = FakeSnapshot()  # its splits endpoint answers 404: the forming bars are taken as unsplit
+    try:
+        environ = {"POLYGON_API_KEY": KEY, "TECHNIC_POLYGON_BASE_URL": fake.url}
+        polygon = Environment.read({**environ, "TECHNIC_LIVE": "polygon"})
+        snapshot = feed_from_env(polygon, engine, environ=environ)
+        assert isinstance(snapshot, SnapshotFeed) and snapshot.split_ratios == {}
+        ws = feed_from_env(dataclasses.replace(polygon, polygon_ws_url="ws://127.0.0.1:9/stocks"), engine,
+                           environ=environ)
+        assert isinstance(ws, AggregatesFeed)
+        assert ws.session == (pd.Timestamp(f"{NEXT_DAY} 13:30", tz="UTC").timestamp(),
+                              pd.Timestamp(f"{NEXT_DAY} 20:00", tz="UTC").timestamp())
+    finally:
+        fake.close()
+    with pytest.raises(ValueError, match="TECHNIC_POLYGON_WS_URL='http://x' is not a ws:// or wss:// URL"):
+        Environment.read({"TECHNIC_POLYGON_WS_URL": "http://x"})
     with pytest.raises(ValueError, match="TECHNIC_LIVE='sometimes' is not one of off, replay, polygon"):
         Environment.read({"TECHNIC_LIVE": "sometimes"})
     with pytest.raises(ValueError, match="TECHNIC_REPLAY_SPEED=-1.0 is outside"):
