@@ -26,16 +26,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 
 import numpy as np
 import pandas as pd
 
 PREV, DAY = "2025-11-19", "2025-11-20"
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def spread(label: str, seconds: list[float]) -> str:
@@ -131,13 +127,16 @@ def main(argv=None) -> None:
         build_store(path, stocks)
     t0 = time.perf_counter()
     engine = LiveEngine.load(path, PREV)
-    gc.collect()
-    rss0 = rss_mb()
     t1 = time.perf_counter()
     intraday = IntradayIndicators(engine.window_bars, engine.day, engine.sessions)
     t2 = time.perf_counter()
     gc.collect()
-    print(f"memory held by the incremental state: {rss_mb() - rss0:.0f} MB (resident, after collection)")
+    tracemalloc.start()  # numpy's buffers are traced: what building the state allocates, and what it keeps
+    kept = IntradayIndicators(engine.window_bars, engine.day, engine.sessions)
+    held, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del kept
+    print(f"incremental state: {held / 2**20:.0f} MB held, {peak / 2**20:.0f} MB at the peak of building it")
     print(f"engine load {t1 - t0:.2f} s; incremental state {t2 - t1:.2f} s "
           f"({len(intraday.symbols)} symbols, {int(intraday.fast.sum())} on the recurrences)", flush=True)
     updates = forming_frames(engine, stocks, args.minutes + 3)
