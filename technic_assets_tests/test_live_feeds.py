@@ -248,3 +248,22 @@ def test_websocket_a_refused_key_stops_the_feed_without_showing_the_key(caplog):
     assert updates == [] and feed.status.state == "refused"
     assert "refused" in feed.status.error and secret not in feed.status.error and secret not in caplog.text
     assert secret not in repr(feed)
+
+
+def test_a_snapshot_whose_data_stops_moving_turns_stale(snapshot):
+    """The provider answers, but with the same data (it lags, or the market closed)."""
+    snapshot.tickers = [ticker("AAA", 10.0, 10.5, 9.8, 10.2, 12_000, T0)]
+    feed = SnapshotFeed(client(snapshot.url), interval=0.02, stale_after=0.2)
+
+    async def play():
+        updates = feed.updates()
+        await anext(updates)
+        pending = asyncio.ensure_future(anext(updates))
+        await wait_for(lambda: feed.status.state == "stale")
+        pending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await pending
+        await updates.aclose()
+
+    asyncio.run(play())
+    assert "has not moved" in feed.status.error and feed.status.as_of == pd_utc(T0).isoformat()

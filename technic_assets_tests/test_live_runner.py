@@ -152,3 +152,51 @@ def test_a_slow_rescan_takes_the_newest_update_and_the_last_one_is_never_dropped
     assert (close.loc[official.index, "close"] == official["close"]).all()
     assert (close.loc[official.index, "volume"] == official["volume"]).all()  # the day's volume, for rel. volume
     assert engine.feed["state"] == "finished"
+
+
+def test_an_outage_of_the_snapshot_reaches_the_engine_as_stale_and_the_recovery_as_live(monkeypatch):
+    """What /healthz shows: the feed's state passed to the engine while no update comes."""
+    import time
+
+    from technic_assets.core.indicators import LOOKBACK
+    from technic_assets.live import runner
+    from technic_assets.live.polygon_feed import SnapshotFeed
+    from technic_assets.market.synthetic import SyntheticMarket
+    from technic_assets.partitions import sessions_back
+    from technic_assets_tests.test_live_feeds import FakeSnapshot, client, ticker
+
+    monkeypatch.setattr(runner, "STATUS_SECONDS", 0.05)
+    window = sessions_back(WARM_DAY, LOOKBACK)
+    engine = SlowEngine(SyntheticMarket(seed=7, n_stocks=60).daily_bars(window[0].date(), window[-1].date()), WARM_DAY)
+    symbol = engine.window_bars["symbol"].iloc[-1]
+    t0 = pd.Timestamp(f"{NEXT_DAY} 15:00", tz="UTC").timestamp()
+    fake = FakeSnapshot()
+    fake.tickers = [ticker(symbol, 10.0, 10.5, 9.8, 10.2, 1_000, t0)]
+    feed = SnapshotFeed(client(fake.url), interval=0.02)
+
+    async def until(state):
+        deadline = time.monotonic() + 10
+        while (engine.feed or {}).get("state") != state:
+            assert time.monotonic() < deadline, f"the engine never saw {state}: {engine.feed}"
+            await asyncio.sleep(0.01)
+
+    async def play():
+        task = asyncio.create_task(run_live(engine, feed))
+        await until("live")
+        fake.mode = "down"
+        await until("stale")
+        assert "HTTP 503" in engine.feed["error"] and engine.feed["as_of"] == pd_iso(t0)
+        fake.tickers = [ticker(symbol, 10.0, 10.9, 9.8, 10.8, 2_000, t0 + 60)]
+        fake.mode = "ok"
+        await until("live")
+        task.cancel()
+
+    try:
+        asyncio.run(play())
+    finally:
+        fake.close()
+    assert engine.seen[-1][0] == pd.Timestamp(t0 + 60, unit="s", tz="UTC")
+
+
+def pd_iso(seconds):
+    return pd.Timestamp(seconds, unit="s", tz="UTC").isoformat()

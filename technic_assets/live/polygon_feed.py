@@ -84,13 +84,14 @@ def refused(exc: ProviderError) -> bool:
 
 class SnapshotFeed:
     """The full-market snapshot, one request for the whole market every `interval` seconds, through
-    the project's HTTP client (its retries, rate limit and timeouts; the key in a header)."""
+    the project's HTTP client (its retries, rate limit and timeouts; the key in a header). Answers whose
+    newest data has not moved for `stale_after` seconds set the state stale (the provider lags)."""
 
     source = "polygon-snapshot"
 
     def __init__(self, client, *, interval: float = 5.0, split_ratios: dict[str, float] | None = None,
-                 sleep=asyncio.sleep):
-        self.client, self.interval, self._sleep = client, interval, sleep
+                 stale_after: float = 60.0, sleep=asyncio.sleep):
+        self.client, self.interval, self.stale_after, self._sleep = client, interval, stale_after, sleep
         self.split_ratios = split_ratios or {}
         self.status = FeedStatus(self.source)
 
@@ -100,11 +101,10 @@ class SnapshotFeed:
     async def updates(self):
         bars = FormingBars()
         bars.set_split_ratios(self.split_ratios)
-        newest = -math.inf
+        newest, moved = -math.inf, time.monotonic()
         while True:
             try:
-                body = await asyncio.to_thread(self.poll)
-                cols, bad, untraded = parse_snapshot(body)
+                cols, bad, untraded = await asyncio.to_thread(lambda: parse_snapshot(self.poll()))  # off the loop
             except ProviderError as exc:
                 if refused(exc):
                     self.status.failed(str(exc), state="refused")
@@ -134,8 +134,9 @@ class SnapshotFeed:
                     newest = latest
                     self.status.received(update.as_of)
                     yield update
-                else:  # the answer did not move: the provider lags (or the market is closed)
-                    self.status.failed("the snapshot's data has not moved since the last poll")
+                    moved = time.monotonic()
+                elif time.monotonic() - moved > self.stale_after:  # the provider lags (or the market closed)
+                    self.status.failed(f"the snapshot's data has not moved for {time.monotonic() - moved:.0f} s")
             await self._sleep(self.interval)
 
 
