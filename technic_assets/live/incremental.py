@@ -30,139 +30,14 @@ from technic_assets.core.indicators import (
     BARS_NEEDED, INDICATOR_COLUMNS, LOOKBACK, OBV, PRICE_LEVEL, TRADING_DAYS, VOLUME_LEVEL, _sorted_by_symbol_and_date,
     indicator_arrays, indicators_for_days,
 )
+from technic_assets.live.recurrences import K9, K12, K26, P, SEEDED_AFTER, Recurrences, adx_step, is_zero, true_range
 
-FAST_MIN_BARS = 34  # MACD's signal, the last recurrence to be seeded, needs 34 bars
-K12, K26, K9 = 2.0 / 13.0, 2.0 / 27.0, 2.0 / 10.0  # TA-Lib's PER_TO_K
-P = 14.0  # RSI, ATR, ADX period
+FAST_MIN_BARS = SEEDED_AFTER
 FORMING_COLUMNS = ["symbol", "open", "high", "low", "close", "volume"]
 COLUMN = {name: k for k, name in enumerate(INDICATOR_COLUMNS)}
 PRICE_LEVEL_AT, VOLUME_LEVEL_AT = np.flatnonzero(PRICE_LEVEL), np.flatnonzero(VOLUME_LEVEL)
 # a symbol's first bar defines these alone (the others are NaN): kept in step with core.indicators
 assert {c for c, n in zip(INDICATOR_COLUMNS, BARS_NEEDED) if n <= 1} == {"close", "obv"}
-
-
-def _is_zero(x):
-    return (-1e-14 < x) & (x < 1e-14)  # TA_IS_ZERO
-
-
-def _true_range(h, l, prev_close):
-    """TA-Lib's TRUE_RANGE: the largest of high - low and the distances from the previous close."""
-    out = h - l
-    out = np.where(np.abs(prev_close - h) > out, np.abs(prev_close - h), out)
-    return np.where(np.abs(prev_close - l) > out, np.abs(prev_close - l), out)
-
-
-def _directional(h, l, prev_h, prev_l):
-    """TA-Lib's +DM and -DM of one bar (at most one of them non-zero)."""
-    up, down = h - prev_h, prev_l - l
-    minus = (down > 0) & (up < down)
-    plus = ~minus & (up > 0) & (up > down)
-    return np.where(plus, up, 0.0), np.where(minus, down, 0.0)
-
-
-def _adx_step(st: dict, h, l, c, rows=slice(None)):
-    """One ADX step after its seed: Wilder's sums of +DM, -DM and TR, then DX into ADX. Returns
-    the new (plus_dm, minus_dm, tr, adx) without storing them."""
-    pdm, mdm = _directional(h, l, st["high"][rows], st["low"][rows])
-    tr = _true_range(h, l, st["close"][rows])
-    plus = st["pdm"][rows] - st["pdm"][rows] / P
-    plus = plus + pdm
-    minus = st["mdm"][rows] - st["mdm"][rows] / P
-    minus = minus + mdm
-    trs = st["tr"][rows] - st["tr"][rows] / P + tr
-    adx = st["adx"][rows]
-    with np.errstate(all="ignore"):
-        mdi, pdi = 100.0 * (minus / trs), 100.0 * (plus / trs)
-        s = mdi + pdi
-        dx = 100.0 * (np.abs(mdi - pdi) / s)
-    ok = ~_is_zero(trs) & ~_is_zero(s)
-    adx = np.where(ok, (adx * (P - 1) + dx) / P, adx)
-    return plus, minus, trs, adx, dx, ok
-
-
-class _Recurrences:
-    """The EMA-type state (EMA 12/26, MACD, RSI, ATR, ADX) of every symbol after its last bar, built by
-    running TA-Lib's recurrences over the bars, left-aligned so that every seed falls on the same step."""
-
-    def __init__(self, h, l, c, lengths):
-        n_sym = len(lengths)
-        order = np.argsort(-lengths, kind="stable")  # longest first: the active symbols are a leading slice
-        H, L, C = h[order], l[order], c[order]
-        active = np.searchsorted(-lengths[order], -np.arange(H.shape[1]), side="left")  # count with t < n
-        st = {k: np.zeros(n_sym) for k in ("e12", "e26", "fast", "sig", "gain", "loss", "atr",
-                                           "pdm", "mdm", "tr", "adx", "sumdx", "s12", "s26", "sfast", "ssig")}
-        st.update(close=C[:, 0].copy(), high=H[:, 0].copy(), low=L[:, 0].copy())
-        for t in range(H.shape[1]):
-            k = active[t]
-            if k == 0:
-                break
-            x, hi, lo = C[:k, t], H[:k, t], L[:k, t]
-            self._ema(st, k, t, x)
-            if t >= 1:
-                self._wilder(st, k, t, x, hi, lo)
-            st["close"][:k], st["high"][:k], st["low"][:k] = x, hi, lo
-        back = np.empty_like(order)
-        back[order] = np.arange(n_sym)
-        self.state = {name: v[back] for name, v in st.items()}
-
-    @staticmethod
-    def _ema(st, k, t, x):
-        if t < 12:
-            st["s12"][:k] += x
-        if t < 26:
-            st["s26"][:k] += x
-        if 14 <= t <= 25:
-            st["sfast"][:k] += x  # MACD's fast EMA is seeded on x[14..25], where the slow one starts
-        if t == 11:
-            st["e12"][:k] = st["s12"][:k] / 12.0
-        elif t > 11:
-            st["e12"][:k] = (x - st["e12"][:k]) * K12 + st["e12"][:k]
-        if t == 25:
-            st["e26"][:k] = st["s26"][:k] / 26.0
-            st["fast"][:k] = st["sfast"][:k] / 12.0
-        elif t > 25:
-            st["e26"][:k] = (x - st["e26"][:k]) * K26 + st["e26"][:k]
-            st["fast"][:k] = (x - st["fast"][:k]) * K12 + st["fast"][:k]
-        if t >= 25:
-            macd = st["fast"][:k] - st["e26"][:k]
-            if t <= 33:
-                st["ssig"][:k] += macd
-            if t == 33:
-                st["sig"][:k] = st["ssig"][:k] / 9.0
-            elif t > 33:
-                st["sig"][:k] = (macd - st["sig"][:k]) * K9 + st["sig"][:k]
-
-    @staticmethod
-    def _wilder(st, k, t, x, hi, lo):
-        d = x - st["close"][:k]
-        up, down = np.where(d < 0, 0.0, d), np.where(d < 0, d, 0.0)
-        tr = _true_range(hi, lo, st["close"][:k])
-        if t <= 14:  # RSI and ATR: sums of the first 14 changes and true ranges
-            st["gain"][:k] += up
-            st["loss"][:k] -= down
-            st["atr"][:k] += tr
-            if t == 14:
-                st["gain"][:k] /= P
-                st["loss"][:k] /= P
-                st["atr"][:k] /= P
-        else:
-            st["gain"][:k] = (st["gain"][:k] * (P - 1) + up) / P
-            st["loss"][:k] = (st["loss"][:k] * (P - 1) - down) / P
-            st["atr"][:k] = (st["atr"][:k] * (P - 1) + tr) / P
-        if t <= 13:  # ADX: plain sums of 13 +DM, -DM and TR
-            pdm, mdm = _directional(hi, lo, st["high"][:k], st["low"][:k])
-            st["pdm"][:k] += pdm
-            st["mdm"][:k] += mdm
-            st["tr"][:k] += tr
-            return
-        plus, minus, trs, adx, dx, ok = _adx_step(st, hi, lo, x, slice(0, k))
-        st["pdm"][:k], st["mdm"][:k], st["tr"][:k] = plus, minus, trs
-        if t <= 27:  # the first ADX is the mean of 14 DX
-            st["sumdx"][:k] += np.where(ok, dx, 0.0)
-            if t == 27:
-                st["adx"][:k] = st["sumdx"][:k] / P
-        else:
-            st["adx"][:k] = adx
 
 
 def _tail_sum(matrix: np.ndarray, lengths: np.ndarray, count: int) -> np.ndarray:
@@ -228,7 +103,7 @@ class IntradayIndicators:
         cols = [adj[k].to_numpy(np.float64) for k in ("open", "high", "low", "close", "volume")]
         c, v = mats["close"], mats["volume"]
         with np.errstate(all="ignore"):
-            self.state = _Recurrences(mats["high"], mats["low"], c, n).state
+            self.state = Recurrences(mats["high"], mats["low"], c, n).state
             logc = np.log(c)
             logret = np.full_like(c, np.nan)
             logret[:, 1:] = logc[:, 1:] - logc[:, :-1]
@@ -335,9 +210,9 @@ class IntradayIndicators:
         d = c - g["close"]
         gain = (g["gain"] * (P - 1) + np.where(d < 0, 0.0, d)) / P
         loss = (g["loss"] * (P - 1) - np.where(d < 0, d, 0.0)) / P
-        rsi = np.where(_is_zero(gain + loss), 0.0, 100.0 * (gain / (gain + loss)))
-        atr = (g["atr"] * (P - 1) + _true_range(h, l, g["close"])) / P
-        adx = _adx_step(g, h, l, c)[3]
+        rsi = np.where(is_zero(gain + loss), 0.0, 100.0 * (gain / (gain + loss)))
+        atr = (g["atr"] * (P - 1) + true_range(h, l, g["close"])) / P
+        adx = adx_step(g, h, l, c)[3]
         sma20 = (g["s19"] + c) / 20.0
         var20 = (g["q19"] + c * c) / 20.0 - sma20 * sma20
         band = np.where(var20 < 1e-14, 0.0, np.sqrt(var20)) * 2.0  # TA_IS_ZERO_OR_NEG

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from technic_assets.live.feed import FeedStatus, FeedUpdate, FormingBars
+from technic_assets.live.feed import FeedStatus, FormingBars
 
 
 @dataclass
