@@ -83,3 +83,26 @@ def test_forming_bars_from_minutes_and_from_a_day_snapshot():
     bars.set_day(["BBB"], [20.0], [22.0], [18.0], [21.0], [900.0], [150.0])
     assert bars.frame().set_index("symbol").loc["BBB", "volume"] == 900.0
     assert bars.update().as_of == pd.Timestamp(150.0, unit="s", tz="UTC")
+
+
+def test_a_day_of_a_parquet_source_replays_to_its_official_bars():
+    """TECHNIC_MARKET=parquet:... : the shared real file's 2020-09-15 (AAPL 4:1 ex-date two weeks before)."""
+    import dataclasses
+
+    from technic_assets.environment import Environment
+    from technic_assets.live.runner import replay_bars
+    from technic_assets_tests.conftest import shared_file
+
+    path = shared_file("market", "us_equities_daily_2017_2020.parquet")
+    env = dataclasses.replace(Environment.read({}), market=f"parquet:{path}")
+    day = pd.Timestamp("2020-09-15")
+    bars = replay_bars(env, day)
+    assert len(bars) > 400 and (bars["date"] == day).all()
+    mb = minute_bars(bars, day)
+    official = bars.sort_values("symbol")
+    assert (mb.high.max(axis=1) == official["high"].to_numpy()).all()
+    assert (mb.low.min(axis=1) == official["low"].to_numpy()).all()
+    assert (mb.close[:, -1] == official["close"].to_numpy()).all()
+    assert (mb.volume.sum(axis=1) == official["volume"].to_numpy()).all()
+    with pytest.raises(ValueError, match="has no bars for 2021-03-01"):
+        replay_bars(env, pd.Timestamp("2021-03-01"))
