@@ -147,9 +147,9 @@ def sse_latency(engine, clients: int, versions: int, gap: float) -> tuple[list[f
             time.sleep(gap)
             frame = live.copy()
             frame.loc[frame["symbol"] == movers[k], ["roc_63", "roc_126"]] += 50.0
-            t = time.perf_counter()
+            t = time.thread_time()
             engine.rescan(frame, as_of=pd.Timestamp.now(tz="UTC"), source="bench")
-            rescans.append(time.perf_counter() - t)
+            rescans.append(time.thread_time() - t)
         out, _ = proc.communicate(timeout=120)
     return json.loads(out.strip().splitlines()[-1])["latencies"], rescans
 
@@ -167,6 +167,7 @@ def main(argv=None) -> None:
     parser.add_argument("--versions", type=int, default=30)
     args = parser.parse_args(argv)
     ensure_store(args.store)
+    print(f"load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)")
 
     starts = [child(STARTUP, args.store) for _ in range(args.repeat)]
     print(f"startup (store to ready, in a fresh process): {spread([s['seconds'] for s in starts], 's', 1)}; "
@@ -177,20 +178,26 @@ def main(argv=None) -> None:
 
     engine = LiveEngine.load(args.store)
     styles, sectors = ("swing", "medium", "position"), [[], ["Energy"], ["Financials", "Health Care"], []]
-    times = []
+    times, cpu, chain = [], [], []
     for k in range(args.screens):
         settings = scan_settings(engine.day_settings, style=styles[k % 3], sectors=sectors[k % 4],
                                  min_price=2.0 + k * 0.173, min_dollar_volume=250_000 + 10_000 * k)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         engine.screen(settings)
+        cpu.append(time.thread_time() - c)
         times.append(time.perf_counter() - t)
+        c = time.thread_time()
+        assets_chain(engine, settings)
+        chain.append(time.thread_time() - c)
     print(f"screen with new settings, server side: {spread(times)}")
+    print(f"  its CPU time (thread): {spread(cpu)}")
+    print(f"  the assets' per-day chain (core *_for_days) on the same settings, CPU time: {spread(chain)}")
     print(f"  the same again (cached): {spread(_cached(engine))}")
     print(f"screen through GET /api/screen on loopback: {spread(http_screens(engine, args.screens))}")
 
     for clients in (1, 50):
         lat, rescans = sse_latency(LiveEngine.load(args.store), clients, args.versions, 0.4)
-        print(f"rescan (engine.rescan, whole universe, {clients} client(s) streaming): {spread(rescans)}")
+        print(f"rescan (engine.rescan, whole universe, CPU time, {clients} client(s) streaming): {spread(rescans)}")
         print(f"rescan to SSE event at {clients} loopback client(s): {spread(lat)}")
 
     mem = child(MEMORY, args.store)
@@ -199,6 +206,27 @@ def main(argv=None) -> None:
           f"(+{(mem['loaded'] - mem['imports']) * mb:.0f}); after 30 screens and 70 rescans {mem['after_use'] * mb:.0f} MB; "
           f"the day's window {mem['window'] * mb:.0f} MB; beyond the window "
           f"{(mem['after_use'] - mem['imports'] - mem['window']) * mb:.0f} MB")
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def assets_chain(engine, settings):
+    """core.pipeline's stages as the assets call them, on the engine's day (the comparison)."""
+    import pandas as pd
+
+    from technic_assets.core.factors import factors_for_days
+    from technic_assets.core.scoring import ics_for_days, merit_for_days, rank_for_days
+    from technic_assets.core.universe_filter import filter_days
+
+    day = engine.day
+    ind = engine.stored.indicators.assign(date=day)
+    kept, _, _ = filter_days(engine.universe.assign(date=day), ind, [day], settings.filter_settings())
+    factors, _ = factors_for_days(kept, ind, engine.stored.fundamentals.assign(date=day), engine.stored.splits,
+                                  settings.style)
+    ics = ics_for_days(factors, settings.style)
+    forecasts = kept[["date", "symbol"]].merge(engine.stored.forecasts, on="symbol", how="left")
+    merit, _ = merit_for_days(factors, ics, pd.Series({day: engine.snapshot.risk}), forecasts, settings.style,
+                              engine.stored.alpha_weight)
+    return rank_for_days(merit, kept, ind, settings.top_n)
 
 
 def _cached(engine) -> list[float]:

@@ -40,8 +40,13 @@ def _by(x, days: pd.Series | None, how: str):
         return x.groupby(days).transform(how)
     if isinstance(x, pd.Series):
         return getattr(x, how)()
-    whole = getattr(x, how)()  # one value per column, repeated down the rows
+    whole = _per_column(x, how)  # one value per column, repeated down the rows
     return pd.DataFrame(np.broadcast_to(whole.to_numpy(), x.shape), index=x.index, columns=x.columns)
+
+
+def _per_column(x: pd.DataFrame, how: str) -> pd.Series:
+    """Each column's `how` as a Series computes it (a frame's own reduction may round differently)."""
+    return pd.Series([getattr(x[c], how)() for c in x.columns], index=x.columns, dtype=float)
 
 
 def winsorize(x, lower: float = 0.01, upper: float = 0.99, days: pd.Series | None = None):
@@ -71,10 +76,17 @@ def sector_zscore(x, sectors: pd.Series, days: pd.Series | None = None):
     return (x - mean) / std.replace(0.0, np.nan)
 
 
-def standardize(x: pd.Series, days: pd.Series | None = None) -> pd.Series:
+def standardize(x, days: pd.Series | None = None):
+    """(x - mean) / std over the cross-section (of each day); 0 where the deviation is 0 or undefined.
+    x may be a DataFrame: each column on its own, in one pass."""
     if days is not None:
         std = _by(x, days, "std")
         return ((x - _by(x, days, "mean")) / std.where(std > 0)).where(std > 0, 0.0)
+    if isinstance(x, pd.DataFrame):
+        std = _per_column(x, "std")
+        ok = (std.notna() & np.isfinite(std) & (std > 0)).to_numpy()
+        scaled = (x - _per_column(x, "mean")) / std.where(ok, 1.0)
+        return scaled.where(np.broadcast_to(ok, x.shape), x * 0.0)
     std = x.std()
     return (x - x.mean()) / std if std and np.isfinite(std) and std > 0 else x * 0.0
 
@@ -150,9 +162,8 @@ def compute_factors(panel: pd.DataFrame, style: str, by_day: bool = False, raw: 
     days = panel["date"] if by_day else None
     used = list(dict.fromkeys(name for comps in weights.values() for name in comps))
     z_all = sector_zscore(raw[used], sectors, days)  # every component in one pass
-    out = pd.DataFrame(index=panel.index)
-    missing = {}
-    for factor, comps in weights.items():
+    combined = np.empty((len(panel), len(weights)))
+    for k, comps in enumerate(weights.values()):
         # the weighted components' sum over those present, divided by the present weights (in numpy:
         # the same left-to-right sums as pandas' row sums, without a frame per factor)
         zs = z_all[list(comps)].to_numpy() * np.array(list(comps.values()))
@@ -160,10 +171,10 @@ def compute_factors(panel: pd.DataFrame, style: str, by_day: bool = False, raw: 
         present = (there * np.abs(np.array(list(comps.values())))).sum(axis=1)
         total = np.where(there.any(axis=1), np.where(there, zs, 0.0).sum(axis=1), np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
-            combined = pd.Series(total / np.where(present > 0, present, np.nan), index=panel.index)
-        missing[factor] = int(combined.isna().sum())
-        out[factor] = standardize(combined, days).clip(-3, 3).fillna(0.0)
-    return out, missing
+            combined[:, k] = total / np.where(present > 0, present, np.nan)
+    combined = pd.DataFrame(combined, index=panel.index, columns=list(weights))
+    missing = {factor: int(n) for factor, n in combined.isna().sum().items()}
+    return standardize(combined, days).clip(-3, 3).fillna(0.0), missing
 
 
 def factors_for_days(kept: pd.DataFrame, indicators: pd.DataFrame, fundamentals: pd.DataFrame,

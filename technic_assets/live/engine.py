@@ -125,6 +125,17 @@ class LiveEngine:
         self._forecasts = stored.forecasts
         self._liquidity = stored.indicators.set_index("symbol")[LIQUIDITY_COLUMNS]
         self._bar_rows = _symbol_rows(stored.window_bars)
+        # each listing's place in symbol order (the ranking's last tie-break, as an integer)
+        self._symbol_order = np.argsort(np.argsort(stored.universe["symbol"].to_numpy().astype(str), kind="stable"))
+        # per listing, in the listings' order: its point-in-time report and the splits since it
+        # (core.factors.factor_panel's columns beyond the indicators), and its alpha forecasts
+        reports = factor_panel(stored.universe[["symbol", "sector"]], stored.indicators[["symbol"]],
+                               stored.fundamentals, stored.splits)
+        self._reports = reports.drop(columns=["symbol", "sector"]).reset_index(drop=True)
+        self._listed_forecasts = (stored.universe[["symbol"]].merge(stored.forecasts, on="symbol", how="left")
+                                  .set_index("symbol")[["alpha_5d", "alpha_10d"]])
+        if len(self._reports) != len(stored.universe) or len(self._listed_forecasts) != len(stored.universe):
+            raise ValueError(f"the stored day {stored.day:%Y-%m-%d} lists a symbol twice")
         self._avg_volume = _average_volume(stored.window_bars, self._bar_rows, 20)
         self._lock = threading.Lock()
         self._cache: collections.OrderedDict = collections.OrderedDict()
@@ -317,14 +328,13 @@ class LiveEngine:
         if hit is not None:
             return hit
         merged = self.universe.merge(snap.indicators, on="symbol", how="left")
-        panel = factor_panel(merged[["symbol", "sector"]], snap.indicators, self.stored.fundamentals,
-                             self.stored.splits[self.stored.splits["date"] <= snap.day])
-        forecasts = merged[["symbol"]].merge(self._forecasts, on="symbol", how="left").set_index("symbol")
-        if not (np.array_equal(panel["symbol"].to_numpy(), merged["symbol"].to_numpy())
-                and np.array_equal(forecasts.index.to_numpy(), merged["symbol"].to_numpy())):
+        if len(merged) != len(self.universe):
             raise ValueError("rescan: the indicators hold a symbol twice; give one row per symbol")
+        # factor_panel's rows, in the listings' order: the indicators merged now, the reports and the
+        # splits since them (which no intraday update changes) joined once at load
+        panel = pd.concat([merged[["symbol", "sector", *INDICATOR_COLUMNS]], self._reports], axis=1)
         prep = _Prepared(merged, panel[["symbol", "sector", "realized_vol_63", "adv_20"]], raw_components(panel),
-                         forecasts, merged[LISTING_SHOWN])
+                         self._listed_forecasts, merged[LISTING_SHOWN])
         with self._lock:
             self._prep[snap.version] = prep
             while len(self._prep) > 4:
@@ -338,7 +348,8 @@ class LiveEngine:
         started = time.perf_counter()
         prep = self._prepared(snap)
         df, reason, chosen = drop_reasons(prep.merged, snap.day, settings.filter_settings())
-        counts = {name: int((reason == name).sum()) for name in REASONS}
+        tally = reason.value_counts()
+        counts = {name: int(tally.get(name, 0)) for name in REASONS}
         reasons = pd.Series(reason.to_numpy(), index=df["symbol"].to_numpy())
         mask = reason.isna().to_numpy()
         if not mask.any():
@@ -363,7 +374,7 @@ class LiveEngine:
         columns.update({c: listing[c].to_numpy() for c in listing.columns if c not in columns})
         today = pd.DataFrame(columns)
         # rank_top_n's order (MERIT, then ICS, descending; then symbol), for every kept name
-        order = np.lexsort((today["symbol"].to_numpy().astype(str), -today["ics_score"].to_numpy(),
+        order = np.lexsort((self._symbol_order[mask], -today["ics_score"].to_numpy(),
                             -today["merit_score"].to_numpy()))
         ordered = today.take(order).reset_index(drop=True)
         top = rank_top_n(ordered.head(settings.top_n), settings.top_n)[TOP_COLUMNS]
