@@ -13,6 +13,7 @@ from dagster import DagsterInstance, materialize
 
 from technic_assets.core.indicators import INDICATOR_COLUMNS
 from technic_assets.environment import Environment
+from technic_assets.live.day import load_day
 from technic_assets.live.engine import LIQUIDITY_COLUMNS, LiveEngine
 from technic_assets.live.replay import ReplayFeed
 from technic_assets.live.runner import feed_from_env, run_live, start
@@ -44,10 +45,13 @@ def test_replaying_the_next_day_from_the_loaded_day_gives_the_evening_scan_s_ind
     ranking then differs from the evening's only by the inputs the engine keeps at the loaded day's
     close during the day (by the issue's design: the 20-day liquidity figures, the alpha forecasts,
     the fundamentals); given the evening's own, it is the evening's ranked_top_n."""
-    engine = LiveEngine.load(evening, WARM_DAY)
-    evening_engine = LiveEngine.load(evening, NEXT_DAY)
-    engine._liquidity, engine._forecasts = evening_engine._liquidity, evening_engine._forecasts
-    engine.stored.fundamentals = evening_engine.stored.fundamentals
+    loaded, scanned = load_day(str(evening), WARM_DAY), load_day(str(evening), NEXT_DAY)
+    liquidity = scanned.indicators.set_index("symbol")[LIQUIDITY_COLUMNS]
+    indicators = loaded.indicators.copy()
+    for col in LIQUIDITY_COLUMNS:
+        indicators[col] = indicators["symbol"].map(liquidity[col]).fillna(indicators[col])
+    engine = LiveEngine(dataclasses.replace(loaded, indicators=indicators, fundamentals=scanned.fundamentals,
+                                            splits=scanned.splits, forecasts=scanned.forecasts))
     first = engine.screen(engine.day_settings).version
     bars = stored(evening, "price_bars", NEXT_DAY)
     feed = ReplayFeed(bars, NEXT_DAY, speed=0, start_minute=380)  # the last ten minutes of the session
