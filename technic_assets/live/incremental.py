@@ -125,7 +125,8 @@ class IntradayIndicators:
         st["raw_close"] = raw["close"].to_numpy(np.float64)[ends - 1]
         self.fast = n >= FAST_MIN_BARS
         # the bars kept: only those of the few symbols computed by TA-Lib on their short window
-        self._short_bars = {k: [a[starts[k]:ends[k]].copy() for a in cols] for k in np.flatnonzero(~self.fast)}
+        # (each with one slot more at the end, for the forming bar)
+        self._short_bars = {k: [np.r_[a[starts[k]:ends[k]], np.nan] for a in cols] for k in np.flatnonzero(~self.fast)}
 
     def _layout(self, symbols: np.ndarray) -> dict:
         """Where each forming row goes, and the carried state gathered for it: the same for every
@@ -187,12 +188,15 @@ class IntradayIndicators:
         vals[lay["mask"]] = np.nan
         suspect = self._unverified(code, o, r)
 
-        values = self._base_values.copy()
+        n_base = len(self._base_values)
+        values = np.empty((len(lay["out_symbols"]), len(INDICATOR_COLUMNS)))
+        values[:n_base] = self._base_values
         values[code[known]] = vals[known]
-        all_suspect = self._base_suspect.copy()
+        values[n_base:] = vals[new]
+        all_suspect = np.empty(len(values), dtype=bool)
+        all_suspect[:n_base] = self._base_suspect
         all_suspect[code[known]] |= suspect[known]
-        if new.any():
-            values, all_suspect = np.r_[values, vals[new]], np.r_[all_suspect, suspect[new]]
+        all_suspect[n_base:] = suspect[new]
         frame = _frame(self.forming_day, lay["out_symbols"], lay["last_date"], lay["all_n"], values, all_suspect)
         if lay["order"] is not None:
             frame = frame.take(lay["order"]).reset_index(drop=True)
@@ -234,7 +238,9 @@ class IntradayIndicators:
 
     def _short(self, code: int, o, h, l, c, v) -> list[float]:
         """A symbol with too short a window for the recurrences: TA-Lib on the window with the forming bar."""
-        bars = [np.r_[a, x] for a, x in zip(self._short_bars[code], (o, h, l, c, v))]
+        bars = self._short_bars[code]
+        for a, x in zip(bars, (o, h, l, c, v)):
+            a[-1] = x
         arrays = indicator_arrays(*bars)
         out = [a[-1] for a in arrays]
         out[OBV] = arrays[OBV][-1] - arrays[OBV][0] + bars[4][0]  # re-based on the window's first bar
