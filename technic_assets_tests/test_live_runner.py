@@ -90,10 +90,15 @@ def test_technic_live_picks_the_feed(warm_store, monkeypatch):
     try:
         environ = {"POLYGON_API_KEY": KEY, "TECHNIC_POLYGON_BASE_URL": fake.url}
         polygon = Environment.read({**environ, "TECHNIC_LIVE": "polygon"})
-        snapshot = feed_from_env(polygon, engine, environ=environ)
+        with pytest.raises(ValueError, match="the loaded day's next session is 2025-06-03, but the session the "
+                                             "market is forming is"):
+            feed_from_env(polygon, engine, environ=environ)  # today is not 2025-06-03
+        during = pd.Timestamp(f"{NEXT_DAY} 15:00", tz="UTC")
+        snapshot = feed_from_env(polygon, engine, environ=environ, now=during)
         assert isinstance(snapshot, SnapshotFeed) and snapshot.split_ratios == {}
+        before_open = pd.Timestamp(f"{WARM_DAY} 22:00", tz="UTC")  # the evening before: the next day forms next
         ws = feed_from_env(dataclasses.replace(polygon, polygon_ws_url="ws://127.0.0.1:9/stocks"), engine,
-                           environ=environ)
+                           environ=environ, now=before_open)
         assert isinstance(ws, AggregatesFeed)
         assert ws.session == (pd.Timestamp(f"{NEXT_DAY} 13:30", tz="UTC").timestamp(),
                               pd.Timestamp(f"{NEXT_DAY} 20:00", tz="UTC").timestamp())

@@ -122,8 +122,9 @@ def replay_bars(env, day: pd.Timestamp) -> pd.DataFrame:
     return bars
 
 
-def feed_from_env(env, engine, environ: Mapping[str, str] | None = None):
-    """The live feed TECHNIC_LIVE asks for (None for off), for the session after the engine's day."""
+def feed_from_env(env, engine, environ: Mapping[str, str] | None = None, now: pd.Timestamp | None = None):
+    """The live feed TECHNIC_LIVE asks for (None for off), for the session after the engine's day
+    (`now`, for polygon: the wall clock unless given)."""
     environ = os.environ if environ is None else environ
     if env.live == "off":
         return None
@@ -132,10 +133,25 @@ def feed_from_env(env, engine, environ: Mapping[str, str] | None = None):
         from technic_assets.live.replay import ReplayFeed
 
         return ReplayFeed(replay_bars(env, day), day, speed=env.replay_speed)
-    return polygon_feed(env, day, environ)
+    return polygon_feed(env, day, environ, pd.Timestamp.now(tz="UTC") if now is None else now)
 
 
-def polygon_feed(env, day: pd.Timestamp, environ: Mapping[str, str]):
+def check_current(day: pd.Timestamp, now: pd.Timestamp) -> None:
+    """A live market feed gives today's bars: the loaded day must be the session before today's (or
+    before the next one, outside a session), else the forming bars would continue the wrong window."""
+    from technic_assets.partitions import TIMEZONE, nyse
+
+    cal = nyse()
+    today = cal.date_to_session(now.tz_convert(TIMEZONE).tz_localize(None).normalize(), "next")
+    if cal.session_close(today) <= now:  # after today's close: the next session forms next
+        today = cal.next_session(today)
+    if day != today:
+        raise ValueError(f"TECHNIC_LIVE=polygon: the loaded day's next session is {day:%Y-%m-%d}, but the session "
+                         f"the market is forming is {today:%Y-%m-%d}; scan the latest session first "
+                         "(technic scan) or serve it (technic serve --date)")
+
+
+def polygon_feed(env, day: pd.Timestamp, environ: Mapping[str, str], now: pd.Timestamp):
     from technic_assets.live.polygon_feed import AggregatesFeed, SnapshotFeed
     from technic_assets.market.base import ProviderError
     from technic_assets.market.http import HttpClient
@@ -145,6 +161,7 @@ def polygon_feed(env, day: pd.Timestamp, environ: Mapping[str, str]):
     key = environ.get(env.api_key_var, "") if env.api_key_var else ""
     if not key:
         raise ValueError("TECHNIC_LIVE=polygon needs an API key: set POLYGON_API_KEY (or MASSIVE_API_KEY)")
+    check_current(day, now)
     base = (environ.get(env.base_url_var, "") if env.base_url_var else "") or DEFAULT_POLYGON_URL
     # a live poll must not hang for minutes on an outage: short retries, then shown as stale
     client = HttpClient(base, key, retry_seconds=min(env.http_retry_seconds, 10.0),
