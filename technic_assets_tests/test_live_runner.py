@@ -90,9 +90,9 @@ def test_technic_live_picks_the_feed(warm_store, monkeypatch):
     try:
         environ = {"POLYGON_API_KEY": KEY, "TECHNIC_POLYGON_BASE_URL": fake.url}
         polygon = Environment.read({**environ, "TECHNIC_LIVE": "polygon"})
-        with pytest.raises(ValueError, match="the loaded day's next session is 2025-06-03, but the session the "
-                                             "market is forming is"):
-            feed_from_env(polygon, engine, environ=environ)  # today is not 2025-06-03
+        idle = feed_from_env(polygon, engine, environ=environ)  # today is not 2025-06-03: nothing to continue
+        assert idle.status.state == "stopped" and "the loaded day's next session is 2025-06-03" in idle.status.error
+        assert asyncio.run(_all(idle)) == []
         during = pd.Timestamp(f"{NEXT_DAY} 15:00", tz="UTC")
         snapshot = feed_from_env(polygon, engine, environ=environ, now=during)
         assert isinstance(snapshot, SnapshotFeed) and snapshot.split_ratios == {}
@@ -209,3 +209,7 @@ def test_an_outage_of_the_snapshot_reaches_the_engine_as_stale_and_the_recovery_
 
 def pd_iso(seconds):
     return pd.Timestamp(seconds, unit="s", tz="UTC").isoformat()
+
+
+async def _all(feed):
+    return [u async for u in feed.updates()]

@@ -165,3 +165,18 @@ class FormingBars:
         """The FeedUpdate of what has been aggregated, as of the newest data."""
         latest = self.latest()
         return FeedUpdate(self.frame(), pd.Timestamp(latest, unit="s", tz="UTC"), self.ages(latest), final)
+
+
+class IdleFeed:
+    """A feed that has nothing to give, and says why in its status (state `stopped`): what the server
+    runs instead of a live source that cannot apply, so the stored day stays served and /healthz shows
+    the reason."""
+
+    def __init__(self, source: str, reason: str):
+        self.source = source
+        self.status = FeedStatus(source)
+        self.status.failed(reason, state="stopped")
+
+    async def updates(self):
+        return
+        yield  # an async generator with no items

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from technic_assets.live.feed import Feed
+from technic_assets.live.feed import Feed, IdleFeed
 from technic_assets.live.incremental import IntradayIndicators
 
 log = logging.getLogger("technic.live")
@@ -136,19 +136,19 @@ def feed_from_env(env, engine, environ: Mapping[str, str] | None = None, now: pd
     return polygon_feed(env, day, environ, pd.Timestamp.now(tz="UTC") if now is None else now)
 
 
-def check_current(day: pd.Timestamp, now: pd.Timestamp) -> None:
-    """A live market feed gives today's bars: the loaded day must be the session before today's (or
-    before the next one, outside a session), else the forming bars would continue the wrong window."""
+def not_current(day: pd.Timestamp, now: pd.Timestamp) -> str | None:
+    """Why a live market feed cannot continue the loaded day (None if it can): the market's bars are
+    those of the session forming now (or next, outside one), which must be the loaded day's next."""
     from technic_assets.partitions import TIMEZONE, nyse
 
     cal = nyse()
     today = cal.date_to_session(now.tz_convert(TIMEZONE).tz_localize(None).normalize(), "next")
     if cal.session_close(today) <= now:  # after today's close: the next session forms next
         today = cal.next_session(today)
-    if day != today:
-        raise ValueError(f"TECHNIC_LIVE=polygon: the loaded day's next session is {day:%Y-%m-%d}, but the session "
-                         f"the market is forming is {today:%Y-%m-%d}; scan the latest session first "
-                         "(technic scan) or serve it (technic serve --date)")
+    if day == today:
+        return None
+    return (f"TECHNIC_LIVE=polygon: the loaded day's next session is {day:%Y-%m-%d}, but the session the market "
+            f"is forming is {today:%Y-%m-%d}; serving the stored day only (scan the latest session, then serve it)")
 
 
 def polygon_feed(env, day: pd.Timestamp, environ: Mapping[str, str], now: pd.Timestamp):
@@ -161,7 +161,10 @@ def polygon_feed(env, day: pd.Timestamp, environ: Mapping[str, str], now: pd.Tim
     key = environ.get(env.api_key_var, "") if env.api_key_var else ""
     if not key:
         raise ValueError("TECHNIC_LIVE=polygon needs an API key: set POLYGON_API_KEY (or MASSIVE_API_KEY)")
-    check_current(day, now)
+    why = not_current(day, now)
+    if why is not None:
+        log.warning("live: %s", why)
+        return IdleFeed("polygon", why)
     base = (environ.get(env.base_url_var, "") if env.base_url_var else "") or DEFAULT_POLYGON_URL
     # a live poll must not hang for minutes on an outage: short retries, then shown as stale
     client = HttpClient(base, key, retry_seconds=min(env.http_retry_seconds, 10.0),
