@@ -139,5 +139,7 @@ def test_bad_forming_bars_are_refused_naming_the_input(intraday):
         intraday.update(ok.assign(close=0.0))
     with pytest.raises(ValueError, match="given twice"):
         intraday.update(pd.concat([ok, ok]))
-    with pytest.raises(ValueError, match="no session after|not a session"):
+    with pytest.raises(ValueError, match="day=2025-06-01 is not a session"):
         IntradayIndicators(pd.DataFrame(columns=["date", "symbol"]), "2025-06-01", nyse().sessions)
+    with pytest.raises(ValueError, match="window_bars: no bars from"):
+        IntradayIndicators(pd.DataFrame({"date": pd.DatetimeIndex([]), "symbol": []}), PREV, nyse().sessions)

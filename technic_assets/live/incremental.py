@@ -77,6 +77,8 @@ class IntradayIndicators:
         if not _sorted_by_symbol_and_date(raw):  # the store's window reads come sorted
             raw = raw.sort_values(["symbol", "date"], kind="stable")
         raw = raw.reset_index(drop=True)
+        if raw.empty:
+            raise ValueError(f"window_bars: no bars from {start:%Y-%m-%d} to {day:%Y-%m-%d} to continue")
         # F's indicators of a symbol without a forming bar: its prefix, as indicators_for_days gives them
         self.base = indicators_for_days(raw, pd.DatetimeIndex([self.forming_day]), sessions)
         self.symbols = self.base["symbol"].to_numpy()
