@@ -154,7 +154,7 @@ def not_current(day: pd.Timestamp, now: pd.Timestamp) -> str | None:
 def polygon_feed(env, day: pd.Timestamp, environ: Mapping[str, str], now: pd.Timestamp):
     from technic_assets.live.polygon_feed import AggregatesFeed, SnapshotFeed
     from technic_assets.market.base import ProviderError
-    from technic_assets.market.http import HttpClient
+    from technic_assets.market.http import HttpClient, RateLimiter
     from technic_assets.market.polygon import PolygonMarket
     from technic_assets.resources import DEFAULT_POLYGON_URL
 
@@ -168,7 +168,7 @@ def polygon_feed(env, day: pd.Timestamp, environ: Mapping[str, str], now: pd.Tim
     base = (environ.get(env.base_url_var, "") if env.base_url_var else "") or DEFAULT_POLYGON_URL
     # a live poll must not hang for minutes on an outage: short retries, then shown as stale
     client = HttpClient(base, key, retry_seconds=min(env.http_retry_seconds, 10.0),
-                        timeout=(3.05, min(env.http_timeout_seconds, 10.0)))
+                        timeout=(3.05, min(env.http_timeout_seconds, 10.0)), limiter=RateLimiter(env.rate_per_minute))
     try:
         splits = PolygonMarket(client).splits(day, day)
         ratios = dict(zip(splits["symbol"], splits["ratio"].astype(float)))
