@@ -4,10 +4,11 @@
 picks by TECHNIC_LIVE (off: none, the stored day only; replay: the session after the loaded day,
 cut into minutes from the built-in market or the Parquet source, at TECHNIC_REPLAY_SPEED; polygon:
 the full-market snapshot polled, or the WebSocket minute aggregates when TECHNIC_POLYGON_WS_URL is
-set). Each update recomputes the forming day's indicators from the carried state and re-ranks the
-whole cross-section (one version per update); the update and the rescan run on a worker thread so
-the server's event loop keeps answering. Nothing here writes to the store: intraday results never
-enter the daily partitions.
+set; `start` is the server's start-up hook). Each rescan recomputes the forming day's indicators
+from the carried state for the newest update and re-ranks the whole cross-section (one version each);
+updates that arrive meanwhile are superseded by the newest, which holds the whole day so far. The
+update and the rescan run on a worker thread so the server's event loop keeps answering. Nothing here
+writes to the store: intraday results never enter the daily partitions.
 """
 
 from __future__ import annotations
