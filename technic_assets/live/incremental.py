@@ -10,7 +10,8 @@ first bar, exactly as `indicators_for_days` does for F.
 
 The recurrences follow TA-Lib's C code step for step (seeds, Wilder's smoothing, MACD's fast EMA
 seeded on the slow one's start, ADX's sums, the zero guards), so EMA-type values agree with TA-Lib to
-rounding; rolling values are sums of the same terms in another order (agreeing to ~1e-15).
+rounding; rolling values are sums of the same terms in another order (agreeing to ~1e-12 or better,
+the variance's cancellation included).
 
 A split on F (the forming row's split_ratio r) is handled as the range pass does: the forming bar is
 put into D's shares (prices times r, volume over r), stepped, and the results divided back out
