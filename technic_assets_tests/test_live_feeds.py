@@ -267,3 +267,30 @@ def test_a_snapshot_whose_data_stops_moving_turns_stale(snapshot):
 
     asyncio.run(play())
     assert "has not moved" in feed.status.error and feed.status.as_of == pd_utc(T0).isoformat()
+
+
+def test_websocket_starts_from_the_day_so_far_and_turns_stale_when_nothing_comes():
+    m1 = int((T0 + 60) * 1000)
+    fake = FakeSocket([[[am("AAA", 10.0, 10.4, 9.9, 10.1, 500, m1, op=9.95, av=20_500)]]])
+    day_so_far = {"status": "OK", "tickers": [ticker("AAA", 9.95, 10.8, 9.5, 10.0, 20_000, T0)]}
+
+    async def play():
+        server, url = await serve(fake)
+        feed = AggregatesFeed(url, KEY, snapshot=lambda: day_so_far, stale_after=0.2)
+        updates = feed.updates()
+        first, second = await anext(updates), await anext(updates)
+        pending = asyncio.ensure_future(anext(updates))
+        await wait_for(lambda: feed.status.state == "stale")
+        pending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await pending
+        await updates.aclose()
+        server.close()
+        return feed, first, second
+
+    feed, first, second = asyncio.run(play())
+    assert first.as_of == pd_utc(T0) and first.forming.set_index("symbol").loc["AAA", "high"] == 10.8
+    row = second.forming.set_index("symbol").loc["AAA"]
+    # the morning's high and low from the snapshot, the minute's close, the day's volume from `av`
+    assert row[["open", "high", "low", "close", "volume"]].tolist() == [9.95, 10.8, 9.5, 10.1, 20_500]
+    assert "no message for 0.2 s" in feed.status.error

@@ -77,6 +77,11 @@ def parse_snapshot(body) -> tuple[dict, int, int]:
     return cols, malformed, untraded
 
 
+def fetch_snapshot(client) -> dict:
+    """One full-market snapshot through the HTTP client (never cached: it is the news)."""
+    return client.get(SNAPSHOT_PATH, {}, what="full-market snapshot", cache=False)
+
+
 def refused(exc: ProviderError) -> bool:
     """The key or the plan was refused (HttpClient's 401/403 message): retrying will not help."""
     return "HTTP 401" in str(exc) or "HTTP 403" in str(exc)
@@ -96,7 +101,7 @@ class SnapshotFeed:
         self.status = FeedStatus(self.source)
 
     def poll(self) -> dict:
-        return self.client.get(SNAPSHOT_PATH, {}, what="full-market snapshot", cache=False)
+        return fetch_snapshot(self.client)
 
     async def updates(self):
         bars = FormingBars()
@@ -184,21 +189,23 @@ def parse_aggregates(raw) -> tuple[list[dict], int]:
 
 class AggregatesFeed:
     """Polygon's WebSocket per-minute aggregates of every symbol (`AM.*`), aggregated into forming bars.
-    `seed` (optional) is a FormingBars already holding the day so far (from one snapshot), so a feed
-    that starts mid-session does not miss the morning's high and low; `session` keeps the regular
-    session's minutes only (the socket also carries pre- and after-market ones)."""
+    `snapshot` (optional: a function answering the full-market snapshot) is read once at the start, so
+    a feed that starts mid-session has the day so far (the morning's high and low) before the next
+    minute; `session` keeps the regular session's minutes only (the socket also carries pre- and
+    after-market ones); no message for `stale_after` seconds sets the state stale."""
 
     source = "polygon-ws"
 
-    def __init__(self, url: str, api_key: str, *, seed: FormingBars | None = None,
-                 split_ratios: dict[str, float] | None = None, reconnect_seconds: float = 2.0,
-                 open_timeout: float = 10.0, session: tuple[float, float] | None = None):
+    def __init__(self, url: str, api_key: str, *, snapshot=None, split_ratios: dict[str, float] | None = None,
+                 reconnect_seconds: float = 2.0, open_timeout: float = 10.0,
+                 session: tuple[float, float] | None = None, stale_after: float = 120.0):
         if not api_key:
             raise ValueError("no API key: set POLYGON_API_KEY (or MASSIVE_API_KEY)")
         self.url, self._key = url, api_key
-        self.bars = seed or FormingBars()
+        self.snapshot = snapshot
+        self.bars = FormingBars()
         self.bars.set_split_ratios(split_ratios or {})
-        self.reconnect_seconds, self.open_timeout = reconnect_seconds, open_timeout
+        self.reconnect_seconds, self.open_timeout, self.stale_after = reconnect_seconds, open_timeout, stale_after
         self.session = session  # (open, close) epoch seconds: minutes outside (pre- and after-market) are left out
         self.status = FeedStatus(self.source)
 
@@ -221,11 +228,20 @@ class AggregatesFeed:
         import websockets
 
         where = _safe_url(self.url)
+        if self.snapshot is not None:
+            first = await self._day_so_far()
+            if first is not None:
+                yield first
         while True:
             try:
                 async with websockets.connect(self.url, open_timeout=self.open_timeout, logger=WS_LOG) as ws:
                     await self._login(ws)
-                    async for raw in ws:
+                    while True:
+                        try:
+                            raw = await asyncio.wait_for(ws.recv(), self.stale_after)
+                        except asyncio.TimeoutError:  # connected, but nothing comes: lagging, or the market closed
+                            self.status.failed(f"WebSocket {where}: no message for {self.stale_after:g} s")
+                            continue
                         events, bad = parse_aggregates(raw)
                         self.status.malformed += bad
                         if self.session is not None:
@@ -242,16 +258,33 @@ class AggregatesFeed:
                         update = self.bars.update()
                         self.status.received(update.as_of)
                         yield update
-                raise ConnectionError("the server closed the connection")
             except Refused as exc:
                 self.status.failed(str(exc), state="refused")
                 log.error("live feed stopped: %s", exc)
                 return
-            except (OSError, asyncio.TimeoutError, websockets.WebSocketException, ConnectionError) as exc:
+            except (OSError, asyncio.TimeoutError, websockets.WebSocketException) as exc:
                 self.status.failed(f"WebSocket {where}: {type(exc).__name__}; reconnecting in "
                                    f"{self.reconnect_seconds:g} s")
                 log.warning("live feed: %s", self.status.error)
                 await asyncio.sleep(self.reconnect_seconds)
+
+    async def _day_so_far(self):
+        """The snapshot's day bars as the starting point (None, and a warning, where it fails)."""
+        try:
+            cols, bad, _ = await asyncio.to_thread(lambda: parse_snapshot(self.snapshot()))
+        except (ProviderError, ValueError) as exc:
+            log.warning("live feed: the day so far could not be read (%s); starting from the next minutes", exc)
+            return None
+        self.status.malformed += bad
+        if not cols["symbol"]:
+            return None
+        updated = np.asarray(cols["updated"], dtype=float)
+        fallback = np.nanmax(updated) if np.isfinite(updated).any() else time.time()
+        self.bars.set_day(cols["symbol"], cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"],
+                          np.where(np.isnan(updated), fallback, updated))
+        update = self.bars.update()
+        self.status.received(update.as_of)
+        return update
 
 
 def _status_events(raw) -> tuple[list[dict], int]:

@@ -14,6 +14,7 @@ writes to the store: intraday results never enter the daily partitions.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections.abc import Mapping
@@ -153,7 +154,7 @@ def not_current(day: pd.Timestamp, now: pd.Timestamp) -> str | None:
 
 
 def polygon_feed(env, day: pd.Timestamp, environ: Mapping[str, str], now: pd.Timestamp):
-    from technic_assets.live.polygon_feed import AggregatesFeed, SnapshotFeed
+    from technic_assets.live.polygon_feed import AggregatesFeed, SnapshotFeed, fetch_snapshot
     from technic_assets.market.base import ProviderError
     from technic_assets.market.http import HttpClient, RateLimiter
     from technic_assets.market.polygon import PolygonMarket
@@ -181,7 +182,8 @@ def polygon_feed(env, day: pd.Timestamp, environ: Mapping[str, str], now: pd.Tim
 
         cal = nyse()
         session = (cal.session_open(day).timestamp(), cal.session_close(day).timestamp())
-        return AggregatesFeed(env.polygon_ws_url, key, split_ratios=ratios, session=session)
+        return AggregatesFeed(env.polygon_ws_url, key, snapshot=functools.partial(fetch_snapshot, client),
+                              split_ratios=ratios, session=session)
     return SnapshotFeed(client, split_ratios=ratios)
 
 
