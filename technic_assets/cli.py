@@ -259,7 +259,7 @@ def serve_day(env: Environment, host: str, port: int, date: str | None) -> None:
     try:
         mode = live_mode()
         started = time.perf_counter()
-        engine = LiveEngine.load(db_path(env.duckdb_path), date)
+        engine = LiveEngine.load(db_path(env.duckdb_path), date, wait_for_window=False)
     except (ValueError, DayNotFound) as exc:
         raise SystemExit(f"error: {exc}") from None
     print(f"Serving {engine.day:%Y-%m-%d} ({len(engine.universe)} listings, loaded in "

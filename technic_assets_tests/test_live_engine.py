@@ -77,8 +77,8 @@ def test_symbol_names_the_rule_that_dropped_it(engine, warm_template):
     stocks = universe[(universe["type"] == "stock") & universe["valid_ticker"] & ~universe["is_leveraged"]].index
     cheap = [s for s in stocks if s in bars.index and bars.at[s, "close"] < 5.0
              and (engine.window_bars["symbol"] == s).sum() >= 200]
-    if cheap:
-        assert engine.symbol(cheap[0])["dropped_by"] == "price_below_min"
+    assert cheap, "the warm day has stocks under $5"
+    assert {engine.symbol(s)["dropped_by"] for s in cheap} == {"price_below_min"}
     assert engine.symbol("NOT.LISTED") is None
     top = stored(warm_template, "ranked_top_n").sort_values("rank")
     first = engine.symbol(top["symbol"].iloc[0])
@@ -166,3 +166,38 @@ def test_loading_without_a_scanned_day_says_what_to_do(tmp_path, warm_template):
         LiveEngine.load(tmp_path / "none.duckdb")
     with pytest.raises(DayNotFound, match="2025-06-03"):
         LiveEngine.load(warm_template, "2025-06-03")
+
+
+def test_serve_s_start_up_screens_while_the_window_loads(warm_template, engine):
+    lazy = LiveEngine.load(warm_template, wait_for_window=False)  # as technic serve loads it
+    pd.testing.assert_frame_equal(lazy.screen().top, engine.screen().top)
+    pd.testing.assert_frame_equal(lazy.window_bars, engine.window_bars)  # waits for the thread
+    sym = engine.screen().top["symbol"].iloc[0]
+    pd.testing.assert_frame_equal(lazy.bars(sym), engine.window_bars[engine.window_bars["symbol"] == sym])
+
+
+def test_a_window_that_cannot_be_read_is_reported_when_asked_for(engine):
+    import dataclasses
+
+    def broken():
+        raise OSError("disk gone")
+
+    stored = dataclasses.replace(engine.stored, window_bars=None)
+    failing = LiveEngine(stored, window_loader=broken)
+    assert len(failing.screen().top) == 25  # screens do not need it
+    with pytest.raises(RuntimeError, match="window of bars could not be read: disk gone"):
+        failing.window_bars
+
+
+def test_another_n_cuts_the_same_ranking(engine, warm_template):
+    ten = engine.screen(scan_settings(engine.day_settings, top_n=10, style="swing"))
+    forty = engine.screen(scan_settings(engine.day_settings, top_n=40, style="swing"))
+    assert forty.scored is ten.scored and forty.seconds == 0.0  # derived, not recomputed
+    assert len(forty.top) == 40 and forty.top["symbol"].head(10).tolist() == ten.top["symbol"].tolist()
+    assert forty.top["reasons"].str.len().min() > 0
+    computed = engine._compute(engine.snapshot, forty.settings).top  # the whole chain under N = 40
+    pd.testing.assert_frame_equal(forty.top.reset_index(drop=True), computed.reset_index(drop=True))
+    # the 35th name's detail explains it although the first screen gave reasons to 10
+    sym = forty.top["symbol"].iloc[34]
+    detail = engine.symbol(sym, scan_settings(engine.day_settings, top_n=10, style="swing"))
+    assert detail["rank"] == 35 and detail["reasons"] == forty.top["reasons"].iloc[34]

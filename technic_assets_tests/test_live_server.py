@@ -215,3 +215,33 @@ def test_technic_serve_refuses_a_store_without_a_scanned_day(tmp_path):
     assert result.returncode != 0 and "--date" in result.stderr
     result = run_cli(["serve"], {"TECHNIC_LIVE": "sometimes", "TECHNIC_DUCKDB_PATH": str(tmp_path / "x.duckdb")})
     assert result.returncode != 0 and "TECHNIC_LIVE" in result.stderr
+
+
+def test_technic_live_starts_the_intraday_loop_and_stops_it_at_shut_down(engine, monkeypatch):
+    """The hook: with TECHNIC_LIVE on, runner.start(engine, mode) at start-up (imported lazily), its
+    handle's stop() awaited at shut-down; with it off, the runner is never imported."""
+    import sys
+    import types
+
+    calls = []
+
+    class Handle:
+        async def stop(self):
+            calls.append("stopped")
+
+    def start(eng, mode):
+        calls.append(("started", mode, eng is engine, len(eng.window_bars) > 0))
+        return Handle()
+
+    import technic_assets.live
+
+    fake = types.SimpleNamespace(start=start)
+    monkeypatch.setitem(sys.modules, "technic_assets.live.runner", fake)
+    monkeypatch.setattr(technic_assets.live, "runner", fake, raising=False)  # once the real one was imported
+    with TestClient(create_app(engine, mode="off")) as c:
+        assert c.get("/healthz").json()["mode"] == "off"
+    assert calls == []
+    with TestClient(create_app(engine, mode="replay")) as c:
+        assert c.get("/healthz").json()["mode"] == "replay"
+        assert calls == [("started", "replay", True, True)]
+    assert calls[-1] == "stopped"

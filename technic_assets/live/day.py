@@ -41,7 +41,7 @@ class StoredDay:
     indicators: pd.DataFrame            # symbol, last_date, n_bars, INDICATOR_COLUMNS, split_unverified
     fundamentals: pd.DataFrame          # FUNDAMENTAL_COLUMNS, no date
     splits: pd.DataFrame                # date, symbol, split_ratio: the window's split events
-    window_bars: pd.DataFrame           # BAR_COLUMNS, raw, the LOOKBACK sessions ending on the day
+    window_bars: pd.DataFrame | None    # BAR_COLUMNS, raw, the LOOKBACK sessions ending on the day (None: not read yet)
     regime: dict                        # the market_regime row
     forecasts: pd.DataFrame             # symbol, alpha_5d, alpha_10d for every listing (NaN: no model)
     ranked_top_n: pd.DataFrame          # the stored top N, by rank
@@ -106,11 +106,28 @@ def _forecasts(path: str, day: pd.Timestamp, conn, universe, indicators, fundame
     return out[["symbol", "alpha_5d", "alpha_10d"]]
 
 
-def load_day(path: str, day=None, *, default_alpha_weight: float = 0.35,
-             sessions: pd.DatetimeIndex | None = None) -> StoredDay:
-    """Read one scanned day (the latest with a ranked_top_n when `day` is None) from the store file."""
+def window_start(day: pd.Timestamp, sessions: pd.DatetimeIndex) -> pd.Timestamp:
+    return sessions[max(0, sessions.get_loc(day) - (LOOKBACK - 1))]
+
+
+def read_window(path: str, day: pd.Timestamp, sessions: pd.DatetimeIndex) -> pd.DataFrame:
+    """The raw bars (BAR_COLUMNS) of the LOOKBACK sessions ending on `day`, sorted by symbol and date."""
     from technic_assets.market.base import BAR_COLUMNS
 
+    names = ", ".join(quoted(c) for c in BAR_COLUMNS)
+    conn = connect(path, read_only=True)
+    try:
+        return conn.execute(f"SELECT {names} FROM {SCHEMA}.price_bars WHERE date >= ? AND date <= ? "
+                            "ORDER BY symbol, date",
+                            [window_start(day, sessions).to_pydatetime(), day.to_pydatetime()]).fetchdf()
+    finally:
+        conn.close()
+
+
+def load_day(path: str, day=None, *, default_alpha_weight: float = 0.35,
+             sessions: pd.DatetimeIndex | None = None, window: bool = True) -> StoredDay:
+    """Read one scanned day (the latest with a ranked_top_n when `day` is None) from the store file;
+    without `window`, all but the window of bars (read_window reads it; the splits in it are read here)."""
     if not Path(path).exists():
         raise DayNotFound(f"no store at {path}; run `technic scan` first")
     if sessions is None:
@@ -130,18 +147,17 @@ def load_day(path: str, day=None, *, default_alpha_weight: float = 0.35,
         regime = _day_rows(conn, "market_regime", day).iloc[0].to_dict()
         factors, ics, merit = (_day_rows(conn, n, day) for n in ("factors", "ics", "merit"))
         kept = _day_rows(conn, "filtered_universe", day)
-        start = sessions[max(0, sessions.get_loc(day) - (LOOKBACK - 1))]
-        names = ", ".join(quoted(c) for c in BAR_COLUMNS)
-        bars = conn.execute(f"SELECT {names} FROM {SCHEMA}.price_bars WHERE date >= ? AND date <= ? "
-                            "ORDER BY symbol, date", [start.to_pydatetime(), day.to_pydatetime()]).fetchdf()
+        splits = conn.execute(f"SELECT date, symbol, split_ratio FROM {SCHEMA}.price_bars WHERE date >= ? "
+                              "AND date <= ? AND split_ratio <> 1.0 ORDER BY symbol, date",
+                              [window_start(day, sessions).to_pydatetime(), day.to_pydatetime()]).fetchdf()
         forecasts = _forecasts(path, day, conn, universe, indicators, fundamentals)
     finally:
         conn.close()
+    bars = read_window(path, day, sessions) if window else None
     sectors = set(kept["sector"]) - {"ETF", "Unknown"}
     return StoredDay(
         path=path, day=day, sessions=sessions, universe=universe, indicators=indicators,
-        fundamentals=fundamentals, splits=bars.loc[bars["split_ratio"] != 1.0, ["date", "symbol", "split_ratio"]],
-        window_bars=bars, regime=regime, forecasts=forecasts,
+        fundamentals=fundamentals, splits=splits, window_bars=bars, regime=regime, forecasts=forecasts,
         ranked_top_n=top.sort_values("rank").reset_index(drop=True), filtered_symbols=set(kept["symbol"]),
         style=_style(factors, ics), alpha_weight=_alpha_weight(merit, default_alpha_weight), top_n=len(top),
         sectors=tuple(s for s in GICS_SECTORS if s in sectors), include_etfs=bool((kept["type"] == "ETF").any()),

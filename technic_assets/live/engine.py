@@ -23,108 +23,45 @@ import asyncio
 import collections
 import threading
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from technic_assets.core.factors import FACTORS, compute_factors, factor_panel, raw_components
+from technic_assets.core.factors import factor_panel
 from technic_assets.core.indicators import INDICATOR_COLUMNS
 from technic_assets.core.regime import classify_regime
-from technic_assets.core.scoring import TOP_COLUMNS, alpha_signal, ics_score, merit_score, rank_top_n
-from technic_assets.core.universe_filter import REASONS, drop_reasons
+from technic_assets.core.scoring import explain
 from technic_assets.live.day import StoredDay, load_day
+from technic_assets.live.screen import (FACTORS, LIQUIDITY_COLUMNS, Prepared, ScreenResult, Snapshot, prepare,
+                                        scan_settings, screen_cross_section, settings_json, settings_key,
+                                        with_top_n)
+
+__all__ = ["LIQUIDITY_COLUMNS", "LiveEngine", "ScreenResult", "Snapshot", "scan_settings", "settings_json",
+           "settings_key"]
 
 HISTORY_VERSIONS = 60  # versions kept for resuming subscribers (Last-Event-ID): an hour of minutes
-LIQUIDITY_COLUMNS = ["adv_20", "price_cv_63"]  # kept at the last close's values intraday
-# listing and indicator columns a screen's rows carry (TOP_COLUMNS' own, and the type)
-LISTING_SHOWN = ["name", "type", "sector", *[c for c in TOP_COLUMNS if c in INDICATOR_COLUMNS]]
-
-
-def scan_settings(values=None, **overrides):
-    """A ScanSettings from a ScanSettings, a mapping of its fields, or keywords (checked by pydantic:
-    a bad value raises a ValidationError naming the field)."""
-    from technic_assets.resources import ScanSettings
-
-    if isinstance(values, ScanSettings) and not overrides:
-        return values
-    fields = dict(values.model_dump() if isinstance(values, ScanSettings) else (values or {}))
-    return ScanSettings(**{**fields, **overrides})
-
-
-def settings_key(settings) -> tuple:
-    s = settings
-    return (s.style, s.top_n, tuple(sorted(str(getattr(x, "value", x)) for x in s.sectors)), float(s.min_price),
-            float(s.max_price), float(s.min_dollar_volume), float(s.max_price_cv), int(s.min_history),
-            bool(s.include_etfs))
-
-
-def settings_json(settings) -> dict:
-    d = settings.model_dump()
-    d["sectors"] = [str(getattr(x, "value", x)) for x in settings.sectors]
-    return d
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One version of the cross-section's inputs: what a rescan changes."""
-
-    version: int
-    day: pd.Timestamp                 # the session the indicators are for (the forming day intraday)
-    as_of: pd.Timestamp               # when the data is from (UTC)
-    source: str                       # "store", "replay", "polygon", ...
-    indicators: pd.DataFrame          # symbol, last_date, n_bars, INDICATOR_COLUMNS, split_unverified
-    risk: str                         # the regime's risk state
-    ages: pd.Series | None = None     # symbol -> seconds since its last data
-    rel_volume: pd.Series | None = None  # symbol -> volume so far / 20-day average volume
-    published: float = field(default_factory=time.time)
-
-    def meta(self) -> dict:
-        ages = self.ages.dropna() if self.ages is not None else None
-        return {"version": self.version, "day": f"{self.day:%Y-%m-%d}", "as_of": self.as_of.isoformat(),
-                "source": self.source,
-                "data_age_s": None if ages is None or ages.empty else round(float(ages.median()), 3),
-                "data_age_max_s": None if ages is None or ages.empty else round(float(ages.max()), 3)}
-
-
-@dataclass
-class ScreenResult:
-    """A screen of one version: every kept symbol scored and in rank order, and why the others fell."""
-
-    snapshot: Snapshot
-    settings: object                  # ScanSettings
-    top: pd.DataFrame                 # rank_for_days' rows (TOP_COLUMNS), the settings' top N
-    scored: pd.DataFrame              # every kept symbol: MERIT, ICS, factors, contributions; by rank
-    reasons: pd.Series                # symbol -> the first rule that dropped it (NA: kept)
-    counts: dict                      # dropped per rule
-    sectors_kept: list
-    seconds: float
-
-    @property
-    def as_of(self) -> pd.Timestamp:
-        return self.snapshot.as_of
-
-    @property
-    def source(self) -> str:
-        return self.snapshot.source
-
-    @property
-    def version(self) -> int:
-        return self.snapshot.version
 
 
 class LiveEngine:
     """A scanned day held in memory; screens and rescans over it; versions to subscribers."""
 
-    def __init__(self, stored: StoredDay):
+    def __init__(self, stored: StoredDay, window_loader=None):
+        """`window_loader`, where stored.window_bars is None: a function returning the window, run on
+        a thread so that screens are served while it loads (`window_bars` waits for it)."""
         self.stored = stored
         self.day = stored.day
         self.sessions = stored.sessions
-        self.window_bars = stored.window_bars
         self.universe = stored.universe
+        self._window_ready, self._window_error = threading.Event(), None
+        if stored.window_bars is not None:
+            self._set_window(stored.window_bars)
+        elif window_loader is not None:
+            threading.Thread(target=self._load_window, args=(window_loader,), name="technic-window",
+                             daemon=True).start()
+        else:
+            raise ValueError("LiveEngine: the stored day has no window of bars and nothing to load it with")
         self._forecasts = stored.forecasts
         self._liquidity = stored.indicators.set_index("symbol")[LIQUIDITY_COLUMNS]
-        self._bar_rows = _symbol_rows(stored.window_bars)
         # each listing's place in symbol order (the ranking's last tie-break, as an integer)
         self._symbol_order = np.argsort(np.argsort(stored.universe["symbol"].to_numpy().astype(str), kind="stable"))
         # per listing, in the listings' order: its point-in-time report and the splits since it
@@ -136,10 +73,9 @@ class LiveEngine:
                                   .set_index("symbol")[["alpha_5d", "alpha_10d"]])
         if len(self._reports) != len(stored.universe) or len(self._listed_forecasts) != len(stored.universe):
             raise ValueError(f"the stored day {stored.day:%Y-%m-%d} lists a symbol twice")
-        self._avg_volume = _average_volume(stored.window_bars, self._bar_rows, 20)
         self._lock = threading.Lock()
         self._cache: collections.OrderedDict = collections.OrderedDict()
-        self._prep: dict[int, _Prepared] = {}
+        self._prep: dict[int, Prepared] = {}
         self._history: collections.deque[Snapshot] = collections.deque(maxlen=HISTORY_VERSIONS)
         self._subscribers: set = set()
         self.feed = {"state": "off", "detail": "the stored day only (TECHNIC_LIVE=off)"}
@@ -153,16 +89,47 @@ class LiveEngine:
     # -- loading ------------------------------------------------------------------------------
     @classmethod
     def load(cls, store_path, day=None, *, default_alpha_weight: float | None = None,
-             sessions: pd.DatetimeIndex | None = None) -> "LiveEngine":
-        """The scanned `day` (default: the latest with a ranked_top_n) of the store file, read once."""
+             sessions: pd.DatetimeIndex | None = None, wait_for_window: bool = True) -> "LiveEngine":
+        """The scanned `day` (default: the latest with a ranked_top_n) of the store file, read once.
+        Without `wait_for_window` (technic serve) the window of raw bars (the charts' and the intraday
+        loop's) is read on a thread: screens are served meanwhile, and `window_bars` waits for it.
+        (DuckDB refuses a read-write connection to the file in the same process while that thread
+        reads, so the default waits.)"""
+        from technic_assets.live.day import read_window
         from technic_assets.storage import db_path
 
         if default_alpha_weight is None:
             from technic_assets.environment import Environment
 
             default_alpha_weight = Environment.read().alpha_weight
-        stored = load_day(db_path(str(store_path)), day, default_alpha_weight=default_alpha_weight, sessions=sessions)
-        return cls(stored)
+        path = db_path(str(store_path))
+        stored = load_day(path, day, default_alpha_weight=default_alpha_weight, sessions=sessions, window=False)
+        engine = cls(stored, window_loader=lambda: read_window(path, stored.day, stored.sessions))
+        if wait_for_window:
+            engine.window_bars  # noqa: B018 - waits
+        return engine
+
+    def _load_window(self, loader) -> None:
+        try:
+            self._set_window(loader())
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever asks for the window
+            self._window_error = exc
+            self._window_ready.set()
+
+    def _set_window(self, bars: pd.DataFrame) -> None:
+        self._bar_rows = _symbol_rows(bars)
+        self._avg_volume = _average_volume(bars, self._bar_rows, 20)
+        self.stored.window_bars = bars
+        self._window_ready.set()
+
+    @property
+    def window_bars(self) -> pd.DataFrame:
+        """The raw bars (the store's price_bars columns) of the LOOKBACK sessions ending on the day,
+        sorted by symbol and date; waits while they are still being read."""
+        self._window_ready.wait()
+        if self._window_error is not None:
+            raise RuntimeError(f"the window of bars could not be read: {self._window_error}") from self._window_error
+        return self.stored.window_bars
 
     def _day_settings(self):
         """The settings the day was built with (live.day reads them back from its tables); sectors
@@ -188,17 +155,27 @@ class LiveEngine:
         settings = self.day_settings if settings is None else scan_settings(settings)
         snap = snapshot or self._snapshot
         key = (snap.version, settings_key(settings))
+        hit = self._cached(key)
+        if hit is None:
+            # the same settings with another N: the ranking is there, only its head is cut anew
+            any_n = self._cached((snap.version, settings_key(scan_settings(settings, top_n=1)), "any N"))
+            hit = self._compute(snap, settings) if any_n is None else with_top_n(any_n, settings)
+            self._store(key, hit)
+            self._store((snap.version, settings_key(scan_settings(settings, top_n=1)), "any N"), hit)
+        return hit
+
+    def _cached(self, key):
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
-                return hit
-        result = self._compute(snap, settings)
+            return hit
+
+    def _store(self, key, result) -> None:
         with self._lock:
             self._cache[key] = result
             while len(self._cache) > 64:
                 self._cache.popitem(last=False)
-        return result
 
     def top(self, n: int | None = None, settings=None) -> pd.DataFrame:
         result = self.screen(settings)
@@ -233,12 +210,13 @@ class LiveEngine:
                 "factors": {f: _plain_value(row[f]) for f in FACTORS}, "contributions": contrib,
                 "penalties": {"volatility": _plain_value(row["volatility_penalty"]),
                               "liquidity": _plain_value(row["liquidity_penalty"])},
-                "regime": snap.risk, "reasons": row["reasons"]}
+                "regime": snap.risk, "reasons": row["reasons"] or explain(row)}
 
     def bars(self, symbol: str) -> pd.DataFrame:
         """The symbol's raw bars of the window (the chart's data)."""
+        bars = self.window_bars
         start, end = self._bar_rows.get(symbol, (0, 0))
-        return self.window_bars.iloc[start:end]
+        return bars.iloc[start:end]
 
     # -- updating -----------------------------------------------------------------------------
     def rescan(self, indicators: pd.DataFrame, *, as_of: pd.Timestamp, source: str,
@@ -260,6 +238,7 @@ class LiveEngine:
         rel = None
         if "volume" in indicators:
             so_far = pd.Series(indicators["volume"].to_numpy(dtype=float), index=indicators["symbol"].to_numpy())
+            self._window_ready.wait()
             rel = so_far / self._avg_volume.reindex(so_far.index)
         ind = ind.reset_index()
         risk = str(classify_regime(ind)["risk"])
@@ -319,22 +298,13 @@ class LiveEngine:
                 self._subscribers.discard(entry)
 
     # -- the computation ----------------------------------------------------------------------
-    def _prepared(self, snap: Snapshot) -> "_Prepared":
-        """What every screen of a version shares, computed once per version: the listings merged with
-        the indicators, the factor panel and its raw components for every listing, the forecasts
-        aligned to them."""
+    def _prepared(self, snap: Snapshot) -> Prepared:
+        """What every screen of a version shares, computed once per version (kept for the last 4)."""
         with self._lock:
             hit = self._prep.get(snap.version)
         if hit is not None:
             return hit
-        merged = self.universe.merge(snap.indicators, on="symbol", how="left")
-        if len(merged) != len(self.universe):
-            raise ValueError("rescan: the indicators hold a symbol twice; give one row per symbol")
-        # factor_panel's rows, in the listings' order: the indicators merged now, the reports and the
-        # splits since them (which no intraday update changes) joined once at load
-        panel = pd.concat([merged[["symbol", "sector", *INDICATOR_COLUMNS]], self._reports], axis=1)
-        prep = _Prepared(merged, panel[["symbol", "sector", "realized_vol_63", "adv_20"]], raw_components(panel),
-                         self._listed_forecasts, merged[LISTING_SHOWN])
+        prep = prepare(self.universe, snap.indicators, self._reports, self._listed_forecasts)
         with self._lock:
             self._prep[snap.version] = prep
             while len(self._prep) > 4:
@@ -342,56 +312,8 @@ class LiveEngine:
         return prep
 
     def _compute(self, snap: Snapshot, settings) -> ScreenResult:
-        """core.pipeline's chain on one cross-section: filter (drop_reasons), factors (compute_factors
-        on the kept rows of the version's panel), ICS, MERIT with the regime and the alpha forecasts,
-        the ranking (rank_top_n); each stage the core function the assets call per day."""
-        started = time.perf_counter()
-        prep = self._prepared(snap)
-        df, reason, chosen = drop_reasons(prep.merged, snap.day, settings.filter_settings())
-        tally = reason.value_counts()
-        counts = {name: int(tally.get(name, 0)) for name in REASONS}
-        reasons = pd.Series(reason.to_numpy(), index=df["symbol"].to_numpy())
-        mask = reason.isna().to_numpy()
-        if not mask.any():
-            empty = pd.DataFrame(columns=TOP_COLUMNS)
-            return ScreenResult(snap, settings, empty, empty, reasons, counts, chosen, time.perf_counter() - started)
-        panel = prep.panel[mask]
-        z, _ = compute_factors(panel, settings.style, raw=prep.raw[mask])
-        factors = pd.concat([panel[["symbol", "realized_vol_63", "adv_20"]], z], axis=1).set_index("symbol")
-        ics = ics_score(factors[list(FACTORS)], settings.style)
-        fc = prep.forecasts[mask][["alpha_5d", "alpha_10d"]]
-        alpha = alpha_signal(fc) if bool(fc.notna().any().any()) else None
-        scored = merit_score(factors[list(FACTORS)], factors["realized_vol_63"], factors["adv_20"], settings.style,
-                             snap.risk, alpha=alpha, alpha_weight=self.stored.alpha_weight)
-        # every frame here is in the kept rows' order (panel, forecasts and listings all follow the
-        # listings' order), so columns are set side by side rather than joined on the symbol
-        columns = {"symbol": factors.index.to_numpy(), **{c: scored[c].to_numpy() for c in scored.columns},
-                   "ics_score": ics["ics_score"].to_numpy(), "alpha_5d": fc["alpha_5d"].to_numpy(),
-                   "alpha_10d": fc["alpha_10d"].to_numpy(),
-                   "alpha_z": alpha.to_numpy(dtype=float) if alpha is not None else np.full(len(fc), np.nan),
-                   **{f: factors[f].to_numpy() for f in FACTORS}}
-        listing = prep.shown[mask]
-        columns.update({c: listing[c].to_numpy() for c in listing.columns if c not in columns})
-        today = pd.DataFrame(columns)
-        # rank_top_n's order (MERIT, then ICS, descending; then symbol), for every kept name
-        order = np.lexsort((self._symbol_order[mask], -today["ics_score"].to_numpy(),
-                            -today["merit_score"].to_numpy()))
-        ordered = today.take(order).reset_index(drop=True)
-        top = rank_top_n(ordered.head(settings.top_n), settings.top_n)[TOP_COLUMNS]
-        ordered.insert(0, "rank", np.arange(1, len(ordered) + 1))
-        ordered["reasons"] = ""
-        ordered.loc[: len(top) - 1, "reasons"] = top["reasons"].to_numpy()
-        return ScreenResult(snap, settings, top, ordered, reasons, counts, chosen, time.perf_counter() - started)
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    merged: pd.DataFrame       # listings + indicators, one row per listing
-    panel: pd.DataFrame        # factor_panel of every listing (same rows): what compute_factors reads
-    raw: pd.DataFrame          # raw_components of that panel
-    forecasts: pd.DataFrame    # alpha_5d, alpha_10d by symbol (same rows)
-    shown: pd.DataFrame        # LISTING_SHOWN (same rows)
-
+        return screen_cross_section(self._prepared(snap), snap, settings, self._symbol_order,
+                                    self.stored.alpha_weight)
 
 def _symbol_rows(bars: pd.DataFrame) -> dict[str, tuple[int, int]]:
     """symbol -> (first row, last row + 1) of a frame sorted by symbol."""

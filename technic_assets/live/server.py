@@ -347,6 +347,7 @@ async def start_runner(engine: LiveEngine, mode: str):
     except ImportError as exc:
         raise RuntimeError(f"TECHNIC_LIVE={mode} needs technic_assets.live.runner, which this build lacks "
                            f"({exc}); set TECHNIC_LIVE=off to serve the stored day") from None
+    await run_in_threadpool(lambda: engine.window_bars)  # the loop continues the window: read it off the event loop
     handle = runner.start(engine, mode)
     return await handle if inspect.isawaitable(handle) else handle
 
