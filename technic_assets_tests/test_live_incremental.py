@@ -143,3 +143,14 @@ def test_bad_forming_bars_are_refused_naming_the_input(intraday):
         IntradayIndicators(pd.DataFrame(columns=["date", "symbol"]), "2025-06-01", nyse().sessions)
     with pytest.raises(ValueError, match="window_bars: no bars from"):
         IntradayIndicators(pd.DataFrame({"date": pd.DatetimeIndex([]), "symbol": []}), PREV, nyse().sessions)
+
+
+def test_symbols_joining_during_the_day_and_the_same_ones_again(tape, intraday):
+    """The forming rows' layout is kept while the set of symbols is the same: it must follow the set
+    as it grows (symbols trading for the first time today) and come back to an earlier one."""
+    bars, _, sessions = tape
+    today = bars[bars["date"] == DAY].drop(columns="date").reset_index(drop=True)
+    early = today.iloc[::3].reset_index(drop=True)  # a third have traded
+    later = today.sample(frac=1.0, random_state=1).reset_index(drop=True)  # all, in another order
+    for forming in (early, later, early.assign(close=early["close"] * 1.01), later):
+        assert_same(intraday.update(forming), expected(bars, forming, sessions))
