@@ -24,7 +24,7 @@ from technic_assets.partitions import nyse
 PREV, DAY = pd.Timestamp("2025-06-02"), pd.Timestamp("2025-06-03")
 EMA_SEEDED = ["ema_12", "ema_26", "rsi_14", "macd", "macd_signal", "macd_hist", "atr_14", "adx_14"]
 ROLLING = [c for c in INDICATOR_COLUMNS if c not in EMA_SEEDED]
-SHORT = [1, 2, 14, 15, 16, 27, 28, 33, 34, 35, 60, 210, 260]  # bars up to and including D
+SHORT = [1, 2, 11, 12, 13, 14, 15, 16, 20, 21, 22, 26, 27, 28, 33, 34, 35, 60, 64, 200, 210, 253, 260]  # bars to D
 
 
 @pytest.fixture(scope="module")
