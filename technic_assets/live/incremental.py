@@ -17,8 +17,9 @@ A split on F (the forming row's split_ratio r) is handled as the range pass does
 put into D's shares (prices times r, volume over r), stepped, and the results divided back out
 (price-level columns over r, OBV times r), so the carried state is never rewritten.
 
-Symbols with fewer than FAST_MIN_BARS bars before F (new listings: some recurrence not seeded yet)
-are computed by TA-Lib on their short window; they are few and each costs microseconds.
+A short history (a recent listing) is stepped the same way: a recurrence whose seed falls on the
+forming bar is seeded there, from the sums the state carries, as TA-Lib seeds it; a symbol's first
+bar (listed on F) defines only its close and OBV.
 """
 
 from __future__ import annotations
@@ -28,12 +29,11 @@ import pandas as pd
 
 from technic_assets.core.adjust import SPLIT_GAP_TOLERANCE, split_adjust, symbol_bounds
 from technic_assets.core.indicators import (
-    BARS_NEEDED, INDICATOR_COLUMNS, LOOKBACK, OBV, PRICE_LEVEL, TRADING_DAYS, VOLUME_LEVEL, _sorted_by_symbol_and_date,
-    indicator_arrays, indicators_for_days,
+    BARS_NEEDED, INDICATOR_COLUMNS, LOOKBACK, PRICE_LEVEL, TRADING_DAYS, VOLUME_LEVEL, _sorted_by_symbol_and_date,
+    indicators_for_days,
 )
 from technic_assets.live.recurrences import K9, K12, K26, P, SEEDED_AFTER, Recurrences, adx_step, is_zero, true_range
 
-FAST_MIN_BARS = SEEDED_AFTER
 FORMING_COLUMNS = ["symbol", "open", "high", "low", "close", "volume"]
 COLUMN = {name: k for k, name in enumerate(INDICATOR_COLUMNS)}
 PRICE_LEVEL_AT, VOLUME_LEVEL_AT = np.flatnonzero(PRICE_LEVEL), np.flatnonzero(VOLUME_LEVEL)
@@ -103,7 +103,6 @@ class IntradayIndicators:
             m = np.full((len(n), width), np.nan)
             m[row, col] = adj[name].to_numpy(np.float64)
             mats[name] = m
-        cols = [adj[k].to_numpy(np.float64) for k in ("open", "high", "low", "close", "volume")]
         c, v = mats["close"], mats["volume"]
         with np.errstate(all="ignore"):
             self.state = Recurrences(mats["high"], mats["low"], c, n).state
@@ -126,10 +125,8 @@ class IntradayIndicators:
         obv_steps = np.sign(np.nan_to_num(np.diff(c, axis=1))) * v[:, 1:]
         st["obv"] = v[:, 0] + np.nansum(obv_steps, axis=1)  # TA-Lib's OBV from the prefix's first bar
         st["raw_close"] = raw["close"].to_numpy(np.float64)[ends - 1]
-        self.fast = n >= FAST_MIN_BARS
-        # the bars kept: only those of the few symbols computed by TA-Lib on their short window
-        # (each with one slot more at the end, for the forming bar)
-        self._short_bars = {k: [np.r_[a[starts[k]:ends[k]], np.nan] for a in cols] for k in np.flatnonzero(~self.fast)}
+        st["n"] = n  # the forming bar's number in each symbol's window (0-based)
+        self.fast = n >= SEEDED_AFTER  # every recurrence seeded before the forming bar
 
     def _layout(self, symbols: np.ndarray) -> dict:
         """Where each forming row goes, and the carried state gathered for it: the same for every
@@ -142,8 +139,6 @@ class IntradayIndicators:
             raise ValueError(f"forming bars: symbol(s) given twice: {', '.join(map(str, symbols[dup][:5]))}")
         code = self._index.get_indexer(symbols)
         known = code >= 0
-        fast = known.copy()
-        fast[known] = self.fast[code[known]]
         n_bars = np.ones(len(symbols), dtype=np.int64)
         n_bars[known] = self.n_prefix[code[known]] + 1
         all_n = self._base_n.copy()
@@ -153,8 +148,8 @@ class IntradayIndicators:
         new = ~known  # listed on the forming day: no bar in the window before
         out_symbols = np.r_[self.symbols, symbols[new]]
         layout = {
-            "symbols": symbols, "code": code, "known": known, "fast": fast, "short": np.flatnonzero(known & ~fast),
-            "n_bars": n_bars, "mask": n_bars[:, None] < BARS_NEEDED[None, :], "state": self._gather(code[fast]),
+            "symbols": symbols, "code": code, "known": known,
+            "n_bars": n_bars, "mask": n_bars[:, None] < BARS_NEEDED[None, :], "state": self._gather(code[known]),
             "new": new, "all_n": np.r_[all_n, n_bars[new]], "last_date": np.r_[last_date, np.repeat(
                 self.forming_day.to_datetime64(), new.sum())], "order": np.argsort(out_symbols, kind="stable")
             if new.any() else None, "out_symbols": out_symbols,
@@ -171,16 +166,14 @@ class IntradayIndicators:
         bar keep their prefix's values (`base`)."""
         f = _checked(forming)
         lay = self._layout(f["symbol"].to_numpy())
-        code, known, fast = lay["code"], lay["known"], lay["fast"]
+        code, known = lay["code"], lay["known"]
         r = f["split_ratio"].to_numpy(np.float64)
         o, h, l, c, v = (f[k].to_numpy(np.float64) for k in ("open", "high", "low", "close", "volume"))
         vals = np.empty((len(f), len(INDICATOR_COLUMNS)))
         with np.errstate(all="ignore"):
             # in D's shares (the carried state's), then divided back out into F's
-            rf = r[fast]
-            vals[fast] = self._step(lay["state"], h[fast] * rf, l[fast] * rf, c[fast] * rf, v[fast] / rf)
-            for k in lay["short"]:  # short windows (new listings are below)
-                vals[k] = self._short(code[k], o[k] * r[k], h[k] * r[k], l[k] * r[k], c[k] * r[k], v[k] / r[k])
+            rk = r[known]
+            vals[known] = self._step(lay["state"], h[known] * rk, l[known] * rk, c[known] * rk, v[known] / rk)
             new = lay["new"]  # a first bar: only what one bar defines (the close, OBV's first volume)
             vals[new] = np.nan
             vals[new, COLUMN["obv"]] = v[new] / r[new]
@@ -207,19 +200,25 @@ class IntradayIndicators:
 
     def _step(self, g, h, l, c, v) -> np.ndarray:
         """Every indicator after one more bar (high, low, close, volume in D's shares) for the symbols
-        whose carried state `g` holds (gathered from self.state), whose recurrences are all seeded:
-        one vectorized step."""
-        e12 = (c - g["e12"]) * K12 + g["e12"]
-        e26 = (c - g["e26"]) * K26 + g["e26"]
-        fast = (c - g["fast"]) * K12 + g["fast"]
+        whose carried state `g` holds (gathered from self.state): one vectorized step, the bar being
+        each symbol's bar number g["n"] (0-based), so a recurrence whose seed falls on it is seeded
+        there as TA-Lib seeds it (values before their seed are NaN'd by BARS_NEEDED afterwards)."""
+        t = g["n"]
+        e12 = np.where(t == 11, (g["s12"] + c) / 12.0, (c - g["e12"]) * K12 + g["e12"])
+        e26 = np.where(t == 25, (g["s26"] + c) / 26.0, (c - g["e26"]) * K26 + g["e26"])
+        fast = np.where(t == 25, (g["sfast"] + c) / 12.0, (c - g["fast"]) * K12 + g["fast"])
         macd = fast - e26
-        sig = (macd - g["sig"]) * K9 + g["sig"]
+        sig = np.where(t == 33, (g["ssig"] + macd) / 9.0, (macd - g["sig"]) * K9 + g["sig"])
         d = c - g["close"]
-        gain = (g["gain"] * (P - 1) + np.where(d < 0, 0.0, d)) / P
-        loss = (g["loss"] * (P - 1) - np.where(d < 0, d, 0.0)) / P
+        up, down = np.where(d < 0, 0.0, d), np.where(d < 0, d, 0.0)
+        seed14 = t == 14  # RSI and ATR: until then plain sums
+        gain = np.where(seed14, (g["gain"] + up) / P, (g["gain"] * (P - 1) + up) / P)
+        loss = np.where(seed14, (g["loss"] - down) / P, (g["loss"] * (P - 1) - down) / P)
         rsi = np.where(is_zero(gain + loss), 0.0, 100.0 * (gain / (gain + loss)))
-        atr = (g["atr"] * (P - 1) + true_range(h, l, g["close"])) / P
-        adx = adx_step(g, h, l, c)[3]
+        tr = true_range(h, l, g["close"])
+        atr = np.where(seed14, (g["atr"] + tr) / P, (g["atr"] * (P - 1) + tr) / P)
+        _, _, _, adx, dx, ok = adx_step(g, h, l, c)
+        adx = np.where(t == 27, (g["sumdx"] + np.where(ok, dx, 0.0)) / P, adx)  # the first ADX: 14 DX
         sma20 = (g["s19"] + c) / 20.0
         var20 = (g["q19"] + c * c) / 20.0 - sma20 * sma20
         band = np.where(var20 < 1e-14, 0.0, np.sqrt(var20)) * 2.0  # TA_IS_ZERO_OR_NEG
@@ -238,16 +237,6 @@ class IntradayIndicators:
             atr, adx, sma20 + band, sma20, sma20 - band, *roc, (obv - g["v0"]) + g["v0"], *rv,
             (g["cv19"] + c * v) / 20.0, cv63, g["ret_12_1"],
         ])
-
-    def _short(self, code: int, o, h, l, c, v) -> list[float]:
-        """A symbol with too short a window for the recurrences: TA-Lib on the window with the forming bar."""
-        bars = self._short_bars[code]
-        for a, x in zip(bars, (o, h, l, c, v)):
-            a[-1] = x
-        arrays = indicator_arrays(*bars)
-        out = [a[-1] for a in arrays]
-        out[OBV] = arrays[OBV][-1] - arrays[OBV][0] + bars[4][0]  # re-based on the window's first bar
-        return out
 
     def _unverified(self, code, o, r) -> np.ndarray:
         """True where the forming bar's split ratio is contradicted by the gap from the previous close."""
