@@ -123,6 +123,26 @@ def screens_file(env: Mapping[str, str]) -> str:
     return str(path) if path.exists() else ""
 
 
+LIVE_SOURCES = ("off", "replay", "polygon")
+
+
+def live_source(raw: str) -> str:
+    """TECHNIC_LIVE, checked: off (the stored day only), replay or polygon."""
+    value = raw.strip().lower()
+    if value not in LIVE_SOURCES:
+        raise ValueError(f"TECHNIC_LIVE={raw[:40]!r} is not one of {', '.join(LIVE_SOURCES)}")
+    return value
+
+
+def ws_url(raw: str) -> str:
+    """TECHNIC_POLYGON_WS_URL, checked: empty or a ws:// or wss:// URL."""
+    value = raw.strip()
+    if value and not value.startswith(("ws://", "wss://")):
+        raise ValueError(f"TECHNIC_POLYGON_WS_URL={value[:60]!r} is not a ws:// or wss:// URL "
+                         "(e.g. wss://socket.polygon.io/stocks)")
+    return value
+
+
 @dataclass(frozen=True)
 class Environment:
     """The TECHNIC_* settings (and the Polygon key's variable), checked."""
@@ -145,6 +165,9 @@ class Environment:
     http_retry_seconds: float = 120.0
     http_timeout_seconds: float = 20.0
     alerts: AlertSettings = AlertSettings()
+    live: str = "off"  # the intraday source of `technic serve`: off | replay | polygon
+    replay_speed: float = 60.0  # market minutes per second of a replay (0: no pause)
+    polygon_ws_url: str = ""  # TECHNIC_LIVE=polygon: the WebSocket of minute aggregates; empty: poll the snapshot
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> "Environment":
@@ -171,4 +194,7 @@ class Environment:
             http_retry_seconds=env_number(env, "TECHNIC_HTTP_RETRY_SECONDS", 120.0, 0.0, 3600.0, float),
             http_timeout_seconds=env_number(env, "TECHNIC_HTTP_TIMEOUT_SECONDS", 20.0, 0.1, 600.0, float),
             alerts=AlertSettings.read(env),
+            live=live_source(env.get("TECHNIC_LIVE", "") or "off"),
+            replay_speed=env_number(env, "TECHNIC_REPLAY_SPEED", 60.0, 0.0, 100_000.0, float),
+            polygon_ws_url=ws_url(env.get("TECHNIC_POLYGON_WS_URL", "")),
         )

@@ -92,8 +92,10 @@ def warm_store(warm_template, tmp_path, monkeypatch):
 # redis-server). `./dev test` runs them all; `./dev test -m unit` is the quick loop while editing.
 KINDS = {
     "graph": {"test_assets", "test_alpha_assets", "test_assets_polygon", "test_backfill", "test_cli", "test_instance",
-              "test_operations", "test_real_data", "test_screens", "test_ui", "test_alerts", "test_live_scan"},
-    "fault": {"test_kill", "test_outage", "test_dirty_data", "test_hostile", "test_secrets", "test_concurrency"},
+              "test_operations", "test_real_data", "test_screens", "test_ui", "test_alerts", "test_live_scan",
+              "test_live_runner"},
+    "fault": {"test_kill", "test_outage", "test_dirty_data", "test_hostile", "test_secrets", "test_concurrency",
+              "test_live_feeds"},
 }
 SERVICE_FIXTURES = {"redis_db", "cache", "pg_database"}
 SERVICE_TESTS = {"test_redis_killed_mid_run_gives_a_warning_and_the_same_results"}

@@ -7,7 +7,6 @@ import threading
 import time
 
 import httpx
-import numpy as np
 import pandas as pd
 import pytest
 from starlette.testclient import TestClient
@@ -167,7 +166,6 @@ def test_stream_sends_the_top_at_connect_then_each_version_and_resumes(warm_temp
     with running(create_app(engine, mode="off")) as url, httpx.Client(timeout=20) as http:
         with http.stream("GET", f"{url}/api/stream?n=5") as response:
             assert response.headers["content-type"].startswith("text/event-stream")
-            events = iter([])
 
             def publish():
                 time.sleep(0.3)

@@ -43,7 +43,6 @@ from technic_assets.core.universe_filter import GICS_SECTORS
 from technic_assets.live.engine import LiveEngine, scan_settings, settings_json, settings_key
 
 STATIC = Path(__file__).with_name("static")
-LIVE_MODES = ("off", "replay", "polygon")
 PING_SECONDS = 15.0
 # query parameter -> ScanSettings field
 SCREEN_PARAMS = {"style": "style", "sector": "sectors", "min_price": "min_price", "max_price": "max_price",
@@ -60,11 +59,10 @@ class BadParameter(ValueError):
 
 
 def live_mode(env=None) -> str:
-    """TECHNIC_LIVE, checked: off (default), replay or polygon."""
-    raw = ((env if env is not None else os.environ).get("TECHNIC_LIVE", "") or "off").strip().lower()
-    if raw not in LIVE_MODES:
-        raise ValueError(f"TECHNIC_LIVE={raw[:40]!r} is not one of {', '.join(LIVE_MODES)}")
-    return raw
+    """TECHNIC_LIVE, checked (environment.live_source): off (default), replay or polygon."""
+    from technic_assets.environment import live_source
+
+    return live_source((env if env is not None else os.environ).get("TECHNIC_LIVE", "") or "off")
 
 
 def parse_screen(query, base, *, allowed=tuple(SCREEN_PARAMS)):
