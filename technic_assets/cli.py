@@ -205,12 +205,13 @@ def main(argv: list[str] | None = None) -> int:
         print_table(result, day)
         print(f"\n{time.perf_counter() - started:.1f}s", file=sys.stderr)
     elif args.command == "top":
-        from technic_assets.storage import History, db_path
+        from technic_assets.resources import build_resources
 
-        path = db_path(env.duckdb_path)
-        if not Path(path).exists():
+        store = build_resources(env)["store"]
+        path = store.path
+        if not store.iceberg and not Path(path).exists():
             raise SystemExit(f"error: no store at {path}; run `technic scan` first")
-        history = History(path)
+        history = store.history
         latest = history.query("ranked_top_n", "SELECT max(date) AS day FROM technic.ranked_top_n", [])
         if latest is None:
             raise SystemExit(f"error: no ranked_top_n in {path} yet; run `technic scan` first")

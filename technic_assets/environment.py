@@ -40,6 +40,27 @@ def schedule_time(raw: str) -> tuple[int, int]:
     return hour, minute
 
 
+def store_setting(raw: str) -> str:
+    """"TECHNIC_STORE" if it names an Iceberg store (checked: an error hides any password), else ""."""
+    if not raw.strip():
+        return ""
+    from technic_assets.storage.iceberg import parse_store_url
+
+    parse_store_url(raw.strip())
+    return "TECHNIC_STORE"
+
+
+def executor_setting(env: Mapping[str, str]) -> str:
+    """TECHNIC_EXECUTOR: 'multiprocess' (the default, one machine) or 'celery' (needs TECHNIC_BROKER_URL)."""
+    raw = env.get("TECHNIC_EXECUTOR", "").strip() or "multiprocess"
+    if raw not in ("multiprocess", "celery"):
+        raise ValueError(f"TECHNIC_EXECUTOR={raw[:40]!r} is not an executor; known: 'multiprocess', 'celery'")
+    if raw == "celery" and not env.get("TECHNIC_BROKER_URL", "").strip():
+        raise ValueError("TECHNIC_EXECUTOR=celery needs TECHNIC_BROKER_URL (redis://host:6379/0 or "
+                         "amqp://user:password@host:5672//)")
+    return raw
+
+
 @dataclass(frozen=True)
 class Environment:
     """The TECHNIC_* settings (and the Polygon key's variable), checked."""
@@ -59,6 +80,9 @@ class Environment:
     cache_ttl_seconds: int = 3600
     http_retry_seconds: float = 120.0
     http_timeout_seconds: float = 20.0
+    store_var: str = ""  # TECHNIC_STORE when it names an Iceberg store (its value, with any password, is read at run start)
+    executor: str = "multiprocess"  # or "celery" (TECHNIC_EXECUTOR)
+    broker_var: str = ""  # TECHNIC_BROKER_URL, for the celery executor
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> "Environment":
@@ -81,4 +105,7 @@ class Environment:
             cache_ttl_seconds=env_number(env, "TECHNIC_CACHE_TTL_SECONDS", 3600, 1, 30 * 86_400),
             http_retry_seconds=env_number(env, "TECHNIC_HTTP_RETRY_SECONDS", 120.0, 0.0, 3600.0, float),
             http_timeout_seconds=env_number(env, "TECHNIC_HTTP_TIMEOUT_SECONDS", 20.0, 0.1, 600.0, float),
+            store_var=store_setting(env.get("TECHNIC_STORE", "")),
+            executor=executor_setting(env),
+            broker_var="TECHNIC_BROKER_URL" if env.get("TECHNIC_BROKER_URL") else "",
         )

@@ -28,6 +28,7 @@ from technic_assets.core.signal_quality import MEASURES
 from technic_assets.partitions import DATE_FMT, nyse, sessions_back
 from technic_assets.resources import AlphaSettings, MarketResource
 from technic_assets.storage import ModelRegistry, StoreResource
+from technic_assets.storage.resource import registry_for
 
 ROLLING_SESSIONS = 63
 MODEL_SCHEMA = {"date": "timestamp", "horizon": "sessions", "model_id": "sha256 of the booster, 16 hex",
@@ -169,9 +170,10 @@ def models_for(context, market, universe, trained_for, config, device) -> tuple[
 
 
 @lru_cache(maxsize=8)
-def cached_booster(path: str, model_id: str):
-    """Each model is read from the store and deserialized once per process."""
-    return load_booster(ModelRegistry(path).model_bytes(model_id))
+def cached_booster(location: str, model_id: str):
+    """Each model is read from the store (a DuckDB file's path or an Iceberg URL) and deserialized once
+    per process."""
+    return load_booster(registry_for(location).model_bytes(model_id))
 
 
 FORECAST_SCHEMA = {"date": "timestamp", "symbol": "string",
@@ -189,7 +191,7 @@ FORECAST_SCHEMA = {"date": "timestamp", "symbol": "string",
 def alpha_forecasts(context, filtered_universe: pd.DataFrame, indicators: pd.DataFrame,
                     fundamentals: pd.DataFrame, alpha_model: pd.DataFrame, store: StoreResource):
     days = scan_days(context)
-    path = store.path
+    path = store.location
     out, predict_seconds = forecasts_for_days(filtered_universe, indicators, fundamentals, alpha_model,
                                               lambda model_id: cached_booster(path, model_id))
     scored = int(out["alpha_5d"].notna().groupby(out["date"]).any().sum())

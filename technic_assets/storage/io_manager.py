@@ -10,7 +10,9 @@ departures, each for a reason:
   fundamentals, a day before any alpha model) does not break every reader;
 - rows go into an existing table by column name, adding any column a newer Technic writes (a store
   from before the alpha models gains merit's alpha columns) instead of pairing columns by position;
-- the file comes from the `store` resource, so one setting names it for every reader and writer.
+- the file comes from the `store` resource, so one setting names it for every reader and writer;
+  when that resource names an Iceberg store, the same DbIOManager runs with the Iceberg client and
+  handler (storage/iceberg_history.py), whose write is one delete+append commit.
 """
 
 from __future__ import annotations
@@ -99,6 +101,14 @@ class StoreIOManager(ConfigurableIOManagerFactory):
     store: StoreResource
 
     def create_io_manager(self, context) -> DbIOManager:
+        if self.store.iceberg:
+            from technic_assets.storage.iceberg import IcebergStore
+            from technic_assets.storage.iceberg_history import IcebergDbClient, IcebergTypeHandler
+
+            store = IcebergStore(self.store.location)
+            return DbIOManager(db_client=IcebergDbClient(store), database=store.path, schema=SCHEMA,
+                               type_handlers=[IcebergTypeHandler()], default_load_type=pd.DataFrame,
+                               io_manager_name="StoreIOManager")
         path = self.store.path
         return DbIOManager(db_client=TransactionalDuckDbClient(path), database=path, schema=SCHEMA,
                            type_handlers=[PandasTypeHandler()], default_load_type=pd.DataFrame,
