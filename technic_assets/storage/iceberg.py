@@ -23,6 +23,7 @@ from __future__ import annotations
 import random
 import re
 import time
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -200,19 +201,22 @@ class IcebergStore:
         frame's columns (or `ddl`'s) when absent; columns the table lacks are added."""
         data = frame if isinstance(frame, pa.Table) else to_arrow(frame, ddl)
         data, units = arrow_types(data)
-        from pyiceberg.exceptions import CommitFailedException
+        from pyiceberg.exceptions import CommitFailedException, ValidationException
 
         for attempt in range(COMMIT_ATTEMPTS):
             try:
                 found = self._table_for(name, data.schema, units)
                 rows = self._conform(data, found.schema().as_arrow())
-                with found.transaction() as tx:
+                with found.transaction() as tx, warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", "Delete operation did not match any records")
                     if delete is not None:
                         tx.delete(delete)
                     if len(rows):
                         tx.append(rows)
                 return
-            except CommitFailedException:
+            # the pointer moved under us (CommitFailed), or pyiceberg's own check found files another
+            # writer added where we delete (Validation): start again from the new head
+            except (CommitFailedException, ValidationException):
                 if attempt == COMMIT_ATTEMPTS - 1:
                     raise
                 time.sleep(min(0.05 * 2 ** min(attempt, 5), 1.0) * (1 + random.random()))
