@@ -2,6 +2,7 @@
 
     technic scan [--date YYYY-MM-DD] [--top N] [--style swing|medium|position] [--sector NAME ...] [--refresh]
     technic top  [--date YYYY-MM-DD]          print a stored top N
+    technic worker [--name NAME] [--concurrency N]   serve steps of runs on the Celery executor
 
 A scan materializes only what its settings change when the store already holds the day's
 settings-free assets (universe, bars, fundamentals, indicators, regime, models): a second scan of a
@@ -181,12 +182,21 @@ def main(argv: list[str] | None = None) -> int:
     scan.add_argument("--quiet", action="store_true", help="no progress lines")
     top = sub.add_parser("top", help="print a stored top N")
     top.add_argument("--date", help="NYSE trading day (default: the latest stored)")
+    worker = sub.add_parser("worker", help="serve steps of runs on the Celery executor (TECHNIC_EXECUTOR=celery)")
+    worker.add_argument("--name", help="the worker's name (default technic-PID), shown in each step's events")
+    worker.add_argument("--concurrency", type=int, default=1, help="steps at once (default 1)")
+    worker.add_argument("--loglevel", default="INFO", help="Celery's log level (default INFO)")
     args = parser.parse_args(argv)
     try:
         env = Environment.read()
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
 
+    if args.command == "worker":
+        from technic_assets.distributed import start_worker
+
+        start_worker(args.name, args.concurrency, args.loglevel)
+        return 0
     if args.command == "scan":
         from technic_assets.resources import ScanSettings, build_resources
 
