@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dagster import Definitions, Enum, EnumValue, Field, definitions, multiprocess_executor
 
 from technic_assets.assets import alpha, features, market_data, scores
-from technic_assets.distributed import with_backfill_policy
+from technic_assets.distributed import for_distributed
 from technic_assets.environment import Environment
 from technic_assets.jobs import build_daily_scan
 from technic_assets.partitions import build_partitions
@@ -71,7 +71,7 @@ def build_definitions(env: Environment | None = None, *, resources: Mapping | No
 
         run_executor = build_executor(env)
     return Definitions(
-        assets=with_backfill_policy(build_assets(env.start_date), env), jobs=[job],
+        assets=for_distributed(build_assets(env.start_date), env), jobs=[job],
         schedules=[build_schedule(job, *env.schedule)], sensors=build_sensors(job),
         resources={**build_resources(env), **(resources or {})}, executor=run_executor, loggers=loggers)
 

@@ -10,14 +10,17 @@ store; the DuckDB file serves one machine only).
 `technic worker` starts a worker with the app and the broker the executor uses, built here from the
 same settings, so the two sides cannot disagree.
 
-Backfills: in distributed mode every asset but `alpha_evaluation` takes a multi-run backfill policy of
-MONTH_SESSIONS partitions per run, so the daemon launches runs of about a month that the workers execute
-side by side. `alpha_evaluation` reads `merit` of up to 10 sessions before each day from the store, not
-through a partition mapping; were it cut with the rest, a run's first days would read the previous run's
-merit before (or after) that run wrote it, and the result would depend on the cut. It keeps the single-run
-policy, so the backfill runs it once, over the whole range, after every day's merit is stored: the same
-result however the range is split. (Dagster's policy counts partitions, not calendar months: 21 sessions
-is NYSE's typical month, so a run is a month give or take two days.)
+Backfills: in distributed mode every asset takes a multi-run backfill policy of MONTH_SESSIONS
+partitions per run, so the daemon launches runs of about a month that the workers execute side by side
+(Dagster's policy counts partitions, not calendar months: 21 sessions is NYSE's typical month, so a run is
+a month give or take two days). One asset needs more: `alpha_evaluation` reads the `merit` of up to 10
+sessions before each day from the store. Cut with the rest, a run's first days would read the previous
+run's merit before or after that run wrote it, and the result would depend on the cut and the timing.
+So in distributed mode its dependency on `merit` spans those 10 sessions (a windowed partition mapping),
+and it keeps the single-run policy: the backfill runs it for a day only once every day of merit it
+reads and the backfill writes is stored, in one run for all the days that are ready. (On one machine
+the dependency stays same-day: a single run computes merit before the evaluation anyway, and the wider
+mapping would make the UI's backfills of a few days reach 10 sessions past them.)
 """
 
 from __future__ import annotations
@@ -28,19 +31,29 @@ from collections.abc import Mapping
 
 from dagster import BackfillPolicy
 
+from technic_assets.core.alpha_features import HORIZONS
 from technic_assets.environment import Environment
 
 MONTH_SESSIONS = 21
 MULTI_RUN = BackfillPolicy.multi_run(max_partitions_per_run=MONTH_SESSIONS)
-WHOLE_RANGE = ("alpha_evaluation",)  # reads earlier days from the store: one run over the range
+EVALUATION_LOOKBACK = max(HORIZONS)  # sessions of merit before its day that alpha_evaluation reads
 
 
-def with_backfill_policy(assets: list, env: Environment) -> list:
-    """The assets as given on one machine; in distributed mode, cut into runs of about a month
-    (but for WHOLE_RANGE)."""
+def for_distributed(assets: list, env: Environment) -> list:
+    """The assets as given on one machine; in distributed mode, cut into runs of about a month, with
+    alpha_evaluation waiting for the merit it reads (see the module's docstring)."""
     if env.executor != "celery":
         return assets
-    return [a if a.key.path[-1] in WHOLE_RANGE else a.with_attributes(backfill_policy=MULTI_RUN) for a in assets]
+    from dagster import AssetDep, TimeWindowPartitionMapping
+
+    lookback = AssetDep("merit", partition_mapping=TimeWindowPartitionMapping(
+        start_offset=-EVALUATION_LOOKBACK, allow_nonexistent_upstream_partitions=True))
+
+    def evaluation(spec):
+        return spec.replace_attributes(deps=[lookback if d.asset_key.path[-1] == "merit" else d for d in spec.deps])
+
+    return [a.map_asset_specs(evaluation) if a.key.path[-1] == "alpha_evaluation"
+            else a.with_attributes(backfill_policy=MULTI_RUN) for a in assets]
 
 
 def backend_var(env: Mapping[str, str]) -> str:
