@@ -3,6 +3,7 @@
     technic scan [--date YYYY-MM-DD] [--top N] [--style swing|medium|position] [--sector NAME ...] [--refresh]
     technic top  [--date YYYY-MM-DD]          print a stored top N
     technic worker [--name NAME] [--concurrency N]   serve steps of runs on the Celery executor
+    technic backfill --from YYYY-MM-DD --to YYYY-MM-DD [--wait]   an asset backfill the daemon carries out
 
 A scan materializes only what its settings change when the store already holds the day's
 settings-free assets (universe, bars, fundamentals, indicators, regime, models): a second scan of a
@@ -170,6 +171,28 @@ def print_table(top: pd.DataFrame, day: str, out=None) -> None:
     print(view.to_string(index=False), file=out)
 
 
+def _backfill(args, env: Environment) -> int:
+    """Submit the backfill to the instance in DAGSTER_HOME (and wait for it with --wait)."""
+    from dagster import DagsterInstance
+
+    from technic_assets import backfill
+    from technic_assets.definitions import build_definitions
+
+    if not os.environ.get("DAGSTER_HOME"):
+        raise SystemExit("error: a backfill needs DAGSTER_HOME, the instance the daemon (dagster-daemon run) serves")
+    with DagsterInstance.get() as instance:
+        try:
+            backfill_id = backfill.submit(instance, build_definitions(env), args.start, args.end)
+        except ValueError as exc:
+            raise SystemExit(f"error: {exc}") from None
+        print(f"backfill {backfill_id}: {args.start}...{args.end} submitted", file=sys.stderr)
+        if args.wait:
+            status = backfill.wait(instance, backfill_id)
+            print(f"backfill {backfill_id}: {status}", file=sys.stderr)
+            return 0 if status == "COMPLETED_SUCCESS" else 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="technic", description="Technic: the daily US stock scan")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -186,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--name", help="the worker's name (default technic-PID), shown in each step's events")
     worker.add_argument("--concurrency", type=int, default=1, help="steps at once (default 1)")
     worker.add_argument("--loglevel", default="INFO", help="Celery's log level (default INFO)")
+    fill = sub.add_parser("backfill", help="backfill every asset for a range of days (the daemon runs it, "
+                                           "following each asset's backfill policy)")
+    fill.add_argument("--from", dest="start", required=True, help="first NYSE trading day")
+    fill.add_argument("--to", dest="end", required=True, help="last NYSE trading day")
+    fill.add_argument("--wait", action="store_true", help="wait until it has finished; fail if it failed")
     args = parser.parse_args(argv)
     try:
         env = Environment.read()
@@ -197,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
 
         start_worker(args.name, args.concurrency, args.loglevel)
         return 0
+    if args.command == "backfill":
+        return _backfill(args, env)
     if args.command == "scan":
         from technic_assets.resources import ScanSettings, build_resources
 
