@@ -174,3 +174,41 @@ def test_a_worker_killed_mid_step_fails_the_run_clearly_and_a_rerun_gives_the_sa
         out, _ = again.communicate(timeout=240)
         assert again.returncode == 0, out[-3000:]
     assert_same_tables(celery_cluster, reference)
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"TECHNIC_EXECUTOR": "kubernetes"}, "TECHNIC_EXECUTOR='kubernetes' is not an executor"),
+    ({"TECHNIC_EXECUTOR": "celery"}, "TECHNIC_EXECUTOR=celery needs TECHNIC_BROKER_URL"),
+    ({"TECHNIC_STORE": "postgresql://u:hunter2@db/cat"}, "TECHNIC_STORE='postgresql://u:***@db/cat' is not an Iceberg"),
+])
+def test_the_distributed_settings_are_refused_by_name(env, expected):
+    from technic_assets.environment import Environment
+
+    with pytest.raises(ValueError) as err:
+        Environment.read(env)
+    assert expected in str(err.value) and "hunter2" not in str(err.value)
+
+
+def test_distributed_definitions_cut_backfills_into_months_and_order_the_evaluation():
+    """The policy and the dependency as Dagster reads them: every asset in runs of at most 21 sessions
+    but alpha_evaluation (one run), which depends on the 10 sessions of merit before its day; the
+    embedded default keeps one run per range and same-day edges; the broker's URL is never in the config."""
+    from dagster import AssetKey, BackfillPolicy
+
+    from technic_assets.definitions import build_definitions
+    from technic_assets.environment import Environment
+
+    celery = build_definitions(Environment.read({"TECHNIC_EXECUTOR": "celery", "TECHNIC_BROKER_URL": "redis://:pw@b:6379/0"}))
+    graph = celery.resolve_asset_graph()
+    evaluation = graph.get(AssetKey("alpha_evaluation"))
+    assert evaluation.backfill_policy == BackfillPolicy.single_run()
+    assert {graph.get(k).backfill_policy for k in graph.materializable_asset_keys if k != evaluation.key} == {
+        BackfillPolicy.multi_run(max_partitions_per_run=21)}
+    parents = evaluation.partition_mappings[AssetKey("merit")].get_upstream_mapped_partitions_result_for_partitions(
+        evaluation.partitions_def.subset_with_partition_keys(["2025-06-16"]), evaluation.partitions_def,
+        evaluation.partitions_def).partitions_subset.get_partition_keys()
+    assert list(parents) == [f"{d:%Y-%m-%d}" for d in sessions("2025-06-02", "2025-06-16")][-11:]
+    assert celery.executor.name == "technic_celery" and "pw" not in repr(celery.executor.config_schema)
+    embedded = build_definitions(Environment.read({})).resolve_asset_graph()
+    assert {embedded.get(k).backfill_policy for k in embedded.materializable_asset_keys} == {BackfillPolicy.single_run()}
+    assert AssetKey("merit") not in embedded.get(AssetKey("alpha_evaluation")).partition_mappings

@@ -125,9 +125,9 @@ def to_arrow(frame: pd.DataFrame, ddl: str | None = None) -> pa.Table:
             return conn.sql("SELECT * FROM technic_frame").to_arrow_table()
         conn.execute(f"CREATE SCHEMA {SCHEMA}")
         conn.execute(ddl)
-        name = re.search(rf"{SCHEMA}\.(\w+)", ddl).group(1)
-        columns = [r[0] for r in conn.execute(f"DESCRIBE {SCHEMA}.{name}").fetchall()]
-        conn.execute(f"INSERT INTO {SCHEMA}.{name} SELECT {', '.join(quoted(c) for c in columns)} FROM technic_frame")
+        name = table(re.search(rf"{SCHEMA}\.(\w+)", ddl).group(1))
+        names = ", ".join(quoted(r[0]) for r in conn.execute(f"DESCRIBE {SCHEMA}.{name}").fetchall())
+        conn.execute(f"INSERT INTO {SCHEMA}.{name} SELECT {names} FROM technic_frame")
         return conn.sql(f"SELECT * FROM {SCHEMA}.{name}").to_arrow_table()
     finally:
         conn.close()
@@ -163,7 +163,7 @@ class IcebergStore:
         conn = duckdb.connect()
         try:
             conn.execute(f"CREATE SCHEMA {SCHEMA}")
-            for name in names:
+            for name in map(table, names):
                 found = self.load(name)
                 if found is None:
                     return None
@@ -191,8 +191,10 @@ class IcebergStore:
         conn.register(f"technic_iceberg_{name}", data)
         casts = ", ".join(f"{quoted(c)}::{DUCKDB_TIMESTAMP[u]} AS {quoted(c)}" for c, u in _units(found).items()
                           if c in schema.names)
-        select = f"* REPLACE ({casts})" if casts else "*"
-        conn.execute(f"CREATE VIEW {SCHEMA}.{name} AS SELECT {select} FROM technic_iceberg_{name}")
+        if casts:
+            conn.execute(f"CREATE VIEW {SCHEMA}.{name} AS SELECT * REPLACE ({casts}) FROM technic_iceberg_{name}")
+        else:
+            conn.execute(f"CREATE VIEW {SCHEMA}.{name} AS SELECT * FROM technic_iceberg_{name}")
 
     # -- writes ----------------------------------------------------------------------------------
     def replace(self, name: str, frame: pd.DataFrame | pa.Table, delete=None, *, ddl: str | None = None) -> None:
