@@ -35,6 +35,9 @@ def test_the_store_url_is_checked_and_its_password_never_shown():
             parse_store_url(bad)
         assert "s3cret" not in str(err.value) and "***" in str(err.value)
     assert "s3cret" not in repr(IcebergStore("iceberg+postgresql://u:s3cret@db/cat?warehouse=/w"))
+    with pytest.raises(RuntimeError, match="catalog of TECHNIC_STORE=.* cannot be opened") as err:
+        IcebergStore("iceberg+postgresql://u:s3cret@127.0.0.1:1/cat?warehouse=/tmp/technic-none").load("universe")
+    assert "s3cret" not in str(err.value)
 
 
 def test_a_day_of_the_whole_graph_is_the_same_on_both_backends(tmp_path, monkeypatch, iceberg_store):

@@ -84,7 +84,9 @@ def _catalog(url: str):
             return catalog
         except Exception as exc:  # noqa: BLE001 - sqlalchemy's IntegrityError/ProgrammingError on the race
             if attempt == 4 or "already exists" not in str(exc) and "duplicate key" not in str(exc):
-                raise
+                reason = redacted(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                raise RuntimeError(f"the Iceberg catalog of TECHNIC_STORE={redacted(url)!r} cannot be opened: "
+                                   f"{reason}") from exc
             time.sleep(0.1 * (attempt + 1))
 
 
