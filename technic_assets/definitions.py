@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dagster import Definitions, Enum, EnumValue, Field, definitions, multiprocess_executor
 
 from technic_assets.assets import alpha, features, market_data, scores
-from technic_assets.distributed import for_distributed
+from technic_assets.distributed import build_executor, for_distributed
 from technic_assets.environment import Environment
 from technic_assets.jobs import build_daily_scan
 from technic_assets.partitions import build_partitions
@@ -65,11 +65,7 @@ def build_definitions(env: Environment | None = None, *, resources: Mapping | No
         env = Environment(**{**env.__dict__, **overrides})
     partitions = build_partitions(env.start_date)
     job = build_daily_scan(partitions)
-    run_executor = executor
-    if env.executor == "celery":  # beyond one machine: technic_assets/distributed.py
-        from technic_assets.distributed import build_executor
-
-        run_executor = build_executor(env)
+    run_executor = build_executor(env) if env.executor == "celery" else executor  # see distributed.py
     return Definitions(
         assets=for_distributed(build_assets(env.start_date), env), jobs=[job],
         schedules=[build_schedule(job, *env.schedule)], sensors=build_sensors(job),

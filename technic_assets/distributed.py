@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
-
 from dagster import BackfillPolicy
 
 from technic_assets.core.alpha_features import HORIZONS
@@ -56,38 +54,29 @@ def for_distributed(assets: list, env: Environment) -> list:
             else a.with_attributes(backfill_policy=MULTI_RUN) for a in assets]
 
 
-def backend_var(env: Mapping[str, str]) -> str:
-    """The variable naming Celery's result backend: TECHNIC_CELERY_BACKEND if set; else the broker's
-    own URL for a Redis broker; else '' (Celery's rpc:// over the broker, e.g. RabbitMQ)."""
-    if env.get("TECHNIC_CELERY_BACKEND"):
-        return "TECHNIC_CELERY_BACKEND"
-    return "TECHNIC_BROKER_URL" if env.get("TECHNIC_BROKER_URL", "").startswith(("redis://", "rediss://")) else ""
-
-
-def executor_config(env: Mapping[str, str]) -> dict:
+def executor_config(env: Environment) -> dict:
     """celery_executor's config: URLs as environment variables (resolved where the run starts, never
     written into the run's config), Technic's package imported by the workers."""
-    backend = backend_var(env)
-    return {"broker": {"env": "TECHNIC_BROKER_URL"}, "backend": {"env": backend} if backend else "rpc://",
-            "include": ["technic_assets"]}
+    return {"broker": {"env": "TECHNIC_BROKER_URL"},
+            "backend": {"env": env.backend_var} if env.backend_var else "rpc://", "include": ["technic_assets"]}
 
 
 def build_executor(env: Environment):
     from dagster_celery import celery_executor
 
-    return celery_executor.configured(executor_config(os.environ), name="technic_celery")
+    return celery_executor.configured(executor_config(env), name="technic_celery")
 
 
-def app(env: Mapping[str, str] | None = None):
-    """The Celery app a worker serves: dagster-celery's, with the executor's broker and backend."""
+def app(env: Environment):
+    """The Celery app a worker serves: dagster-celery's, with the broker and backend the executor's
+    config names (their values read from this process's environment, as the run's process reads them)."""
     from dagster_celery.executor import CeleryExecutor
     from dagster_celery.make_app import make_app
     from dagster_celery.tasks import create_task
 
-    env = os.environ if env is None else env
-    backend = backend_var(env)
     celery_app = make_app(CeleryExecutor.for_cli(
-        broker=env["TECHNIC_BROKER_URL"], backend=env[backend] if backend else "rpc://",
+        broker=os.environ["TECHNIC_BROKER_URL"],
+        backend=os.environ[env.backend_var] if env.backend_var else "rpc://",
         include=["technic_assets"]).app_args())
     create_task(celery_app)
     return celery_app
@@ -114,4 +103,4 @@ def start_worker(name: str | None = None, concurrency: int = 1, loglevel: str = 
     if not env.store_var:
         print("warning: TECHNIC_STORE is not set: this worker writes the DuckDB file "
               f"{env.duckdb_path or '~/.technic/store.duckdb'}, which only processes on this machine can share")
-    app().worker_main(worker_argv(name, concurrency, loglevel))
+    app(env).worker_main(worker_argv(name, concurrency, loglevel))

@@ -61,6 +61,14 @@ def executor_setting(env: Mapping[str, str]) -> str:
     return raw
 
 
+def celery_backend_var(env: Mapping[str, str]) -> str:
+    """The variable naming Celery's result backend: TECHNIC_CELERY_BACKEND if set; else the broker's own
+    URL for a Redis broker; else '' (Celery's rpc:// over the broker, e.g. RabbitMQ)."""
+    if env.get("TECHNIC_CELERY_BACKEND", "").strip():
+        return "TECHNIC_CELERY_BACKEND"
+    return "TECHNIC_BROKER_URL" if env.get("TECHNIC_BROKER_URL", "").startswith(("redis://", "rediss://")) else ""
+
+
 @dataclass(frozen=True)
 class Environment:
     """The TECHNIC_* settings (and the Polygon key's variable), checked."""
@@ -83,6 +91,7 @@ class Environment:
     store_var: str = ""  # TECHNIC_STORE when it names an Iceberg store (its value, with any password, is read at run start)
     executor: str = "multiprocess"  # or "celery" (TECHNIC_EXECUTOR)
     broker_var: str = ""  # TECHNIC_BROKER_URL, for the celery executor
+    backend_var: str = ""  # the variable naming Celery's result backend ('' means rpc://)
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> "Environment":
@@ -108,4 +117,5 @@ class Environment:
             store_var=store_setting(env.get("TECHNIC_STORE", "")),
             executor=executor_setting(env),
             broker_var="TECHNIC_BROKER_URL" if env.get("TECHNIC_BROKER_URL") else "",
+            backend_var=celery_backend_var(env),
         )
