@@ -81,8 +81,9 @@ def stop(proc: subprocess.Popen) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def run_seconds(env: dict) -> tuple[float, int, list[float]]:
-    """(summed run durations, run count, per-step durations) of every run in the instance of `env`."""
+def run_seconds(env: dict) -> tuple[float, int, list[float], list[tuple[str, float]]]:
+    """(summed run durations, run count, per-step durations, (range and assets, seconds) of each run) of
+    every run in the instance of `env`."""
     from dagster import DagsterEventType, DagsterInstance
 
     saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "TECHNIC_PG_URL")}
@@ -93,7 +94,11 @@ def run_seconds(env: dict) -> tuple[float, int, list[float]]:
             total = sum(r.end_time - r.start_time for r in records if r.end_time and r.start_time)
             steps = [e.dagster_event.event_specific_data.duration_ms / 1000 for r in records
                      for e in instance.all_logs(r.dagster_run.run_id, of_type=DagsterEventType.STEP_SUCCESS)]
-            return total, len(records), steps
+            each = [(f"{r.dagster_run.tags.get('dagster/asset_partition_range_start', '')}.."
+                     f"{r.dagster_run.tags.get('dagster/asset_partition_range_end', '')} "
+                     f"{len(r.dagster_run.asset_selection or [])} assets", r.end_time - r.start_time)
+                    for r in records if r.end_time and r.start_time]
+            return total, len(records), steps, each
     finally:
         for k, v in saved.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
@@ -144,7 +149,7 @@ def main() -> None:
         ratio = statistics.median(warm_d) / statistics.median(warm_e)
         print(f"  warm embedded    {fmt(warm_e)}\n  warm distributed {fmt(warm_d)}\n  ratio {ratio:.2f}x "
               f"(target <= 1.5x: {'met' if ratio <= 1.5 else 'not met'})", flush=True)
-        _, _, day_steps = run_seconds(distributed)
+        _, _, day_steps, _ = run_seconds(distributed)
 
         # 2. a backfill in one run: SQLite vs PostgreSQL instance (embedded executor and DuckDB file)
         pg_embedded = {**embedded, "DAGSTER_HOME": home(tmp, "pg_home2", "dagster-postgres.yaml"),
@@ -164,32 +169,37 @@ def main() -> None:
         technic = str(BIN / "technic")
         walls, sums = [], []
         for attempt in range(2):
-            before, _, _ = run_seconds(distributed)
+            before, n_before, _, _ = run_seconds(distributed)
             t0 = time.perf_counter()
             out = subprocess.run([technic, "backfill", "--from", args.start, "--to", args.end, "--wait"],
                                  env=distributed, capture_output=True, text=True)
             if out.returncode:
                 raise SystemExit(f"distributed backfill failed:\n{out.stderr[-3000:]}")
             wall = time.perf_counter() - t0
-            after, count, steps = run_seconds(distributed)
+            after, count, steps, each = run_seconds(distributed)
             if attempt:  # the first fills the Iceberg store's bars
                 walls.append(wall)
                 sums.append(after - before)
+                last_runs = each[:count - n_before]
             print(f"  distributed backfill {'warm' if attempt else 'cold'}: {wall:.1f} s wall, "
-                  f"{after - before:.1f} s in runs", flush=True)
+                  f"{after - before:.1f} s in runs: " +
+                  ", ".join(f"{what} {secs:.1f} s" for what, secs in each[:count - n_before]), flush=True)
         single = statistics.median(sqlite_runs)
         print(f"backfill {span} cut into runs of 21 sessions on two workers (warm): {walls[0]:.1f} s wall "
               f"({walls[0] / single:.2f}x the embedded single run's {single:.1f} s; the daemon ticks every 30 s), "
               f"{sums[0]:.1f} s of runs ({sums[0] / single:.2f}x; target <= 1.15x)", flush=True)
 
-        # 4. the model
-        step_e = statistics.median(warm_e) / 13
-        per_step = (statistics.median(warm_d) - statistics.median(warm_e)) / 13
-        print(f"model: a day's run is 13 steps; distributed adds {per_step:.2f} s per step "
-              f"(dispatch through the broker, the worker rebuilding the run from PostgreSQL, Iceberg I/O); "
-              f"median distributed step {statistics.median(day_steps):.2f} s inside the worker")
-        print(f"  N workers, R runs of 21 sessions side by side: time ~ max(ceil(runs/N) x run, daemon ticks); "
-              f"per-step embedded {step_e:.2f} s")
+        # 4. the model, from the warm backfill's runs
+        months = [secs for what, secs in last_runs if not what.endswith(" 1 assets")]
+        evaluation = [secs for what, secs in last_runs if what.endswith(" 1 assets")]
+        month_run, eval_run = statistics.median(months), sum(evaluation)
+        print(f"a day per step (wall / 13): embedded {statistics.median(warm_e) / 13:.2f} s, distributed "
+              f"{statistics.median(warm_d) / 13:.2f} s; median step inside a worker {statistics.median(day_steps):.2f} s")
+        print(f"model: month run R = {month_run:.1f} s (21 sessions; measured {', '.join(f'{x:.1f}' for x in months)}), "
+              f"evaluation E = {eval_run:.1f} s, daemon tick t = 30 s, M = 4 runs at once; a 252-session year "
+              f"(12 month runs) on N workers ~ 3t + ceil(12 / min(M, N)) x R + E:")
+        for n in (1, 2, 4, 8):
+            print(f"  N = {n}: {3 * 30 + -(-12 // min(4, n)) * month_run + eval_run:.0f} s")
     finally:
         for proc in procs:
             stop(proc)
