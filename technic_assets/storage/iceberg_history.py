@@ -23,7 +23,9 @@ from technic_assets.storage.models import MODELS_DDL, ModelRegistry
 
 
 def _iso(day) -> str:
-    return pd.Timestamp(day).tz_localize(None).isoformat() if pd.Timestamp(day).tzinfo else pd.Timestamp(day).isoformat()
+    """A timestamp as pyiceberg's literal for a (zone-less) timestamp column."""
+    stamp = pd.Timestamp(day)
+    return (stamp.tz_localize(None) if stamp.tzinfo else stamp).isoformat()
 
 
 def between(column: str, low, high, *, high_inclusive: bool = True):
@@ -36,7 +38,7 @@ def between(column: str, low, high, *, high_inclusive: bool = True):
 def one_of(column: str, values: list):
     from pyiceberg.expressions import In
 
-    return In(column, [_iso(v) if isinstance(v, (pd.Timestamp,)) else v for v in values])
+    return In(column, [_iso(v) if isinstance(v, pd.Timestamp) else v for v in values])
 
 
 class IcebergHistory(History):
