@@ -9,6 +9,8 @@
     technic plan [--date YYYY-MM-DD]          the requests a scan will make, and how long they take
     technic serve [--host 127.0.0.1] [--port 8000] [--date YYYY-MM-DD]   the live server and web page
     technic watch [--url http://127.0.0.1:8000]                           the live table in a terminal
+    technic worker [--name NAME] [--concurrency N]   serve steps of runs on the Celery executor
+    technic backfill --from YYYY-MM-DD --to YYYY-MM-DD [--wait]   an asset backfill the daemon carries out
 
 A scan materializes only what its settings change when the store already holds the day's
 settings-free assets (universe, bars, fundamentals, indicators, regime, models): a second scan of a
@@ -190,12 +192,13 @@ def print_table(top: pd.DataFrame, day: str, screen: str, out=None) -> None:
 
 
 def _open_store(env: Environment):
-    from technic_assets.storage import History, db_path
+    """(what messages call the store, its History): the DuckDB file or the Iceberg store (TECHNIC_STORE)."""
+    from technic_assets.resources import build_resources
 
-    path = db_path(env.duckdb_path)
-    if not Path(path).exists():
-        raise SystemExit(f"error: no store at {path}; run `technic scan` first")
-    return path, History(path)
+    store = build_resources(env)["store"]
+    if not store.iceberg and not Path(store.path).exists():
+        raise SystemExit(f"error: no store at {store.path}; run `technic scan` first")
+    return store.path, store.history
 
 
 def show_top(args, env: Environment) -> None:
@@ -288,6 +291,28 @@ def export(args, env: Environment) -> None:
     print(f"{len(rows):,} rows of {args.table} ({start:%Y-%m-%d} .. {end:%Y-%m-%d}) -> {output}", file=sys.stderr)
 
 
+def _backfill(args, env: Environment) -> int:
+    """Submit the backfill to the instance in DAGSTER_HOME (and wait for it with --wait)."""
+    from dagster import DagsterInstance
+
+    from technic_assets import backfill
+    from technic_assets.definitions import build_definitions
+
+    if not os.environ.get("DAGSTER_HOME"):
+        raise SystemExit("error: a backfill needs DAGSTER_HOME, the instance the daemon (dagster-daemon run) serves")
+    with DagsterInstance.get() as instance:
+        try:
+            backfill_id = backfill.submit(instance, build_definitions(env), args.start, args.end)
+        except ValueError as exc:
+            raise SystemExit(f"error: {exc}") from None
+        print(f"backfill {backfill_id}: {args.start}...{args.end} submitted", file=sys.stderr)
+        if args.wait:
+            status = backfill.wait(instance, backfill_id)
+            print(f"backfill {backfill_id}: {status}", file=sys.stderr)
+            return 0 if status == "COMPLETED_SUCCESS" else 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="technic", description="Technic: the daily US stock scan")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -324,6 +349,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--date", help="scanned day to serve (default: the latest with a stored top N)")
     watch = sub.add_parser("watch", help="the live table in a terminal, redrawn on each version")
     watch.add_argument("--url", default="http://127.0.0.1:8000", help="the server (default http://127.0.0.1:8000)")
+    worker = sub.add_parser("worker", help="serve steps of runs on the Celery executor (TECHNIC_EXECUTOR=celery)")
+    worker.add_argument("--name", help="the worker's name (default technic-PID), shown in each step's events")
+    worker.add_argument("--concurrency", type=int, default=1, help="steps at once (default 1)")
+    worker.add_argument("--loglevel", default="INFO", help="Celery's log level (default INFO)")
+    fill = sub.add_parser("backfill", help="backfill every asset for a range of days (the daemon runs it, "
+                                           "following each asset's backfill policy)")
+    fill.add_argument("--from", dest="start", required=True, help="first NYSE trading day")
+    fill.add_argument("--to", dest="end", required=True, help="last NYSE trading day")
+    fill.add_argument("--wait", action="store_true", help="wait until it has finished; fail if it failed")
     args = parser.parse_args(argv)
     if args.command == "watch":
         from technic_assets.live.watch import watch as watch_table
@@ -337,6 +371,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
 
+    if args.command == "worker":
+        from technic_assets.distributed import start_worker
+
+        start_worker(args.name, args.concurrency, args.loglevel)
+        return 0
+    if args.command == "backfill":
+        return _backfill(args, env)
     if args.command == "scan":
         from technic_assets.resources import ScanSettings, build_resources
 

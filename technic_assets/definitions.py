@@ -13,6 +13,7 @@ from dagster import Definitions, Enum, EnumValue, Field, definitions, multiproce
 
 from technic_assets.alerts.sensors import build_alert_sensors
 from technic_assets.assets import alpha, features, market_data, scores
+from technic_assets.distributed import build_executor, for_distributed
 from technic_assets.environment import Environment
 from technic_assets.jobs import build_daily_scan
 from technic_assets.partitions import build_partitions
@@ -65,11 +66,12 @@ def build_definitions(env: Environment | None = None, *, resources: Mapping | No
         env = Environment(**{**env.__dict__, **overrides})
     partitions = build_partitions(env.start_date)
     job = build_daily_scan(partitions)
+    run_executor = build_executor(env) if env.executor == "celery" else executor  # see distributed.py
     return Definitions(
-        assets=build_assets(env.start_date), jobs=[job], schedules=[build_schedule(job, *env.schedule)],
+        assets=for_distributed(build_assets(env.start_date), env), jobs=[job],
+        schedules=[build_schedule(job, *env.schedule)],
         sensors=build_sensors(job) + (build_alert_sensors(job) if env.alerts.configured else []),
-        resources={**build_resources(env), **(resources or {})}, executor=executor,
-        loggers=loggers)
+        resources={**build_resources(env), **(resources or {})}, executor=run_executor, loggers=loggers)
 
 
 @definitions

@@ -143,6 +143,35 @@ def ws_url(raw: str) -> str:
     return value
 
 
+def store_setting(raw: str) -> str:
+    """"TECHNIC_STORE" if it names an Iceberg store (checked: an error hides any password), else ""."""
+    if not raw.strip():
+        return ""
+    from technic_assets.storage.iceberg import parse_store_url
+
+    parse_store_url(raw.strip())
+    return "TECHNIC_STORE"
+
+
+def executor_setting(env: Mapping[str, str]) -> str:
+    """TECHNIC_EXECUTOR: 'multiprocess' (the default, one machine) or 'celery' (needs TECHNIC_BROKER_URL)."""
+    raw = env.get("TECHNIC_EXECUTOR", "").strip() or "multiprocess"
+    if raw not in ("multiprocess", "celery"):
+        raise ValueError(f"TECHNIC_EXECUTOR={raw[:40]!r} is not an executor; known: 'multiprocess', 'celery'")
+    if raw == "celery" and not env.get("TECHNIC_BROKER_URL", "").strip():
+        raise ValueError("TECHNIC_EXECUTOR=celery needs TECHNIC_BROKER_URL (redis://host:6379/0 or "
+                         "amqp://user:password@host:5672//)")
+    return raw
+
+
+def celery_backend_var(env: Mapping[str, str]) -> str:
+    """The variable naming Celery's result backend: TECHNIC_CELERY_BACKEND if set; else the broker's own
+    URL for a Redis broker; else '' (Celery's rpc:// over the broker, e.g. RabbitMQ)."""
+    if env.get("TECHNIC_CELERY_BACKEND", "").strip():
+        return "TECHNIC_CELERY_BACKEND"
+    return "TECHNIC_BROKER_URL" if env.get("TECHNIC_BROKER_URL", "").startswith(("redis://", "rediss://")) else ""
+
+
 @dataclass(frozen=True)
 class Environment:
     """The TECHNIC_* settings (and the Polygon key's variable), checked."""
@@ -168,6 +197,10 @@ class Environment:
     live: str = "off"  # the intraday source of `technic serve`: off | replay | polygon
     replay_speed: float = 60.0  # market minutes per second of a replay (0: no pause)
     polygon_ws_url: str = ""  # TECHNIC_LIVE=polygon: the WebSocket of minute aggregates; empty: poll the snapshot
+    store_var: str = ""  # TECHNIC_STORE when it names an Iceberg store (its value, with any password, is read at run start)
+    executor: str = "multiprocess"  # or "celery" (TECHNIC_EXECUTOR)
+    broker_var: str = ""  # TECHNIC_BROKER_URL, for the celery executor
+    backend_var: str = ""  # the variable naming Celery's result backend ('' means rpc://)
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> "Environment":
@@ -197,4 +230,8 @@ class Environment:
             live=live_source(env.get("TECHNIC_LIVE", "") or "off"),
             replay_speed=env_number(env, "TECHNIC_REPLAY_SPEED", 60.0, 0.0, 100_000.0, float),
             polygon_ws_url=ws_url(env.get("TECHNIC_POLYGON_WS_URL", "")),
+            store_var=store_setting(env.get("TECHNIC_STORE", "")),
+            executor=executor_setting(env),
+            broker_var="TECHNIC_BROKER_URL" if env.get("TECHNIC_BROKER_URL") else "",
+            backend_var=celery_backend_var(env),
         )

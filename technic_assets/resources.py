@@ -205,7 +205,7 @@ def alerts_resource(env: Environment) -> AlertsResource:
 
 def build_resources(env: Environment) -> dict:
     """Every resource, configured from the environment (secrets and URLs as EnvVars)."""
-    store = StoreResource(database=env.duckdb_path)
+    store = StoreResource(database=env.duckdb_path, url=EnvVar(env.store_var) if env.store_var else "")
     market = MarketResource(
         market=env.market, n_stocks=env.n_stocks, sector_map=env.sector_map,
         api_key=EnvVar(env.api_key_var) if env.api_key_var else "",

@@ -93,19 +93,19 @@ def warm_store(warm_template, tmp_path, monkeypatch):
 KINDS = {
     "graph": {"test_assets", "test_alpha_assets", "test_assets_polygon", "test_backfill", "test_cli", "test_instance",
               "test_operations", "test_real_data", "test_screens", "test_ui", "test_alerts", "test_live_scan",
-              "test_live_runner"},
+              "test_live_runner", "test_iceberg_store", "test_distributed"},
     "fault": {"test_kill", "test_outage", "test_dirty_data", "test_hostile", "test_secrets", "test_concurrency",
               "test_live_feeds"},
 }
-SERVICE_FIXTURES = {"redis_db", "cache", "pg_database"}
+SERVICE_FIXTURES = {"redis_db", "cache", "pg_database", "iceberg_store", "celery_cluster"}
 SERVICE_TESTS = {"test_redis_killed_mid_run_gives_a_warning_and_the_same_results"}
 
 
 # The slowest files first, so that with workers (`-n`, as `./dev test` runs) the long ones start
 # together and the quick ones fill in around them; test_ui mostly waits on Dagster's daemon ticks.
-SLOWEST_FIRST = ["test_ui", "test_kill", "test_concurrency", "test_backfill", "test_assets_polygon", "test_real_data",
-                 "test_dirty_data", "test_secrets", "test_hostile", "test_outage", "test_alpha_assets", "test_instance",
-                 "test_assets", "test_cli", "test_screens"]
+SLOWEST_FIRST = ["test_ui", "test_distributed", "test_kill", "test_concurrency", "test_backfill", "test_assets_polygon",
+                 "test_real_data", "test_dirty_data", "test_secrets", "test_hostile", "test_outage", "test_alpha_assets",
+                 "test_iceberg_store", "test_instance", "test_assets", "test_cli", "test_screens"]
 
 
 def pytest_collection_modifyitems(items):

@@ -48,3 +48,12 @@ def assert_same_store(store, reference: dict[str, pd.DataFrame]) -> None:
     assert list(after) == list(reference)
     for table in reference:
         pd.testing.assert_frame_equal(after[table], reference[table], obj=table)
+
+
+def iceberg_snapshot(url: str) -> dict[str, pd.DataFrame]:
+    """`snapshot` of an Iceberg store (a TECHNIC_STORE URL): every table, read as Technic reads it."""
+    from technic_assets.storage.iceberg import IcebergStore
+
+    store = IcebergStore(url)
+    tables = sorted(name for _, name in store.catalog.list_tables("technic"))
+    return {t: store.query([t], f"SELECT * FROM technic.{t} ORDER BY ALL", []) for t in tables}

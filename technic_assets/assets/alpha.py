@@ -29,6 +29,7 @@ from technic_assets.partitions import DATE_FMT, nyse, sessions_back
 from technic_assets.resources import AlphaSettings, MarketResource, ScanSettings
 from technic_assets.screens import Screens
 from technic_assets.storage import ModelRegistry, StoreResource
+from technic_assets.storage.resource import registry_for
 
 ROLLING_SESSIONS = 63
 MODEL_SCHEMA = {"date": "timestamp", "horizon": "sessions", "model_id": "sha256 of the booster, 16 hex",
@@ -170,9 +171,10 @@ def models_for(context, market, universe, trained_for, config, device) -> tuple[
 
 
 @lru_cache(maxsize=8)
-def cached_booster(path: str, model_id: str):
-    """Each model is read from the store and deserialized once per process."""
-    return load_booster(ModelRegistry(path).model_bytes(model_id))
+def cached_booster(location: str, model_id: str):
+    """Each model is read from the store (a DuckDB file's path or an Iceberg URL) and deserialized once
+    per process."""
+    return load_booster(registry_for(location).model_bytes(model_id))
 
 
 FORECAST_SCHEMA = {"date": "timestamp", "symbol": "string",
@@ -190,7 +192,7 @@ FORECAST_SCHEMA = {"date": "timestamp", "symbol": "string",
 def alpha_forecasts(context, filtered_universe: pd.DataFrame, indicators: pd.DataFrame,
                     fundamentals: pd.DataFrame, alpha_model: pd.DataFrame, store: StoreResource):
     days = scan_days(context)
-    path = store.path
+    path = store.location
     # a forecast depends on the symbol, not the screen: one predict over every screen's symbols
     kept = filtered_universe.drop(columns="screen", errors="ignore").drop_duplicates(["date", "symbol"])
     out, predict_seconds = forecasts_for_days(kept, indicators, fundamentals, alpha_model,

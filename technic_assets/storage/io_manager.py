@@ -11,9 +11,11 @@ departures, each for a reason:
 - rows go into an existing table by column name, adding any column a newer Technic writes (a store
   from before the alpha models gains merit's alpha columns) instead of pairing columns by position;
 - the file comes from the `store` resource, so one setting names it for every reader and writer;
+  when that resource names an Iceberg store, the same DbIOManager runs with the Iceberg client and
+  handler (storage/iceberg_history.py), whose write is one delete+append commit;
 - a table with a `screen` column (the settings-dependent assets, one set of rows per saved screen) is
   replaced per screen: a run of some screens replaces their rows of the day and keeps the others'
-  (rows from before screens, screen NULL, are replaced by any screen's run of their day).
+  (rows from before screens, screen NULL, are replaced by any screen's run of their day), on both stores.
 """
 
 from __future__ import annotations
@@ -121,6 +123,14 @@ class StoreIOManager(ConfigurableIOManagerFactory):
     store: StoreResource
 
     def create_io_manager(self, context) -> DbIOManager:
+        if self.store.iceberg:
+            from technic_assets.storage.iceberg import IcebergStore
+            from technic_assets.storage.iceberg_history import IcebergDbClient, IcebergTypeHandler
+
+            store = IcebergStore(self.store.location)
+            return DbIOManager(db_client=IcebergDbClient(store), database=store.path, schema=SCHEMA,
+                               type_handlers=[IcebergTypeHandler()], default_load_type=pd.DataFrame,
+                               io_manager_name="StoreIOManager")
         path = self.store.path
         return DbIOManager(db_client=TransactionalDuckDbClient(path), database=path, schema=SCHEMA,
                            type_handlers=[PandasTypeHandler()], default_load_type=pd.DataFrame,

@@ -14,10 +14,11 @@ MODELS_DDL = (f"CREATE TABLE IF NOT EXISTS {SCHEMA}.alpha_models (model_id VARCH
 class ModelRegistry:
     def __init__(self, path: str):
         self.path = path
+        self.history = History(path)
 
     def find(self, trained_for: pd.Timestamp, config: str) -> pd.DataFrame:
         """Stored models trained for `trained_for` under training config `config` (without blobs)."""
-        found = History(self.path).query(
+        found = self.history.query(
             "alpha_models", f"SELECT model_id, horizon, meta FROM {SCHEMA}.alpha_models "
             "WHERE trained_for = ? AND config = ? ORDER BY horizon", [trained_for.to_pydatetime(), config])
         return found if found is not None else pd.DataFrame(columns=["model_id", "horizon", "meta"])

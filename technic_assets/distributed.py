@@ -1,0 +1,106 @@
+"""Beyond one machine: the Celery executor, its workers, and backfills cut into runs of about a month.
+
+TECHNIC_EXECUTOR=celery runs each step of a run as a task on a Celery worker (dagster-celery's
+`celery_executor`), with TECHNIC_BROKER_URL naming the broker (Redis or RabbitMQ). The run's process
+only hands steps out and waits; a worker rebuilds the run from the Dagster instance it was sent (so
+the instance must be PostgreSQL, deploy/dagster-postgres.yaml) and runs the step's I/O manager, so
+every worker needs the same TECHNIC_* settings and must reach the store (TECHNIC_STORE, an Iceberg
+store; the DuckDB file serves one machine only).
+
+`technic worker` starts a worker with the app and the broker the executor uses, built here from the
+same settings, so the two sides cannot disagree.
+
+Backfills: in distributed mode every asset takes a multi-run backfill policy of MONTH_SESSIONS
+partitions per run, so the daemon launches runs of about a month that the workers execute side by side
+(Dagster's policy counts partitions, not calendar months: 21 sessions is NYSE's typical month, so a run is
+a month give or take two days). One asset needs more: `alpha_evaluation` reads the `merit` of up to 10
+sessions before each day from the store. Cut with the rest, a run's first days would read the previous
+run's merit before or after that run wrote it, and the result would depend on the cut and the timing.
+So in distributed mode its dependency on `merit` spans those 10 sessions (a windowed partition mapping),
+and it keeps the single-run policy: the backfill runs it for a day only once every day of merit it
+reads and the backfill writes is stored, in one run for all the days that are ready. (On one machine
+the dependency stays same-day: a single run computes merit before the evaluation anyway, and the wider
+mapping would make the UI's backfills of a few days reach 10 sessions past them.)
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dagster import BackfillPolicy
+
+from technic_assets.core.alpha_features import HORIZONS
+from technic_assets.environment import Environment
+
+MONTH_SESSIONS = 21
+MULTI_RUN = BackfillPolicy.multi_run(max_partitions_per_run=MONTH_SESSIONS)
+EVALUATION_LOOKBACK = max(HORIZONS)  # sessions of merit before its day that alpha_evaluation reads
+
+
+def for_distributed(assets: list, env: Environment) -> list:
+    """The assets as given on one machine; in distributed mode, cut into runs of about a month, with
+    alpha_evaluation waiting for the merit it reads (see the module's docstring)."""
+    if env.executor != "celery":
+        return assets
+    from dagster import AssetDep, TimeWindowPartitionMapping
+
+    lookback = AssetDep("merit", partition_mapping=TimeWindowPartitionMapping(
+        start_offset=-EVALUATION_LOOKBACK, allow_nonexistent_upstream_partitions=True))
+
+    def evaluation(spec):
+        return spec.replace_attributes(deps=[lookback if d.asset_key.path[-1] == "merit" else d for d in spec.deps])
+
+    return [a.map_asset_specs(evaluation) if a.key.path[-1] == "alpha_evaluation"
+            else a.with_attributes(backfill_policy=MULTI_RUN) for a in assets]
+
+
+def executor_config(env: Environment) -> dict:
+    """celery_executor's config: URLs as environment variables (resolved where the run starts, never
+    written into the run's config), Technic's package imported by the workers."""
+    return {"broker": {"env": "TECHNIC_BROKER_URL"},
+            "backend": {"env": env.backend_var} if env.backend_var else "rpc://", "include": ["technic_assets"]}
+
+
+def build_executor(env: Environment):
+    from dagster_celery import celery_executor
+
+    return celery_executor.configured(executor_config(env), name="technic_celery")
+
+
+def app(env: Environment):
+    """The Celery app a worker serves: dagster-celery's, with the broker and backend the executor's
+    config names (their values read from this process's environment, as the run's process reads them)."""
+    from dagster_celery.executor import CeleryExecutor
+    from dagster_celery.make_app import make_app
+    from dagster_celery.tasks import create_task
+
+    celery_app = make_app(CeleryExecutor.for_cli(
+        broker=os.environ["TECHNIC_BROKER_URL"],
+        backend=os.environ[env.backend_var] if env.backend_var else "rpc://",
+        include=["technic_assets"]).app_args())
+    create_task(celery_app)
+    return celery_app
+
+
+def worker_argv(name: str | None, concurrency: int, loglevel: str) -> list[str]:
+    """`celery worker` arguments as `dagster-celery worker start` gives them: the dagster queue, one
+    task fetched at a time (a step can run minutes), a name that says which machine and process."""
+    name = name or f"technic-{os.getpid()}"
+    return ["worker", "--queues", "dagster", "--prefetch-multiplier=1", f"--concurrency={concurrency}",
+            f"--loglevel={loglevel}", "--hostname", f"{name}@{socket.gethostname()}", "--without-gossip",
+            "--without-mingle"]
+
+
+def start_worker(name: str | None = None, concurrency: int = 1, loglevel: str = "INFO") -> None:
+    """Serve steps until stopped. Checks first what a step will need, so a worker that cannot work
+    says why at once instead of failing the first step it takes."""
+    env = Environment.read()  # the same checks as the definitions: a bad setting is named here
+    if env.executor != "celery" or env.broker_var != "TECHNIC_BROKER_URL":
+        raise SystemExit("error: a worker needs TECHNIC_EXECUTOR=celery and TECHNIC_BROKER_URL (the broker the "
+                         "runs use), and the same TECHNIC_* settings as the runs")
+    if not os.environ.get("DAGSTER_HOME"):
+        raise SystemExit("error: a worker needs DAGSTER_HOME (an instance on PostgreSQL, deploy/dagster-postgres.yaml)")
+    if not env.store_var:
+        print("warning: TECHNIC_STORE is not set: this worker writes the DuckDB file "
+              f"{env.duckdb_path or '~/.technic/store.duckdb'}, which only processes on this machine can share")
+    app(env).worker_main(worker_argv(name, concurrency, loglevel))

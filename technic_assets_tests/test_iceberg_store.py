@@ -1,0 +1,115 @@
+"""The Iceberg store (TECHNIC_STORE) against the DuckDB file: the same tables, the same rows.
+
+A real PostgreSQL catalog and a temporary warehouse directory; each expected value is the DuckDB
+backend's (the reference implementation, tested against TA-Lib and hand computation elsewhere) or a
+count written by hand.
+"""
+
+import multiprocessing
+
+import pandas as pd
+import pytest
+from dagster import DagsterInstance, materialize
+
+from technic_assets.storage.iceberg import IcebergStore, parse_store_url
+from technic_assets.storage.iceberg_history import IcebergHistory, IcebergModelRegistry
+from technic_assets_tests.graph import ASSETS, resources
+from technic_assets_tests.services import iceberg_url, pg_database
+from technic_assets_tests.snapshots import iceberg_snapshot, snapshot
+
+DAY = "2025-06-02"
+
+
+@pytest.fixture
+def iceberg_store(tmp_path):
+    """TECHNIC_STORE of an empty Iceberg store: the catalog in a new PostgreSQL database."""
+    with pg_database("technic_ice") as db:
+        yield iceberg_url(db, tmp_path / "warehouse")
+
+
+def test_the_store_url_is_checked_and_its_password_never_shown():
+    assert parse_store_url("iceberg+postgresql://u:pw@db:5432/cat?warehouse=/shared/w") == (
+        "postgresql+psycopg2://u:pw@db:5432/cat", "file:///shared/w")
+    for bad in ("postgresql://u:s3cret@db/cat?warehouse=/w", "iceberg+postgresql://u:s3cret@db/cat"):
+        with pytest.raises(ValueError, match="TECHNIC_STORE") as err:
+            parse_store_url(bad)
+        assert "s3cret" not in str(err.value) and "***" in str(err.value)
+    assert "s3cret" not in repr(IcebergStore("iceberg+postgresql://u:s3cret@db/cat?warehouse=/w"))
+    with pytest.raises(RuntimeError, match="catalog of TECHNIC_STORE=.* cannot be opened") as err:
+        IcebergStore("iceberg+postgresql://u:s3cret@127.0.0.1:1/cat?warehouse=/tmp/technic-none").load("universe")
+    assert "s3cret" not in str(err.value)
+
+
+def test_a_day_of_the_whole_graph_is_the_same_on_both_backends(tmp_path, monkeypatch, iceberg_store):
+    """Every table, the models included (alpha on), row for row and type for type."""
+    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(tmp_path / "store.duckdb"))
+    assert materialize(ASSETS, partition_key=DAY, resources=resources(80), instance=DagsterInstance.ephemeral()).success
+    reference = snapshot(tmp_path / "store.duckdb")
+    monkeypatch.setenv("TECHNIC_STORE", iceberg_store)
+    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(tmp_path / "unused.duckdb"))
+    assert materialize(ASSETS, partition_key=DAY, resources=resources(80), instance=DagsterInstance.ephemeral()).success
+    assert not (tmp_path / "unused.duckdb").exists()
+    stored = iceberg_snapshot(iceberg_store)
+    assert sorted(stored) == sorted(reference) and "alpha_models" in stored
+    for name, frame in reference.items():
+        assert len(frame) or name in ("alpha_evaluation",), name  # the first day has nothing to evaluate
+        pd.testing.assert_frame_equal(stored[name], frame, obj=name)
+
+
+def _day(day: str, writer: int, rows: int = 50) -> pd.DataFrame:
+    return pd.DataFrame({"date": pd.Timestamp(day), "symbol": [f"S{i:03d}" for i in range(rows)],
+                         "value": [writer * 1000.0 + i for i in range(rows)], "writer": writer})
+
+
+def test_replacing_days_keeps_one_copy_and_adds_new_columns(iceberg_store):
+    history = IcebergHistory(IcebergStore(iceberg_store))
+    history.replace_dates("things", pd.concat([_day("2025-06-02", 1), _day("2025-06-03", 1)]),
+                          [pd.Timestamp("2025-06-02"), pd.Timestamp("2025-06-03")])
+    history.replace_dates("things", _day("2025-06-03", 2).assign(extra="x"), [pd.Timestamp("2025-06-03")])
+    found = history.read_span("things", pd.Timestamp("2025-06-01"), pd.Timestamp("2025-06-30"),
+                              ["date", "writer", "extra"])
+    counts = found.groupby(["date", "writer"]).size().to_dict()
+    assert counts == {(pd.Timestamp("2025-06-02"), 1): 50, (pd.Timestamp("2025-06-03"), 2): 50}
+    assert found.loc[found["writer"] == 1, "extra"].isna().all() and (found.loc[found["writer"] == 2, "extra"] == "x").all()
+    assert history.dates_present("things", pd.Timestamp("2025-06-01"), pd.Timestamp("2025-06-02")) == {pd.Timestamp("2025-06-02")}
+
+
+def test_filings_and_models_side_tables(iceberg_store):
+    store = IcebergStore(iceberg_store)
+    history, registry = IcebergHistory(store), IcebergModelRegistry(store)
+    filing = pd.DataFrame({"symbol": ["AAA"], "period_end": [pd.Timestamp("2025-03-31")],
+                           "published": [pd.Timestamp("2025-05-01")], "eps_diluted": [1.0], "eps_basic": [1.1],
+                           "revenues": [10.0], "net_income": [2.0], "equity": [5.0], "liabilities": [3.0]})
+    for _ in range(2):  # fetched twice: replaced, not doubled
+        history.replace_filings(filing, pd.Timestamp("2025-05-01"), pd.Timestamp("2025-05-10"),
+                                covered_through=pd.Timestamp("2025-05-07"))
+    assert len(history.read_filings(pd.Timestamp("2025-04-01"), pd.Timestamp("2025-06-01"))) == 1
+    assert history.filing_gaps(pd.Timestamp("2025-05-01"), pd.Timestamp("2025-05-10")) == [
+        (pd.Timestamp("2025-05-08"), pd.Timestamp("2025-05-10"))]
+    model = ("m1", 5, pd.Timestamp("2025-06-02"), "cfg", "{}", b"\x00booster\xff")
+    registry.save([model])
+    registry.save([model])
+    assert registry.find(pd.Timestamp("2025-06-02"), "cfg")["model_id"].tolist() == ["m1"]
+    assert registry.model_bytes("m1") == b"\x00booster\xff"
+
+
+def _overwrite(url: str, writer: int, rounds: int) -> None:
+    history = IcebergHistory(IcebergStore(url))
+    for _ in range(rounds):
+        history.replace_dates("contested", _day("2025-06-02", writer), [pd.Timestamp("2025-06-02")])
+
+
+def test_two_processes_replacing_one_partition_at_once_leave_no_duplicates(iceberg_store):
+    _overwrite(iceberg_store, 0, 1)  # the table exists before the race
+    ctx = multiprocessing.get_context("spawn")
+    writers = [ctx.Process(target=_overwrite, args=(iceberg_store, w, 4)) for w in (1, 2)]
+    for p in writers:
+        p.start()
+    for p in writers:
+        p.join(120)
+        assert p.exitcode == 0
+    found = IcebergHistory(IcebergStore(iceberg_store)).read_dates("contested", [pd.Timestamp("2025-06-02")])
+    assert len(found) == 50 and found["writer"].nunique() == 1 and found["writer"].iloc[0] in (1, 2)
+    assert found["symbol"].is_unique
+    snapshots = IcebergStore(iceberg_store).load("contested").snapshots()
+    assert len(snapshots) >= 1 + 2 * 4  # every overwrite committed (some after a retry), none lost
