@@ -113,3 +113,27 @@ def test_two_processes_replacing_one_partition_at_once_leave_no_duplicates(icebe
     assert found["symbol"].is_unique
     snapshots = IcebergStore(iceberg_store).load("contested").snapshots()
     assert len(snapshots) >= 1 + 2 * 4  # every overwrite committed (some after a retry), none lost
+
+
+def test_a_screened_table_is_replaced_per_screen_as_on_the_duckdb_file(iceberg_store):
+    """The I/O manager's write of some screens' rows of a day keeps the other screens' rows (and
+    replaces rows from before screens), the same rule as storage.io_manager.replace_slice."""
+    from datetime import datetime
+
+    from dagster import TimeWindow
+    from dagster._core.storage.db_io_manager import TablePartitionDimension, TableSlice
+
+    from technic_assets.storage.iceberg_history import replaced_rows
+
+    store = IcebergStore(iceberg_store)
+    day = TableSlice(table="ranked", schema="technic", partition_dimensions=[TablePartitionDimension(
+        partition_expr="date", partitions=TimeWindow(datetime(2025, 6, 2), datetime(2025, 6, 3)))])
+    legacy = _day(DAY, 0, 5)  # stored before screens: no screen column
+    store.replace("ranked", legacy, replaced_rows(day, legacy))
+    both = pd.concat([_day(DAY, 1, 5).assign(screen="default"), _day(DAY, 1, 3).assign(screen="energy")])
+    store.replace("ranked", both, replaced_rows(day, both))
+    energy = _day(DAY, 2, 4).assign(screen="energy")
+    store.replace("ranked", energy, replaced_rows(day, energy))
+    found = store.query(["ranked"], "SELECT screen, writer, count(*) AS n FROM technic.ranked GROUP BY ALL "
+                        "ORDER BY screen", [])
+    assert found.values.tolist() == [["default", 1, 5], ["energy", 2, 4]]
