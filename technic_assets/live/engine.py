@@ -196,21 +196,21 @@ class LiveEngine:
                "n_bars": int(ind.iloc[0]["n_bars"]) if len(ind) else 0,
                "last_date": f"{pd.Timestamp(ind.iloc[0]['last_date']):%Y-%m-%d}" if len(ind) else None}
         if snap.rel_volume is not None and symbol in snap.rel_volume.index:
-            out["rel_volume"] = _plain_value(snap.rel_volume[symbol])
+            out["rel_volume"] = plain_value(snap.rel_volume[symbol])
         if snap.ages is not None and symbol in snap.ages.index:
-            out["data_age_s"] = _plain_value(snap.ages[symbol])
+            out["data_age_s"] = plain_value(snap.ages[symbol])
         reason = result.reasons.get(symbol, pd.NA)
         if pd.notna(reason):
             return {**out, "passed": False, "dropped_by": reason, "rank": None}
         row = result.scored[result.scored["symbol"] == symbol].iloc[0]
-        contrib = {k.removeprefix("merit_contrib_"): _plain_value(row[k]) for k in row.index
+        contrib = {k.removeprefix("merit_contrib_"): plain_value(row[k]) for k in row.index
                    if k.startswith("merit_contrib_")}
         return {**out, "passed": True, "dropped_by": None, "rank": int(row["rank"]),
-                "merit_score": _plain_value(row["merit_score"]), "ics_score": _plain_value(row["ics_score"]),
-                "alpha_5d": _plain_value(row["alpha_5d"]), "alpha_10d": _plain_value(row["alpha_10d"]),
-                "factors": {f: _plain_value(row[f]) for f in FACTORS}, "contributions": contrib,
-                "penalties": {"volatility": _plain_value(row["volatility_penalty"]),
-                              "liquidity": _plain_value(row["liquidity_penalty"])},
+                "merit_score": plain_value(row["merit_score"]), "ics_score": plain_value(row["ics_score"]),
+                "alpha_5d": plain_value(row["alpha_5d"]), "alpha_10d": plain_value(row["alpha_10d"]),
+                "factors": {f: plain_value(row[f]) for f in FACTORS}, "contributions": contrib,
+                "penalties": {"volatility": plain_value(row["volatility_penalty"]),
+                              "liquidity": plain_value(row["liquidity_penalty"])},
                 "regime": snap.risk, "reasons": row["reasons"] or explain(row)}
 
     def bars(self, symbol: str) -> pd.DataFrame:
@@ -343,22 +343,20 @@ def _close_time(day: pd.Timestamp, sessions: pd.DatetimeIndex) -> pd.Timestamp:
         return pd.Timestamp(day).tz_localize("America/New_York").replace(hour=16).tz_convert("UTC")
 
 
-def _plain_value(v):
-    if v is None or (isinstance(v, float) and not np.isfinite(v)):
-        return None
-    if isinstance(v, (np.floating,)):
-        v = float(v)
-        return v if np.isfinite(v) else None
-    if isinstance(v, (np.integer,)):
+def plain_value(v):
+    """A value as JSON takes it: numpy scalars as Python numbers, NaN, NA and NaT as None, times as ISO."""
+    if isinstance(v, (float, np.floating)):
+        return float(v) if np.isfinite(v) else None
+    if isinstance(v, np.integer):
         return int(v)
-    if isinstance(v, (np.bool_,)):
+    if isinstance(v, np.bool_):
         return bool(v)
     if isinstance(v, pd.Timestamp):
         return v.isoformat()
-    if v is pd.NA or v is pd.NaT:
+    if v is None or v is pd.NA or v is pd.NaT:
         return None
     return v
 
 
 def _plain(d: dict) -> dict:
-    return {k: _plain_value(v) for k, v in d.items()}
+    return {k: plain_value(v) for k, v in d.items()}

@@ -40,7 +40,7 @@ from starlette.staticfiles import StaticFiles
 
 from technic_assets.core.scoring import TOP_COLUMNS
 from technic_assets.core.universe_filter import GICS_SECTORS
-from technic_assets.live.engine import LiveEngine, scan_settings, settings_json, settings_key
+from technic_assets.live.engine import LiveEngine, plain_value, scan_settings, settings_json, settings_key
 
 STATIC = Path(__file__).with_name("static")
 PING_SECONDS = 15.0
@@ -125,30 +125,16 @@ def saved_screens_of(path: str) -> dict:
     return {s.name: s.settings for s in load_screens(path, ScanSettings())}
 
 
-def _clean(value):
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    return value
-
-
 def rows_json(result, n: int | None = None) -> list[dict]:
     """The ranked rows (TOP_COLUMNS, with the data's age and relative volume where live)."""
     top = result.top if n is None else result.top.head(n)
-    rows = [{k: _clean(v) for k, v in zip(TOP_COLUMNS, values)} for values in top[TOP_COLUMNS].itertuples(index=False)]
+    rows = [{k: plain_value(v) for k, v in zip(TOP_COLUMNS, values)} for values in top[TOP_COLUMNS].itertuples(index=False)]
     snap = result.snapshot
     for row in rows:
         if snap.rel_volume is not None:
-            row["rel_volume"] = _clean(snap.rel_volume.get(row["symbol"], None))
+            row["rel_volume"] = plain_value(snap.rel_volume.get(row["symbol"], None))
         if snap.ages is not None:
-            row["data_age_s"] = _clean(snap.ages.get(row["symbol"], None))
+            row["data_age_s"] = plain_value(snap.ages.get(row["symbol"], None))
     return rows
 
 
@@ -253,8 +239,8 @@ async def symbol(request: Request):
     found = await run_in_threadpool(service.engine.symbol, sym, settings)
     if found is None:
         return JSONResponse({"error": f"{sym[:20]!r} is not listed on {service.engine.day:%Y-%m-%d}"}, status_code=404)
-    return JSONResponse({**service.engine.snapshot.meta(), **{k: _clean(v) if not isinstance(v, dict) else
-                         {a: _clean(b) for a, b in v.items()} for k, v in found.items()}})
+    return JSONResponse({**service.engine.snapshot.meta(), **{k: plain_value(v) if not isinstance(v, dict) else
+                         {a: plain_value(b) for a, b in v.items()} for k, v in found.items()}})
 
 
 async def chart(request: Request):
@@ -279,15 +265,15 @@ def chart_data(engine: LiveEngine, sym: str) -> dict | None:
     c = np.ascontiguousarray(adj["close"].to_numpy(dtype=np.float64))
     upper, _, lower = ta.BBANDS(c, 20, 2.0, 2.0, 0)
     series = {"date": [f"{d:%Y-%m-%d}" for d in pd.DatetimeIndex(adj["date"])],
-              **{k: [_clean(v) for v in adj[k].to_numpy(dtype=float)] for k in ("open", "high", "low", "close")},
-              "sma_50": [_clean(v) for v in ta.SMA(c, 50)], "sma_200": [_clean(v) for v in ta.SMA(c, 200)],
-              "bb_upper": [_clean(v) for v in upper], "bb_lower": [_clean(v) for v in lower]}
+              **{k: [plain_value(v) for v in adj[k].to_numpy(dtype=float)] for k in ("open", "high", "low", "close")},
+              "sma_50": [plain_value(v) for v in ta.SMA(c, 50)], "sma_200": [plain_value(v) for v in ta.SMA(c, 200)],
+              "bb_upper": [plain_value(v) for v in upper], "bb_lower": [plain_value(v) for v in lower]}
     snap = engine.snapshot
     live = None
     if snap.day > engine.day:
         row = snap.indicators[snap.indicators["symbol"] == sym]
         if len(row):
-            live = {"date": f"{snap.day:%Y-%m-%d}", "close": _clean(row.iloc[0]["close"]), "as_of": snap.as_of.isoformat()}
+            live = {"date": f"{snap.day:%Y-%m-%d}", "close": plain_value(row.iloc[0]["close"]), "as_of": snap.as_of.isoformat()}
     return {"symbol": sym, "day": f"{engine.day:%Y-%m-%d}", **series, "live": live}
 
 
