@@ -80,9 +80,12 @@ def drop_reasons(df: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings
         reason[hit] = name
         alive[hit] = False
 
-    symbols = df["symbol"].astype(object)  # is_valid_ticker, vectorized: re.match on strings, False otherwise
-    valid = symbols.str.match(VALID_TICKER.pattern) if len(df) else symbols.astype(bool)
-    drop("invalid_ticker", ~valid.where(symbols.map(type) == str, False).astype(bool))
+    if "valid_ticker" in df:  # the universe asset's is_valid_ticker of each symbol: no regex per screen
+        drop("invalid_ticker", ~df["valid_ticker"].to_numpy(dtype=bool, na_value=False))
+    else:
+        symbols = df["symbol"].astype(object)  # is_valid_ticker, vectorized: re.match on strings, False otherwise
+        valid = symbols.str.match(VALID_TICKER.pattern) if len(df) else symbols.astype(bool)
+        drop("invalid_ticker", ~valid.where(symbols.map(type) == str, False).astype(bool))
     drop("leveraged_or_inverse", df["is_leveraged"])
     drop("etf", (df["type"] == "ETF") & (not settings.include_etfs))
     drop("no_bar_today", df["last_date"].isna() | (pd.to_datetime(df["last_date"], cache=False) != pd.Timestamp(day)))

@@ -155,14 +155,17 @@ class LiveEngine:
         (a ScanSettings or its fields; default: the day's own), on the current version."""
         settings = self.day_settings if settings is None else scan_settings(settings)
         snap = snapshot or self._snapshot
-        key = (snap.version, settings_key(settings))
+        fields = settings_key(settings)
+        key = (snap.version, fields)
         hit = self._cached(key)
         if hit is None:
             # the same settings with another N: the ranking is there, only its head is cut anew
-            any_n = self._cached((snap.version, settings_key(scan_settings(settings, top_n=1)), "any N"))
+            # (the key without N, built from the fields: a ScanSettings costs milliseconds to make)
+            any_key = (snap.version, (fields[0], None, *fields[2:]), "any N")
+            any_n = self._cached(any_key)
             hit = self._compute(snap, settings) if any_n is None else with_top_n(any_n, settings)
             self._store(key, hit)
-            self._store((snap.version, settings_key(scan_settings(settings, top_n=1)), "any N"), hit)
+            self._store(any_key, hit)
         return hit
 
     def _cached(self, key):
