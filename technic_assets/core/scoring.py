@@ -97,12 +97,23 @@ def merit_score(factors: pd.DataFrame, realized_vol: pd.Series, adv: pd.Series, 
     return out.join(pen).join(contrib.add_prefix("merit_contrib_"))
 
 
+def _reason(contributions, penalty: float, top: int = 3) -> str:
+    parts = sorted(zip(TERMS, contributions), key=lambda kv: -abs(kv[1]))[:top]
+    text = ", ".join(f"{f} {v:+.2f}" for f, v in parts)
+    return f"{text}; risk penalty -{penalty:.1f}" if penalty >= 0.05 else text
+
+
 def explain(row: pd.Series, top: int = 3) -> str:
     """Name the largest contributions to a symbol's MERIT, e.g. 'momentum +0.52, quality +0.31; risk -3.0'."""
-    parts = sorted(((f, row[f"merit_contrib_{f}"]) for f in TERMS), key=lambda kv: -abs(kv[1]))[:top]
-    text = ", ".join(f"{f} {v:+.2f}" for f, v in parts)
-    penalty = row["volatility_penalty"] + row["liquidity_penalty"]
-    return f"{text}; risk penalty -{penalty:.1f}" if penalty >= 0.05 else text
+    return _reason([row[f"merit_contrib_{f}"] for f in TERMS], row["volatility_penalty"] + row["liquidity_penalty"],
+                   top)
+
+
+def reasons(scored: pd.DataFrame) -> list[str]:
+    """`explain` of every row, from the columns' arrays (a row Series each costs more than the text)."""
+    contributions = scored[[f"merit_contrib_{f}" for f in TERMS]].to_numpy(dtype=float)
+    penalty = scored["volatility_penalty"].to_numpy(dtype=float) + scored["liquidity_penalty"].to_numpy(dtype=float)
+    return [_reason(c.tolist(), float(p)) for c, p in zip(contributions, penalty)]
 
 
 def rank_top_n(scored: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -110,7 +121,7 @@ def rank_top_n(scored: pd.DataFrame, n: int) -> pd.DataFrame:
     ordered = scored.sort_values(["merit_score", "ics_score", "symbol"], ascending=[False, False, True])
     top = ordered.head(n).copy()
     top.insert(0, "rank", np.arange(1, len(top) + 1))
-    top["reasons"] = top.apply(explain, axis=1)
+    top["reasons"] = reasons(top) if len(top) else pd.Series(dtype=object)
     return top.reset_index(drop=True)
 
 
