@@ -21,43 +21,20 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 from benchmarks.dagster_daily import fmt, materialize
+from technic_assets_tests.services import iceberg_url, pg_database, start_group, stop_group
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-PG = "postgresql://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379/12"
-
-
-def database(name: str) -> str:
-    import psycopg2
-
-    admin = psycopg2.connect(f"{PG}/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    return f"{PG.replace('postgresql://', 'postgresql+psycopg2://')}/{name}"
-
-
-def drop(name: str) -> None:
-    import psycopg2
-
-    admin = psycopg2.connect(f"{PG}/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.close()
 
 
 def home(tmp: Path, name: str, instance_file: str) -> str:
@@ -65,20 +42,6 @@ def home(tmp: Path, name: str, instance_file: str) -> str:
     path.mkdir()
     shutil.copy(ROOT / "deploy" / instance_file, path / "dagster.yaml")
     return str(path)
-
-
-def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(cmd, env=env, cwd=log.parent, stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def run_seconds(env: dict) -> tuple[float, int, list[float], list[tuple[str, float]]]:
@@ -116,10 +79,9 @@ def main() -> None:
 
     n_days = len(sessions(args.start, args.end))
     span = f"{args.start}...{args.end}"
-    tag = uuid.uuid4().hex[:6]
-    dbs = [f"bench_instance_{tag}", f"bench_catalog_{tag}", f"bench_instance2_{tag}"]
     procs: list[subprocess.Popen] = []
     tmp = Path(tempfile.mkdtemp(prefix="technic-distributed-"))
+    databases = ExitStack()  # each a new PostgreSQL database, dropped at the end
     try:
         import redis
 
@@ -129,13 +91,14 @@ def main() -> None:
                      "TECHNIC_ALPHA_WEIGHT": "0"})
         embedded = {**base, "TECHNIC_DUCKDB_PATH": str(tmp / "store.duckdb"),
                     "DAGSTER_HOME": home(tmp, "sqlite_home", "dagster.yaml")}
-        pg_instance = database(dbs[0])
+        pg_instance = databases.enter_context(pg_database("bench_instance"))
+        catalog = databases.enter_context(pg_database("bench_catalog"))
         distributed = {**base, "DAGSTER_HOME": home(tmp, "pg_home", "dagster-postgres.yaml"),
-                       "TECHNIC_PG_URL": pg_instance,
-                       "TECHNIC_STORE": f"iceberg+{database(dbs[1]).replace('+psycopg2', '')}?warehouse={tmp}/warehouse",
+                       "TECHNIC_PG_URL": pg_instance, "TECHNIC_STORE": iceberg_url(catalog, tmp / "warehouse"),
                        "TECHNIC_EXECUTOR": "celery", "TECHNIC_BROKER_URL": REDIS}
         for name in ("w1", "w2"):
-            procs.append(start([str(BIN / "technic"), "worker", "--name", name], distributed, tmp / f"{name}.log"))
+            procs.append(start_group([str(BIN / "technic"), "worker", "--name", name], distributed,
+                                     tmp / f"{name}.log"))
 
         # 1. one day, warm
         cold_e = materialize("technic_assets", args.day, None, embedded)
@@ -153,7 +116,7 @@ def main() -> None:
 
         # 2. a backfill in one run: SQLite vs PostgreSQL instance (embedded executor and DuckDB file)
         pg_embedded = {**embedded, "DAGSTER_HOME": home(tmp, "pg_home2", "dagster-postgres.yaml"),
-                       "TECHNIC_PG_URL": database(dbs[2])}
+                       "TECHNIC_PG_URL": databases.enter_context(pg_database("bench_instance2"))}
         materialize("technic_assets", span, None, embedded, flag="--partition-range")  # fill the span's bars
         sqlite_runs, pg_runs = [], []
         for _ in range(args.repeat):
@@ -164,8 +127,8 @@ def main() -> None:
               f"({statistics.median(pg_runs) / statistics.median(sqlite_runs):.2f}x)", flush=True)
 
         # 3. the same backfill cut by the daemon onto the two workers (warm Iceberg store: run twice)
-        procs.append(start([str(BIN / "dagster-daemon"), "run", "-m", "technic_assets"], distributed,
-                           tmp / "daemon.log"))
+        procs.append(start_group([str(BIN / "dagster-daemon"), "run", "-m", "technic_assets"], distributed,
+                                 tmp / "daemon.log"))
         technic = str(BIN / "technic")
         walls, sums = [], []
         for attempt in range(2):
@@ -202,9 +165,8 @@ def main() -> None:
             print(f"  N = {n}: {3 * 30 + -(-12 // min(4, n)) * month_run + eval_run:.0f} s")
     finally:
         for proc in procs:
-            stop(proc)
-        for name in dbs:
-            drop(name)
+            stop_group(proc, wait=30)
+        databases.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

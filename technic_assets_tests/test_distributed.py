@@ -28,7 +28,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from technic_assets.partitions import sessions
 from technic_assets_tests.conftest import fresh_redis
 from technic_assets_tests.graph import ASSETS, resources
-from technic_assets_tests.services import iceberg_url, pg_database
+from technic_assets_tests.services import iceberg_url, pg_database, start_group, stop_group
 from technic_assets_tests.snapshots import iceberg_snapshot, snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,17 +41,6 @@ STOCKS = "60"
 # no setting): the backfill's four ticks would otherwise be most of this file's time.
 FAST_DAEMON = ("import sys, dagster._daemon.controller as c; c.DEFAULT_DAEMON_INTERVAL_SECONDS = 2; "
                "from dagster._daemon.cli import main; sys.argv[0] = 'dagster-daemon'; sys.exit(main())")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop a process this test started, and its children (it leads its own session)."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
 
 
 def prefill() -> None:
@@ -85,17 +74,15 @@ def celery_cluster(tmp_path_factory):
         full = {**os.environ, **env, "PATH": f"{BIN}:{os.environ['PATH']}"}
         logs = base / "logs"
         logs.mkdir()
-        workers = {name: subprocess.Popen([str(BIN / "technic"), "worker", "--name", name], env=full, cwd=base,
-                                          stdout=open(logs / f"{name}.log", "w"), stderr=subprocess.STDOUT,
-                                          start_new_session=True) for name in ("w1", "w2")}
-        daemon = subprocess.Popen([sys.executable, "-c", FAST_DAEMON, "run", "-m", "technic_assets"], env=full, cwd=base,
-                                  stdout=open(logs / "daemon.log", "w"), stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        workers = {name: start_group([str(BIN / "technic"), "worker", "--name", name], full, logs / f"{name}.log",
+                                     cwd=base) for name in ("w1", "w2")}
+        daemon = start_group([sys.executable, "-c", FAST_DAEMON, "run", "-m", "technic_assets"], full,
+                             logs / "daemon.log", cwd=base)
         try:
             yield {"env": env, "full": full, "home": home, "workers": workers, "logs": logs, "base": base}
         finally:
             for proc in [daemon, *workers.values()]:
-                _stop(proc)
+                stop_group(proc)
 
 
 @pytest.fixture(scope="module")

@@ -83,6 +83,16 @@ async def wait_for(condition, seconds=5.0):
         await asyncio.sleep(0.01)
 
 
+async def no_update_and_stale(updates, feed) -> None:
+    """The next update does not come while the feed turns stale; then the feed is closed."""
+    pending = asyncio.ensure_future(anext(updates))
+    await wait_for(lambda: feed.status.state == "stale")
+    pending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await pending
+    await updates.aclose()
+
+
 def test_snapshot_rows_not_traded_yet_are_left_out_and_malformed_rows_counted(snapshot):
     snapshot.tickers = [
         ticker("AAA", 10.0, 10.5, 9.8, 10.2, 12_000, T0 - 10),
@@ -258,12 +268,7 @@ def test_a_snapshot_whose_data_stops_moving_turns_stale(snapshot):
     async def play():
         updates = feed.updates()
         await anext(updates)
-        pending = asyncio.ensure_future(anext(updates))
-        await wait_for(lambda: feed.status.state == "stale")
-        pending.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await pending
-        await updates.aclose()
+        await no_update_and_stale(updates, feed)
 
     asyncio.run(play())
     assert "has not moved" in feed.status.error and feed.status.as_of == pd_utc(T0).isoformat()
@@ -279,12 +284,7 @@ def test_websocket_starts_from_the_day_so_far_and_turns_stale_when_nothing_comes
         feed = AggregatesFeed(url, KEY, snapshot=lambda: day_so_far, stale_after=0.2)
         updates = feed.updates()
         first, second = await anext(updates), await anext(updates)
-        pending = asyncio.ensure_future(anext(updates))
-        await wait_for(lambda: feed.status.state == "stale")
-        pending.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await pending
-        await updates.aclose()
+        await no_update_and_stale(updates, feed)
         server.close()
         return feed, first, second
 

@@ -18,7 +18,7 @@ from dagster._core.storage.db_io_manager import DbClient
 from technic_assets.storage.connection import SCHEMA, quoted, table
 from technic_assets.storage.history import COVERAGE_DDL, FILINGS_DDL, History
 from technic_assets.storage.iceberg import IcebergStore
-from technic_assets.storage.io_manager import PandasTypeHandler, _slice_sql
+from technic_assets.storage.io_manager import PandasTypeHandler, _slice_sql, select_statement
 from technic_assets.storage.models import MODELS_DDL, ModelRegistry
 
 
@@ -128,10 +128,7 @@ class IcebergDbClient(DbClient):
     def delete_table_slice(context, table_slice, connection) -> None:
         pass  # one commit with the append: IcebergTypeHandler.handle_output
 
-    @staticmethod
-    def get_select_statement(table_slice) -> str:
-        name, where, _ = _slice_sql(table_slice)
-        return f"SELECT * FROM {name}{where}"
+    get_select_statement = staticmethod(select_statement)
 
     @contextmanager
     def connect(self, context, _table_slice):

@@ -44,6 +44,12 @@ def _slice_sql(table_slice) -> tuple[str, str, list]:
     return name, (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+def select_statement(table_slice) -> str:
+    """The SQL a slice is read with, as the UI shows it (values as placeholders: they are bound)."""
+    name, where, _ = _slice_sql(table_slice)
+    return f"SELECT * FROM {name}{where}"
+
+
 class TransactionalDuckDbClient(DbClient):
     """Connections to one store file, each a transaction."""
 
@@ -58,10 +64,7 @@ class TransactionalDuckDbClient(DbClient):
     def delete_table_slice(context, table_slice, connection) -> None:
         """Nothing here: the type handler deletes, in the same transaction, knowing the frame's screens."""
 
-    @staticmethod
-    def get_select_statement(table_slice) -> str:
-        name, where, _ = _slice_sql(table_slice)
-        return f"SELECT * FROM {name}{where}"
+    get_select_statement = staticmethod(select_statement)
 
     @contextmanager
     def connect(self, context, _table_slice):
