@@ -9,6 +9,7 @@ happens and a backfilled date never sees a split from its future.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from abc import ABC, abstractmethod
 
 import pandas as pd
@@ -100,6 +101,31 @@ class ProviderError(RuntimeError):
 
 class DatasetUnavailable(ProviderError):
     """The account's plan does not serve this dataset: the caller goes on without it, and says so."""
+
+
+class Degradations:
+    """What a source could not give (a dataset the plan lacks, a capped lookup), said once per endpoint
+    until the warnings are next reported: a step reports them as it ends. Thread-safe: a source's
+    requests run on a pool."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pending: list[str] = []
+        self._said: set[str] = set()
+
+    def note(self, endpoint: str, message: str) -> None:
+        """Keep `message` unless `endpoint` was already noted (the first reason given is kept)."""
+        with self._lock:
+            if endpoint not in self._said:
+                self._said.add(endpoint)
+                self._pending.append(message)
+
+    def report(self) -> list[str]:
+        """The messages noted since the last report, and forget the endpoints."""
+        with self._lock:
+            out, self._pending = self._pending, []
+            self._said.clear()
+            return out
 
 
 def no_fundamentals(why: str) -> str:

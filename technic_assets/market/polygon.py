@@ -27,8 +27,8 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from technic_assets.market.base import (BAR_COLUMNS, LISTING_COLUMNS, DatasetUnavailable, MarketDataProvider,
-                                        ProviderError, empty_fundamentals, no_fundamentals)
+from technic_assets.market.base import (BAR_COLUMNS, LISTING_COLUMNS, DatasetUnavailable, Degradations,
+                                        MarketDataProvider, ProviderError, empty_fundamentals, no_fundamentals)
 from technic_assets.core.fundamentals import FILING_COLUMNS, FILINGS_DAYS, point_in_time
 from technic_assets.market.http import HttpClient
 from technic_assets.market.known_etfs import LEVERAGED_ETFS
@@ -54,10 +54,8 @@ class PolygonMarket(MarketDataProvider):
         self.workers = workers
         self.sector_map = sector_map
         self.sector_lookups = sector_lookups  # most ticker-detail requests a run; None: no cap
-        self.sectors_deferred = 0  # stocks left "Unknown" by the cap in the latest listings
         self._reported = 0
-        self._own: list[str] = []  # degradations of this source itself, reported after the cache's
-        self._noted: set[str] = set()
+        self._degraded = Degradations()  # of this source itself, reported after the cache's
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -71,9 +69,7 @@ class PolygonMarket(MarketDataProvider):
         with self._lock:
             fresh = self.client.cache.warnings[self._reported:] if self.client.cache else []
             self._reported += len(fresh)
-            fresh, self._own = fresh + self._own, []
-            self._noted.clear()
-        return fresh
+        return fresh + self._degraded.report()
 
     def latest_session(self, now: pd.Timestamp) -> str:
         """The latest closed session whose grouped bars are published (one request), else the one before."""
@@ -197,7 +193,7 @@ class PolygonMarket(MarketDataProvider):
             except ProviderError as exc:
                 if ": HTTP 403" in str(exc):
                     refused.set()
-                    self._note("ticker details", "ticker details: the plan is not entitled to them (HTTP 403): stocks without a "
+                    self._degraded.note("ticker details", "ticker details: the plan is not entitled to them (HTTP 403): stocks without a "
                                "stored sector stay 'Unknown' (set TECHNIC_SECTOR_MAP to a CSV of Symbol,Sector)")
                 return "Unknown"  # 404: a ticker Polygon has no details for
             return sector_for_sic(((body.get("results") if isinstance(body, dict) else None) or {}).get("sic_code"))
@@ -208,22 +204,13 @@ class PolygonMarket(MarketDataProvider):
         rank = {s: i for i, s in enumerate(priority)}  # the most liquid first, then the rest by ticker
         ask = unknown.iloc[np.lexsort((unknown.to_numpy(), unknown.map(rank).fillna(len(rank)).to_numpy()))]
         if self.sector_lookups is not None and len(ask) > self.sector_lookups:
-            self._note("sector lookups", f"sectors: {len(ask) - self.sector_lookups:,} of {len(ask):,} stocks without a stored sector "
+            self._degraded.note("sector lookups", f"sectors: {len(ask) - self.sector_lookups:,} of {len(ask):,} stocks without a stored sector "
                        f"are 'Unknown' until a later run (at most {self.sector_lookups:,} ticker-detail requests a "
                        "run, the most liquid first; TECHNIC_POLYGON_SECTOR_LOOKUPS, or TECHNIC_SECTOR_MAP to skip them)")
             ask = ask.iloc[: self.sector_lookups]
-        self.sectors_deferred = len(unknown) - len(ask)
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             sectors[ask.index] = list(pool.map(one, ask))
         return sectors
-
-    def _note(self, endpoint: str, message: str) -> None:
-        """A degradation of this source, said once per endpoint until the warnings are next reported
-        (a step reports them as it ends)."""
-        with self._lock:
-            if endpoint not in self._noted:
-                self._noted.add(endpoint)
-                self._own.append(message)
 
     def fundamentals(self, as_of: dt.date) -> pd.DataFrame:
         """From filings, as the fundamentals asset does with the store in between (that path
@@ -232,7 +219,7 @@ class PolygonMarket(MarketDataProvider):
         try:
             filings = self.filings(day - pd.Timedelta(days=FILINGS_DAYS), day)
         except DatasetUnavailable as exc:
-            self._note("financials", no_fundamentals(str(exc)))
+            self._degraded.note("financials", no_fundamentals(str(exc)))
             return empty_fundamentals()
         return point_in_time(filings, day) if len(filings) else empty_fundamentals()
 

@@ -26,8 +26,8 @@ import pandas as pd
 from technic_assets.core.cleaning import RULES, clean_bars
 from technic_assets.core.universe_filter import FilterSettings
 from technic_assets.core.fundamentals import FILING_COLUMNS, FILINGS_DAYS, point_in_time, report_history
-from technic_assets.market.base import (BAR_COLUMNS, DatasetUnavailable, MarketDataProvider, empty_fundamentals,
-                                        empty_reports, no_fundamentals)
+from technic_assets.market.base import (BAR_COLUMNS, DatasetUnavailable, Degradations, MarketDataProvider,
+                                        empty_fundamentals, empty_reports, no_fundamentals)
 from technic_assets.storage.history import History
 
 FILINGS_SETTLE_DAYS = 3  # late filings for the last few days may still arrive: asked again each run
@@ -55,8 +55,7 @@ class StoredMarket(MarketDataProvider):
         self.name = source.name
         self._sectors: dict[str, str] | None = None
         self.filing_days_fetched = 0
-        self._warnings: list[str] = []
-        self._warned: set[str] = set()  # endpoints already warned about by this step
+        self._degraded = Degradations()
 
     def __repr__(self) -> str:
         return f"StoredMarket({self.source!r}, {self.history.path!r})"
@@ -165,22 +164,16 @@ class StoredMarket(MarketDataProvider):
             try:
                 fetched = self.source.filings(first, last)
             except DatasetUnavailable as exc:  # the plan lacks it: nothing stored, nothing marked fetched
-                self._warn("financials", no_fundamentals(str(exc)))
+                self._degraded.note("financials", no_fundamentals(str(exc)))
                 break
             self.history.replace_filings(fetched, first, last, covered_through=settled)
             self.filing_days_fetched += (last - first).days + 1
         filings = self.history.read_filings(start, end)
         if filings is None or filings.empty:
-            self._warn("financials", no_fundamentals(f"financials: no filings published {start:%Y-%m-%d}.."
+            self._degraded.note("financials", no_fundamentals(f"financials: no filings published {start:%Y-%m-%d}.."
                                                      f"{end:%Y-%m-%d} (the plan may not include them)"))
             return empty_reports(FILING_COLUMNS)
         return filings
-
-    def _warn(self, endpoint: str, message: str) -> None:
-        """Say a degradation once per endpoint in this step (the first reason given is kept)."""
-        if endpoint not in self._warned:
-            self._warned.add(endpoint)
-            self._warnings.append(message)
 
     # -- passed through --------------------------------------------------------------------------
     @property
@@ -194,5 +187,4 @@ class StoredMarket(MarketDataProvider):
         return self.source.cache_stats()
 
     def new_warnings(self) -> list[str]:
-        fresh, self._warnings = self._warnings, []
-        return self.source.new_warnings() + fresh
+        return self.source.new_warnings() + self._degraded.report()
