@@ -280,7 +280,7 @@ def export(args, env: Environment) -> None:
     if start > end:
         raise SystemExit(f"error: --from {start:%Y-%m-%d} is after --to {end:%Y-%m-%d}")
     path, history = _open_store(env)
-    rows = history.read_range(args.table, start, end)
+    rows = history.read_span(args.table, start, end)
     if rows.empty:
         raise SystemExit(f"error: {args.table} holds no rows from {start:%Y-%m-%d} to {end:%Y-%m-%d} in {path}")
     output = args.output or f"{args.table}_{start:%Y%m%d}_{end:%Y%m%d}.{args.format}"

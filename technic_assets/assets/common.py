@@ -89,7 +89,7 @@ def screened(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def screen_span(history, name: str, start: pd.Timestamp, end: pd.Timestamp, columns: list[str],
                 screen: str) -> pd.DataFrame:
     """`columns` of one screen's stored rows of `name` dated start..end (none, typed, without a table)."""
-    rows = history.read_range(name, start, end)
+    rows = history.read_span(name, start, end)
     if not len(rows.columns):
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns})
     return screen_rows(rows, screen)[columns]

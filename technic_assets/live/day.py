@@ -27,7 +27,7 @@ from technic_assets.core.factors import FACTORS
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.core.scoring import ICS_WEIGHTS
 from technic_assets.core.universe_filter import GICS_SECTORS
-from technic_assets.storage.connection import SCHEMA, connect, quoted, table, table_exists
+from technic_assets.storage.connection import SCHEMA, column_exists, connect, quoted, table, table_exists
 
 
 class DayNotFound(LookupError):
@@ -61,9 +61,7 @@ SCREENED = ("filtered_universe", "factors", "ics", "merit", "ranked_top_n")
 
 def _screened(conn, name: str) -> str:
     """The SQL condition on a screen (bound as the last parameter) where the table has screens."""
-    has = conn.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-                       "AND column_name = 'screen'", [SCHEMA, name]).fetchone()[0]
-    return " AND coalesce(screen, 'default') = ?" if has else ""
+    return " AND coalesce(screen, 'default') = ?" if column_exists(conn, SCHEMA, name, "screen") else ""
 
 
 def latest_scanned_day(conn, screen: str = "default") -> pd.Timestamp:

@@ -44,20 +44,16 @@ class History:
                            [_ts(start), _ts(end)])
         return set() if found is None else {pd.Timestamp(d) for d in found["date"]}
 
-    def read_span(self, name: str, start: pd.Timestamp, end: pd.Timestamp, columns: list[str]) -> pd.DataFrame:
-        """`columns` of the rows dated start..end; no rows (with those columns) if the table is not there yet."""
-        names = ", ".join(quoted(c) for c in columns)
-        found = self.query(name, f"SELECT {names} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ?",
-                           [_ts(start), _ts(end)])
+    def read_span(self, name: str, start: pd.Timestamp, end: pd.Timestamp,
+                  columns: list[str] | None = None) -> pd.DataFrame:
+        """`columns` (default: every column, in date order) of the rows dated start..end; no rows if the
+        table is not there yet: with those columns where given, else without any."""
+        names = ", ".join(quoted(c) for c in columns) if columns else "*"
+        found = self.query(name, f"SELECT {names} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ?"
+                                 + ("" if columns else " ORDER BY date"), [_ts(start), _ts(end)])
         if found is not None:
             return found
-        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns})
-
-    def read_range(self, name: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-        """Every row of table `name` dated start..end, in date order (empty, without columns, if no table)."""
-        found = self.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ? ORDER BY date",
-                           [_ts(start), _ts(end)])
-        return pd.DataFrame() if found is None else found
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns or []})
 
     def read_dates(self, name: str, dates: list[pd.Timestamp]) -> pd.DataFrame:
         """Every row of table `name` dated on one of `dates` (empty, without columns, if no table)."""
