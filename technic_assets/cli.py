@@ -404,9 +404,8 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"error: {settings_error(exc)}") from None
         day = resolve_date(args.date, env, resources["market"])
         print(f"Scanning {day} (screen{'s' if len(names) > 1 else ''} {', '.join(names)}) ...", file=sys.stderr)
-        plan = request_plan(day, env, resources)
-        if plan.remote:
-            print(f"  {plan.summary()}", file=sys.stderr)
+        if env.market == "polygon":  # the only source that is asked over the network: plan only for it
+            print(f"  {request_plan(day, env, resources).summary()}", file=sys.stderr)
         started = time.perf_counter()
         result = run_scan(day, settings, env, resources=resources, screens=screens, quiet=args.quiet,
                           refresh=args.refresh)
