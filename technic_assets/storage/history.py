@@ -48,9 +48,10 @@ class History:
                   columns: list[str] | None = None) -> pd.DataFrame:
         """`columns` (default: every column, in date order) of the rows dated start..end; no rows if the
         table is not there yet: with those columns where given, else without any."""
-        names = ", ".join(quoted(c) for c in columns) if columns else "*"
-        found = self.query(name, f"SELECT {names} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ?"
-                                 + ("" if columns else " ORDER BY date"), [_ts(start), _ts(end)])
+        names = ", ".join(quoted(c) for c in columns or [])
+        found = self.query(name, f"SELECT {names} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ?" if columns
+                           else f"SELECT * FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ? ORDER BY date",
+                           [_ts(start), _ts(end)])
         if found is not None:
             return found
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns or []})
