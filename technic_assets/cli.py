@@ -179,8 +179,26 @@ def run_scan(day: str, settings, env: Environment, *, resources: dict | None = N
         failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         msg = root_cause(failures[0].step_failure_data.error) if failures else "the run failed"
         raise SystemExit(f"error: {msg}")
+    refresh_followers(defs.resolve_job_def("daily_scan"), instance, store.history, day, run_config)
     top = screen_rows(store.history.read_dates("ranked_top_n", [pd.Timestamp(day)]), first)
     return top.sort_values("rank").reset_index(drop=True)
+
+
+def refresh_followers(job, instance, history, day: str, run_config: dict) -> None:
+    """Recompute the later stored days that read this one (technic_assets.lineage): a day scanned after
+    them leaves the store as if the days had been scanned in order."""
+    from dagster import AssetKey
+
+    from technic_assets.lineage import stored_followers
+    from technic_assets.partitions import nyse
+
+    for later, readers in stored_followers(history, [pd.Timestamp(day)], nyse().sessions).items():
+        subset = job.get_subset(asset_selection={AssetKey(name) for name in readers})
+        result = subset.execute_in_process(partition_key=later.strftime("%Y-%m-%d"), instance=instance,
+                                           run_config=run_config, raise_on_error=False)
+        if not result.success:
+            raise SystemExit(f"error: {day} is stored, but recomputing {', '.join(readers)} of {later:%Y-%m-%d}, "
+                             f"which read it, failed: run `technic scan --date {later:%Y-%m-%d} --refresh`")
 
 
 def print_table(top: pd.DataFrame, day: str, screen: str, out=None) -> None:

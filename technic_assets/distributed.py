@@ -13,14 +13,10 @@ same settings, so the two sides cannot disagree.
 Backfills: in distributed mode every asset takes a multi-run backfill policy of MONTH_SESSIONS
 partitions per run, so the daemon launches runs of about a month that the workers execute side by side
 (Dagster's policy counts partitions, not calendar months: 21 sessions is NYSE's typical month, so a run is
-a month give or take two days). One asset needs more: `alpha_evaluation` reads the `merit` of up to 10
-sessions before each day from the store. Cut with the rest, a run's first days would read the previous
-run's merit before or after that run wrote it, and the result would depend on the cut and the timing.
-So in distributed mode its dependency on `merit` spans those 10 sessions (a windowed partition mapping),
-and it keeps the single-run policy: the backfill runs it for a day only once every day of merit it
-reads and the backfill writes is stored, in one run for all the days that are ready. (On one machine
-the dependency stays same-day: a single run computes merit before the evaluation anyway, and the wider
-mapping would make the UI's backfills of a few days reach 10 sessions past them.)
+a month give or take two days). The assets that read earlier sessions (`changes`, `alpha_evaluation`:
+technic_assets.lineage) keep the single-run policy: their windowed dependency makes the backfill run
+them once every day they read is stored, in one run for all the days that are ready, instead of a
+month run's first days waiting on the month before.
 """
 
 from __future__ import annotations
@@ -29,29 +25,19 @@ import os
 import socket
 from dagster import BackfillPolicy
 
-from technic_assets.core.alpha_features import HORIZONS
 from technic_assets.environment import Environment
+from technic_assets.lineage import EARLIER_READS
 
 MONTH_SESSIONS = 21
 MULTI_RUN = BackfillPolicy.multi_run(max_partitions_per_run=MONTH_SESSIONS)
-EVALUATION_LOOKBACK = max(HORIZONS)  # sessions of merit before its day that alpha_evaluation reads
 
 
 def for_distributed(assets: list, env: Environment) -> list:
-    """The assets as given on one machine; in distributed mode, cut into runs of about a month, with
-    alpha_evaluation waiting for the merit it reads (see the module's docstring)."""
+    """The assets as given on one machine; in distributed mode, cut into runs of about a month, but for
+    the readers of earlier sessions (see the module's docstring)."""
     if env.executor != "celery":
         return assets
-    from dagster import AssetDep, TimeWindowPartitionMapping
-
-    lookback = AssetDep("merit", partition_mapping=TimeWindowPartitionMapping(
-        start_offset=-EVALUATION_LOOKBACK, allow_nonexistent_upstream_partitions=True))
-
-    def evaluation(spec):
-        return spec.replace_attributes(deps=[lookback if d.asset_key.path[-1] == "merit" else d for d in spec.deps])
-
-    return [a.map_asset_specs(evaluation) if a.key.path[-1] == "alpha_evaluation"
-            else a.with_attributes(backfill_policy=MULTI_RUN) for a in assets]
+    return [a if a.key.path[-1] in EARLIER_READS else a.with_attributes(backfill_policy=MULTI_RUN) for a in assets]
 
 
 def executor_config(env: Environment) -> dict:

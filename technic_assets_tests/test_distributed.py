@@ -2,8 +2,8 @@
 a Redis broker, two `technic worker` processes and the Dagster daemon.
 
 - A backfill of a month and a bit, cut by the multi-run policy into two runs that the workers execute
-  side by side (and alpha_evaluation over the whole range after them), equals the embedded single run
-  table by table; both workers did work, as the runs' events say.
+  side by side (and the readers of earlier days, changes and alpha_evaluation, over the whole range
+  after them), equals the embedded single run table by table; both workers did work, as the runs' events say.
 - A worker's step process killed in the middle of a step (as the OOM killer would) fails the run with
   a message naming the step and the lost worker ("[indicators]: WorkerLostError: Worker exited
   prematurely: signal 9 (SIGKILL)"); the worker carries on, and running the day again gives the same
@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, materialize
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, materialize
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from technic_assets.lineage import EARLIER_READS
 from technic_assets.partitions import sessions
 from technic_assets_tests.conftest import fresh_redis
 from technic_assets_tests.graph import ASSETS, resources
@@ -128,12 +129,13 @@ def test_a_backfill_split_across_two_workers_equals_the_embedded_run(celery_clus
         runs = instance.get_runs()
         def span(run):
             return run.tags.get(ASSET_PARTITION_RANGE_START_TAG), run.tags.get(ASSET_PARTITION_RANGE_END_TAG)
-        evaluation = [r for r in runs if {k.path[-1] for k in r.asset_selection} == {"alpha_evaluation"}]
-        months = [r for r in runs if r not in evaluation]
+        readers = [r for r in runs if {k.path[-1] for k in r.asset_selection} <= set(EARLIER_READS)]
+        months = [r for r in runs if r not in readers]
         assert sorted(map(span, months)) == [(START, "2025-07-01"), ("2025-07-02", END)]  # 21 + 4 sessions
-        # the evaluation in one run or two, as the merit it reads is stored: every day once
-        days = [d for r in evaluation for d in sessions(*span(r))]
-        assert sorted(days) == list(sessions(START, END))
+        # the readers of earlier days in one run or more, as what they read is stored: every day once each
+        for reader in EARLIER_READS:
+            days = [d for r in readers if AssetKey(reader) in r.asset_selection for d in sessions(*span(r))]
+            assert sorted(days) == list(sessions(START, END)), reader
         assert all(r.status == DagsterRunStatus.SUCCESS for r in runs)
         hosts = {host.split("@")[0] for r in runs for host in workers_of(instance, r.run_id).values()}
         assert hosts == {"w1", "w2"}
@@ -204,26 +206,32 @@ def test_the_distributed_settings_are_refused_by_name(env, expected):
     assert expected in str(err.value) and "hunter2" not in str(err.value)
 
 
-def test_distributed_definitions_cut_backfills_into_months_and_order_the_evaluation():
-    """The policy and the dependency as Dagster reads them: every asset in runs of at most 21 sessions
-    but alpha_evaluation (one run), which depends on the 10 sessions of merit before its day; the
-    embedded default keeps one run per range and same-day edges; the broker's URL is never in the config."""
+def test_distributed_definitions_cut_backfills_into_months_and_order_the_readers_of_earlier_days():
+    """The policy and the dependencies as Dagster reads them: every asset in runs of at most 21 sessions
+    but changes and alpha_evaluation (one run), which depend on the sessions before their day (the
+    previous one; the 10 of merit before); the embedded default keeps one run per range with the same
+    edges; the broker's URL is never in the config."""
     from dagster import AssetKey, BackfillPolicy
 
     from technic_assets.definitions import build_definitions
     from technic_assets.environment import Environment
 
+    def upstream(graph, reader: str, parent: str, day: str) -> list[str]:
+        node = graph.get(AssetKey(reader))
+        return list(node.partition_mappings[AssetKey(parent)].get_upstream_mapped_partitions_result_for_partitions(
+            node.partitions_def.subset_with_partition_keys([day]), node.partitions_def,
+            node.partitions_def).partitions_subset.get_partition_keys())
+
     celery = build_definitions(Environment.read({"TECHNIC_EXECUTOR": "celery", "TECHNIC_BROKER_URL": "redis://:pw@b:6379/0"}))
-    graph = celery.resolve_asset_graph()
-    evaluation = graph.get(AssetKey("alpha_evaluation"))
-    assert evaluation.backfill_policy == BackfillPolicy.single_run()
-    assert {graph.get(k).backfill_policy for k in graph.materializable_asset_keys if k != evaluation.key} == {
-        BackfillPolicy.multi_run(max_partitions_per_run=21)}
-    parents = evaluation.partition_mappings[AssetKey("merit")].get_upstream_mapped_partitions_result_for_partitions(
-        evaluation.partitions_def.subset_with_partition_keys(["2025-06-16"]), evaluation.partitions_def,
-        evaluation.partitions_def).partitions_subset.get_partition_keys()
-    assert list(parents) == [f"{d:%Y-%m-%d}" for d in sessions("2025-06-02", "2025-06-16")][-11:]
+    embedded = build_definitions(Environment.read({}))
+    readers = {AssetKey("changes"), AssetKey("alpha_evaluation")}
+    for defs, others in [(celery, BackfillPolicy.multi_run(max_partitions_per_run=21)), (embedded, BackfillPolicy.single_run())]:
+        graph = defs.resolve_asset_graph()
+        assert {graph.get(k).backfill_policy for k in readers} == {BackfillPolicy.single_run()}
+        assert {graph.get(k).backfill_policy for k in graph.materializable_asset_keys - readers} == {others}
+        # the sessions by the exchange's calendar: Friday 13 June, and the ten before Monday 16 June
+        assert upstream(graph, "changes", "ranked_top_n", "2025-06-16") == ["2025-06-13", "2025-06-16"]
+        assert upstream(graph, "changes", "merit", "2025-06-16") == ["2025-06-13", "2025-06-16"]
+        assert upstream(graph, "alpha_evaluation", "merit", "2025-06-16") == [
+            f"{d:%Y-%m-%d}" for d in sessions("2025-06-02", "2025-06-16")][-11:]
     assert celery.executor.name == "technic_celery" and "pw" not in repr(celery.executor.config_schema)
-    embedded = build_definitions(Environment.read({})).resolve_asset_graph()
-    assert {embedded.get(k).backfill_policy for k in embedded.materializable_asset_keys} == {BackfillPolicy.single_run()}
-    assert AssetKey("merit") not in embedded.get(AssetKey("alpha_evaluation")).partition_mappings

@@ -5,6 +5,7 @@ import json
 import pandas as pd
 from dagster import (
     DagsterInstance,
+    DagsterRunStatus,
     RunRequest,
     SkipReason,
     build_run_status_sensor_context,
@@ -12,8 +13,10 @@ from dagster import (
     build_sensor_context,
     materialize,
 )
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, SENSOR_NAME_TAG
+from dagster._core.test_utils import create_run_for_test
 
-from technic_assets.sensors import CATCH_UP, MAX_PER_TICK, describe_failure, partitions_to_request
+from technic_assets.sensors import CATCH_UP, MAX_PER_TICK, build_sensors, describe_failure, partitions_to_request
 from technic_assets_tests.graph import ASSETS, definitions, resources
 
 DEFS = definitions()
@@ -48,18 +51,48 @@ def test_the_sensor_requests_missing_days_once_and_caps_each_tick():
     assert partitions_to_request(KEYS, latest, latest, set()) == []
 
 
+def sensor_at(when: str):
+    """The new-session sensor with its clock stopped at `when` (New York time)."""
+    job = DEFS.resolve_job_def("daily_scan")
+    return build_sensors(job, now=lambda: pd.Timestamp(when, tz="America/New_York").tz_convert("UTC"))[0]
+
+
 def test_the_sensor_moves_its_cursor_so_nothing_runs_twice():
     instance = DagsterInstance.ephemeral()
     market = resources()["market"]
-    with build_sensor_context(instance=instance, cursor=json.dumps({"requested_through": "2026-11-18"}),
+    sensor = sensor_at("2025-06-20 18:00")  # a Friday after the close; Thursday 19 June was Juneteenth
+    with build_sensor_context(instance=instance, cursor=json.dumps({"requested_through": "2025-06-10"}),
                               resources={"market": market}) as context:
-        requests = list(new_session_sensor(context))
-    keys = [r.partition_key for r in requests]
-    latest = market.source().latest_session(pd.Timestamp.now(tz="UTC"))
-    assert keys and keys[0] == "2026-11-19" and keys[-1] == latest
-    assert {r.run_key for r in requests} == {f"scan-{k}" for k in keys}
+        requests = list(sensor(context))
+    # the seven sessions after the cursor, by the exchange's published calendar, in one ordered run
+    assert [(r.tags[ASSET_PARTITION_RANGE_START_TAG], r.tags[ASSET_PARTITION_RANGE_END_TAG]) for r in requests] == [
+        ("2025-06-11", "2025-06-20")]
+    assert requests[0].run_key == "scan-2025-06-11...2025-06-20"
     with build_sensor_context(instance=instance, cursor=context.cursor, resources={"market": market}) as again:
-        assert isinstance(new_session_sensor(again), SkipReason)
+        assert isinstance(sensor(again), SkipReason)
+
+
+def test_the_sensor_asks_its_clock_not_the_wall_clock():
+    market = resources()["market"]
+    for when, latest in [("2025-06-21 12:00", "2025-06-20"),  # a Saturday: Friday's session
+                         ("2025-06-23 15:59", "2025-06-20"),  # Monday before the close
+                         ("2025-06-23 16:01", "2025-06-23")]:
+        with build_sensor_context(instance=DagsterInstance.ephemeral(), cursor=json.dumps(
+                {"requested_through": "2025-06-18"}), resources={"market": market}) as context:
+            requests = list(sensor_at(when)(context))
+        assert requests[-1].tags[ASSET_PARTITION_RANGE_END_TAG] == latest, when
+
+
+def test_the_sensor_waits_while_its_previous_run_is_in_flight():
+    """A day's changes read the day before: a tick never starts days beside a run still storing earlier ones."""
+    instance = DagsterInstance.ephemeral()
+    create_run_for_test(instance, job_name="daily_scan", status=DagsterRunStatus.STARTED,
+                        tags={SENSOR_NAME_TAG: "new_session_sensor", ASSET_PARTITION_RANGE_START_TAG: "2025-06-11"})
+    with build_sensor_context(instance=instance, cursor=json.dumps({"requested_through": "2025-06-13"}),
+                              resources={"market": resources()["market"]}) as context:
+        skipped = sensor_at("2025-06-20 18:00")(context)
+    assert isinstance(skipped, SkipReason) and "waiting for run" in skipped.skip_message
+    assert json.loads(context.cursor) == {"requested_through": "2025-06-13"}
 
 
 def test_a_failed_run_is_reported_with_its_day_step_and_reason(warm_store):

@@ -15,7 +15,7 @@ import os
 from functools import lru_cache
 
 import pandas as pd
-from dagster import Output, asset
+from dagster import AssetDep, Output, asset
 
 from technic_assets.assets.common import (DAILY, STORE_METADATA, first_partition, markdown_table, range_metadata,
                                           scan_days, schema, screen_span, timed)
@@ -25,6 +25,7 @@ from technic_assets.core.alpha_model import (InsufficientHistory, TrainConfig, f
                                              retrain_day, train_model)
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.core.signal_quality import MEASURES
+from technic_assets.lineage import mapping
 from technic_assets.partitions import DATE_FMT, nyse, sessions_back
 from technic_assets.resources import AlphaSettings, MarketResource, ScanSettings
 from technic_assets.screens import Screens
@@ -217,10 +218,10 @@ EVALUATION_SCHEMA = {"date": "timestamp (returns realized through it)", "signal_
     **DAILY,
     group_name="alpha",
     kinds={"duckdb", "pandas"},
-    # The signal days 5-10 sessions back are read from the store, not mapped partitions: they may not be
-    # built (a new store), which is "nothing to evaluate", not an error; and a windowed mapping would
-    # make an asset backfill of a few days expand 10 sessions past them. Same-day edges keep the order.
-    deps=["merit", "price_bars"],
+    # The signal days 5 and 10 sessions back are read from the store, one screen's; the windowed
+    # dependency (technic_assets.lineage) makes Dagster run a day after them. Not yet built (a new store)
+    # is "nothing to evaluate", not an error.
+    deps=[AssetDep("merit", partition_mapping=mapping("alpha_evaluation", "merit")), "price_bars"],
     metadata={**STORE_METADATA, **schema(EVALUATION_SCHEMA)},
     description=(
         "Is the model worth anything? For the signal days 5 and 10 sessions back: Pearson and rank IC, "

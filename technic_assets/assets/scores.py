@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSpec, Output, asset
+from dagster import AssetCheckResult, AssetCheckSpec, AssetIn, Output, asset
 
 from technic_assets.assets.common import (DAILY, STORE_METADATA, range_metadata, scan_days, schema, screen_rows,
-                                          screen_span, screened, table_metadata)
+                                          screened, table_metadata)
 from technic_assets.core.changes import CHANGE_COLUMNS, changes_between, empty_changes, summary
 from technic_assets.core.factors import FACTORS
 from technic_assets.core.frames import by_day
 from technic_assets.core.quality_checks import ranked_properly
 from technic_assets.charts import contributions_svg, markdown_image, sector_mix_svg
 from technic_assets.core.scoring import ICS_WEIGHTS, TERMS, ics_for_days, merit_for_days, merit_weights, rank_for_days
+from technic_assets.lineage import mapping
 from technic_assets.partitions import DATE_FMT, nyse
 from technic_assets.resources import AlphaSettings, ScanSettings
 from technic_assets.screens import Screens
-from technic_assets.storage import StoreResource
 
 
 @asset(
@@ -132,25 +132,20 @@ CHANGES_SCHEMA = {
     **DAILY,
     group_name="scores",
     kinds={"duckdb", "pandas"},
-    # The previous session is read from the store, as alpha_evaluation reads its signal days: the first
-    # scanned day has none, which is "nothing to compare", not an error.
+    # The previous session's top N and MERIT come in mapped (technic_assets.lineage), so Dagster runs a
+    # day after the one before it; before the first stored day there is nothing to compare, not an error.
+    ins={"ranked_top_n": AssetIn(partition_mapping=mapping("changes", "ranked_top_n")),
+         "merit": AssetIn(partition_mapping=mapping("changes", "merit"))},
     metadata={**STORE_METADATA, **schema(CHANGES_SCHEMA)},
     description="What changed in the top N since the previous session: entries, exits, rank moves, MERIT changes.",
 )
-def changes(context, ranked_top_n: pd.DataFrame, merit: pd.DataFrame, store: StoreResource, scan: ScanSettings,
-            screens: Screens):
+def changes(context, ranked_top_n: pd.DataFrame, merit: pd.DataFrame, scan: ScanSettings, screens: Screens):
     days = scan_days(context)
     calendar = nyse()
-    before = calendar.previous_session(days[0])
     frames, meta = [], {}
     for s in screens.resolve(scan):
-        tops = pd.concat([f for f in (screen_span(store.history, "ranked_top_n", before, before,
-                                                  ["date", "symbol", "rank", "merit_score"], s.name),
-                                      screen_rows(ranked_top_n, s.name)) if len(f)], ignore_index=True)
-        scores = pd.concat([f for f in (screen_span(store.history, "merit", before, before,
-                                                    ["date", "symbol", "merit_score"], s.name),
-                                        screen_rows(merit, s.name)[["date", "symbol", "merit_score"]]) if len(f)],
-                           ignore_index=True)
+        tops = screen_rows(ranked_top_n, s.name)
+        scores = screen_rows(merit, s.name)[["date", "symbol", "merit_score"]] if len(merit) else merit
         for day in days:
             previous = calendar.previous_session(day)
             today, earlier = tops[tops["date"] == day], tops[tops["date"] == previous]
