@@ -5,14 +5,21 @@ back (technic_assets.lineage): scanned newest first, each day is computed before
 so the scan recomputes the later stored days that read the one it wrote.
 """
 
+import logging
 import shutil
 
 import pandas as pd
 import pytest
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus
+from dagster._core.storage.tags import (ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG,
+                                        PARTITION_NAME_TAG)
+from dagster._core.test_utils import create_run_for_test
 
 from technic_assets.cli import main
-from technic_assets.lineage import followers
+from technic_assets.lineage import followers, wait_for_earlier
 from technic_assets.partitions import nyse
+from technic_assets.storage.history import History
+from technic_assets_tests.clock import FakeClock
 from technic_assets_tests.snapshots import snapshot
 
 # 06-02 is scanned in the warm store; 06-03 and 06-04 follow each other; 06-10 is 5 sessions after 06-03
@@ -51,3 +58,60 @@ def test_the_later_days_that_read_a_day_are_counted_in_sessions():
     # days written together read each other in the run itself
     both = followers([pd.Timestamp("2025-06-13"), pd.Timestamp("2025-06-16")], sessions)
     assert both["changes"] == [pd.Timestamp("2025-06-17")]
+
+
+class RunsBeside:
+    """What wait_for_earlier asks of a step's context: the instance, its own run, a log."""
+
+    def __init__(self, instance):
+        self.instance, self.run_id = instance, "this-run"
+        self.log = logging.getLogger("test")
+
+
+def test_a_day_whose_previous_day_another_run_is_computing_waits_for_it(warm_store):
+    """A job backfill runs one run per day, side by side: 06-04's changes must not read a 06-03 that the run
+    beside it has not stored yet. It waits until the day is stored, then reads it."""
+    instance = DagsterInstance.ephemeral()
+    create_run_for_test(instance, job_name="daily_scan", status=DagsterRunStatus.STARTED,
+                        tags={PARTITION_NAME_TAG: "2025-06-03"})
+    history = History(str(warm_store))
+    top = history.read_dates("ranked_top_n", [pd.Timestamp("2025-06-02")])
+
+    class OtherRunStoresTheDay(FakeClock):
+        def sleep(self, seconds):
+            super().sleep(seconds)
+            if len(self.sleeps) == 3:  # the run beside finishes its day during the third wait
+                history.replace_dates("ranked_top_n", top.assign(date=pd.Timestamp("2025-06-03")),
+                                      [pd.Timestamp("2025-06-03")])
+
+    clock = OtherRunStoresTheDay()
+    wait_for_earlier(RunsBeside(instance), history, "ranked_top_n", [pd.Timestamp("2025-06-03")], clock=clock)
+    assert len(clock.sleeps) == 3
+    assert history.dates_present("ranked_top_n", pd.Timestamp("2025-06-03"), pd.Timestamp("2025-06-03"))
+
+
+def test_a_run_that_never_stores_the_day_is_an_error_naming_it(warm_store):
+    instance = DagsterInstance.ephemeral()
+    run = create_run_for_test(instance, job_name="daily_scan", status=DagsterRunStatus.STARTED, tags={
+        ASSET_PARTITION_RANGE_START_TAG: "2025-06-03", ASSET_PARTITION_RANGE_END_TAG: "2025-06-05"})
+    clock = FakeClock()
+    with pytest.raises(RuntimeError, match=f"ranked_top_n of 2025-06-04, .* run {run.run_id[:8]} after 60 s"):
+        wait_for_earlier(RunsBeside(instance), History(str(warm_store)), "ranked_top_n",
+                         [pd.Timestamp("2025-06-04")], timeout=60, clock=clock)
+    assert 60 < clock.slept <= 62
+
+
+def test_a_day_nobody_computes_is_not_waited_for(warm_store):
+    """Not stored and not being computed: a day never scanned, so nothing to compare; a run of other days,
+    or of other assets, is no reason to wait."""
+    instance = DagsterInstance.ephemeral()
+    create_run_for_test(instance, job_name="daily_scan", status=DagsterRunStatus.STARTED,
+                        tags={PARTITION_NAME_TAG: "2025-06-05"})
+    create_run_for_test(instance, job_name="daily_scan", status=DagsterRunStatus.STARTED,
+                        tags={PARTITION_NAME_TAG: "2025-06-03"}, asset_selection={AssetKey("price_bars")})
+    create_run_for_test(instance, job_name="daily_scan", status=DagsterRunStatus.SUCCESS,
+                        tags={PARTITION_NAME_TAG: "2025-06-03"})
+    clock = FakeClock()
+    wait_for_earlier(RunsBeside(instance), History(str(warm_store)), "ranked_top_n", [pd.Timestamp("2025-06-03")],
+                     clock=clock)
+    assert clock.sleeps == []

@@ -25,7 +25,7 @@ from technic_assets.core.alpha_model import (InsufficientHistory, TrainConfig, f
                                              retrain_day, train_model)
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.core.signal_quality import MEASURES
-from technic_assets.lineage import mapping
+from technic_assets.lineage import mapping, wait_for_earlier
 from technic_assets.partitions import DATE_FMT, nyse, sessions_back
 from technic_assets.resources import AlphaSettings, MarketResource, ScanSettings
 from technic_assets.screens import Screens
@@ -214,6 +214,12 @@ EVALUATION_SCHEMA = {"date": "timestamp (returns realized through it)", "signal_
                      "hit_rate": "float", "names": "int"}
 
 
+def signal_days(day: pd.Timestamp) -> list[pd.Timestamp]:
+    """The days whose scores `day` evaluates: HORIZONS sessions back."""
+    back = sessions_back(day, max(HORIZONS) + 1)
+    return [back[-1 - h] for h in HORIZONS if h < len(back)]
+
+
 @asset(
     **DAILY,
     group_name="alpha",
@@ -236,6 +242,7 @@ def alpha_evaluation(context, store: StoreResource, scan: ScanSettings, screens:
     first = sessions_back(days[0], max(HORIZONS) + 1)[0]
     # one screen's scores, every day the same one: ICS and MERIT of different screens are not comparable
     primary = screens.primary(scan)
+    wait_for_earlier(context, history, "merit", sorted({s for d in days for s in signal_days(d)} - set(days)))
     merit = screen_span(history, "merit", first, days[-1],
                         ["date", "symbol", "merit_score", "ics_score", "alpha_5d", "alpha_10d"], primary)
     bars = history.read_span("price_bars", first, days[-1], ["date", "symbol", "close", "split_ratio"])

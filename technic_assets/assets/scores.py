@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSpec, AssetIn, Output, asset
+from dagster import AssetCheckResult, AssetCheckSpec, AssetDep, Output, asset
 
 from technic_assets.assets.common import (DAILY, STORE_METADATA, range_metadata, scan_days, schema, screen_rows,
-                                          screened, table_metadata)
+                                          screen_span, screened, table_metadata)
 from technic_assets.core.changes import CHANGE_COLUMNS, changes_between, empty_changes, summary
 from technic_assets.core.factors import FACTORS
 from technic_assets.core.frames import by_day
 from technic_assets.core.quality_checks import ranked_properly
 from technic_assets.charts import contributions_svg, markdown_image, sector_mix_svg
 from technic_assets.core.scoring import ICS_WEIGHTS, TERMS, ics_for_days, merit_for_days, merit_weights, rank_for_days
-from technic_assets.lineage import mapping
+from technic_assets.lineage import mapping, wait_for_earlier
 from technic_assets.partitions import DATE_FMT, nyse
 from technic_assets.resources import AlphaSettings, ScanSettings
 from technic_assets.screens import Screens
+from technic_assets.storage import StoreResource
 
 
 @asset(
@@ -132,20 +133,25 @@ CHANGES_SCHEMA = {
     **DAILY,
     group_name="scores",
     kinds={"duckdb", "pandas"},
-    # The previous session's top N and MERIT come in mapped (technic_assets.lineage), so Dagster runs a
-    # day after the one before it; before the first stored day there is nothing to compare, not an error.
-    ins={"ranked_top_n": AssetIn(partition_mapping=mapping("changes", "ranked_top_n")),
-         "merit": AssetIn(partition_mapping=mapping("changes", "merit"))},
+    # The previous session's top N and MERIT are read from the store after this run's days are stored:
+    # the windowed dependency (technic_assets.lineage) makes Dagster run a day after the one before it,
+    # and a run computing that day side by side is waited for. Before the first stored day there is
+    # nothing to compare, not an error.
+    deps=[AssetDep(name, partition_mapping=mapping("changes", name)) for name in ("ranked_top_n", "merit")],
     metadata={**STORE_METADATA, **schema(CHANGES_SCHEMA)},
     description="What changed in the top N since the previous session: entries, exits, rank moves, MERIT changes.",
 )
-def changes(context, ranked_top_n: pd.DataFrame, merit: pd.DataFrame, scan: ScanSettings, screens: Screens):
+def changes(context, store: StoreResource, scan: ScanSettings, screens: Screens):
     days = scan_days(context)
     calendar = nyse()
+    before = calendar.previous_session(days[0])
+    for name in ("ranked_top_n", "merit"):
+        wait_for_earlier(context, store.history, name, [before])
     frames, meta = [], {}
     for s in screens.resolve(scan):
-        tops = screen_rows(ranked_top_n, s.name)
-        scores = screen_rows(merit, s.name)[["date", "symbol", "merit_score"]] if len(merit) else merit
+        tops = screen_span(store.history, "ranked_top_n", before, days[-1], ["date", "symbol", "rank", "merit_score"],
+                           s.name)
+        scores = screen_span(store.history, "merit", before, days[-1], ["date", "symbol", "merit_score"], s.name)
         for day in days:
             previous = calendar.previous_session(day)
             today, earlier = tops[tops["date"] == day], tops[tops["date"] == previous]
