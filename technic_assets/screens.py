@@ -42,6 +42,22 @@ class Screen:
     settings: ScanSettings
 
 
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML's safe loader, but a key given twice in one mapping is an error, not "the later wins":
+    two screens of one name would silently drop one and overwrite its stored rows."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key!r} is given twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1})",
+                    key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
 def load_screens(path: str, base: ScanSettings) -> list[Screen]:
     """The screens of the file at `path`, each `base` with its own fields; an error naming the file,
     the screen and the field for anything wrong."""
@@ -51,7 +67,7 @@ def load_screens(path: str, base: ScanSettings) -> list[Screen]:
     except OSError as exc:
         raise ValueError(f"{where}: cannot be read ({exc.strerror or exc})") from None
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_UniqueKeys)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -65,6 +81,9 @@ def load_screens(path: str, base: ScanSettings) -> list[Screen]:
         if not isinstance(name, str) or not NAME.fullmatch(name):
             raise ValueError(f"{where}: screen name {name!r} must be lower-case letters, digits, - or _ "
                              "(up to 40, starting with a letter or digit)")
+        if name == ADHOC_SCREEN:
+            raise ValueError(f"{where}: screen name {name!r} is kept for one-off scans (`technic scan --sector ...`); "
+                             "give the saved screen another name")
         fields = {} if fields is None else fields
         if not isinstance(fields, dict):
             raise ValueError(f"{where}, screen {name!r}: want a mapping of settings, got {fields!r}")
@@ -96,6 +115,10 @@ class Screens(ConfigurableResource):
 
     def resolve(self, base: ScanSettings) -> list[Screen]:
         if not self.path:
+            missing = [n for n in self.only if n != self.name]
+            if missing:
+                raise ValueError(f"no screen {', '.join(map(repr, missing))}: there is no screens file "
+                                 f"(TECHNIC_SCREENS or ~/.technic/screens.yaml), so the only screen is {self.name!r}")
             return [Screen(self.name, base)]
         screens = load_screens(self.path, base)
         names = [s.name for s in screens]

@@ -25,6 +25,9 @@ KEYS = ["rank", "symbol", "merit_score", "ics_score"]
     ("screens:\n  band: {min_price: 10, max_price: 5}\n", "screen 'band': .*max_price=5.0 must be above min_price=10.0"),
     ("screens:\n  crypto: {sectors: [Crypto]}\n", "screen 'crypto': sectors.0='Crypto'"),
     ("screens:\n  Big Caps: {}\n", "screen name 'Big Caps' must be lower-case"),
+    # the later would silently win, and its rows overwrite the earlier's stored result
+    ("screens:\n  energy: {top_n: 5}\n  swing: {}\n  energy: {top_n: 9}\n", "'energy' is given twice \\(lines 2 and 4\\)"),
+    ("screens:\n  adhoc: {top_n: 5}\n", "screen name 'adhoc' is kept for one-off scans"),
 ])
 def test_a_bad_screens_file_is_named_with_the_screen_and_the_field(tmp_path, text, message):
     path = tmp_path / "screens.yaml"
@@ -94,6 +97,10 @@ def test_an_unknown_screen_or_a_broken_file_stops_before_anything_is_written(sto
         main(["scan", "--date", DAY, "--screen", "nope", "--quiet"])
     with pytest.raises(SystemExit, match="--screen ranks a saved screen as saved"):
         main(["scan", "--date", DAY, "--screen", "energy", "--top", "3"])
+    monkeypatch.delenv("TECHNIC_SCREENS")  # no file: the one screen is "default", and no other is scanned as it
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(SystemExit, match="no screen 'no-such-screen': there is no screens file .* the only screen is 'default'"):
+        main(["scan", "--date", DAY, "--screen", "no-such-screen", "--quiet"])
     assert not store_path.exists()
 
 
