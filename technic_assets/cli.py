@@ -66,38 +66,70 @@ def _progress_logger():
     return progress
 
 
-def resolve_date(raw: str | None, env: Environment, source=None) -> str:
-    """The scan date: a given NYSE session, or else the configured source's latest complete one, as
-    the sensor takes it (a closed session the provider has not published yet would scan nothing).
-    `source` is that provider, or a MarketResource to take it from; None builds it from `env`."""
-    from technic_assets.core.indicators import LOOKBACK
-    from technic_assets.market.base import ProviderError
-    from technic_assets.partitions import build_partitions, first_scannable, is_session, nyse
+def utc_now() -> pd.Timestamp:
+    return pd.Timestamp.now(tz="UTC")
 
+
+def scannable_range(env: Environment, now: pd.Timestamp) -> tuple[str, str]:
+    """(the first session with a whole history window, the latest closed session as of `now`)."""
+    from technic_assets.core.indicators import LOOKBACK
+    from technic_assets.partitions import build_partitions, first_scannable, latest_closed_session
+
+    partitions = build_partitions(env.start_date)
+    earliest = first_scannable(partitions)
+    if earliest == "none yet":
+        raise SystemExit(f"error: partitions start on {partitions.get_first_partition_key()} (TECHNIC_START_DATE) "
+                         f"and no session has {LOOKBACK} sessions of history before it yet")
+    return earliest, latest_closed_session(now)
+
+
+def check_scannable(day: str, env: Environment, now: pd.Timestamp, what: str = "scan date") -> str:
+    """`day` itself, or one line naming it and the range of days that can be scanned."""
+    from technic_assets.core.indicators import LOOKBACK
+
+    earliest, latest = scannable_range(env, now)
+    if day > latest:
+        raise SystemExit(f"error: {what} {day} has not closed yet (the latest closed session is {latest}); "
+                         f"days that can be scanned: {earliest} .. {latest}")
+    if day < earliest:
+        raise SystemExit(f"error: {what} {day} needs {LOOKBACK} sessions of history from TECHNIC_START_DATE "
+                         f"({env.start_date}) on; days that can be scanned: {earliest} .. {latest}")
+    return day
+
+
+def parse_session(raw: str, flag: str = "--date") -> str:
+    """A YYYY-MM-DD that is an NYSE session, or one line saying what it is instead."""
+    from technic_assets.partitions import is_session, nyse
+
+    try:
+        stamp = pd.Timestamp(raw)
+    except ValueError:
+        raise SystemExit(f"error: {flag} {raw!r} is not a date (want YYYY-MM-DD)") from None
+    cal = nyse()
+    if not cal.first_session <= stamp <= cal.last_session:
+        raise SystemExit(f"error: {flag} {raw} is outside the NYSE calendar "
+                         f"({cal.first_session:%Y-%m-%d} .. {cal.last_session:%Y-%m-%d})")
+    if not is_session(stamp):
+        raise SystemExit(f"error: {flag} {raw} is not an NYSE trading day (weekend, holiday or closure)")
+    return stamp.strftime("%Y-%m-%d")
+
+
+def resolve_date(raw: str | None, env: Environment, source=None, now: pd.Timestamp | None = None) -> str:
+    """The scan date: a given NYSE session, or else the configured source's latest complete one, as
+    the sensor takes it (a closed session the provider has not published yet would scan nothing);
+    either checked against the days that can be scanned as of `now` (default: the wall clock).
+    `source` is that provider, or a MarketResource to take it from; None builds it from `env`."""
+    from technic_assets.market.base import ProviderError
+
+    now = utc_now() if now is None else now
     if raw is None:
         try:
-            day = _source(env, source).latest_session(pd.Timestamp.now(tz="UTC"))
+            day = _source(env, source).latest_session(now)
         except ProviderError as exc:
             raise SystemExit(f"error: the latest session could not be asked of the data source: {exc}") from None
     else:
-        try:
-            stamp = pd.Timestamp(raw)
-        except ValueError:
-            raise SystemExit(f"error: --date {raw!r} is not a date (want YYYY-MM-DD)") from None
-        cal = nyse()
-        if not cal.first_session <= stamp <= cal.last_session:
-            raise SystemExit(f"error: --date {raw} is outside the NYSE calendar "
-                             f"({cal.first_session:%Y-%m-%d} .. {cal.last_session:%Y-%m-%d})")
-        if not is_session(stamp):
-            raise SystemExit(f"error: --date {raw} is not an NYSE trading day (weekend, holiday or closure)")
-        day = stamp.strftime("%Y-%m-%d")
-    partitions = build_partitions(env.start_date)
-    earliest = first_scannable(partitions)
-    if earliest == "none yet" or day < earliest:
-        raise SystemExit(f"error: scan date {day} needs {LOOKBACK} sessions of history but partitions start on "
-                         f"{partitions.get_first_partition_key()} (TECHNIC_START_DATE); the first date that can be "
-                         f"scanned is {earliest}")
-    return day
+        day = parse_session(raw)
+    return check_scannable(day, env, now)
 
 
 def _source(env: Environment, given=None):
@@ -277,13 +309,13 @@ def pick_screen(tops: pd.DataFrame, asked: str | None, env: Environment, day: st
     raise SystemExit(f"error: several screens stored for {day} ({', '.join(stored)}); pick one with --screen")
 
 
-def resolve_stored_date(raw: str | None, latest) -> str:
+def resolve_stored_date(raw: str | None, latest, flag: str = "--date") -> str:
     if raw is None:
         return f"{pd.Timestamp(latest):%Y-%m-%d}"
     try:
         return f"{pd.Timestamp(raw):%Y-%m-%d}"
     except ValueError:
-        raise SystemExit(f"error: --date {raw!r} is not a date (want YYYY-MM-DD)") from None
+        raise SystemExit(f"error: {flag} {raw!r} is not a date (want YYYY-MM-DD)") from None
 
 
 def export(args, env: Environment) -> None:
@@ -331,7 +363,8 @@ def _backfill(args, env: Environment) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
+    """The CLI; `now` is the clock's time for the dates it checks (default: the wall clock)."""
     parser = argparse.ArgumentParser(prog="technic", description="Technic: the daily US stock scan")
     sub = parser.add_subparsers(dest="command", required=True)
     scan = sub.add_parser("scan", help="run the daily scan for a date and print the top N")
@@ -386,8 +419,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     try:
         env = Environment.read()
+        from technic_assets.partitions import first_session
+
+        first_session(env.start_date)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
+    now = utc_now() if now is None else now
 
     if args.command == "worker":
         from technic_assets.distributed import start_worker
@@ -395,6 +432,10 @@ def main(argv: list[str] | None = None) -> int:
         start_worker(args.name, args.concurrency, args.loglevel)
         return 0
     if args.command == "backfill":
+        args.start, args.end = (check_scannable(resolve_stored_date(d, None, flag), env, now, flag)
+                                for d, flag in ((args.start, "--from"), (args.end, "--to")))
+        if args.start > args.end:
+            raise SystemExit(f"error: --from {args.start} is after --to {args.end}")
         return _backfill(args, env)
     if args.command == "scan":
         from technic_assets.resources import ScanSettings, build_resources
@@ -420,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
             resources = build_resources(env)  # the source named and checked before anything runs
         except ValueError as exc:
             raise SystemExit(f"error: {settings_error(exc)}") from None
-        day = resolve_date(args.date, env, resources["market"])
+        day = resolve_date(args.date, env, resources["market"], now)
         print(f"Scanning {day} (screen{'s' if len(names) > 1 else ''} {', '.join(names)}) ...", file=sys.stderr)
         if env.market == "polygon":  # the only source that is asked over the network: plan only for it
             print(f"  {request_plan(day, env, resources).summary()}", file=sys.stderr)
@@ -438,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
             resources = build_resources(env)
         except ValueError as exc:
             raise SystemExit(f"error: {settings_error(exc)}") from None
-        day = resolve_date(args.date, env, resources["market"])
+        day = resolve_date(args.date, env, resources["market"], now)
         print("\n".join(request_plan(day, env, resources).lines()))
     elif args.command == "top":
         show_top(args, env)
@@ -468,6 +509,8 @@ def serve_day(env: Environment, host: str, port: int, date: str | None) -> None:
             pd.Timestamp(date)
         except ValueError:
             raise SystemExit(f"error: --date {date!r} is not a date (want YYYY-MM-DD)") from None
+    if env.live == "polygon" and not env.api_key_var:
+        raise SystemExit("error: TECHNIC_LIVE=polygon needs an API key: set POLYGON_API_KEY (or MASSIVE_API_KEY)")
     try:
         mode = live_mode()
         saved = saved_screens_of(env.screens_path)

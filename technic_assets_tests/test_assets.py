@@ -161,13 +161,22 @@ def test_the_cli_refuses_a_closed_day():
     from technic_assets.environment import Environment
 
     env = Environment()
+    now = pd.Timestamp("2025-06-04 12:00", tz="America/New_York")  # a Wednesday before the close
     with pytest.raises(SystemExit, match="not an NYSE trading day"):
-        resolve_date("2025-01-09", env)
+        resolve_date("2025-01-09", env, now=now)
     with pytest.raises(SystemExit, match="not a date"):
-        resolve_date("yesterday-ish", env)
-    assert resolve_date("2025-06-02", env) == "2025-06-02"
-    with pytest.raises(SystemExit, match="first date that can be scanned is 2025-03-13"):
-        resolve_date("2025-01-10", env)
+        resolve_date("yesterday-ish", env, now=now)
+    assert resolve_date("2025-06-02", env, now=now) == "2025-06-02"
+    assert resolve_date("2025-06-03", env, now=now) == "2025-06-03"
+    # 300 sessions after the default start (2024-01-02) is 2025-03-13, by the exchange's calendar
+    with pytest.raises(SystemExit, match="2025-01-10 needs 300 sessions .* days that can be scanned: "
+                                         "2025-03-13 .. 2025-06-03$"):
+        resolve_date("2025-01-10", env, now=now)
+    # today's session has not closed, and next week's is in the future: one line, the range
+    for later in ("2025-06-04", "2025-06-10"):
+        with pytest.raises(SystemExit, match=f"scan date {later} has not closed yet \\(the latest closed session is "
+                                             "2025-06-03\\); days that can be scanned: 2025-03-13 .. 2025-06-03"):
+            resolve_date(later, env, now=now)
 
 
 def test_the_core_pipeline_ranks_exactly_as_the_assets_do(scanned):

@@ -157,3 +157,38 @@ def test_export_writes_a_tables_rows_between_two_dates(warm_store, tmp_path, cap
         main(["export", "prices", "--from", DAY, "--to", DAY])
     with pytest.raises(SystemExit, match="after --to"):
         main(["export", "merit", "--from", DAY, "--to", "2025-05-01"])
+
+
+WEDNESDAY = pd.Timestamp("2025-06-04 12:00", tz="America/New_York")  # the session of 06-04 is still open
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["scan", "--date", "2025-06-04"], "scan date 2025-06-04 has not closed yet"),
+    (["scan", "--date", "2025-07-01"], "scan date 2025-07-01 has not closed yet"),
+    (["plan", "--date", "2025-06-10"], "scan date 2025-06-10 has not closed yet"),
+    (["scan", "--date", "2024-06-03"], "scan date 2024-06-03 needs 300 sessions of history"),
+    (["backfill", "--from", "2025-06-02", "--to", "2025-06-20"], "--to 2025-06-20 has not closed yet"),
+    (["backfill", "--from", "2024-12-01", "--to", "2025-06-02"], "--from 2024-12-01 needs 300 sessions"),
+])
+def test_a_day_outside_the_scannable_range_is_one_line_naming_it_and_the_range(store_path, tmp_path, monkeypatch,
+                                                                               argv, message):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with pytest.raises(SystemExit) as err:
+        main(argv, now=WEDNESDAY)
+    text = str(err.value)
+    assert text.startswith(f"error: {message}") and "\n" not in text
+    assert text.endswith("days that can be scanned: 2025-03-13 .. 2025-06-03")  # by the exchange's calendar
+    assert not store_path.exists() and not (tmp_path / "storage").exists()  # nothing run, nothing submitted
+
+
+@pytest.mark.parametrize("env, argv, message", [
+    ({"TECHNIC_START_DATE": "1990-01-01"}, ["scan"], "TECHNIC_START_DATE='1990-01-01' is outside the NYSE calendar"),
+    ({"TECHNIC_START_DATE": "soon"}, ["plan"], "TECHNIC_START_DATE='soon' is not a date"),
+    ({"TECHNIC_LIVE": "polygon", "POLYGON_API_KEY": "", "MASSIVE_API_KEY": ""}, ["serve"],
+     "TECHNIC_LIVE=polygon needs an API key: set POLYGON_API_KEY"),
+])
+def test_a_bad_setting_is_one_line_not_a_traceback(warm_store, monkeypatch, env, argv, message):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit, match=f"^error: {message}"):
+        main(argv, now=WEDNESDAY)

@@ -415,10 +415,8 @@ class _OneBehind(SyntheticMarket):
 def test_the_cli_default_date_is_the_sources_latest_session():
     from technic_assets.cli import resolve_date
     from technic_assets.environment import Environment
-    from technic_assets.partitions import latest_closed_session, nyse
 
-    closed = pd.Timestamp(latest_closed_session())
-    want = nyse().previous_session(closed).strftime("%Y-%m-%d")
-    assert resolve_date(None, Environment(), source=_OneBehind(seed=1, n_stocks=10)) == want
-    assert resolve_date(None, Environment()) == closed.strftime("%Y-%m-%d")  # synthetic: the calendar's
+    now = pd.Timestamp("2025-06-10 17:00", tz="America/New_York")  # a Tuesday after the close
+    assert resolve_date(None, Environment(), source=_OneBehind(seed=1, n_stocks=10), now=now) == "2025-06-09"
+    assert resolve_date(None, Environment(), now=now) == "2025-06-10"  # synthetic: the calendar's
 
