@@ -55,12 +55,14 @@ class _Progress(logging.Handler):
 
 
 def _progress_logger():
-    from dagster import logger
+    """The run's logger: a line per finished asset, or nothing at all with `{"config": {"quiet": True}}`
+    (without a logger of its own a run falls back on Dagster's console logger, debug lines and all)."""
+    from dagster import Field, logger
 
-    @logger
-    def progress(_init_context):
+    @logger(config_schema={"quiet": Field(bool, default_value=False)})
+    def progress(init_context):
         log = logging.Logger("technic.progress", level=logging.DEBUG)
-        log.addHandler(_Progress(sys.stderr))
+        log.addHandler(logging.NullHandler() if init_context.logger_config["quiet"] else _Progress(sys.stderr))
         return log
 
     return progress
@@ -204,7 +206,7 @@ def run_scan(day: str, settings, env: Environment, *, resources: dict | None = N
     job = defs.resolve_job_def("daily_scan")
     if selection is not None:
         job = job.get_subset(asset_selection={AssetKey(name) for name in selection})
-    run_config = {"loggers": {"progress": {}}} if not quiet else {}
+    run_config = {"loggers": {"progress": {"config": {"quiet": quiet}}}}
     result = job.execute_in_process(partition_key=day, instance=instance, run_config=run_config,
                                     raise_on_error=False)
     if not result.success:
@@ -256,6 +258,8 @@ def show_top(args, env: Environment) -> None:
     from technic_assets.assets.common import screen_rows
     from technic_assets.output import CHANGE_COLUMNS, DEFAULT_COLUMNS, pick_columns, render, source_label, write_text
 
+    if args.top is not None and args.top < 1:
+        raise SystemExit(f"error: --top {args.top}: want at least 1 rank")
     path, history = _open_store(env)
     latest = history.query("ranked_top_n", "SELECT max(date) AS day FROM technic.ranked_top_n", [])
     if latest is None or pd.isna(latest["day"].iloc[0]):
@@ -268,10 +272,17 @@ def show_top(args, env: Environment) -> None:
     screen = pick_screen(tops, args.screen, env, day)
     rows = screen_rows(history.read_dates(table, [pd.Timestamp(day)]), screen) if args.changes else screen_rows(tops, screen)
     if args.changes and rows.empty:
-        raise SystemExit(f"error: no changes stored for {day}, screen {screen} in {path} (the previous session was "
-                         "not scanned with it, or the day was scanned before changes were kept)")
+        from technic_assets.partitions import nyse
+
+        before = nyse().previous_session(pd.Timestamp(day))
+        raise SystemExit(f"error: no changes stored for {day}, screen {screen} in {path}: the previous session, "
+                         f"{before:%Y-%m-%d}, has no top N of that screen to compare with; scan it "
+                         f"(`technic scan --date {before:%Y-%m-%d}`{'' if screen in ('default', 'adhoc') else f' --screen {screen}'}) "
+                         "and the changes are computed")
     if args.changes:
-        title = f"Technic top N changes for {day}, screen {screen}, since the previous session"
+        if args.top is not None:  # the first N ranks today, and those that left them
+            rows = rows[(rows["rank"] <= args.top) | (rows["previous_rank"] <= args.top)]
+        title = f"Technic top {args.top or 'N'} changes for {day}, screen {screen}, since the previous session"
         default = CHANGE_COLUMNS
     else:
         rows = rows.sort_values("rank").reset_index(drop=True)
@@ -462,7 +473,8 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
         except ValueError as exc:
             raise SystemExit(f"error: {settings_error(exc)}") from None
         day = resolve_date(args.date, env, resources["market"], now)
-        print(f"Scanning {day} (screen{'s' if len(names) > 1 else ''} {', '.join(names)}) ...", file=sys.stderr)
+        if not args.quiet:
+            print(f"Scanning {day} (screen{'s' if len(names) > 1 else ''} {', '.join(names)}) ...", file=sys.stderr)
         if env.market == "polygon":  # the only source that is asked over the network: plan only for it
             print(f"  {request_plan(day, env, resources).summary()}", file=sys.stderr)
         started = time.perf_counter()
@@ -471,7 +483,8 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
         print_table(result, day, names[0])
         if len(names) > 1:
             print(f"\nAlso ranked: {', '.join(names[1:])} (technic top --screen NAME)")
-        print(f"\n{time.perf_counter() - started:.1f}s", file=sys.stderr)
+        if not args.quiet:
+            print(f"\n{time.perf_counter() - started:.1f}s", file=sys.stderr)
     elif args.command == "plan":
         from technic_assets.resources import build_resources
 

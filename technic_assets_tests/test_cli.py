@@ -192,3 +192,27 @@ def test_a_bad_setting_is_one_line_not_a_traceback(warm_store, monkeypatch, env,
         monkeypatch.setenv(name, value)
     with pytest.raises(SystemExit, match=f"^error: {message}"):
         main(argv, now=WEDNESDAY)
+
+
+def test_changes_say_how_to_get_them_and_follow_top(warm_store, capfd):
+    """06-04's previous session, 06-03, is not scanned: the error names it and what to run; run that and
+    06-04's changes are there, whatever the order; --top N keeps the first N ranks and those that left
+    them. A quiet scan prints the table and nothing else."""
+    import json
+
+    assert main(["scan", "--date", "2025-06-04", "--quiet"]) == 0
+    out, err = capfd.readouterr()
+    assert err == "" and out.lstrip().startswith("Technic top 25 for 2025-06-04")
+    with pytest.raises(SystemExit, match="the previous session, 2025-06-03, has no top N .*`technic scan --date 2025-06-03`"):
+        main(["top", "--changes", "--date", "2025-06-04"])
+    assert main(["scan", "--date", "2025-06-03", "--quiet"]) == 0
+    capfd.readouterr()
+    ranks = query(warm_store, "SELECT date, symbol, rank FROM technic.ranked_top_n WHERE date IN (?, ?)",
+                  ["2025-06-03", "2025-06-04"])
+    was = set(ranks[(ranks["date"] == "2025-06-03") & (ranks["rank"] <= 5)]["symbol"])
+    now = set(ranks[(ranks["date"] == "2025-06-04") & (ranks["rank"] <= 5)]["symbol"])
+    assert main(["top", "--changes", "--date", "2025-06-04", "--top", "5", "--format", "json"]) == 0
+    rows = json.loads(capfd.readouterr().out)["rows"]
+    assert {r["symbol"] for r in rows} == was | now
+    with pytest.raises(SystemExit, match="^error: --top 0: want at least 1 rank$"):
+        main(["top", "--top", "0"])
