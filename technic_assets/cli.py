@@ -390,8 +390,9 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
     top = sub.add_parser("top", help="print a stored top N, or what changed since the previous session")
     top.add_argument("--date", help="NYSE trading day (default: the latest stored)")
     top.add_argument("--screen", help="which saved screen (default: \"default\", or the only one stored)")
-    top.add_argument("--format", default="table", choices=["table", "csv", "json", "markdown"],
-                     help="table (default, for a person), csv, json or markdown (for other tools)")
+    top.add_argument("--format", choices=["table", "csv", "json", "markdown"],
+                     help="table (default, for a person), csv, json or markdown (for other tools); with --output "
+                          "and no --format, the file's extension says which")
     top.add_argument("--output", help="write to this file (whole, or not at all) instead of stdout")
     top.add_argument("--columns", help="comma-separated columns, in order (default: the usual ones)")
     top.add_argument("--top", type=int, help="only the first N ranks")
@@ -401,7 +402,8 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
     exp.add_argument("table", help="an asset's table: ranked_top_n, merit, price_bars, ...")
     exp.add_argument("--from", dest="start", required=True, help="first date, YYYY-MM-DD")
     exp.add_argument("--to", dest="end", required=True, help="last date, YYYY-MM-DD")
-    exp.add_argument("--format", default="parquet", choices=["parquet", "csv"])
+    exp.add_argument("--format", choices=["parquet", "csv"],
+                     help="parquet (default) or csv; with --output and no --format, the file's extension says which")
     exp.add_argument("--output", help="the file (default: TABLE_FROM_TO.FORMAT here)")
     plan = sub.add_parser("plan", help="say how many requests a scan will make and how long they take")
     plan.add_argument("--date", help="NYSE trading day (default: the latest closed session)")
@@ -437,6 +439,12 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
         raise SystemExit(f"error: {exc}") from None
     now = utc_now() if now is None else now
 
+    from technic_assets.output import EXPORT_FORMATS, FORMATS, format_for
+
+    if args.command == "top":
+        args.format = format_for(args.format, args.output, FORMATS, "table")
+    if args.command == "export":
+        args.format = format_for(args.format, args.output, EXPORT_FORMATS, "parquet")
     if args.command == "worker":
         from technic_assets.distributed import start_worker
 

@@ -91,14 +91,36 @@ def write_table(frame: pd.DataFrame, fmt: str, output: str) -> None:
         _atomic(Path(output), lambda tmp: frame.to_csv(tmp, index=False))
 
 
+EXTENSIONS = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown", ".parquet": "parquet",
+              ".txt": "table"}
+
+
+def format_for(given: str | None, output: str | None, formats: tuple[str, ...], default: str) -> str:
+    """The format asked for, else the one the output file's extension names (`top.csv`), else `default`."""
+    if given is not None:
+        return given
+    implied = EXTENSIONS.get(Path(output).suffix.lower()) if output else None
+    return implied if implied in formats else default
+
+
+def _mode(path: Path) -> int:
+    """The mode a plain `open()` would give: the file's own when it exists, else 0666 less the umask."""
+    if path.exists():
+        return path.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _atomic(path: Path, write) -> None:
     path = path.expanduser()
     if not path.parent.exists():
         raise ValueError(f"--output {path}: the folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp makes it 0600
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, _mode(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -216,3 +216,29 @@ def test_changes_say_how_to_get_them_and_follow_top(warm_store, capfd):
     assert {r["symbol"] for r in rows} == was | now
     with pytest.raises(SystemExit, match="^error: --top 0: want at least 1 rank$"):
         main(["top", "--top", "0"])
+
+
+def test_written_files_follow_the_umask_and_their_extension(warm_store, tmp_path):
+    """As `> file` would: a new file 0666 less the umask (not mkstemp's 0600), an existing one keeps its
+    mode; `--output top.csv` writes CSV and `merit.csv` from export CSV, without --format."""
+    import csv
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        new = tmp_path / "top.csv"
+        assert main(["top", "--date", DAY, "--output", str(new)]) == 0
+        assert stat.S_IMODE(new.stat().st_mode) == 0o644
+        assert next(csv.reader(new.open()))[:2] == ["rank", "symbol"]
+        shared = tmp_path / "top.json"
+        shared.write_text("")
+        shared.chmod(0o664)
+        assert main(["top", "--date", DAY, "--output", str(shared)]) == 0
+        assert stat.S_IMODE(shared.stat().st_mode) == 0o664 and shared.read_text().startswith("{")
+        exported = tmp_path / "merit.csv"
+        assert main(["export", "merit", "--from", DAY, "--to", DAY, "--output", str(exported)]) == 0
+        assert stat.S_IMODE(exported.stat().st_mode) == 0o644
+        assert next(csv.reader(exported.open()))[:2] == ["date", "screen"]
+    finally:
+        os.umask(old)
