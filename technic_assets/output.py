@@ -20,6 +20,11 @@ EXPORT_FORMATS = ("parquet", "csv")
 DEFAULT_COLUMNS = ["rank", "symbol", "sector", "merit_score", "ics_score", "alpha_5d", "close", "rsi_14", "roc_63",
                    "reasons"]
 CHANGE_COLUMNS = ["change", "symbol", "rank", "previous_rank", "rank_move", "merit_score", "score_change"]
+# The alpha forecasts are z-scores (a forecast excess return in units of the day's cross-sectional
+# deviation), not % returns: every format says so, in the column's name and, in JSON, in `units`.
+Z_COLUMNS = {"alpha_5d": "alpha_5d_z", "alpha_10d": "alpha_10d_z"}
+UNITS = {"alpha_5d_z": "z-score: the 5-session excess-return forecast in units of the day's cross-sectional deviation",
+         "alpha_10d_z": "z-score: the 10-session excess-return forecast in units of the day's cross-sectional deviation"}
 
 
 def source_label(market: str) -> str:
@@ -43,6 +48,7 @@ def pick_columns(frame: pd.DataFrame, wanted: list[str] | None, default: list[st
 
 def render(frame: pd.DataFrame, fmt: str, *, title: str, day: str, source: str, screen: str = "default") -> str:
     """`frame` as text in `fmt`; `title` heads the human formats, `day`, `source` and `screen` label the others."""
+    frame = frame.rename(columns=Z_COLUMNS)
     if fmt == "table":
         return f"\n{title}\n\n{_pretty(frame).to_string(index=False)}\n"
     if fmt == "markdown":
@@ -54,16 +60,17 @@ def render(frame: pd.DataFrame, fmt: str, *, title: str, day: str, source: str, 
         return frame.assign(date=day, screen=screen, source=source).to_csv(index=False)
     if fmt == "json":
         rows = json.loads(frame.to_json(orient="records", date_format="iso", double_precision=10))
-        return json.dumps({"date": day, "screen": screen, "source": source, "title": title, "rows": rows},
-                          indent=1) + "\n"
+        units = {c: UNITS[c] for c in frame.columns if c in UNITS}
+        return json.dumps({"date": day, "screen": screen, "source": source, "title": title,
+                           **({"units": units} if units else {}), "rows": rows}, indent=1) + "\n"
     raise ValueError(f"--format {fmt!r}: want one of {', '.join(FORMATS)}")
 
 
 def _pretty(frame: pd.DataFrame) -> pd.DataFrame:
     view = frame.copy()
     for col in view.columns:
-        if col in ("alpha_5d", "alpha_10d"):
-            view[col] = view[col].map(lambda v: f"{v:+.2%}" if pd.notna(v) else "-")
+        if col in UNITS:
+            view[col] = view[col].map(lambda v: f"{v:+.2f}" if pd.notna(v) else "-")
         elif col in ("rank", "previous_rank", "rank_move") and view[col].dtype.kind == "f":
             view[col] = view[col].map(lambda v: "-" if pd.isna(v) else f"{int(v):+d}" if col == "rank_move" else str(int(v)))
         elif col == "close":

@@ -242,3 +242,23 @@ def test_written_files_follow_the_umask_and_their_extension(warm_store, tmp_path
         assert next(csv.reader(exported.open()))[:2] == ["date", "screen"]
     finally:
         os.umask(old)
+
+
+def test_the_alpha_forecasts_are_labelled_z_scores_never_percent(warm_store, capsys):
+    """The models learn the day's excess return over its cross-sectional deviation (alpha_model's
+    training_target): a forecast of 0.2207 is +0.22 deviations, not "+22.07%"."""
+    import json
+
+    stored = query(warm_store, "SELECT symbol, alpha_5d FROM technic.ranked_top_n WHERE date = ? ORDER BY rank", [DAY])
+    assert stored["alpha_5d"].notna().all()
+    assert main(["top", "--date", DAY]) == 0
+    table = capsys.readouterr().out
+    assert "alpha_5d_z" in table and "%" not in table
+    assert f"{stored['alpha_5d'].iloc[0]:+.2f}" in table.splitlines()[4]
+    assert main(["top", "--date", DAY, "--format", "markdown", "--columns", "symbol,alpha_5d,alpha_10d"]) == 0
+    markdown = capsys.readouterr().out
+    assert "| symbol | alpha_5d_z | alpha_10d_z |" in markdown and "%" not in markdown
+    assert main(["top", "--date", DAY, "--format", "json", "--columns", "symbol,alpha_5d"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["units"]["alpha_5d_z"].startswith("z-score") and set(doc["rows"][0]) == {"symbol", "alpha_5d_z"}
+    assert doc["rows"][0]["alpha_5d_z"] == pytest.approx(stored["alpha_5d"].iloc[0], rel=1e-9)

@@ -50,6 +50,9 @@ def test_the_page_ranks_screens_streams_and_explains(browser, warm_template):
         # reads the table: the stored top N, in order
         rows = table(page)
         assert [r[1] for r in rows] == stored_top["symbol"].tolist()
+        # the alpha forecast is a z-score (in deviations), labelled so: never a % return
+        assert page.inner_text("#ranked thead th:nth-child(7)") == "α 5d (z)"
+        assert [r[6] for r in rows] == [f"{v:+.2f}" for v in stored_top["alpha_5d"]]
         assert page.inner_text("#version") == "1"
 
         # a screen control changes the table: one sector only
@@ -87,6 +90,7 @@ def test_the_page_ranks_screens_streams_and_explains(browser, warm_template):
         page.wait_for_selector("#chart path.sma50", timeout=15_000)
         assert page.inner_text("#detail-title").startswith(riser)
         assert "rank" in page.inner_text("#detail-verdict") and "momentum" in page.inner_text("#detail-body")
+        assert "forecast z-scores: 5d " in page.inner_text("#detail-body") and "%" not in page.inner_text("#detail-body")
         assert page.locator("#chart path.sma200").count() == 1 and page.locator("#chart path.bb").count() == 2
         assert page.locator("#chart rect.candle").count() > 100
         assert not errors, errors

@@ -179,8 +179,9 @@ def cached_booster(location: str, model_id: str):
 
 
 FORECAST_SCHEMA = {"date": "timestamp", "symbol": "string",
-                   "alpha_5d": "forecast 5-day return in excess of the universe median",
-                   "alpha_10d": "forecast 10-day excess return", "model_5d": "model id", "model_10d": "model id"}
+                   "alpha_5d": "z-score: forecast 5-day return in excess of the universe median, in units of the "
+                                "day's cross-sectional deviation (not a % return)",
+                   "alpha_10d": "z-score: forecast 10-day excess return (as alpha_5d)", "model_5d": "model id", "model_10d": "model id"}
 
 
 @asset(

@@ -44,8 +44,9 @@ def ics(context, factors: pd.DataFrame, scan: ScanSettings, screens: Screens):
     metadata={**STORE_METADATA, **schema({"date": "timestamp", "screen": "saved screen", "symbol": "string", "merit_score": "0-100",
                                            "merit_base": "0-100 before penalties",
                                            "volatility_penalty": "points", "liquidity_penalty": "points",
-                                           "alpha_5d": "forecast 5-day excess return (NaN without a model)",
-                                           "alpha_10d": "forecast 10-day excess return",
+                                           "alpha_5d": "z-score: forecast 5-day excess return in units of the day's "
+                                                       "cross-sectional deviation (NaN without a model)",
+                                           "alpha_10d": "z-score: forecast 10-day excess return",
                                            "alpha_z": "the blended alpha z-score",
                                            "regime": "risk state used"})},
     description=(

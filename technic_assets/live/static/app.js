@@ -8,12 +8,13 @@ let lastVersion = null;
 
 const fmt = {
   num: (v, d = 1) => (v === null || v === undefined ? "-" : Number(v).toFixed(d)),
-  pct: (v) => (v === null || v === undefined ? "-" : (v >= 0 ? "+" : "") + (100 * v).toFixed(2) + "%"),
+  // the alpha forecasts are z-scores (the day's cross-sectional deviations), not % returns
+  z: (v) => (v === null || v === undefined ? "-" : (v >= 0 ? "+" : "") + Number(v).toFixed(2)),
   money: (v) => (v === null || v === undefined ? "-" : Number(v).toLocaleString("en-US", { maximumFractionDigits: 2, minimumFractionDigits: 2 })),
 };
 const COLUMNS = [
   (r) => r.rank, (r) => r.symbol, (r) => r.name, (r) => r.sector, (r) => fmt.num(r.merit_score),
-  (r) => fmt.num(r.ics_score), (r) => fmt.pct(r.alpha_5d), (r) => fmt.money(r.close), (r) => fmt.num(r.rsi_14),
+  (r) => fmt.num(r.ics_score), (r) => fmt.z(r.alpha_5d), (r) => fmt.money(r.close), (r) => fmt.num(r.rsi_14),
   (r) => fmt.num(r.roc_63), (r) => (r.rel_volume === undefined || r.rel_volume === null ? "-" : fmt.num(r.rel_volume, 2) + "x"),
   (r) => r.reasons,
 ];
@@ -209,7 +210,7 @@ async function openDetail(symbol) {
     const h = document.createElement("h3"); h.textContent = "Factor z-scores and their MERIT contributions";
     body.append(h, dl(Object.entries(info.factors).map(([f, z]) =>
       [f, `z ${fmt.num(z, 2)}, contributes ${fmt.num(info.contributions[f], 3)}`]).concat([
-      ["alpha", `contributes ${fmt.num(info.contributions.alpha, 3)} (5d ${fmt.pct(info.alpha_5d)}, 10d ${fmt.pct(info.alpha_10d)})`],
+      ["alpha", `contributes ${fmt.num(info.contributions.alpha, 3)} (forecast z-scores: 5d ${fmt.z(info.alpha_5d)}, 10d ${fmt.z(info.alpha_10d)})`],
       ["risk penalties", `volatility ${fmt.num(info.penalties.volatility)}, liquidity ${fmt.num(info.penalties.liquidity)}`],
     ])));
   }
