@@ -116,6 +116,9 @@ def test_chart_bands_and_averages_match_the_stored_indicators(client, warm_templ
     assert chart["sma_50"][-1] == pytest.approx(ind["sma_50"], rel=1e-9)
     assert chart["date"][-1] == WARM_DAY and chart["sma_200"][0] is None
     assert client.get("/api/chart/NOPE").status_code == 404
+    # like every answer, it says when its data is from and where from
+    top_meta = client.get("/api/top").json()
+    assert {k: chart[k] for k in ("as_of", "source", "version")} == {k: top_meta[k] for k in ("as_of", "source", "version")}
 
 
 def test_healthz_says_the_feed_is_off_and_how_old_the_data_is(client):

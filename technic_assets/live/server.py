@@ -274,7 +274,8 @@ def chart_data(engine: LiveEngine, sym: str) -> dict | None:
         row = snap.indicators[snap.indicators["symbol"] == sym]
         if len(row):
             live = {"date": f"{snap.day:%Y-%m-%d}", "close": plain_value(row.iloc[0]["close"]), "as_of": snap.as_of.isoformat()}
-    return {"symbol": sym, "day": f"{engine.day:%Y-%m-%d}", **series, "live": live}
+    # as_of, source and version like every other answer: when the appended live close is from
+    return {**snap.meta(), "symbol": sym, "day": f"{engine.day:%Y-%m-%d}", **series, "live": live}
 
 
 async def healthz(request: Request):
