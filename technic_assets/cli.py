@@ -156,17 +156,17 @@ def request_plan(day: str, env: Environment, resources: dict):
 
 
 # Assets that no scan setting changes, so a warm scan reads them from the store. alpha_evaluation is
-# one: it measures the scores of 5 and 10 sessions back, not the day's.
-SETTINGS_FREE = ("universe", "price_bars", "fundamentals", "indicators", "market_regime", "alpha_model",
-                 "alpha_evaluation")
+# one: it measures the scores of 5 and 10 sessions back, not the day's. The first ones are the day's
+# foundation; the rest can be legitimately empty (a source without fundamentals, no model yet, nothing
+# to evaluate yet), so a day without their rows simply recomputes them, which costs little.
+FOUNDATION = ("universe", "price_bars", "indicators", "market_regime")
+SETTINGS_FREE = (*FOUNDATION, "fundamentals", "alpha_model", "alpha_evaluation")
 
 
-def assets_to_run(history, instance, day: str, refresh: bool) -> list[str] | None:
-    """The asset keys to materialize: None (all) unless every settings-free asset of the day is there,
-    as rows in the store or as a materialization the instance recorded (some are legitimately empty:
-    no model yet, nothing to evaluate yet)."""
-    from dagster import AssetKey
-
+def assets_to_run(history, day: str, refresh: bool) -> list[str] | None:
+    """The asset keys to materialize, decided from what the store holds (not from run records, which
+    outlive a deleted or switched store): None (all) unless the day's foundation is stored; else what
+    the settings change, and whichever settings-free asset has no rows for the day."""
     from technic_assets.definitions import ASSETS
 
     if refresh:
@@ -174,13 +174,12 @@ def assets_to_run(history, instance, day: str, refresh: bool) -> list[str] | Non
     stamp = pd.Timestamp(day)
 
     def there(name: str) -> bool:
-        if history.dates_present(name, stamp, stamp):
-            return True
-        return not instance.is_ephemeral and day in instance.get_materialized_partitions(AssetKey(name))
+        return bool(history.dates_present(name, stamp, stamp))
 
-    if all(there(name) for name in SETTINGS_FREE):
-        return [a.key.to_user_string() for a in ASSETS if a.key.to_user_string() not in SETTINGS_FREE]
-    return None
+    if not all(there(name) for name in FOUNDATION):
+        return None
+    return [a.key.to_user_string() for a in ASSETS
+            if a.key.to_user_string() not in SETTINGS_FREE or not there(a.key.to_user_string())]
 
 
 def run_scan(day: str, settings, env: Environment, *, resources: dict | None = None, screens=None,
@@ -190,7 +189,9 @@ def run_scan(day: str, settings, env: Environment, *, resources: dict | None = N
     from dagster import AssetKey, DagsterInstance
 
     from technic_assets.assets.common import screen_rows
+    from technic_assets.assets.market_data import refuse_mixing
     from technic_assets.definitions import build_definitions
+    from technic_assets.output import source_label
     from technic_assets.screens import Screens
 
     screens = screens or (resources or {}).get("screens") or Screens(path=env.screens_path)
@@ -201,8 +202,12 @@ def run_scan(day: str, settings, env: Environment, *, resources: dict | None = N
     defs = build_definitions(env, resources={**(resources or {}), "scan": settings, "screens": screens},
                              loggers={"progress": _progress_logger()})
     store = defs.resources["store"]
+    try:
+        refuse_mixing(store, source_label(env.market))  # before the run, as the assets would after its start
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    selection = assets_to_run(store.history, instance, day, refresh)
+    selection = assets_to_run(store.history, day, refresh)
     job = defs.resolve_job_def("daily_scan")
     if selection is not None:
         job = job.get_subset(asset_selection={AssetKey(name) for name in selection})
@@ -256,7 +261,7 @@ def _open_store(env: Environment):
 def show_top(args, env: Environment) -> None:
     """`technic top`: the stored top N (or its changes) in the format asked, to stdout or a file."""
     from technic_assets.assets.common import screen_rows
-    from technic_assets.output import CHANGE_COLUMNS, DEFAULT_COLUMNS, pick_columns, render, source_label, write_text
+    from technic_assets.output import CHANGE_COLUMNS, DEFAULT_COLUMNS, pick_columns, render, write_text
 
     if args.top is not None and args.top < 1:
         raise SystemExit(f"error: --top {args.top}: want at least 1 rank")
@@ -291,8 +296,9 @@ def show_top(args, env: Environment) -> None:
         title, default = f"Technic top {len(rows)} for {day}, screen {screen}", DEFAULT_COLUMNS
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
     try:
+        source = history.sources().get(pd.Timestamp(day), "unknown (stored before sources were recorded)")
         text = render(pick_columns(rows.drop(columns="date"), columns, default), args.format, title=title, day=day,
-                      source=source_label(env.market), screen=screen)
+                      source=source, screen=screen)
         write_text(text, args.output)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None

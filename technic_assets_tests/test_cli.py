@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from technic_assets.cli import SETTINGS_FREE, main
+from technic_assets.cli import FOUNDATION, SETTINGS_FREE, main
 from technic_assets_tests.snapshots import query
 
 DAY = "2025-06-02"
@@ -31,9 +31,9 @@ def test_scan_prints_the_top_n_and_top_reads_it_back(warm_store, capsys):
 
 def test_a_warm_scan_redoes_only_what_its_settings_change_and_equals_a_full_run(warm_store, tmp_path, monkeypatch,
                                                                                capsys):
-    """Once the day's settings-free assets are materialized (rows in the store, or recorded by the
-    instance where a partition is legitimately empty, as alpha_evaluation's is here), a scan with other
-    settings materializes the rest only, and its top N equals a run that recomputes everything."""
+    """Once the day's foundation is stored (universe, bars, indicators, regime), a scan with other
+    settings materializes what they change, and the settings-free assets that are legitimately empty
+    (alpha_evaluation's partition is, here) again, and its top N equals a run that recomputes everything."""
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(DEPLOY / "dagster.yaml", home / "dagster.yaml")
@@ -44,8 +44,9 @@ def test_a_warm_scan_redoes_only_what_its_settings_change_and_equals_a_full_run(
     other = ["scan", "--date", DAY, "--sector", "Energy", "--sector", "Utilities", "--top", "10"]
     assert main(other) == 0
     _, err = capsys.readouterr()
-    for name in SETTINGS_FREE:
+    for name in FOUNDATION:
         assert f"done  {name}\n" not in err
+    assert "done  alpha_evaluation\n" in err  # empty for the day: nothing says it was computed but a recomputation
     assert "done  filtered_universe" in err and "done  ranked_top_n" in err
     warm = query(warm_store, "SELECT * FROM technic.ranked_top_n WHERE date = ? AND screen = 'adhoc' ORDER BY rank",
                  [DAY])
@@ -262,3 +263,35 @@ def test_the_alpha_forecasts_are_labelled_z_scores_never_percent(warm_store, cap
     doc = json.loads(capsys.readouterr().out)
     assert doc["units"]["alpha_5d_z"].startswith("z-score") and set(doc["rows"][0]) == {"symbol", "alpha_5d_z"}
     assert doc["rows"][0]["alpha_5d_z"] == pytest.approx(stored["alpha_5d"].iloc[0], rel=1e-9)
+
+
+def test_the_store_not_the_run_records_says_what_is_stored_and_from_where(warm_store, tmp_path, monkeypatch, capsys):
+    """The instance remembers runs on a store since deleted, or on another store: a scan that trusted it
+    skipped the day's foundation and failed (`schema technic does not exist`). And a day's source is the
+    one its rows were read from, whatever the settings say now; one store never mixes two sources."""
+    import csv
+    import io
+
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(DEPLOY / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert main(["scan", "--date", DAY, "--quiet", "--top", "5"]) == 0  # recorded by the instance
+    other = tmp_path / "other.duckdb"
+    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(other))
+    assert main(["scan", "--date", DAY, "--quiet", "--top", "5"]) == 0  # a new store: the whole graph
+    assert query(other, "SELECT count(*) n FROM technic.ranked_top_n WHERE date = ?", [DAY])["n"][0] == 5
+    capsys.readouterr()
+    # the file source named now does not relabel the simulated day
+    data = tmp_path / "bars.csv"
+    pd.DataFrame({"symbol": ["AAA"], "date": [DAY], "open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0,
+                  "volume": 100}).to_csv(data, index=False)
+    monkeypatch.setenv("TECHNIC_MARKET", f"parquet:{data}")
+    assert main(["top", "--date", DAY, "--format", "csv"]) == 0
+    assert {r["source"] for r in csv.DictReader(io.StringIO(capsys.readouterr().out))} == {"simulated"}
+    # and scanning the file into this store is refused before anything is written
+    before = query(other, "SELECT count(*) n FROM technic.universe", [])["n"][0]
+    with pytest.raises(SystemExit, match=f"the store {other} holds days read from simulated, and this scan reads "
+                                         "file bars.csv: keep each source in a store of its own"):
+        main(["scan", "--date", "2025-06-03", "--quiet"])
+    assert query(other, "SELECT count(*) n FROM technic.universe", [])["n"][0] == before

@@ -42,3 +42,13 @@ def test_a_type_column_can_say_a_listed_etf_is_a_stock(tmp_path):
                                              "ODD": "ADRC"}))
     assert types == {"AAPL": "stock", "TAN": "stock", "NEWETF": "ETF", "SQQQ": "stock", "ODD": "stock"}
     assert not listings.loc["SQQQ", "is_leveraged"]
+
+
+def test_the_latest_session_of_a_file_is_its_last_day_not_the_calendars(tmp_path):
+    path = tmp_path / "bars.csv"
+    pd.DataFrame({"symbol": ["AAA", "AAA", "BBB"], "date": ["2020-12-10", "2020-12-11", "2020-12-09"],
+                  "open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0, "volume": 100}).to_csv(path, index=False)
+    market = ParquetMarket(str(path))
+    assert market.latest_session(pd.Timestamp("2026-12-05 12:00", tz="UTC")) == "2020-12-11"
+    # a clock inside the file's span: the latest closed session then (Thursday 10 December before the close)
+    assert market.latest_session(pd.Timestamp("2020-12-10 15:00", tz="America/New_York")) == "2020-12-09"

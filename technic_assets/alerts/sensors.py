@@ -71,7 +71,8 @@ def build_alert_sensors(job) -> list:
         since = f"{nyse().previous_session(pd.Timestamp(day)):{DATE_FMT}}"
         for screen in screens.resolve(scan):  # the saved screens the evening run ranks, a message each
             top, changes = stored_day(market, day, screen.name)
-            message = scan_message(day, source_label(market.market), top, changes, since, screen.name)
+            source = market.store.history.sources().get(pd.Timestamp(day), source_label(market.market))
+            message = scan_message(day, source, top, changes, since, screen.name)
             deliver(context, alerts, message, f"{day}, screen {screen.name}")
 
     @run_failure_sensor(monitored_jobs=[job], name="scan_failure_alert", default_status=DefaultSensorStatus.RUNNING,

@@ -12,6 +12,7 @@ from technic_assets.assets.common import (DAILY, STORE_METADATA, first_partition
 from technic_assets.core.quality_checks import bars_sane, unique_keys
 from technic_assets.core.universe_filter import is_valid_ticker
 from technic_assets.market.base import BAR_COLUMNS
+from technic_assets.output import source_label
 from technic_assets.partitions import DATE_FMT, sessions
 from technic_assets.resources import AlphaSettings, MarketResource, ScanSettings
 from technic_assets.screens import Screens
@@ -20,12 +21,22 @@ UNIVERSE_SCHEMA = {
     "date": "timestamp", "symbol": "string", "name": "string", "type": "stock | ETF",
     "sector": "GICS sector, or ETF", "exchange": "string", "is_leveraged": "leveraged or inverse ETF",
     "listed": "timestamp", "delisted": "timestamp (null while listed)", "valid_ticker": "bool",
+    "source": "the data source the day was read from (simulated, file NAME, polygon)",
 }
 BARS_SCHEMA = {
     "date": "timestamp", "symbol": "string", "open": "float, as traded", "high": "float",
     "low": "float", "close": "float", "volume": "shares, as traded",
     "split_ratio": "new shares per old on the ex-date, else 1",
 }
+
+
+def refuse_mixing(store, source: str) -> None:
+    """One store, one source: a day of the simulated market beside a day of a file would be ranked,
+    compared (changes) and evaluated as one history. An error naming both before anything is written."""
+    other = sorted(set(store.history.sources().values()) - {source})
+    if other:
+        raise ValueError(f"the store {store.path} holds days read from {', '.join(other)}, and this scan reads "
+                         f"{source}: keep each source in a store of its own (TECHNIC_DUCKDB_PATH, or TECHNIC_STORE)")
 
 
 @asset(
@@ -41,10 +52,12 @@ def universe(context, market: MarketResource, scan: ScanSettings, screens: Scree
     days = scan_days(context)
     for day in days:
         history_window(context, day)  # refuse a date too early for a scan before anything is written
+    source = source_label(market.market)
+    refuse_mixing(market.store, source)
     provider = market.provider()
     before = provider.cache_stats()
     listings = pd.concat([provider.listings(day).assign(date=day) for day in days], ignore_index=True)
-    listings = listings[["date", *[c for c in listings.columns if c != "date"]]]
+    listings = listings[["date", *[c for c in listings.columns if c != "date"]]].assign(source=source)
     listings["valid_ticker"] = listings["symbol"].map(is_valid_ticker)
     return Output(listings, metadata={
         **range_metadata(days),
@@ -76,6 +89,7 @@ def universe(context, market: MarketResource, scan: ScanSettings, screens: Scree
 )
 def price_bars(context, market: MarketResource, scan: ScanSettings, alpha: AlphaSettings, screens: Screens):
     screens.resolve(scan)  # a screens file in error fails the run before the first write
+    refuse_mixing(market.store, source_label(market.market))  # nor are another source's bars filled in
     days = scan_days(context)
     window = sessions(history_window(context, days[0])[0], days[-1])
     provider = market.provider()

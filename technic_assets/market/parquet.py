@@ -59,6 +59,15 @@ class ParquetMarket(MarketDataProvider):
         self._has_splits = "split_coefficient" in columns
         self._has_type = "type" in columns
 
+    def latest_session(self, now: pd.Timestamp) -> str:
+        """The file's last day (a file does not grow with the calendar), or the latest closed session
+        if that comes first."""
+        from technic_assets.partitions import latest_closed_session
+
+        last = self._spans["last"].max()
+        closed = latest_closed_session(now)
+        return min(f"{last:%Y-%m-%d}", closed) if pd.notna(last) else closed
+
     @cached_property
     def _spans(self) -> pd.DataFrame:
         spans = self._query("SELECT symbol, min(date) AS listed, max(date) AS last FROM SOURCE "

@@ -75,6 +75,16 @@ class History:
                          [[_ts(d) for d in dates]]).fetchall()
             conn.execute(f"INSERT INTO {SCHEMA}.{name} SELECT * FROM frame").fetchall()
 
+    def sources(self) -> dict[pd.Timestamp, str]:
+        """date -> the data source its universe was read from, as recorded with the rows (days stored
+        before sources were recorded, and a store without a universe: none)."""
+        columns = self.query("universe", f"SELECT * FROM {SCHEMA}.universe LIMIT 0", [])
+        if columns is None or "source" not in columns.columns:
+            return {}
+        found = self.query("universe", f"SELECT date, any_value(source) AS source FROM {SCHEMA}.universe "
+                           "WHERE source IS NOT NULL GROUP BY date", [])
+        return {pd.Timestamp(d): s for d, s in zip(found["date"], found["source"])}
+
     def latest_sectors(self, before: pd.Timestamp) -> dict[str, str]:
         """symbol -> sector from the most recent universe partition up to `before` (empty if none)."""
         found = self.query("universe", f"SELECT symbol, sector FROM {SCHEMA}.universe WHERE date = "
