@@ -57,6 +57,7 @@ class TrackRecord:
     summary: dict          # the JSON: measures of the signal and of every book
     daily: pd.DataFrame    # per evaluated session (and the close before): each book's value, net and gross
     signal: pd.DataFrame   # per scored day: names, ic and rank_ic at each horizon
+    books: pd.DataFrame | None = None  # with keep_books: every book's cohorts (book, date picked, symbol)
 
 
 def market_from_bars(bars: pd.DataFrame, dividends: pd.DataFrame | None = None) -> Market:
@@ -179,7 +180,7 @@ def track_record(scores: pd.DataFrame, universe: pd.DataFrame, bars: pd.DataFram
                  horizon: int, cost_bps: float, top_n: int = 25, picks: pd.DataFrame | None = None,
                  dividends: pd.DataFrame | None = None, benchmark: str = "SPY", start=None, end=None,
                  screen: str = "default", draws: int = 50, seed: int = 0, min_names: int = MIN_NAMES,
-                 book_size: float | None = None, market: Market | None = None) -> TrackRecord:
+                 book_size: float | None = None, market: Market | None = None, keep_books: bool = False) -> TrackRecord:
     """The record of one screen from its stored scores (date, symbol, score) and filtered universe
     (date, symbol) of each day, over the stored days from `start` to `end`. `picks` (date, symbol)
     replaces the top `top_n` by score (the ranked_top_n rows); `market` replaces bars and dividends
@@ -232,12 +233,14 @@ def track_record(scores: pd.DataFrame, universe: pd.DataFrame, bars: pd.DataFram
     if book_size is not None:
         portfolios["top_n"]["capacity"] = _capacity(market, top, pos, book_size)
     random_nav = np.ones((1, end_pos - first + 1))
+    kept = [(np.asarray(BOOKS), *np.nonzero(books)), (np.array(["universe"]), *np.nonzero(in_universe[None]))]
     if draws:
         draw, day, code = _random_books(in_universe, counts, days, draws, seed)
         drawn = book_values(growth, draw, entry[day], code, draws, first, end_pos, horizon, costs[:1] + (costs[net],))
         each = [book_measures(drawn.nav[1, b], drawn.nav[0, b], universe_nav[net], drawn.turnover[1, b], horizon)
                 for b in range(draws)]
         random_nav = drawn.nav[1]
+        kept.append((np.array([f"random_{b}" for b in range(draws)]), draw, day, code))
         mine, theirs = portfolios["top_n"]["ann_return"], np.array([m["ann_return"] for m in each])
         portfolios["random"] = {**{k: float(np.nanmean([m[k] for m in each])) for k in each[0]},
                                 "draws": draws, "seed": seed,
@@ -263,7 +266,10 @@ def track_record(scores: pd.DataFrame, universe: pd.DataFrame, bars: pd.DataFram
     navs.update(top_n_gross=main.nav[gross, 0], universe=universe_nav[net], random_mean=random_nav.mean(axis=0))
     daily = pd.DataFrame(navs, index=pd.DatetimeIndex(dates, name="date"))
     summary["by_year"] = _by_year(daily, universe_nav[gross], main, net, gross, horizon)
-    return TrackRecord(summary=summary, daily=daily, signal=signal)
+    if keep_books:
+        kept = pd.concat([pd.DataFrame({"book": names[b], "date": days[k], "symbol": market.symbols[c]})
+                          for names, b, k, c in kept], ignore_index=True)
+    return TrackRecord(summary=summary, daily=daily, signal=signal, books=kept if keep_books else None)
 
 
 def _signal(growth, entry, last, score, days, horizon, min_names) -> tuple[pd.DataFrame, dict]:

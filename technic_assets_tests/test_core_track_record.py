@@ -1,0 +1,193 @@
+"""The track record (core/track_record.py): a hand-worked market, a second implementation written the
+plain way (shares, closes, loops; nothing imported from the module) on a synthetic panel and on the
+real file, no look-ahead, and the refusals."""
+
+import bisect
+import math
+import statistics
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from technic_assets.core.track_record import market_from_bars, track_record
+from technic_assets_tests.conftest import shared_file
+
+C = 0.001  # 10 bps per side
+
+# ---------------------------------------------------------------------------------------------------
+# The hand-worked market: 3 stocks, 6 sessions D1..D6 (closes as traded)
+#   A  10  10  11     12.1   10.89  10.89
+#   B  20  20  11*    11     12.1   12.705     * 2-for-1 split on D3: growth 2 * 11 / 20 = 1.1
+#   C  50  50  50     50.5+  50.5   55.55      + 0.50 dividend ex D4: growth (50.5 + 0.5) / 50 = 1.02
+# so the daily growth of each name, day by day:
+#         D3    D4    D5    D6
+#   A    1.1   1.1   0.9   1.0
+#   B    1.1   1.0   1.1   1.05
+#   C    1.0   1.02  1.0   1.1
+# Scores on D1..D4 (top 2): D1 A>B>C -> {A,B}; D2 A>C>B -> {A,C}; D3 A>C>B -> {A,C}; D4 A>B>C -> {A,B}.
+# A pick of day d is bought at the close of d+1: D1's at D2, D2's at D3, D3's at D4, D4's at D5.
+# Evaluated days: D3..D6 (first entry D2 + 1 .. last entry D5 + 1).
+# ---------------------------------------------------------------------------------------------------
+D = pd.bdate_range("2024-01-02", periods=6)
+CLOSES = {"A": [10, 10, 11, 12.1, 10.89, 10.89], "B": [20, 20, 11, 11, 12.1, 12.705],
+          "C": [50, 50, 50, 50.5, 50.5, 55.55]}
+SCORES = {0: {"A": 3, "B": 2, "C": 1}, 1: {"A": 3, "C": 2, "B": 1}, 2: {"A": 3, "C": 2, "B": 1},
+          3: {"A": 3, "B": 2, "C": 1}}
+
+
+def hand_market():
+    bars = pd.DataFrame([(D[i], s, c[i], 2.0 if (s, i) == ("B", 2) else 1.0, 1000.0)
+                         for s, c in CLOSES.items() for i in range(6)],
+                        columns=["date", "symbol", "close", "split_ratio", "volume"])
+    dividends = pd.DataFrame({"ex_date": [D[3]], "symbol": ["C"], "amount": [0.5]})
+    scores = pd.DataFrame([(D[k], s, v) for k, day in SCORES.items() for s, v in day.items()],
+                          columns=["date", "symbol", "score"])
+    return bars, dividends, scores, scores[["date", "symbol"]]
+
+
+def hand_record(horizon, **kw):
+    bars, dividends, scores, universe = hand_market()
+    return track_record(scores, universe, bars, dividends=dividends, horizon=horizon, cost_bps=10, top_n=2,
+                        benchmark="C", min_names=3, draws=0, **kw)
+
+
+def returns(values):
+    values = np.asarray(values, dtype=float)
+    return values[1:] / values[:-1] - 1
+
+
+def test_hand_worked_daily_rebalance_with_costs():
+    """H = 1, 10 bps per side, by hand:
+    D2 close: buy {A,B} from cash: changed value 1 -> cost 0.001; book 0.999, A .5 B .5
+    D3: A, B x1.1 -> book 0.999 * 1.1 = 1.0989; return 1.0989 / 1 - 1 = 0.0989
+        close: {A,B} -> {A,C}: |.5-.5| + .5 (B sold) + .5 (C bought) = 1 -> x 0.999
+    D4: (1.1 + 1.02) / 2 = 1.06 -> return 0.999 * 1.06 - 1 = 0.05894
+        close: {A,C} kept; drifted A .55/1.06, C .51/1.06 -> back to .5/.5 changes 0.04/1.06 -> x (1 - 0.001 * 0.04/1.06)
+    D5: (0.9 + 1.0) / 2 = 0.95 -> return (1 - 0.00004/1.06) * 0.95 - 1
+        close: {A,C} -> {A,B}: drifted A .45/.95, C .5/.95; A .45/.95 -> .5 changes .05/.95, C sold .5/.95,
+        B bought .5: 0.05/.95 + .5/.95 + .5 = 1/0.95 -> x (1 - 0.001/0.95)
+    D6: (1.0 + 1.05) / 2 = 1.025 -> return (1 - 0.001/0.95) * 1.025 - 1
+    Gross: 0.1, 0.06, -0.05, 0.025. One-sided turnover at the closes D3, D4, D5: 1/2, 0.02/1.06, 0.5/0.95."""
+    record = hand_record(1)
+    net = [1.1 * (1 - C) - 1, 1.06 * (1 - C) - 1, 0.95 * (1 - C * 0.04 / 1.06) - 1, 1.025 * (1 - C / 0.95) - 1]
+    assert returns(record.daily["top_n"]) == pytest.approx(net, abs=1e-12)
+    assert returns(record.daily["top_n_gross"]) == pytest.approx([0.1, 0.06, -0.05, 0.025], abs=1e-12)
+    top = record.summary["portfolios"]["top_n"]
+    assert top["turnover"] == pytest.approx((0.5 + 0.02 / 1.06 + 0.5 / 0.95) / 3, abs=1e-12)
+    nav = np.prod([1 + r for r in net])
+    assert top["total_return"] == pytest.approx(nav - 1, abs=1e-12)
+    assert top["ann_return"] == pytest.approx(nav ** (252 / 4) - 1, rel=1e-12)
+    assert top["ann_return_gross"] == pytest.approx((1.1 * 1.06 * 0.95 * 1.025) ** 63 - 1, rel=1e-12)
+    assert top["hit_rate"] == 0.75
+    # max drawdown: the peak after D4, 1.0989 * 1.06 * 0.999..., then D5's fall: 0.95 * (1 - 0.00004/1.06) - 1
+    assert top["max_drawdown"] == pytest.approx(net[2], abs=1e-12)
+    # The universe, all three equal weight each day, gross: D3 (1.1+1.1+1.0)/3, D4 (1.1+1.0+1.02)/3 = 1.04,
+    # D5 (0.9+1.1+1.0)/3 = 1, D6 (1.0+1.05+1.1)/3 = 1.05; its first day pays the first purchase: x 0.999
+    universe = returns(record.daily["universe"])
+    assert universe[0] == pytest.approx(3.2 / 3 * (1 - C) - 1, abs=1e-12)
+    excess = np.array(net) - universe
+    assert top["excess_vs_universe"] == pytest.approx(excess.mean() * 252, abs=1e-12)
+    # The benchmark C, bought once at the D2 close (0.999) and held: 1.0, 1.02, 1.0, 1.1
+    assert returns(record.daily["benchmark"]) == pytest.approx([1 - C - 1, 0.02, 0.0, 0.1], abs=1e-12)
+    assert record.summary["portfolios"]["benchmark"]["turnover"] == 0.0
+
+
+def test_hand_worked_two_staggered_tranches_with_costs():
+    """H = 2: tranches T0, T1 of 0.5 each; both buy D1's {A,B} at the D2 close (each x 0.999 = 0.4995);
+    T1 rolls at D3 and D5, T0 at D4.
+    D3: both x1.1 = 0.54945 each; NAV 1.0989; return 0.0989
+        close: T1 {A,B} -> {A,C}: changed 1 -> T1 = 0.54945 * 0.999 = 0.54890055
+    D4: T0 {A,B} since D2: (1.1*1.1 + 1.1*1.0)/2 = 1.155 -> 0.4995 * 1.155 = 0.5769225
+        T1 {A,C} since D3: 1.06 -> 0.581834583; NAV 1.158757083
+        close: T0 {A,B} -> {A,C}: drifted A 1.21/2.31, B 1.1/2.31: (1.21/2.31 - .5) + 1.1/2.31 + .5 = 1
+        -> T0 = 0.5769225 * 0.999 = 0.5763455775
+    D5: T0 {A,C} since D4: 0.95 -> 0.547528298625
+        T1 {A,C} since D3: A 1.1*0.9 = 0.99, C 1.02*1.0 = 1.02 -> 1.005 -> 0.55164505275; NAV 1.099173351375
+        close: T1 {A,C} -> {A,B}: drifted A 0.99/2.01 = 33/67, C 34/67: (.5 - 33/67) + 34/67 + .5 = 68/67
+        -> T1 x (1 - 0.001 * 68/67)
+    D6: T0 {A,C} since D4: (0.9*1.0 + 1.0*1.1)/2 = 1.0; T1 {A,B} since D5: 1.025."""
+    record = hand_record(2)
+    t0_d4, t1_d3 = 0.4995 * 1.155, 0.54945 * (1 - C)
+    t0_after_d4, t1_d5 = t0_d4 * (1 - C), t1_d3 * 1.005
+    nav = [1.0, 1.0989, t0_d4 + t1_d3 * 1.06, t0_after_d4 * 0.95 + t1_d5,
+           t0_after_d4 * 1.0 + t1_d5 * (1 - C * 68 / 67) * 1.025]
+    assert record.daily["top_n"].tolist() == pytest.approx(nav, abs=1e-12)
+    # without costs: T0 0.5 * 1.155 then x .95, x 1.0; T1 0.5 * 1.1 * 1.06 * 1.005 ... as above with no cost factors
+    gross = [1.0, 1.1, 0.5 * 1.155 + 0.55 * 1.06, 0.5 * 1.155 * 0.95 + 0.55 * 1.005,
+             0.5 * 1.155 + 0.55 * 1.005 * 1.025]
+    assert record.daily["top_n_gross"].tolist() == pytest.approx(gross, abs=1e-12)
+    # one-sided turnover: D3 T1 0.54945 * 1 / 2 / 1.0989 = 0.25; D4 T0 0.5769225 / 2 / NAV; D5 T1 (68/67) / 2 / NAV
+    turnover = [0.25, t0_d4 / 2 / nav[2], t1_d5 * 68 / 67 / 2 / nav[3]]
+    assert record.summary["portfolios"]["top_n"]["turnover"] == pytest.approx(np.mean(turnover), abs=1e-12)
+
+
+def test_hand_worked_signal():
+    """Rank IC of the score against the return from the entry close to the next close (H = 1):
+    D1 scores A3 B2 C1, returns D2->D3 A .1 B .1 C 0: ranks (3,2,1) vs (2.5,2.5,1): cov 1.5, var 2 and 1.5
+       -> 1.5 / sqrt(3) = 0.8660; Pearson: returns are (2.5,2.5,1) linearly -> 0.8660 as well
+    D2 A3 C2 B1 vs D3->D4 A .1 C .02 B 0: same order -> 1; Pearson: dx (1,-1,0) for A,B,C,
+       dy (.06,-.04,-.02): 0.1 / sqrt(2 * 0.0056) = 0.9449
+    D3 A3 C2 B1 vs D4->D5 A -.1 C 0 B .1: -1.   D4 A3 B2 C1 vs D5->D6 A 0 B .05 C .1: -1."""
+    record = hand_record(1)
+    assert record.signal["rank_ic_1"].tolist() == pytest.approx([math.sqrt(3) / 2, 1, -1, -1], abs=1e-12)
+    assert record.signal["ic_1"].tolist() == pytest.approx([math.sqrt(3) / 2, 0.1 / math.sqrt(0.0112), -1, -1],
+                                                           abs=1e-12)
+    assert record.summary["rank_ic"]["mean"] == pytest.approx((math.sqrt(3) / 2 - 1) / 4, abs=1e-12)
+    assert record.summary["ic_decay"]["5"]["days"] == 0  # no 5-session return inside six sessions
+
+
+def test_hand_worked_capacity():
+    """1,000 shares traded every day; a $10,000 book puts $5,000 in each of its two names; sessions to sell
+    at 20% of the mean dollar volume of the sessions up to the pick day; the worst name each day:
+    D1 {A,B}: A 10,000 a day -> 5000 / (0.2 * 10000) = 2.5 (B, 20,000: 1.25)
+    D2 {A,C}: A (10,000 + 10,000) / 2 -> 2.5 (C 50,000: 0.5)
+    D3 {A,C}: A (10 + 10 + 11) / 3 thousand -> 5000 / (0.2 * 31000 / 3) = 2.4194
+    D4 {A,B}: A (10 + 10 + 11 + 12.1) / 4 thousand -> 5000 / (0.2 * 43100 / 4) = 2.3202 (B 15,500: 1.6129)"""
+    record = hand_record(1, book_size=10_000)
+    capacity = record.summary["portfolios"]["top_n"]["capacity"]
+    assert capacity["days_to_exit_max"] == pytest.approx(2.5, abs=1e-12)
+    expected = [2.5, 2.5, 5000 / (0.2 * 31000 / 3), 5000 / (0.2 * 43100 / 4)]
+    assert capacity["days_to_exit_mean"] == pytest.approx(np.mean(expected), abs=1e-12)
+
+
+def test_a_name_without_bars_is_held_at_its_last_close_and_a_pick_without_a_bar_is_not_bought():
+    """B has no bar on D4 and D5 (halted, or gone for all anyone knew), then trades at 12.705 on D6.
+    Held through the gap (B as the benchmark, bought at the D2 close): D3 x1.1, D4 and D5 flat at its
+    last close 11, D6 12.705 / 11 = x1.155. Picked every day with A (H = 1, no costs): D3's and D4's
+    cohorts are bought at the D4 and D5 closes, where B has no bar: A alone.
+      top N:    D3 (1.1 + 1.1)/2 = 1.1; D4 (1.1 + B flat 1.0)/2 = 1.05; D5 A 0.9; D6 A 1.0
+      universe: D3 3.2/3; D4 (1.1 + 1.0 + 1.02)/3 = 1.04; D5 {A,C} (0.9 + 1.0)/2; D6 {A,C} (1.0 + 1.1)/2"""
+    bars, dividends, scores, universe = hand_market()
+    bars = bars[~((bars["symbol"] == "B") & bars["date"].isin(D[3:5]))]
+    picks = pd.DataFrame([(D[k], s) for k in range(4) for s in "AB"], columns=["date", "symbol"])
+    record = track_record(scores, universe, bars, dividends=dividends, horizon=1, cost_bps=0, picks=picks,
+                          benchmark="B", min_names=3, draws=0, keep_books=True)
+    assert returns(record.daily["benchmark"]) == pytest.approx([0.1, 0.0, 0.0, 0.155], abs=1e-12)
+    assert returns(record.daily["top_n"]) == pytest.approx([0.1, 0.05, -0.1, 0.0], abs=1e-12)
+    assert returns(record.daily["universe"]) == pytest.approx([3.2 / 3 - 1, 0.04, -0.05, 0.05], abs=1e-12)
+    top = record.books[record.books["book"] == "top_n"]
+    assert top.groupby("date")["symbol"].apply(lambda s: "".join(sorted(s))).tolist() == ["AB", "AB", "A", "A"]
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(start="2030-01-01"), "no stored days"),
+    (dict(horizon=5), "horizon 5 is longer than the 4 evaluated sessions"),
+    (dict(horizon=0), "horizon must be"),
+    (dict(cost_bps=-1), "cost_bps must be 0 or more"),
+    (dict(benchmark="SPY"), "benchmark 'SPY' has no bars"),
+])
+def test_bad_input_is_one_line_naming_it(change, message):
+    bars, dividends, scores, universe = hand_market()
+    args = dict(horizon=1, cost_bps=10, top_n=2, benchmark="C", min_names=3, draws=0) | change
+    with pytest.raises(ValueError, match=message) as error:
+        track_record(scores, universe, bars, dividends=dividends, **args)
+    assert "\n" not in str(error.value)
+
+
+def test_a_stored_day_that_is_no_session_is_refused():
+    bars, dividends, scores, universe = hand_market()
+    scores = pd.concat([scores, pd.DataFrame({"date": [pd.Timestamp("2024-01-06")], "symbol": ["A"], "score": [1]})])
+    with pytest.raises(ValueError, match="stored day 2024-01-06 is not a session"):
+        track_record(scores, universe, bars, horizon=1, cost_bps=0, benchmark="C", draws=0)
