@@ -191,3 +191,259 @@ def test_a_stored_day_that_is_no_session_is_refused():
     scores = pd.concat([scores, pd.DataFrame({"date": [pd.Timestamp("2024-01-06")], "symbol": ["A"], "score": [1]})])
     with pytest.raises(ValueError, match="stored day 2024-01-06 is not a session"):
         track_record(scores, universe, bars, horizon=1, cost_bps=0, benchmark="C", draws=0)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The same record written the plain way: shares and closes as traded, one session at a time, loops and
+# dictionaries, scipy for the correlations. Nothing here comes from the module but its output.
+# ---------------------------------------------------------------------------------------------------
+YEAR = 252
+
+
+def plain_bars(bars, dividends):
+    """{symbol: {date: [close, split ratio, dividend, volume]}}; a dividend goes on the symbol's first bar
+    on or after its ex-date."""
+    out = {}
+    for row in bars.itertuples(index=False):
+        if row.close > 0:
+            out.setdefault(row.symbol, {})[pd.Timestamp(row.date)] = [row.close, row.split_ratio, 0.0, row.volume]
+    dates = {symbol: sorted(rows) for symbol, rows in out.items()}
+    for row in dividends.itertuples(index=False):
+        later = dates.get(row.symbol, [])
+        at = bisect.bisect_left(later, pd.Timestamp(row.ex_date))
+        if at < len(later):
+            out[row.symbol][later[at]][2] += row.amount
+    return out
+
+
+def plain_total_return(rows, sessions):
+    """One symbol's value of 1 share-equivalent per session: 1 at its first bar, then times split ratio *
+    (close + dividend) / previous close at each bar, unchanged on a day without one; None before."""
+    series, value, previous = [], None, None
+    for day in sessions:
+        if day in rows:
+            close, ratio, dividend, _ = rows[day]
+            value = 1.0 if previous is None else value * ratio * (close + dividend) / previous
+            previous = close
+        series.append(value)
+    return series
+
+
+def plain_book(sessions, px, cohorts, first, end, horizon, cost):
+    """Values before each close's trades from `first` to `end`, and the one-sided value traded over it.
+    H tranches of shares and cash; every tranche buys the first cohort, then tranche (i - first) % H
+    swaps its book for the cohort of session i (if there is one) at that close."""
+    tranches = [{"cash": 1.0 / horizon, "shares": {}} for _ in range(horizon)]
+    last_close, nav, turnover = {}, [], []
+    for i in range(first, end + 1):
+        day = sessions[i]
+        for tranche in tranches:
+            for symbol in tranche["shares"]:
+                if day in px[symbol]:
+                    close, ratio, dividend, _ = px[symbol][day]
+                    tranche["shares"][symbol] *= ratio * (close + dividend) / close  # split, then reinvest
+                    last_close[symbol] = close
+        values = [t["cash"] + sum(n * last_close[s] for s, n in t["shares"].items()) for t in tranches]
+        nav.append(sum(values))
+        traded = 0.0
+        cohort = cohorts.get(i, [])
+        if cohort and i < end:
+            for j in (range(horizon) if i == first else [(i - first) % horizon]):
+                value = values[j]
+                old = {s: n * last_close[s] / value for s, n in tranches[j]["shares"].items()}
+                new = {s: 1.0 / len(cohort) for s in cohort}
+                changed = sum(abs(new.get(s, 0.0) - old.get(s, 0.0)) for s in set(old) | set(new))
+                value -= cost * value * changed
+                for s in cohort:
+                    last_close[s] = px[s][day][0]
+                tranches[j] = {"cash": 0.0, "shares": {s: value / len(cohort) / last_close[s] for s in cohort}}
+                if i != first:
+                    traded += values[j] * changed / 2
+        turnover.append(traded / nav[-1])
+    return nav, turnover
+
+
+def plain_newey_west_t(x, lags):
+    x = [v for v in x if math.isfinite(v)]
+    n = len(x)
+    if n < 2:
+        return math.nan
+    m = sum(x) / n
+    d = [v - m for v in x]
+    var = sum(v * v for v in d) / n
+    for lag in range(1, min(lags, n - 1) + 1):
+        var += 2 * (1 - lag / (lags + 1)) * sum(d[t] * d[t - lag] for t in range(lag, n)) / n
+    return m / math.sqrt(var / n) if var > 0 else math.nan
+
+
+def plain_measures(nav, gross, universe, turnover, horizon):
+    r = [nav[i] / nav[i - 1] - 1 for i in range(1, len(nav))]
+    u = [universe[i] / universe[i - 1] - 1 for i in range(1, len(universe))]
+    x = [a - b for a, b in zip(r, u)]
+    sd, xsd = statistics.stdev(r), statistics.stdev(x)
+    peak, drawdown = nav[0], 0.0
+    for v in nav:
+        peak = max(peak, v)
+        drawdown = min(drawdown, v / peak - 1)
+    return {"days": len(r), "ann_return": nav[-1] ** (YEAR / len(r)) - 1,
+            "ann_return_gross": gross[-1] ** (YEAR / len(r)) - 1, "total_return": nav[-1] - 1,
+            "volatility": sd * math.sqrt(YEAR), "sharpe": statistics.mean(r) / sd * math.sqrt(YEAR) if sd else math.nan,
+            "excess_vs_universe": statistics.mean(x) * YEAR,
+            "information_ratio": statistics.mean(x) / xsd * math.sqrt(YEAR) if xsd else math.nan,
+            "excess_t_nw": plain_newey_west_t(x, horizon - 1), "max_drawdown": drawdown,
+            "turnover": statistics.mean(turnover[1:-1]), "hit_rate": sum(round(v, 12) > 0 for v in r) / len(r)}
+
+
+def plain_record(bars, dividends, scores, universe, *, horizon, cost_bps, top_n, benchmark, min_names,
+                 random_books=None):
+    sessions = sorted({pd.Timestamp(d) for d in bars["date"]})
+    index = {d: i for i, d in enumerate(sessions)}
+    last = len(sessions) - 1
+    px = plain_bars(bars, dividends)
+    tr = {s: plain_total_return(rows, sessions) for s, rows in px.items()}
+    score = {(pd.Timestamp(r.date), r.symbol): r.score for r in scores.itertuples(index=False)}
+    passed = {}
+    for r in universe.itertuples(index=False):
+        passed.setdefault(pd.Timestamp(r.date), set()).add(r.symbol)
+    days = [d for d in sorted({pd.Timestamp(d) for d in scores["date"]}) if index[d] + 2 <= last]
+
+    def trades(s, i):
+        return sessions[i] in px.get(s, {})
+
+    cohorts = {"top_n": {}, "universe": {}, "benchmark": {}, "momentum_12_1": {}}
+    signal, fifths = [], []
+    for d in days:
+        i = index[d]
+        e = i + 1
+        scored = sorted((s for s in passed.get(d, ()) if (d, s) in score), key=lambda s: (-score[d, s], s))
+        top = [s for s in scored[:top_n] if trades(s, e)]
+        members = sorted(s for s in passed.get(d, ()) if trades(s, e))
+        momentum = []
+        if i >= 252:
+            ranked = sorted(((tr[s][i - 21] / tr[s][i - 252] - 1, s) for s in members if tr[s][i - 252] is not None),
+                            key=lambda m: (-m[0], m[1]))
+            momentum = [s for _, s in ranked[:len(top)]]
+        cohorts["top_n"][e], cohorts["universe"][e], cohorts["momentum_12_1"][e] = top, members, momentum
+        cohorts["benchmark"][e] = [benchmark] if trades(benchmark, e) else []
+        names = [s for s in scored if trades(s, e)]
+        row = {"date": d, "names": len(names)}
+        for h in sorted({1, 5, 10, 21, horizon}):
+            x = [score[d, s] for s in names]
+            y = [tr[s][e + h] / tr[s][e] - 1 for s in names] if e + h <= last else []
+            ok = len(y) >= max(min_names, 2) and len(set(x)) > 1 and len(set(y)) > 1
+            row[f"ic_{h}"] = stats.pearsonr(x, y)[0] if ok else math.nan
+            row[f"rank_ic_{h}"] = stats.spearmanr(x, [round(v, 12) for v in y])[0] if ok else math.nan
+            if h == horizon and y and len(names) >= max(5, min_names):
+                groups = [[] for _ in range(5)]
+                for rank, ret in enumerate(y, start=1):  # names are in score order, best first
+                    groups[math.ceil(5 * rank / len(names)) - 1].append(ret)
+                fifths.append([statistics.mean(g) for g in groups][::-1])
+        signal.append(row)
+
+    first, end = index[days[0]] + 1, index[days[-1]] + 2
+    cost = cost_bps / 1e4
+    nav = {name: (plain_book(sessions, px, c, first, end, horizon, cost), plain_book(sessions, px, c, first, end,
+                                                                                  horizon, 0.0)[0])
+           for name, c in cohorts.items()}
+    universe_nav = nav["universe"][0][0]
+    out = {name: plain_measures(net, gross, universe_nav, turnover, horizon)
+           for name, ((net, turnover), gross) in nav.items()}
+    if random_books is not None:
+        each = []
+        for draw in random_books.values():
+            (net, turnover), (gross, _) = (plain_book(sessions, px, draw, first, end, horizon, cost),
+                                           plain_book(sessions, px, draw, first, end, horizon, 0.0))
+            each.append(plain_measures(net, gross, universe_nav, turnover, horizon))
+        out["random"] = {k: statistics.mean(m[k] for m in each) for k in each[0]}
+        out["random"]["top_n_percentile"] = statistics.mean(
+            (m["ann_return"] < out["top_n"]["ann_return"]) + 0.5 * (m["ann_return"] == out["top_n"]["ann_return"])
+            for m in each)
+    signal = pd.DataFrame(signal)
+    q = [statistics.mean(f[k] for f in fifths) for k in range(5)]
+    return {"portfolios": out, "signal": signal, "quintiles": q, "cohorts": cohorts, "sessions": sessions,
+            "navs": {name: v[0][0] for name, v in nav.items()}, "first": first, "end": end}
+
+
+def compare(record, plain, bars, horizon):
+    """The module's record equals the plain one to 1e-9: daily values, every measure, the signal."""
+    for name in ("top_n", "universe", "benchmark", "momentum_12_1"):
+        assert record.daily[name].to_numpy() == pytest.approx(plain["navs"][name], rel=1e-9, abs=1e-9), name
+        mine = record.summary["portfolios"][name]
+        for key, value in plain["portfolios"][name].items():
+            assert mine[key] == pytest.approx(value, rel=1e-9, abs=1e-9, nan_ok=True), (name, key)
+    if "random" in plain["portfolios"]:
+        mine = record.summary["portfolios"]["random"]
+        for key, value in plain["portfolios"]["random"].items():
+            assert mine[key] == pytest.approx(value, rel=1e-9, abs=1e-9, nan_ok=True), ("random", key)
+    signal = plain["signal"]
+    for column in signal.columns.drop("date"):
+        assert record.signal[column].to_numpy(float) == pytest.approx(signal[column].to_numpy(float), rel=1e-9,
+                                                                      abs=1e-9, nan_ok=True), column
+    rank_ic = signal[f"rank_ic_{horizon}"].dropna().to_list()
+    assert record.summary["rank_ic"]["mean"] == pytest.approx(statistics.mean(rank_ic), rel=1e-9, abs=1e-12)
+    assert record.summary["rank_ic"]["t_nw"] == pytest.approx(plain_newey_west_t(rank_ic, horizon - 1), rel=1e-9)
+    assert record.summary["quintiles"]["mean_return"] == pytest.approx(plain["quintiles"], rel=1e-9, abs=1e-12)
+    for h in (1, 5, 10, 21):
+        values = signal[f"rank_ic_{h}"].dropna().to_list()
+        assert record.summary["ic_decay"][str(h)]["rank_ic"] == pytest.approx(
+            statistics.mean(values) if values else math.nan, rel=1e-9, abs=1e-12, nan_ok=True)
+
+
+def random_cohorts(record, plain):
+    """The random books the module drew, as {draw: {entry session: symbols}}, after checking each is
+    as many distinct names of that day's universe as the top N holds."""
+    books = record.books[record.books["book"].str.startswith("random_")]
+    index = {d: i for i, d in enumerate(plain["sessions"])}
+    out = {}
+    for (book, day), names in books.groupby(["book", "date"])["symbol"]:
+        e = index[day] + 1
+        assert len(set(names)) == len(names) == len(plain["cohorts"]["top_n"][e])
+        assert set(names) <= set(plain["cohorts"]["universe"][e])
+        out.setdefault(book, {})[e] = sorted(names)
+    return out
+
+
+def synthetic(symbols=80, sessions=320, seed=3):
+    """A market with what real ones have: late listings, names that stop trading, gaps, splits both ways,
+    dividends, and scores with ties (rounded)."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2021-01-04", periods=sessions)
+    rows, dividends = [], []
+    for k in range(symbols + 1):
+        symbol = "SPY" if k == symbols else f"S{k:03d}"
+        begin = int(rng.integers(0, 60)) if rng.random() < 0.2 and symbol != "SPY" else 0
+        stop = int(rng.integers(220, sessions)) if rng.random() < 0.1 and symbol != "SPY" else sessions
+        price, drift = rng.uniform(5, 200), rng.normal(0, 0.001)
+        for i in range(begin, stop):
+            price *= math.exp(drift + rng.normal(0, 0.02))
+            ratio = 1.0
+            if rng.random() < 0.004:
+                ratio = float(rng.choice([2.0, 3.0, 0.5]))
+                price /= ratio
+            if rng.random() < 0.02 and i > begin and symbol != "SPY":
+                continue  # no bar today
+            if rng.random() < 0.01:
+                dividends.append((dates[i], symbol, round(price * 0.005, 2)))
+            rows.append((dates[i], symbol, round(price, 2), ratio, float(rng.integers(1_000, 100_000))))
+    bars = pd.DataFrame(rows, columns=["date", "symbol", "close", "split_ratio", "volume"])
+    dividends = pd.DataFrame(dividends, columns=["ex_date", "symbol", "amount"])
+    stocks = bars[(bars["symbol"] != "SPY") & (bars["date"] >= dates[200])]
+    scores = stocks[["date", "symbol"]].assign(score=np.round(rng.normal(size=len(stocks)), 1))
+    universe = scores.loc[rng.random(len(scores)) < 0.85, ["date", "symbol"]]
+    return bars, dividends, scores, universe
+
+
+@pytest.mark.parametrize("horizon", [1, 5])
+def test_the_record_equals_a_plain_computation_on_a_synthetic_market(horizon):
+    bars, dividends, scores, universe = synthetic()
+    args = dict(horizon=horizon, cost_bps=10, top_n=8, benchmark="SPY", min_names=10)
+    record = track_record(scores, universe, bars, dividends=dividends, draws=12, seed=5, keep_books=True, **args)
+    plain = plain_record(bars, dividends, scores, universe, **args)
+    plain = plain_record(bars, dividends, scores, universe, **args, random_books=random_cohorts(record, plain))
+    assert len(plain["cohorts"]["momentum_12_1"]) and any(plain["cohorts"]["momentum_12_1"].values())
+    compare(record, plain, bars, horizon)
+    # the cost sweep: the same book at 25 bps
+    at_25 = plain_record(bars, dividends, scores, universe, **(args | dict(cost_bps=25)))["portfolios"]
+    assert record.summary["cost_sweep"]["25"]["top_n"] == pytest.approx(at_25["top_n"]["ann_return"], rel=1e-9)
+    assert record.summary["cost_sweep"]["25"]["excess_vs_universe"] == pytest.approx(
+        at_25["top_n"]["excess_vs_universe"], rel=1e-9)

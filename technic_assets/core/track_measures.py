@@ -12,9 +12,11 @@ daily returns, which compound):
   max_drawdown       min over days of nav / running max of nav - 1 (0 or negative)
   turnover           mean one-sided value traded over the book's value, over the closes after the
                      first purchase (its rolls), the closing sales aside
-  hit_rate           share of days with a positive return
+  hit_rate           share of days with a positive return (to 12 decimals: a flat day is flat)
 The signal, per scored day, over the names that passed the filter and traded on the entry day:
-  ic, rank_ic        Pearson and Spearman (ties averaged) of score and the forward return; NaN on a
+  ic, rank_ic        Pearson and Spearman (ties averaged; forward returns rounded to 12 decimals
+                     first, so that float noise never splits equal returns) of score and the
+                     forward return; NaN on a
                      day with fewer than `min_names` names or a constant side. Their mean, std, ICIR
                      (mean / std) and Newey-West t with H - 1 lags over the days that have one.
   quintiles          the mean forward return of each fifth by score (ordinal ranks, ties by symbol,
@@ -27,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 YEAR = 252
+TIE_DECIMALS = 12  # returns equal to 12 decimals are equal: the order of a sum must not make a flat day a gain
 
 
 def newey_west_t(values, lags: int) -> float:
@@ -117,5 +120,5 @@ def book_measures(nav: np.ndarray, gross_nav: np.ndarray, universe_nav: np.ndarr
             "excess_t_nw": newey_west_t(excess, horizon - 1),
             "max_drawdown": float((nav / np.maximum.accumulate(nav)).min() - 1),
             "turnover": float(turnover[1:-1].mean()) if days > 1 else float("nan"),
-            "hit_rate": float((r > 0).mean()),
+            "hit_rate": float((np.round(r, TIE_DECIMALS) > 0).mean()),
         }

@@ -33,8 +33,8 @@ import pandas as pd
 
 from technic_assets.core.signal_quality import MIN_NAMES
 from technic_assets.core.track_engine import book_values
-from technic_assets.core.track_measures import (book_measures, ic_summary, quintile_returns, row_correlations,
-                                                row_ranks)
+from technic_assets.core.track_measures import (TIE_DECIMALS, book_measures, ic_summary, quintile_returns,
+                                                row_correlations, row_ranks)
 
 IC_HORIZONS = (1, 5, 10, 21)
 COST_SWEEP_BPS = (0.0, 5.0, 10.0, 25.0)
@@ -284,7 +284,7 @@ def _signal(growth, entry, last, score, days, horizon, min_names) -> tuple[pd.Da
             forward = np.where(np.isfinite(score) & ahead[:, None],
                                growth[np.minimum(entry + h, last), :-1] / growth[entry, :-1] - 1, np.nan)
         ic = row_correlations(score, forward, min_names)
-        rank_ic = -row_correlations(from_top, row_ranks(forward)[0], min_names)
+        rank_ic = -row_correlations(from_top, row_ranks(np.round(forward, TIE_DECIMALS))[0], min_names)
         signal[f"ic_{h}"], signal[f"rank_ic_{h}"] = ic, rank_ic
         if h in IC_HORIZONS:
             out["ic_decay"][str(h)] = {"ic": ic_summary(ic, h)["mean"], "rank_ic": ic_summary(rank_ic, h)["mean"],
