@@ -295,7 +295,7 @@ def plain_measures(nav, gross, universe, turnover, horizon):
 
 
 def plain_record(bars, dividends, scores, universe, *, horizon, cost_bps, top_n, benchmark, min_names,
-                 random_books=None):
+                 random_from=None):
     sessions = sorted({pd.Timestamp(d) for d in bars["date"]})
     index = {d: i for i, d in enumerate(sessions)}
     last = len(sessions) - 1
@@ -348,9 +348,9 @@ def plain_record(bars, dividends, scores, universe, *, horizon, cost_bps, top_n,
     universe_nav = nav["universe"][0][0]
     out = {name: plain_measures(net, gross, universe_nav, turnover, horizon)
            for name, ((net, turnover), gross) in nav.items()}
-    if random_books is not None:
+    if random_from is not None:
         each = []
-        for draw in random_books.values():
+        for draw in random_cohorts(random_from, cohorts, sessions).values():
             (net, turnover), (gross, _) = (plain_book(sessions, px, draw, first, end, horizon, cost),
                                            plain_book(sessions, px, draw, first, end, horizon, 0.0))
             each.append(plain_measures(net, gross, universe_nav, turnover, horizon))
@@ -389,16 +389,16 @@ def compare(record, plain, bars, horizon):
             statistics.mean(values) if values else math.nan, rel=1e-9, abs=1e-12, nan_ok=True)
 
 
-def random_cohorts(record, plain):
+def random_cohorts(record, cohorts, sessions):
     """The random books the module drew, as {draw: {entry session: symbols}}, after checking each is
     as many distinct names of that day's universe as the top N holds."""
     books = record.books[record.books["book"].str.startswith("random_")]
-    index = {d: i for i, d in enumerate(plain["sessions"])}
+    index = {d: i for i, d in enumerate(sessions)}
     out = {}
     for (book, day), names in books.groupby(["book", "date"])["symbol"]:
         e = index[day] + 1
-        assert len(set(names)) == len(names) == len(plain["cohorts"]["top_n"][e])
-        assert set(names) <= set(plain["cohorts"]["universe"][e])
+        assert len(set(names)) == len(names) == len(cohorts["top_n"][e])
+        assert set(names) <= set(cohorts["universe"][e])
         out.setdefault(book, {})[e] = sorted(names)
     return out
 
@@ -438,8 +438,7 @@ def test_the_record_equals_a_plain_computation_on_a_synthetic_market(horizon):
     bars, dividends, scores, universe = synthetic()
     args = dict(horizon=horizon, cost_bps=10, top_n=8, benchmark="SPY", min_names=10)
     record = track_record(scores, universe, bars, dividends=dividends, draws=12, seed=5, keep_books=True, **args)
-    plain = plain_record(bars, dividends, scores, universe, **args)
-    plain = plain_record(bars, dividends, scores, universe, **args, random_books=random_cohorts(record, plain))
+    plain = plain_record(bars, dividends, scores, universe, **args, random_from=record)
     assert len(plain["cohorts"]["momentum_12_1"]) and any(plain["cohorts"]["momentum_12_1"].values())
     compare(record, plain, bars, horizon)
     # the cost sweep: the same book at 25 bps
@@ -447,3 +446,74 @@ def test_the_record_equals_a_plain_computation_on_a_synthetic_market(horizon):
     assert record.summary["cost_sweep"]["25"]["top_n"] == pytest.approx(at_25["top_n"]["ann_return"], rel=1e-9)
     assert record.summary["cost_sweep"]["25"]["excess_vs_universe"] == pytest.approx(
         at_25["top_n"]["excess_vs_universe"], rel=1e-9)
+
+
+def real_slice():
+    """About 320 symbols of the real file (every 12th, with AAPL's 4-for-1 of 2020-08-31, SPY, and names with
+    gaps in their bars), 2019-02-01 .. 2020-10-30; the splits and dividends as the file has them. The
+    "screen": the 20-session total return, over names at 5 dollars or more with 21 sessions of history,
+    on the 150 sessions from 2020-03-02 (momentum has its 252 sessions before them)."""
+    path = shared_file("market", "us_equities_daily_2017_2020.parquet")
+    symbols = sorted(pd.read_parquet(path, columns=["symbol"])["symbol"].unique())
+    chosen = set(symbols[::12]) | {"AAPL", "SPY", "DNB", "CCZ", "FLUX", "FREEW", "ACHV", "AEMD"}
+    raw = pd.read_parquet(path, columns=["symbol", "date", "close", "volume", "dividend_amount", "split_coefficient"],
+                          filters=[("symbol", "in", sorted(chosen))])
+    raw["date"] = pd.to_datetime(raw["date"])
+    raw = raw[(raw["date"] >= "2019-02-01") & (raw["date"] <= "2020-10-30")]
+    bars = raw.rename(columns={"split_coefficient": "split_ratio"})[["date", "symbol", "close", "split_ratio", "volume"]]
+    paid = raw[raw["dividend_amount"] > 0]
+    dividends = pd.DataFrame({"ex_date": paid["date"], "symbol": paid["symbol"], "amount": paid["dividend_amount"]})
+    wide = bars.pivot(index="date", columns="symbol", values="close")
+    growth = (wide.ffill() * bars.pivot(index="date", columns="symbol", values="split_ratio").fillna(1.0)
+              .iloc[::-1].cumprod().iloc[::-1].shift(-1).fillna(1.0))  # closes adjusted for later splits
+    days = wide.index[wide.index >= "2020-03-02"][:150]
+    momentum_20 = growth / growth.shift(20) - 1
+    ok = (wide >= 5) & growth.shift(20).notna()
+    scores = momentum_20.where(ok).loc[days].stack().rename("score").reset_index()
+    return bars, dividends, scores, scores[["date", "symbol"]]
+
+
+def test_the_record_equals_a_plain_computation_on_the_real_file():
+    bars, dividends, scores, universe = real_slice()
+    assert scores["symbol"].nunique() > 200 and scores["date"].nunique() == 150
+    args = dict(horizon=5, cost_bps=10, top_n=20, benchmark="SPY", min_names=10)
+    record = track_record(scores, universe, bars, dividends=dividends, draws=10, seed=1, keep_books=True, **args)
+    plain = plain_record(bars, dividends, scores, universe, **args, random_from=record)
+    assert all(plain["cohorts"]["momentum_12_1"].values())
+    compare(record, plain, bars, 5)
+    aapl = record.books[(record.books["symbol"] == "AAPL")]
+    assert len(aapl) and record.summary["days"] == 150
+
+
+def test_prices_scrambled_after_an_entry_window_leave_the_days_before_unchanged():
+    """After each cut, every later close, split, dividend, score and universe row is scrambled and some
+    bars vanish: the daily values of every book up to the cut, and each day's IC whose forward window
+    ends by the cut, stay as they were (to float summation order, 1e-12)."""
+    bars, dividends, scores, universe = synthetic(seed=11)
+    args = dict(horizon=5, cost_bps=10, top_n=8, benchmark="SPY", min_names=10, draws=8, seed=2)
+    record = track_record(scores, universe, bars, dividends=dividends, **args)
+    sessions = sorted(bars["date"].unique())
+    rng = np.random.default_rng(0)
+    for cut in sessions[203::14]:
+        later = (bars["date"] > cut).to_numpy()
+        scrambled = bars.assign(close=np.where(later, bars["close"] * rng.uniform(0.5, 1.5, len(bars)), bars["close"]),
+                                split_ratio=np.where(later & (rng.random(len(bars)) < 0.05), 2.0, bars["split_ratio"]))
+        scrambled = scrambled[~(later & (rng.random(len(bars)) < 0.1) & (bars["symbol"] != "SPY").to_numpy())]
+        moved = scores.assign(score=np.where(scores["date"] > cut, rng.permutation(scores["score"].to_numpy()),
+                                             scores["score"]))
+        kept = universe[(universe["date"] <= cut) | (rng.random(len(universe)) < 0.7)]
+        paid = pd.concat([dividends, pd.DataFrame({"ex_date": [s for s in sessions if s > cut][:20],
+                                                   "symbol": "S001", "amount": 1.0})])
+        again = track_record(moved, kept, scrambled, dividends=paid, **args)
+        before = record.daily.index <= cut
+        assert before.sum() > 1
+        for column in record.daily.columns:
+            assert again.daily[column][before].to_numpy() == pytest.approx(
+                record.daily[column][before].to_numpy(), rel=1e-12, abs=1e-12), (cut, column)
+        entry = np.array([sessions.index(d) + 1 for d in record.signal["date"]])
+        for h in (1, 5, 10, 21):
+            known = entry + h <= sessions.index(cut)
+            for column in (f"ic_{h}", f"rank_ic_{h}"):
+                assert again.signal[column][known].to_numpy() == pytest.approx(
+                    record.signal[column][known].to_numpy(), rel=1e-12, abs=1e-12, nan_ok=True), (cut, column)
+        assert not np.allclose(again.daily["top_n"].to_numpy()[-5:], record.daily["top_n"].to_numpy()[-5:])
