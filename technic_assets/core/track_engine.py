@@ -17,9 +17,10 @@ Values: nav[t] is the book at the close of t before that close's trades, nav[p0]
 of day t, nav[t] / nav[t-1] - 1, carries the costs of the trades at the close of t - 1 (the first
 evaluated day pays for the first purchase). Returns compound; nothing is summed.
 
-Work: the value at each tranche's next turn needs one gather per held name; the daily values either
-gather each held name each day it is held (books of a few names) or accumulate the held units in a
-dense session x symbol table (books of thousands, the filtered universe), whichever touches less.
+Work: each roll's value path (per 1 bought, h sessions on) does not depend on costs, so it is computed
+once: by gathering each held name's price each day it is held (books of a few names), or, where that
+touches more, as a dense rolls x symbols table of units dotted with each day's prices (the filtered
+universe). Costs then only scale each roll's value: every cost level costs a few bincounts.
 """
 
 from __future__ import annotations
@@ -76,75 +77,74 @@ def book_values(growth: np.ndarray, book: np.ndarray, pos: np.ndarray, code: np.
     src = np.repeat(np.where(r_cohort >= 0, cstart[r_cohort], 0), n) + within
     e_code = np.where(r_cohort[e_roll] >= 0, code[src], cash)
     e_weight = 1.0 / n[e_roll]
-    start_price = growth[r_pos[e_roll], e_code]
-    drift = e_weight * growth[r_next[e_roll], e_code] / start_price
-    growth_to_next = np.bincount(e_roll, drift, minlength=rolls)  # the roll's value at its sale, per 1 bought
+    held = r_next - r_pos
+    dense = held[e_roll].sum() >= rolls * (cash + 1)  # the universe: dense tables touch less
+    path = _paths(growth, e_roll, e_code, e_weight, r_pos, held, dense)
+    growth_to_next = path[np.arange(rolls), held - 1]  # the roll's value at its sale, per 1 bought
 
-    # Value changed at each roll: new weights against the previous roll's drifted ones, cash excluded.
-    sold = ~is_last[e_roll]
-    keys = np.r_[e_roll * (cash + 1) + e_code, (e_roll[sold] + 1) * (cash + 1) + e_code[sold]]
-    change = np.r_[e_weight, -drift[sold] / growth_to_next[e_roll[sold]]]
-    order = np.argsort(keys, kind="stable")  # two sorted runs: one merge
-    keys, change = keys[order], change[order]
-    starts = run_length_bounds(keys)
-    net, keys = np.add.reduceat(change, starts), keys[starts]
-    names = keys % (cash + 1) != cash
-    traded = np.bincount(keys[names] // (cash + 1), np.abs(net[names]), minlength=rolls)
+    # Value changed at each roll: sum |w_new - w_old| = sum w_new + sum w_old - 2 sum over kept names of
+    # min(w_new, w_old), cash on neither side; w_old the previous roll's weights drifted to this close.
+    names = e_code != cash
+    sold = np.flatnonzero(~is_last[e_roll] & names)
+    width, flat = cash + 1, growth.ravel()
+    s_roll, s_code = e_roll[sold], e_code[sold]
+    drifted = e_weight[sold] * flat[r_next[s_roll] * width + s_code] / flat[r_pos[s_roll] * width + s_code]
+    drifted /= growth_to_next[s_roll]
+    new_keys, old_keys = e_roll[names] * width + e_code[names], (s_roll + 1) * width + s_code
+    if dense:  # the new weights as a rolls x symbols table, looked up at the names sold
+        table = np.zeros(rolls * width)
+        table[new_keys] = e_weight[names]
+        kept_weight = table[old_keys]
+    else:
+        at = np.minimum(np.searchsorted(new_keys, old_keys), max(len(new_keys) - 1, 0))
+        kept_weight = np.where(new_keys[at] == old_keys, e_weight[names][at], 0.0) if len(new_keys) else 0.0 * drifted
+    traded = (np.bincount(e_roll[names], e_weight[names], minlength=rolls)
+              + np.bincount(s_roll + 1, drifted - 2 * np.minimum(drifted, kept_weight), minlength=rolls)[:rolls])
 
+    # Costs scale each roll's value; the paths do not change with them.
     days = end - first + 1
+    pair_roll = np.repeat(np.arange(rolls), held)
+    pair_step = np.arange(len(pair_roll)) - np.repeat(np.cumsum(held) - held, held)
+    pair_slot = r_book[pair_roll] * days + (r_pos[pair_roll] - first) + pair_step + 1
+    pair_path = path[pair_roll, pair_step]
     nav = np.zeros((len(costs), books, days))
     turnover = np.zeros_like(nav)
-    units = np.empty((len(costs), len(e_roll)))
     for c, cost in enumerate(costs):
         keep = 1.0 - cost * traded
-        before_prev = np.r_[1.0, growth_to_next[:-1]]
-        factor = np.where(is_first, keep / horizon, before_prev * keep)
+        factor = np.where(is_first, keep / horizon, np.r_[1.0, growth_to_next[:-1]] * keep)
         after = pd.Series(factor).groupby(group).cumprod().to_numpy()  # value after each roll's trades
         before = np.where(is_first, 1.0 / horizon, np.r_[1.0, (after * growth_to_next)[:-1]])
-        units[c] = after[e_roll] * e_weight / start_price
+        nav[c] = np.bincount(pair_slot, after[pair_roll] * pair_path, minlength=books * days).reshape(books, days)
         value_traded = np.where(is_first, 0.0, before * traded) / 2  # one-sided, the first purchase aside
         turnover[c] = np.bincount(r_book * days + (r_pos - first), value_traded,
                                   minlength=books * days).reshape(books, days)
-
-    held_days = (r_next - r_pos)[e_roll]
-    if held_days.sum() * 3 < books * days * (cash + 1):
-        _gathered(nav, growth, units, r_book[e_roll], r_pos[e_roll], e_code, held_days, first)
-    else:
-        _accumulated(nav, growth, units, r_book[e_roll], r_pos[e_roll], r_next[e_roll], e_code, first, end)
     nav[:, :, 0] = 1.0
     with np.errstate(invalid="ignore", divide="ignore"):
         turnover = np.where(turnover > 0, turnover / nav, 0.0)
     return BookValues(nav=nav, turnover=turnover)
 
 
-def _gathered(nav, growth, units, e_book, e_pos, e_code, held_days, first):
-    """nav[:, b, t - first] += units * growth[t, code] for each line's days t = pos+1 .. pos+held_days."""
-    costs, books, days = nav.shape
-    order = np.argsort(-held_days, kind="stable")
-    e_book, e_pos, e_code, units = e_book[order], e_pos[order], e_code[order], units[:, order]
-    flat = growth.ravel()
-    base = e_pos * growth.shape[1] + e_code
-    slot = e_book * days + (e_pos - first)
-    active = np.searchsorted(-held_days[order], -np.arange(1, held_days.max() + 1), side="right")
-    out = nav.reshape(costs, books * days)
-    for h, count in enumerate(active, start=1):
-        price = flat[base[:count] + h * growth.shape[1]]
-        for c in range(costs):
-            out[c] += np.bincount(slot[:count] + h, units[c, :count] * price, minlength=books * days)
-
-
-def _accumulated(nav, growth, units, e_book, e_pos, e_next, e_code, first, end):
-    """The same through a dense table per book: units held after each close (bought at pos, sold at
-    next) as a running sum of the trades, times the next close's prices."""
-    costs, books, days = nav.shape
-    width = growth.shape[1]
-    prices = growth[first + 1:end + 1]
-    for b in range(books):
-        mine = e_book == b
-        bought = (e_pos[mine] - first) * width + e_code[mine]
-        sold = (e_next[mine] - first) * width + e_code[mine]
-        for c in range(costs):
-            trades = (np.bincount(bought, units[c, mine], minlength=days * width)
-                      - np.bincount(sold, units[c, mine], minlength=days * width))
-            held = np.cumsum(trades.reshape(days, width), axis=0)
-            nav[c, b, 1:] = np.einsum("ij,ij->i", held[:-1], prices)
+def _paths(growth, e_roll, e_code, e_weight, r_pos, held, dense):
+    """rolls x max(held): the value of each roll h + 1 sessions after its purchase, per 1 bought
+    (NaN after its sale). Gathers each line's price each day it is held, or (`dense`, where that would
+    touch more) dots a rolls x symbols table of units with each day's prices (the universe's books)."""
+    rolls, width = len(r_pos), growth.shape[1]
+    path = np.full((rolls, held.max()), np.nan)
+    units = e_weight / growth[r_pos[e_roll], e_code]
+    e_held = held[e_roll]
+    if not dense:
+        order = np.argsort(-e_held, kind="stable")
+        flat, roll, units = growth.ravel(), e_roll[order], units[order]
+        base = r_pos[roll] * width + e_code[order]
+        active = np.searchsorted(-e_held[order], -np.arange(1, held.max() + 1), side="right")
+        for h, count in enumerate(active, start=1):
+            value = np.bincount(roll[:count], units[:count] * flat[base[:count] + h * width], minlength=rolls)
+            path[held >= h, h - 1] = value[held >= h]
+    else:
+        weights = np.zeros((rolls, width))
+        weights[e_roll, e_code] = units
+        for h in range(1, held.max() + 1):
+            rows = np.flatnonzero(held >= h)
+            w = weights if len(rows) == rolls else weights[rows]
+            path[rows, h - 1] = np.einsum("ij,ij->i", w, growth[r_pos[rows] + h])
+    return path

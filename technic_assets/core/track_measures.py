@@ -45,40 +45,56 @@ def newey_west_t(values, lags: int) -> float:
     return float(x.mean() / np.sqrt(var / len(x))) if var > 0 else float("nan")
 
 
-def row_ranks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(average ranks with ties averaged, ordinal ranks with ties in column order), 1-based, within
-    each row of `x`; NaN stays NaN (it sorts last, so it never shares a rank)."""
+def row_ranks(x: np.ndarray, ordinal: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """(average ranks, ties averaged; ordinal ranks, ties in column order, unless not wanted), 1-based
+    within each row of `x`; NaN stays NaN. One quicksort per row (NaN as +inf: the fast path), then
+    the ties, which are few (flat names, equal scores), are settled on their own."""
     rows, width = x.shape
-    order = np.argsort(x, axis=1, kind="stable")
-    ordered = np.take_along_axis(x, order, axis=1)
-    column = np.broadcast_to(np.arange(width), x.shape)
-    new = np.ones(x.shape, dtype=bool)
-    new[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    ends = np.ones(x.shape, dtype=bool)
-    ends[:, :-1] = new[:, 1:]
-    run_first = np.maximum.accumulate(np.where(new, column, 0), axis=1)
-    run_last = np.minimum.accumulate(np.where(ends, column, width)[:, ::-1], axis=1)[:, ::-1]
-    average, ordinal = np.empty(x.shape), np.empty(x.shape)
-    np.put_along_axis(average, order, (run_first + run_last) / 2 + 1, axis=1)
-    np.put_along_axis(ordinal, order, column + 1.0, axis=1)
     missing = np.isnan(x)
-    average[missing] = ordinal[missing] = np.nan
+    filled = np.where(missing, np.inf, x)
+    order = np.argsort(filled, axis=1)
+    ordered = np.take_along_axis(filled, order, axis=1)
+    average = np.empty(x.shape)
+    average[np.arange(rows)[:, None], order] = np.arange(1.0, width + 1)
+    ordinal = average.copy() if ordinal else None
+    row, at = np.nonzero((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] < np.inf))
+    if len(row):  # runs of equal sorted neighbours: (row, sorted positions first..last)
+        start = np.r_[True, np.diff(row * width + at) != 1]
+        first, last = at[start], at[np.r_[start[1:], True]] + 1
+        size = last - first + 1
+        run = np.repeat(np.arange(len(size)), size)
+        position = first[run] + np.arange(size.sum()) - np.repeat(np.cumsum(size) - size, size)
+        member_row = row[start][run]
+        column = order[member_row, position]
+        average[member_row, column] = (first[run] + last[run]) / 2 + 1
+        if ordinal is not None:
+            by_column = np.lexsort((column, run))  # within a run, the lower column first
+            ordinal[member_row[by_column], column[by_column]] = (first[run] + 1 + np.arange(len(run))
+                                                                - np.repeat(np.cumsum(size) - size, size))
+    average[missing] = np.nan
+    if ordinal is not None:
+        ordinal[missing] = np.nan
     return average, ordinal
 
 
-def row_correlations(x: np.ndarray, y: np.ndarray, min_names: int) -> np.ndarray:
-    """Pearson correlation within each row over the columns where both are finite."""
-    both = np.isfinite(x) & np.isfinite(y)
-    n = both.sum(axis=1)
+def centered(x: np.ndarray) -> tuple:
+    """Per row: the finite values minus their mean (0 elsewhere), their sum of squares, how many, and
+    whether they are all equal (exactly: a sum of squares of float noise is not a spread)."""
+    valid = np.isfinite(x)
+    n = valid.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        dx = np.where(both, x - np.where(both, x, 0).sum(axis=1, keepdims=True) / n[:, None], 0.0)
-        dy = np.where(both, y - np.where(both, y, 0).sum(axis=1, keepdims=True) / n[:, None], 0.0)
-        corr = (dx * dy).sum(axis=1) / np.sqrt((dx * dx).sum(axis=1) * (dy * dy).sum(axis=1))
-    constant = (np.nanmax(np.where(both, x, np.nan), axis=1, initial=-np.inf) ==
-                np.nanmin(np.where(both, x, np.nan), axis=1, initial=np.inf)) | \
-               (np.nanmax(np.where(both, y, np.nan), axis=1, initial=-np.inf) ==
-                np.nanmin(np.where(both, y, np.nan), axis=1, initial=np.inf))
-    return np.where((n >= max(min_names, 2)) & ~constant, corr, np.nan)
+        d = np.where(valid, x - (np.where(valid, x, 0.0).sum(axis=1) / n)[:, None], 0.0)
+    constant = np.where(valid, x, -np.inf).max(axis=1) == np.where(valid, x, np.inf).min(axis=1)
+    return d, (d * d).sum(axis=1), n, constant
+
+
+def row_correlations(x: tuple, y: tuple, min_names: int) -> np.ndarray:
+    """Pearson correlation within each row of two `centered` matrices finite on the same cells (or y on
+    none): NaN with fewer than `min_names` (at least 2) or a constant side."""
+    (dx, sx, nx, cx), (dy, sy, ny, cy) = x, y
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.einsum("ij,ij->i", dx, dy) / np.sqrt(sx * sy)
+    return np.where((np.minimum(nx, ny) >= max(min_names, 2)) & ~cx & ~cy, corr, np.nan)
 
 
 def ic_summary(daily: np.ndarray, horizon: int) -> dict:
@@ -91,12 +107,17 @@ def ic_summary(daily: np.ndarray, horizon: int) -> dict:
 
 
 def quintile_returns(ordinal: np.ndarray, outcome: np.ndarray, min_names: int) -> list[float]:
-    """Mean over days of each fifth's mean outcome (rows: days; NaN: no name)."""
-    n = np.isfinite(ordinal).sum(axis=1, keepdims=True)
-    fifth = np.ceil(ordinal * 5 / n)
-    days = (n[:, 0] >= max(5, min_names)) & np.isfinite(outcome).any(axis=1)
-    return [float(np.nanmean(np.where(fifth == q, outcome, np.nan)[days], axis=1).mean()) if days.any()
-            else float("nan") for q in range(1, 6)]
+    """Mean over days of each fifth's mean outcome (rows: days; outcome finite where ordinal is, on
+    the days that have one)."""
+    rows = len(ordinal)
+    n = np.isfinite(ordinal).sum(axis=1)
+    days = (n >= max(5, min_names)) & np.isfinite(outcome).any(axis=1)
+    row, column = np.nonzero(np.isfinite(ordinal) & days[:, None])
+    key = row * 5 + np.ceil(5 * ordinal[row, column] / n[row]).astype(int) - 1
+    sums = np.bincount(key, outcome[row, column], minlength=rows * 5).reshape(rows, 5)
+    counts = np.bincount(key, minlength=rows * 5).reshape(rows, 5)
+    with np.errstate(invalid="ignore"):
+        return [float(v) for v in (sums[days] / counts[days]).mean(axis=0)] if days.any() else [float("nan")] * 5
 
 
 def book_measures(nav: np.ndarray, gross_nav: np.ndarray, universe_nav: np.ndarray, turnover: np.ndarray,

@@ -33,7 +33,7 @@ import pandas as pd
 
 from technic_assets.core.signal_quality import MIN_NAMES
 from technic_assets.core.track_engine import book_values
-from technic_assets.core.track_measures import (TIE_DECIMALS, book_measures, ic_summary, quintile_returns,
+from technic_assets.core.track_measures import (TIE_DECIMALS, book_measures, centered, ic_summary, quintile_returns,
                                                 row_correlations, row_ranks)
 
 IC_HORIZONS = (1, 5, 10, 21)
@@ -64,7 +64,7 @@ def market_from_bars(bars: pd.DataFrame, dividends: pd.DataFrame | None = None) 
     """The Market of bars (date, symbol, close, split_ratio[, volume]) and dividends (ex_date, symbol,
     amount; paid on the symbol's first bar on or after the ex-date)."""
     bars = bars[bars["close"].to_numpy(float) > 0]
-    dates = pd.to_datetime(bars["date"]).to_numpy("datetime64[ns]")
+    dates = pd.DatetimeIndex(bars["date"]).to_numpy("datetime64[ns]")
     sessions = pd.DatetimeIndex(np.unique(dates))
     t = np.searchsorted(sessions.to_numpy(), dates)
     s, symbols = pd.factorize(bars["symbol"], sort=True)
@@ -81,7 +81,7 @@ def market_from_bars(bars: pd.DataFrame, dividends: pd.DataFrame | None = None) 
     cash = np.zeros(shape)
     if dividends is not None and len(dividends):
         code = pd.Index(symbols).get_indexer(dividends["symbol"])
-        start = np.searchsorted(sessions.to_numpy(), pd.to_datetime(dividends["ex_date"]).to_numpy("datetime64[ns]"))
+        start = np.searchsorted(sessions.to_numpy(), pd.DatetimeIndex(dividends["ex_date"]).to_numpy("datetime64[ns]"))
         next_bar = np.minimum.accumulate(np.where(traded, rows, shape[0])[::-1], axis=0)[::-1]
         ok = (code >= 0) & (start < shape[0])
         paid = next_bar[start[ok], code[ok]]
@@ -99,12 +99,22 @@ def market_from_bars(bars: pd.DataFrame, dividends: pd.DataFrame | None = None) 
 
 
 def _top(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Per row, True on the counts[row] highest finite values (ties: the lower column first)."""
-    order = np.argsort(-values, axis=1, kind="stable")  # NaN last
-    take = np.arange(values.shape[1]) < counts[:, None]
+    """Per row, True on the counts[row] highest finite values (ties: the lower column first). A
+    partition finds each row's m-th highest (m the largest count); only the names at or above it are
+    sorted."""
     out = np.zeros(values.shape, dtype=bool)
-    np.put_along_axis(out, order, take, axis=1)
-    return out & np.isfinite(values)
+    m = min(int(counts.max(initial=0)), values.shape[1])
+    if m == 0:
+        return out
+    finite = np.isfinite(values)
+    filled = np.where(finite, values, -np.inf)
+    threshold = -np.partition(-filled, m - 1, axis=1)[:, m - 1]
+    row, col = np.nonzero(finite & (filled >= threshold[:, None]))
+    order = np.lexsort((col, -filled[row, col], row))
+    row, col = row[order], col[order]
+    keep = np.arange(len(row)) - np.searchsorted(row, row) < counts[row]
+    out[row[keep], col[keep]] = True
+    return out
 
 
 def _random_books(day_names: np.ndarray, counts: np.ndarray, dates: pd.DatetimeIndex, draws: int,
@@ -147,7 +157,7 @@ def _validate(horizon, cost_bps, draws, benchmark, market: Market) -> None:
 
 def _day_matrix(frame: pd.DataFrame, days: pd.DatetimeIndex, market: Market, column: str | None = None) -> np.ndarray:
     """days x symbols: True (or the column's value, NaN elsewhere) on the frame's (date, symbol) rows."""
-    k = days.get_indexer(pd.to_datetime(frame["date"]))
+    k = days.get_indexer(pd.DatetimeIndex(frame["date"]))
     s = market.symbols.get_indexer(frame["symbol"])
     ok = (k >= 0) & (s >= 0)
     if column is None:
@@ -189,7 +199,7 @@ def track_record(scores: pd.DataFrame, universe: pd.DataFrame, bars: pd.DataFram
     _validate(horizon, cost_bps, draws, benchmark, market)
     sessions, growth = market.sessions, market.growth
     last = len(sessions) - 1
-    days = pd.DatetimeIndex(pd.to_datetime(scores["date"]).unique()).sort_values()
+    days = pd.DatetimeIndex(pd.DatetimeIndex(scores["date"]).unique()).sort_values()
     days = days[(days >= pd.Timestamp(start or days.min())) & (days <= pd.Timestamp(end or days.max()))]
     pos = sessions.get_indexer(days)
     if (pos < 0).any():
@@ -274,22 +284,31 @@ def track_record(scores: pd.DataFrame, universe: pd.DataFrame, bars: pd.DataFram
 
 def _signal(growth, entry, last, score, days, horizon, min_names) -> tuple[pd.DataFrame, dict]:
     """Daily IC and rank IC of the score against the tradable next-h return (bought at the entry
-    close, h sessions later) at each horizon; their summary; the quintiles at `horizon`."""
-    from_top, ordinal = row_ranks(-score)  # rank 1: the highest score; ties of the ordinal to the lower symbol
-    signal = {"date": days, "names": np.isfinite(score).sum(axis=1)}
+    close, h sessions later) at each horizon; their summary; the quintiles at `horizon`. Works on
+    days x names matrices packed to the left (the scored names of each day, by symbol)."""
+    k, s = np.nonzero(np.isfinite(score))
+    count = np.bincount(k, minlength=len(days))
+    at = np.arange(len(k)) - np.repeat(np.cumsum(count) - count, count)
+    columns = np.full((len(days), max(int(count.max(initial=0)), 1)), growth.shape[1] - 1)  # padding: cash
+    columns[k, at] = s
+    x = np.full(columns.shape, np.nan)
+    x[k, at] = score[k, s]
+    from_top, ordinal = row_ranks(-x)  # 1: the highest score; the ordinal's ties to the lower symbol
+    by_score, by_rank = centered(x), centered(from_top)
+    signal = {"date": days, "names": count}
     out = {"ic_decay": {}}
     for h in sorted({*IC_HORIZONS, horizon}):
-        ahead = entry + h <= last
+        ahead = (entry + h <= last)[:, None] & np.isfinite(x)
         with np.errstate(invalid="ignore", divide="ignore"):
-            forward = np.where(np.isfinite(score) & ahead[:, None],
-                               growth[np.minimum(entry + h, last), :-1] / growth[entry, :-1] - 1, np.nan)
-        ic = row_correlations(score, forward, min_names)
-        rank_ic = -row_correlations(from_top, row_ranks(np.round(forward, TIE_DECIMALS))[0], min_names)
+            forward = growth[np.minimum(entry + h, last)[:, None], columns] / growth[entry[:, None], columns] - 1
+        forward[~ahead] = np.nan
+        ic = row_correlations(by_score, centered(forward), min_names)
+        rank_ic = -row_correlations(by_rank, centered(row_ranks(np.round(forward, TIE_DECIMALS), ordinal=False)[0]), min_names)
         signal[f"ic_{h}"], signal[f"rank_ic_{h}"] = ic, rank_ic
         if h in IC_HORIZONS:
-            out["ic_decay"][str(h)] = {"ic": ic_summary(ic, h)["mean"], "rank_ic": ic_summary(rank_ic, h)["mean"],
-                                       "rank_ic_t_nw": ic_summary(rank_ic, h)["t_nw"],
-                                       "days": ic_summary(rank_ic, h)["days"]}
+            ranked = ic_summary(rank_ic, h)
+            out["ic_decay"][str(h)] = {"ic": ic_summary(ic, h)["mean"], "rank_ic": ranked["mean"],
+                                       "rank_ic_t_nw": ranked["t_nw"], "days": ranked["days"]}
         if h == horizon:
             out["ic"], out["rank_ic"] = ic_summary(ic, h), ic_summary(rank_ic, h)
             fifths = quintile_returns(ordinal, forward, min_names)[::-1]  # listed from the lowest scores
