@@ -90,15 +90,16 @@ def book_values(growth: np.ndarray, book: np.ndarray, pos: np.ndarray, code: np.
     s_roll, s_code = e_roll[sold], e_code[sold]
     drifted = e_weight[sold] * flat[r_next[s_roll] * width + s_code] / flat[r_pos[s_roll] * width + s_code]
     drifted /= growth_to_next[s_roll]
-    new_keys, old_keys = e_roll[names] * width + e_code[names], (s_roll + 1) * width + s_code
+    n_roll, n_weight = e_roll[names], e_weight[names]
+    new_keys, old_keys = n_roll * width + e_code[names], (s_roll + 1) * width + s_code
     if dense:  # the new weights as a rolls x symbols table, looked up at the names sold
         table = np.zeros(rolls * width)
-        table[new_keys] = e_weight[names]
+        table[new_keys] = n_weight
         kept_weight = table[old_keys]
     else:
         at = np.minimum(np.searchsorted(new_keys, old_keys), max(len(new_keys) - 1, 0))
-        kept_weight = np.where(new_keys[at] == old_keys, e_weight[names][at], 0.0) if len(new_keys) else 0.0 * drifted
-    traded = (np.bincount(e_roll[names], e_weight[names], minlength=rolls)
+        kept_weight = np.where(new_keys[at] == old_keys, n_weight[at], 0.0) if len(new_keys) else 0.0 * drifted
+    traded = (np.bincount(n_roll, n_weight, minlength=rolls)
               + np.bincount(s_roll + 1, drifted - 2 * np.minimum(drifted, kept_weight), minlength=rolls)[:rolls])
 
     # Costs scale each roll's value; the paths do not change with them.

@@ -27,8 +27,10 @@ The signal, per scored day, over the names that passed the filter and traded on 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 YEAR = 252
+IC_HORIZONS = (1, 5, 10, 21)
 TIE_DECIMALS = 12  # returns equal to 12 decimals are equal: the order of a sum must not make a flat day a gain
 
 
@@ -143,3 +145,58 @@ def book_measures(nav: np.ndarray, gross_nav: np.ndarray, universe_nav: np.ndarr
             "turnover": float(turnover[1:-1].mean()) if days > 1 else float("nan"),
             "hit_rate": float((np.round(r, TIE_DECIMALS) > 0).mean()),
         }
+
+
+def signal_measures(growth: np.ndarray, entry: np.ndarray, score: np.ndarray, columns: np.ndarray,
+                    days: pd.DatetimeIndex, horizon: int, min_names: int) -> tuple[pd.DataFrame, dict]:
+    """Daily IC and rank IC of each day's scores (days x names, NaN where none; `columns` the names'
+    columns of the total-return index `growth`) against the tradable next-h return (bought at the
+    entry close, sold h sessions later) at each horizon; their summary; the quintiles at `horizon`."""
+    last = len(growth) - 1
+    from_top, ordinal = row_ranks(-score)  # 1: the highest score; the ordinal's ties to the lower symbol
+    by_score, by_rank = centered(score), centered(from_top)
+    signal = {"date": days, "names": np.isfinite(score).sum(axis=1)}
+    out = {"ic_decay": {}}
+    flat, width = growth.ravel(), growth.shape[1]
+    bought = np.take(flat, (entry * width)[:, None] + columns)
+    for h in sorted({*IC_HORIZONS, horizon}):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            forward = np.take(flat, (np.minimum(entry + h, last) * width)[:, None] + columns) / bought - 1
+        forward[~((entry + h <= last)[:, None] & np.isfinite(score))] = np.nan
+        ic = row_correlations(by_score, centered(forward), min_names)
+        rank_ic = -row_correlations(by_rank, centered(row_ranks(np.round(forward, TIE_DECIMALS), ordinal=False)[0]),
+                                    min_names)
+        signal[f"ic_{h}"], signal[f"rank_ic_{h}"] = ic, rank_ic
+        if h in IC_HORIZONS:
+            ranked = ic_summary(rank_ic, h)
+            out["ic_decay"][str(h)] = {"ic": ic_summary(ic, h)["mean"], "rank_ic": ranked["mean"],
+                                       "rank_ic_t_nw": ranked["t_nw"], "days": ranked["days"]}
+        if h == horizon:
+            out["ic"], out["rank_ic"] = ic_summary(ic, h), ic_summary(rank_ic, h)
+            fifths = quintile_returns(ordinal, forward, min_names)[::-1]  # listed from the lowest scores
+            out["quintiles"] = {"mean_return": fifths, "spread": fifths[-1] - fifths[0]}
+    return pd.DataFrame(signal), out
+
+
+YEAR_MEASURES = ("days", "total_return", "volatility", "sharpe", "excess_vs_universe", "information_ratio",
+                 "max_drawdown", "hit_rate")
+
+
+def by_year(daily: pd.DataFrame, books: tuple[str, ...], horizon: int) -> list[dict]:
+    """The measures of each book within each calendar year of the evaluated days, from its daily values
+    (a column per book, `<book>_gross` beside where there is one, and `universe`); returns not annualized."""
+    rows = []
+    years = daily.index.year.to_numpy()
+    for year in np.unique(years[1:]):
+        at = np.flatnonzero(years == year)
+        lo, hi = max(at[0] - 1, 0), at[-1] + 1  # from the close before the year's first evaluated day
+        universe = daily["universe"].to_numpy()[lo:hi]
+        for name in books:
+            values = daily[name].to_numpy()[lo:hi]
+            m = book_measures(values / values[0], values / values[0], universe, np.zeros(hi - lo), horizon)
+            row = {"year": int(year), "portfolio": name, **{k: m[k] for k in YEAR_MEASURES}}
+            if f"{name}_gross" in daily:
+                gross = daily[f"{name}_gross"].to_numpy()[lo:hi]
+                row["total_return_gross"] = float(gross[-1] / gross[0] - 1)
+            rows.append(row)
+    return rows

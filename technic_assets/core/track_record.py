@@ -33,10 +33,8 @@ import pandas as pd
 
 from technic_assets.core.signal_quality import MIN_NAMES
 from technic_assets.core.track_engine import book_values
-from technic_assets.core.track_measures import (TIE_DECIMALS, book_measures, centered, ic_summary, quintile_returns,
-                                                row_correlations, row_ranks)
+from technic_assets.core.track_measures import book_measures, by_year, signal_measures
 
-IC_HORIZONS = (1, 5, 10, 21)
 COST_SWEEP_BPS = (0.0, 5.0, 10.0, 25.0)
 MOMENTUM_LOOKBACK, MOMENTUM_SKIP = 252, 21
 CAPACITY_PARTICIPATION, CAPACITY_WINDOW = 0.2, 20
@@ -117,31 +115,79 @@ def _top(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return out
 
 
-def _random_books(day_names: np.ndarray, counts: np.ndarray, dates: pd.DatetimeIndex, draws: int,
-                  seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _rows(frame: pd.DataFrame, days: pd.DatetimeIndex, market: Market):
+    """(day, symbol column, which rows) of a frame's (date, symbol) rows on `days` with known symbols."""
+    k = days.get_indexer(pd.DatetimeIndex(frame["date"]))
+    s = market.symbols.get_indexer(frame["symbol"])
+    ok = (k >= 0) & (s >= 0)
+    return k[ok], s[ok], ok
+
+
+def _panel(universe: pd.DataFrame, scores: pd.DataFrame, days: pd.DatetimeIndex, market: Market):
+    """Each day's names that passed the filter, packed to the left by symbol: their symbol columns
+    (days x width; padding: column 0, never present), where a name is, and its score (NaN where none)."""
+    symbols = len(market.symbols)
+    passed = np.zeros((len(days), symbols), dtype=bool)
+    k, s, _ = _rows(universe, days, market)
+    passed[k, s] = True
+    k, s = np.nonzero(passed)
+    count = np.bincount(k, minlength=len(days))
+    at = np.arange(len(k)) - np.repeat(np.cumsum(count) - count, count)
+    columns = np.zeros((len(days), max(int(count.max(initial=0)), 1)), dtype=int)
+    columns[k, at] = s
+    present = np.zeros(columns.shape, dtype=bool)
+    present[k, at] = True
+    every = np.full((len(days), symbols), np.nan)
+    sk, ss, ok = _rows(scores, days, market)
+    every[sk, ss] = scores["score"].to_numpy(float)[ok]
+    score = np.full(columns.shape, np.nan)
+    score[k, at] = every[k, s]
+    return columns, present, score
+
+
+def _pairs(mask: np.ndarray, columns: np.ndarray):
+    """(day, symbol column) where a days x names mask is set, sorted by both."""
+    k, at = np.nonzero(mask)
+    return k, columns[k, at]
+
+
+def _random_books(names: np.ndarray, columns: np.ndarray, counts: np.ndarray, dates: pd.DatetimeIndex,
+                  draws: int, seed: int):
     """(draw, day, symbol column) sorted by all three: each draw takes counts[day] of the day's names
     uniformly (indices drawn, duplicates redrawn until there are none: every subset is as likely)."""
     chosen = np.full((draws, len(dates), max(int(counts.max(initial=0)), 1)), -1)
     for k in range(len(dates)):
-        names = np.flatnonzero(day_names[k])
-        want = min(int(counts[k]), len(names))
-        if want == len(names):
-            chosen[:, k, :want] = names
+        these = columns[k, names[k]]
+        want = min(int(counts[k]), len(these))
+        if want == len(these):
+            chosen[:, k, :want] = these
             continue
         rng = np.random.default_rng([seed, dates[k].toordinal()])
-        pick = np.sort(rng.integers(0, len(names), size=(draws, want)), axis=1)
+        pick = np.sort(rng.integers(0, len(these), size=(draws, want)), axis=1)
         while (dup := pick[:, 1:] == pick[:, :-1]).any():
-            pick[:, 1:][dup] = rng.integers(0, len(names), size=int(dup.sum()))
+            pick[:, 1:][dup] = rng.integers(0, len(these), size=int(dup.sum()))
             pick = np.sort(pick, axis=1)
-        chosen[:, k, :want] = names[pick]
+        chosen[:, k, :want] = these[pick]
     draw, day, _ = np.nonzero(chosen >= 0)
     return draw, day, chosen[chosen >= 0]
 
 
-def _cohorts(masks: np.ndarray, entry: np.ndarray):
-    """(book, entry position, symbol column) of books x days x symbols masks, sorted by all three."""
-    book, day, code = np.nonzero(masks)
-    return book, entry[day], code
+def _capacity(market: Market, k: np.ndarray, s: np.ndarray, pos: np.ndarray, book_size: float) -> dict:
+    """Sessions to sell each day's top-N book (`k`, `s`) of `book_size`, equal weights, at
+    CAPACITY_PARTICIPATION of each name's mean dollar volume over the CAPACITY_WINDOW sessions up to the
+    pick day; the worst name of each day, averaged and at its worst."""
+    volume = market.dollar_volume
+    if not np.isfinite(volume).any():
+        raise ValueError("book_size needs bars with a volume column")
+    total = np.vstack([np.zeros(volume.shape[1]), np.cumsum(np.nan_to_num(volume), axis=0)])
+    count = np.vstack([np.zeros(volume.shape[1]), np.cumsum(np.isfinite(volume), axis=0)])
+    low = np.maximum(pos[k] + 1 - CAPACITY_WINDOW, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (total[pos[k] + 1, s] - total[low, s]) / (count[pos[k] + 1, s] - count[low, s])
+        sessions = book_size / np.bincount(k)[k] / (CAPACITY_PARTICIPATION * mean)
+    worst = pd.Series(np.nan_to_num(sessions, nan=np.inf)).groupby(k).max()
+    return {"book_size": float(book_size), "days_to_exit_mean": float(worst.mean()),
+            "days_to_exit_max": float(worst.max())}
 
 
 def _validate(horizon, cost_bps, draws, benchmark, market: Market) -> None:
@@ -155,83 +201,65 @@ def _validate(horizon, cost_bps, draws, benchmark, market: Market) -> None:
         raise ValueError(f"benchmark {benchmark!r} has no bars")
 
 
-def _day_matrix(frame: pd.DataFrame, days: pd.DatetimeIndex, market: Market, column: str | None = None) -> np.ndarray:
-    """days x symbols: True (or the column's value, NaN elsewhere) on the frame's (date, symbol) rows."""
-    k = days.get_indexer(pd.DatetimeIndex(frame["date"]))
-    s = market.symbols.get_indexer(frame["symbol"])
-    ok = (k >= 0) & (s >= 0)
-    if column is None:
-        out = np.zeros((len(days), len(market.symbols)), dtype=bool)
-        out[k[ok], s[ok]] = True
-    else:
-        out = np.full((len(days), len(market.symbols)), np.nan)
-        out[k[ok], s[ok]] = frame[column].to_numpy(float)[ok]
-    return out
-
-
-def _capacity(market: Market, top: np.ndarray, pos: np.ndarray, book_size: float) -> dict:
-    """Sessions to sell each day's top-N book of `book_size` (equal weights) at CAPACITY_PARTICIPATION of
-    each name's mean dollar volume over the CAPACITY_WINDOW sessions up to the pick day."""
-    volume = market.dollar_volume
-    if not np.isfinite(volume).any():
-        raise ValueError("book_size needs bars with a volume column")
-    total = np.vstack([np.zeros(volume.shape[1]), np.cumsum(np.nan_to_num(volume), axis=0)])
-    count = np.vstack([np.zeros(volume.shape[1]), np.cumsum(np.isfinite(volume), axis=0)])
-    low = np.maximum(pos + 1 - CAPACITY_WINDOW, 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (total[pos + 1] - total[low]) / (count[pos + 1] - count[low])
-        days = np.where(top, book_size / top.sum(axis=1, keepdims=True) / (CAPACITY_PARTICIPATION * mean), np.nan)
-    worst = np.nanmax(np.where(top, np.nan_to_num(days, nan=np.inf), np.nan)[top.any(axis=1)], axis=1)
-    return {"book_size": float(book_size), "days_to_exit_mean": float(worst.mean()),
-            "days_to_exit_max": float(worst.max())}
-
-
-def track_record(scores: pd.DataFrame, universe: pd.DataFrame, bars: pd.DataFrame | None = None, *,
-                 horizon: int, cost_bps: float, top_n: int = 25, picks: pd.DataFrame | None = None,
-                 dividends: pd.DataFrame | None = None, benchmark: str = "SPY", start=None, end=None,
-                 screen: str = "default", draws: int = 50, seed: int = 0, min_names: int = MIN_NAMES,
-                 book_size: float | None = None, market: Market | None = None, keep_books: bool = False) -> TrackRecord:
-    """The record of one screen from its stored scores (date, symbol, score) and filtered universe
-    (date, symbol) of each day, over the stored days from `start` to `end`. `picks` (date, symbol)
-    replaces the top `top_n` by score (the ranked_top_n rows); `market` replaces bars and dividends
-    (built once for several records). Bad input raises ValueError with one line naming it."""
-    market = market if market is not None else market_from_bars(bars, dividends)
-    _validate(horizon, cost_bps, draws, benchmark, market)
-    sessions, growth = market.sessions, market.growth
-    last = len(sessions) - 1
+def _pick_days(scores, start, end, screen, horizon, sessions):
+    """The stored days from start to end whose entry has a session after it, and their positions."""
     days = pd.DatetimeIndex(pd.DatetimeIndex(scores["date"]).unique()).sort_values()
     days = days[(days >= pd.Timestamp(start or days.min())) & (days <= pd.Timestamp(end or days.max()))]
     pos = sessions.get_indexer(days)
     if (pos < 0).any():
         raise ValueError(f"stored day {days[pos < 0][0].date()} is not a session of the bars")
-    days, pos = days[pos + 2 <= last], pos[pos + 2 <= last]  # the entry needs a session after it
+    days, pos = days[pos + 2 < len(sessions)], pos[pos + 2 < len(sessions)]
     if not len(days):
         raise ValueError(f"no stored days of screen {screen!r} from {start or 'the first'} to {end or 'the last'} "
                          "with a return after their entry")
+    if horizon > pos[-1] - pos[0] + 1:
+        raise ValueError(f"horizon {horizon} is longer than the {pos[-1] - pos[0] + 1} evaluated sessions")
+    return days, pos
+
+
+def track_record(scores: pd.DataFrame, universe: pd.DataFrame | None = None, bars: pd.DataFrame | None = None, *,
+                 horizon: int, cost_bps: float, top_n: int = 25, picks: pd.DataFrame | None = None,
+                 dividends: pd.DataFrame | None = None, benchmark: str = "SPY", start=None, end=None,
+                 screen: str = "default", draws: int = 50, seed: int = 0, min_names: int = MIN_NAMES,
+                 book_size: float | None = None, market: Market | None = None, keep_books: bool = False) -> TrackRecord:
+    """The record of one screen from its stored scores (date, symbol, score) and filtered universe
+    (date, symbol; None: the scored names, as MERIT scores exactly the names that passed) of each day,
+    over the stored days from `start` to `end`. `picks` (date, symbol) replaces the top `top_n` by
+    score (the ranked_top_n rows); `market` replaces bars and dividends (built once for several
+    records). Bad input raises ValueError with one line naming it."""
+    market = market if market is not None else market_from_bars(bars, dividends)
+    _validate(horizon, cost_bps, draws, benchmark, market)
+    sessions, growth, traded = market.sessions, market.growth, market.traded
+    days, pos = _pick_days(scores, start, end, screen, horizon, sessions)
     entry = pos + 1
     first, end_pos = int(entry[0]), int(entry[-1] + 1)
-    if horizon > end_pos - first:
-        raise ValueError(f"horizon {horizon} is longer than the {end_pos - first} evaluated sessions")
 
-    tradable = market.traded[entry]
-    passed = _day_matrix(universe, days, market)
-    in_universe = passed & tradable
-    score = np.where(passed, _day_matrix(scores, days, market, "score"), np.nan)
-    top = (_day_matrix(picks, days, market) if picks is not None
-           else _top(score, np.full(len(days), top_n))) & tradable
-    counts = top.sum(axis=1)
-    bench = np.zeros_like(top)
-    bench[:, market.symbols.get_loc(benchmark)] = True
+    columns, passed, score = _panel(scores if universe is None else universe, scores, days, market)
+    in_universe = passed & traded[entry[:, None], columns]
+    if picks is None:
+        top_k, top_s = _pairs(_top(np.where(passed, score, np.nan), np.full(len(days), top_n)) & in_universe, columns)
+    else:
+        k, s, _ = _rows(picks, days, market)
+        key = np.unique(k * len(market.symbols) + s)
+        top_k, top_s = key // len(market.symbols), key % len(market.symbols)
+        top_k, top_s = top_k[traded[entry[top_k], top_s]], top_s[traded[entry[top_k], top_s]]
+    counts = np.bincount(top_k, minlength=len(days))
     with np.errstate(invalid="ignore", divide="ignore"):
-        back = growth[np.maximum(pos - MOMENTUM_LOOKBACK, 0), :-1]
+        back = growth[np.maximum(pos - MOMENTUM_LOOKBACK, 0)[:, None], columns]
         momentum = np.where(in_universe & (back > 0) & (pos >= MOMENTUM_LOOKBACK)[:, None],
-                            growth[np.maximum(pos - MOMENTUM_SKIP, 0), :-1] / back - 1, np.nan)
-    books = np.stack([top, bench & tradable, _top(momentum, counts)])
+                            growth[np.maximum(pos - MOMENTUM_SKIP, 0)[:, None], columns] / back - 1, np.nan)
+    mom_k, mom_s = _pairs(_top(momentum, counts), columns)
+    bench = market.symbols.get_loc(benchmark)
+    bench_k = np.flatnonzero(traded[entry, bench])
+    uni_k, uni_s = _pairs(in_universe, columns)
 
     costs = tuple(sorted({0.0, cost_bps / 1e4, *(b / 1e4 for b in COST_SWEEP_BPS)}))
     net, gross = costs.index(cost_bps / 1e4), costs.index(0.0)
-    main = book_values(growth, *_cohorts(books, entry), len(BOOKS), first, end_pos, horizon, costs)
-    whole = book_values(growth, *_cohorts(in_universe[None], entry), 1, first, end_pos, horizon, costs)
+    book = np.repeat(np.arange(3), [len(top_k), len(bench_k), len(mom_k)])
+    k = np.r_[top_k, bench_k, mom_k]
+    main = book_values(growth, book, entry[k], np.r_[top_s, np.full(len(bench_k), bench), mom_s], len(BOOKS), first,
+                       end_pos, horizon, costs)
+    whole = book_values(growth, np.zeros(len(uni_k), dtype=int), entry[uni_k], uni_s, 1, first, end_pos, horizon, costs)
     universe_nav = whole.nav[:, 0]
 
     def measures(values, b, c=net):
@@ -241,18 +269,19 @@ def track_record(scores: pd.DataFrame, universe: pd.DataFrame, bars: pd.DataFram
     portfolios["universe"] = measures(whole, 0)
     portfolios["benchmark"]["symbol"] = benchmark
     if book_size is not None:
-        portfolios["top_n"]["capacity"] = _capacity(market, top, pos, book_size)
+        portfolios["top_n"]["capacity"] = _capacity(market, top_k, top_s, pos, book_size)
+    kept = [(np.asarray(BOOKS), book, k, np.r_[top_s, np.full(len(bench_k), bench), mom_s]),
+            (np.array(["universe"]), np.zeros(len(uni_k), dtype=int), uni_k, uni_s)]
     random_nav = np.ones((1, end_pos - first + 1))
-    kept = [(np.asarray(BOOKS), *np.nonzero(books)), (np.array(["universe"]), *np.nonzero(in_universe[None]))]
     if draws:
-        draw, day, code = _random_books(in_universe, counts, days, draws, seed)
-        drawn = book_values(growth, draw, entry[day], code, draws, first, end_pos, horizon, costs[:1] + (costs[net],))
+        draw, day, code = _random_books(in_universe, columns, counts, days, draws, seed)
+        drawn = book_values(growth, draw, entry[day], code, draws, first, end_pos, horizon, (0.0, costs[net]))
         each = [book_measures(drawn.nav[1, b], drawn.nav[0, b], universe_nav[net], drawn.turnover[1, b], horizon)
                 for b in range(draws)]
         random_nav = drawn.nav[1]
         kept.append((np.array([f"random_{b}" for b in range(draws)]), draw, day, code))
         mine, theirs = portfolios["top_n"]["ann_return"], np.array([m["ann_return"] for m in each])
-        portfolios["random"] = {**{k: float(np.nanmean([m[k] for m in each])) for k in each[0]},
+        portfolios["random"] = {**{key: float(np.nanmean([m[key] for m in each])) for key in each[0]},
                                 "draws": draws, "seed": seed,
                                 "top_n_percentile": float(((theirs < mine) + 0.5 * (theirs == mine)).mean())}
 
@@ -260,81 +289,21 @@ def track_record(scores: pd.DataFrame, universe: pd.DataFrame, bars: pd.DataFram
         "screen": screen, "from": sessions[first + 1].date().isoformat(), "to": sessions[end_pos].date().isoformat(),
         "horizon": int(horizon), "cost_bps": float(cost_bps), "days": end_pos - first,
         "pick_days": {"from": days[0].date().isoformat(), "to": days[-1].date().isoformat(), "count": len(days)},
-        "portfolios": {k: portfolios[k] for k in ("top_n", "universe", "benchmark", "momentum_12_1", "random")
-                       if k in portfolios},
-        "cost_sweep": {
-            f"{bps:g}": {"top_n": measures(main, 0, costs.index(bps / 1e4))["ann_return"],
-                         "universe": measures(whole, 0, costs.index(bps / 1e4))["ann_return"],
-                         "excess_vs_universe": measures(main, 0, costs.index(bps / 1e4))["excess_vs_universe"]}
-            for bps in COST_SWEEP_BPS},
+        "portfolios": {name: portfolios[name] for name in ("top_n", "universe", "benchmark", "momentum_12_1", "random")
+                       if name in portfolios},
+        "cost_sweep": {f"{bps:g}": {"top_n": measures(main, 0, costs.index(bps / 1e4))["ann_return"],
+                                    "universe": measures(whole, 0, costs.index(bps / 1e4))["ann_return"],
+                                    "excess_vs_universe": measures(main, 0, costs.index(bps / 1e4))["excess_vs_universe"]}
+                       for bps in COST_SWEEP_BPS},
     }
-    signal, summary_signal = _signal(growth, entry, last, np.where(in_universe, score, np.nan), days, horizon,
-                                     min_names)
-    summary.update(summary_signal)
-    dates = sessions[first:end_pos + 1]
+    signal, signal_summary = signal_measures(growth, entry, np.where(in_universe, score, np.nan), columns, days,
+                                             horizon, min_names)
+    summary.update(signal_summary)
     navs = {name: main.nav[net, b] for b, name in enumerate(BOOKS)}
-    navs.update(top_n_gross=main.nav[gross, 0], universe=universe_nav[net], random_mean=random_nav.mean(axis=0))
-    daily = pd.DataFrame(navs, index=pd.DatetimeIndex(dates, name="date"))
-    summary["by_year"] = _by_year(daily, universe_nav[gross], main, net, gross, horizon)
-    if keep_books:
-        kept = pd.concat([pd.DataFrame({"book": names[b], "date": days[k], "symbol": market.symbols[c]})
-                          for names, b, k, c in kept], ignore_index=True)
-    return TrackRecord(summary=summary, daily=daily, signal=signal, books=kept if keep_books else None)
-
-
-def _signal(growth, entry, last, score, days, horizon, min_names) -> tuple[pd.DataFrame, dict]:
-    """Daily IC and rank IC of the score against the tradable next-h return (bought at the entry
-    close, h sessions later) at each horizon; their summary; the quintiles at `horizon`. Works on
-    days x names matrices packed to the left (the scored names of each day, by symbol)."""
-    k, s = np.nonzero(np.isfinite(score))
-    count = np.bincount(k, minlength=len(days))
-    at = np.arange(len(k)) - np.repeat(np.cumsum(count) - count, count)
-    columns = np.full((len(days), max(int(count.max(initial=0)), 1)), growth.shape[1] - 1)  # padding: cash
-    columns[k, at] = s
-    x = np.full(columns.shape, np.nan)
-    x[k, at] = score[k, s]
-    from_top, ordinal = row_ranks(-x)  # 1: the highest score; the ordinal's ties to the lower symbol
-    by_score, by_rank = centered(x), centered(from_top)
-    signal = {"date": days, "names": count}
-    out = {"ic_decay": {}}
-    for h in sorted({*IC_HORIZONS, horizon}):
-        ahead = (entry + h <= last)[:, None] & np.isfinite(x)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            forward = growth[np.minimum(entry + h, last)[:, None], columns] / growth[entry[:, None], columns] - 1
-        forward[~ahead] = np.nan
-        ic = row_correlations(by_score, centered(forward), min_names)
-        rank_ic = -row_correlations(by_rank, centered(row_ranks(np.round(forward, TIE_DECIMALS), ordinal=False)[0]), min_names)
-        signal[f"ic_{h}"], signal[f"rank_ic_{h}"] = ic, rank_ic
-        if h in IC_HORIZONS:
-            ranked = ic_summary(rank_ic, h)
-            out["ic_decay"][str(h)] = {"ic": ic_summary(ic, h)["mean"], "rank_ic": ranked["mean"],
-                                       "rank_ic_t_nw": ranked["t_nw"], "days": ranked["days"]}
-        if h == horizon:
-            out["ic"], out["rank_ic"] = ic_summary(ic, h), ic_summary(rank_ic, h)
-            fifths = quintile_returns(ordinal, forward, min_names)[::-1]  # listed from the lowest scores
-            out["quintiles"] = {"mean_return": fifths, "spread": fifths[-1] - fifths[0]}
-    return pd.DataFrame(signal), out
-
-
-YEAR_MEASURES = ("days", "total_return", "volatility", "sharpe", "excess_vs_universe", "information_ratio",
-                 "max_drawdown", "hit_rate")
-
-
-def _by_year(daily: pd.DataFrame, universe_gross, main, net, gross, horizon) -> list[dict]:
-    """The measures of each book within each calendar year of the evaluated days (returns not annualized)."""
-    rows = []
-    years = daily.index.year.to_numpy()
-    for year in np.unique(years[1:]):
-        at = np.flatnonzero(years == year)
-        lo, hi = max(at[0] - 1, 0), at[-1] + 1  # from the close before the year's first evaluated day
-        for name in (*BOOKS, "universe"):
-            values = daily[name].to_numpy()[lo:hi]
-            gross_values = (main.nav[gross, 0] if name == "top_n" else
-                            universe_gross if name == "universe" else None)
-            m = book_measures(values / values[0], values / values[0], daily["universe"].to_numpy()[lo:hi],
-                              np.zeros(hi - lo), horizon)
-            row = {"year": int(year), "portfolio": name, **{k: m[k] for k in YEAR_MEASURES}}
-            if gross_values is not None:
-                row["total_return_gross"] = float(gross_values[hi - 1] / gross_values[lo] - 1)
-            rows.append(row)
-    return rows
+    navs.update(top_n_gross=main.nav[gross, 0], universe=universe_nav[net], universe_gross=universe_nav[gross],
+                random_mean=random_nav.mean(axis=0))
+    daily = pd.DataFrame(navs, index=pd.DatetimeIndex(sessions[first:end_pos + 1], name="date"))
+    summary["by_year"] = by_year(daily, (*BOOKS, "universe"), horizon)
+    books = (pd.concat([pd.DataFrame({"book": names[b], "date": days[k], "symbol": market.symbols[c]})
+                        for names, b, k, c in kept], ignore_index=True) if keep_books else None)
+    return TrackRecord(summary=summary, daily=daily, signal=signal, books=books)
