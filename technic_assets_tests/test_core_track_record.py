@@ -171,6 +171,15 @@ def test_a_name_without_bars_is_held_at_its_last_close_and_a_pick_without_a_bar_
     assert top.groupby("date")["symbol"].apply(lambda s: "".join(sorted(s))).tolist() == ["AB", "AB", "A", "A"]
 
 
+def test_a_screen_that_never_picks_stays_in_cash_and_so_do_its_random_books():
+    bars, dividends, scores, universe = hand_market()
+    record = track_record(scores, universe, bars, dividends=dividends, horizon=2, cost_bps=10, benchmark="C",
+                          picks=pd.DataFrame({"date": pd.to_datetime([]), "symbol": []}), min_names=3, draws=5)
+    assert record.daily["top_n"].tolist() == [1.0] * 5 and record.daily["random_mean"].tolist() == [1.0] * 5
+    assert record.summary["portfolios"]["top_n"]["turnover"] == 0.0
+    assert record.summary["portfolios"]["universe"]["total_return"] != 0.0
+
+
 @pytest.mark.parametrize("change, message", [
     (dict(start="2030-01-01"), "no stored days"),
     (dict(horizon=5), "horizon 5 is longer than the 4 evaluated sessions"),

@@ -40,6 +40,8 @@ class BookValues:
 def run_length_bounds(keys: np.ndarray) -> np.ndarray:
     """Start row of each run of equal rows in `keys` (a 1-D array or a 2-D stack of key columns)."""
     keys = np.atleast_2d(keys)
+    if keys.shape[1] == 0:
+        return np.zeros(0, dtype=int)
     return np.flatnonzero(np.r_[True, (keys[:, 1:] != keys[:, :-1]).any(axis=0)])
 
 
@@ -71,11 +73,10 @@ def book_values(growth: np.ndarray, book: np.ndarray, pos: np.ndarray, code: np.
     rolls = len(r_pos)
 
     # Each roll's names (cash: one CASH line), equal weights.
-    n = np.where(r_cohort >= 0, csize[r_cohort], 1)
+    n = np.r_[csize, 1][r_cohort]  # cohort -1 (cash): one line, the CASH column
     e_roll = np.repeat(np.arange(rolls), n)
     within = np.arange(len(e_roll)) - np.repeat(np.cumsum(n) - n, n)
-    src = np.repeat(np.where(r_cohort >= 0, cstart[r_cohort], 0), n) + within
-    e_code = np.where(r_cohort[e_roll] >= 0, code[src], cash)
+    e_code = np.r_[code, cash][np.repeat(np.r_[cstart, len(code)][r_cohort], n) + within]
     e_weight = 1.0 / n[e_roll]
     held = r_next - r_pos
     dense = held[e_roll].sum() >= rolls * (cash + 1)  # the universe: dense tables touch less

@@ -281,7 +281,9 @@ def track_record(scores: pd.DataFrame, universe: pd.DataFrame | None = None, bar
         random_nav = drawn.nav[1]
         kept.append((np.array([f"random_{b}" for b in range(draws)]), draw, day, code))
         mine, theirs = portfolios["top_n"]["ann_return"], np.array([m["ann_return"] for m in each])
-        portfolios["random"] = {**{key: float(np.nanmean([m[key] for m in each])) for key in each[0]},
+        mean = {key: np.array([m[key] for m in each], dtype=float) for key in each[0]}
+        portfolios["random"] = {**{key: float(v[np.isfinite(v)].mean()) if np.isfinite(v).any() else float("nan")
+                                   for key, v in mean.items()},
                                 "draws": draws, "seed": seed,
                                 "top_n_percentile": float(((theirs < mine) + 0.5 * (theirs == mine)).mean())}
 
