@@ -1,0 +1,152 @@
+"""The tranche engine of the track record: the daily value of equal-weight books held H sessions in H
+staggered tranches, with costs. Pure numpy over a total-return index; track_record.py builds the inputs.
+
+A book is a set of cohorts, each a list of symbol columns bought at the close of an entry session p.
+At the first entry p0 every tranche buys the first cohort; at a later entry p tranche (p - p0) mod H
+sells its book and buys the new cohort equal-weighted, then holds it untouched (its weights drift with
+prices) until its next turn. H = 1 is a daily rebalance. An entry without a cohort leaves the due
+tranche's book as it is (nothing new was published, so nothing is traded); a book without a first
+cohort starts in cash (the CASH column, worth 1 for ever) and buys on each tranche's first turn.
+
+Costs: `cost` (a fraction: 10 bps per side is 0.001) times the value each trade changes, sum |w_new -
+w_old| of the tranche's value before the trade: buying from cash costs the whole value once, a name
+kept across a roll pays only to bring its drifted weight back to equal, never a sale and a rebuy.
+Paid out of the tranche at that close.
+
+Values: nav[t] is the book at the close of t before that close's trades, nav[p0] = 1, so the return
+of day t, nav[t] / nav[t-1] - 1, carries the costs of the trades at the close of t - 1 (the first
+evaluated day pays for the first purchase). Returns compound; nothing is summed.
+
+Work: each roll's value path (per 1 bought, h sessions on) does not depend on costs, so it is computed
+once: by gathering each held name's price each day it is held (books of a few names), or, where that
+touches more, as a dense rolls x symbols table of units dotted with each day's prices (the filtered
+universe). Costs then only scale each roll's value: every cost level costs a few bincounts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class BookValues:
+    nav: np.ndarray       # (costs, books, sessions first..end): the value before each close's trades
+    turnover: np.ndarray  # same shape: one-sided value traded at that close over nav (0 where no trade)
+
+
+def run_length_bounds(keys: np.ndarray) -> np.ndarray:
+    """Start row of each run of equal rows in `keys` (a 1-D array or a 2-D stack of key columns)."""
+    keys = np.atleast_2d(keys)
+    if keys.shape[1] == 0:
+        return np.zeros(0, dtype=int)
+    return np.flatnonzero(np.r_[True, (keys[:, 1:] != keys[:, :-1]).any(axis=0)])
+
+
+def book_values(growth: np.ndarray, book: np.ndarray, pos: np.ndarray, code: np.ndarray, books: int,
+                first: int, end: int, horizon: int, costs: tuple[float, ...]) -> BookValues:
+    """Daily values of `books` books from their cohorts (rows book, entry position, symbol column,
+    sorted by all three; every named symbol has a bar at its entry) over sessions first..end, for each
+    cost in `costs`. `growth` is sessions x (symbols + 1): the total-return index, its last column CASH."""
+    cash = growth.shape[1] - 1
+    cstart = run_length_bounds(np.vstack([book, pos]))
+    csize = np.diff(np.r_[cstart, len(book)])
+    cbook, cpos = book[cstart], pos[cstart]
+
+    # The rolls: H per book at the first entry (its first cohort, or cash), then one per later cohort.
+    first_cohort = np.full(books, -1)
+    at_first = np.flatnonzero(cpos == first)
+    first_cohort[cbook[at_first]] = at_first
+    later = np.flatnonzero(cpos > first)
+    r_book = np.r_[np.repeat(np.arange(books), horizon), cbook[later]]
+    r_tranche = np.r_[np.tile(np.arange(horizon), books), (cpos[later] - first) % horizon]
+    r_pos = np.r_[np.full(books * horizon, first), cpos[later]]
+    r_cohort = np.r_[np.repeat(first_cohort, horizon), later]
+    order = np.lexsort((r_pos, r_tranche, r_book))
+    r_book, r_pos, r_cohort = r_book[order], r_pos[order], r_cohort[order]
+    group = r_book * horizon + r_tranche[order]
+    is_first = np.r_[True, group[1:] != group[:-1]]
+    is_last = np.r_[is_first[1:], True]
+    r_next = np.where(is_last, end, np.r_[r_pos[1:], end])  # the close this roll's book is sold at
+    rolls = len(r_pos)
+
+    # Each roll's names (cash: one CASH line), equal weights.
+    n = np.r_[csize, 1][r_cohort]  # cohort -1 (cash): one line, the CASH column
+    e_roll = np.repeat(np.arange(rolls), n)
+    within = np.arange(len(e_roll)) - np.repeat(np.cumsum(n) - n, n)
+    e_code = np.r_[code, cash][np.repeat(np.r_[cstart, len(code)][r_cohort], n) + within]
+    e_weight = 1.0 / n[e_roll]
+    held = r_next - r_pos
+    dense = held[e_roll].sum() >= rolls * (cash + 1)  # the universe: dense tables touch less
+    path = _paths(growth, e_roll, e_code, e_weight, r_pos, held, dense)
+    growth_to_next = path[np.arange(rolls), held - 1]  # the roll's value at its sale, per 1 bought
+
+    # Value changed at each roll: sum |w_new - w_old| = sum w_new + sum w_old - 2 sum over kept names of
+    # min(w_new, w_old), cash on neither side; w_old the previous roll's weights drifted to this close.
+    names = e_code != cash
+    sold = np.flatnonzero(~is_last[e_roll] & names)
+    width, flat = cash + 1, growth.ravel()
+    s_roll, s_code = e_roll[sold], e_code[sold]
+    drifted = e_weight[sold] * flat[r_next[s_roll] * width + s_code] / flat[r_pos[s_roll] * width + s_code]
+    drifted /= growth_to_next[s_roll]
+    n_roll, n_weight = e_roll[names], e_weight[names]
+    new_keys, old_keys = n_roll * width + e_code[names], (s_roll + 1) * width + s_code
+    if dense:  # the new weights as a rolls x symbols table, looked up at the names sold
+        table = np.zeros(rolls * width)
+        table[new_keys] = n_weight
+        kept_weight = table[old_keys]
+    else:
+        at = np.minimum(np.searchsorted(new_keys, old_keys), max(len(new_keys) - 1, 0))
+        kept_weight = np.where(new_keys[at] == old_keys, n_weight[at], 0.0) if len(new_keys) else 0.0 * drifted
+    traded = (np.bincount(n_roll, n_weight, minlength=rolls)
+              + np.bincount(s_roll + 1, drifted - 2 * np.minimum(drifted, kept_weight), minlength=rolls)[:rolls])
+
+    # Costs scale each roll's value; the paths do not change with them.
+    days = end - first + 1
+    pair_roll = np.repeat(np.arange(rolls), held)
+    pair_step = np.arange(len(pair_roll)) - np.repeat(np.cumsum(held) - held, held)
+    pair_slot = r_book[pair_roll] * days + (r_pos[pair_roll] - first) + pair_step + 1
+    pair_path = path[pair_roll, pair_step]
+    nav = np.zeros((len(costs), books, days))
+    turnover = np.zeros_like(nav)
+    for c, cost in enumerate(costs):
+        keep = 1.0 - cost * traded
+        factor = np.where(is_first, keep / horizon, np.r_[1.0, growth_to_next[:-1]] * keep)
+        after = pd.Series(factor).groupby(group).cumprod().to_numpy()  # value after each roll's trades
+        before = np.where(is_first, 1.0 / horizon, np.r_[1.0, (after * growth_to_next)[:-1]])
+        nav[c] = np.bincount(pair_slot, after[pair_roll] * pair_path, minlength=books * days).reshape(books, days)
+        value_traded = np.where(is_first, 0.0, before * traded) / 2  # one-sided, the first purchase aside
+        turnover[c] = np.bincount(r_book * days + (r_pos - first), value_traded,
+                                  minlength=books * days).reshape(books, days)
+    nav[:, :, 0] = 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        turnover = np.where(turnover > 0, turnover / nav, 0.0)
+    return BookValues(nav=nav, turnover=turnover)
+
+
+def _paths(growth, e_roll, e_code, e_weight, r_pos, held, dense):
+    """rolls x max(held): the value of each roll h + 1 sessions after its purchase, per 1 bought
+    (NaN after its sale). Gathers each line's price each day it is held, or (`dense`, where that would
+    touch more) dots a rolls x symbols table of units with each day's prices (the universe's books)."""
+    rolls, width = len(r_pos), growth.shape[1]
+    path = np.full((rolls, held.max()), np.nan)
+    units = e_weight / growth[r_pos[e_roll], e_code]
+    e_held = held[e_roll]
+    if not dense:
+        order = np.argsort(-e_held, kind="stable")
+        flat, roll, units = growth.ravel(), e_roll[order], units[order]
+        base = r_pos[roll] * width + e_code[order]
+        active = np.searchsorted(-e_held[order], -np.arange(1, held.max() + 1), side="right")
+        for h, count in enumerate(active, start=1):
+            value = np.bincount(roll[:count], units[:count] * flat[base[:count] + h * width], minlength=rolls)
+            path[held >= h, h - 1] = value[held >= h]
+    else:
+        weights = np.zeros((rolls, width))
+        weights[e_roll, e_code] = units
+        for h in range(1, held.max() + 1):
+            rows = np.flatnonzero(held >= h)
+            w = weights if len(rows) == rolls else weights[rows]
+            path[rows, h - 1] = np.einsum("ij,ij->i", w, growth[r_pos[rows] + h])
+    return path
