@@ -6,6 +6,8 @@
     technic top  [--date YYYY-MM-DD] [--format table|csv|json|markdown] [--output FILE] [--columns A,B]
                  [--top N] [--changes]        a stored top N (or its changes since the previous session)
     technic export TABLE --from DATE --to DATE [--format parquet|csv] [--output FILE]
+    technic backtest [--screen NAME] [--from D] [--to D] [--horizon H] [--cost-bps C] [--format table|json]
+                                              a stored screen's track record against its baselines
     technic plan [--date YYYY-MM-DD]          the requests a scan will make, and how long they take
     technic serve [--host 127.0.0.1] [--port 8000] [--date YYYY-MM-DD]   the live server and web page
     technic watch [--url http://127.0.0.1:8000]                           the live table in a terminal
@@ -218,26 +220,8 @@ def run_scan(day: str, settings, env: Environment, *, resources: dict | None = N
         failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         msg = root_cause(failures[0].step_failure_data.error) if failures else "the run failed"
         raise SystemExit(f"error: {msg}")
-    refresh_followers(defs.resolve_job_def("daily_scan"), instance, store.history, day, run_config)
     top = screen_rows(store.history.read_dates("ranked_top_n", [pd.Timestamp(day)]), first)
     return top.sort_values("rank").reset_index(drop=True)
-
-
-def refresh_followers(job, instance, history, day: str, run_config: dict) -> None:
-    """Recompute the later stored days that read this one (technic_assets.lineage): a day scanned after
-    them leaves the store as if the days had been scanned in order."""
-    from dagster import AssetKey
-
-    from technic_assets.lineage import stored_followers
-    from technic_assets.partitions import nyse
-
-    for later, readers in stored_followers(history, [pd.Timestamp(day)], nyse().sessions).items():
-        subset = job.get_subset(asset_selection={AssetKey(name) for name in readers})
-        result = subset.execute_in_process(partition_key=later.strftime("%Y-%m-%d"), instance=instance,
-                                           run_config=run_config, raise_on_error=False)
-        if not result.success:
-            raise SystemExit(f"error: {day} is stored, but recomputing {', '.join(readers)} of {later:%Y-%m-%d}, "
-                             f"which read it, failed: run `technic scan --date {later:%Y-%m-%d} --refresh`")
 
 
 def print_table(top: pd.DataFrame, day: str, screen: str, out=None) -> None:
@@ -302,6 +286,29 @@ def show_top(args, env: Environment) -> None:
         write_text(text, args.output)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
+
+
+def show_backtest(args, env: Environment) -> None:
+    """`technic backtest`: the track record of a stored screen (technic_assets.backtest)."""
+    from technic_assets.backtest import as_json, as_table, stored_record
+
+    if args.horizon < 1:
+        raise SystemExit(f"error: --horizon {args.horizon}: want at least 1 session")
+    if args.cost_bps < 0:
+        raise SystemExit(f"error: --cost-bps {args.cost_bps:g}: costs cannot be negative")
+    start, end = (resolve_stored_date(d, None, flag) if d else None for d, flag in ((args.start, "--from"), (args.end, "--to")))
+    path, history = _open_store(env)
+    tops = history.query("ranked_top_n", "SELECT DISTINCT coalesce(screen, 'default') AS screen FROM technic.ranked_top_n", [])
+    if tops is None or tops.empty:
+        raise SystemExit(f"error: no ranked_top_n in {path} yet; run `technic scan` first")
+    screen = pick_screen(tops, args.screen, env, "the stored days")
+    try:
+        record = stored_record(history, screen, start, end, horizon=args.horizon, cost_bps=args.cost_bps,
+                               benchmark=args.benchmark)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    sources = sorted(set(history.sources().values())) or ["unknown"]
+    print((as_json if args.format == "json" else as_table)(record.summary, ", ".join(sources)), end="")
 
 
 def pick_screen(tops: pd.DataFrame, asked: str | None, env: Environment, day: str) -> str:
@@ -411,6 +418,15 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
     exp.add_argument("--format", choices=["parquet", "csv"],
                      help="parquet (default) or csv; with --output and no --format, the file's extension says which")
     exp.add_argument("--output", help="the file (default: TABLE_FROM_TO.FORMAT here)")
+    back = sub.add_parser("backtest", help="a stored screen's track record: bought at the next close, after costs, "
+                                           "against the universe, a benchmark, momentum and random books")
+    back.add_argument("--screen", help="which saved screen (default: \"default\", or the only one stored)")
+    back.add_argument("--from", dest="start", help="first stored day (default: the first)")
+    back.add_argument("--to", dest="end", help="last stored day (default: the last)")
+    back.add_argument("--horizon", type=int, default=5, help="sessions each pick is held (default 5)")
+    back.add_argument("--cost-bps", type=float, default=10.0, help="cost per side, in basis points (default 10)")
+    back.add_argument("--benchmark", default="SPY", help="the benchmark symbol (default SPY)")
+    back.add_argument("--format", choices=["table", "json"], default="table")
     plan = sub.add_parser("plan", help="say how many requests a scan will make and how long they take")
     plan.add_argument("--date", help="NYSE trading day (default: the latest closed session)")
     serve = sub.add_parser("serve", help="serve a scanned day live: JSON API, Server-Sent Events, web page")
@@ -510,6 +526,8 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
         print("\n".join(request_plan(day, env, resources).lines()))
     elif args.command == "top":
         show_top(args, env)
+    elif args.command == "backtest":
+        show_backtest(args, env)
     elif args.command == "export":
         export(args, env)
     elif args.command == "serve":

@@ -14,9 +14,9 @@ Backfills: in distributed mode every asset takes a multi-run backfill policy of 
 partitions per run, so the daemon launches runs of about a month that the workers execute side by side
 (Dagster's policy counts partitions, not calendar months: 21 sessions is NYSE's typical month, so a run is
 a month give or take two days). The assets that read earlier sessions (`changes`, `alpha_evaluation`:
-technic_assets.lineage) keep the single-run policy: their windowed dependency makes the backfill run
-them once every day they read is stored, in one run for all the days that are ready, instead of a
-month run's first days waiting on the month before.
+technic_assets.lineage) keep the single-run policy: the backfill runs them once the month runs have
+stored their days, in one run for all the days that are ready, and a day whose earlier days another
+month run is still computing waits for that run.
 """
 
 from __future__ import annotations

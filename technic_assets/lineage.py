@@ -1,23 +1,23 @@
-"""Which assets read earlier sessions of another asset, declared once.
+"""Which assets read earlier sessions of another asset, declared once, and what keeps that honest.
 
 Two assets compare a day with sessions before it: `changes` (the previous session's top N and MERIT)
-and `alpha_evaluation` (the MERIT of 5 and 10 sessions back). If a run computed such a day before
-the earlier day was stored, the result would depend on the order of the runs. So from this one table:
-- the assets declare the dependency as a windowed partition mapping (`mapping`), so Dagster orders a
-  backfill's runs and the UI shows the edge;
-- a run that writes a day also recomputes the later days already stored that read it (`followers`):
-  the in-process scan does, so days scanned newest first leave the same store as oldest first;
-- a reader whose earlier day another run is computing right now waits for it (`wait_for_earlier`):
-  runs launched side by side, one per day, as a job backfill launches them.
+and `alpha_evaluation` (the MERIT of 5 and 10 sessions back). If such a day were computed before the
+earlier day was stored, the result would depend on the order of the runs. So, from this one table:
+- a reader whose earlier day another run is computing waits for that run (`wait_for_earlier`): runs
+  launched side by side (a job backfill's run per day, a distributed backfill's month runs) end as if
+  they had run in order;
+- a run that writes a day recomputes the later days already stored that read it (`followers`): the
+  in-process scan does, so days scanned newest first leave the same store as oldest first.
+The edges are not windowed partition mappings: Dagster would then stretch every backfill the UI
+launches over a few days to the ten sessions after them, running readers for days never scanned.
 """
 
 from __future__ import annotations
 
 import time
-import warnings
 
 import pandas as pd
-from dagster import RunsFilter, TimeWindowPartitionMapping
+from dagster import RunsFilter
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 from dagster._core.storage.tags import (ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG,
                                         PARTITION_NAME_TAG)
@@ -29,15 +29,6 @@ EARLIER_READS: dict[str, dict[str, tuple[int, ...]]] = {
     "changes": {"ranked_top_n": (1,), "merit": (1,)},
     "alpha_evaluation": {"merit": tuple(HORIZONS)},
 }
-
-
-def mapping(reader: str, upstream: str) -> TimeWindowPartitionMapping:
-    """The reader's day and the sessions before it that it reads of `upstream` (none before the first
-    partition: the first days simply have nothing to compare)."""
-    with warnings.catch_warnings():  # the parameter is "beta" in Dagster 1.13, and the one way to say it
-        warnings.simplefilter("ignore")
-        return TimeWindowPartitionMapping(start_offset=-max(EARLIER_READS[reader][upstream]),
-                                          allow_nonexistent_upstream_partitions=True)
 
 
 def followers(days: list[pd.Timestamp], sessions: pd.DatetimeIndex) -> dict[str, list[pd.Timestamp]]:
@@ -53,15 +44,32 @@ def followers(days: list[pd.Timestamp], sessions: pd.DatetimeIndex) -> dict[str,
     return {reader: sorted(later) for reader, later in found.items()}
 
 
-def stored_followers(history, days: list[pd.Timestamp], sessions: pd.DatetimeIndex) -> dict[pd.Timestamp, list[str]]:
-    """Later day -> the readers to recompute there: the followers of `days` whose day the store has
-    scanned (a top N stored); a day not scanned yet is computed, in order, when it is."""
-    out: dict[pd.Timestamp, list[str]] = {}
-    for reader, later in followers(days, sessions).items():
-        for day in later:
-            if history.dates_present("ranked_top_n", day, day):
-                out.setdefault(day, []).append(reader)
-    return dict(sorted(out.items()))
+def later_days(history, reader: str, days: list[pd.Timestamp]) -> list[pd.Timestamp]:
+    """The later sessions (outside `days`) whose `reader` rows read something of `days` and whose day
+    is scanned (a top N stored): the run that writes `days` recomputes them; a day not scanned yet is
+    computed, reading `days`, when it is."""
+    from technic_assets.partitions import nyse
+
+    later = followers(days, nyse().sessions).get(reader, [])
+    return [d for d in later if history.dates_present("ranked_top_n", d, d)]
+
+
+def record_later(context, history, reader: str, rows: pd.DataFrame, later: list[pd.Timestamp], days,
+                 screens: list[str] | None = None) -> None:
+    """Store a reader's recomputed later days (only `screens`' rows where the table has screens) and
+    record each as a materialization of its own partition, so the UI shows what the store holds."""
+    from dagster import AssetKey, AssetMaterialization
+
+    if rows.empty and history.query(reader, f"SELECT 1 FROM technic.{reader} LIMIT 1", []) is None:
+        return  # nothing to store, and no table to make from a frame whose text columns have no type
+    history.replace_dates(reader, rows, later, screens=screens)
+    wrote = f"{days[0]:%Y-%m-%d}" if len(days) == 1 else f"{days[0]:%Y-%m-%d}...{days[-1]:%Y-%m-%d}"
+    for day in later:
+        context.log_event(AssetMaterialization(
+            asset_key=AssetKey(reader), partition=f"{day:%Y-%m-%d}",
+            description=f"recomputed: it reads {wrote}, stored after it",
+            metadata={"rows": int((rows["date"] == day).sum()) if len(rows) else 0}))
+    context.log.info(f"{reader}: recomputed {', '.join(f'{d:%Y-%m-%d}' for d in later)}, which read {wrote}")
 
 
 def _covers(run, days: list[pd.Timestamp], upstream: str) -> pd.Timestamp | None:

@@ -2,7 +2,8 @@
 
 `changes` reads the previous session's top N and `alpha_evaluation` the MERIT of 5 and 10 sessions
 back (technic_assets.lineage): scanned newest first, each day is computed before the days it reads,
-so the scan recomputes the later stored days that read the one it wrote.
+so the run that writes a day recomputes the later stored days that read it; and a day whose earlier
+day a run beside it is computing waits for that run.
 """
 
 import logging

@@ -123,4 +123,19 @@ def test_materialize_then_backfill_from_the_ui(ui):
     assert [{t["key"]: t["value"] for t in run["tags"]}["dagster/asset_partition_range_end"] for run in runs["runs"]] \
         == ["2025-06-06"]
     assert ranked_days(store) == {"2025-06-02": 25, "2025-06-03": 25, "2025-06-04": 25, "2025-06-05": 25, "2025-06-06": 25}
+    # the runs went side by side, each day's changes reading the day before from another run: whatever
+    # the order they ran in, every day's entries and exits are those of the two stored lists
+    conn = duckdb.connect(str(store), read_only=True)
+    try:
+        tops = conn.execute("SELECT date::DATE::VARCHAR AS day, symbol FROM technic.ranked_top_n").fetchdf()
+        moves = conn.execute("SELECT date::DATE::VARCHAR AS day, symbol, change FROM technic.changes").fetchdf()
+    finally:
+        conn.close()
+    listed = {day: set(g["symbol"]) for day, g in tops.groupby("day")}
+    days = sorted(listed)
+    for before, day in zip(days, days[1:]):
+        got = moves[moves["day"] == day]
+        assert set(got[got["change"] == "entry"]["symbol"]) == listed[day] - listed[before], day
+        assert set(got[got["change"] == "exit"]["symbol"]) == listed[before] - listed[day], day
+        assert len(got) == len(listed[day] | listed[before]), day
 

@@ -15,7 +15,7 @@ import os
 from functools import lru_cache
 
 import pandas as pd
-from dagster import AssetDep, Output, asset
+from dagster import Output, asset
 
 from technic_assets.assets.common import (DAILY, STORE_METADATA, first_partition, markdown_table, range_metadata,
                                           scan_days, schema, screen_span, timed)
@@ -25,7 +25,7 @@ from technic_assets.core.alpha_model import (InsufficientHistory, TrainConfig, f
                                              retrain_day, train_model)
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.core.signal_quality import MEASURES
-from technic_assets.lineage import mapping, wait_for_earlier
+from technic_assets.lineage import later_days, record_later, wait_for_earlier
 from technic_assets.partitions import DATE_FMT, nyse, sessions_back
 from technic_assets.resources import AlphaSettings, MarketResource, ScanSettings
 from technic_assets.screens import Screens
@@ -221,14 +221,23 @@ def signal_days(day: pd.Timestamp) -> list[pd.Timestamp]:
     return [back[-1 - h] for h in HORIZONS if h < len(back)]
 
 
+def evaluation_for(history, days: list[pd.Timestamp], screen: str) -> pd.DataFrame:
+    """evaluate_days over `days` from the stored MERIT of `screen` and the bars."""
+    first = sessions_back(days[0], max(HORIZONS) + 1)[0]
+    merit = screen_span(history, "merit", first, days[-1],
+                        ["date", "symbol", "merit_score", "ics_score", "alpha_5d", "alpha_10d"], screen)
+    bars = history.read_span("price_bars", first, days[-1], ["date", "symbol", "close", "split_ratio"])
+    return evaluate_days(days, merit, bars, nyse().sessions)
+
+
 @asset(
     **DAILY,
     group_name="alpha",
     kinds={"duckdb", "pandas"},
-    # The signal days 5 and 10 sessions back are read from the store, one screen's; the windowed
-    # dependency (technic_assets.lineage) makes Dagster run a day after them. Not yet built (a new store)
-    # is "nothing to evaluate", not an error.
-    deps=[AssetDep("merit", partition_mapping=mapping("alpha_evaluation", "merit")), "price_bars"],
+    # The signal days 5 and 10 sessions back are read from the store, one screen's, a run computing
+    # them side by side waited for (technic_assets.lineage). Not yet built (a new store) is "nothing to
+    # evaluate", not an error.
+    deps=["merit", "price_bars"],
     metadata={**STORE_METADATA, **schema(EVALUATION_SCHEMA)},
     description=(
         "Is the model worth anything? For the signal days 5 and 10 sessions back: Pearson and rank IC, "
@@ -240,14 +249,13 @@ def signal_days(day: pd.Timestamp) -> list[pd.Timestamp]:
 def alpha_evaluation(context, store: StoreResource, scan: ScanSettings, screens: Screens):
     days = scan_days(context)
     history = store.history
-    first = sessions_back(days[0], max(HORIZONS) + 1)[0]
     # one screen's scores, every day the same one: ICS and MERIT of different screens are not comparable
     primary = screens.primary(scan)
     wait_for_earlier(context, history, "merit", sorted({s for d in days for s in signal_days(d)} - set(days)))
-    merit = screen_span(history, "merit", first, days[-1],
-                        ["date", "symbol", "merit_score", "ics_score", "alpha_5d", "alpha_10d"], primary)
-    bars = history.read_span("price_bars", first, days[-1], ["date", "symbol", "close", "split_ratio"])
-    evaluated = evaluate_days(days, merit, bars, nyse().sessions)
+    evaluated = evaluation_for(history, days, primary)
+    later = later_days(history, "alpha_evaluation", days)
+    if later:  # scanned before this day was: they evaluated without its scores
+        record_later(context, history, "alpha_evaluation", evaluation_for(history, later, primary), later, days)
     if evaluated.empty:
         return Output(evaluated, metadata={**range_metadata(days), "screen": primary,
                                            "status": "nothing to evaluate yet: no scored "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSpec, AssetDep, Output, asset
+from dagster import AssetCheckResult, AssetCheckSpec, Output, asset
 
 from technic_assets.assets.common import (DAILY, STORE_METADATA, range_metadata, scan_days, schema, screen_rows,
                                           screen_span, screened, table_metadata)
@@ -13,7 +13,7 @@ from technic_assets.core.frames import by_day
 from technic_assets.core.quality_checks import ranked_properly
 from technic_assets.charts import contributions_svg, markdown_image, sector_mix_svg
 from technic_assets.core.scoring import ICS_WEIGHTS, TERMS, ics_for_days, merit_for_days, merit_weights, rank_for_days
-from technic_assets.lineage import mapping, wait_for_earlier
+from technic_assets.lineage import later_days, record_later, wait_for_earlier
 from technic_assets.partitions import DATE_FMT, nyse
 from technic_assets.resources import AlphaSettings, ScanSettings
 from technic_assets.screens import Screens
@@ -134,25 +134,37 @@ CHANGES_SCHEMA = {
     **DAILY,
     group_name="scores",
     kinds={"duckdb", "pandas"},
-    # The previous session's top N and MERIT are read from the store after this run's days are stored:
-    # the windowed dependency (technic_assets.lineage) makes Dagster run a day after the one before it,
-    # and a run computing that day side by side is waited for. Before the first stored day there is
-    # nothing to compare, not an error.
-    deps=[AssetDep(name, partition_mapping=mapping("changes", name)) for name in ("ranked_top_n", "merit")],
+    # The previous session's top N and MERIT are read from the store once this run's days are stored
+    # (the same-day edges), a run computing that session side by side waited for (technic_assets.lineage).
+    # Before the first stored day there is nothing to compare, not an error.
+    deps=["ranked_top_n", "merit"],
     metadata={**STORE_METADATA, **schema(CHANGES_SCHEMA)},
     description="What changed in the top N since the previous session: entries, exits, rank moves, MERIT changes.",
 )
 def changes(context, store: StoreResource, scan: ScanSettings, screens: Screens):
     days = scan_days(context)
+    history, runs = store.history, screens.resolve(scan)
+    for name in ("ranked_top_n", "merit"):
+        wait_for_earlier(context, history, name, [nyse().previous_session(days[0])])
+    out, meta = changes_for(context, history, days, runs)
+    later = later_days(history, "changes", days)
+    if later:  # scanned before this day was: they compared with nothing, or with what it was
+        record_later(context, history, "changes", changes_for(context, history, later, runs)[0], later, days,
+                     screens=[s.name for s in runs])
+    if not meta:
+        meta["status"] = f"no top N stored for {nyse().previous_session(days[-1]):{DATE_FMT}}: nothing to compare"
+    return Output(out, metadata={**range_metadata(days), "rows": len(out), **meta})
+
+
+def changes_for(context, history, days: list[pd.Timestamp], runs) -> tuple[pd.DataFrame, dict]:
+    """Each screen's changes on `days` against its previous session's top N, both read from the store;
+    with the last day's summary and table as metadata."""
     calendar = nyse()
     before = calendar.previous_session(days[0])
-    for name in ("ranked_top_n", "merit"):
-        wait_for_earlier(context, store.history, name, [before])
     frames, meta = [], {}
-    for s in screens.resolve(scan):
-        tops = screen_span(store.history, "ranked_top_n", before, days[-1], ["date", "symbol", "rank", "merit_score"],
-                           s.name)
-        scores = screen_span(store.history, "merit", before, days[-1], ["date", "symbol", "merit_score"], s.name)
+    for s in runs:
+        tops = screen_span(history, "ranked_top_n", before, days[-1], ["date", "symbol", "rank", "merit_score"], s.name)
+        scores = screen_span(history, "merit", before, days[-1], ["date", "symbol", "merit_score"], s.name)
         for day in days:
             previous = calendar.previous_session(day)
             today, earlier = tops[tops["date"] == day], tops[tops["date"] == previous]
@@ -165,7 +177,4 @@ def changes(context, store: StoreResource, scan: ScanSettings, screens: Screens)
                 meta[f"changes_{s.name}"] = table_metadata(found)
                 context.log.info(f"changes {day:{DATE_FMT}}, screen {s.name}: {summary(found)}")
     out = (pd.concat(frames, ignore_index=True) if frames else empty_changes().assign(screen=pd.Series(dtype=object)))
-    out = out[["date", "screen", *CHANGE_COLUMNS]]
-    if not meta:
-        meta["status"] = f"no top N stored for {calendar.previous_session(days[-1]):{DATE_FMT}}: nothing to compare"
-    return Output(out, metadata={**range_metadata(days), "rows": len(out), **meta})
+    return out[["date", "screen", *CHANGE_COLUMNS]], meta

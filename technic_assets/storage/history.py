@@ -62,8 +62,10 @@ class History:
                            [[_ts(d) for d in dates]])
         return pd.DataFrame() if found is None else found
 
-    def replace_dates(self, name: str, frame: pd.DataFrame, dates: list[pd.Timestamp]) -> None:
-        """Replace every row of `dates` with `frame`, atomically (the I/O manager's rule)."""
+    def replace_dates(self, name: str, frame: pd.DataFrame, dates: list[pd.Timestamp],
+                      screens: list[str] | None = None) -> None:
+        """Replace every row of `dates` (only those of `screens`, and rows from before screens, where
+        given) with `frame`, atomically (the I/O manager's rule)."""
         name = table(name)
         with transaction(self.path) as conn:
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}").fetchall()
@@ -71,9 +73,13 @@ class History:
             if not table_exists(conn, name):
                 conn.execute(f"CREATE TABLE {SCHEMA}.{name} AS SELECT * FROM frame").fetchall()
                 return
-            conn.execute(f"DELETE FROM {SCHEMA}.{name} WHERE date IN (SELECT unnest(?::TIMESTAMP[]))",
-                         [[_ts(d) for d in dates]]).fetchall()
-            conn.execute(f"INSERT INTO {SCHEMA}.{name} SELECT * FROM frame").fetchall()
+            where, params = "date IN (SELECT unnest(?::TIMESTAMP[]))", [[_ts(d) for d in dates]]
+            if screens is not None:
+                where += " AND (screen IN (SELECT unnest(?::VARCHAR[])) OR screen IS NULL)"
+                params.append(list(screens))
+            conn.execute(f"DELETE FROM {SCHEMA}.{name} WHERE {where}", params).fetchall()
+            if len(frame):
+                conn.execute(f"INSERT INTO {SCHEMA}.{name} BY NAME SELECT * FROM frame").fetchall()
 
     def sources(self) -> dict[pd.Timestamp, str]:
         """date -> the data source its universe was read from, as recorded with the rows (days stored

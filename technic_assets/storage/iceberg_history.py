@@ -51,8 +51,14 @@ class IcebergHistory(History):
     def query(self, name: str, sql: str, params: list) -> pd.DataFrame | None:
         return self.store.query([table(name)], sql, params)
 
-    def replace_dates(self, name: str, frame: pd.DataFrame, dates: list[pd.Timestamp]) -> None:
-        self.store.replace(name, frame, one_of("date", [pd.Timestamp(d) for d in dates]))
+    def replace_dates(self, name: str, frame: pd.DataFrame, dates: list[pd.Timestamp],
+                      screens: list[str] | None = None) -> None:
+        from pyiceberg.expressions import And, IsNull, Or
+
+        delete = one_of("date", [pd.Timestamp(d) for d in dates])
+        if screens is not None:
+            delete = And(delete, Or(one_of("screen", list(screens)), IsNull("screen")))
+        self.store.replace(name, frame, delete)
 
     def replace_filings(self, filings: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp,
                         covered_through: pd.Timestamp) -> None:
