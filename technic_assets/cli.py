@@ -536,13 +536,12 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
 
 
 def serve_day(env: Environment, host: str, port: int, date: str | None) -> None:
-    """`technic serve`: load the day (checked here, so a missing store or day is one clear line), then run
-    uvicorn over the live app until interrupted."""
-    import uvicorn
-
+    """`technic serve`: listen on the address, then load the day (both checked here, so a busy port, a bad
+    host, a missing store or day is one clear line), then serve the live app until SIGTERM or Ctrl-C."""
     from technic_assets.live.day import DayNotFound
     from technic_assets.live.engine import LiveEngine
     from technic_assets.live.server import create_app, live_mode, saved_screens_of
+    from technic_assets.live.serving import listen, serve
     from technic_assets.resources import ScanSettings
     from technic_assets.screens import Screens
     from technic_assets.storage import db_path
@@ -560,13 +559,18 @@ def serve_day(env: Environment, host: str, port: int, date: str | None) -> None:
         mode = live_mode()
         saved = saved_screens_of(env.screens_path)
         primary = Screens(path=env.screens_path).primary(ScanSettings())
+        sock = listen(host, port)  # before the day is loaded: nothing runs yet when the address is refused
+    except (ValueError, DayNotFound) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    try:
         started = time.perf_counter()
         engine = LiveEngine.load(db_path(env.duckdb_path), date, screen=primary, wait_for_window=False)
     except (ValueError, DayNotFound) as exc:
+        sock.close()
         raise SystemExit(f"error: {exc}") from None
     print(f"Serving {engine.day:%Y-%m-%d} ({len(engine.universe)} listings, loaded in "
           f"{time.perf_counter() - started:.1f}s; TECHNIC_LIVE={mode}) at http://{host}:{port}/", file=sys.stderr)
-    uvicorn.run(create_app(engine, mode=mode, screens=saved), host=host, port=port, log_level="warning")
+    serve(create_app(engine, mode=mode, screens=saved), sock)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,12 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running(app, timeout: float = 20.0):
-    """Serve `app` on 127.0.0.1 until the block ends; yields its base URL."""
-    import uvicorn
+    """Serve `app` on 127.0.0.1 until the block ends (its open streams ended, as `technic serve` ends
+    them); yields its base URL."""
+    from technic_assets.live.serving import server as live_server
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = live_server(app, host="127.0.0.1", port=port, lifespan="on")
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

@@ -3,6 +3,7 @@ builds are never downloaded), against a real loopback server over the warm 200-s
 
 import os
 import shutil
+import time
 
 import pandas as pd
 import pytest
@@ -46,6 +47,7 @@ def test_the_page_ranks_screens_streams_and_explains(browser, warm_template):
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(url + "/")
         page.wait_for_selector("#connection.on", timeout=15_000)  # the stream is open
+        assert page.inner_text("#connection") == "stored day, no live feed"  # TECHNIC_LIVE=off: no feed runs
 
         # reads the table: the stored top N, in order
         rows = table(page)
@@ -93,4 +95,50 @@ def test_the_page_ranks_screens_streams_and_explains(browser, warm_template):
         assert "forecast z-scores: 5d " in page.inner_text("#detail-body") and "%" not in page.inner_text("#detail-body")
         assert page.locator("#chart path.sma200").count() == 1 and page.locator("#chart path.bb").count() == 2
         assert page.locator("#chart rect.candle").count() > 100
+        assert not errors, errors
+
+
+def test_a_value_refused_while_a_screen_is_in_flight_leaves_the_stream_on_the_accepted_screen(browser, warm_template):
+    """A valid change whose screen is still on its way, then a refused one: the refusal is shown on its
+    field, and when the valid screen arrives the stream reopens with it (not with the refused value),
+    so new versions keep coming."""
+    engine = LiveEngine.load(warm_template)
+    with running(create_app(engine, mode="off")) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(url + "/")
+        page.wait_for_selector("#connection.on", timeout=15_000)
+        held = []  # the first screen request, kept in flight until released
+
+        def hold_first(route):
+            if held:
+                route.continue_()
+            else:
+                held.append(route)
+
+        page.route("**/api/screen?*", hold_first)
+        page.select_option("select[name=style]", "swing")  # a valid change: its screen is held
+        deadline = time.monotonic() + 15
+        while not held:  # Playwright hands the route over while the page is waited on
+            assert time.monotonic() < deadline, "the page asked for no screen after a change"
+            page.wait_for_timeout(20)
+        page.fill("input[name=max_price]", "1")  # below the minimum price: refused
+        page.dispatch_event("input[name=max_price]", "change")
+        page.wait_for_function("() => document.querySelector('#form-error').textContent.includes('max_price')",
+                               timeout=15_000)
+        assert page.get_attribute("input[name=max_price]", "aria-invalid") == "true"
+        held[0].continue_()  # the valid screen arrives after the refusal
+        page.wait_for_function("() => document.querySelector('#summary').textContent.includes('(swing)')",
+                               timeout=15_000)
+        version = int(page.evaluate("() => document.body.dataset.version"))
+
+        # a new version reaches the page: only the reopened stream can bring it
+        engine.rescan(engine.stored.indicators.assign(date=engine.day), as_of=pd.Timestamp.now(tz="UTC"),
+                      source="replay")
+        page.wait_for_function("v => document.body.dataset.version === String(v)", arg=version + 1, timeout=15_000)
+        page.wait_for_selector("#connection.on", timeout=15_000)
+        assert "(swing)" in page.inner_text("#summary")  # the stream's screen is the accepted one
+        assert "max_price" in page.inner_text("#form-error")  # the refusal still stands on its field
+        assert page.get_attribute("input[name=max_price]", "aria-invalid") == "true"
         assert not errors, errors

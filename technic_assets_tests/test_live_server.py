@@ -3,6 +3,10 @@ with Last-Event-ID, `technic watch`), on the warm 200-stock day."""
 
 import io
 import json
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -210,7 +214,9 @@ def test_technic_watch_without_a_server_says_so():
 
 
 def test_technic_serve_refuses_a_store_without_a_scanned_day(tmp_path):
-    result = run_cli(["serve", "--port", "8000"], {"TECHNIC_DUCKDB_PATH": str(tmp_path / "empty.duckdb")})
+    from technic_assets_tests.live_server import free_port
+
+    result = run_cli(["serve", "--port", str(free_port())], {"TECHNIC_DUCKDB_PATH": str(tmp_path / "empty.duckdb")})
     assert result.returncode != 0 and "technic scan" in result.stderr
     result = run_cli(["serve", "--date", "soon"], {"TECHNIC_DUCKDB_PATH": str(tmp_path / "empty.duckdb")})
     assert result.returncode != 0 and "--date" in result.stderr
@@ -246,3 +252,81 @@ def test_technic_live_starts_the_intraday_loop_and_stops_it_at_shut_down(engine,
         assert c.get("/healthz").json()["mode"] == "replay"
         assert calls == [("started", "replay", True, True)]
     assert calls[-1] == "stopped"
+
+
+# -- `technic serve` as a process: stopping with streams open, refusing a busy port or a bad host ----------
+def serve_process(*args: str, log) -> subprocess.Popen:
+    """`technic serve ARGS` in a process of its own (the store and settings from this test's environment),
+    its output to the file `log`."""
+    return subprocess.Popen([sys.executable, "-m", "technic_assets.cli", "serve", *args], stdout=log,
+                            stderr=subprocess.STDOUT)
+
+
+def open_stream(port: int) -> socket.socket:
+    """An SSE connection to /api/stream, read up to its first version event and then left open."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+    sock.sendall(b"GET /api/stream?n=5 HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
+    seen = b""
+    while b"event: version" not in seen:
+        chunk = sock.recv(65536)
+        assert chunk, f"the stream closed before its first version: {seen!r}"
+        seen += chunk
+    return sock
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_technic_serve_stops_within_two_seconds_with_streams_open(warm_store, tmp_path, sig):
+    from technic_assets_tests.live_server import free_port
+
+    port, log_path, streams = free_port(), tmp_path / "serve.log", []
+    with open(log_path, "wb") as log:
+        proc = serve_process("--port", str(port), log=log)
+    try:
+        deadline = time.monotonic() + 180  # imports and loading the day, on a busy machine
+        while True:
+            assert proc.poll() is None, f"technic serve exited: {log_path.read_text()}"
+            assert time.monotonic() < deadline, f"technic serve did not answer: {log_path.read_text()}"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        streams = [open_stream(port) for _ in range(3)]  # a page, `technic watch`, another page
+        signalled = time.monotonic()
+        proc.send_signal(sig)
+        try:
+            code = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"technic serve still runs 10 s after {sig.name} with 3 streams open")
+        took = time.monotonic() - signalled
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for sock in streams:
+            sock.close()
+    output = log_path.read_text()
+    assert code == 0 and took < 2.0, (code, took, output)
+    assert "Traceback" not in output and "Error" not in output, output
+
+
+def serve_refusal(*args: str) -> tuple[int, list[str]]:
+    result = subprocess.run([sys.executable, "-m", "technic_assets.cli", "serve", *args], capture_output=True,
+                            text=True, timeout=300)
+    return result.returncode, (result.stdout + result.stderr).strip().splitlines()
+
+
+def test_technic_serve_refuses_a_busy_port_in_one_line(warm_store):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, lines = serve_refusal("--port", str(port))
+    assert code == 1 and len(lines) == 1, (code, lines)
+    assert f"--port {port}" in lines[0] and "in use" in lines[0], lines
+
+
+def test_technic_serve_refuses_a_bad_host_in_one_line(warm_store):
+    code, lines = serve_refusal("--host", "999.1.1.1", "--port", "8000")
+    assert code == 1 and len(lines) == 1, (code, lines)
+    assert "--host '999.1.1.1'" in lines[0], lines

@@ -56,8 +56,9 @@ class LiveEngine:
         if stored.window_bars is not None:
             self._set_window(stored.window_bars)
         elif window_loader is not None:
-            threading.Thread(target=self._load_window, args=(window_loader,), name="technic-window",
-                             daemon=True).start()
+            # not a daemon: the interpreter's exit waits for the read (one query) to end, where it would
+            # stop a daemon thread inside DuckDB's C++ and abort the process ("terminate called")
+            threading.Thread(target=self._load_window, args=(window_loader,), name="technic-window").start()
         else:
             raise ValueError("LiveEngine: the stored day has no window of bars and nothing to load it with")
         self._forecasts = stored.forecasts

@@ -13,6 +13,9 @@ The handlers only parse, call the engine, and shape the answer: a bad parameter 
 Screens run in a worker thread (the event loop keeps streaming), and one computation serves every
 request for the same version and settings (single flight), so 50 clients of a new version cost one.
 
+A server shutting down calls end_streams(app) first: every open stream then ends (uvicorn waits for
+open connections before it stops, and a stream would never finish by itself).
+
 TECHNIC_LIVE picks the intraday feed: `off` (default: the stored day only), `replay` or `polygon`, which
 start `technic_assets.live.runner` (imported lazily) with `runner.start(engine, mode)` at start-up and
 stop what it returned (`.stop()`, awaited if it is a coroutine) at shut-down.
@@ -157,6 +160,7 @@ class Service:
         self._flights: dict[tuple, asyncio.Future] = {}
         self._payloads: dict[tuple, str] = {}
         self.runner = None
+        self.closing = asyncio.Event()  # set when the server shuts down: the streams end
 
     async def screen(self, settings, snapshot=None):
         """engine.screen in a worker thread, once per (version, settings) however many ask at once."""
@@ -186,6 +190,37 @@ class Service:
         except Exception:
             self._payloads.pop(key, None)
             raise
+
+
+def end_streams(app) -> None:
+    """End every open stream of the app now, and any opened after: a server shutting down calls it first."""
+    service = getattr(app.state, "service", None)
+    if service is not None:
+        service.closing.set()
+
+
+async def until(stop: asyncio.Event, items):
+    """The items of the async iterator `items` until `stop` is set: then it ends at once (even while
+    waiting for the next item) and closes `items`."""
+    stopping, step = asyncio.ensure_future(stop.wait()), None
+    try:
+        while not stop.is_set():
+            step = asyncio.ensure_future(items.__anext__())
+            await asyncio.wait((step, stopping), return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                return
+            try:
+                item = step.result()
+            except StopAsyncIteration:
+                return
+            step = None
+            yield item
+    finally:
+        stopping.cancel()
+        if step is not None and not step.done():
+            step.cancel()
+            await asyncio.wait((step,))
+        await items.aclose()
 
 
 def _bad(exc: BadParameter) -> JSONResponse:
@@ -308,7 +343,7 @@ async def stream(request: Request):
 
     async def events():
         yield "retry: 2000\n\n"
-        async for snap in service.engine.subscribe(last, heartbeat=PING_SECONDS):
+        async for snap in until(service.closing, service.engine.subscribe(last, heartbeat=PING_SECONDS)):
             if snap is None:
                 yield ": ping\n\n"
                 continue

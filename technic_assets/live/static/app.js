@@ -5,6 +5,10 @@ const tbody = $("#ranked tbody");
 let source = null;
 let daySettings = null;
 let lastVersion = null;
+let accepted = null; // the parameters of the last screen the server accepted: the stream's
+let asked = 0, shown = 0; // screens asked for, and the number of the one shown (answers may come out of order)
+let feed = null; // /healthz's feed: what keeps the table current
+let stream = "connecting"; // the stream's state: connecting, open, reconnecting, closed
 
 const fmt = {
   num: (v, d = 1) => (v === null || v === undefined ? "-" : Number(v).toFixed(d)),
@@ -88,22 +92,62 @@ function render(payload) {
   });
 }
 
-function connect() {
-  // one EventSource per screen; the browser resumes it with Last-Event-ID after a drop
-  if (source) source.close();
+function feedLabel() {
+  // what is true of the data: the stored day alone, or the live feed and its state
+  if (!feed || feed.state === "off") return "stored day, no live feed";
+  return feed.state === "live" ? "live" : `live feed ${feed.state}`;
+}
+
+function showConnection() {
   const status = $("#connection");
-  source = new EventSource("/api/stream?" + query().toString());
+  status.textContent = stream === "open" ? feedLabel() : stream === "closed" ? "disconnected (reload the page)" : stream;
+  status.className = stream === "open" ? "on" : "off";
+  status.title = (feed && (feed.error || feed.detail)) || "";
+}
+
+async function refreshFeed() {
+  const res = await fetch("/healthz");
+  const body = await res.json();
+  feed = body.feed;
+  showConnection();
+  return body;
+}
+
+function connect() {
+  // one EventSource per accepted screen; the browser resumes it with Last-Event-ID after a drop
+  if (source) source.close();
+  source = new EventSource("/api/stream?" + accepted.toString());
   source.addEventListener("version", (e) => render(JSON.parse(e.data)));
-  source.onopen = () => { status.textContent = "live"; status.className = "on"; };
-  source.onerror = () => { status.textContent = "reconnecting"; status.className = "off"; };
+  const opened = source;
+  source.onopen = () => { stream = "open"; showConnection(); };
+  source.onerror = () => { stream = opened.readyState === EventSource.CLOSED ? "closed" : "reconnecting"; showConnection(); };
+}
+
+function showRefused(body) {
+  // the server's message, and the field it names marked; the stream stays on the accepted screen
+  clearRefused();
+  $("#form-error").textContent = body.error;
+  const field = body.parameter === "sector" ? $("#sectors") : form.elements[body.parameter];
+  if (field instanceof Element) { field.classList.add("invalid"); field.setAttribute("aria-invalid", "true"); }
+}
+
+function clearRefused() {
+  $("#form-error").textContent = "";
+  form.querySelectorAll(".invalid").forEach((el) => { el.classList.remove("invalid"); el.removeAttribute("aria-invalid"); });
 }
 
 async function rescreen() {
-  const err = $("#form-error");
-  const res = await fetch("/api/screen?" + query().toString());
+  const asking = ++asked, params = query();
+  const res = await fetch("/api/screen?" + params.toString());
   const body = await res.json();
-  if (!res.ok) { err.textContent = body.error; return; }
-  err.textContent = "";
+  if (!res.ok) {
+    if (asking === asked) showRefused(body); // only the latest settings' verdict stands
+    return;
+  }
+  if (asking === asked) clearRefused();
+  if (asking < shown) return; // a later screen is shown already
+  shown = asking;
+  accepted = params;
   render(body);
   connect();
 }
@@ -234,6 +278,9 @@ async function start() {
   daySettings = body.settings;
   fillForm(daySettings, body.sectors_available);
   render(body);
+  accepted = query();
+  const health = await refreshFeed();
+  if (health.mode !== "off") setInterval(() => refreshFeed().catch(() => {}), 5000); // stale, live again, ...
   connect();
 }
 start();
