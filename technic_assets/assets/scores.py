@@ -177,4 +177,7 @@ def changes_for(context, history, days: list[pd.Timestamp], runs) -> tuple[pd.Da
                 meta[f"changes_{s.name}"] = table_metadata(found)
                 context.log.info(f"changes {day:{DATE_FMT}}, screen {s.name}: {summary(found)}")
     out = (pd.concat(frames, ignore_index=True) if frames else empty_changes().assign(screen=pd.Series(dtype=object)))
-    return out[["date", "screen", *CHANGE_COLUMNS]], meta
+    out = out[["date", "screen", *CHANGE_COLUMNS]]
+    # one type whichever write makes the table (an empty day's frame, or a day's rows): a store's table
+    # would otherwise depend on the order of the runs
+    return out.astype({"date": "datetime64[ns]"}), meta
