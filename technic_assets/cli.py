@@ -568,9 +568,9 @@ def serve_day(env: Environment, host: str, port: int, date: str | None) -> None:
     except (ValueError, DayNotFound) as exc:
         sock.close()
         raise SystemExit(f"error: {exc}") from None
-    print(f"Serving {engine.day:%Y-%m-%d} ({len(engine.universe)} listings, loaded in "
-          f"{time.perf_counter() - started:.1f}s; TECHNIC_LIVE={mode}) at http://{host}:{port}/", file=sys.stderr)
-    serve(create_app(engine, mode=mode, screens=saved), sock)
+    serve(create_app(engine, mode=mode, screens=saved), sock,
+          announce=f"Serving {engine.day:%Y-%m-%d} ({len(engine.universe)} listings, loaded in "
+                   f"{time.perf_counter() - started:.1f}s; TECHNIC_LIVE={mode}) at http://{host}:{port}/")
 
 
 if __name__ == "__main__":

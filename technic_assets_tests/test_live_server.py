@@ -310,6 +310,31 @@ def test_technic_serve_stops_within_two_seconds_with_streams_open(warm_store, tm
     assert "Traceback" not in output and "Error" not in output, output
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_technic_serve_stops_cleanly_on_a_signal_sent_as_soon_as_it_says_it_serves(warm_store, sig):
+    """The 'Serving ...' line is the cue a script or a person acts on: a stop sent at once (the server's
+    loop still starting, the window of bars maybe still being read) is a clean exit all the same."""
+    from technic_assets_tests.live_server import free_port
+
+    proc = subprocess.Popen([sys.executable, "-m", "technic_assets.cli", "serve", "--port", str(free_port())],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stderr.readline()  # "" if it exits without a line
+        assert first.startswith("Serving"), first
+        proc.send_signal(sig)
+        try:
+            code = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"technic serve still runs 10 s after {sig.name}")
+        rest = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    assert code == 0 and rest == "", (code, rest)
+
+
 def serve_refusal(*args: str) -> tuple[int, list[str]]:
     result = subprocess.run([sys.executable, "-m", "technic_assets.cli", "serve", *args], capture_output=True,
                             text=True, timeout=300)

@@ -17,6 +17,7 @@ import ipaddress
 import re
 import signal
 import socket
+import sys
 
 import uvicorn
 
@@ -75,16 +76,20 @@ def server(app, **config) -> Server:
     return Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=GRACE_SECONDS, **config))
 
 
-def serve(app, sock: socket.socket) -> None:
-    """Serve the app on the listening socket until SIGTERM or SIGINT (Ctrl-C), then return."""
+def serve(app, sock: socket.socket, announce: str = "") -> None:
+    """Serve the app on the listening socket until SIGTERM or SIGINT (Ctrl-C), then return; `announce`
+    goes to stderr once a signal would stop it cleanly (so whoever waits for the line may send one)."""
     running = server(app)
-    # uvicorn handles both signals while it runs, then restores these handlers and raises the signal again
-    # (for a caller that wants it): a stop the user asked for is no error here
-    quiet = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # uvicorn handles both signals while it runs, then restores the handlers it found and raises the signal
+    # again (for a caller that wants it). Those handlers are its own too: a signal before it takes over (its
+    # loop still starting) stops it all the same, and the one raised again is no error here.
+    previous = {sig: signal.signal(sig, running.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+    if announce:
+        print(announce, file=sys.stderr, flush=True)
     try:
         running.run(sockets=[sock])
     finally:
-        for sig, handler in quiet.items():
+        for sig, handler in previous.items():
             signal.signal(sig, handler)
         sock.close()
     if not running.started:  # the app's start-up failed; uvicorn has logged why
