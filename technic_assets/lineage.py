@@ -23,6 +23,7 @@ from dagster._core.storage.tags import (ASSET_PARTITION_RANGE_END_TAG, ASSET_PAR
                                         PARTITION_NAME_TAG)
 
 from technic_assets.core.alpha_features import HORIZONS
+from technic_assets.storage.connection import SCHEMA, table
 
 # reader -> {upstream asset: the sessions back it reads}
 EARLIER_READS: dict[str, dict[str, tuple[int, ...]]] = {
@@ -60,7 +61,8 @@ def record_later(context, history, reader: str, rows: pd.DataFrame, later: list[
     record each as a materialization of its own partition, so the UI shows what the store holds."""
     from dagster import AssetKey, AssetMaterialization
 
-    if rows.empty and history.query(reader, f"SELECT 1 FROM technic.{reader} LIMIT 1", []) is None:
+    name = reader
+    if rows.empty and history.query(reader, f"SELECT 1 FROM {SCHEMA}.{table(name)} LIMIT 1", []) is None:
         return  # nothing to store, and no table to make from a frame whose text columns have no type
     history.replace_dates(reader, rows, later, screens=screens)
     wrote = f"{days[0]:%Y-%m-%d}" if len(days) == 1 else f"{days[0]:%Y-%m-%d}...{days[-1]:%Y-%m-%d}"
