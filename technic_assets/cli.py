@@ -75,16 +75,20 @@ def utc_now() -> pd.Timestamp:
 
 
 def scannable_range(env: Environment, now: pd.Timestamp) -> tuple[str, str]:
-    """(the first session with a whole history window, the latest closed session as of `now`)."""
+    """(the first session with a whole history window, the latest closed session as of `now`), or one
+    line saying that TECHNIC_START_DATE leaves no day to scan yet (never a range that ends before it starts)."""
     from technic_assets.core.indicators import LOOKBACK
-    from technic_assets.partitions import build_partitions, first_scannable, latest_closed_session
+    from technic_assets.partitions import build_partitions, first_scannable, latest_closed_session, nyse
 
     partitions = build_partitions(env.start_date)
-    earliest = first_scannable(partitions)
-    if earliest == "none yet":
-        raise SystemExit(f"error: partitions start on {partitions.get_first_partition_key()} (TECHNIC_START_DATE) "
-                         f"and no session has {LOOKBACK} sessions of history before it yet")
-    return earliest, latest_closed_session(now)
+    earliest, latest = first_scannable(partitions), latest_closed_session(now)
+    if earliest == "none yet" or earliest > latest:
+        first = (f"past the end of the NYSE calendar ({nyse().last_session:%Y-%m-%d})" if earliest == "none yet"
+                 else f"{earliest}, after the latest closed session ({latest})")
+        raise SystemExit(f"error: TECHNIC_START_DATE={env.start_date} leaves no day to scan yet: partitions start on "
+                         f"{partitions.get_first_partition_key()} and the first day with {LOOKBACK} sessions of "
+                         f"history is {first}")
+    return earliest, latest
 
 
 def check_scannable(day: str, env: Environment, now: pd.Timestamp, what: str = "scan date") -> str:
@@ -102,7 +106,8 @@ def check_scannable(day: str, env: Environment, now: pd.Timestamp, what: str = "
 
 
 def parse_session(raw: str, flag: str = "--date") -> str:
-    """A YYYY-MM-DD that is an NYSE session, or one line saying what it is instead."""
+    """A YYYY-MM-DD that is an NYSE session, or one line saying what it is instead. A day beyond the
+    calendar's years passes: check_scannable refuses it, naming the days that can be scanned."""
     from technic_assets.partitions import is_session, nyse
 
     try:
@@ -110,10 +115,7 @@ def parse_session(raw: str, flag: str = "--date") -> str:
     except ValueError:
         raise SystemExit(f"error: {flag} {raw!r} is not a date (want YYYY-MM-DD)") from None
     cal = nyse()
-    if not cal.first_session <= stamp <= cal.last_session:
-        raise SystemExit(f"error: {flag} {raw} is outside the NYSE calendar "
-                         f"({cal.first_session:%Y-%m-%d} .. {cal.last_session:%Y-%m-%d})")
-    if not is_session(stamp):
+    if cal.first_session <= stamp <= cal.last_session and not is_session(stamp):
         raise SystemExit(f"error: {flag} {raw} is not an NYSE trading day (weekend, holiday or closure)")
     return stamp.strftime("%Y-%m-%d")
 

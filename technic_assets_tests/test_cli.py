@@ -170,6 +170,9 @@ WEDNESDAY = pd.Timestamp("2025-06-04 12:00", tz="America/New_York")  # the sessi
     (["scan", "--date", "2024-06-03"], "scan date 2024-06-03 needs 300 sessions of history"),
     (["backfill", "--from", "2025-06-02", "--to", "2025-06-20"], "--to 2025-06-20 has not closed yet"),
     (["backfill", "--from", "2024-12-01", "--to", "2025-06-02"], "--from 2024-12-01 needs 300 sessions"),
+    # past the exchange calendar's years, or before them: the same line, not the calendar's own bounds
+    (["scan", "--date", "2031-06-02"], "scan date 2031-06-02 has not closed yet"),
+    (["plan", "--date", "2009-06-01"], "scan date 2009-06-01 needs 300 sessions of history"),
 ])
 def test_a_day_outside_the_scannable_range_is_one_line_naming_it_and_the_range(store_path, tmp_path, monkeypatch,
                                                                                argv, message):
@@ -180,6 +183,29 @@ def test_a_day_outside_the_scannable_range_is_one_line_naming_it_and_the_range(s
     assert text.startswith(f"error: {message}") and "\n" not in text
     assert text.endswith("days that can be scanned: 2025-03-13 .. 2025-06-03")  # by the exchange's calendar
     assert not store_path.exists() and not (tmp_path / "storage").exists()  # nothing run, nothing submitted
+
+
+# NYSE's closures of 2025 and 2026 as the exchange publishes them (2025-01-09: the national day of mourning)
+NYSE_HOLIDAYS = ["2025-01-01", "2025-01-09", "2025-01-20", "2025-02-17", "2025-04-18", "2025-05-26", "2025-06-19",
+                 "2025-07-04", "2025-09-01", "2025-11-27", "2025-12-25", "2026-01-01", "2026-01-19", "2026-02-16",
+                 "2026-04-03", "2026-05-25", "2026-06-19", "2026-07-03", "2026-09-07", "2026-11-26", "2026-12-25"]
+
+
+def test_a_start_date_that_leaves_no_day_to_scan_is_one_line(store_path, tmp_path, monkeypatch):
+    """Partitions from 2025-01-02 have their first 300-session window in 2026, after the clock's latest
+    closed session: one line saying so, not a range that ends before it starts; nothing run or submitted."""
+    import numpy as np
+
+    first = str(np.busday_offset("2025-01-02", 299, holidays=NYSE_HOLIDAYS))  # the 300th session, 2025-01-02 the 1st
+    monkeypatch.setenv("TECHNIC_START_DATE", "2025-01-02")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    for argv in (["scan"], ["plan", "--date", DAY], ["backfill", "--from", DAY, "--to", NEXT]):
+        with pytest.raises(SystemExit) as err:
+            main(argv, now=WEDNESDAY)
+        assert str(err.value) == ("error: TECHNIC_START_DATE=2025-01-02 leaves no day to scan yet: partitions start on "
+                                  f"2025-01-02 and the first day with 300 sessions of history is {first}, after the "
+                                  "latest closed session (2025-06-03)")
+    assert not store_path.exists() and not (tmp_path / "storage").exists()
 
 
 @pytest.mark.parametrize("env, argv, message", [
