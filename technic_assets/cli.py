@@ -465,10 +465,13 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
 
     from technic_assets.output import EXPORT_FORMATS, FORMATS, format_for
 
-    if args.command == "top":
-        args.format = format_for(args.format, args.output, FORMATS, "table")
-    if args.command == "export":
-        args.format = format_for(args.format, args.output, EXPORT_FORMATS, "parquet")
+    try:
+        if args.command == "top":
+            args.format = format_for(args.format, args.output, FORMATS, "table")
+        if args.command == "export":
+            args.format = format_for(args.format, args.output, EXPORT_FORMATS, "parquet")
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
     if args.command == "worker":
         from technic_assets.distributed import start_worker
 

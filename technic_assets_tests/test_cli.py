@@ -271,6 +271,54 @@ def test_written_files_follow_the_umask_and_their_extension(warm_store, tmp_path
         os.umask(old)
 
 
+def test_an_output_named_for_another_format_or_that_is_no_file_is_one_line(warm_store, tmp_path):
+    """`merit.json` from export (Parquet or CSV) and `top.parquet` from top would hold another format
+    than their names say, a folder or a path under a file is no file to write: one line each, nothing
+    written. A --format given keeps its say over the name."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes").write_text("kept")
+    refused = {
+        ("export", "merit", "--from", DAY, "--to", DAY, "--output", str(out / "merit.json")):
+            f"--output {out}/merit.json: a .json name says json, but this command writes parquet, csv; name the "
+            "file .parquet, .csv, or give --format",
+        ("top", "--date", DAY, "--output", str(out / "top.parquet")):
+            f"--output {out}/top.parquet: a .parquet name says parquet, but this command writes table, csv, json, "
+            "markdown; name the file .txt, .csv, .json, .md, .markdown, or give --format",
+        ("top", "--date", DAY, "--output", str(out)): f"--output {out} is a folder; give the path of a file",
+        ("export", "merit", "--from", DAY, "--to", DAY, "--output", str(out / "notes" / "merit.csv")):
+            f"--output {out}/notes/merit.csv: {out}/notes is not a folder",
+    }
+    for argv, message in refused.items():
+        with pytest.raises(SystemExit) as err:
+            main(list(argv))
+        assert str(err.value) == f"error: {message}"
+    assert sorted(p.name for p in out.iterdir()) == ["notes"] and (out / "notes").read_text() == "kept"
+    assert main(["export", "merit", "--from", DAY, "--to", DAY, "--format", "csv", "--output", str(out / "m.json")]) == 0
+    assert len(pd.read_csv(out / "m.json")) == query(warm_store, "SELECT count(*) n FROM technic.merit WHERE date = ?",
+                                                     [DAY])["n"][0]
+
+
+def test_a_write_that_fails_midway_is_one_error_and_leaves_nothing(tmp_path, monkeypatch):
+    """A disk that fills up as the file is renamed into place: a ValueError naming the file (the CLI's
+    one line), the file as it was, and no temporary left beside it."""
+    import errno
+    import os
+
+    from technic_assets.output import write_text
+
+    target = tmp_path / "top.csv"
+    target.write_text("yesterday's\n")
+
+    def full(*_):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(ValueError, match=f"^--output {target}: cannot be written \\(No space left on device\\)$"):
+        write_text("rank,symbol\n", str(target))
+    assert [p.name for p in tmp_path.iterdir()] == ["top.csv"] and target.read_text() == "yesterday's\n"
+
+
 def test_the_alpha_forecasts_are_labelled_z_scores_never_percent(warm_store, capsys):
     """The models learn the day's excess return over its cross-sectional deviation (alpha_model's
     training_target): a forecast of 0.2207 is +0.22 deviations, not "+22.07%"."""
