@@ -263,13 +263,8 @@ def show_top(args, env: Environment) -> None:
     screen = pick_screen(tops, args.screen, env, day)
     rows = screen_rows(history.read_dates(table, [pd.Timestamp(day)]), screen) if args.changes else screen_rows(tops, screen)
     if args.changes and rows.empty:
-        from technic_assets.partitions import nyse
-
-        before = nyse().previous_session(pd.Timestamp(day))
-        raise SystemExit(f"error: no changes stored for {day}, screen {screen} in {path}: the previous session, "
-                         f"{before:%Y-%m-%d}, has no top N of that screen to compare with; scan it "
-                         f"(`technic scan --date {before:%Y-%m-%d}`{'' if screen in ('default', 'adhoc') else f' --screen {screen}'}) "
-                         "and the changes are computed")
+        raise SystemExit(f"error: no changes stored for {day}, screen {screen} in {path}: "
+                         f"{why_no_changes(day, screen, env, history)}")
     if args.changes:
         if args.top is not None:  # the first N ranks today, and those that left them
             rows = rows[(rows["rank"] <= args.top) | (rows["previous_rank"] <= args.top)]
@@ -288,6 +283,28 @@ def show_top(args, env: Environment) -> None:
         write_text(text, args.output)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
+
+
+def why_no_changes(day: str, screen: str, env: Environment, history) -> str:
+    """Why `day` has no stored changes for `screen`, and the scan that computes them (if any can)."""
+    from technic_assets.assets.common import screen_rows
+    from technic_assets.partitions import build_partitions, first_scannable, nyse
+    from technic_assets.screens import ADHOC_SCREEN
+
+    def scan(date: str) -> str:
+        if screen == ADHOC_SCREEN:
+            return f"`technic scan --date {date}` with the --style, --top and --sector the one-off screen had"
+        return f"`technic scan --date {date}{'' if screen == 'default' else f' --screen {screen}'}`"
+
+    before = f"{nyse().previous_session(pd.Timestamp(day)):%Y-%m-%d}"
+    if before < first_scannable(build_partitions(env.start_date)):
+        return (f"{day} is the first day that can be scanned from TECHNIC_START_DATE ({env.start_date}), so there is "
+                "no earlier top N to compare it with")
+    if screen_rows(history.read_dates("ranked_top_n", [pd.Timestamp(before)]), screen).empty:
+        return (f"the previous session, {before}, has no top N of that screen to compare with; scan it ({scan(before)}) "
+                "and the changes are computed")
+    return (f"the previous session, {before}, is stored but {day} was not compared with it; scan {day} again "
+            f"({scan(day)})")
 
 
 def show_backtest(args, env: Environment) -> None:

@@ -3,6 +3,7 @@
 import shutil
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -91,6 +92,13 @@ def test_plan_counts_the_sessions_the_store_lacks(warm_store, tmp_path, monkeypa
 
 NEXT = "2025-06-03"
 
+# NYSE's closures of 2024-2026 as the exchange publishes them (2025-01-09: the national day of mourning)
+NYSE_HOLIDAYS = ["2024-01-01", "2024-01-15", "2024-02-19", "2024-03-29", "2024-05-27", "2024-06-19", "2024-07-04",
+                 "2024-09-02", "2024-11-28", "2024-12-25", "2025-01-01", "2025-01-09", "2025-01-20", "2025-02-17",
+                 "2025-04-18", "2025-05-26", "2025-06-19", "2025-07-04", "2025-09-01", "2025-11-27", "2025-12-25",
+                 "2026-01-01", "2026-01-19", "2026-02-16", "2026-04-03", "2026-05-25", "2026-06-19", "2026-07-03",
+                 "2026-09-07", "2026-11-26", "2026-12-25"]
+
 
 def test_top_for_other_tools_csv_json_markdown_columns_and_a_file(warm_store, tmp_path, capsys):
     import csv
@@ -140,7 +148,30 @@ def test_changes_since_the_previous_session_match_the_two_stored_lists(warm_stor
     for symbol in set(was) & set(now):
         assert rows[symbol]["rank_move"] == was[symbol] - now[symbol]
     assert main(["top", "--changes"]) == 0
-    assert f"changes for {NEXT}, screen default, since the previous session" in capsys.readouterr().out
+    listed = capsys.readouterr().out
+    assert f"changes for {NEXT}, screen default, since the previous session" in listed
+    # both days stored but NEXT's changes gone (a store from before they were kept): the way out is to
+    # scan NEXT again, not the previous session, which is there
+    with duckdb.connect(str(warm_store)) as con:
+        con.execute("DELETE FROM technic.changes WHERE date = ?", [NEXT])
+    with pytest.raises(SystemExit, match=f"the previous session, {DAY}, is stored but {NEXT} was not compared with "
+                                         f"it; scan {NEXT} again \\(`technic scan --date {NEXT}`\\)$"):
+        main(["top", "--changes"])
+    assert main(["scan", "--date", NEXT, "--quiet"]) == 0 and main(["top", "--changes"]) == 0
+    assert capsys.readouterr().out.endswith(listed)
+
+
+def test_the_first_scannable_days_changes_say_there_is_nothing_before_it(warm_store, monkeypatch):
+    """With partitions starting 300 sessions before DAY, DAY is the first day that can be scanned: its
+    previous session cannot be, so the error says there is nothing to compare with, not what to scan."""
+    import numpy as np
+
+    start = str(np.busday_offset(DAY, -299, holidays=NYSE_HOLIDAYS))  # DAY the 300th session from it
+    monkeypatch.setenv("TECHNIC_START_DATE", start)
+    with pytest.raises(SystemExit) as err:
+        main(["top", "--changes", "--date", DAY])
+    assert str(err.value).endswith(f": {DAY} is the first day that can be scanned from TECHNIC_START_DATE ({start}), "
+                                   "so there is no earlier top N to compare it with")
 
 
 def test_export_writes_a_tables_rows_between_two_dates(warm_store, tmp_path, capsys):
@@ -183,12 +214,6 @@ def test_a_day_outside_the_scannable_range_is_one_line_naming_it_and_the_range(s
     assert text.startswith(f"error: {message}") and "\n" not in text
     assert text.endswith("days that can be scanned: 2025-03-13 .. 2025-06-03")  # by the exchange's calendar
     assert not store_path.exists() and not (tmp_path / "storage").exists()  # nothing run, nothing submitted
-
-
-# NYSE's closures of 2025 and 2026 as the exchange publishes them (2025-01-09: the national day of mourning)
-NYSE_HOLIDAYS = ["2025-01-01", "2025-01-09", "2025-01-20", "2025-02-17", "2025-04-18", "2025-05-26", "2025-06-19",
-                 "2025-07-04", "2025-09-01", "2025-11-27", "2025-12-25", "2026-01-01", "2026-01-19", "2026-02-16",
-                 "2026-04-03", "2026-05-25", "2026-06-19", "2026-07-03", "2026-09-07", "2026-11-26", "2026-12-25"]
 
 
 def test_a_start_date_that_leaves_no_day_to_scan_is_one_line(store_path, tmp_path, monkeypatch):
