@@ -161,6 +161,26 @@ def test_changes_since_the_previous_session_match_the_two_stored_lists(warm_stor
     assert capsys.readouterr().out.endswith(listed)
 
 
+def test_the_one_off_screens_missing_changes_say_to_scan_with_its_flags(warm_store, capsys):
+    """The one-off screen's previous day is filled by a one-off scan with the same flags, not by the
+    saved screens' scan: the error says so, and doing it gives the changes."""
+    import json
+
+    one_off = ["--top", "5", "--style", "swing"]
+    assert main(["scan", "--date", NEXT, *one_off, "--quiet"]) == 0
+    with pytest.raises(SystemExit, match=f"the previous session, {DAY}, has no top N of that screen to compare with; "
+                                         f"scan it \\(`technic scan --date {DAY}` with the --style, --top and --sector "
+                                         "the one-off screen had\\)"):
+        main(["top", "--changes", "--date", NEXT, "--screen", "adhoc"])
+    assert main(["scan", "--date", DAY, *one_off, "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["top", "--changes", "--date", NEXT, "--screen", "adhoc", "--format", "json"]) == 0
+    listed = {r["symbol"] for r in json.loads(capsys.readouterr().out)["rows"]}
+    both = query(warm_store, "SELECT symbol FROM technic.ranked_top_n WHERE screen = 'adhoc' AND date IN (?, ?)",
+                 [DAY, NEXT])
+    assert listed == set(both["symbol"])  # every name of either day's one-off top 5
+
+
 def test_the_first_scannable_days_changes_say_there_is_nothing_before_it(warm_store, monkeypatch):
     """With partitions starting 300 sessions before DAY, DAY is the first day that can be scanned: its
     previous session cannot be, so the error says there is nothing to compare with, not what to scan."""
