@@ -75,16 +75,20 @@ def utc_now() -> pd.Timestamp:
 
 
 def scannable_range(env: Environment, now: pd.Timestamp) -> tuple[str, str]:
-    """(the first session with a whole history window, the latest closed session as of `now`)."""
+    """(the first session with a whole history window, the latest closed session as of `now`), or one
+    line saying that TECHNIC_START_DATE leaves no day to scan yet (never a range that ends before it starts)."""
     from technic_assets.core.indicators import LOOKBACK
-    from technic_assets.partitions import build_partitions, first_scannable, latest_closed_session
+    from technic_assets.partitions import build_partitions, first_scannable, latest_closed_session, nyse
 
     partitions = build_partitions(env.start_date)
-    earliest = first_scannable(partitions)
-    if earliest == "none yet":
-        raise SystemExit(f"error: partitions start on {partitions.get_first_partition_key()} (TECHNIC_START_DATE) "
-                         f"and no session has {LOOKBACK} sessions of history before it yet")
-    return earliest, latest_closed_session(now)
+    earliest, latest = first_scannable(partitions), latest_closed_session(now)
+    if earliest == "none yet" or earliest > latest:
+        first = (f"past the end of the NYSE calendar ({nyse().last_session:%Y-%m-%d})" if earliest == "none yet"
+                 else f"{earliest}, after the latest closed session ({latest})")
+        raise SystemExit(f"error: TECHNIC_START_DATE={env.start_date} leaves no day to scan yet: partitions start on "
+                         f"{partitions.get_first_partition_key()} and the first day with {LOOKBACK} sessions of "
+                         f"history is {first}")
+    return earliest, latest
 
 
 def check_scannable(day: str, env: Environment, now: pd.Timestamp, what: str = "scan date") -> str:
@@ -102,7 +106,8 @@ def check_scannable(day: str, env: Environment, now: pd.Timestamp, what: str = "
 
 
 def parse_session(raw: str, flag: str = "--date") -> str:
-    """A YYYY-MM-DD that is an NYSE session, or one line saying what it is instead."""
+    """A YYYY-MM-DD that is an NYSE session, or one line saying what it is instead. A day beyond the
+    calendar's years passes: check_scannable refuses it, naming the days that can be scanned."""
     from technic_assets.partitions import is_session, nyse
 
     try:
@@ -110,10 +115,7 @@ def parse_session(raw: str, flag: str = "--date") -> str:
     except ValueError:
         raise SystemExit(f"error: {flag} {raw!r} is not a date (want YYYY-MM-DD)") from None
     cal = nyse()
-    if not cal.first_session <= stamp <= cal.last_session:
-        raise SystemExit(f"error: {flag} {raw} is outside the NYSE calendar "
-                         f"({cal.first_session:%Y-%m-%d} .. {cal.last_session:%Y-%m-%d})")
-    if not is_session(stamp):
+    if cal.first_session <= stamp <= cal.last_session and not is_session(stamp):
         raise SystemExit(f"error: {flag} {raw} is not an NYSE trading day (weekend, holiday or closure)")
     return stamp.strftime("%Y-%m-%d")
 
@@ -261,13 +263,8 @@ def show_top(args, env: Environment) -> None:
     screen = pick_screen(tops, args.screen, env, day)
     rows = screen_rows(history.read_dates(table, [pd.Timestamp(day)]), screen) if args.changes else screen_rows(tops, screen)
     if args.changes and rows.empty:
-        from technic_assets.partitions import nyse
-
-        before = nyse().previous_session(pd.Timestamp(day))
-        raise SystemExit(f"error: no changes stored for {day}, screen {screen} in {path}: the previous session, "
-                         f"{before:%Y-%m-%d}, has no top N of that screen to compare with; scan it "
-                         f"(`technic scan --date {before:%Y-%m-%d}`{'' if screen in ('default', 'adhoc') else f' --screen {screen}'}) "
-                         "and the changes are computed")
+        raise SystemExit(f"error: no changes stored for {day}, screen {screen} in {path}: "
+                         f"{why_no_changes(day, screen, env, history)}")
     if args.changes:
         if args.top is not None:  # the first N ranks today, and those that left them
             rows = rows[(rows["rank"] <= args.top) | (rows["previous_rank"] <= args.top)]
@@ -286,6 +283,28 @@ def show_top(args, env: Environment) -> None:
         write_text(text, args.output)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
+
+
+def why_no_changes(day: str, screen: str, env: Environment, history) -> str:
+    """Why `day` has no stored changes for `screen`, and the scan that computes them (if any can)."""
+    from technic_assets.assets.common import screen_rows
+    from technic_assets.partitions import build_partitions, first_scannable, nyse
+    from technic_assets.screens import ADHOC_SCREEN
+
+    def scan(date: str) -> str:
+        if screen == ADHOC_SCREEN:
+            return f"`technic scan --date {date}` with the --style, --top and --sector the one-off screen had"
+        return f"`technic scan --date {date}{'' if screen == 'default' else f' --screen {screen}'}`"
+
+    before = f"{nyse().previous_session(pd.Timestamp(day)):%Y-%m-%d}"
+    if before < first_scannable(build_partitions(env.start_date)):
+        return (f"{day} is the first day that can be scanned from TECHNIC_START_DATE ({env.start_date}), so there is "
+                "no earlier top N to compare it with")
+    if screen_rows(history.read_dates("ranked_top_n", [pd.Timestamp(before)]), screen).empty:
+        return (f"the previous session, {before}, has no top N of that screen to compare with; scan it ({scan(before)}) "
+                "and the changes are computed")
+    return (f"the previous session, {before}, is stored but {day} was not compared with it; scan {day} again "
+            f"({scan(day)})")
 
 
 def show_backtest(args, env: Environment) -> None:
@@ -463,10 +482,13 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
 
     from technic_assets.output import EXPORT_FORMATS, FORMATS, format_for
 
-    if args.command == "top":
-        args.format = format_for(args.format, args.output, FORMATS, "table")
-    if args.command == "export":
-        args.format = format_for(args.format, args.output, EXPORT_FORMATS, "parquet")
+    try:
+        if args.command == "top":
+            args.format = format_for(args.format, args.output, FORMATS, "table")
+        if args.command == "export":
+            args.format = format_for(args.format, args.output, EXPORT_FORMATS, "parquet")
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
     if args.command == "worker":
         from technic_assets.distributed import start_worker
 

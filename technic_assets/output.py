@@ -103,11 +103,18 @@ EXTENSIONS = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "m
 
 
 def format_for(given: str | None, output: str | None, formats: tuple[str, ...], default: str) -> str:
-    """The format asked for, else the one the output file's extension names (`top.csv`), else `default`."""
+    """The format asked for, else the one the output file's extension names (`top.csv`), else `default`.
+    An extension that names a format this command does not write (`merit.json` from export) is refused:
+    the file would hold another format than its name says."""
     if given is not None:
         return given
-    implied = EXTENSIONS.get(Path(output).suffix.lower()) if output else None
-    return implied if implied in formats else default
+    suffix = Path(output).suffix.lower() if output else ""
+    implied = EXTENSIONS.get(suffix)
+    if implied is not None and implied not in formats:
+        names = ", ".join(e for f in formats for e, g in EXTENSIONS.items() if g == f)
+        raise ValueError(f"--output {output}: a {suffix} name says {implied}, but this command writes "
+                         f"{', '.join(formats)}; name the file {names}, or give --format")
+    return implied or default
 
 
 def _mode(path: Path) -> int:
@@ -120,15 +127,24 @@ def _mode(path: Path) -> int:
 
 
 def _atomic(path: Path, write) -> None:
+    """`write(tmp)` into a temporary beside `path`, then renamed onto it; a path that cannot be written (a
+    folder, a full disk, ...) is a ValueError naming it, and no temporary is left."""
     path = path.expanduser()
+    if path.is_dir():
+        raise ValueError(f"--output {path} is a folder; give the path of a file")
     if not path.parent.exists():
         raise ValueError(f"--output {path}: the folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp makes it 0600
-    os.close(fd)
+    if not path.parent.is_dir():
+        raise ValueError(f"--output {path}: {path.parent} is not a folder")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp makes it 0600
+        os.close(fd)
         write(tmp)
         os.chmod(tmp, _mode(path))
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        raise ValueError(f"--output {path}: cannot be written ({exc.strerror or exc})") from None
+    finally:
+        if tmp is not None and Path(tmp).exists():
+            Path(tmp).unlink()

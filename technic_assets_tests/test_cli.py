@@ -3,6 +3,7 @@
 import shutil
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -91,6 +92,13 @@ def test_plan_counts_the_sessions_the_store_lacks(warm_store, tmp_path, monkeypa
 
 NEXT = "2025-06-03"
 
+# NYSE's closures of 2024-2026 as the exchange publishes them (2025-01-09: the national day of mourning)
+NYSE_HOLIDAYS = ["2024-01-01", "2024-01-15", "2024-02-19", "2024-03-29", "2024-05-27", "2024-06-19", "2024-07-04",
+                 "2024-09-02", "2024-11-28", "2024-12-25", "2025-01-01", "2025-01-09", "2025-01-20", "2025-02-17",
+                 "2025-04-18", "2025-05-26", "2025-06-19", "2025-07-04", "2025-09-01", "2025-11-27", "2025-12-25",
+                 "2026-01-01", "2026-01-19", "2026-02-16", "2026-04-03", "2026-05-25", "2026-06-19", "2026-07-03",
+                 "2026-09-07", "2026-11-26", "2026-12-25"]
+
 
 def test_top_for_other_tools_csv_json_markdown_columns_and_a_file(warm_store, tmp_path, capsys):
     import csv
@@ -140,7 +148,50 @@ def test_changes_since_the_previous_session_match_the_two_stored_lists(warm_stor
     for symbol in set(was) & set(now):
         assert rows[symbol]["rank_move"] == was[symbol] - now[symbol]
     assert main(["top", "--changes"]) == 0
-    assert f"changes for {NEXT}, screen default, since the previous session" in capsys.readouterr().out
+    listed = capsys.readouterr().out
+    assert f"changes for {NEXT}, screen default, since the previous session" in listed
+    # both days stored but NEXT's changes gone (a store from before they were kept): the way out is to
+    # scan NEXT again, not the previous session, which is there
+    with duckdb.connect(str(warm_store)) as con:
+        con.execute("DELETE FROM technic.changes WHERE date = ?", [NEXT])
+    with pytest.raises(SystemExit, match=f"the previous session, {DAY}, is stored but {NEXT} was not compared with "
+                                         f"it; scan {NEXT} again \\(`technic scan --date {NEXT}`\\)$"):
+        main(["top", "--changes"])
+    assert main(["scan", "--date", NEXT, "--quiet"]) == 0 and main(["top", "--changes"]) == 0
+    assert capsys.readouterr().out.endswith(listed)
+
+
+def test_the_one_off_screens_missing_changes_say_to_scan_with_its_flags(warm_store, capsys):
+    """The one-off screen's previous day is filled by a one-off scan with the same flags, not by the
+    saved screens' scan: the error says so, and doing it gives the changes."""
+    import json
+
+    one_off = ["--top", "5", "--style", "swing"]
+    assert main(["scan", "--date", NEXT, *one_off, "--quiet"]) == 0
+    with pytest.raises(SystemExit, match=f"the previous session, {DAY}, has no top N of that screen to compare with; "
+                                         f"scan it \\(`technic scan --date {DAY}` with the --style, --top and --sector "
+                                         "the one-off screen had\\)"):
+        main(["top", "--changes", "--date", NEXT, "--screen", "adhoc"])
+    assert main(["scan", "--date", DAY, *one_off, "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["top", "--changes", "--date", NEXT, "--screen", "adhoc", "--format", "json"]) == 0
+    listed = {r["symbol"] for r in json.loads(capsys.readouterr().out)["rows"]}
+    both = query(warm_store, "SELECT symbol FROM technic.ranked_top_n WHERE screen = 'adhoc' AND date IN (?, ?)",
+                 [DAY, NEXT])
+    assert listed == set(both["symbol"])  # every name of either day's one-off top 5
+
+
+def test_the_first_scannable_days_changes_say_there_is_nothing_before_it(warm_store, monkeypatch):
+    """With partitions starting 300 sessions before DAY, DAY is the first day that can be scanned: its
+    previous session cannot be, so the error says there is nothing to compare with, not what to scan."""
+    import numpy as np
+
+    start = str(np.busday_offset(DAY, -299, holidays=NYSE_HOLIDAYS))  # DAY the 300th session from it
+    monkeypatch.setenv("TECHNIC_START_DATE", start)
+    with pytest.raises(SystemExit) as err:
+        main(["top", "--changes", "--date", DAY])
+    assert str(err.value).endswith(f": {DAY} is the first day that can be scanned from TECHNIC_START_DATE ({start}), "
+                                   "so there is no earlier top N to compare it with")
 
 
 def test_export_writes_a_tables_rows_between_two_dates(warm_store, tmp_path, capsys):
@@ -170,6 +221,9 @@ WEDNESDAY = pd.Timestamp("2025-06-04 12:00", tz="America/New_York")  # the sessi
     (["scan", "--date", "2024-06-03"], "scan date 2024-06-03 needs 300 sessions of history"),
     (["backfill", "--from", "2025-06-02", "--to", "2025-06-20"], "--to 2025-06-20 has not closed yet"),
     (["backfill", "--from", "2024-12-01", "--to", "2025-06-02"], "--from 2024-12-01 needs 300 sessions"),
+    # past the exchange calendar's years, or before them: the same line, not the calendar's own bounds
+    (["scan", "--date", "2031-06-02"], "scan date 2031-06-02 has not closed yet"),
+    (["plan", "--date", "2009-06-01"], "scan date 2009-06-01 needs 300 sessions of history"),
 ])
 def test_a_day_outside_the_scannable_range_is_one_line_naming_it_and_the_range(store_path, tmp_path, monkeypatch,
                                                                                argv, message):
@@ -180,6 +234,23 @@ def test_a_day_outside_the_scannable_range_is_one_line_naming_it_and_the_range(s
     assert text.startswith(f"error: {message}") and "\n" not in text
     assert text.endswith("days that can be scanned: 2025-03-13 .. 2025-06-03")  # by the exchange's calendar
     assert not store_path.exists() and not (tmp_path / "storage").exists()  # nothing run, nothing submitted
+
+
+def test_a_start_date_that_leaves_no_day_to_scan_is_one_line(store_path, tmp_path, monkeypatch):
+    """Partitions from 2025-01-02 have their first 300-session window in 2026, after the clock's latest
+    closed session: one line saying so, not a range that ends before it starts; nothing run or submitted."""
+    import numpy as np
+
+    first = str(np.busday_offset("2025-01-02", 299, holidays=NYSE_HOLIDAYS))  # the 300th session, 2025-01-02 the 1st
+    monkeypatch.setenv("TECHNIC_START_DATE", "2025-01-02")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    for argv in (["scan"], ["plan", "--date", DAY], ["backfill", "--from", DAY, "--to", NEXT]):
+        with pytest.raises(SystemExit) as err:
+            main(argv, now=WEDNESDAY)
+        assert str(err.value) == ("error: TECHNIC_START_DATE=2025-01-02 leaves no day to scan yet: partitions start on "
+                                  f"2025-01-02 and the first day with 300 sessions of history is {first}, after the "
+                                  "latest closed session (2025-06-03)")
+    assert not store_path.exists() and not (tmp_path / "storage").exists()
 
 
 @pytest.mark.parametrize("env, argv, message", [
@@ -243,6 +314,54 @@ def test_written_files_follow_the_umask_and_their_extension(warm_store, tmp_path
         assert next(csv.reader(exported.open()))[:2] == ["date", "screen"]
     finally:
         os.umask(old)
+
+
+def test_an_output_named_for_another_format_or_that_is_no_file_is_one_line(warm_store, tmp_path):
+    """`merit.json` from export (Parquet or CSV) and `top.parquet` from top would hold another format
+    than their names say, a folder or a path under a file is no file to write: one line each, nothing
+    written. A --format given keeps its say over the name."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes").write_text("kept")
+    refused = {
+        ("export", "merit", "--from", DAY, "--to", DAY, "--output", str(out / "merit.json")):
+            f"--output {out}/merit.json: a .json name says json, but this command writes parquet, csv; name the "
+            "file .parquet, .csv, or give --format",
+        ("top", "--date", DAY, "--output", str(out / "top.parquet")):
+            f"--output {out}/top.parquet: a .parquet name says parquet, but this command writes table, csv, json, "
+            "markdown; name the file .txt, .csv, .json, .md, .markdown, or give --format",
+        ("top", "--date", DAY, "--output", str(out)): f"--output {out} is a folder; give the path of a file",
+        ("export", "merit", "--from", DAY, "--to", DAY, "--output", str(out / "notes" / "merit.csv")):
+            f"--output {out}/notes/merit.csv: {out}/notes is not a folder",
+    }
+    for argv, message in refused.items():
+        with pytest.raises(SystemExit) as err:
+            main(list(argv))
+        assert str(err.value) == f"error: {message}"
+    assert sorted(p.name for p in out.iterdir()) == ["notes"] and (out / "notes").read_text() == "kept"
+    assert main(["export", "merit", "--from", DAY, "--to", DAY, "--format", "csv", "--output", str(out / "m.json")]) == 0
+    assert len(pd.read_csv(out / "m.json")) == query(warm_store, "SELECT count(*) n FROM technic.merit WHERE date = ?",
+                                                     [DAY])["n"][0]
+
+
+def test_a_write_that_fails_midway_is_one_error_and_leaves_nothing(tmp_path, monkeypatch):
+    """A disk that fills up as the file is renamed into place: a ValueError naming the file (the CLI's
+    one line), the file as it was, and no temporary left beside it."""
+    import errno
+    import os
+
+    from technic_assets.output import write_text
+
+    target = tmp_path / "top.csv"
+    target.write_text("yesterday's\n")
+
+    def full(*_):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(ValueError, match=f"^--output {target}: cannot be written \\(No space left on device\\)$"):
+        write_text("rank,symbol\n", str(target))
+    assert [p.name for p in tmp_path.iterdir()] == ["top.csv"] and target.read_text() == "yesterday's\n"
 
 
 def test_the_alpha_forecasts_are_labelled_z_scores_never_percent(warm_store, capsys):

@@ -61,7 +61,7 @@ def test_sql_and_path_lookalikes_are_stored_verbatim_and_filtered_as_data(evil_r
     (["scan", "--style", "x'; DROP TABLE t; --"], "style=\"x'; DROP TABLE t; --\": Input should be 'swing', 'medium' or 'position'"),
     (["scan", "--sector", "../../etc/passwd"], "sectors.0='../../etc/passwd': Input should be 'Information Technology'"),
     (["scan", "--date", "2025-13-45"], "is not a date"),
-    (["scan", "--date", "1990-01-02"], "outside the NYSE calendar"),
+    (["scan", "--date", "1990-01-02"], "scan date 1990-01-02 needs 300 sessions of history"),  # and the range
     (["scan", "--date", "2025-06-07"], "not an NYSE trading day"),
 ])
 def test_absurd_command_line_values_are_refused_by_name(argv, expected):
