@@ -197,8 +197,14 @@ def test_technic_watch_redraws_on_each_version(warm_template):
     top = engine.screen().top
     with running(create_app(engine, mode="off")) as url:
         out = io.StringIO()
-        threading.Timer(0.5, lambda: engine.rescan(modified(engine, 0), as_of=pd.Timestamp.now(tz="UTC"),
-                                                   source="replay")).start()
+
+        def rescan_once_drawn():  # version 2 only after version 1 is on the screen: no race with the connect
+            deadline = time.monotonic() + 60
+            while "version 1" not in out.getvalue() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            engine.rescan(modified(engine, 0), as_of=pd.Timestamp.now(tz="UTC"), source="replay")
+
+        threading.Thread(target=rescan_once_drawn, daemon=True).start()
         assert watch(url, params={"n": 3}, out=out, max_events=2, clear=False) == 0
     text = out.getvalue()
     assert "version 1" in text and "version 2" in text and "source replay" in text
