@@ -70,10 +70,6 @@ def _progress_logger():
     return progress
 
 
-def utc_now() -> pd.Timestamp:
-    return pd.Timestamp.now(tz="UTC")
-
-
 def scannable_range(env: Environment, now: pd.Timestamp) -> tuple[str, str]:
     """(the first session with a whole history window, the latest closed session as of `now`), or one
     line saying that TECHNIC_START_DATE leaves no day to scan yet (never a range that ends before it starts)."""
@@ -126,6 +122,7 @@ def resolve_date(raw: str | None, env: Environment, source=None, now: pd.Timesta
     either checked against the days that can be scanned as of `now` (default: the wall clock).
     `source` is that provider, or a MarketResource to take it from; None builds it from `env`."""
     from technic_assets.market.base import ProviderError
+    from technic_assets.partitions import utc_now
 
     now = utc_now() if now is None else now
     if raw is None:
@@ -473,7 +470,7 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
             return 0
     try:
         env = Environment.read()
-        from technic_assets.partitions import first_session
+        from technic_assets.partitions import first_session, utc_now
 
         first_session(env.start_date)
     except ValueError as exc:

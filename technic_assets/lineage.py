@@ -90,8 +90,9 @@ def wait_for_earlier(context, history, upstream: str, days: list[pd.Timestamp], 
                      poll: float = 2.0, clock=time) -> None:
     """Before reading earlier `days` of `upstream`: where one is not stored yet but another run of this
     instance is computing it (runs launched side by side: a job backfill's runs, one per day), wait for
-    that run, so the day is never computed against a silently missing one; a day nobody computes is
-    simply not scanned. A failed run or one still going after `timeout` is an error naming the day."""
+    that run, so the day is never computed against a silently missing one; a day nobody computes (no
+    run in flight, or the one computing it ended without storing it) is simply not scanned. A run still
+    going after `timeout` is an error naming the day."""
     deadline = clock.monotonic() + timeout
     while True:
         missing = [d for d in days if not history.dates_present(upstream, d, d)]

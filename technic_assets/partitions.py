@@ -58,10 +58,15 @@ def sessions_back(day: str | dt.date, count: int) -> pd.DatetimeIndex:
     return cal.sessions[max(0, end - count + 1) : end + 1]
 
 
+def utc_now() -> pd.Timestamp:
+    """The wall clock, the default of every clock that can be injected (the CLI's, the sensor's)."""
+    return pd.Timestamp.now(tz="UTC")
+
+
 def latest_closed_session(now: pd.Timestamp | None = None) -> str:
     """The most recent session whose close has passed (the default scan date)."""
     cal = nyse()
-    now = now if now is not None else pd.Timestamp.now(tz="UTC")
+    now = now if now is not None else utc_now()
     session = cal.date_to_session(now.tz_convert(TIMEZONE).tz_localize(None).normalize(), "previous")
     if cal.session_close(session) > now:
         session = cal.previous_session(session)

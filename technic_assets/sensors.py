@@ -31,6 +31,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.errors import root_cause
+from technic_assets.partitions import utc_now
 from technic_assets.resources import MarketResource
 
 MAX_PER_TICK = 10
@@ -55,10 +56,6 @@ def consecutive(todo: list[str], keys: list[str]) -> list[list[str]]:
         else:
             spans.append([key])
     return spans
-
-
-def utc_now() -> pd.Timestamp:
-    return pd.Timestamp.now(tz="UTC")
 
 
 def build_sensors(job, now: Callable[[], pd.Timestamp] = utc_now) -> list:
