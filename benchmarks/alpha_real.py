@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from technic_assets.core.alpha_features import HORIZONS, FEATURES, indicator_panel, training_rows
+from technic_assets.core.alpha_features import FEATURES, HORIZONS, indicator_panel, training_rows
 from technic_assets.core.alpha_model import TrainConfig, predict, train_model
+from technic_assets.core.calendar import nyse
 from technic_assets.core.cleaning import clean_bars
+from technic_assets.core.schema import empty_fundamentals
 from technic_assets.core.signal_quality import MEASURES, signal_quality, t_stat
-from technic_assets.market.base import empty_fundamentals
 from technic_assets.market.parquet import ParquetMarket
-from technic_assets.partitions import nyse
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "market" / "us_equities_daily_2017_2020.parquet"
 

@@ -23,9 +23,9 @@ import pandas as pd
 
 from technic_assets.core.alpha_features import FEATURES, indicator_panel, training_rows
 from technic_assets.core.alpha_model import TrainConfig, predict, train_model
+from technic_assets.core.calendar import nyse
 from technic_assets.core.signal_quality import t_stat
 from technic_assets.market.synthetic import EPOCH, SyntheticMarket
-from technic_assets.partitions import nyse
 
 TRAIN_DAY = pd.Timestamp("2025-11-03")
 

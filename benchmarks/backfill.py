@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     os.environ.setdefault("TECHNIC_START_DATE", "2023-01-03")
-    from technic_assets.partitions import sessions
+    from technic_assets.core.calendar import sessions
 
     days = len(sessions(args.start, args.end))
     span = f"{args.start}...{args.end}"

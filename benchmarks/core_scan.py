@@ -34,8 +34,8 @@ def stocks_for(symbols: int) -> int:
 def build_store(path: str, symbols: int) -> None:
     import duckdb
 
+    from technic_assets.core.calendar import sessions_back
     from technic_assets.market.synthetic import SyntheticMarket
-    from technic_assets.partitions import sessions_back
 
     market = SyntheticMarket(n_stocks=stocks_for(symbols))
     window = sessions_back(DAY, 504)
@@ -52,10 +52,10 @@ def time_scan(path: str, symbols: int, repeat: int) -> None:
     import duckdb
     import pandas as pd
 
+    from technic_assets.core.calendar import sessions_back
     from technic_assets.core.indicators import LOOKBACK
     from technic_assets.core.pipeline import run_core_scan
     from technic_assets.market.synthetic import SyntheticMarket
-    from technic_assets.partitions import sessions_back
 
     market = SyntheticMarket(n_stocks=stocks_for(symbols))
     day = pd.Timestamp(DAY)

@@ -75,7 +75,7 @@ def main() -> None:
     parser.add_argument("--end", default="2025-07-31")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from technic_assets.partitions import sessions
+    from technic_assets.core.calendar import sessions
 
     n_days = len(sessions(args.start, args.end))
     span = f"{args.start}...{args.end}"

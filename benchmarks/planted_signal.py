@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from technic_assets.core.adjust import split_adjust
+from technic_assets.core.calendar import sessions
 from technic_assets.market.synthetic import SyntheticMarket
-from technic_assets.partitions import sessions
 
 HORIZON = 5
 

@@ -19,11 +19,11 @@ import time
 import pandas as pd
 
 from benchmarks.core_scan import stocks_for
+from technic_assets.core.calendar import sessions_back
 from technic_assets.market.http import HttpClient, ResponseCache, Stats
 from technic_assets.market.polygon import PolygonMarket
-from technic_assets.market.synthetic import SyntheticMarket
-from technic_assets.partitions import sessions_back
 from technic_assets.market.stored import StoredMarket
+from technic_assets.market.synthetic import SyntheticMarket
 from technic_assets.storage import History
 from technic_assets_tests.fake_polygon import serve_in_subprocess
 

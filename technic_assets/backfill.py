@@ -18,9 +18,9 @@ from dagster._core.utils import make_new_backfill_id
 
 def submit(instance: DagsterInstance, defs, start: str, end: str) -> str:
     """Register the backfill of every asset for the sessions start..end; its id."""
-    from technic_assets.partitions import sessions
-
     from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
+
+    from technic_assets.core.calendar import sessions
 
     graph = defs.resolve_asset_graph()
     days = [d.strftime("%Y-%m-%d") for d in sessions(start, end)]

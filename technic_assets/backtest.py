@@ -14,8 +14,8 @@ import math
 import pandas as pd
 
 from technic_assets.assets.common import screen_span
+from technic_assets.core.calendar import nyse
 from technic_assets.core.track_record import MOMENTUM_LOOKBACK, track_record
-from technic_assets.partitions import nyse
 
 RETURNS = "price returns: splits adjusted, cash dividends not stored yet (total returns understate by the yield)"
 

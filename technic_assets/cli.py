@@ -73,8 +73,9 @@ def _progress_logger():
 def scannable_range(env: Environment, now: pd.Timestamp) -> tuple[str, str]:
     """(the first session with a whole history window, the latest closed session as of `now`), or one
     line saying that TECHNIC_START_DATE leaves no day to scan yet (never a range that ends before it starts)."""
+    from technic_assets.core.calendar import latest_closed_session, nyse
     from technic_assets.core.indicators import LOOKBACK
-    from technic_assets.partitions import build_partitions, first_scannable, latest_closed_session, nyse
+    from technic_assets.partitions import build_partitions, first_scannable
 
     partitions = build_partitions(env.start_date)
     earliest, latest = first_scannable(partitions), latest_closed_session(now)
@@ -104,7 +105,7 @@ def check_scannable(day: str, env: Environment, now: pd.Timestamp, what: str = "
 def parse_session(raw: str, flag: str = "--date") -> str:
     """A YYYY-MM-DD that is an NYSE session, or one line saying what it is instead. A day beyond the
     calendar's years passes: check_scannable refuses it, naming the days that can be scanned."""
-    from technic_assets.partitions import is_session, nyse
+    from technic_assets.core.calendar import is_session, nyse
 
     try:
         stamp = pd.Timestamp(raw)
@@ -121,8 +122,8 @@ def resolve_date(raw: str | None, env: Environment, source=None, now: pd.Timesta
     the sensor takes it (a closed session the provider has not published yet would scan nothing);
     either checked against the days that can be scanned as of `now` (default: the wall clock).
     `source` is that provider, or a MarketResource to take it from; None builds it from `env`."""
+    from technic_assets.core.calendar import utc_now
     from technic_assets.market.base import ProviderError
-    from technic_assets.partitions import utc_now
 
     now = utc_now() if now is None else now
     if raw is None:
@@ -148,8 +149,8 @@ def _source(env: Environment, given=None):
 
 def request_plan(day: str, env: Environment, resources: dict):
     """The requests a scan of `day` makes of its source (technic_assets.plan), read from the store."""
-    from technic_assets.plan import plan_scan
     from technic_assets.partitions import build_partitions
+    from technic_assets.plan import plan_scan
 
     first = pd.Timestamp(build_partitions(env.start_date).get_first_partition_key())
     with resources["market"].process_config_and_initialize_cm() as market:
@@ -285,7 +286,8 @@ def show_top(args, env: Environment) -> None:
 def why_no_changes(day: str, screen: str, env: Environment, history) -> str:
     """Why `day` has no stored changes for `screen`, and the scan that computes them (if any can)."""
     from technic_assets.assets.common import screen_rows
-    from technic_assets.partitions import build_partitions, first_scannable, nyse
+    from technic_assets.core.calendar import nyse
+    from technic_assets.partitions import build_partitions, first_scannable
     from technic_assets.screens import ADHOC_SCREEN
 
     def scan(date: str) -> str:
@@ -330,7 +332,7 @@ def show_backtest(args, env: Environment) -> None:
 def pick_screen(tops: pd.DataFrame, asked: str | None, env: Environment, day: str) -> str:
     """The screen to show: the one asked for, else the saved screens' first ("default" where there is
     one) when stored for the day, else the only one stored; an error lists the day's screens."""
-    from technic_assets.resources import ScanSettings
+    from technic_assets.config import ScanSettings
     from technic_assets.screens import Screens
 
     stored = sorted(set(tops["screen"].fillna("default"))) if "screen" in tops else ["default"]
@@ -470,7 +472,7 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
             return 0
     try:
         env = Environment.read()
-        from technic_assets.partitions import first_session, utc_now
+        from technic_assets.core.calendar import first_session, utc_now
 
         first_session(env.start_date)
     except ValueError as exc:
@@ -498,8 +500,8 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
             raise SystemExit(f"error: --from {args.start} is after --to {args.end}")
         return _backfill(args, env)
     if args.command == "scan":
-        from technic_assets.resources import ScanSettings, build_resources
-
+        from technic_assets.config import ScanSettings
+        from technic_assets.resources import build_resources
         from technic_assets.screens import ADHOC_SCREEN, Screens
 
         one_off = args.style is not None or args.top is not None or bool(args.sector)
@@ -557,11 +559,11 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
 def serve_day(env: Environment, host: str, port: int, date: str | None) -> None:
     """`technic serve`: listen on the address, then load the day (both checked here, so a busy port, a bad
     host, a missing store or day is one clear line), then serve the live app until SIGTERM or Ctrl-C."""
+    from technic_assets.config import ScanSettings
     from technic_assets.live.day import DayNotFound
     from technic_assets.live.engine import LiveEngine
     from technic_assets.live.server import create_app, live_mode, saved_screens_of
     from technic_assets.live.serving import listen, serve
-    from technic_assets.resources import ScanSettings
     from technic_assets.screens import Screens
     from technic_assets.storage import db_path
 

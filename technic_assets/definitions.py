@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from dagster import Definitions, Enum, EnumValue, Field, definitions, multiprocess_executor
 
-from technic_assets.alerts.sensors import build_alert_sensors
+from technic_assets.alert_sensors import build_alert_sensors
 from technic_assets.assets import alpha, features, market_data, scores
 from technic_assets.distributed import build_executor, for_distributed
 from technic_assets.environment import Environment

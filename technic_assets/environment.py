@@ -8,12 +8,12 @@ launchpad and the run's config show the variable's name, never its value.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
-DEFAULT_START_DATE = "2024-01-02"
-DEFAULT_SCHEDULE_TIME = "18:00"
+from technic_assets.config import DEFAULT_SCHEDULE_TIME, DEFAULT_START_DATE, MAX_SYNTHETIC_STOCKS
+from technic_assets.storage.iceberg import parse_store_url
 
 
 def env_number(env: Mapping[str, str], name: str, default: float, low: float, high: float, kind=int):
@@ -147,8 +147,6 @@ def store_setting(raw: str) -> str:
     """"TECHNIC_STORE" if it names an Iceberg store (checked: an error hides any password), else ""."""
     if not raw.strip():
         return ""
-    from technic_assets.storage.iceberg import parse_store_url
-
     parse_store_url(raw.strip())
     return "TECHNIC_STORE"
 
@@ -205,8 +203,6 @@ class Environment:
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> "Environment":
         env = os.environ if env is None else env
-        from technic_assets.resources import MAX_SYNTHETIC_STOCKS
-
         return cls(
             start_date=env.get("TECHNIC_START_DATE", "") or DEFAULT_START_DATE,
             duckdb_path=env.get("TECHNIC_DUCKDB_PATH", ""),

@@ -19,8 +19,11 @@ import time
 import pandas as pd
 from dagster import RunsFilter
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
-from dagster._core.storage.tags import (ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG,
-                                        PARTITION_NAME_TAG)
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
 
 from technic_assets.core.alpha_features import HORIZONS
 from technic_assets.storage.connection import SCHEMA, table
@@ -49,7 +52,7 @@ def later_days(history, reader: str, days: list[pd.Timestamp]) -> list[pd.Timest
     """The later sessions (outside `days`) whose `reader` rows read something of `days` and whose day
     is scanned (a top N stored): the run that writes `days` recomputes them; a day not scanned yet is
     computed, reading `days`, when it is."""
-    from technic_assets.partitions import nyse
+    from technic_assets.core.calendar import nyse
 
     later = followers(days, nyse().sessions).get(reader, [])
     return [d for d in later if history.dates_present("ranked_top_n", d, d)]

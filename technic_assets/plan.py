@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from technic_assets.assets.alpha import sessions_for_training
+from technic_assets.core.calendar import sessions_back
 from technic_assets.core.fundamentals import FILINGS_DAYS
 from technic_assets.core.indicators import LOOKBACK
-from technic_assets.partitions import sessions_back
 
 LISTINGS_PAGE = 1000  # tickers per page of /v3/reference/tickers
 FILINGS_PAGE = 100  # filings per page of /vX/reference/financials

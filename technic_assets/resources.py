@@ -7,38 +7,38 @@ value. Nothing here reads the environment: `environment.Environment` does, once,
 
 from __future__ import annotations
 
-from enum import Enum
 from functools import lru_cache
-from typing import Literal
 
 from dagster import ConfigurableResource, EnvVar
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from technic_assets.alerts.delivery import DeliveryError, post_webhook, scrub, send_email
 from technic_assets.alerts.messages import Message
-from technic_assets.core.universe_filter import GICS_SECTORS, FilterSettings
+from technic_assets.config import (
+    DEFAULT_POLYGON_URL,
+    MAX_SYNTHETIC_STOCKS,
+    SECTOR_LOOKUP_MINUTES,
+    AlphaSettings,
+    ScanSettings,
+)
 from technic_assets.environment import Environment
 from technic_assets.market.base import MarketDataProvider
+from technic_assets.market.http import HttpClient, RateLimiter, ResponseCache, Stats
+from technic_assets.market.parquet import ParquetMarket
+from technic_assets.market.polygon import PolygonMarket
 from technic_assets.market.stored import StoredMarket
+from technic_assets.market.synthetic import SyntheticMarket
+from technic_assets.screens import Screens
 from technic_assets.storage import StoreIOManager, StoreResource
-
-MAX_TOP_N = 500
-MAX_SYNTHETIC_STOCKS = 100_000
-DEFAULT_POLYGON_URL = "https://api.polygon.io"
-SECTOR_LOOKUP_MINUTES = 10  # of a rate-limited plan's requests a run may spend on sectors by default
 
 
 @lru_cache(maxsize=4)
 def _synthetic(seed: int, n_stocks: int) -> MarketDataProvider:
-    from technic_assets.market.synthetic import SyntheticMarket
-
     return SyntheticMarket(seed=seed, n_stocks=n_stocks)
 
 
 @lru_cache(maxsize=4)
 def _parquet(path: str, sector_map: str | None) -> MarketDataProvider:
-    from technic_assets.market.parquet import ParquetMarket
-
     return ParquetMarket(path, sector_map)
 
 
@@ -48,9 +48,6 @@ def _polygon(base_url: str, api_key: str, per_minute: int, redis_url: str | None
              sector_lookups: int | None) -> MarketDataProvider:
     """One client per process: its session, rate limit and L1 cache serve every asset of the step.
     Sector lookups default to ten minutes' worth a run at a rate limit, and no cap without one."""
-    from technic_assets.market.http import HttpClient, RateLimiter, ResponseCache, Stats
-    from technic_assets.market.polygon import PolygonMarket
-
     stats = Stats()
     cache = ResponseCache(stats, redis_url=redis_url, ttl_seconds=ttl)
     limiter = RateLimiter(per_minute, cache.redis, key="technic:polygon:rate")
@@ -103,53 +100,6 @@ class MarketResource(ConfigurableResource):
     def provider(self) -> StoredMarket:
         """The source with the store in front of it: what the assets read."""
         return StoredMarket(self.source(), self.store.history)
-
-
-Style = Literal["swing", "medium", "position"]
-Sector = Enum("Sector", {name: name for name in GICS_SECTORS}, type=str)  # the launchpad lists the 11
-
-
-class ScanSettings(ConfigurableResource):
-    """What the user asks of a scan: trade style, filters and how many picks."""
-
-    style: Style = Field(default="medium", description="Trade style: swing, medium or position.")
-    top_n: int = Field(default=25, ge=1, le=MAX_TOP_N, description=f"Picks to publish, 1..{MAX_TOP_N}.")
-    sectors: list[Sector] = Field(default=[], description="GICS sectors to keep; empty keeps the 8 most liquid.")
-    min_price: float = Field(default=5.0, ge=0.0, description="Drop closes below this ($), >= 0.")
-    max_price: float = Field(default=0.0, ge=0.0, description="Drop closes above this ($); 0 means no cap.")
-    min_dollar_volume: float = Field(default=500_000.0, ge=0.0, description="Minimum 20-day average dollar volume ($), >= 0.")
-    max_price_cv: float = Field(default=0.5, gt=0.0, description="Maximum coefficient of variation of close over 63 sessions, > 0.")
-    min_history: int = Field(default=200, ge=1, le=300, description="Minimum bars of history in the 300-session window, 1..300.")
-    include_etfs: bool = Field(default=False, description="Rank plain (unleveraged) ETFs too.")
-
-    @model_validator(mode="after")
-    def _price_band(self):
-        if self.max_price and self.max_price <= self.min_price:
-            raise ValueError(f"max_price={self.max_price} must be above min_price={self.min_price}")
-        return self
-
-    def filter_settings(self) -> FilterSettings:
-        return FilterSettings(
-            min_price=self.min_price, max_price=self.max_price or None,
-            min_dollar_volume=self.min_dollar_volume, max_price_cv=self.max_price_cv,
-            min_history=self.min_history, sectors=tuple(Sector(s).value for s in self.sectors), include_etfs=self.include_etfs,
-        )
-
-
-class AlphaSettings(ConfigurableResource):
-    """The machine-learned alpha: how often models are retrained, where XGBoost runs, how much MERIT
-    listens to them."""
-
-    weight: float = Field(default=0.35, ge=0.0, le=1.0, description="Share of MERIT's blend given to the alpha forecasts, 0..1; 0 turns the models off (nothing is trained).")
-    retrain: Literal["month", "week"] = Field(default="month", description="Retrain cadence: a model per month (trained for its first session) or per week.")
-    device: Literal["cpu", "cuda"] = Field(default="cpu", description="Where XGBoost trains and predicts (TECHNIC_XGB_DEVICE).")
-    training_sessions: int = Field(default=504, ge=60, le=2520, description="Signal days a model learns from at most, 60..2520 (two years by default).")
-    rounds: int = Field(default=100, ge=1, le=5000, description="Boosting rounds per model.")
-
-    def train_config(self):
-        from technic_assets.core.alpha_model import TrainConfig
-
-        return TrainConfig(training_sessions=self.training_sessions, rounds=self.rounds)
 
 
 class AlertsResource(ConfigurableResource):
@@ -215,8 +165,6 @@ def build_resources(env: Environment) -> dict:
         cache_ttl_seconds=env.cache_ttl_seconds, http_retry_seconds=env.http_retry_seconds,
         http_timeout_seconds=env.http_timeout_seconds, store=store,
     )
-    from technic_assets.screens import Screens
-
     out = {"io_manager": StoreIOManager(store=store), "store": store, "market": market,
            "scan": ScanSettings(), "screens": Screens(path=env.screens_path),
            "alpha": AlphaSettings(device=env.xgb_device, weight=env.alpha_weight)}

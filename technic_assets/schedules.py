@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
-from technic_assets.partitions import DATE_FMT, TIMEZONE, is_session, nyse
+from technic_assets.core.calendar import DATE_FMT, TIMEZONE, is_session, nyse
 
 
 def request_for(now: pd.Timestamp) -> RunRequest | SkipReason:

@@ -28,8 +28,8 @@ import yaml
 from dagster import ConfigurableResource
 from pydantic import Field, ValidationError
 
+from technic_assets.config import ScanSettings
 from technic_assets.errors import settings_error
-from technic_assets.resources import ScanSettings
 
 DEFAULT_SCREEN = "default"
 ADHOC_SCREEN = "adhoc"  # a one-off `technic scan --sector ...`, kept apart from the saved screens

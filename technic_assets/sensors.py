@@ -25,13 +25,12 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
-
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, SENSOR_NAME_TAG
 
+from technic_assets.core.calendar import utc_now
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.errors import root_cause
-from technic_assets.partitions import utc_now
 from technic_assets.resources import MarketResource
 
 MAX_PER_TICK = 10

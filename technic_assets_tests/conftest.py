@@ -64,7 +64,7 @@ def warm_template(tmp_path_factory):
     pay neither the history fill nor the training."""
     from dagster import DagsterInstance, materialize
 
-    from technic_assets.partitions import sessions
+    from technic_assets.core.calendar import sessions
     from technic_assets_tests.graph import ASSETS, resources
 
     path = tmp_path_factory.mktemp("warm") / "store.duckdb"

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from technic_assets.config import DEFAULT_START_DATE, AlphaSettings, ScanSettings
 from technic_assets.definitions import build_assets, build_definitions
-from technic_assets.environment import DEFAULT_START_DATE, Environment
-from technic_assets.resources import AlphaSettings, ScanSettings, build_resources
+from technic_assets.environment import Environment
+from technic_assets.resources import build_resources
 
 ASSETS = build_assets(DEFAULT_START_DATE)
 

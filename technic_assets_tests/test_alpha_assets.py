@@ -7,14 +7,13 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from technic_assets import resources as technic_resources
+from technic_assets.config import DEFAULT_START_DATE, AlphaSettings
 from technic_assets.core.alpha_evaluation import bar_matrices, evaluate_day
 from technic_assets.core.alpha_model import retrain_day
-from technic_assets.environment import DEFAULT_START_DATE
-from technic_assets_tests.graph import ASSETS, resources
+from technic_assets.core.calendar import nyse, sessions, sessions_back
 from technic_assets.market.base import MarketDataProvider
 from technic_assets.market.synthetic import SyntheticMarket
-from technic_assets.partitions import nyse, sessions, sessions_back
-from technic_assets.resources import AlphaSettings
+from technic_assets_tests.graph import ASSETS, resources
 
 DAY = pd.Timestamp("2025-06-02")
 COMPARED = {"indicators": "symbol", "factors": "symbol", "alpha_model": "horizon",

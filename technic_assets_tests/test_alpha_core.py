@@ -8,11 +8,11 @@ from scipy.stats import pearsonr, spearmanr
 from technic_assets.core.adjust import split_adjust
 from technic_assets.core.alpha_features import FEATURES, features_for_day, indicator_panel, training_rows
 from technic_assets.core.alpha_model import TrainConfig, last_signal_day, predict, train_model
+from technic_assets.core.calendar import nyse, sessions_back
 from technic_assets.core.indicators import LOOKBACK, compute_indicators
 from technic_assets.core.signal_quality import signal_quality
 from technic_assets.core.universe_filter import FilterSettings
 from technic_assets.market.synthetic import SyntheticMarket
-from technic_assets.partitions import nyse, sessions_back
 
 OPEN = FilterSettings(min_price=0.0, min_dollar_volume=0.0, max_price_cv=100.0, min_history=1)
 NO_KINDS = pd.DataFrame({"symbol": pd.Series(dtype=object), "type": pd.Series(dtype=object),

@@ -5,10 +5,9 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, DagsterInvalidConfigError, Definitions, materialize
 
-from technic_assets.environment import DEFAULT_START_DATE
+from technic_assets.config import DEFAULT_START_DATE, AlphaSettings, ScanSettings
+from technic_assets.core.calendar import sessions, sessions_back
 from technic_assets.errors import root_cause
-from technic_assets.partitions import sessions, sessions_back
-from technic_assets.resources import AlphaSettings, ScanSettings
 from technic_assets_tests.graph import ASSETS, definitions, resources
 
 DAY = "2025-06-02"

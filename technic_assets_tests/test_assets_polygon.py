@@ -6,11 +6,11 @@ import pytest
 from dagster import DagsterInstance, materialize
 from dagster._serdes import serialize_value
 
-from technic_assets_tests.graph import ASSETS, resources
+from technic_assets.config import DEFAULT_START_DATE
+from technic_assets.core.calendar import sessions, sessions_back
 from technic_assets.market.synthetic import SyntheticMarket
-from technic_assets.environment import DEFAULT_START_DATE
-from technic_assets.partitions import sessions, sessions_back
 from technic_assets_tests.fake_polygon import FakePolygon
+from technic_assets_tests.graph import ASSETS, resources
 
 KEY = "pk-secret-7f3a9c"
 DAY, NEXT = "2025-06-02", "2025-06-03"

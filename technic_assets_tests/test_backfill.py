@@ -8,8 +8,8 @@ import pytest
 from dagster import DagsterInstance, materialize
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from technic_assets.core.calendar import sessions
 from technic_assets_tests.graph import ASSETS, resources
-from technic_assets.partitions import sessions
 
 DAYS = sessions("2025-06-02", "2025-06-10")  # 7 sessions: the last two evaluate the first two
 TABLES = ["universe", "price_bars", "fundamentals", "indicators", "filtered_universe", "factors",

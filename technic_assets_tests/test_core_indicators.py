@@ -58,9 +58,9 @@ def test_a_range_of_days_in_one_pass_equals_each_days_own_window():
     NaN where the window is short; EMA-type values within 1e-7 of the price (RSI and ADX within
     1e-5 points)."""
     from technic_assets.core.adjust import split_adjust
+    from technic_assets.core.calendar import nyse, sessions, sessions_back
     from technic_assets.core.indicators import INDICATOR_COLUMNS, indicators_for_days
     from technic_assets.market.synthetic import SyntheticMarket
-    from technic_assets.partitions import nyse, sessions, sessions_back
 
     market = SyntheticMarket(seed=5, n_stocks=300)
     days = sessions("2025-03-03", "2025-08-29")
@@ -90,9 +90,9 @@ def test_a_wrong_split_ratio_flags_the_days_whose_window_holds_it():
     ratio flags that symbol, and only it, on exactly the days whose 300-session window holds the
     ex-date after its first bar; the scan of one window (the core pipeline's path) agrees."""
     from technic_assets.core.adjust import unverified_split_symbols
+    from technic_assets.core.calendar import nyse, sessions, sessions_back
     from technic_assets.core.indicators import indicators_for_days
     from technic_assets.market.synthetic import SyntheticMarket
-    from technic_assets.partitions import nyse, sessions, sessions_back
 
     market = SyntheticMarket(seed=5, n_stocks=300)
     days = sessions("2025-03-03", "2025-08-29")
@@ -116,8 +116,8 @@ def test_one_day_is_value_for_value_the_range_pass_over_its_window():
     """A daily run (and the core pipeline) takes the one-day path; it must give exactly what the range
     pass gives for that day over the same window: on real bars with splits (AAPL's 4:1 inside the
     window, and the file's unverified ratios), given in any row order."""
+    from technic_assets.core.calendar import nyse, sessions_back
     from technic_assets.core.indicators import _one_day, _range_pass
-    from technic_assets.partitions import nyse, sessions_back
 
     raw = pd.read_parquet(shared_file("market", "us_equities_daily_2017_2020.parquet"),
                           columns=["symbol", "date", "open", "high", "low", "close", "volume", "split_coefficient"])

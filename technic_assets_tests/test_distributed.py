@@ -25,8 +25,8 @@ import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, materialize
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from technic_assets.core.calendar import sessions
 from technic_assets.lineage import EARLIER_READS
-from technic_assets.partitions import sessions
 from technic_assets_tests.conftest import fresh_redis
 from technic_assets_tests.graph import ASSETS, resources
 from technic_assets_tests.services import iceberg_url, pg_database, start_group, stop_group
@@ -48,8 +48,8 @@ def prefill() -> None:
     """Store the bars of the span and its 300-session window in the store the environment names, as
     the first run would; so the month runs, like the embedded run, start from the same stored bars and
     the test spends its time on the distribution, not on filling history twice."""
+    from technic_assets.core.calendar import sessions_back
     from technic_assets.core.indicators import LOOKBACK
-    from technic_assets.partitions import sessions_back
 
     first = sessions_back(START, LOOKBACK)[0]
     resources(int(STOCKS))["market"].provider().fill(list(sessions(first, END)))

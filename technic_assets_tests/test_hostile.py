@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from technic_assets.cli import main
-from technic_assets.resources import AlphaSettings
+from technic_assets.config import AlphaSettings
 from technic_assets.definitions import build_definitions
 from technic_assets.storage import History, db_path
 from technic_assets_tests.graph import run_cli
@@ -104,7 +104,7 @@ def test_absurd_alpha_settings_and_store_paths_are_refused(tmp_path):
         store.read_span("price_bars; DROP TABLE technic.universe", pd.Timestamp(DAY), pd.Timestamp(DAY), ["date"])
 
 
-# `where` is storage.io_manager._slice_sql's clause (quoted column names and "?" placeholders); `self._reader` is
+# `where` is storage.duckdb_tables.slice_sql's clause (quoted column names and "?" placeholders); `self._reader` is
 # read_parquet or read_csv_auto, whose path argument is bound; `casts` is storage.iceberg's quoted column names,
 # each with a TIMESTAMP_* type from a fixed map
 ALLOWED_IN_SQL = {"SCHEMA", "table(name)", "name", "names", "quoted(column)", "kind", "ratio",

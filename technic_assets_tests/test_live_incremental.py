@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from technic_assets.core.calendar import nyse
 from technic_assets.core.indicators import INDICATOR_COLUMNS, indicators_for_days
 from technic_assets.live.incremental import IntradayIndicators
 from technic_assets.live.replay import ReplayFeed
 from technic_assets.market.synthetic import SyntheticMarket
-from technic_assets.partitions import nyse
 
 PREV, DAY = pd.Timestamp("2025-06-02"), pd.Timestamp("2025-06-03")
 EMA_SEEDED = ["ema_12", "ema_26", "rsi_14", "macd", "macd_signal", "macd_hist", "atr_14", "adx_14"]

@@ -3,8 +3,8 @@ through the incremental indicators into engine.rescan, compared at the close wit
 D that the daily graph stores (both computed, neither hard-coded). And TECHNIC_LIVE picks the feed."""
 
 import asyncio
-import hashlib
 import dataclasses
+import hashlib
 
 import numpy as np
 import pandas as pd
@@ -126,7 +126,7 @@ class SlowEngine:
     """What run_live needs of an engine, with a rescan that takes 50 ms and records what it was given."""
 
     def __init__(self, bars, day):
-        from technic_assets.partitions import nyse
+        from technic_assets.core.calendar import nyse
 
         self.window_bars, self.day, self.sessions = bars, pd.Timestamp(day), nyse().sessions
         self.seen, self.feed = [], None
@@ -142,9 +142,9 @@ class SlowEngine:
 
 
 def test_a_slow_rescan_takes_the_newest_update_and_the_last_one_is_never_dropped():
+    from technic_assets.core.calendar import sessions_back
     from technic_assets.core.indicators import LOOKBACK
     from technic_assets.market.synthetic import SyntheticMarket
-    from technic_assets.partitions import sessions_back
 
     window = sessions_back(WARM_DAY, LOOKBACK)
     market = SyntheticMarket(seed=7, n_stocks=60)
@@ -167,11 +167,11 @@ def test_an_outage_of_the_snapshot_reaches_the_engine_as_stale_and_the_recovery_
     """What /healthz shows: the feed's state passed to the engine while no update comes."""
     import time
 
+    from technic_assets.core.calendar import sessions_back
     from technic_assets.core.indicators import LOOKBACK
     from technic_assets.live import runner
     from technic_assets.live.polygon_feed import SnapshotFeed
     from technic_assets.market.synthetic import SyntheticMarket
-    from technic_assets.partitions import sessions_back
     from technic_assets_tests.test_live_feeds import FakeSnapshot, client, ticker
 
     monkeypatch.setattr(runner, "STATUS_SECONDS", 0.05)

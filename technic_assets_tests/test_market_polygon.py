@@ -12,8 +12,8 @@ from technic_assets.market.http import HttpClient, RateLimiter, ResponseCache, S
 from technic_assets.market.polygon import PolygonMarket
 from technic_assets.market.sic import sector_for_sic
 from technic_assets.market.synthetic import SyntheticMarket
-from technic_assets_tests.conftest import fresh_redis
 from technic_assets_tests.clock import FakeClock
+from technic_assets_tests.conftest import fresh_redis
 from technic_assets_tests.fake_polygon import FakePolygon, filings_filed
 
 KEY = "test-key-123"
@@ -407,7 +407,7 @@ class _OneBehind(SyntheticMarket):
     that has not published the day yet)."""
 
     def latest_session(self, now):
-        from technic_assets.partitions import latest_closed_session, nyse
+        from technic_assets.core.calendar import latest_closed_session, nyse
 
         return nyse().previous_session(pd.Timestamp(latest_closed_session(now))).strftime("%Y-%m-%d")
 

@@ -1,7 +1,8 @@
 import pandas as pd
 from dagster import TimeWindowPartitionMapping
 
-from technic_assets.partitions import build_partitions, latest_closed_session, sessions_back
+from technic_assets.core.calendar import latest_closed_session, sessions_back
+from technic_assets.partitions import build_partitions
 
 trading_days = build_partitions()
 

@@ -12,13 +12,16 @@ import shutil
 import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
-from dagster._core.storage.tags import (ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG,
-                                        PARTITION_NAME_TAG)
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
 from dagster._core.test_utils import create_run_for_test
 
 from technic_assets.cli import main
+from technic_assets.core.calendar import nyse
 from technic_assets.lineage import followers, wait_for_earlier
-from technic_assets.partitions import nyse
 from technic_assets.storage.history import History
 from technic_assets_tests.clock import FakeClock
 from technic_assets_tests.snapshots import snapshot

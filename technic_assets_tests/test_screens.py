@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from technic_assets.cli import main
-from technic_assets.resources import ScanSettings
+from technic_assets.config import ScanSettings
 from technic_assets.screens import Screens, load_screens
 from technic_assets_tests.snapshots import query
 

@@ -17,17 +17,33 @@ from functools import lru_cache
 import pandas as pd
 from dagster import Output, asset
 
-from technic_assets.assets.common import (DAILY, STORE_METADATA, first_partition, markdown_table, range_metadata,
-                                          scan_days, schema, screen_span, timed)
+from technic_assets.assets.common import (
+    DAILY,
+    STORE_METADATA,
+    first_partition,
+    markdown_table,
+    range_metadata,
+    scan_days,
+    schema,
+    screen_span,
+    timed,
+)
+from technic_assets.config import AlphaSettings, ScanSettings
 from technic_assets.core.alpha_evaluation import evaluate_days, rolling_summary
 from technic_assets.core.alpha_features import HORIZONS, indicator_panel, training_rows
-from technic_assets.core.alpha_model import (InsufficientHistory, TrainConfig, forecasts_for_days, load_booster,
-                                             retrain_day, train_model)
+from technic_assets.core.alpha_model import (
+    InsufficientHistory,
+    TrainConfig,
+    forecasts_for_days,
+    load_booster,
+    retrain_day,
+    train_model,
+)
+from technic_assets.core.calendar import DATE_FMT, nyse, sessions_back
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.core.signal_quality import MEASURES
 from technic_assets.lineage import later_days, record_later, wait_for_earlier
-from technic_assets.partitions import DATE_FMT, nyse, sessions_back
-from technic_assets.resources import AlphaSettings, MarketResource, ScanSettings
+from technic_assets.resources import MarketResource
 from technic_assets.screens import Screens
 from technic_assets.storage import ModelRegistry, StoreResource
 from technic_assets.storage.resource import registry_for

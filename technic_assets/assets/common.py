@@ -6,11 +6,11 @@ import time
 from contextlib import contextmanager
 
 import pandas as pd
-from dagster import (AssetKey, AssetMaterialization, BackfillPolicy, MetadataValue, TableColumn, TableRecord,
-                     TableSchema)
+from dagster import AssetKey, AssetMaterialization, BackfillPolicy, MetadataValue, TableColumn, TableRecord, TableSchema
 
+from technic_assets.core.calendar import DATE_FMT, sessions_back
 from technic_assets.core.indicators import LOOKBACK
-from technic_assets.partitions import DATE_FMT, build_partitions, first_scannable, sessions_back
+from technic_assets.partitions import build_partitions, first_scannable
 
 STORE_METADATA = {"partition_expr": "date"}
 # Every asset is partitioned by trading day and computes a range of days in one run when asked (a

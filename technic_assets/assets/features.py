@@ -5,17 +5,28 @@ from __future__ import annotations
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSpec, Failure, MetadataValue, Output, asset
 
-from technic_assets.assets.common import (DAILY, STORE_METADATA, history_window, markdown_table, partition_label,
-                                          range_metadata, require_rows, scan_days, schema, screen_rows, screened,
-                                          timed)
+from technic_assets.assets.common import (
+    DAILY,
+    STORE_METADATA,
+    history_window,
+    markdown_table,
+    partition_label,
+    range_metadata,
+    require_rows,
+    scan_days,
+    schema,
+    screen_rows,
+    screened,
+    timed,
+)
+from technic_assets.config import ScanSettings
+from technic_assets.core.calendar import nyse
 from technic_assets.core.factors import FACTORS, factors_for_days
 from technic_assets.core.indicators import INDICATOR_COLUMNS, LOOKBACK, indicators_for_days
 from technic_assets.core.quality_checks import finite_where_history_suffices
 from technic_assets.core.regime import regime_for_days
+from technic_assets.core.schema import BAR_COLUMNS
 from technic_assets.core.universe_filter import REASONS, NothingPassed, filter_days
-from technic_assets.market.base import BAR_COLUMNS
-from technic_assets.partitions import nyse
-from technic_assets.resources import ScanSettings
 from technic_assets.screens import Screens
 from technic_assets.storage import StoreResource
 

@@ -7,14 +7,25 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSpec, Output, asset
 
 from technic_assets.assets.alpha import sessions_for_training
-from technic_assets.assets.common import (DAILY, STORE_METADATA, first_partition, history_window, provider_report,
-                                          range_metadata, record_fill, scan_days, schema, timed)
+from technic_assets.assets.common import (
+    DAILY,
+    STORE_METADATA,
+    first_partition,
+    history_window,
+    provider_report,
+    range_metadata,
+    record_fill,
+    scan_days,
+    schema,
+    timed,
+)
+from technic_assets.config import AlphaSettings, ScanSettings
+from technic_assets.core.calendar import DATE_FMT, sessions
 from technic_assets.core.quality_checks import bars_sane, unique_keys
+from technic_assets.core.schema import BAR_COLUMNS
 from technic_assets.core.universe_filter import is_valid_ticker
-from technic_assets.market.base import BAR_COLUMNS
 from technic_assets.output import source_label
-from technic_assets.partitions import DATE_FMT, sessions
-from technic_assets.resources import AlphaSettings, MarketResource, ScanSettings
+from technic_assets.resources import MarketResource
 from technic_assets.screens import Screens
 
 UNIVERSE_SCHEMA = {

@@ -5,17 +5,26 @@ from __future__ import annotations
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSpec, Output, asset
 
-from technic_assets.assets.common import (DAILY, STORE_METADATA, range_metadata, scan_days, schema, screen_rows,
-                                          screen_span, screened, table_metadata)
+from technic_assets.assets.common import (
+    DAILY,
+    STORE_METADATA,
+    range_metadata,
+    scan_days,
+    schema,
+    screen_rows,
+    screen_span,
+    screened,
+    table_metadata,
+)
+from technic_assets.charts import contributions_svg, markdown_image, sector_mix_svg
+from technic_assets.config import AlphaSettings, ScanSettings
+from technic_assets.core.calendar import DATE_FMT, nyse
 from technic_assets.core.changes import CHANGE_COLUMNS, changes_between, empty_changes, summary
 from technic_assets.core.factors import FACTORS
 from technic_assets.core.frames import by_day
 from technic_assets.core.quality_checks import ranked_properly
-from technic_assets.charts import contributions_svg, markdown_image, sector_mix_svg
 from technic_assets.core.scoring import ICS_WEIGHTS, TERMS, ics_for_days, merit_for_days, merit_weights, rank_for_days
 from technic_assets.lineage import later_days, record_later, wait_for_earlier
-from technic_assets.partitions import DATE_FMT, nyse
-from technic_assets.resources import AlphaSettings, ScanSettings
 from technic_assets.screens import Screens
 from technic_assets.storage import StoreResource
 

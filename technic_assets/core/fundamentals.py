@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from technic_assets.market.base import FUNDAMENTAL_COLUMNS
+from technic_assets.core.schema import FUNDAMENTAL_COLUMNS
 
 FILING_COLUMNS = ["symbol", "period_end", "published", "eps_diluted", "eps_basic", "revenues", "net_income",
                   "equity", "liabilities"]

@@ -41,7 +41,7 @@ def run_core_scan(bars: pd.DataFrame, universe: pd.DataFrame, fundamentals: pd.D
     and reports (no `date` column); `forecasts` (symbol, alpha_5d, alpha_10d) blend into MERIT as in
     the merit asset. `sessions` is the trading calendar (default: the NYSE's)."""
     if sessions is None:
-        from technic_assets.partitions import nyse
+        from technic_assets.core.calendar import nyse
 
         sessions = nyse().sessions
     day = pd.Timestamp(day)

@@ -27,12 +27,9 @@ import numpy as np
 import pandas as pd
 
 from technic_assets.core.frames import by_day, stack
+from technic_assets.core.schema import GICS_SECTORS
 
 VALID_TICKER = re.compile(r"^[A-Z]{1,5}(\.[A-Z])?$")
-GICS_SECTORS = (
-    "Information Technology", "Financials", "Health Care", "Consumer Discretionary", "Industrials",
-    "Communication Services", "Energy", "Consumer Staples", "Materials", "Real Estate", "Utilities",
-)
 REASONS = (
     "invalid_ticker", "leveraged_or_inverse", "etf", "no_bar_today", "split_unverified", "insufficient_history",
     "price_below_min", "price_above_max", "dollar_volume_below_min", "volatility_insane",

@@ -25,8 +25,8 @@ import pandas as pd
 
 from technic_assets.core.factors import FACTORS
 from technic_assets.core.indicators import LOOKBACK
+from technic_assets.core.schema import GICS_SECTORS
 from technic_assets.core.scoring import ICS_WEIGHTS
-from technic_assets.core.universe_filter import GICS_SECTORS
 from technic_assets.storage.connection import SCHEMA, column_exists, connect, quoted, table, table_exists
 
 
@@ -126,7 +126,7 @@ def window_start(day: pd.Timestamp, sessions: pd.DatetimeIndex) -> pd.Timestamp:
 
 def read_window(path: str, day: pd.Timestamp, sessions: pd.DatetimeIndex) -> pd.DataFrame:
     """The raw bars (BAR_COLUMNS) of the LOOKBACK sessions ending on `day`, sorted by symbol and date."""
-    from technic_assets.market.base import BAR_COLUMNS
+    from technic_assets.core.schema import BAR_COLUMNS
 
     names = ", ".join(quoted(c) for c in BAR_COLUMNS)
     conn = connect(path, read_only=True)
@@ -146,7 +146,7 @@ def load_day(path: str, day=None, *, screen: str = "default", default_alpha_weig
     if not Path(path).exists():
         raise DayNotFound(f"no store at {path}; run `technic scan` first")
     if sessions is None:
-        from technic_assets.partitions import nyse
+        from technic_assets.core.calendar import nyse
 
         sessions = nyse().sessions
     conn = connect(path, read_only=True)

@@ -27,14 +27,22 @@ import time
 import numpy as np
 import pandas as pd
 
+from technic_assets.config import scan_settings, settings_json, settings_key
 from technic_assets.core.factors import factor_panel
 from technic_assets.core.indicators import INDICATOR_COLUMNS
 from technic_assets.core.regime import classify_regime
 from technic_assets.core.scoring import explain
 from technic_assets.live.day import StoredDay, load_day
-from technic_assets.live.screen import (FACTORS, LIQUIDITY_COLUMNS, Prepared, ScreenResult, Snapshot, prepare,
-                                        scan_settings, screen_cross_section, settings_json, settings_key,
-                                        with_top_n)
+from technic_assets.live.screen import (
+    FACTORS,
+    LIQUIDITY_COLUMNS,
+    Prepared,
+    ScreenResult,
+    Snapshot,
+    prepare,
+    screen_cross_section,
+    with_top_n,
+)
 
 __all__ = ["LIQUIDITY_COLUMNS", "LiveEngine", "ScreenResult", "Snapshot", "scan_settings", "settings_json",
            "settings_key"]
@@ -161,8 +169,7 @@ class LiveEngine:
         hit = self._cached(key)
         if hit is None:
             # the same settings with another N: the ranking is there, only its head is cut anew
-            # (the key without N, built from the fields: a ScanSettings costs milliseconds to make)
-            any_key = (snap.version, (fields[0], None, *fields[2:]), "any N")
+            any_key = (snap.version, settings_key(settings, without=("top_n",)), "any N")
             any_n = self._cached(any_key)
             hit = self._compute(snap, settings) if any_n is None else with_top_n(any_n, settings)
             self._store(key, hit)
@@ -340,7 +347,7 @@ def _average_volume(bars: pd.DataFrame, rows: dict, n: int) -> pd.Series:
 
 def _close_time(day: pd.Timestamp, sessions: pd.DatetimeIndex) -> pd.Timestamp:
     try:
-        from technic_assets.partitions import nyse
+        from technic_assets.core.calendar import nyse
 
         return nyse().session_close(day).tz_convert("UTC")
     except Exception:  # a calendar without the day: 16:00 New York

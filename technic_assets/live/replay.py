@@ -37,7 +37,7 @@ class MinuteBars:
 
 def session_minutes(day) -> pd.DatetimeIndex:
     """The UTC end of every regular-session minute of `day` (390, or 210 on an early close)."""
-    from technic_assets.partitions import nyse
+    from technic_assets.core.calendar import nyse
 
     cal = nyse()
     day = pd.Timestamp(day)

@@ -141,7 +141,7 @@ def feed_from_env(env, engine, environ: Mapping[str, str] | None = None, now: pd
 def not_current(day: pd.Timestamp, now: pd.Timestamp) -> str | None:
     """Why a live market feed cannot continue the loaded day (None if it can): the market's bars are
     those of the session forming now (or next, outside one), which must be the loaded day's next."""
-    from technic_assets.partitions import TIMEZONE, nyse
+    from technic_assets.core.calendar import TIMEZONE, nyse
 
     cal = nyse()
     today = cal.date_to_session(now.tz_convert(TIMEZONE).tz_localize(None).normalize(), "next")
@@ -154,11 +154,11 @@ def not_current(day: pd.Timestamp, now: pd.Timestamp) -> str | None:
 
 
 def polygon_feed(env, day: pd.Timestamp, environ: Mapping[str, str], now: pd.Timestamp):
+    from technic_assets.config import DEFAULT_POLYGON_URL
     from technic_assets.live.polygon_feed import AggregatesFeed, SnapshotFeed, fetch_snapshot
     from technic_assets.market.base import ProviderError
     from technic_assets.market.http import HttpClient, RateLimiter
     from technic_assets.market.polygon import PolygonMarket
-    from technic_assets.resources import DEFAULT_POLYGON_URL
 
     key = environ.get(env.api_key_var, "") if env.api_key_var else ""
     if not key:
@@ -178,7 +178,7 @@ def polygon_feed(env, day: pd.Timestamp, environ: Mapping[str, str], now: pd.Tim
         log.warning("live: today's splits could not be read (%s); forming bars are taken as unsplit", exc)
         ratios = {}
     if env.polygon_ws_url:
-        from technic_assets.partitions import nyse
+        from technic_assets.core.calendar import nyse
 
         cal = nyse()
         session = (cal.session_open(day).timestamp(), cal.session_close(day).timestamp())

@@ -25,30 +25,6 @@ LIQUIDITY_COLUMNS = ["adv_20", "price_cv_63"]  # kept at the last close's values
 LISTING_SHOWN = ["name", "type", "sector", *[c for c in TOP_COLUMNS if c in INDICATOR_COLUMNS]]
 
 
-def scan_settings(values=None, **overrides):
-    """A ScanSettings from a ScanSettings, a mapping of its fields, or keywords (checked by pydantic:
-    a bad value raises a ValidationError naming the field)."""
-    from technic_assets.resources import ScanSettings
-
-    if isinstance(values, ScanSettings) and not overrides:
-        return values
-    fields = dict(values.model_dump() if isinstance(values, ScanSettings) else (values or {}))
-    return ScanSettings(**{**fields, **overrides})
-
-
-def settings_key(settings) -> tuple:
-    s = settings
-    return (s.style, s.top_n, tuple(sorted(str(getattr(x, "value", x)) for x in s.sectors)), float(s.min_price),
-            float(s.max_price), float(s.min_dollar_volume), float(s.max_price_cv), int(s.min_history),
-            bool(s.include_etfs))
-
-
-def settings_json(settings) -> dict:
-    d = settings.model_dump()
-    d["sectors"] = [str(getattr(x, "value", x)) for x in settings.sectors]
-    return d
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """One version of the cross-section's inputs: what a rescan changes."""

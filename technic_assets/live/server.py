@@ -41,8 +41,8 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from technic_assets.core.schema import GICS_SECTORS
 from technic_assets.core.scoring import TOP_COLUMNS
-from technic_assets.core.universe_filter import GICS_SECTORS
 from technic_assets.live.engine import LiveEngine, plain_value, scan_settings, settings_json, settings_key
 
 STATIC = Path(__file__).with_name("static")
@@ -122,7 +122,7 @@ def saved_screens_of(path: str) -> dict:
     """name -> ScanSettings of the screens file at `path` ("": none)."""
     if not path:
         return {}
-    from technic_assets.resources import ScanSettings
+    from technic_assets.config import ScanSettings
     from technic_assets.screens import load_screens
 
     return {s.name: s.settings for s in load_screens(path, ScanSettings())}

@@ -14,20 +14,8 @@ from abc import ABC, abstractmethod
 
 import pandas as pd
 
-LISTING_COLUMNS = ["symbol", "name", "type", "sector", "exchange", "is_leveraged", "listed", "delisted"]
-BAR_COLUMNS = ["date", "symbol", "open", "high", "low", "close", "volume", "split_ratio"]
-FUNDAMENTAL_COLUMNS = [
-    "symbol",
-    "period_end",
-    "published",
-    "eps_ttm",
-    "book_value_per_share",
-    "roe",
-    "debt_to_equity",
-    "revenue_growth",
-    "eps_growth",
-    "earnings_surprise",
-]
+from technic_assets.core.calendar import latest_closed_session
+from technic_assets.core.schema import empty_fundamentals
 
 
 class MarketDataProvider(ABC):
@@ -66,8 +54,6 @@ class MarketDataProvider(ABC):
 
     def latest_session(self, now: pd.Timestamp) -> str:
         """The latest session whose data is complete at `now` (default: the latest closed one)."""
-        from technic_assets.partitions import latest_closed_session
-
         return latest_closed_session(now)
 
     def bars_for_sessions(self, days: list[pd.Timestamp]) -> pd.DataFrame:
@@ -82,17 +68,6 @@ class MarketDataProvider(ABC):
     def new_warnings(self) -> list[str]:
         """Degradations (such as a cache layer lost) not reported yet; each is returned once."""
         return []
-
-
-def empty_reports(columns: list[str] = FUNDAMENTAL_COLUMNS) -> pd.DataFrame:
-    """No rows, typed as stored: symbol text, the two report dates, every other column float."""
-    dtypes = {"symbol": object, "period_end": "datetime64[ns]", "published": "datetime64[ns]"}
-    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, float)) for c in columns})
-
-
-def empty_fundamentals() -> pd.DataFrame:
-    """FUNDAMENTAL_COLUMNS with no rows, for sources without fundamentals."""
-    return empty_reports(FUNDAMENTAL_COLUMNS)
 
 
 class ProviderError(RuntimeError):

@@ -21,7 +21,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from technic_assets.market.base import BAR_COLUMNS, LISTING_COLUMNS, MarketDataProvider, empty_fundamentals
+from technic_assets.core.schema import BAR_COLUMNS, LISTING_COLUMNS, empty_fundamentals
+from technic_assets.market.base import MarketDataProvider
 from technic_assets.market.known_etfs import LEVERAGED_ETFS, PLAIN_ETFS
 
 REQUIRED = ("symbol", "date", "open", "high", "low", "close", "volume")
@@ -62,7 +63,7 @@ class ParquetMarket(MarketDataProvider):
     def latest_session(self, now: pd.Timestamp) -> str:
         """The file's last day (a file does not grow with the calendar), or the latest closed session
         if that comes first."""
-        from technic_assets.partitions import latest_closed_session
+        from technic_assets.core.calendar import latest_closed_session
 
         last = self._spans["last"].max()
         closed = latest_closed_session(now)

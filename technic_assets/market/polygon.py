@@ -27,13 +27,19 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from technic_assets.market.base import (BAR_COLUMNS, LISTING_COLUMNS, DatasetUnavailable, Degradations,
-                                        MarketDataProvider, ProviderError, empty_fundamentals, no_fundamentals)
+from technic_assets.core.calendar import sessions
 from technic_assets.core.fundamentals import FILING_COLUMNS, FILINGS_DAYS, point_in_time
+from technic_assets.core.schema import BAR_COLUMNS, LISTING_COLUMNS, empty_fundamentals
+from technic_assets.market.base import (
+    DatasetUnavailable,
+    Degradations,
+    MarketDataProvider,
+    ProviderError,
+    no_fundamentals,
+)
 from technic_assets.market.http import HttpClient
 from technic_assets.market.known_etfs import LEVERAGED_ETFS
 from technic_assets.market.sic import sector_for_sic
-from technic_assets.partitions import sessions
 
 DEFAULT_BASE_URL = "https://api.polygon.io"
 STOCK_TYPES = {"CS", "ADRC"}
@@ -73,7 +79,7 @@ class PolygonMarket(MarketDataProvider):
 
     def latest_session(self, now: pd.Timestamp) -> str:
         """The latest closed session whose grouped bars are published (one request), else the one before."""
-        from technic_assets.partitions import latest_closed_session, nyse
+        from technic_assets.core.calendar import latest_closed_session, nyse
 
         candidate = pd.Timestamp(latest_closed_session(now))
         try:

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from technic_assets.core.cleaning import RULES, clean_bars
-from technic_assets.core.universe_filter import FilterSettings
 from technic_assets.core.fundamentals import FILING_COLUMNS, FILINGS_DAYS, point_in_time, report_history
-from technic_assets.market.base import (BAR_COLUMNS, DatasetUnavailable, Degradations, MarketDataProvider,
-                                        empty_fundamentals, empty_reports, no_fundamentals)
+from technic_assets.core.schema import BAR_COLUMNS, empty_fundamentals, empty_reports
+from technic_assets.core.universe_filter import FilterSettings
+from technic_assets.market.base import DatasetUnavailable, Degradations, MarketDataProvider, no_fundamentals
 from technic_assets.storage.history import History
 
 FILINGS_SETTLE_DAYS = 3  # late filings for the last few days may still arrive: asked again each run
@@ -95,7 +95,7 @@ class StoredMarket(MarketDataProvider):
         return self.history.read_dates("price_bars", list(days))[BAR_COLUMNS]
 
     def daily_bars(self, start: dt.date, end: dt.date) -> pd.DataFrame:
-        from technic_assets.partitions import sessions
+        from technic_assets.core.calendar import sessions
 
         return self.bars_for_sessions(list(sessions(start, end)))
 

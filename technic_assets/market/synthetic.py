@@ -32,26 +32,14 @@ import pandas as pd
 from scipy.signal import lfilter
 from scipy.special import ndtr
 
-from technic_assets.market.base import BAR_COLUMNS, FUNDAMENTAL_COLUMNS, MarketDataProvider
-from technic_assets.partitions import nyse
+from technic_assets.core.calendar import nyse
+from technic_assets.core.schema import BAR_COLUMNS, FUNDAMENTAL_COLUMNS, GICS_SECTORS
+from technic_assets.market.base import MarketDataProvider
 
 EPOCH = pd.Timestamp("2023-01-03")
 KAPPA = 0.08
 SIGNAL_DECAY_DAYS = 45.0
 
-GICS_SECTORS = [
-    "Information Technology",
-    "Financials",
-    "Health Care",
-    "Consumer Discretionary",
-    "Industrials",
-    "Communication Services",
-    "Energy",
-    "Consumer Staples",
-    "Materials",
-    "Real Estate",
-    "Utilities",
-]
 _SECTOR_SHARE = np.array([0.15, 0.15, 0.14, 0.11, 0.13, 0.05, 0.05, 0.05, 0.06, 0.08, 0.03])
 _SECTOR_LIQUIDITY = np.array([3.0, 1.6, 1.5, 1.8, 1.0, 2.0, 1.4, 0.9, 0.45, 0.35, 0.4])
 _BOND_LOAD = {"Real Estate": 0.5, "Utilities": 0.6, "Financials": -0.3}

@@ -16,9 +16,9 @@ from dagster import TimeWindow
 from dagster._core.storage.db_io_manager import DbClient
 
 from technic_assets.storage.connection import SCHEMA, quoted, table
+from technic_assets.storage.duckdb_tables import PandasTypeHandler, select_statement, slice_sql
 from technic_assets.storage.history import COVERAGE_DDL, FILINGS_DDL, History
 from technic_assets.storage.iceberg import IcebergStore
-from technic_assets.storage.io_manager import PandasTypeHandler, _slice_sql, select_statement
 from technic_assets.storage.models import MODELS_DDL, ModelRegistry
 
 
@@ -145,7 +145,7 @@ class IcebergTypeHandler(PandasTypeHandler):
     def load_input(self, context, table_slice, connection: IcebergStore) -> pd.DataFrame:
         if table_slice.partition_dimensions and len(context.asset_partition_keys) == 0:
             return pd.DataFrame()
-        name, where, params = _slice_sql(table_slice)
+        name, where, params = slice_sql(table_slice)
         names = ", ".join(quoted(c) for c in table_slice.columns) if table_slice.columns else "*"
         found = connection.query([table(table_slice.table)], f"SELECT {names} FROM {name}{where}", params)
         if found is None:
