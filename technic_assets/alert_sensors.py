@@ -28,7 +28,7 @@ from technic_assets.alerts.messages import Message, failure_message, scan_messag
 from technic_assets.assets.common import screen_rows
 from technic_assets.config import ScanSettings
 from technic_assets.core.calendar import DATE_FMT, nyse
-from technic_assets.output import source_label
+from technic_assets.market.factory import label as source_label
 from technic_assets.resources import AlertsResource, MarketResource
 from technic_assets.screens import Screens
 from technic_assets.sensors import describe_failure

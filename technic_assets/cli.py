@@ -33,6 +33,7 @@ import pandas as pd
 
 from technic_assets.environment import Environment
 from technic_assets.errors import root_cause, settings_error
+from technic_assets.market.factory import is_remote
 
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 warnings.filterwarnings("ignore", message=".*is in preview.*")
@@ -193,7 +194,7 @@ def run_scan(day: str, settings, env: Environment, *, resources: dict | None = N
     from technic_assets.assets.common import screen_rows
     from technic_assets.assets.market_data import refuse_mixing
     from technic_assets.definitions import build_definitions
-    from technic_assets.output import source_label
+    from technic_assets.market.factory import label as source_label
     from technic_assets.screens import Screens
 
     screens = screens or (resources or {}).get("screens") or Screens(path=env.screens_path)
@@ -526,7 +527,7 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
         day = resolve_date(args.date, env, resources["market"], now)
         if not args.quiet:
             print(f"Scanning {day} (screen{'s' if len(names) > 1 else ''} {', '.join(names)}) ...", file=sys.stderr)
-        if env.market == "polygon":  # the only source that is asked over the network: plan only for it
+        if is_remote(env.market):  # the only sources asked over the network: plan only for them
             print(f"  {request_plan(day, env, resources).summary()}", file=sys.stderr)
         started = time.perf_counter()
         result = run_scan(day, settings, env, resources=resources, screens=screens, quiet=args.quiet,

@@ -27,15 +27,6 @@ UNITS = {"alpha_5d_z": "z-score: the 5-session excess-return forecast in units o
          "alpha_10d_z": "z-score: the 10-session excess-return forecast in units of the day's cross-sectional deviation"}
 
 
-def source_label(market: str) -> str:
-    """What the data came from, as a person would name it: "simulated" for the built-in market."""
-    if market == "synthetic":
-        return "simulated"
-    if market.startswith("parquet:"):
-        return f"file {Path(market.removeprefix('parquet:')).name}"
-    return market
-
-
 def pick_columns(frame: pd.DataFrame, wanted: list[str] | None, default: list[str]) -> pd.DataFrame:
     """`wanted` columns in that order (default: `default`); an error names any that does not exist."""
     columns = wanted or [c for c in default if c in frame.columns]

@@ -19,6 +19,7 @@ from technic_assets.assets.alpha import sessions_for_training
 from technic_assets.core.calendar import sessions_back
 from technic_assets.core.fundamentals import FILINGS_DAYS
 from technic_assets.core.indicators import LOOKBACK
+from technic_assets.market.factory import is_remote
 
 LISTINGS_PAGE = 1000  # tickers per page of /v3/reference/tickers
 FILINGS_PAGE = 100  # filings per page of /vX/reference/financials
@@ -93,7 +94,7 @@ def plan_scan(day: pd.Timestamp, market, alpha, first: pd.Timestamp) -> RequestP
     pages = math.ceil(len(latest) / LISTINGS_PAGE) if latest is not None and len(latest) else None
     unknown = (int(((latest["type"] == "stock") & (latest["sector"] == "Unknown")).sum())
                if latest is not None and len(latest) else None)
-    remote = source.name == "polygon"  # the others are files or built in: nothing to ration
+    remote = is_remote(source.name)  # the others are files or built in: nothing to ration
     lookups = 0 if not remote or source.sector_map else source.sector_lookups
     if lookups is not None and unknown is not None:
         lookups = min(lookups, unknown)

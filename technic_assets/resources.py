@@ -1,4 +1,5 @@
-"""Dagster resources: the store, the market-data source behind it, the scan and the alpha settings.
+"""Dagster resources: the store, the market-data source behind it, the alerts; every one built from the
+environment by `build_resources` (the scan and alpha settings themselves are config.py's).
 
 Every field is typed, with its bounds or choices: choices show in the launchpad as enums it checks,
 bounds are checked when a run starts, before any asset writes, and an error names the field and the
@@ -6,8 +7,6 @@ value. Nothing here reads the environment: `environment.Environment` does, once,
 """
 
 from __future__ import annotations
-
-from functools import lru_cache
 
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field, field_validator
@@ -23,42 +22,10 @@ from technic_assets.config import (
 )
 from technic_assets.environment import Environment
 from technic_assets.market.base import MarketDataProvider
-from technic_assets.market.http import HttpClient, RateLimiter, ResponseCache, Stats
-from technic_assets.market.parquet import ParquetMarket
-from technic_assets.market.polygon import PolygonMarket
+from technic_assets.market.factory import PolygonOptions, check_source, provider
 from technic_assets.market.stored import StoredMarket
-from technic_assets.market.synthetic import SyntheticMarket
 from technic_assets.screens import Screens
 from technic_assets.storage import StoreIOManager, StoreResource
-
-
-@lru_cache(maxsize=4)
-def _synthetic(seed: int, n_stocks: int) -> MarketDataProvider:
-    return SyntheticMarket(seed=seed, n_stocks=n_stocks)
-
-
-@lru_cache(maxsize=4)
-def _parquet(path: str, sector_map: str | None) -> MarketDataProvider:
-    return ParquetMarket(path, sector_map)
-
-
-@lru_cache(maxsize=4)
-def _polygon(base_url: str, api_key: str, per_minute: int, redis_url: str | None, ttl: int,
-             sector_map: str | None, retry_seconds: float, read_timeout: float,
-             sector_lookups: int | None) -> MarketDataProvider:
-    """One client per process: its session, rate limit and L1 cache serve every asset of the step.
-    Sector lookups default to ten minutes' worth a run at a rate limit, and no cap without one."""
-    stats = Stats()
-    cache = ResponseCache(stats, redis_url=redis_url, ttl_seconds=ttl)
-    limiter = RateLimiter(per_minute, cache.redis, key="technic:polygon:rate")
-    client = HttpClient(base_url, api_key, stats=stats, cache=cache, limiter=limiter,
-                        retry_seconds=retry_seconds, timeout=(3.05, read_timeout))
-    if sector_lookups is None and per_minute:
-        sector_lookups = SECTOR_LOOKUP_MINUTES * per_minute
-    # at a few requests a minute, parallel requests only queue in the limiter (and count against the
-    # retry window's patience); a request in flight per ten a minute, up to eight
-    workers = min(8, max(1, per_minute // 10)) if per_minute else 8
-    return PolygonMarket(client, workers=workers, sector_map=sector_map, sector_lookups=sector_lookups)
 
 
 class MarketResource(ConfigurableResource):
@@ -82,20 +49,15 @@ class MarketResource(ConfigurableResource):
     @field_validator("market")
     @classmethod
     def _known_source(cls, value: str) -> str:
-        if value not in ("synthetic", "polygon") and not (value.startswith("parquet:") and len(value) > 8):
-            raise ValueError(f"market {value!r} (TECHNIC_MARKET or the market resource's config) is not a known "
-                             "data source; known: 'synthetic', 'parquet:PATH', 'polygon'")
-        return value
+        return check_source(value)
 
     def source(self) -> MarketDataProvider:
         """The data source itself, without the store (what the sensor asks for the latest session)."""
-        if self.market.startswith("parquet:"):
-            return _parquet(self.market.removeprefix("parquet:"), self.sector_map or None)
-        if self.market == "polygon":
-            return _polygon(self.base_url, self.api_key, self.rate_per_minute, self.redis_url or None,
-                            self.cache_ttl_seconds, self.sector_map or None, self.http_retry_seconds,
-                            self.http_timeout_seconds, self.sector_lookups)
-        return _synthetic(self.seed, self.n_stocks)
+        return provider(self.market, seed=self.seed, n_stocks=self.n_stocks, sector_map=self.sector_map,
+                        polygon=PolygonOptions(self.base_url, self.api_key, self.rate_per_minute,
+                                               self.redis_url or None, self.cache_ttl_seconds,
+                                               self.http_retry_seconds, self.http_timeout_seconds,
+                                               self.sector_lookups))
 
     def provider(self) -> StoredMarket:
         """The source with the store in front of it: what the assets read."""

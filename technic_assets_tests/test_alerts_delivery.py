@@ -10,9 +10,9 @@ from dagster import Definitions
 
 from technic_assets.alerts.delivery import DeliveryError, post_webhook, scrub, send_email
 from technic_assets.alerts.messages import Message, changes_text, failure_message, scan_message
-from technic_assets.output import source_label
 from technic_assets.definitions import build_definitions
 from technic_assets.environment import Environment
+from technic_assets.market.factory import label as source_label
 from technic_assets.resources import AlertsResource
 from technic_assets_tests.alert_servers import QUIET, free_port, smtp_server, webhook_receiver
 

@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 
-from technic_assets import resources as technic_resources
 from technic_assets.config import DEFAULT_START_DATE, AlphaSettings
 from technic_assets.core.alpha_evaluation import bar_matrices, evaluate_day
 from technic_assets.core.alpha_model import retrain_day
 from technic_assets.core.calendar import nyse, sessions, sessions_back
+from technic_assets.market import factory
 from technic_assets.market.base import MarketDataProvider
 from technic_assets.market.synthetic import SyntheticMarket
 from technic_assets_tests.graph import ASSETS, resources
@@ -57,7 +57,7 @@ class FutureScrambled(MarketDataProvider):
 def scan(path, monkeypatch, provider=None):
     monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(path))
     if provider is not None:
-        monkeypatch.setattr(technic_resources, "_synthetic", lambda seed, n: provider)
+        monkeypatch.setattr(factory, "_synthetic", lambda seed, n: provider)
     result = materialize(ASSETS, partition_key=str(DAY.date()), instance=DagsterInstance.ephemeral(),
                          resources=resources(200))
     assert result.success
@@ -71,7 +71,7 @@ def scan(path, monkeypatch, provider=None):
 
 def test_nothing_dated_after_the_scan_date_changes_its_features_forecasts_or_ranking(tmp_path, monkeypatch):
     clean = scan(tmp_path / "clean.duckdb", monkeypatch)
-    technic_resources._synthetic.cache_clear()
+    factory._synthetic.cache_clear()
     inner = SyntheticMarket(seed=7, n_stocks=200)
     scrambled = FutureScrambled(inner, DAY)
     later = pd.Timestamp("2025-07-15")  # the scrambled source really does differ after DAY

@@ -25,13 +25,12 @@ import pytest
 import redis
 from dagster import DagsterInstance, materialize
 
-from technic_assets import resources as technic_resources
-from technic_assets_tests.graph import ASSETS, resources
-from technic_assets.market import http
+from technic_assets.market import factory, http
 from technic_assets.market.synthetic import SyntheticMarket
 from technic_assets_tests.clock import FakeClock
 from technic_assets_tests.conftest import needs_service
 from technic_assets_tests.fake_polygon import serving
+from technic_assets_tests.graph import ASSETS, resources
 from technic_assets_tests.snapshots import assert_same_store, assert_whole_days, snapshot
 
 KEY = "pk-outage-5e1d0b"
@@ -71,7 +70,7 @@ def clock(monkeypatch):
 def run(monkeypatch, store):
     """One day of the whole graph on a new store, with a new client (no responses cached in memory)."""
     monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(store))
-    technic_resources._polygon.cache_clear()
+    factory._polygon.cache_clear()
     instance = DagsterInstance.ephemeral()
     result = materialize(ASSETS, partition_key=DAY, resources=resources(), instance=instance, raise_on_error=False)
     return result, instance

@@ -24,7 +24,7 @@ from technic_assets.core.calendar import DATE_FMT, sessions
 from technic_assets.core.quality_checks import bars_sane, unique_keys
 from technic_assets.core.schema import BAR_COLUMNS
 from technic_assets.core.universe_filter import is_valid_ticker
-from technic_assets.output import source_label
+from technic_assets.market.factory import label as source_label
 from technic_assets.resources import MarketResource
 from technic_assets.screens import Screens
 

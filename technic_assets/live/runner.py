@@ -23,6 +23,7 @@ import pandas as pd
 
 from technic_assets.live.feed import Feed, IdleFeed
 from technic_assets.live.incremental import IntradayIndicators
+from technic_assets.market.factory import is_local, provider
 
 log = logging.getLogger("technic.live")
 STATUS_SECONDS = 1.0  # how often the feed's state is passed to the engine (healthz), updates or not
@@ -106,17 +107,10 @@ def forming_day(engine) -> pd.Timestamp:
 
 def replay_bars(env, day: pd.Timestamp) -> pd.DataFrame:
     """The day's raw bars from the built-in market or the Parquet source of TECHNIC_MARKET."""
-    if env.market.startswith("parquet:"):
-        from technic_assets.market.parquet import ParquetMarket
-
-        source = ParquetMarket(env.market.removeprefix("parquet:"), env.sector_map or None)
-    elif env.market == "synthetic":
-        from technic_assets.market.synthetic import SyntheticMarket
-
-        source = SyntheticMarket(seed=7, n_stocks=env.n_stocks)
-    else:
+    if not is_local(env.market):
         raise ValueError(f"TECHNIC_LIVE=replay replays the built-in market or a Parquet file, not "
                          f"TECHNIC_MARKET={env.market!r}")
+    source = provider(env.market, n_stocks=env.n_stocks, sector_map=env.sector_map)
     bars = source.daily_bars(day.date(), day.date())
     if bars.empty:
         raise ValueError(f"TECHNIC_LIVE=replay: TECHNIC_MARKET={env.market!r} has no bars for {day:%Y-%m-%d}, "
