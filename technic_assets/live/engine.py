@@ -28,21 +28,13 @@ import numpy as np
 import pandas as pd
 
 from technic_assets.config import scan_settings, settings_json, settings_key
-from technic_assets.core.factors import factor_panel
+from technic_assets.core.factors import FACTORS, factor_panel
 from technic_assets.core.indicators import INDICATOR_COLUMNS
 from technic_assets.core.regime import classify_regime
 from technic_assets.core.scoring import explain
+from technic_assets.core.screen import Prepared, prepare
 from technic_assets.live.day import StoredDay, load_day
-from technic_assets.live.screen import (
-    FACTORS,
-    LIQUIDITY_COLUMNS,
-    Prepared,
-    ScreenResult,
-    Snapshot,
-    prepare,
-    screen_cross_section,
-    with_top_n,
-)
+from technic_assets.live.screen import LIQUIDITY_COLUMNS, ScreenResult, Snapshot, screen_cross_section, with_top_n
 
 __all__ = ["LIQUIDITY_COLUMNS", "LiveEngine", "ScreenResult", "Snapshot", "scan_settings", "settings_json",
            "settings_key"]
