@@ -16,13 +16,17 @@ import pandas as pd
 from technic_assets.assets.common import screen_span
 from technic_assets.core.calendar import nyse
 from technic_assets.core.track_record import MOMENTUM_LOOKBACK, track_record
+from technic_assets.rescreen import rescreen
 
 RETURNS = "price returns: splits adjusted, cash dividends not stored yet (total returns understate by the yield)"
 
 
 def stored_record(history, screen: str, start: str | None, end: str | None, *, horizon: int, cost_bps: float,
-                  benchmark: str = "SPY", draws: int = 50):
-    """The TrackRecord of `screen` over its stored days from `start` to `end` (default: all of them)."""
+                  benchmark: str = "SPY", draws: int = 50, settings=None, alpha_weight: float = 0.0):
+    """The TrackRecord of `screen` over its stored days from `start` to `end` (default: all of them);
+    with `settings` (a config.ScanSettings), of those settings instead: each of the screen's stored days
+    re-screened from its stored inputs (technic_assets.rescreen), MERIT blending the forecasts at
+    `alpha_weight`."""
     days = history.query("ranked_top_n", "SELECT DISTINCT date FROM technic.ranked_top_n "
                          "WHERE coalesce(screen, 'default') = ? ORDER BY date", [screen])
     if days is None or days.empty:
@@ -37,13 +41,18 @@ def stored_record(history, screen: str, start: str | None, end: str | None, *, h
     sessions = nyse().sessions
     lo = sessions[max(0, sessions.searchsorted(chosen[0]) - MOMENTUM_LOOKBACK - 1)]
     hi = sessions[min(len(sessions) - 1, sessions.searchsorted(chosen[-1]) + horizon + 1)]
-    picks = screen_span(history, "ranked_top_n", chosen[0], chosen[-1], ["date", "symbol"], screen)
-    scores = screen_span(history, "merit", chosen[0], chosen[-1], ["date", "symbol", "merit_score"], screen)
-    universe = screen_span(history, "filtered_universe", chosen[0], chosen[-1], ["date", "symbol"], screen)
+    if settings is None:
+        picks = screen_span(history, "ranked_top_n", chosen[0], chosen[-1], ["date", "symbol"], screen)
+        scores = screen_span(history, "merit", chosen[0], chosen[-1], ["date", "symbol", "merit_score"], screen)
+        scores = scores.rename(columns={"merit_score": "score"})
+        universe = screen_span(history, "filtered_universe", chosen[0], chosen[-1], ["date", "symbol"], screen)
+    else:
+        done = rescreen(history, chosen, settings, alpha_weight=alpha_weight)
+        picks, scores, universe = done.picks[["date", "symbol"]], done.scores, done.scores[["date", "symbol"]]
+        screen = "adhoc"
     bars = history.read_span("price_bars", lo, hi, ["date", "symbol", "close", "split_ratio", "volume"])
-    return track_record(scores.rename(columns={"merit_score": "score"}), universe, bars, horizon=horizon,
-                        cost_bps=cost_bps, picks=picks, benchmark=benchmark, screen=screen, draws=draws,
-                        start=chosen[0], end=chosen[-1])
+    return track_record(scores, universe, bars, horizon=horizon, cost_bps=cost_bps, picks=picks,
+                        benchmark=benchmark, screen=screen, draws=draws, start=chosen[0], end=chosen[-1])
 
 
 def plain(value):
@@ -57,8 +66,14 @@ def plain(value):
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-def as_json(summary: dict, source: str) -> str:
-    return json.dumps(plain({**summary, "returns": RETURNS, "source": source}), indent=1) + "\n"
+def as_json(summary: dict, source: str, settings: dict | None = None) -> str:
+    extra = {} if settings is None else {"settings": settings}
+    return json.dumps(plain({**summary, **extra, "returns": RETURNS, "source": source}), indent=1) + "\n"
+
+
+def as_csv(daily: pd.DataFrame) -> str:
+    """Each book's value by session (1 at the first entry's close), net of costs unless named gross."""
+    return daily.reset_index().to_csv(index=False, date_format="%Y-%m-%d", float_format="%.10g")
 
 
 MEASURES = [("ann_return", "ann. return (net)", "{:+.1%}"), ("ann_return_gross", "gross", "{:+.1%}"),

@@ -6,7 +6,8 @@
     technic top  [--date YYYY-MM-DD] [--format table|csv|json|markdown] [--output FILE] [--columns A,B]
                  [--top N] [--changes]        a stored top N (or its changes since the previous session)
     technic export TABLE --from DATE --to DATE [--format parquet|csv] [--output FILE]
-    technic backtest [--screen NAME] [--from D] [--to D] [--horizon H] [--cost-bps C] [--format table|json]
+    technic backtest [--screen NAME] [--from D] [--to D] [--horizon H] [--cost-bps C] [--benchmark SYM]
+                     [--style S] [--sector X] [--top N] [--set FIELD=VALUE] [--format table|json|csv]
                                               a stored screen's track record against its baselines
     technic plan [--date YYYY-MM-DD]          the requests a scan will make, and how long they take
     technic serve [--host 127.0.0.1] [--port 8000] [--date YYYY-MM-DD]   the live server and web page
@@ -309,7 +310,8 @@ def why_no_changes(day: str, screen: str, env: Environment, history) -> str:
 
 def show_backtest(args, env: Environment) -> None:
     """`technic backtest`: the track record of a stored screen (technic_assets.backtest)."""
-    from technic_assets.backtest import as_json, as_table, stored_record
+    from technic_assets.backtest import as_csv, as_json, as_table, stored_record
+    from technic_assets.config import settings_json
 
     if args.horizon < 1:
         raise SystemExit(f"error: --horizon {args.horizon}: want at least 1 session")
@@ -321,13 +323,45 @@ def show_backtest(args, env: Environment) -> None:
     if tops is None or tops.empty:
         raise SystemExit(f"error: no ranked_top_n in {path} yet; run `technic scan` first")
     screen = pick_screen(tops, args.screen, env, "the stored days")
+    settings = one_off_settings(args, env, screen)
     try:
         record = stored_record(history, screen, start, end, horizon=args.horizon, cost_bps=args.cost_bps,
-                               benchmark=args.benchmark)
+                               benchmark=args.benchmark, settings=settings, alpha_weight=env.alpha_weight)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
-    sources = sorted(set(history.sources().values())) or ["unknown"]
-    print((as_json if args.format == "json" else as_table)(record.summary, ", ".join(sources)), end="")
+    sources = ", ".join(sorted(set(history.sources().values())) or ["unknown"])
+    if args.format == "csv":
+        print(as_csv(record.daily), end="")
+    elif args.format == "json":
+        print(as_json(record.summary, sources, settings_json(settings) if settings else None), end="")
+    else:
+        print(as_table(record.summary, sources), end="")
+
+
+def one_off_settings(args, env: Environment, screen: str):
+    """The settings a backtest re-screens history with: the saved screen's, changed by --style,
+    --sector, --top and --set FIELD=VALUE (any ScanSettings field); None when none is given (the
+    stored rows are the record)."""
+    from pydantic import ValidationError
+
+    from technic_assets.config import ScanSettings, scan_settings
+    from technic_assets.screens import Screens
+
+    changes = dict(item.split("=", 1) if "=" in item else (item, None) for item in args.set)
+    bad = [k for k, v in changes.items() if v is None or k not in ScanSettings.model_fields]
+    if bad:
+        raise SystemExit(f"error: --set {bad[0]}: want FIELD=VALUE with FIELD one of "
+                         f"{', '.join(ScanSettings.model_fields)}")
+    changes.update({k: v for k, v in (("style", args.style), ("top_n", args.top)) if v is not None})
+    if args.sector:
+        changes["sectors"] = args.sector
+    if not changes:
+        return None
+    try:
+        saved = {s.name: s.settings for s in Screens(path=env.screens_path).resolve(ScanSettings())}
+        return scan_settings(saved.get(screen, ScanSettings()), **changes)
+    except (ValidationError, ValueError) as exc:
+        raise SystemExit(f"error: {settings_error(exc)}") from None
 
 
 def pick_screen(tops: pd.DataFrame, asked: str | None, env: Environment, day: str) -> str:
@@ -445,7 +479,14 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
     back.add_argument("--horizon", type=int, default=5, help="sessions each pick is held (default 5)")
     back.add_argument("--cost-bps", type=float, default=10.0, help="cost per side, in basis points (default 10)")
     back.add_argument("--benchmark", default="SPY", help="the benchmark symbol (default SPY)")
-    back.add_argument("--format", choices=["table", "json"], default="table")
+    back.add_argument("--format", choices=["table", "json", "csv"], default="table",
+                      help="table (default), json (the measures), csv (each book's value by session)")
+    back.add_argument("--style", help="re-screen the stored days in this style (swing, medium, position)")
+    back.add_argument("--sector", action="append", default=[], help="re-screen keeping only this GICS sector "
+                                                                     "(repeatable)")
+    back.add_argument("--top", type=int, help="re-screen with this many picks")
+    back.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                      help="re-screen with any scan setting changed, e.g. --set min_price=10 (repeatable)")
     plan = sub.add_parser("plan", help="say how many requests a scan will make and how long they take")
     plan.add_argument("--date", help="NYSE trading day (default: the latest closed session)")
     serve = sub.add_parser("serve", help="serve a scanned day live: JSON API, Server-Sent Events, web page")

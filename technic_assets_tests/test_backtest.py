@@ -78,3 +78,88 @@ def test_bad_backtest_input_is_one_line_naming_it(scanned_week, monkeypatch, arg
     with pytest.raises(SystemExit) as err:
         main(argv)
     assert str(err.value).startswith("error: ") and message in str(err.value) and "\n" not in str(err.value)
+
+
+def stored_screen(store, table, day=None) -> pd.DataFrame:
+    where = "" if day is None else " AND date = ?"
+    return query(store, f"SELECT * FROM technic.{table} WHERE coalesce(screen, 'default') = 'default'{where} "
+                        "ORDER BY date, symbol", [] if day is None else [day])
+
+
+def test_rescreening_the_stored_days_with_their_own_settings_gives_back_the_stored_picks(scanned_week):
+    """The stored rows are the graph's (the assets' multi-day chain); the re-screen runs core.screen's
+    one-day chain on the stored inputs: the same names, ranks and MERIT, every day."""
+    from technic_assets.config import ScanSettings
+    from technic_assets.core.calendar import sessions
+    from technic_assets.rescreen import rescreen
+    from technic_assets.storage import History
+
+    done = rescreen(History(str(scanned_week)), sessions(FIRST, LAST), ScanSettings(), alpha_weight=0.0)
+    top = stored_screen(scanned_week, "ranked_top_n").sort_values(["date", "rank"]).reset_index(drop=True)
+    picks = done.picks.sort_values(["date", "rank"]).reset_index(drop=True)
+    assert picks[["date", "symbol", "rank"]].equals(top[["date", "symbol", "rank"]].astype(picks.dtypes.to_dict()))
+    merit = stored_screen(scanned_week, "merit")
+    got = done.scores.sort_values(["date", "symbol"]).reset_index(drop=True)
+    assert list(got["symbol"]) == list(merit["symbol"])
+    np.testing.assert_allclose(got["score"], merit["merit_score"], rtol=0, atol=1e-9)
+
+
+def test_new_settings_rescreen_a_day_as_the_graph_would_have_scanned_it(warm_store, monkeypatch):
+    """A looser filter and another style on the warm day (with its alpha models blended in): the
+    re-screen from the stored inputs equals the graph run with those settings, including the names only
+    the looser filter keeps, which no stored screen had forecast."""
+    from technic_assets.config import ScanSettings
+    from technic_assets.rescreen import rescreen
+    from technic_assets.storage import History
+    from technic_assets_tests.conftest import WARM_DAY
+
+    loose = dict(style="swing", top_n=30, min_price=1.0, min_dollar_volume=50_000.0, include_etfs=True)
+    day = pd.Timestamp(WARM_DAY)
+    before = stored_screen(warm_store, "filtered_universe", day)
+    done = rescreen(History(str(warm_store)), pd.DatetimeIndex([day]), ScanSettings(**loose), alpha_weight=0.35)
+    monkeypatch.setenv("TECHNIC_ALPHA_WEIGHT", "0.35")
+    assert materialize(ASSETS, partition_key=WARM_DAY, resources=resources(200, **loose),
+                       instance=DagsterInstance.ephemeral()).success
+    after = stored_screen(warm_store, "filtered_universe", day)
+    assert len(set(after["symbol"]) - set(before["symbol"])) > 0  # the looser filter keeps more names
+    top = stored_screen(warm_store, "ranked_top_n", day).sort_values("rank")
+    assert list(done.picks["symbol"]) == list(top["symbol"]) and len(top) == 30
+    merit = stored_screen(warm_store, "merit", day)
+    got = done.scores.sort_values("symbol").reset_index(drop=True)
+    assert list(got["symbol"]) == list(merit["symbol"])
+    np.testing.assert_allclose(got["score"], merit["merit_score"], rtol=0, atol=1e-9)
+
+
+def test_one_off_settings_re_screen_the_stored_days_and_the_stored_settings_give_the_stored_record(
+        scanned_week, monkeypatch, capsys):
+    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(scanned_week))
+    monkeypatch.setenv("TECHNIC_ALPHA_WEIGHT", "0")
+    assert main(["backtest", "--horizon", "1", "--format", "json"]) == 0
+    stored = json.loads(capsys.readouterr().out)
+    assert main(["backtest", "--horizon", "1", "--format", "json", "--top", "25"]) == 0  # the stored screen's N
+    same = json.loads(capsys.readouterr().out)
+    assert same["screen"] == "adhoc" and same["settings"]["top_n"] == 25
+    assert same["portfolios"] == stored["portfolios"] and same["rank_ic"] == stored["rank_ic"]
+    assert main(["backtest", "--horizon", "1", "--format", "json", "--style", "swing", "--top", "5",
+                 "--set", "min_price=20"]) == 0
+    other = json.loads(capsys.readouterr().out)
+    assert other["settings"]["style"] == "swing" and other["settings"]["min_price"] == 20.0
+    assert other["portfolios"]["top_n"] != stored["portfolios"]["top_n"]
+    for key in ("ann_return", "volatility", "max_drawdown"):  # the same days and engine (its excess is over
+        assert other["portfolios"]["benchmark"][key] == stored["portfolios"]["benchmark"][key]  # another universe)
+    assert main(["backtest", "--horizon", "1", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("date,top_n,benchmark,momentum_12_1") and lines[1].split(",")[1] == "1"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--set", "nope=1"], "--set nope: want FIELD=VALUE with FIELD one of style, top_n"),
+    (["--set", "min_price=abc"], "min_price='abc'"),
+    (["--style", "daytrade"], "style='daytrade'"),
+    (["--top", "0"], "top_n=0"),
+])
+def test_bad_one_off_settings_are_one_line_naming_the_field(scanned_week, monkeypatch, argv, message):
+    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(scanned_week))
+    with pytest.raises(SystemExit) as err:
+        main(["backtest", *argv])
+    assert str(err.value).startswith("error: ") and message in str(err.value) and "\n" not in str(err.value)

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "technic_assets"
 FLOORS = [
     {"errors", "core", "output", "charts"},                       # pure computation and formatting
     {"config", "storage"},                                        # the settings; the store
-    {"environment", "market", "screens", "lineage", "alerts"},    # the sources, the user's files
+    {"environment", "market", "screens", "lineage", "alerts", "rescreen"},  # sources, user files, store readers
     {"resources", "partitions", "backfill", "distributed"},       # Dagster's resources and partitions
     {"assets"},                                                   # the graph's wiring
     {"backtest", "plan", "live", "schedules", "sensors", "jobs"},

@@ -56,6 +56,8 @@ def prepare(universe: pd.DataFrame, indicators: pd.DataFrame, reports: pd.DataFr
     # factor_panel's rows, in the listings' order: the indicators merged now, the reports and the
     # splits since them (which no intraday update changes) joined once at load
     panel = pd.concat([merged[["symbol", "sector", *INDICATOR_COLUMNS]], reports], axis=1)
+    # MERIT blends the alpha by symbol: label the forecasts' rows with the listings' symbols
+    forecasts = forecasts.set_axis(pd.Index(universe["symbol"].to_numpy(), name="symbol"))
     return Prepared(merged, panel[["symbol", "sector", "realized_vol_63", "adv_20"]], raw_components(panel),
                     forecasts, merged[LISTING_SHOWN])
 
