@@ -25,7 +25,7 @@ from dagster import (
 )
 
 from technic_assets.alerts.messages import Message, failure_message, scan_message
-from technic_assets.assets.common import screen_rows
+from technic_assets.storage.history import screen_rows
 from technic_assets.config import ScanSettings
 from technic_assets.core.calendar import DATE_FMT, nyse
 from technic_assets.market.factory import label as source_label

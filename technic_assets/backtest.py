@@ -1,9 +1,6 @@
-"""`technic backtest`: a stored screen's track record, read from the store, computed by the core.
-
-The picks are what was stored each evening (ranked_top_n), the signal is that evening's MERIT over the
-names that passed the filter, and the bars are the stored ones (split-adjusted by the core; dividends
-are not stored yet, so returns are price returns and the summary says so). Everything measured is
-core/track_record.py's; this module only reads and hands over.
+"""`technic backtest`'s formats for a track record (technic_assets.track reads it, core/track_record.py
+computes it): a table for a person, JSON with the measures as fractions, CSV of each book's value by
+session.
 """
 
 from __future__ import annotations
@@ -13,46 +10,7 @@ import math
 
 import pandas as pd
 
-from technic_assets.assets.common import screen_span
-from technic_assets.core.calendar import nyse
-from technic_assets.core.track_record import MOMENTUM_LOOKBACK, track_record
-from technic_assets.rescreen import rescreen
-
 RETURNS = "price returns: splits adjusted, cash dividends not stored yet (total returns understate by the yield)"
-
-
-def stored_record(history, screen: str, start: str | None, end: str | None, *, horizon: int, cost_bps: float,
-                  benchmark: str = "SPY", draws: int = 50, settings=None, alpha_weight: float = 0.0):
-    """The TrackRecord of `screen` over its stored days from `start` to `end` (default: all of them);
-    with `settings` (a config.ScanSettings), of those settings instead: each of the screen's stored days
-    re-screened from its stored inputs (technic_assets.rescreen), MERIT blending the forecasts at
-    `alpha_weight`."""
-    days = history.query("ranked_top_n", "SELECT DISTINCT date FROM technic.ranked_top_n "
-                         "WHERE coalesce(screen, 'default') = ? ORDER BY date", [screen])
-    if days is None or days.empty:
-        raise ValueError(f"no stored top N of screen {screen!r}: scan some days first (technic scan or technic backfill)")
-    stored = pd.DatetimeIndex(days["date"])
-    first = pd.Timestamp(start) if start else stored[0]
-    last = pd.Timestamp(end) if end else stored[-1]
-    chosen = stored[(stored >= first) & (stored <= last)]
-    if chosen.empty:
-        raise ValueError(f"screen {screen!r} has no stored day from {first:%Y-%m-%d} to {last:%Y-%m-%d} "
-                         f"(stored: {stored[0]:%Y-%m-%d} .. {stored[-1]:%Y-%m-%d}, {len(stored)} days)")
-    sessions = nyse().sessions
-    lo = sessions[max(0, sessions.searchsorted(chosen[0]) - MOMENTUM_LOOKBACK - 1)]
-    hi = sessions[min(len(sessions) - 1, sessions.searchsorted(chosen[-1]) + horizon + 1)]
-    if settings is None:
-        picks = screen_span(history, "ranked_top_n", chosen[0], chosen[-1], ["date", "symbol"], screen)
-        scores = screen_span(history, "merit", chosen[0], chosen[-1], ["date", "symbol", "merit_score"], screen)
-        scores = scores.rename(columns={"merit_score": "score"})
-        universe = screen_span(history, "filtered_universe", chosen[0], chosen[-1], ["date", "symbol"], screen)
-    else:
-        done = rescreen(history, chosen, settings, alpha_weight=alpha_weight)
-        picks, scores, universe = done.picks[["date", "symbol"]], done.scores, done.scores[["date", "symbol"]]
-        screen = "adhoc"
-    bars = history.read_span("price_bars", lo, hi, ["date", "symbol", "close", "split_ratio", "volume"])
-    return track_record(scores, universe, bars, horizon=horizon, cost_bps=cost_bps, picks=picks,
-                        benchmark=benchmark, screen=screen, draws=draws, start=chosen[0], end=chosen[-1])
 
 
 def plain(value):

@@ -4,6 +4,7 @@ embedded in Markdown metadata as a data URI, the way Dagster shows an image in a
   contributions  each top-N pick's MERIT contributions as a bar from zero, left for negative, right for
                  positive, one colour per term: what made each pick
   sector mix     how many names of each sector passed the filter, and how many made the top N
+  equity         a track record's books as growth of 1 from the first entry, one line each
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 from html import escape
 
+import numpy as np
 import pandas as pd
 from dagster import MetadataValue
 
@@ -63,6 +65,30 @@ def sector_mix_svg(passed: pd.Series, picked: pd.Series) -> str:
                      f'<rect x="{LABEL + 46}" y="{y}" width="{k * scale:.1f}" height="{ROW - 4}" fill="#4e79a7"/>'
                      f'<text x="{LABEL + 52 + n * scale:.1f}" y="{y + 12}">{k} of {int(n)}</text>')
     return _svg(20 + len(order) * ROW, "".join(parts))
+
+
+def equity_svg(daily: pd.DataFrame, books: tuple[str, ...], height: int = 220) -> str:
+    """Each of `books` (columns of `daily`, values from 1 at the first entry's close) as a line over the
+    sessions, on one axis, with the first and last dates and the value range marked."""
+    values = daily[list(books)].to_numpy(dtype=float)
+    low, high = float(np.nanmin(values)), float(np.nanmax(values))
+    span = (high - low) or 1.0
+    left, right, top, bottom = 50, WIDTH + 60, 24, height - 22
+    n = len(daily)
+    x = left + (right - left) * np.arange(n) / max(n - 1, 1)
+    parts = [f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#999"/>',
+             f'<text x="{left - 4}" y="{top + 4}" text-anchor="end">{high:.2f}</text>',
+             f'<text x="{left - 4}" y="{bottom}" text-anchor="end">{low:.2f}</text>',
+             f'<text x="{left}" y="{height - 6}">{daily.index[0]:%Y-%m-%d}</text>',
+             f'<text x="{right}" y="{height - 6}" text-anchor="end">{daily.index[-1]:%Y-%m-%d}</text>']
+    for k, name in enumerate(books):
+        y = bottom - (bottom - top) * (values[:, k] - low) / span
+        points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y) if np.isfinite(b))
+        parts.append(f'<polyline points="{points}" fill="none" stroke="{PALETTE[k % 9]}" stroke-width="1.5">'
+                     f'<title>{escape(name)}: {values[-1, k]:.3f}</title></polyline>'
+                     f'<rect x="{left + k * 110}" y="6" width="10" height="10" fill="{PALETTE[k % 9]}"/>'
+                     f'<text x="{left + 14 + k * 110}" y="15">{escape(name)} {values[-1, k] - 1:+.1%}</text>')
+    return _svg(height, "".join(parts))
 
 
 def _svg(height: int, body: str) -> str:

@@ -192,11 +192,11 @@ def run_scan(day: str, settings, env: Environment, *, resources: dict | None = N
     (default: the saved screens); returns the stored top N of the first screen it ranked."""
     from dagster import AssetKey, DagsterInstance
 
-    from technic_assets.assets.common import screen_rows
     from technic_assets.assets.market_data import refuse_mixing
     from technic_assets.definitions import build_definitions
     from technic_assets.market.factory import label as source_label
     from technic_assets.screens import Screens
+    from technic_assets.storage.history import screen_rows
 
     screens = screens or (resources or {}).get("screens") or Screens(path=env.screens_path)
     try:
@@ -246,8 +246,8 @@ def _open_store(env: Environment):
 
 def show_top(args, env: Environment) -> None:
     """`technic top`: the stored top N (or its changes) in the format asked, to stdout or a file."""
-    from technic_assets.assets.common import screen_rows
     from technic_assets.output import CHANGE_COLUMNS, DEFAULT_COLUMNS, pick_columns, render, write_text
+    from technic_assets.storage.history import screen_rows
 
     if args.top is not None and args.top < 1:
         raise SystemExit(f"error: --top {args.top}: want at least 1 rank")
@@ -287,10 +287,10 @@ def show_top(args, env: Environment) -> None:
 
 def why_no_changes(day: str, screen: str, env: Environment, history) -> str:
     """Why `day` has no stored changes for `screen`, and the scan that computes them (if any can)."""
-    from technic_assets.assets.common import screen_rows
     from technic_assets.core.calendar import nyse
     from technic_assets.partitions import build_partitions, first_scannable
     from technic_assets.screens import ADHOC_SCREEN
+    from technic_assets.storage.history import screen_rows
 
     def scan(date: str) -> str:
         if screen == ADHOC_SCREEN:
@@ -310,8 +310,9 @@ def why_no_changes(day: str, screen: str, env: Environment, history) -> str:
 
 def show_backtest(args, env: Environment) -> None:
     """`technic backtest`: the track record of a stored screen (technic_assets.backtest)."""
-    from technic_assets.backtest import as_csv, as_json, as_table, stored_record
+    from technic_assets.backtest import as_csv, as_json, as_table
     from technic_assets.config import settings_json
+    from technic_assets.track import stored_record
 
     if args.horizon < 1:
         raise SystemExit(f"error: --horizon {args.horizon}: want at least 1 session")

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dagster import Definitions, Enum, EnumValue, Field, definitions, multiprocess_executor
 
 from technic_assets.alert_sensors import build_alert_sensors
-from technic_assets.assets import alpha, features, market_data, scores
+from technic_assets.assets import alpha, features, market_data, record, scores
 from technic_assets.distributed import build_executor, for_distributed
 from technic_assets.environment import Environment
 from technic_assets.jobs import build_daily_scan
@@ -26,7 +26,7 @@ ASSETS = [
     features.indicators, features.filtered_universe, features.factors, features.market_regime,
     alpha.alpha_model, alpha.alpha_forecasts,
     scores.ics, scores.merit, scores.ranked_top_n, scores.changes,
-    alpha.alpha_evaluation,
+    alpha.alpha_evaluation, record.track_record,
 ]
 START_METHODS = ("forkserver", "spawn")
 

@@ -1,7 +1,7 @@
 """Which assets read earlier sessions of another asset, declared once, and what keeps that honest.
 
-Two assets compare a day with sessions before it: `changes` (the previous session's top N and MERIT)
-and `alpha_evaluation` (the MERIT of 5 and 10 sessions back). If such a day were computed before the
+Three assets read sessions before their day: `changes` (the previous session's top N and MERIT),
+`alpha_evaluation` (the MERIT of 5 and 10 sessions back) and `track_record` (every earlier evening). If such a day were computed before the
 earlier day was stored, the result would depend on the order of the runs. So, from this one table:
 - a reader whose earlier day another run is computing waits for that run (`wait_for_earlier`): runs
   launched side by side (a job backfill's run per day, a distributed backfill's month runs) end as if
@@ -28,10 +28,12 @@ from dagster._core.storage.tags import (
 from technic_assets.core.alpha_features import HORIZONS
 from technic_assets.storage.connection import SCHEMA, table
 
+EVERY = None  # reads every earlier session
 # reader -> {upstream asset: the sessions back it reads}
-EARLIER_READS: dict[str, dict[str, tuple[int, ...]]] = {
+EARLIER_READS: dict[str, dict[str, tuple[int, ...] | None]] = {
     "changes": {"ranked_top_n": (1,), "merit": (1,)},
     "alpha_evaluation": {"merit": tuple(HORIZONS)},
+    "track_record": {"ranked_top_n": EVERY, "merit": EVERY, "filtered_universe": EVERY},
 }
 
 
@@ -40,6 +42,10 @@ def followers(days: list[pd.Timestamp], sessions: pd.DatetimeIndex) -> dict[str,
     wrote = set(days)
     found: dict[str, set[pd.Timestamp]] = {}
     for reader, reads in EARLIER_READS.items():
+        if EVERY in reads.values():
+            at = sessions.searchsorted(min(days))
+            found[reader] = {d for d in sessions[at:] if d not in wrote}
+            continue
         for back in {b for offsets in reads.values() for b in offsets}:
             for day in days:
                 at = sessions.searchsorted(day) + back
@@ -55,7 +61,10 @@ def later_days(history, reader: str, days: list[pd.Timestamp]) -> list[pd.Timest
     from technic_assets.core.calendar import nyse
 
     later = followers(days, nyse().sessions).get(reader, [])
-    return [d for d in later if history.dates_present("ranked_top_n", d, d)]
+    if not later:
+        return []
+    stored = history.dates_present("ranked_top_n", later[0], later[-1])
+    return [d for d in later if d in stored]
 
 
 def record_later(context, history, reader: str, rows: pd.DataFrame, later: list[pd.Timestamp], days,
@@ -90,15 +99,22 @@ def _covers(run, days: list[pd.Timestamp], upstream: str) -> pd.Timestamp | None
 
 
 def wait_for_earlier(context, history, upstream: str, days: list[pd.Timestamp], *, timeout: float = 1800.0,
-                     poll: float = 2.0, clock=time) -> None:
+                     poll: float = 2.0, clock=time, every_earlier: bool = False) -> None:
     """Before reading earlier `days` of `upstream`: where one is not stored yet but another run of this
     instance is computing it (runs launched side by side: a job backfill's runs, one per day), wait for
     that run, so the day is never computed against a silently missing one; a day nobody computes (no
     run in flight, or the one computing it ended without storing it) is simply not scanned. A run still
-    going after `timeout` is an error naming the day."""
+    going after `timeout` is an error naming the day. With `every_earlier`, any run computing a session
+    before `days` is waited for, stored or not (the reader reads them all, and one may be rewritten)."""
     deadline = clock.monotonic() + timeout
     while True:
-        missing = [d for d in days if not history.dates_present(upstream, d, d)]
+        if every_earlier:
+            from technic_assets.core.calendar import nyse
+
+            sessions = nyse().sessions
+            missing = list(sessions[: sessions.searchsorted(min(days))])
+        else:
+            missing = [d for d in days if not history.dates_present(upstream, d, d)]
         if not missing:
             return
         busy = [(run, day) for run in context.instance.get_runs(filters=RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES))

@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -163,3 +164,29 @@ def test_bad_one_off_settings_are_one_line_naming_the_field(scanned_week, monkey
     with pytest.raises(SystemExit) as err:
         main(["backtest", *argv])
     assert str(err.value).startswith("error: ") and message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_evening_record_is_what_that_evening_could_know(scanned_week, tmp_path, monkeypatch):
+    """The track_record asset of the last scanned day: a row per book, with the equity curves and the
+    measures as metadata; prices after that day scrambled, it is recomputed the same."""
+    path = tmp_path / "store.duckdb"
+    shutil.copy(scanned_week, path)
+    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(path))
+    monkeypatch.setenv("TECHNIC_ALPHA_WEIGHT", "0")
+    before = query(path, "SELECT * FROM technic.track_record WHERE date = ? ORDER BY book", [LAST])
+    assert sorted(before["book"]) == ["benchmark", "momentum_12_1", "random", "top_n", "universe"]
+    top = before.set_index("book").loc["top_n"]
+    assert top["first_day"] == pd.Timestamp("2025-06-04") and top["days"] == 5  # 06-04 .. 06-10
+    assert -1 < top["rank_ic"] < 1 and np.isnan(before.set_index("book").loc["universe", "rank_ic"])
+    later = query(path, "SELECT count(*) AS n FROM technic.price_bars WHERE date > ?", [LAST])["n"][0]
+    assert later > 0
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("UPDATE technic.price_bars SET close = close * (1.5 + random()) WHERE date > ?", [LAST])
+    result = materialize([a for a in ASSETS if a.key.to_user_string() == "track_record"], partition_key=LAST,
+                         resources=resources(200), instance=DagsterInstance.ephemeral())
+    assert result.success
+    after = query(path, "SELECT * FROM technic.track_record WHERE date = ? ORDER BY book", [LAST])
+    pd.testing.assert_frame_equal(after, before)
+    meta = result.asset_materializations_for_node("track_record")[0].metadata
+    assert meta["status"].value == "recorded" and "data:image/svg+xml;base64," in meta["equity"].value
+    assert [r.data["book"] for r in meta["measures"].value.records][0] == "top_n"

@@ -17,6 +17,7 @@ FLOORS = [
     {"errors", "core", "output", "charts"},                       # pure computation and formatting
     {"config", "storage"},                                        # the settings; the store
     {"environment", "market", "screens", "lineage", "alerts", "rescreen"},  # sources, user files, store readers
+    {"track"},                                                    # a track record read from the store
     {"resources", "partitions", "backfill", "distributed"},       # Dagster's resources and partitions
     {"assets"},                                                   # the graph's wiring
     {"backtest", "plan", "live", "schedules", "sensors", "jobs"},

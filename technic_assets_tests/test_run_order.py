@@ -1,7 +1,7 @@
 """The store after a set of scans is the same whatever their order.
 
-`changes` reads the previous session's top N and `alpha_evaluation` the MERIT of 5 and 10 sessions
-back (technic_assets.lineage): scanned newest first, each day is computed before the days it reads,
+`changes` reads the previous session's top N, `alpha_evaluation` the MERIT of 5 and 10 sessions
+back and `track_record` every earlier evening (technic_assets.lineage): scanned newest first, each day is computed before the days it reads,
 so the run that writes a day recomputes the later stored days that read it; and a day whose earlier
 day a run beside it is computing waits for that run.
 """
@@ -26,8 +26,9 @@ from technic_assets.storage.history import History
 from technic_assets_tests.clock import FakeClock
 from technic_assets_tests.snapshots import snapshot
 
-# 06-02 is scanned in the warm store; 06-03 and 06-04 follow each other; 06-10 is 5 sessions after 06-03
-DAYS = ["2025-06-03", "2025-06-04", "2025-06-10"]
+# 06-02 is scanned in the warm store; 06-03 and 06-04 follow each other; 06-10 is 5 sessions after 06-03;
+# 06-13's track record holds the evenings before it (5 sessions held: the earlier days have too few)
+DAYS = ["2025-06-03", "2025-06-04", "2025-06-10", "2025-06-13"]
 
 
 def scanned(warm_store, tmp_path, monkeypatch, order: list[str]) -> dict[str, pd.DataFrame]:
@@ -48,17 +49,24 @@ def test_days_scanned_newest_first_leave_the_store_of_oldest_first(warm_store, t
         pd.testing.assert_frame_equal(newest_first[table], frame, obj=table)
     # and the comparison has something in it: each day's changes, and 06-10 evaluating 06-03's MERIT
     changed = oldest_first["changes"]
-    assert set(changed["date"].dt.strftime("%Y-%m-%d")) == set(DAYS[:2]), "06-10's previous session is not scanned"
+    assert set(changed["date"].dt.strftime("%Y-%m-%d")) == set(DAYS[:2]), "06-10's and 06-13's previous sessions are not scanned"
     evaluated = oldest_first["alpha_evaluation"]
     assert (evaluated["signal_date"] == pd.Timestamp("2025-06-03")).any()
+    # 06-13's track record reads every evening before it and was recomputed as each came
+    record = oldest_first["track_record"]
+    assert set(record.loc[record["book"] == "top_n", "date"]) == {pd.Timestamp("2025-06-13")}
 
 
 def test_the_later_days_that_read_a_day_are_counted_in_sessions():
     sessions = nyse().sessions
     later = followers([pd.Timestamp("2025-06-13")], sessions)
     # Friday 13 June: Monday the 16th reads it for its changes; 5 and 10 sessions on, skipping Juneteenth
+    track = later.pop("track_record")
     assert later == {"changes": [pd.Timestamp("2025-06-16")],
                      "alpha_evaluation": [pd.Timestamp("2025-06-23"), pd.Timestamp("2025-06-30")]}
+    # the track record reads every earlier evening: every later session does
+    assert track[:3] == [pd.Timestamp("2025-06-16"), pd.Timestamp("2025-06-17"), pd.Timestamp("2025-06-18")]
+    assert track[-1] == sessions[-1] and pd.Timestamp("2025-06-19") not in track
     # days written together read each other in the run itself
     both = followers([pd.Timestamp("2025-06-13"), pd.Timestamp("2025-06-16")], sessions)
     assert both["changes"] == [pd.Timestamp("2025-06-17")]

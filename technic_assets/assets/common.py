@@ -11,6 +11,7 @@ from dagster import AssetKey, AssetMaterialization, BackfillPolicy, MetadataValu
 from technic_assets.core.calendar import DATE_FMT, sessions_back
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.partitions import build_partitions, first_scannable
+from technic_assets.storage.history import screen_rows, screen_span  # noqa: F401 - the assets' import
 
 STORE_METADATA = {"partition_expr": "date"}
 # Every asset is partitioned by trading day and computes a range of days in one run when asked (a
@@ -84,22 +85,6 @@ def screened(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Each screen's rows with its name in a `screen` column after `date`: one table for every screen."""
     out = pd.concat([f.assign(screen=name) for name, f in frames.items()], ignore_index=True)
     return out[["date", "screen", *[c for c in out.columns if c not in ("date", "screen")]]]
-
-
-def screen_span(history, name: str, start: pd.Timestamp, end: pd.Timestamp, columns: list[str],
-                screen: str) -> pd.DataFrame:
-    """`columns` of one screen's stored rows of `name` dated start..end (none, typed, without a table)."""
-    rows = history.read_span(name, start, end)
-    if not len(rows.columns):
-        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns})
-    return screen_rows(rows, screen)[columns]
-
-
-def screen_rows(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    """One screen's rows of a screened table, without the column (rows stored before screens: "default")."""
-    if "screen" not in frame.columns:
-        return frame
-    return frame[frame["screen"].fillna("default") == name].drop(columns="screen").reset_index(drop=True)
 
 
 def table_metadata(frame: pd.DataFrame) -> MetadataValue:

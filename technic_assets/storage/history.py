@@ -141,3 +141,19 @@ class History:
     def read_filings(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         return self.query("filings", f"SELECT * FROM {SCHEMA}.filings WHERE published >= ? AND published <= ?",
                           [_ts(start), _ts(end)])
+
+
+def screen_span(history, name: str, start: pd.Timestamp, end: pd.Timestamp, columns: list[str],
+                screen: str) -> pd.DataFrame:
+    """`columns` of one screen's stored rows of `name` dated start..end (none, typed, without a table)."""
+    rows = history.read_span(name, start, end)
+    if not len(rows.columns):
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns})
+    return screen_rows(rows, screen)[columns]
+
+
+def screen_rows(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """One screen's rows of a screened table, without the column (rows stored before screens: "default")."""
+    if "screen" not in frame.columns:
+        return frame
+    return frame[frame["screen"].fillna("default") == name].drop(columns="screen").reset_index(drop=True)
