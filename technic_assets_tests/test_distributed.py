@@ -208,7 +208,7 @@ def test_the_distributed_settings_are_refused_by_name(env, expected):
 
 def test_distributed_definitions_cut_backfills_into_months_and_keep_the_readers_of_earlier_days_whole():
     """The policy and the edges as Dagster reads them: every asset in runs of at most 21 sessions but
-    changes and alpha_evaluation (one run, after the months: they read the sessions before their day, and
+    changes, alpha_evaluation and track_record (one run, after the months: they read the sessions before their day, and
     wait for a run still computing one); the embedded default keeps one run per range; every edge is
     same-day, so a backfill of a few days never stretches past them; the broker's URL is never in the config."""
     from dagster import AssetKey, BackfillPolicy
@@ -218,7 +218,7 @@ def test_distributed_definitions_cut_backfills_into_months_and_keep_the_readers_
 
     celery = build_definitions(Environment.read({"TECHNIC_EXECUTOR": "celery", "TECHNIC_BROKER_URL": "redis://:pw@b:6379/0"}))
     embedded = build_definitions(Environment.read({}))
-    readers = {AssetKey("changes"), AssetKey("alpha_evaluation")}
+    readers = {AssetKey("changes"), AssetKey("alpha_evaluation"), AssetKey("track_record")}
     for defs, others in [(celery, BackfillPolicy.multi_run(max_partitions_per_run=21)), (embedded, BackfillPolicy.single_run())]:
         graph = defs.resolve_asset_graph()
         assert {graph.get(k).backfill_policy for k in readers} == {BackfillPolicy.single_run()}

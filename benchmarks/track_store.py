@@ -1,0 +1,157 @@
+"""Track record from the store, issue 20's three speed figures, at 600 sessions of 6,000 symbols:
+
+  stored     the record of a stored screen (technic backtest's read and compute)      target 1 s
+  settings   new settings over the same sessions: re-screen every day, then evaluate   target 5 s
+  evening    the evening track_record step for one day (records_for)                   target 2 s
+
+The store: one day of the 6,000-stock built-in market is scanned through the graph (`technic scan`,
+models included); its inputs (listings, indicators, reports, regime, forecasts) are copied to 600
+sessions with every indicator multiplied by its own noise (1 + 2% N(0,1)), so each day ranks
+differently; the bars are random walks over the 600 sessions and the 300 before them, with rare
+splits; the stored screen (filtered universe, MERIT, top 25) is each day re-screened with the default
+settings, as the graph would store it. Each figure is timed `repeat` times, from a warm store (the file
+read before, in the OS cache).
+
+    python -m benchmarks.track_store [--symbols 6000] [--sessions 600] [--repeat 5] [--store PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DAY = "2025-11-20"
+COPIED = ("universe", "indicators", "fundamentals", "market_regime", "alpha_forecasts", "alpha_model")
+
+
+def scanned_day(path: Path, stocks: int) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TECHNIC_") and k != "DAGSTER_HOME"}
+    env.update(TECHNIC_DUCKDB_PATH=str(path), TECHNIC_SYNTHETIC_STOCKS=str(stocks))
+    technic = str(Path(sys.executable).with_name("technic"))
+    done = subprocess.run([technic, "scan", "--date", DAY, "--quiet"], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"technic scan failed: {done.stderr[-2000:]}")
+
+
+def build(path: Path, stocks: int, sessions_n: int, seed: int = 7) -> pd.DatetimeIndex:
+    import duckdb
+
+    from technic_assets.config import ScanSettings
+    from technic_assets.core.calendar import sessions_back
+    from technic_assets.rescreen import rescreen
+    from technic_assets.storage import History
+
+    day_store = path.with_name("day.duckdb")
+    scanned_day(day_store, stocks)
+    src = duckdb.connect(str(day_store), read_only=True)
+    one = {t: src.execute(f"SELECT * FROM technic.{t} WHERE date = ?", [pd.Timestamp(DAY)]).fetchdf() for t in COPIED}
+    models = src.execute("SELECT * FROM technic.alpha_models").fetchdf()
+    src.close()
+    rng = np.random.default_rng(seed)
+    days = sessions_back(DAY, sessions_n)
+    window = sessions_back(DAY, sessions_n + 300)
+    conn = duckdb.connect(str(path))
+    conn.execute("CREATE SCHEMA IF NOT EXISTS technic")
+    numeric = [c for c in one["indicators"].columns if c not in ("date", "symbol", "last_date", "n_bars")
+               and pd.api.types.is_float_dtype(one["indicators"][c])]
+    for name, frame in one.items():
+        parts = []
+        for d in days:
+            part = frame.assign(date=d)
+            if name == "indicators":
+                part[numeric] = part[numeric].to_numpy() * (1 + 0.02 * rng.standard_normal((len(part), len(numeric))))
+                part["last_date"] = d
+            parts.append(part)
+        whole = pd.concat(parts, ignore_index=True)
+        conn.register("frame", whole)
+        conn.execute(f"CREATE OR REPLACE TABLE technic.{name} AS SELECT * FROM frame")
+        conn.unregister("frame")
+    conn.register("frame", models)
+    conn.execute("CREATE OR REPLACE TABLE technic.alpha_models AS SELECT * FROM frame")
+    symbols = one["universe"]["symbol"].to_numpy()
+    t, n = len(window), len(symbols)
+    ratio = np.where(rng.random((t, n)) < 0.0003, 2.0, 1.0)
+    close = rng.uniform(5, 200, n) * np.exp(np.cumsum(rng.normal(0.0002, 0.02, (t, n)), axis=0)) / np.cumprod(ratio, 0)
+    bars = pd.DataFrame({"date": np.repeat(window, n), "symbol": np.tile(symbols, t), "open": close.ravel(),
+                         "high": close.ravel(), "low": close.ravel(), "close": close.ravel().round(2),
+                         "volume": rng.integers(10_000, 5_000_000, t * n).astype(float), "split_ratio": ratio.ravel()})
+    conn.register("frame", bars)
+    conn.execute("CREATE OR REPLACE TABLE technic.price_bars AS SELECT * FROM frame")
+    conn.close()
+    done = rescreen(History(str(path)), days, ScanSettings(), alpha_weight=0.35)
+    conn = duckdb.connect(str(path))
+    merit = done.scores.rename(columns={"score": "merit_score"}).assign(screen="default")
+    top = done.picks.assign(screen="default")
+    for name, frame in (("merit", merit), ("filtered_universe", merit[["date", "screen", "symbol"]]), ("ranked_top_n", top)):
+        conn.register("frame", frame)
+        conn.execute(f"CREATE OR REPLACE TABLE technic.{name} AS SELECT * FROM frame")
+    conn.close()
+    return days
+
+
+def timed(fn, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def summary(name: str, xs: list[float], target: float) -> str:
+    median = statistics.median(xs)
+    return (f"{name}: median {median:.2f} s (min {min(xs):.2f}, max {max(xs):.2f}, {len(xs)} runs), "
+            f"target {target:g} s: {'met' if median <= target else 'not met'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--symbols", type=int, default=6000, help="stocks of the built-in market (plus its ETFs)")
+    parser.add_argument("--sessions", type=int, default=600)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--store", help="keep the built store here (and reuse it when it exists)")
+    args = parser.parse_args()
+    from technic_assets.assets.record import records_for
+    from technic_assets.config import ScanSettings
+    from technic_assets.core.calendar import sessions_back
+    from technic_assets.screens import Screen
+    from technic_assets.storage import History
+    from technic_assets.track import stored_record
+
+    tmp = tempfile.mkdtemp()
+    path = Path(args.store) if args.store else Path(tmp) / "store.duckdb"
+    started = time.perf_counter()
+    if not path.exists():
+        build(path, args.symbols, args.sessions)
+    days = sessions_back(DAY, args.sessions)
+    history = History(str(path))
+    rows = history.query("merit", "SELECT count(*) AS n, count(DISTINCT symbol) AS s FROM technic.merit", [])
+    print(f"{len(days)} sessions, {int(rows['s'][0]):,} symbols scored ({int(rows['n'][0]):,} MERIT rows), store "
+          f"{path.stat().st_size / 1e6:.0f} MB, ready in {time.perf_counter() - started:.0f} s; {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    kw = dict(horizon=5, cost_bps=10.0, benchmark="SPY")
+    stored_record(history, "default", None, None, **kw)  # warm the file
+    print(summary("stored screen's record", timed(lambda: stored_record(history, "default", None, None, **kw),
+                                                  args.repeat), 1.0))
+    swing = ScanSettings(style="swing", min_price=10.0)
+    print(summary("new settings (re-screen + record)",
+                  timed(lambda: stored_record(history, "default", None, None, settings=swing, alpha_weight=0.35, **kw),
+                        args.repeat), 5.0))
+    print(summary("evening track_record step (one day)",
+                  timed(lambda: records_for(history, [days[-1]], [Screen("default", ScanSettings())]), args.repeat), 2.0))
+    if not args.store:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
