@@ -97,8 +97,9 @@ def test_persistent_errors_end_in_a_clear_failure_without_the_key(fake):
 
 
 def test_a_hanging_server_times_out_and_is_retried(fake):
-    fake.faults.append({"sleep": 1.5})
-    c = client(fake, timeout=(1.0, 0.5))
+    # the read timeout is well above a loaded machine's answer time, so only the hung answer times out
+    fake.faults.append({"sleep": 4.0})
+    c = client(fake, timeout=(1.0, 3.0))
     body = c.get("/v3/reference/splits", {"execution_date.gte": "2025-06-02", "execution_date.lte": "2025-06-03"},
                  what="splits")
     assert "results" in body and c.stats.retries == 1
