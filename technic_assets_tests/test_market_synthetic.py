@@ -69,6 +69,10 @@ def test_dividends_leave_every_price_as_it_was():
 def test_dividends_are_quarterly_for_payers_monthly_for_bond_funds_and_plausible():
     m = SyntheticMarket(seed=7, n_stocks=1000)
     bars = m.daily_bars(pd.Timestamp("2024-01-02"), pd.Timestamp("2024-12-31"))
+    for day in (pd.Timestamp("2024-06-03"), pd.Timestamp("2024-06-10")):  # a month's ex-dates whatever the range's end
+        alone = m.daily_bars(day, day).set_index("symbol")["dividend"]
+        within = bars[bars["date"] == day].set_index("symbol")["dividend"]
+        pd.testing.assert_series_equal(alone, within)
     paid = bars[bars["dividend"] > 0]
     per_year = paid.groupby("symbol").size()
     assert per_year["SPY"] == 4 and per_year["XLU"] == 4 and per_year["HYG"] == 12 and per_year["TLT"] == 12

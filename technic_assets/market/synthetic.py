@@ -269,15 +269,18 @@ def _dividend_plan(seed: int, n_stocks: int) -> dict[str, np.ndarray]:
     yearly = np.where(pays, stock_yield, etf_yield)
     yearly = np.where(sector_etf, rng.uniform(0.012, 0.035, n), yearly)
     every = np.where(symbol.isin(_MONTHLY_PAYERS).to_numpy(), 1, 3)
-    return {"yield": yearly, "every": every, "cycle": rng.integers(0, 3, n), "nth": rng.integers(2, 15, n)}
+    return {"yield": yearly, "every": every, "cycle": rng.integers(0, 3, n), "nth": rng.integers(0, 15, n)}
 
 
 def _dividends(plan: dict[str, np.ndarray], mdays: pd.DatetimeIndex, prev_close: np.ndarray) -> np.ndarray:
-    """(T, n) cash per share on the month's ex-dates: the yield's share of the previous close as traded."""
+    """(T, n) cash per share on the month's ex-dates: the yield's share of the previous close as traded.
+    `mdays` may stop before the month ends (the range asked for ends there): an ex-date after it is
+    not paid yet, so a day's dividends never depend on the range asked for."""
     out = np.zeros(prev_close.shape)
     month = mdays[0].month
-    paying = np.flatnonzero((plan["yield"] > 0) & ((month - plan["cycle"]) % plan["every"] == 0))
-    t = np.minimum(plan["nth"][paying], len(mdays) - 1)
+    paying = np.flatnonzero((plan["yield"] > 0) & ((month - plan["cycle"]) % plan["every"] == 0)
+                            & (plan["nth"] < len(mdays)))
+    t = plan["nth"][paying]
     share = plan["yield"][paying] * plan["every"][paying] / 12.0
     out[t, paying] = np.round(share * prev_close[t, paying], 4)
     return out
