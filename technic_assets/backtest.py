@@ -1,8 +1,10 @@
 """`technic backtest`: a stored screen's track record, read from the store, computed by the core.
 
 The picks are what was stored each evening (ranked_top_n), the signal is that evening's MERIT over the
-names that passed the filter, and the bars are the stored ones (split-adjusted by the core; dividends
-are not stored yet, so returns are price returns and the summary says so). Everything measured is
+names that passed the filter, and the bars are the stored ones with their splits and cash dividends, so
+returns are total returns (each dividend reinvested at its ex-date's close by the core). Days stored
+without dividends (a store from before they were kept, a file without dividend_amount, a Polygon plan
+without them) count none, and their returns are price returns. Everything measured is
 core/track_record.py's; this module only reads and hands over.
 """
 
@@ -17,7 +19,8 @@ from technic_assets.assets.common import screen_span
 from technic_assets.core.calendar import nyse
 from technic_assets.core.track_record import MOMENTUM_LOOKBACK, track_record
 
-RETURNS = "price returns: splits adjusted, cash dividends not stored yet (total returns understate by the yield)"
+RETURNS = ("total returns: splits adjusted, cash dividends reinvested at the ex-date's close (days stored "
+           "without dividends count none)")
 
 
 def stored_record(history, screen: str, start: str | None, end: str | None, *, horizon: int, cost_bps: float,
@@ -40,10 +43,12 @@ def stored_record(history, screen: str, start: str | None, end: str | None, *, h
     picks = screen_span(history, "ranked_top_n", chosen[0], chosen[-1], ["date", "symbol"], screen)
     scores = screen_span(history, "merit", chosen[0], chosen[-1], ["date", "symbol", "merit_score"], screen)
     universe = screen_span(history, "filtered_universe", chosen[0], chosen[-1], ["date", "symbol"], screen)
-    bars = history.read_span("price_bars", lo, hi, ["date", "symbol", "close", "split_ratio", "volume"])
-    return track_record(scores.rename(columns={"merit_score": "score"}), universe, bars, horizon=horizon,
-                        cost_bps=cost_bps, picks=picks, benchmark=benchmark, screen=screen, draws=draws,
-                        start=chosen[0], end=chosen[-1])
+    bars = history.read_span("price_bars", lo, hi, ["date", "symbol", "close", "split_ratio", "volume", "dividend"])
+    paid = bars[bars["dividend"] != 0.0]
+    dividends = pd.DataFrame({"ex_date": paid["date"], "symbol": paid["symbol"], "amount": paid["dividend"]})
+    return track_record(scores.rename(columns={"merit_score": "score"}), universe, bars.drop(columns="dividend"),
+                        dividends=dividends, horizon=horizon, cost_bps=cost_bps, picks=picks, benchmark=benchmark,
+                        screen=screen, draws=draws, start=chosen[0], end=chosen[-1])
 
 
 def plain(value):

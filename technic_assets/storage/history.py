@@ -106,7 +106,8 @@ class History:
                 where += " AND (screen IN (SELECT unnest(?::VARCHAR[])) OR screen IS NULL)"
                 params.append(list(screens))
             conn.execute(f"DELETE FROM {SCHEMA}.{name} WHERE {where}", params).fetchall()
-            add_missing_columns(conn, SCHEMA, name, "frame")  # by name: an older store gains newer columns
+            # an older store gains the columns added since (any other unknown column is an error)
+            add_missing_columns(conn, SCHEMA, name, "frame", only=ADDED_COLUMNS.get(name, {}))
             if len(frame):
                 conn.execute(f"INSERT INTO {SCHEMA}.{name} BY NAME SELECT * FROM frame").fetchall()
 
