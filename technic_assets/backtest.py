@@ -1,6 +1,7 @@
 """`technic backtest`'s formats for a track record (technic_assets.track reads it, core/track_record.py
 computes it): a table for a person, JSON with the measures as fractions, CSV of each book's value by
-session.
+session. Returns are total returns: the stored bars' splits and cash dividends (days stored without
+dividends count none).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import math
 
 import pandas as pd
 
-RETURNS = "price returns: splits adjusted, cash dividends not stored yet (total returns understate by the yield)"
+RETURNS = ("total returns: splits adjusted, cash dividends reinvested at the ex-date's close (days stored "
+           "without dividends count none)")
 
 
 def plain(value):

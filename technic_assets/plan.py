@@ -4,7 +4,7 @@ scan's first progress line.
 On Polygon's free tier (5 requests a minute) a first scan is hours of requests; saying how many and how
 long up front is the difference between a wait and a hang. The counts come from the store, as the fill
 will see it: one grouped-daily request per session it lacks (the scan's LOOKBACK window and the
-models' training history), the splits over them, the listing pages, the sector lookups the run may
+models' training history), the splits and dividends over them, the listing pages, the sector lookups the run may
 spend, and the days of filings not fetched yet. No request is made to count them.
 """
 
@@ -43,7 +43,7 @@ class RequestPlan:
         """The fewest requests the scan makes (pages beyond the first are not counted)."""
         if not self.remote:
             return 0
-        return (self.sessions_missing + (1 if self.sessions_missing else 0) + (self.listing_pages or 1)
+        return (self.sessions_missing + (2 if self.sessions_missing else 0) + (self.listing_pages or 1)
                 + (self.sector_lookups or 0) + (1 if self.filing_days else 0))
 
     @property
@@ -71,7 +71,7 @@ class RequestPlan:
         return [
             f"Plan for {self.day:%Y-%m-%d} on {self.source}:",
             f"  bars        {self.sessions_missing:,} of {self.sessions_needed:,} sessions missing from the store: "
-            f"one request each" + (", and the splits over them" if self.sessions_missing else ""),
+            f"one request each" + (", and the splits and the dividends over them" if self.sessions_missing else ""),
             "  listings    " + (f"{self.listing_pages} page(s) of {LISTINGS_PAGE:,} tickers"
                                 if self.listing_pages else "1 page or more (no stored universe to count from)"),
             f"  sectors     {sectors}",

@@ -45,6 +45,9 @@ def stored_record(history, screen: str, start: str | None, end: str | None, *, h
         done = rescreen(history, chosen, settings, alpha_weight=alpha_weight)
         picks, scores, universe = done.picks[["date", "symbol"]], done.scores, done.scores[["date", "symbol"]]
         screen = "adhoc"
-    bars = history.read_span("price_bars", lo, hi, ["date", "symbol", "close", "split_ratio", "volume"])
-    return track_record(scores, universe, bars, horizon=horizon, cost_bps=cost_bps, picks=picks,
-                        benchmark=benchmark, screen=screen, draws=draws, start=chosen[0], end=chosen[-1])
+    bars = history.read_span("price_bars", lo, hi, ["date", "symbol", "close", "split_ratio", "volume", "dividend"])
+    paid = bars[bars["dividend"] != 0.0]
+    dividends = pd.DataFrame({"ex_date": paid["date"], "symbol": paid["symbol"], "amount": paid["dividend"]})
+    return track_record(scores, universe, bars.drop(columns="dividend"), dividends=dividends, horizon=horizon,
+                        cost_bps=cost_bps, picks=picks, benchmark=benchmark, screen=screen, draws=draws,
+                        start=chosen[0], end=chosen[-1])

@@ -1,7 +1,9 @@
 """A fake Polygon server on loopback, serving the real API's JSON shapes from any of our market sources.
 
 Shapes follow ../shared/data/polygon/mocks (grouped daily, reference tickers with next_url pagination,
-ticker details, splits, financials). Faults can be queued: an HTTP status (with Retry-After), a slow
+ticker details, splits, dividends, financials). Dividends are the market's own (its bars' `dividend`,
+as regular USD cash dividends), or `dividend_records` where a test sets them (records in the API's
+shape, served filtered by ex-date and paged like the tickers). Faults can be queued: an HTTP status (with Retry-After), a slow
 answer (real seconds: a hang is for a real socket timeout), a malformed body, or a pagination cursor
 that never ends; or a timeline of them (`outage`), timed by the server's clock: `clock` when set, else
 the HTTP client's default (`technic_assets.market.http.CLOCK`), so a test that swaps in a virtual
@@ -50,6 +52,7 @@ class FakePolygon:
         self.missing_details: set[str] = set()  # tickers whose details answer 404
         self.not_entitled: set[str] = set()  # path prefixes that answer 403 (e.g. "/v3/reference/tickers/")
         self.rate_limit = 0  # requests in any 60 s before a 429; 0: none
+        self.dividend_records: list[dict] | None = None  # None: the market's own dividends
         self.rejected = 0  # 429s answered for the rate limit
         self._served: deque[float] = deque()  # when each request inside the rate window was served
         self.clock = None  # None: technic_assets.market.http.CLOCK, read at each request
@@ -120,7 +123,8 @@ class FakePolygon:
         try:
             return self.market.daily_bars(pd.Timestamp(start), pd.Timestamp(end))
         except ValueError:  # outside what the source has: an empty answer, as Polygon gives
-            return pd.DataFrame(columns=["date", "symbol", "open", "high", "low", "close", "volume", "split_ratio"])
+            return pd.DataFrame(columns=["date", "symbol", "open", "high", "low", "close", "volume", "split_ratio",
+                                         "dividend"])
 
     def route(self, path: str, query: dict[str, str]) -> tuple[int, bytes]:
         parts = [unquote(p) for p in path.strip("/").split("/")]
@@ -143,6 +147,8 @@ class FakePolygon:
                         "split_from": 1 if r >= 1 else round(1 / r), "split_to": r if r >= 1 else 1}
                        for d, s, r in zip(splits["date"], splits["symbol"], splits["split_ratio"])]
             return 200, json.dumps({"results": results, "status": "OK", "request_id": "fake"}).encode()
+        if path == "/v3/reference/dividends":
+            return 200, json.dumps(self._dividends_page(query)).encode()
         if path == "/v3/reference/tickers":
             listings = self.market.listings(pd.Timestamp(query["date"])).sort_values("symbol")
             self._sector_of.update(zip(listings["symbol"], listings["sector"]))
@@ -189,6 +195,27 @@ class FakePolygon:
             return 200, json.dumps({"results": {"ticker": parts[-1], "sic_code": SECTOR_SIC.get(sector)},
                                     "status": "OK"}).encode()
         return 404, b'{"status": "NOT_FOUND"}'
+
+    def _dividends_page(self, query: dict[str, str]) -> dict:
+        """One page of the dividends with ex-dates in the asked range, next_url to the next."""
+        lo, hi = query["ex_dividend_date.gte"], query["ex_dividend_date.lte"]
+        if self.dividend_records is not None:
+            records = [r for r in self.dividend_records if lo <= r["ex_dividend_date"] <= hi]
+        else:
+            bars = self._bars_between(lo, hi)
+            paid = bars[bars["dividend"] > 0] if "dividend" in bars.columns else bars.iloc[:0]
+            records = [{"cash_amount": a, "currency": "USD", "declaration_date": f"{d - pd.Timedelta(days=30):%Y-%m-%d}",
+                        "dividend_type": "CD", "ex_dividend_date": f"{d:%Y-%m-%d}", "frequency": 4,
+                        "pay_date": f"{d + pd.Timedelta(days=14):%Y-%m-%d}",
+                        "record_date": f"{d + pd.Timedelta(days=1):%Y-%m-%d}", "ticker": s}
+                       for d, s, a in zip(paid["date"], paid["symbol"], paid["dividend"])]
+        offset = int(query.get("cursor", "0"))
+        size = min(int(query.get("limit", self.page_size)), self.page_size)
+        body = {"results": records[offset: offset + size], "status": "OK", "request_id": "fake"}
+        if offset + size < len(records):
+            body["next_url"] = (f"{self.base_url}/v3/reference/dividends?cursor={offset + size}&limit={size}"
+                                f"&ex_dividend_date.gte={lo}&ex_dividend_date.lte={hi}")
+        return body
 
     def _no_financials(self) -> tuple[int, bytes]:
         """What a plan without financials answers, as `financials` says."""

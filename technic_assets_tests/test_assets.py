@@ -109,7 +109,7 @@ def test_bars_after_the_scan_date_change_nothing(scanned):
     tomorrow = pd.Timestamp("2025-06-03")
     conn = duckdb.connect(str(path))
     conn.execute("""INSERT INTO technic.price_bars
-                    SELECT ?::TIMESTAMP, symbol, open * 10, high * 10, low * 10, close * 10, volume, 1.0
+                    SELECT ?::TIMESTAMP, symbol, open * 10, high * 10, low * 10, close * 10, volume, 1.0, 0.0
                     FROM technic.price_bars WHERE date = ?""", [tomorrow.to_pydatetime(), DAY]).fetchall()
     conn.close()
     assert run(instance=instance).success

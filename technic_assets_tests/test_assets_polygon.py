@@ -40,7 +40,7 @@ def grouped(requests):
 
 
 def bar_requests(requests):
-    return [r for r in requests if "/grouped/" in r or r == "/v3/reference/splits"]
+    return [r for r in requests if "/grouped/" in r or r in ("/v3/reference/splits", "/v3/reference/dividends")]
 
 
 def test_an_empty_store_fetches_the_window_a_request_per_session(polygon_run):
@@ -48,21 +48,23 @@ def test_an_empty_store_fetches_the_window_a_request_per_session(polygon_run):
     result, requests = runs["cold"]
     assert result.success
     # price_bars fills its 300-session window and the alpha model's training history before it, back
-    # to the first partition, in one fill: each session asked once, one splits listing
+    # to the first partition, in one fill: each session asked once, one splits and one dividends listing
     days = grouped(requests)
     assert len(days) == len(set(days)) == len(sessions(DEFAULT_START_DATE, DAY))
     assert requests.count("/v3/reference/splits") == 1
+    dividend_pages = requests.count("/v3/reference/dividends")
+    assert dividend_pages >= 1
     meta = {e.materialization.asset_key.path[0]: e.materialization.metadata
             for e in result.get_asset_materialization_events() if e.materialization.partition == DAY}
-    assert meta["price_bars"]["cache_requests"].value == len(days) + 1
+    assert meta["price_bars"]["cache_requests"].value == len(days) + 1 + dividend_pages
     assert meta["ranked_top_n"]["rows"].value == 25
 
 
-def test_a_warm_rerun_fetches_no_bars_and_an_evening_at_most_three(polygon_run):
+def test_a_warm_rerun_fetches_no_bars_and_an_evening_at_most_four(polygon_run):
     _, runs = polygon_run
     assert runs["warm"][0].success and bar_requests(runs["warm"][1]) == []
     assert not [r for r in runs["warm"][1] if r.startswith("/v3/reference/tickers/")]  # sectors known
-    assert runs["evening"][0].success and len(bar_requests(runs["evening"][1])) <= 3
+    assert runs["evening"][0].success and len(bar_requests(runs["evening"][1])) <= 4
 
 
 def test_the_api_key_appears_in_no_event_log_or_metadata(polygon_run, caplog):

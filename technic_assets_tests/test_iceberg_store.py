@@ -137,3 +137,21 @@ def test_a_screened_table_is_replaced_per_screen_as_on_the_duckdb_file(iceberg_s
     found = store.query(["ranked"], "SELECT screen, writer, count(*) AS n FROM technic.ranked GROUP BY ALL "
                         "ORDER BY screen", [])
     assert found.values.tolist() == [["default", 1, 5], ["energy", 2, 4]]
+
+
+def test_bars_from_before_dividends_read_as_none_and_the_column_is_added(iceberg_store):
+    """price_bars written without `dividend` on the Iceberg store: reads give 0.0; a write with dividends
+    adds the column by name and the older rows still read 0.0 (as on the DuckDB file, test_store.py)."""
+    from technic_assets.core.schema import BAR_COLUMNS
+
+    old_day, new_day = pd.Timestamp("2025-06-02"), pd.Timestamp("2025-06-03")
+    bars = pd.DataFrame({"date": [old_day] * 2, "symbol": ["A", "B"], "open": 1.0, "high": 1.0, "low": 1.0,
+                         "close": 1.0, "volume": 100.0, "split_ratio": 1.0})
+    history = IcebergHistory(IcebergStore(iceberg_store))
+    history.replace_dates("price_bars", bars, [old_day])
+    span = history.read_span("price_bars", old_day, new_day, BAR_COLUMNS)
+    assert list(span.columns) == BAR_COLUMNS and span["dividend"].tolist() == [0.0, 0.0]
+    history.replace_dates("price_bars", bars.assign(date=new_day, dividend=[0.25, 0.0]), [new_day])
+    span = history.read_span("price_bars", old_day, new_day, ["date", "symbol", "dividend"]).sort_values(["date", "symbol"])
+    assert span["dividend"].tolist() == [0.0, 0.0, 0.25, 0.0]
+    assert history.read_dates("price_bars", [old_day, new_day])["dividend"].sum() == 0.25

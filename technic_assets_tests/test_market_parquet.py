@@ -3,6 +3,7 @@
 import pandas as pd
 
 from technic_assets.market.parquet import ParquetMarket
+from technic_assets_tests.conftest import shared_file
 
 DAY = pd.Timestamp("2020-06-01")
 
@@ -52,3 +53,32 @@ def test_the_latest_session_of_a_file_is_its_last_day_not_the_calendars(tmp_path
     assert market.latest_session(pd.Timestamp("2026-12-05 12:00", tz="UTC")) == "2020-12-11"
     # a clock inside the file's span: the latest closed session then (Thursday 10 December before the close)
     assert market.latest_session(pd.Timestamp("2020-12-10 15:00", tz="America/New_York")) == "2020-12-09"
+
+
+def test_dividends_are_the_files_dividend_amount_on_its_ex_dates():
+    """The real file's dividend_amount rows, read here with pandas, are the source's dividends; AAPL paid
+    0.73 then 0.77 three times in 2019 and AT&T 0.51 each quarter, as the file says."""
+    path = shared_file("market", "us_equities_daily_2017_2020.parquet")
+    some = ["AAPL", "T", "SPY", "XLU", "AMZN"]  # AMZN pays none
+    raw = pd.read_parquet(path, columns=["symbol", "date", "dividend_amount"], filters=[("symbol", "in", some)])
+    raw = raw[(raw["date"].astype(str) >= "2019-01-01") & (raw["date"].astype(str) <= "2019-12-31")]
+    want = {(pd.Timestamp(d), s): a for s, d, a in raw[raw["dividend_amount"] != 0].itertuples(index=False)}
+    bars = ParquetMarket(str(path)).daily_bars(pd.Timestamp("2019-01-01"), pd.Timestamp("2019-12-31"))
+    bars = bars[bars["symbol"].isin(some)]
+    paid = bars[bars["dividend"] != 0]
+    assert dict(zip(zip(paid["date"], paid["symbol"]), paid["dividend"])) == want
+    assert len(bars) == len(raw)  # every other bar of these symbols pays 0
+    assert paid[paid["symbol"] == "AAPL"].sort_values("date")["dividend"].tolist() == [0.73, 0.77, 0.77, 0.77]
+    assert paid[paid["symbol"] == "T"]["dividend"].tolist() == [0.51] * 4
+    assert paid[paid["symbol"] == "AAPL"]["date"].dt.strftime("%m-%d").tolist() == ["02-08", "05-10", "08-09", "11-07"]
+
+
+def test_a_file_without_dividend_amount_or_with_blanks_pays_none(tmp_path):
+    path = tmp_path / "bars.csv"
+    frame = pd.DataFrame({"symbol": ["AAA", "AAA", "BBB"], "date": ["2020-12-10", "2020-12-11", "2020-12-11"],
+                          "open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0, "volume": 100})
+    frame.to_csv(path, index=False)
+    assert ParquetMarket(str(path)).daily_bars(DAY, pd.Timestamp("2020-12-11"))["dividend"].tolist() == [0.0] * 3
+    frame.assign(dividend_amount=[None, 0.25, None]).to_csv(path, index=False)
+    bars = ParquetMarket(str(path)).daily_bars(DAY, pd.Timestamp("2020-12-11")).sort_values(["symbol", "date"])
+    assert bars["dividend"].tolist() == [0.0, 0.25, 0.0]

@@ -1,5 +1,6 @@
 """The Polygon client and source against a fake server on loopback, and Redis as L3."""
 
+import json
 import logging
 from urllib.parse import unquote
 
@@ -13,7 +14,7 @@ from technic_assets.market.polygon import PolygonMarket
 from technic_assets.market.sic import sector_for_sic
 from technic_assets.market.synthetic import SyntheticMarket
 from technic_assets_tests.clock import FakeClock
-from technic_assets_tests.conftest import fresh_redis
+from technic_assets_tests.conftest import fresh_redis, shared_file
 from technic_assets_tests.fake_polygon import FakePolygon, filings_filed
 
 KEY = "test-key-123"
@@ -42,12 +43,14 @@ def redis_db():
     r.flushdb()
 
 
-def test_bars_match_the_source_and_carry_split_ratios(fake):
+def test_bars_match_the_source_and_carry_split_ratios_and_dividends(fake):
     source = PolygonMarket(client(fake))
     got = source.bars_for_sessions(DAYS).sort_values(["date", "symbol"]).reset_index(drop=True)
     want = MARKET.daily_bars(DAYS[0], DAYS[-1]).sort_values(["date", "symbol"]).reset_index(drop=True)
+    assert (want["dividend"] > 0).any()  # the source pays some on these days
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
     assert fake.requests.count("/v3/reference/splits") == 1
+    assert fake.requests.count("/v3/reference/dividends") == 1
     assert len([p for p in fake.requests if "/grouped/" in p]) == 2
 
 
@@ -236,7 +239,7 @@ def test_redis_is_l3_across_clients(fake, redis_db):
     second = client(fake, redis_url=REDIS_URL)  # another process would build its own client like this
     again = PolygonMarket(second).bars_for_sessions(DAYS)
     assert len(fake.requests) == served  # nothing new reached the provider
-    assert second.stats.l3_hits == 3 and second.stats.requests == 0
+    assert second.stats.l3_hits == 4 and second.stats.requests == 0  # two sessions, the splits, the dividends
     assert len(again) > 0
 
 
@@ -387,6 +390,46 @@ def test_a_plan_without_splits_fails_the_run_saying_why(fake):
     assert KEY not in str(caught.value)
 
 
+def mock_dividends() -> list[dict]:
+    return json.loads(shared_file("polygon", "mocks", "v3", "reference", "dividends.json").read_text())["results"]
+
+
+def test_dividends_are_the_regular_usd_cash_ones_of_the_range_over_pages(fake):
+    """The mock's records (polygon-io/client-python's, all CD), a special and a Canadian-dollar one
+    beside them, served three a page: the ten regular USD ones come back, by ex-date and ticker."""
+    fake.page_size = 3
+    fake.dividend_records = mock_dividends() + [
+        {"cash_amount": 5.0, "currency": "USD", "dividend_type": "SC", "ex_dividend_date": "2024-06-13", "ticker": "SPCL"},
+        {"cash_amount": 0.4, "currency": "CAD", "dividend_type": "CD", "ex_dividend_date": "2024-06-13", "ticker": "CADX"},
+    ]
+    got = PolygonMarket(client(fake)).dividends(pd.Timestamp("2023-01-01"), pd.Timestamp("2025-12-31"))
+    want = [("2023-08-11", "AIRTP", 0.5), ("2023-09-14", "CSSEN", 0.59375), ("2023-11-13", "AIRTP", 0.5),
+            ("2023-12-14", "CSSEN", 0.59375), ("2024-03-14", "CSSEN", 0.59375), ("2024-06-13", "CSSEN", 0.59375),
+            ("2024-09-12", "CSSEN", 0.59375), ("2024-12-12", "CSSEN", 0.59375), ("2025-03-13", "CSSEN", 0.59375),
+            ("2025-06-12", "CSSEN", 0.59375)]
+    assert [(f"{d:%Y-%m-%d}", s, a) for d, s, a in got.sort_values(["date", "symbol"]).itertuples(index=False)] == want
+    assert fake.requests.count("/v3/reference/dividends") == 4  # 12 records, 3 a page
+    some = PolygonMarket(client(fake)).dividends(pd.Timestamp("2024-06-01"), pd.Timestamp("2024-09-30"))
+    assert list(zip(some["symbol"], some["amount"])) == [("CSSEN", 0.59375), ("CSSEN", 0.59375)]
+
+
+def test_a_dividend_lands_on_its_ex_dates_bar(fake):
+    fake.dividend_records = [{"cash_amount": 0.25, "currency": "USD", "dividend_type": "CD",
+                              "ex_dividend_date": "2025-06-03", "ticker": "SPY"}]
+    bars = PolygonMarket(client(fake)).bars_for_sessions(DAYS).set_index(["date", "symbol"])["dividend"]
+    assert bars[(DAYS[1], "SPY")] == 0.25 and bars[(DAYS[0], "SPY")] == 0.0 and bars.sum() == 0.25
+
+
+def test_a_plan_without_dividends_stores_bars_paying_none_and_says_so(fake):
+    fake.not_entitled = {"/v3/reference/dividends"}
+    source = PolygonMarket(client(fake))
+    bars = source.bars_for_sessions(DAYS)
+    assert len(bars) and (bars["dividend"] == 0.0).all()
+    warnings = source.new_warnings()
+    assert len(warnings) == 1 and "HTTP 403" in warnings[0] and "price returns" in warnings[0]
+    assert KEY not in warnings[0]
+
+
 def test_the_free_tiers_429s_are_waited_out_as_the_server_asks(fake, monkeypatch):
     """A client without the rate set meets the free tier's limit: every 429 carries the seconds until a
     place frees up, and waiting them (virtual time) gets every session through."""
@@ -395,11 +438,11 @@ def test_the_free_tiers_429s_are_waited_out_as_the_server_asks(fake, monkeypatch
     clock = FakeClock()
     monkeypatch.setattr(http, "CLOCK", clock)
     fake.rate_limit = 5
-    days = list(pd.bdate_range("2025-06-02", "2025-06-13"))  # ten sessions, and the splits: 11 requests
+    days = list(pd.bdate_range("2025-06-02", "2025-06-13"))  # ten sessions, the splits, the dividends: 12 requests
     bars = PolygonMarket(client(fake, retry_seconds=600), workers=2).bars_for_sessions(days)
     assert sorted(bars["date"].unique()) == days
     assert fake.rejected > 0
-    assert clock.slept >= 60.0  # 11 requests at 5 a minute span more than one minute
+    assert clock.slept >= 60.0  # 12 requests at 5 a minute span more than one minute
 
 
 # -- the CLI's default date is the source's latest complete session ---------------------------------

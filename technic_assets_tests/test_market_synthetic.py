@@ -56,3 +56,35 @@ def test_planted_signal_only_uses_reports_published_before_the_day():
     stocks = truth[truth.index.isin(f.index)]
     assert stocks.abs().sum() > 0
     assert truth[~truth.index.isin(f.index)].abs().sum() == 0  # ETFs and names with no report: no signal
+
+
+def test_dividends_leave_every_price_as_it_was():
+    """The prices, volumes and splits of 2023 hash as they did before dividends were simulated
+    (the hash of the bars of commit a049808, taken then), so no stored series and no benchmark moved."""
+    bars = SyntheticMarket(seed=7, n_stocks=300).daily_bars(pd.Timestamp("2023-01-03"), pd.Timestamp("2023-12-29"))
+    assert len(bars) == 144162
+    assert int(pd.util.hash_pandas_object(bars.drop(columns="dividend"), index=False).sum() % 2**61) == 2197021027181450995
+
+
+def test_dividends_are_quarterly_for_payers_monthly_for_bond_funds_and_plausible():
+    m = SyntheticMarket(seed=7, n_stocks=1000)
+    bars = m.daily_bars(pd.Timestamp("2024-01-02"), pd.Timestamp("2024-12-31"))
+    for day in (pd.Timestamp("2024-06-03"), pd.Timestamp("2024-06-10")):  # a month's ex-dates whatever the range's end
+        alone = m.daily_bars(day, day).set_index("symbol")["dividend"]
+        within = bars[bars["date"] == day].set_index("symbol")["dividend"]
+        pd.testing.assert_series_equal(alone, within)
+    paid = bars[bars["dividend"] > 0]
+    per_year = paid.groupby("symbol").size()
+    assert per_year["SPY"] == 4 and per_year["XLU"] == 4 and per_year["HYG"] == 12 and per_year["TLT"] == 12
+    assert not {"VIXY", "GLD", "TQQQ", "SQQQ"} & set(per_year.index)  # no yield, or leveraged
+    quarterly = per_year.drop(["HYG", "LQD", "SHY", "TLT", "IEF", "AGG"])
+    assert (bars["dividend"] >= 0).all() and quarterly.max() == 4 and quarterly.median() == 4  # IPOs, delistings: fewer
+    # each payment is a yield of 0.5% to 5% a year on the previous close
+    prev = bars.sort_values(["symbol", "date"]).groupby("symbol")["close"].shift()
+    rate = (bars["dividend"] / prev)[bars["dividend"] > 0]
+    times = paid["symbol"].map({s: 12 if s in {"HYG", "LQD", "SHY", "TLT", "IEF", "AGG"} else 4 for s in per_year.index})
+    assert ((rate * times).dropna().between(0.005, 0.0501)).all()  # HYG 5%, rounded to 1/100 cent
+    listings = m.listings(pd.Timestamp("2024-06-03")).set_index("symbol")
+    stocks = listings.index[listings["type"] == "stock"]
+    share = len(set(per_year.index) & set(stocks)) / len(stocks)
+    assert 0.2 <= share <= 0.45  # 40% of the stocks of $5 or more

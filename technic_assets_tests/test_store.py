@@ -59,3 +59,30 @@ def test_a_store_from_an_older_version_gains_new_columns_and_rows_go_in_by_name(
     rows = conn.execute("SELECT date::DATE::VARCHAR, symbol, score, alpha FROM technic.scores_table ORDER BY date").fetchall()
     conn.close()
     assert rows == [("2025-06-02", "B", 2.0, 0.5), ("2025-06-03", "B", 2.0, 0.5), ("2025-06-04", "A", 1.0, None)]
+
+
+def test_a_store_from_before_dividends_reads_them_as_none_and_gains_the_column(store_path):
+    """price_bars written without `dividend` (a store of an older Technic): every read gives 0.0; the
+    next write of bars with dividends adds the column, the older rows still reading 0.0."""
+    from technic_assets.core.calendar import nyse
+    from technic_assets.core.schema import BAR_COLUMNS
+    from technic_assets.live.day import read_window
+
+    old_day, new_day = pd.Timestamp("2025-06-02"), pd.Timestamp("2025-06-03")
+    bars = pd.DataFrame({"date": [old_day] * 2, "symbol": ["A", "B"], "open": 1.0, "high": 1.0, "low": 1.0,
+                         "close": 1.0, "volume": 100.0, "split_ratio": 1.0})
+    store = History(str(store_path))
+    store.replace_dates("price_bars", bars, [old_day])
+    span = store.read_span("price_bars", old_day, new_day, BAR_COLUMNS)
+    assert list(span.columns) == BAR_COLUMNS and span["dividend"].tolist() == [0.0, 0.0]
+    assert store.read_dates("price_bars", [old_day])["dividend"].tolist() == [0.0, 0.0]
+    window = read_window(str(store_path), old_day, nyse().sessions)
+    assert list(window.columns) == BAR_COLUMNS and window["dividend"].tolist() == [0.0, 0.0]
+
+    store.replace_dates("price_bars", bars.assign(date=new_day, dividend=[0.25, 0.0]), [new_day])
+    span = store.read_span("price_bars", old_day, new_day, ["date", "symbol", "dividend"]).sort_values(["date", "symbol"])
+    assert span["dividend"].tolist() == [0.0, 0.0, 0.25, 0.0]
+    conn = duckdb.connect(str(store_path), read_only=True)
+    stored = conn.execute("SELECT dividend FROM technic.price_bars ORDER BY date, symbol").fetchall()
+    conn.close()
+    assert stored == [(None,), (None,), (0.25,), (0.0,)]  # the older rows hold NULL, read as 0.0

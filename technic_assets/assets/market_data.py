@@ -38,6 +38,7 @@ BARS_SCHEMA = {
     "date": "timestamp", "symbol": "string", "open": "float, as traded", "high": "float",
     "low": "float", "close": "float", "volume": "shares, as traded",
     "split_ratio": "new shares per old on the ex-date, else 1",
+    "dividend": "cash dividend per share as traded on its ex-date, else 0",
 }
 
 
@@ -93,7 +94,7 @@ def universe(context, market: MarketResource, scan: ScanSettings, screens: Scree
     ],
     description=(
         "The local store of daily bars, as traded, with split ratios (indicators adjust them as of the "
-        "scan date). On an empty or partial store, this fills in every session the scan's history "
+        "scan date) and cash dividends on their ex-dates (the track record's total returns). On an empty or partial store, this fills in every session the scan's history "
         "window and the alpha models' training lack, in one fetch, and records each as a "
         "materialization of its own partition; a warm store fetches nothing it already has."
     ),
@@ -123,6 +124,7 @@ def price_bars(context, market: MarketResource, scan: ScanSettings, alpha: Alpha
         **provider_report(context, provider, before),
         "store_hits_sessions": len(set(window) | set(training) | set(days)) - len(fill.fetched),
         "splits_today": int((today["split_ratio"] != 1.0).sum()),
+        "dividends_today": int((today["dividend"] != 0.0).sum()),
         **{f"cleaned_{k}": v for k, v in fill.cleaning.items()},
         "seconds": t["seconds"],
     })

@@ -9,6 +9,8 @@
   range_repaired  low above min(open, close) or high below max(open, close): high and low are widened
                   to the bar's extremes, keeping open and close as traded
   bad_split       a split ratio missing, zero or negative: set to 1 (no split)
+  bad_dividend    a dividend missing, negative or infinite: set to 0 (none paid); bars without a
+                  `dividend` column at all (a source from before dividends) pay none, uncounted
 A positive ratio that the price gap contradicts is stored as given and flagged where a scan's window
 holds it (core.adjust: "split_unverified"), since the gap alone cannot say what the right ratio was.
 Missing days are left missing: each symbol's indicators run on the bars it has.
@@ -19,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-RULES = ("bad_key", "bad_price", "duplicate", "filler", "range_repaired", "bad_split")
+RULES = ("bad_key", "bad_price", "duplicate", "filler", "range_repaired", "bad_split", "bad_dividend")
 
 
 def clean_bars(bars: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -42,11 +44,15 @@ def clean_bars(bars: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     ratio = bars["split_ratio"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         bad_ratio = keep & ~(np.isfinite(ratio) & (ratio > 0))
+    cash = bars["dividend"].to_numpy(dtype=float) if "dividend" in bars.columns else np.zeros(len(bars))
+    with np.errstate(invalid="ignore"):
+        bad_cash = keep & ~(np.isfinite(cash) & (cash >= 0))
     out = pd.DataFrame({
         "date": bars["date"].to_numpy()[keep], "symbol": bars["symbol"].to_numpy()[keep],
         "open": o[keep], "high": hi[keep], "low": lo[keep], "close": c[keep], "volume": v[keep],
-        "split_ratio": np.where(bad_ratio, 1.0, ratio)[keep],
+        "split_ratio": np.where(bad_ratio, 1.0, ratio)[keep], "dividend": np.where(bad_cash, 0.0, cash)[keep],
     }, copy=False)
     counts = {"bad_key": int(bad_key.sum()), "bad_price": int((bad & ~bad_key).sum()), "duplicate": int(dup.sum()),
-              "filler": int(filler.sum()), "range_repaired": int(repaired.sum()), "bad_split": int(bad_ratio.sum())}
+              "filler": int(filler.sum()), "range_repaired": int(repaired.sum()), "bad_split": int(bad_ratio.sum()),
+              "bad_dividend": int(bad_cash.sum())}
     return out, counts

@@ -12,7 +12,9 @@ GICS_SECTORS = (
 )
 
 LISTING_COLUMNS = ["symbol", "name", "type", "sector", "exchange", "is_leveraged", "listed", "delisted"]
-BAR_COLUMNS = ["date", "symbol", "open", "high", "low", "close", "volume", "split_ratio"]
+# Bars as traded: `split_ratio` (new shares per old, 1.0 on most days) and `dividend` (the cash per
+# share as traded whose ex-date is the bar's date, 0.0 on most days) are the day's corporate actions.
+BAR_COLUMNS = ["date", "symbol", "open", "high", "low", "close", "volume", "split_ratio", "dividend"]
 FUNDAMENTAL_COLUMNS = [
     "symbol",
     "period_end",

@@ -28,6 +28,7 @@ from technic_assets.core.indicators import LOOKBACK
 from technic_assets.core.schema import GICS_SECTORS
 from technic_assets.core.scoring import ICS_WEIGHTS
 from technic_assets.storage.connection import SCHEMA, column_exists, connect, quoted, table, table_exists
+from technic_assets.storage.history import stored_columns, with_added_columns
 
 
 class DayNotFound(LookupError):
@@ -128,14 +129,16 @@ def read_window(path: str, day: pd.Timestamp, sessions: pd.DatetimeIndex) -> pd.
     """The raw bars (BAR_COLUMNS) of the LOOKBACK sessions ending on `day`, sorted by symbol and date."""
     from technic_assets.core.schema import BAR_COLUMNS
 
-    names = ", ".join(quoted(c) for c in BAR_COLUMNS)
     conn = connect(path, read_only=True)
     try:
-        return conn.execute(f"SELECT {names} FROM {SCHEMA}.price_bars WHERE date >= ? AND date <= ? "
-                            "ORDER BY symbol, date",
-                            [window_start(day, sessions).to_pydatetime(), day.to_pydatetime()]).fetchdf()
+        have = {r[0] for r in conn.execute(f"DESCRIBE SELECT * FROM {SCHEMA}.price_bars").fetchall()}
+        names = ", ".join(quoted(c) for c in stored_columns("price_bars", BAR_COLUMNS, have))
+        found = conn.execute(f"SELECT {names} FROM {SCHEMA}.price_bars WHERE date >= ? AND date <= ? "
+                             "ORDER BY symbol, date",
+                             [window_start(day, sessions).to_pydatetime(), day.to_pydatetime()]).fetchdf()
     finally:
         conn.close()
+    return with_added_columns("price_bars", found, BAR_COLUMNS)
 
 
 def load_day(path: str, day=None, *, screen: str = "default", default_alpha_weight: float = 0.35,

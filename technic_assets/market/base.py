@@ -1,9 +1,11 @@
 """The market-data provider interface that every source implements.
 
 Bars are returned as traded (raw), with `split_ratio` on the ex-date (4.0 for a 4-for-1 split, 0.1 for
-a 1-for-10 reverse split, 1.0 otherwise). Adjusting for splits is done as of the scan date when a
+a 1-for-10 reverse split, 1.0 otherwise) and `dividend`, the cash dividend per share (as traded) whose
+ex-date is the bar's day (0.0 otherwise); a source that knows no dividends gives 0.0. Adjusting for splits is done as of the scan date when a
 history window is read (`core.adjust.split_adjust`), so stored bars never need rewriting when a split
-happens and a backfilled date never sees a split from its future.
+happens and a backfilled date never sees a split from its future. Dividends adjust nothing: prices stay
+as traded, and the track record (core.track_record) adds each one to its ex-date's return.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Bring your own data: daily bars from a Parquet or CSV file (or a glob of them).
 
 Columns: symbol, date, open, high, low, close, volume, and where present adjusted_close,
-dividend_amount, split_coefficient (as in Alpha Vantage exports: raw prices, the split ratio on the
-ex-date). `split_coefficient` becomes our `split_ratio`; without it every ratio is 1 and the prices
-are taken as already adjusted. Sectors come from an optional CSV with Symbol and Sector columns (and
+dividend_amount, split_coefficient (as in Alpha Vantage exports: raw prices, the split ratio and the
+cash dividend per share on the ex-date). `split_coefficient` becomes our `split_ratio`; without it every
+ratio is 1 and the prices are taken as already adjusted. `dividend_amount` becomes our `dividend`
+(blank: 0); without it no dividend is known and the track record's returns are price returns. Sectors come from an optional CSV with Symbol and Sector columns (and
 optionally Name); symbols without one are "Unknown". Security types come from a `type` column where
 the file has one (case-insensitive: ETF, ETN, ETV or FUND -> ETF; STOCK, CS, ADRC or COMMON STOCK ->
 stock, as Polygon names them; a symbol's latest non-blank value counts); otherwise, and for symbols
@@ -58,6 +59,7 @@ class ParquetMarket(MarketDataProvider):
         if missing:
             raise ValueError(f"market file {self.path!r} lacks the columns {missing} (it has {sorted(columns)})")
         self._has_splits = "split_coefficient" in columns
+        self._has_dividends = "dividend_amount" in columns
         self._has_type = "type" in columns
 
     def latest_session(self, now: pd.Timestamp) -> str:
@@ -121,14 +123,16 @@ class ParquetMarket(MarketDataProvider):
 
     def daily_bars(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         ratio = "split_coefficient" if self._has_splits else "1.0"
+        cash = "dividend_amount" if self._has_dividends else "0.0"
         bars = self._query(
-            f"SELECT date, symbol, open, high, low, close, volume, {ratio} AS split_ratio "
+            f"SELECT date, symbol, open, high, low, close, volume, {ratio} AS split_ratio, {cash} AS dividend "
             "FROM SOURCE WHERE date >= ? AND date <= ?",
             [pd.Timestamp(start).date(), pd.Timestamp(end).date()],
         )
         bars["date"] = pd.to_datetime(bars["date"]).astype("datetime64[ns]")
         bars["volume"] = bars["volume"].astype(float)
         bars["split_ratio"] = bars["split_ratio"].astype(float).fillna(1.0)
+        bars["dividend"] = bars["dividend"].astype(float).fillna(0.0)
         return bars[BAR_COLUMNS]
 
     def fundamentals(self, as_of: dt.date) -> pd.DataFrame:

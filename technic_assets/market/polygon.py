@@ -4,6 +4,10 @@
               one request per session for every symbol, several in flight
   splits      /v3/reference/splits over the range, giving each ex-date's ratio (split_to/split_from),
               so stored bars stay as traded and are adjusted as of the scan date when read
+  dividends   /v3/reference/dividends over the range (paginated), each regular cash dividend (type CD,
+              in USD) on its ex-date's bar; specials (SC) and capital-gain distributions (LT, ST) are
+              left out. A plan without them (HTTP 403, or 404) stores the bars as paying none, said
+              once as a warning: the track record's returns over those days are then price returns
   listings    /v3/reference/tickers as of the day (paginated), CS/ADRC as stocks, ETF/ETN/ETV as ETFs;
               sectors from TECHNIC_SECTOR_MAP when given, else from each ticker's SIC code
               (/v3/reference/tickers/{ticker}), asked only for symbols the store does not know yet,
@@ -107,7 +111,8 @@ class PolygonMarket(MarketDataProvider):
             raise ProviderError(f"grouped daily bars for {key}: malformed results (each needs T, o, h, l, c)") from None
         return pd.DataFrame({"date": np.full(len(symbol), day.to_datetime64()), "symbol": symbol,
                              "open": prices["o"], "high": prices["h"], "low": prices["l"], "close": prices["c"],
-                             "volume": volume, "split_ratio": np.ones(len(symbol))}, copy=False)
+                             "volume": volume, "split_ratio": np.ones(len(symbol)), "dividend": np.zeros(len(symbol))},
+                            copy=False)
 
     def splits(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         """Each ex-date's ratio. Not degradable: without ex-dates a split would be scanned as a crash,
@@ -129,22 +134,55 @@ class PolygonMarket(MarketDataProvider):
                             if r.get("split_from") and r.get("split_to")])
         return out if not out.empty else pd.DataFrame(columns=["date", "symbol", "ratio"])
 
+    def dividends(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """Each ex-date's regular cash dividends in USD (date, symbol, amount per share, summed where a
+        symbol has two), one listing over the range; DatasetUnavailable when the plan lacks them."""
+        try:
+            rows = list(self.client.paginate(
+                "/v3/reference/dividends",
+                {"ex_dividend_date.gte": f"{start:%Y-%m-%d}", "ex_dividend_date.lte": f"{end:%Y-%m-%d}",
+                 "limit": 1000},
+                what=f"dividends {start:%Y-%m-%d}..{end:%Y-%m-%d}"))
+        except ProviderError as exc:
+            if UNAVAILABLE.search(str(exc)):
+                raise DatasetUnavailable(str(exc)) from None
+            raise
+        paid = [(pd.Timestamp(r["ex_dividend_date"]), r["ticker"], float(r["cash_amount"])) for r in rows
+                if r.get("dividend_type") == "CD" and (r.get("currency") or "USD") == "USD"
+                and r.get("ex_dividend_date") and r.get("ticker") and r.get("cash_amount")]
+        out = pd.DataFrame(paid, columns=["date", "symbol", "amount"])
+        return out.groupby(["date", "symbol"], as_index=False)["amount"].sum()
+
+    def _dividends_or_none(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        try:
+            return self.dividends(start, end)
+        except DatasetUnavailable as exc:
+            self._degraded.note("dividends", f"{exc}: the bars fetched now are stored as paying no dividends, "
+                                "so the track record's returns over them are price returns")
+            return pd.DataFrame(columns=["date", "symbol", "amount"])
+
     def daily_bars(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         return self.bars_for_sessions(list(sessions(start, end)))
 
     def bars_for_sessions(self, days: list[pd.Timestamp]) -> pd.DataFrame:
-        """One grouped-daily request per session (several in flight) and one for the splits."""
+        """One grouped-daily request per session (several in flight), one for the splits and one for
+        the dividends (and their further pages)."""
         days = sorted(pd.Timestamp(d) for d in days)
         if not days:
             return pd.DataFrame(columns=BAR_COLUMNS)
         splits = self.splits(days[0], days[-1])
         by_day = {day: group.set_index("symbol")["ratio"] for day, group in splits.groupby("date")}
+        dividends = self._dividends_or_none(days[0], days[-1])
+        cash_by_day = {day: group.set_index("symbol")["amount"] for day, group in dividends.groupby("date")}
 
         def one_day(day: pd.Timestamp) -> pd.DataFrame:
             frame = self.grouped_daily(day)
             if day in by_day:  # the few ex-dates: put each ratio on its symbol's bar
                 ratios = by_day[day].reindex(frame["symbol"]).to_numpy()
                 frame["split_ratio"] = np.where(np.isnan(ratios), 1.0, ratios)
+            if day in cash_by_day:
+                cash = cash_by_day[day].reindex(frame["symbol"]).to_numpy(float)
+                frame["dividend"] = np.where(np.isnan(cash), 0.0, cash)
             return frame
 
         with ThreadPoolExecutor(max_workers=self.workers) as pool:

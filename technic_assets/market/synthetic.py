@@ -12,6 +12,13 @@ stochastic idiosyncratic volatility sigma (log-AR(1), scaled by market stress) a
 (normal with 4% jump days at 3.5x). Splits happen to expensive stocks (and reverse splits to sub-$1 ones);
 a few bars a year are missing (halts). Quarterly fundamentals are published 20-60 days after quarter end.
 
+Cash dividends (`_dividend_plan`): 40% of the ordinary stocks priced $5 or more, the broad, sector and
+bond ETFs pay a yield of their own, quarterly on a set session of their cycle's months (the bond ETFs
+monthly), each payment the yield's share of the previous close as traded. They are cash on the
+ex-date only: the simulated prices do not drop by them (a real price does, about by the amount), so
+every price series is what it was before dividends were simulated, and a payer's total return is its
+price return plus its yield.
+
 The planted signal (post-earnings-announcement drift): after each report is published, the stock
 drifts by KAPPA * sigma * earnings_surprise * exp(-days_since_publication / SIGNAL_DECAY_DAYS) per day,
 starting the session after publication. `earnings_surprise` is in the published fundamentals, so the
@@ -60,6 +67,10 @@ _PLAIN_ETFS = {
     "AGG": (106.0, 0.0, None, 0.0, 0.8, 0.0004, 0.0, 6e8),
 }
 _SECTOR_ETFS = ["XLK", "XLF", "XLV", "XLY", "XLI", "XLC", "XLE", "XLP", "XLB", "XLRE", "XLU"]
+# annual dividend yield of the ETFs that pay one (none: VIXY, GLD, the leveraged, the other ETFs)
+_ETF_YIELDS = {"SPY": 0.015, "QQQ": 0.006, "IWM": 0.012, "DIA": 0.018, "HYG": 0.05, "LQD": 0.035, "SHY": 0.02,
+               "TLT": 0.03, "IEF": 0.025, "AGG": 0.028}
+_MONTHLY_PAYERS = {"HYG", "LQD", "SHY", "TLT", "IEF", "AGG"}  # bond funds pay every month
 # symbol: (underlying, leverage)
 _LEVERAGED = {
     "TQQQ": ("QQQ", 3), "SQQQ": ("QQQ", -3), "QLD": ("QQQ", 2), "QID": ("QQQ", -2), "PSQ": ("QQQ", -1),
@@ -241,6 +252,40 @@ def _build_listings(seed: int, n_stocks: int) -> pd.DataFrame:
     return meta
 
 
+@lru_cache(maxsize=4)
+def _dividend_plan(seed: int, n_stocks: int) -> dict[str, np.ndarray]:
+    """Who pays, from draws of their own (so no price changes): per listing the annual `yield` (0: none),
+    `every` (months between payments: 3, or 1 for the bond ETFs), `cycle` (a payment month is one whose
+    number minus `cycle` divides by `every`) and `nth` (the ex-date is that month's nth session, from 0)."""
+    meta = _build_listings(seed, n_stocks)
+    rng = np.random.default_rng([seed, 3])
+    n = len(meta)
+    symbol = meta["symbol"]
+    ordinary = (meta["type"] == "stock").to_numpy() & ~symbol.isin(_SHARE_CLASSES + _MALFORMED).to_numpy()
+    stock_yield = rng.uniform(0.01, 0.045, n)
+    pays = ordinary & (meta["price0"].to_numpy() >= 5.0) & (rng.random(n) < 0.4)
+    etf_yield = symbol.map(_ETF_YIELDS).fillna(0.0).to_numpy()
+    sector_etf = symbol.isin(_SECTOR_ETFS).to_numpy()
+    yearly = np.where(pays, stock_yield, etf_yield)
+    yearly = np.where(sector_etf, rng.uniform(0.012, 0.035, n), yearly)
+    every = np.where(symbol.isin(_MONTHLY_PAYERS).to_numpy(), 1, 3)
+    return {"yield": yearly, "every": every, "cycle": rng.integers(0, 3, n), "nth": rng.integers(0, 15, n)}
+
+
+def _dividends(plan: dict[str, np.ndarray], mdays: pd.DatetimeIndex, prev_close: np.ndarray) -> np.ndarray:
+    """(T, n) cash per share on the month's ex-dates: the yield's share of the previous close as traded.
+    `mdays` may stop before the month ends (the range asked for ends there): an ex-date after it is
+    not paid yet, so a day's dividends never depend on the range asked for."""
+    out = np.zeros(prev_close.shape)
+    month = mdays[0].month
+    paying = np.flatnonzero((plan["yield"] > 0) & ((month - plan["cycle"]) % plan["every"] == 0)
+                            & (plan["nth"] < len(mdays)))
+    t = plan["nth"][paying]
+    share = plan["yield"][paying] * plan["every"][paying] / 12.0
+    out[t, paying] = np.round(share * prev_close[t, paying], 4)
+    return out
+
+
 @lru_cache(maxsize=32)
 def _month_block(seed: int, n: int, year: int, month: int) -> np.ndarray:
     """Random draws for one calendar month, one slot per day of the month (31, ROWS, n + 16)."""
@@ -259,6 +304,7 @@ def _simulate_all(seed: int, n_stocks: int, end: pd.Timestamp):
     bond_load, idio_vol = meta["bond_load"].to_numpy(), meta["idio_vol"].to_numpy()
     is_stock = (meta["type"] == "stock").to_numpy() | (meta["symbol"] == "VIXY").to_numpy()
     halt_rate = meta["halt_rate"].to_numpy()
+    plan = _dividend_plan(seed, n_stocks)
     state = dict(v=1e-4, r=0.0, zi=np.zeros((1, n)), log_adj=price0.copy(), split_div=np.ones(n))
     omega, alpha, garch_beta = 1e-4 * 0.04, 0.09, 0.87
     days = nyse().sessions_in_range(EPOCH, end)
@@ -309,8 +355,8 @@ def _simulate_all(seed: int, n_stocks: int, end: pd.Timestamp):
         dollar = meta["dollar_volume"].to_numpy() * np.exp(0.35 * d[:, 7, :n]) * (
             1.0 + 1.5 * np.abs(ret) / np.maximum(tot_vol, 1e-4))
         volume = np.floor(dollar / close)
-        yield mdays, dict(open=open_, high=high, low=low, close=close, volume=volume,
-                          split_ratio=split_ratio, halted=u < halt_rate)
+        yield mdays, dict(open=open_, high=high, low=low, close=close, volume=volume, split_ratio=split_ratio,
+                          dividend=_dividends(plan, mdays, prev_close), halted=u < halt_rate)
 
 
 @lru_cache(maxsize=2)
@@ -338,6 +384,7 @@ def _simulate(seed: int, n_stocks: int, start: pd.Timestamp, end: pd.Timestamp) 
             frame[col] = bars[col][keep][tt, ii].round(4)
         frame["volume"] = bars["volume"][keep][tt, ii]
         frame["split_ratio"] = bars["split_ratio"][keep][tt, ii]
+        frame["dividend"] = bars["dividend"][keep][tt, ii]
         frames.append(pd.DataFrame(frame))
     if not frames:
         return pd.DataFrame(columns=BAR_COLUMNS)

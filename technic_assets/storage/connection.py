@@ -88,3 +88,14 @@ def column_exists(conn, schema: str, name: str, column: str) -> bool:
     row = conn.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
                        "AND column_name = ?", [schema, name, column]).fetchall()
     return bool(row[0][0])
+
+
+def add_missing_columns(conn, schema: str, name: str, frame: str, only=None) -> None:
+    """Give table schema.name every column of the registered frame `frame` that it lacks (typed as
+    DuckDB reads the frame; of those named in `only`, where given), so rows go in by name: a store
+    written by an older Technic gains the columns a newer one writes (its older rows hold NULL there)."""
+    have = {r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
+                                       "AND table_name = ?", [schema, name]).fetchall()}
+    for column, kind, *_ in conn.execute(f"DESCRIBE SELECT * FROM {table(frame)}").fetchall():
+        if column not in have and (only is None or column in only):
+            conn.execute(f"ALTER TABLE {table(schema)}.{table(name)} ADD COLUMN {quoted(column)} {kind}").fetchall()

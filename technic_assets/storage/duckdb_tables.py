@@ -11,7 +11,14 @@ from dagster import TimeWindow
 from dagster._core.storage.db_io_manager import DbClient
 from dagster_duckdb_pandas import DuckDBPandasTypeHandler
 
-from technic_assets.storage.connection import column_exists, quoted, table, table_exists, transaction
+from technic_assets.storage.connection import (
+    add_missing_columns,
+    column_exists,
+    quoted,
+    table,
+    table_exists,
+    transaction,
+)
 
 
 def slice_sql(table_slice) -> tuple[str, str, list]:
@@ -86,12 +93,7 @@ class PandasTypeHandler(DuckDBPandasTypeHandler):
         if created:
             connection.execute(f"CREATE TABLE {name} AS SELECT * FROM technic_frame").fetchall()
         else:
-            have = {r[0] for r in connection.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-                [table_slice.schema, table_slice.table]).fetchall()}
-            for column, kind, *_ in connection.execute("DESCRIBE SELECT * FROM technic_frame").fetchall():
-                if column not in have:
-                    connection.execute(f"ALTER TABLE {name} ADD COLUMN {quoted(column)} {kind}").fetchall()
+            add_missing_columns(connection, table_slice.schema, table_slice.table, "technic_frame")
         # a text column of a frame without rows has no type ("NULL"): a later day's text could not go in
         for (column,) in connection.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "

@@ -11,12 +11,35 @@ from pathlib import Path
 
 import pandas as pd
 
-from technic_assets.storage.connection import SCHEMA, quoted, table, table_exists, transaction
+from technic_assets.storage.connection import SCHEMA, add_missing_columns, quoted, table, table_exists, transaction
 
 FILINGS_DDL = (f"CREATE TABLE IF NOT EXISTS {SCHEMA}.filings (symbol VARCHAR, period_end TIMESTAMP, "
                "published TIMESTAMP, eps_diluted DOUBLE, eps_basic DOUBLE, revenues DOUBLE, "
                "net_income DOUBLE, equity DOUBLE, liabilities DOUBLE)")
 COVERAGE_DDL = f"CREATE TABLE IF NOT EXISTS {SCHEMA}.filings_coverage (first_day TIMESTAMP, last_day TIMESTAMP)"
+
+# Columns a table gained after stores were written, and what a row from before them means: a store
+# written before dividends were kept has no `dividend` column (until its next write adds it, its older
+# rows then NULL), and its bars paid none that we know of. Reads give these values for both.
+ADDED_COLUMNS = {"price_bars": {"dividend": 0.0}}
+
+
+def with_added_columns(name: str, frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """`frame` (rows of table `name`, with `columns` if given, else every column) with each of the
+    table's ADDED_COLUMNS it asked for present and its nulls given their meaning."""
+    added = {c: v for c, v in ADDED_COLUMNS.get(name, {}).items() if columns is None or c in columns}
+    if not added:
+        return frame
+    for column, value in added.items():
+        frame[column] = frame[column].fillna(value) if column in frame.columns else value
+    return frame[columns] if columns is not None else frame
+
+
+def stored_columns(name: str, columns: list[str], have) -> list[str]:
+    """`columns` less those of table `name`'s ADDED_COLUMNS that it does not have (`have`: its
+    columns), so a read of an older store asks only for what is there."""
+    added = ADDED_COLUMNS.get(name, {})
+    return [c for c in columns if c in have or c not in added]
 
 
 def _ts(day: pd.Timestamp):
@@ -47,20 +70,25 @@ class History:
     def read_span(self, name: str, start: pd.Timestamp, end: pd.Timestamp,
                   columns: list[str] | None = None) -> pd.DataFrame:
         """`columns` (default: every column, in date order) of the rows dated start..end; no rows if the
-        table is not there yet: with those columns where given, else without any."""
-        names = ", ".join(quoted(c) for c in columns or [])
+        table is not there yet: with those columns where given, else without any. A column the table
+        gained later (ADDED_COLUMNS) reads as its meaning in rows from before it."""
+        asked = columns
+        if columns and set(ADDED_COLUMNS.get(name, {})) & set(columns):  # one more look, only then
+            have = self.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} LIMIT 0", [])
+            asked = columns if have is None else stored_columns(name, columns, have.columns)
+        names = ", ".join(quoted(c) for c in asked or [])
         found = self.query(name, f"SELECT {names} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ?" if columns
                            else f"SELECT * FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ? ORDER BY date",
                            [_ts(start), _ts(end)])
         if found is not None:
-            return found
+            return with_added_columns(name, found, columns)
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns or []})
 
     def read_dates(self, name: str, dates: list[pd.Timestamp]) -> pd.DataFrame:
         """Every row of table `name` dated on one of `dates` (empty, without columns, if no table)."""
         found = self.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} WHERE date IN (SELECT unnest(?::TIMESTAMP[]))",
                            [[_ts(d) for d in dates]])
-        return pd.DataFrame() if found is None else found
+        return pd.DataFrame() if found is None else with_added_columns(name, found)
 
     def replace_dates(self, name: str, frame: pd.DataFrame, dates: list[pd.Timestamp],
                       screens: list[str] | None = None) -> None:
@@ -78,6 +106,8 @@ class History:
                 where += " AND (screen IN (SELECT unnest(?::VARCHAR[])) OR screen IS NULL)"
                 params.append(list(screens))
             conn.execute(f"DELETE FROM {SCHEMA}.{name} WHERE {where}", params).fetchall()
+            # an older store gains the columns added since (any other unknown column is an error)
+            add_missing_columns(conn, SCHEMA, name, "frame", only=ADDED_COLUMNS.get(name, {}))
             if len(frame):
                 conn.execute(f"INSERT INTO {SCHEMA}.{name} BY NAME SELECT * FROM frame").fetchall()
 
