@@ -222,7 +222,8 @@ def test_a_stored_dividend_makes_the_return_a_total_return(tmp_path, with_divide
     """By hand: AAA bought at 10.0 (06-03), 10.5 (06-04), 10.2 (06-05), each held a session: 10.5/10 on
     06-04, (10.2 + 0.30)/10.5 = 1 on 06-05 (the ex-date), 10.4/10.2 on 06-06. A store from before
     dividends (no column) reads as paying none: 10.2/10.5 on 06-05, a price return."""
-    from technic_assets.backtest import RETURNS, as_json, stored_record
+    from technic_assets.backtest import RETURNS, as_json
+    from technic_assets.track import stored_record
 
     record = stored_record(hand_store(tmp_path / "store.duckdb", with_dividends=with_dividends), "default", None,
                            None, horizon=1, cost_bps=0.0, draws=0)
