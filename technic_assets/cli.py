@@ -187,11 +187,12 @@ def run_scan(day: str, settings, env: Environment, *, resources: dict | None = N
              quiet: bool = False, refresh: bool = False):
     """Materialize the day in this process (every asset, or those the settings change) for `screens`
     (default: the saved screens); returns the stored top N of the first screen it ranked."""
-    from dagster import AssetKey, DagsterInstance
+    from dagster import AssetKey
 
     from technic_assets.assets.common import screen_rows
     from technic_assets.assets.market_data import refuse_mixing
     from technic_assets.definitions import build_definitions
+    from technic_assets.instance import open_instance
     from technic_assets.output import source_label
     from technic_assets.screens import Screens
 
@@ -207,7 +208,7 @@ def run_scan(day: str, settings, env: Environment, *, resources: dict | None = N
         refuse_mixing(store, source_label(env.market))  # before the run, as the assets would after its start
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    instance = open_instance()  # DAGSTER_HOME's (made under a lock on first use) or an ephemeral one
     selection = assets_to_run(store.history, day, refresh)
     job = defs.resolve_job_def("daily_scan")
     if selection is not None:
@@ -383,14 +384,13 @@ def export(args, env: Environment) -> None:
 
 def _backfill(args, env: Environment) -> int:
     """Submit the backfill to the instance in DAGSTER_HOME (and wait for it with --wait)."""
-    from dagster import DagsterInstance
-
     from technic_assets import backfill
     from technic_assets.definitions import build_definitions
+    from technic_assets.instance import open_instance
 
     if not os.environ.get("DAGSTER_HOME"):
         raise SystemExit("error: a backfill needs DAGSTER_HOME, the instance the daemon (dagster-daemon run) serves")
-    with DagsterInstance.get() as instance:
+    with open_instance() as instance:
         try:
             backfill_id = backfill.submit(instance, build_definitions(env), args.start, args.end)
         except ValueError as exc:
