@@ -35,8 +35,24 @@ def _synthetic(seed: int, n_stocks: int) -> MarketDataProvider:
     return SyntheticMarket(seed=seed, n_stocks=n_stocks)
 
 
+def file_stamp(path: str) -> tuple:
+    """Each file the path (or glob) names, with its size and modification time: a file source is read
+    again once it changes, as a corrected file is, in a process that outlives one run."""
+    import glob
+    import os
+
+    found = []
+    for name in sorted(glob.glob(os.path.expanduser(path))) or [path]:
+        try:
+            st = os.stat(name)
+            found.append((name, st.st_size, st.st_mtime_ns))
+        except OSError:
+            found.append((name, None, None))
+    return tuple(found)
+
+
 @lru_cache(maxsize=4)
-def _parquet(path: str, sector_map: str | None) -> MarketDataProvider:
+def _parquet(path: str, sector_map: str | None, stamp: tuple = ()) -> MarketDataProvider:
     from technic_assets.market.parquet import ParquetMarket
 
     return ParquetMarket(path, sector_map)
@@ -93,7 +109,8 @@ class MarketResource(ConfigurableResource):
     def source(self) -> MarketDataProvider:
         """The data source itself, without the store (what the sensor asks for the latest session)."""
         if self.market.startswith("parquet:"):
-            return _parquet(self.market.removeprefix("parquet:"), self.sector_map or None)
+            path = self.market.removeprefix("parquet:")
+            return _parquet(path, self.sector_map or None, file_stamp(path))
         if self.market == "polygon":
             return _polygon(self.base_url, self.api_key, self.rate_per_minute, self.redis_url or None,
                             self.cache_ttl_seconds, self.sector_map or None, self.http_retry_seconds,
