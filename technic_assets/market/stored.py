@@ -67,6 +67,8 @@ class StoredMarket(MarketDataProvider):
         `returned` ones, which come back in `Fill.returned` for the caller to store (through the I/O
         manager: its own partitions) whether stored before or not. The `reread` ones (some of `returned`)
         are fetched from the source even where the store has them (`technic scan --replace-bars`)."""
+        if not set(reread) <= set(returned):  # the caller checks what comes back before it replaces a day
+            raise ValueError("fill: the sessions to read again must be among those returned")
         sessions = sorted(set(sessions) | set(returned))
         if not sessions:
             return Fill()
