@@ -1,6 +1,6 @@
 """`technic`: the scan from a terminal. Runs the same assets in process and prints the result.
 
-    technic scan [--date YYYY-MM-DD] [--screen NAME] [--refresh]       every saved screen, or one of them
+    technic scan [--date YYYY-MM-DD] [--screen NAME] [--refresh | --replace-bars]   every saved screen, or one
     technic scan [--date YYYY-MM-DD] [--top N] [--style swing|medium|position] [--sector NAME ...]
                                                   a one-off screen, kept as the screen "adhoc"
     technic top  [--date YYYY-MM-DD] [--format table|csv|json|markdown] [--output FILE] [--columns A,B]
@@ -187,13 +187,16 @@ def assets_to_run(history, day: str, refresh: bool) -> list[str] | None:
 
 
 def run_scan(day: str, settings, env: Environment, *, resources: dict | None = None, screens=None,
-             quiet: bool = False, refresh: bool = False):
+             quiet: bool = False, refresh: bool = False, replace_bars: bool = False):
     """Materialize the day in this process (every asset, or those the settings change) for `screens`
-    (default: the saved screens); returns the stored top N of the first screen it ranked."""
-    from dagster import AssetKey, DagsterInstance
+    (default: the saved screens); returns the stored top N of the first screen it ranked. `replace_bars`
+    reads the day's bars from the source again (and recomputes every asset). A run that fails puts every
+    table's rows of the day back as they were before it (`History.put_back`): no day is left half written."""
+    from dagster import AssetKey
 
     from technic_assets.assets.market_data import refuse_mixing
-    from technic_assets.definitions import build_definitions
+    from technic_assets.definitions import ASSETS, build_definitions
+    from technic_assets.instance import open_instance
     from technic_assets.market.factory import label as source_label
     from technic_assets.screens import Screens
     from technic_assets.storage.history import screen_rows
@@ -210,18 +213,28 @@ def run_scan(day: str, settings, env: Environment, *, resources: dict | None = N
         refuse_mixing(store, source_label(env.market))  # before the run, as the assets would after its start
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    selection = assets_to_run(store.history, day, refresh)
+    instance = open_instance()  # DAGSTER_HOME's (made under a lock on first use) or an ephemeral one
+    selection = assets_to_run(store.history, day, refresh or replace_bars)
     job = defs.resolve_job_def("daily_scan")
     if selection is not None:
         job = job.get_subset(asset_selection={AssetKey(name) for name in selection})
     run_config = {"loggers": {"progress": {"config": {"quiet": quiet}}}}
-    result = job.execute_in_process(partition_key=day, instance=instance, run_config=run_config,
-                                    raise_on_error=False)
+    if replace_bars:
+        run_config["ops"] = {"price_bars": {"config": {"replace_bars": True}}}
+    tables = sorted(a.key.to_user_string() for a in ASSETS)
+    before = store.history.day_rows(tables, pd.Timestamp(day))
+    try:
+        result = job.execute_in_process(partition_key=day, instance=instance, run_config=run_config,
+                                        raise_on_error=False)
+    except BaseException:  # Ctrl-C, or Dagster itself failing: the day as it was, then the error
+        store.history.put_back(before, pd.Timestamp(day))
+        raise
     if not result.success:
         failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         msg = root_cause(failures[0].step_failure_data.error) if failures else "the run failed"
-        raise SystemExit(f"error: {msg}")
+        restored = store.history.put_back(before, pd.Timestamp(day))
+        kept = f"; every table's rows of {day} are as they were before the run" if restored else ""
+        raise SystemExit(f"error: {msg}{kept}")
     top = screen_rows(store.history.read_dates("ranked_top_n", [pd.Timestamp(day)]), first)
     return top.sort_values("rank").reset_index(drop=True)
 
@@ -421,14 +434,13 @@ def export(args, env: Environment) -> None:
 
 def _backfill(args, env: Environment) -> int:
     """Submit the backfill to the instance in DAGSTER_HOME (and wait for it with --wait)."""
-    from dagster import DagsterInstance
-
     from technic_assets import backfill
     from technic_assets.definitions import build_definitions
+    from technic_assets.instance import open_instance
 
     if not os.environ.get("DAGSTER_HOME"):
         raise SystemExit("error: a backfill needs DAGSTER_HOME, the instance the daemon (dagster-daemon run) serves")
-    with DagsterInstance.get() as instance:
+    with open_instance() as instance:
         try:
             backfill_id = backfill.submit(instance, build_definitions(env), args.start, args.end)
         except ValueError as exc:
@@ -452,7 +464,11 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
     scan.add_argument("--style", help="a one-off screen: swing, medium or position (default medium)")
     scan.add_argument("--sector", action="append", default=[], help="a one-off screen: keep only this GICS sector "
                                                                      "(repeatable)")
-    scan.add_argument("--refresh", action="store_true", help="recompute every asset, even those the store holds")
+    scan.add_argument("--refresh", action="store_true", help="recompute every asset, even those the store holds "
+                                                              "(the day's bars are read from the store)")
+    scan.add_argument("--replace-bars", action="store_true",
+                      help="read the day's bars from the source again, replacing the stored ones (a corrected file), "
+                           "and recompute every asset; refused if the source has fewer than half the stored bars")
     scan.add_argument("--quiet", action="store_true", help="no progress lines")
     top = sub.add_parser("top", help="print a stored top N, or what changed since the previous session")
     top.add_argument("--date", help="NYSE trading day (default: the latest stored)")
@@ -573,7 +589,7 @@ def main(argv: list[str] | None = None, now: pd.Timestamp | None = None) -> int:
             print(f"  {request_plan(day, env, resources).summary()}", file=sys.stderr)
         started = time.perf_counter()
         result = run_scan(day, settings, env, resources=resources, screens=screens, quiet=args.quiet,
-                          refresh=args.refresh)
+                          refresh=args.refresh, replace_bars=args.replace_bars)
         print_table(result, day, names[0])
         if len(names) > 1:
             print(f"\nAlso ranked: {', '.join(names[1:])} (technic top --screen NAME)")

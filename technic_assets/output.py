@@ -119,23 +119,31 @@ def _mode(path: Path) -> int:
 
 def _atomic(path: Path, write) -> None:
     """`write(tmp)` into a temporary beside `path`, then renamed onto it; a path that cannot be written (a
-    folder, a full disk, ...) is a ValueError naming it, and no temporary is left."""
-    path = path.expanduser()
-    if path.is_dir():
-        raise ValueError(f"--output {path} is a folder; give the path of a file")
-    if not path.parent.exists():
-        raise ValueError(f"--output {path}: the folder {path.parent} does not exist")
-    if not path.parent.is_dir():
-        raise ValueError(f"--output {path}: {path.parent} is not a folder")
+    folder, a name too long, a full disk, ...) is a ValueError naming it, and no temporary is left. A
+    symbolic link is written through: its target is replaced (keeping its mode) and the link stays."""
+    given = path.expanduser()
+    try:
+        path = given.resolve() if given.is_symlink() else given
+        if path.is_dir():
+            raise ValueError(f"--output {given} is a folder; give the path of a file")
+        if not path.parent.exists():
+            raise ValueError(f"--output {given}: the folder {path.parent} does not exist")
+        if not path.parent.is_dir():
+            raise ValueError(f"--output {given}: {path.parent} is not a folder")
+        mode = _mode(path)
+    except OSError as exc:  # a name too long, a folder that cannot be searched
+        raise ValueError(f"--output {given}: cannot be written ({exc.strerror or exc})") from None
+    except RuntimeError:  # pathlib's resolve() on a loop of links
+        raise ValueError(f"--output {given}: cannot be written (a loop of symbolic links)") from None
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp makes it 0600
         os.close(fd)
         write(tmp)
-        os.chmod(tmp, _mode(path))
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as exc:
-        raise ValueError(f"--output {path}: cannot be written ({exc.strerror or exc})") from None
+        raise ValueError(f"--output {given}: cannot be written ({exc.strerror or exc})") from None
     finally:
         if tmp is not None and Path(tmp).exists():
             Path(tmp).unlink()

@@ -16,6 +16,11 @@ Where it lives: `TECHNIC_SCREENS`, else `~/.technic/screens.yaml` when that file
 file there is one screen, "default", with the scan resource's settings. Every error (a file that does
 not parse, an unknown field, a value out of range, an unknown screen asked for) names the file, the
 screen and the field, and comes before anything runs.
+
+The file is read as data, never run: YAML's safe loader (no Python tags), a key given twice is an error,
+and aliases (`*name`) are refused. An alias repeats a whole node by reference, so nine lines of them
+(the "billion laughs") stand for billions of values that the settings' validation would walk (2.4 GB,
+then MemoryError); a screens file has no need of them. A file over MAX_BYTES is refused unread.
 """
 
 from __future__ import annotations
@@ -34,12 +39,17 @@ from technic_assets.errors import settings_error
 DEFAULT_SCREEN = "default"
 ADHOC_SCREEN = "adhoc"  # a one-off `technic scan --sector ...`, kept apart from the saved screens
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+MAX_BYTES = 1_000_000  # a screens file is a few hundred bytes; a million is thousands of screens
 
 
 @dataclass(frozen=True)
 class Screen:
     name: str
     settings: ScanSettings
+
+
+class _Refused(yaml.composer.ComposerError):
+    """Valid YAML that a screens file does not accept (an alias)."""
 
 
 class _UniqueKeys(yaml.SafeLoader):
@@ -57,17 +67,35 @@ class _UniqueKeys(yaml.SafeLoader):
             seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep)
 
+    def compose_node(self, parent, index):
+        """Any node but an alias (`*name`): an alias is the billion-laughs bomb's only tool."""
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _Refused(
+                None, None, f"an alias (*{event.anchor}) repeats another node; aliases are not "
+                "accepted: write each screen's settings out in full", event.start_mark)
+        return super().compose_node(parent, index)
+
 
 def load_screens(path: str, base: ScanSettings) -> list[Screen]:
     """The screens of the file at `path`, each `base` with its own fields; an error naming the file,
     the screen and the field for anything wrong."""
     where = f"screens file {path}"
     try:
-        text = Path(path).expanduser().read_text()
+        with Path(path).expanduser().open("rb") as file:
+            raw = file.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise ValueError(f"{where}: larger than {MAX_BYTES:,} bytes; a screens file is a few lines of settings")
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{where}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise ValueError(f"{where}: cannot be read ({exc.strerror or exc})") from None
     try:
         doc = yaml.load(text, Loader=_UniqueKeys)  # noqa: S506 - a SafeLoader
+    except _Refused as exc:
+        mark = exc.problem_mark
+        raise ValueError(f"{where}: line {mark.line + 1}, column {mark.column + 1}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -344,6 +344,43 @@ def test_an_output_named_for_another_format_or_that_is_no_file_is_one_line(warm_
                                                      [DAY])["n"][0]
 
 
+def test_an_output_through_a_link_or_with_an_impossible_name_keeps_the_link_or_is_one_line(warm_store, tmp_path):
+    """A symbolic link is written through (its target replaced, keeping its mode 0640; the link stays a link,
+    where the rename used to put a plain 0644 file in its place); a name longer than the system allows, or
+    a loop of links, is one line naming it (they were tracebacks), and nothing is written."""
+    import os
+    import stat
+
+    target = tmp_path / "shared" / "top.md"
+    target.parent.mkdir()
+    target.write_text("yesterday's\n")
+    target.chmod(0o640)
+    link = tmp_path / "top.md"
+    link.symlink_to(target)
+    old = os.umask(0o022)
+    try:
+        assert main(["top", "--date", DAY, "--output", str(link)]) == 0
+    finally:
+        os.umask(old)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640 and target.read_text().startswith("## Technic top")
+    long_name = tmp_path / ("a" * (os.pathconf(tmp_path, "PC_NAME_MAX") + 1))
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    refused = {
+        ("top", "--date", DAY, "--output", str(long_name)): f"--output {long_name}: cannot be written (File name too long)",
+        ("top", "--date", DAY, "--output", str(tmp_path / "loop1")):
+            f"--output {tmp_path / 'loop1'}: cannot be written (a loop of symbolic links)",
+        ("export", "merit", "--from", DAY, "--to", DAY, "--format", "csv", "--output", str(long_name)):
+            f"--output {long_name}: cannot be written (File name too long)",
+    }
+    for argv, message in refused.items():
+        with pytest.raises(SystemExit) as err:
+            main(list(argv))
+        assert str(err.value) == f"error: {message}"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
 def test_a_write_that_fails_midway_is_one_error_and_leaves_nothing(tmp_path, monkeypatch):
     """A disk that fills up as the file is renamed into place: a ValueError naming the file (the CLI's
     one line), the file as it was, and no temporary left beside it."""

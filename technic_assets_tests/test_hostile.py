@@ -12,7 +12,7 @@ from technic_assets.config import AlphaSettings
 from technic_assets.definitions import build_definitions
 from technic_assets.storage import History, db_path
 from technic_assets_tests.graph import run_cli
-from technic_assets_tests.snapshots import query
+from technic_assets_tests.snapshots import query, snapshot
 from technic_assets_tests.test_dirty_data import DAY, sample
 
 PACKAGE = Path(__file__).resolve().parents[1] / "technic_assets"
@@ -132,3 +132,92 @@ def test_sql_text_only_ever_interpolates_identifiers():
             assert holes <= ALLOWED_IN_SQL, f"{path.name}:{node.lineno}: {holes - ALLOWED_IN_SQL} put into SQL text"
             seen += 1
     assert seen > 20
+
+
+def assert_store_unchanged(store, before: dict, when: str) -> None:
+    after = snapshot(store)
+    assert sorted(after) == sorted(before), when
+    for name, rows in before.items():
+        pd.testing.assert_frame_equal(after[name], rows, obj=f"{name} {when}")
+
+
+@pytest.fixture
+def file_store(tmp_path):
+    """A store scanned for DAY from a CSV of the shared sample, the CSV's path, the sample and the env."""
+    bars = sample()
+    bars["date"] = pd.to_datetime(bars["date"]).dt.strftime("%Y-%m-%d")
+    path = tmp_path / "bars.csv"
+    bars.to_csv(path, index=False)
+    env = {"TECHNIC_DUCKDB_PATH": str(tmp_path / "store.duckdb"), "TECHNIC_START_DATE": "2019-01-02",
+           "TECHNIC_ALPHA_WEIGHT": "0", "TECHNIC_MARKET": f"parquet:{path}", "DAGSTER_HOME": ""}
+    run = run_cli(["scan", "--date", DAY, "--top", "5", "--quiet"], env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return tmp_path / "store.duckdb", path, bars, env
+
+
+def test_a_truncated_or_header_only_file_never_replaces_a_stored_day(file_store):
+    """`--refresh` with a 1-row CSV cut the day's universe, indicators, factors, scores and top N to one
+    row; a header-only CSV emptied the universe and then failed, the day half written. Both are refused
+    before the day is touched, naming the file and both counts; the store stays as it was, table by table."""
+    store, path, bars, env = file_store
+    spans = bars.groupby("symbol")["date"].agg(["min", "max"])
+    listed = int(((spans["min"] <= DAY) & (spans["max"] >= DAY)).sum())  # a symbol is listed first bar to last
+    assert listed > 20
+    before = snapshot(store)
+    for kept, rows in (("one row", bars[bars["date"] == DAY].head(1)), ("the header", bars.head(0))):
+        rows.to_csv(path, index=False)
+        run = run_cli(["scan", "--date", DAY, "--top", "5", "--refresh", "--quiet"], env)
+        assert run.returncode == 1, kept
+        assert (f"error: ValueError: market file '{path}' has {len(rows)} listings for {DAY}, against {listed:,} in the store "
+                f"({store}): fewer than 50%, so it is taken for truncated and the stored day is kept") in run.stderr, \
+            run.stderr[-2000:]
+        assert_store_unchanged(store, before, f"after a refresh from a file of {kept}")
+
+
+def test_replace_bars_rereads_the_day_from_a_corrected_file_and_refuses_a_truncated_one(file_store, monkeypatch):
+    """`--refresh` reads the day's bars from the store, so a corrected file could not repair them;
+    `--replace-bars` reads them from the source again, with the same rule against a file that lost most
+    of them; and a run that fails after writing part of the day puts every table back as it was."""
+    store, path, bars, env = file_store
+    stored = query(store, "SELECT symbol, close FROM technic.price_bars WHERE date = ?", [DAY]).set_index("symbol")
+    on_day = bars["date"] == DAY
+    corrected = bars.copy()
+    corrected.loc[on_day & (corrected["symbol"] == "AAPL"), "close"] += 1.25
+    want = float(bars.loc[on_day & (bars["symbol"] == "AAPL"), "close"].iloc[0]) + 1.25
+    corrected.to_csv(path, index=False)
+
+    assert run_cli(["scan", "--date", DAY, "--top", "5", "--refresh", "--quiet"], env).returncode == 0
+    close = query(store, "SELECT close FROM technic.price_bars WHERE date = ? AND symbol = 'AAPL'", [DAY])["close"]
+    assert close.tolist() == [stored.loc["AAPL", "close"]]  # --refresh keeps the stored bars
+
+    # the day's bars of all but one symbol lost (each symbol still listed: it has a bar on the next session)
+    later = bars[on_day].assign(date="2020-09-16")
+    truncated = pd.concat([bars[~on_day], bars[on_day].head(1), later])
+    truncated.to_csv(path, index=False)
+    before = snapshot(store)
+    run = run_cli(["scan", "--date", DAY, "--top", "5", "--replace-bars", "--quiet"], env)
+    assert run.returncode == 1
+    assert (f"error: ValueError: market file '{path}' has 1 bars for {DAY}, against {int(on_day.sum()):,} in the store") \
+        in run.stderr, run.stderr[-2000:]
+    assert_store_unchanged(store, before, "after --replace-bars from a file that lost the day's bars")
+
+    # a failure after the bars, universe and indicators are written: every table's day put back
+    corrected.to_csv(path, index=False)
+    import technic_assets.assets.scores as scores
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("the ranking broke")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(scores, "rank_for_days", boom)
+        run = run_cli(["scan", "--date", DAY, "--top", "5", "--replace-bars", "--quiet"], env)
+    assert run.returncode == 1 and "the ranking broke" in run.stderr, run.stderr[-2000:]
+    assert f"every table's rows of {DAY} are as they were before the run" in run.stderr
+    assert_store_unchanged(store, before, "after a run that failed part-way")
+
+    run = run_cli(["scan", "--date", DAY, "--top", "5", "--replace-bars", "--quiet"], env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    close = query(store, "SELECT close FROM technic.price_bars WHERE date = ? AND symbol = 'AAPL'", [DAY])["close"]
+    assert close.tolist() == [want]
+    others = query(store, "SELECT symbol, close FROM technic.price_bars WHERE date = ? AND symbol <> 'AAPL'", [DAY])
+    assert others.set_index("symbol")["close"].to_dict() == stored.drop(index="AAPL")["close"].to_dict()

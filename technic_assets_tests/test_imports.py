@@ -18,7 +18,7 @@ FLOORS = [
     {"config", "storage"},                                        # the settings; the store
     {"environment", "market", "screens", "lineage", "alerts", "rescreen"},  # sources, user files, store readers
     {"track"},                                                    # a track record read from the store
-    {"resources", "partitions", "backfill", "distributed"},       # Dagster's resources and partitions
+    {"resources", "partitions", "backfill", "distributed", "instance"},  # Dagster's resources, partitions, instance
     {"assets"},                                                   # the graph's wiring
     {"backtest", "plan", "live", "schedules", "sensors", "jobs"},
     {"alert_sensors"},                                            # the alerts' sensors use the run sensor's words

@@ -82,3 +82,41 @@ def test_a_file_without_dividend_amount_or_with_blanks_pays_none(tmp_path):
     frame.assign(dividend_amount=[None, 0.25, None]).to_csv(path, index=False)
     bars = ParquetMarket(str(path)).daily_bars(DAY, pd.Timestamp("2020-12-11")).sort_values(["symbol", "date"])
     assert bars["dividend"].tolist() == [0.0, 0.25, 0.0]
+
+
+def test_a_price_that_is_not_a_number_names_the_file_column_symbol_and_date(tmp_path):
+    """`close=abc` read as text: the first such bar of the window asked for is named (it was "could not
+    convert string to float: 'abc'", naming neither file nor column); one outside the window is not read."""
+    import pytest
+
+    path = tmp_path / "bars.csv"
+    lines = ["symbol,date,open,high,low,close,volume"] + [
+        f"{s},{d},10,11,9,{'abc' if (s, d) == ('BBB', '2020-05-29') else '10.5'},{'many' if d == '2020-05-27' else 1000}"
+        for d in ("2020-05-27", "2020-05-28", "2020-05-29", "2020-06-01") for s in ("AAA", "BBB")]
+    path.write_text("\n".join(lines) + "\n")
+    market = ParquetMarket(str(path))
+    with pytest.raises(ValueError, match=rf"^market file '{path}', column 'close': 'abc' is not a number "
+                                         r"\(symbol 'BBB', date 2020-05-29\)$"):
+        market.daily_bars(pd.Timestamp("2020-05-28"), DAY)
+    with pytest.raises(ValueError, match=rf"^market file '{path}', column 'volume': 'many' is not a number "
+                                         r"\(symbol 'AAA', date 2020-05-27\)$"):
+        market.daily_bars(pd.Timestamp("2020-05-27"), DAY)
+    bars = market.daily_bars(DAY, DAY)  # the bad values lie outside this window
+    assert bars["close"].tolist() == [10.5, 10.5] and bars["volume"].tolist() == [1000.0, 1000.0]
+
+
+def test_a_price_that_is_not_a_number_past_the_sampled_rows_names_the_line(tmp_path):
+    """DuckDB types a CSV's columns from its first 20,480 rows; text after them is its conversion error,
+    many lines long: one line instead, with the file's line number (header = line 1) and text."""
+    import pytest
+
+    path = tmp_path / "bars.csv"
+    days = [f"{d:%Y-%m-%d}" for d in pd.bdate_range("2019-01-01", DAY)]
+    rows = [(f"S{i:03d}", d) for i in range(100) for d in days]
+    bad = len(rows) - 3
+    path.write_text("symbol,date,open,high,low,close,volume\n" + "".join(
+        f"{s},{d},10,11,9,{'abc' if n == bad else '10.5'},1000\n" for n, (s, d) in enumerate(rows)))
+    symbol, day = rows[bad]
+    with pytest.raises(ValueError, match=rf"^market file '{path}', line {bad + 2}, column 'close': 'abc' is not a "
+                                         rf"number \(the line reads '{symbol},{day},10,11,9,abc,1000'\)$"):
+        ParquetMarket(str(path)).daily_bars(pd.Timestamp(day), pd.Timestamp(day))

@@ -36,6 +36,35 @@ def test_a_bad_screens_file_is_named_with_the_screen_and_the_field(tmp_path, tex
         load_screens(str(path), ScanSettings())
 
 
+# The "billion laughs": each line holds nine of the line above, so `lol9` stands for 9**9 (387 million)
+# strings while the file is under 800 bytes; the settings' validation walked them all (2.4 GB, MemoryError).
+BOMB = ("screens:\n  default:\n    sectors: [&lol0 [lol, lol, lol, lol, lol, lol, lol, lol, lol],\n" + "".join(
+    f"      &lol{i} [{', '.join([f'*lol{i - 1}'] * 9)}],\n" for i in range(1, 9)) + "    ]\n")
+
+
+@pytest.mark.parametrize("text, line, column", [
+    (BOMB, 4, 14),
+    ("screens:\n  default: &base {top_n: 5}\n  energy: *base\n", 3, 11),  # a harmless alias: refused all the same
+])
+def test_a_screens_file_with_aliases_is_refused_before_they_are_expanded(tmp_path, monkeypatch, text, line, column):
+    path = tmp_path / "screens.yaml"
+    path.write_text(text)
+    assert len(text) < 800
+    expected = f"screens file {path}: line {line}, column {column}: an alias \\(\\*\\w+\\) repeats another node"
+    with pytest.raises(ValueError, match=expected):
+        load_screens(str(path), ScanSettings())
+    monkeypatch.setenv("TECHNIC_SCREENS", str(path))  # the CLI: one line, before anything runs
+    with pytest.raises(SystemExit, match=f"^error: {expected}.*write each screen's settings out in full$"):
+        main(["scan", "--date", DAY, "--quiet"])
+
+
+def test_a_screens_file_over_a_million_bytes_is_refused_unread(tmp_path):
+    path = tmp_path / "screens.yaml"
+    path.write_text("screens:\n  default: {}\n" + "#" * 1_000_000 + "\n")
+    with pytest.raises(ValueError, match=f"screens file {path}: larger than 1,000,000 bytes"):
+        load_screens(str(path), ScanSettings())
+
+
 def test_screens_take_the_scan_settings_for_what_they_leave_out_and_unknown_names_are_listed(tmp_path):
     path = tmp_path / "screens.yaml"
     path.write_text(SCREENS)

@@ -1,10 +1,12 @@
 """Market data: the day's universe, the local store of bars (filled back as far as the scan and its
 models need) and point-in-time fundamentals, all read through the store-backed market."""
 
-from __future__ import annotations
+
+from pathlib import Path
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSpec, Output, asset
+from dagster import AssetCheckResult, AssetCheckSpec, Config, Output, asset
+from pydantic import Field
 
 from technic_assets.assets.alpha import sessions_for_training
 from technic_assets.assets.common import (
@@ -21,7 +23,7 @@ from technic_assets.assets.common import (
 )
 from technic_assets.config import AlphaSettings, ScanSettings
 from technic_assets.core.calendar import DATE_FMT, sessions
-from technic_assets.core.quality_checks import bars_sane, unique_keys
+from technic_assets.core.quality_checks import SHRINK_FLOOR, bars_sane, shrunk_days, unique_keys
 from technic_assets.core.schema import BAR_COLUMNS
 from technic_assets.core.universe_filter import is_valid_ticker
 from technic_assets.market.factory import label as source_label
@@ -51,6 +53,27 @@ def refuse_mixing(store, source: str) -> None:
                          f"{source}: keep each source in a store of its own (TECHNIC_DUCKDB_PATH, or TECHNIC_STORE)")
 
 
+def source_name(market: str) -> str:
+    """The source as an error names it: the file's full path, or the market's name."""
+    if market.startswith("parquet:"):
+        return f"market file {str(Path(market.removeprefix('parquet:')).expanduser())!r}"
+    return f"the {source_label(market)} market"
+
+
+def refuse_shrinking(store, table: str, counts: dict[pd.Timestamp, int], market: str, what: str) -> None:
+    """A day whose new rows are fewer than SHRINK_FLOOR of those the store holds for it (a truncated
+    file, a header-only export) would replace the stored day with a sliver of it: an error naming the
+    source, the day and both counts, raised before anything of the day is written."""
+    shrunk = shrunk_days(store.history.rows_per_date(table, list(counts)), counts)
+    if shrunk:
+        day, before, now = shrunk[0]
+        raise ValueError(
+            f"{source_name(market)} has {now:,} {what} for {day:{DATE_FMT}}, against {before:,} in the store "
+            f"({store.path}): fewer than {SHRINK_FLOOR:.0%}, so it is taken for truncated and the stored day is "
+            "kept; fix the file (or the source), or keep a smaller market in a store of its own "
+            "(TECHNIC_DUCKDB_PATH)" + (f"; {len(shrunk) - 1} more day(s) shrank too" if len(shrunk) > 1 else ""))
+
+
 @asset(
     **DAILY,
     group_name="market_data",
@@ -71,6 +94,9 @@ def universe(context, market: MarketResource, scan: ScanSettings, screens: Scree
     listings = pd.concat([provider.listings(day).assign(date=day) for day in days], ignore_index=True)
     listings = listings[["date", *[c for c in listings.columns if c != "date"]]].assign(source=source)
     listings["valid_ticker"] = listings["symbol"].map(is_valid_ticker)
+    counts = listings.groupby("date").size()
+    refuse_shrinking(market.store, "universe", {day: int(counts.get(day, 0)) for day in days}, market.market,
+                     "listings")
     return Output(listings, metadata={
         **range_metadata(days),
         "rows": len(listings),
@@ -80,6 +106,13 @@ def universe(context, market: MarketResource, scan: ScanSettings, screens: Scree
         "stocks_without_sector": int(((listings["type"] == "stock") & (listings["sector"] == "Unknown")).sum()),
         **provider_report(context, provider, before),
     })
+
+
+class PriceBarsConfig(Config):
+    replace_bars: bool = Field(default=False, description=(
+        "Read the run's own days' bars from the source again, replacing those the store holds (a corrected "
+        "file); refused when the source has fewer than half the stored bars of a day. `technic scan "
+        "--replace-bars`."))
 
 
 @asset(
@@ -99,7 +132,8 @@ def universe(context, market: MarketResource, scan: ScanSettings, screens: Scree
         "materialization of its own partition; a warm store fetches nothing it already has."
     ),
 )
-def price_bars(context, market: MarketResource, scan: ScanSettings, alpha: AlphaSettings, screens: Screens):
+def price_bars(context, config: PriceBarsConfig, market: MarketResource, scan: ScanSettings, alpha: AlphaSettings,
+               screens: Screens):
     screens.resolve(scan)  # a screens file in error fails the run before the first write
     refuse_mixing(market.store, source_label(market.market))  # nor are another source's bars filled in
     days = scan_days(context)
@@ -108,7 +142,8 @@ def price_bars(context, market: MarketResource, scan: ScanSettings, alpha: Alpha
     training = sessions_for_training(days, alpha, market.store.models, first_partition(context))
     with timed() as t:
         before = provider.cache_stats()
-        fill = provider.fill(sorted(set(window) | set(training)), returned=days)
+        fill = provider.fill(sorted(set(window) | set(training)), returned=days,
+                             reread=days if config.replace_bars else ())
         record_fill(context, fill)
         today = fill.returned
     empty = sorted(set(days) - set(pd.DatetimeIndex(today["date"].unique())))
@@ -116,6 +151,9 @@ def price_bars(context, market: MarketResource, scan: ScanSettings, alpha: Alpha
         raise ValueError(f"the {market.market} market returned no bars for "
                          + ", ".join(d.strftime(DATE_FMT) for d in empty[:5]) + (" ..." if len(empty) > 5 else ""))
     today = today[BAR_COLUMNS].sort_values(["date", "symbol"]).reset_index(drop=True)
+    counts = today.groupby("date").size()
+    refuse_shrinking(market.store, "price_bars", {day: int(counts.get(day, 0)) for day in days}, market.market,
+                     "bars")
     yield Output(today, metadata={
         **range_metadata(days),
         "rows": len(today),

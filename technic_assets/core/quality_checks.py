@@ -37,3 +37,16 @@ def ranked_properly(top: pd.DataFrame, n: int, available: int) -> tuple[bool, di
     ranks_ok = top["rank"].tolist() == list(range(1, len(top) + 1))
     desc = bool((np.diff(top["merit_score"].to_numpy()) <= 1e-12).all())
     return len(top) == k and ranks_ok and desc, {"rows": len(top), "expected_rows": k, "descending": desc}
+
+
+# A day's inputs that shrink to under this share of what the store holds for that day are taken for a
+# truncated or broken source (a file cut short, a header-only export, an API page lost), not for the
+# market: no real day loses half its listings or half its bars from one reading to the next.
+SHRINK_FLOOR = 0.5
+
+
+def shrunk_days(stored: dict, new: dict) -> list[tuple]:
+    """(day, stored count, new count) of each day of `new` whose count is below SHRINK_FLOOR of the
+    store's count for that day (a day the store lacks, or holds without rows, cannot shrink)."""
+    return [(day, stored.get(day, 0), count) for day, count in sorted(new.items())
+            if count < SHRINK_FLOOR * stored.get(day, 0)]

@@ -8,6 +8,8 @@ in-memory cache serve every asset of a step.
 
 from __future__ import annotations
 
+import glob
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -68,7 +70,8 @@ def provider(name: str, *, seed: int = 7, n_stocks: int = 6000, sector_map: str 
     """The source `name` names (checked), built once per process for the same settings."""
     check_source(name)
     if name.startswith("parquet:"):
-        return _parquet(name.removeprefix("parquet:"), sector_map or None)
+        path = name.removeprefix("parquet:")
+        return _parquet(path, sector_map or None, file_stamp(path))
     if name == "polygon":
         return _polygon(polygon, sector_map or None)
     return _synthetic(seed, n_stocks)
@@ -79,8 +82,21 @@ def _synthetic(seed: int, n_stocks: int) -> MarketDataProvider:
     return SyntheticMarket(seed=seed, n_stocks=n_stocks)
 
 
+def file_stamp(path: str) -> tuple:
+    """Each file the path (or glob) names, with its size and modification time: a file source is read
+    again once it changes, as a corrected file is, in a process that outlives one run."""
+    found = []
+    for name in sorted(glob.glob(os.path.expanduser(path))) or [path]:
+        try:
+            st = os.stat(name)
+            found.append((name, st.st_size, st.st_mtime_ns))
+        except OSError:
+            found.append((name, None, None))
+    return tuple(found)
+
+
 @lru_cache(maxsize=4)
-def _parquet(path: str, sector_map: str | None) -> MarketDataProvider:
+def _parquet(path: str, sector_map: str | None, stamp: tuple = ()) -> MarketDataProvider:
     return ParquetMarket(path, sector_map)
 
 

@@ -11,11 +11,16 @@ stock, as Polygon names them; a symbol's latest non-blank value counts); otherwi
 whose value is blank or not one of those, symbols on the known-ETF lists (known_etfs) are ETFs and
 the rest stocks. Leveraged and inverse ETFs are those on the known list. There are no fundamentals, so value, quality and growth
 are neutral for every name. A symbol is listed from its first bar to its last.
+
+Prices, volumes and split coefficients must be numbers: a file whose column holds text (`close=abc`)
+is read as text by DuckDB, and a bar of the requested window that is not a number is an error naming
+the file, the column, the symbol, the date and the value, before anything is stored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cached_property
 from pathlib import Path
 
@@ -25,10 +30,29 @@ import pandas as pd
 from technic_assets.core.schema import BAR_COLUMNS, LISTING_COLUMNS, empty_fundamentals
 from technic_assets.market.base import MarketDataProvider
 from technic_assets.market.known_etfs import LEVERAGED_ETFS, PLAIN_ETFS
+from technic_assets.storage.connection import quoted
 
 REQUIRED = ("symbol", "date", "open", "high", "low", "close", "volume")
+NUMBERS = ("open", "high", "low", "close", "volume", "split_coefficient")
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
 TYPE_VALUES = {"etf": "ETF", "etn": "ETF", "etv": "ETF", "fund": "ETF",
                "stock": "stock", "cs": "stock", "adrc": "stock", "common stock": "stock"}
+
+
+def _conversion_error(path: str, message: str) -> str:
+    """One line from DuckDB's report of a CSV value its sniffed type cannot hold (a value past the rows it
+    sampled): the file, the line, the column, the value and the line's text."""
+    line = re.search(r"CSV Error on Line: (\d+)", message)
+    column = re.search(r'converting column "([^"]+)"', message)
+    value = re.search(r'Could not convert string "([^"]*)" to \'(\w+)\'', message)
+    text = re.search(r"Original Line: (.*)", message)
+    file = re.search(r"^\s*file = (.*)$", message, re.MULTILINE)
+    if not (line and column and value):
+        return f"market file {path!r} cannot be read: {message.strip().splitlines()[0]}"
+    return (f"market file {(file.group(1).strip() if file else path)!r}, line {line.group(1)}, column "
+            f"{column.group(1)!r}: {value.group(1)!r} is not a number"
+            + (f" (the line reads {text.group(1).strip()!r})" if text else ""))
 
 
 class ParquetMarket(MarketDataProvider):
@@ -46,15 +70,21 @@ class ParquetMarket(MarketDataProvider):
     def _query(self, sql: str, params: list) -> pd.DataFrame:
         conn = duckdb.connect()
         try:
+            sql = sql.replace("NAMED_SOURCE", f"{self._reader}(?, filename = true)")  # with each row's file
             return conn.execute(sql.replace("SOURCE", f"{self._reader}(?)"), [self.path, *params]).fetchdf()
         except duckdb.IOException as exc:
             reason = str(exc).strip().splitlines()[0]  # DuckDB adds the SQL and a caret on later lines
             raise ValueError(f"market file {self.path!r} cannot be read: {reason}") from None
+        except duckdb.ConversionException as exc:  # text in a column the CSV's sample typed as numbers
+            raise ValueError(_conversion_error(self.path, str(exc))) from None
         finally:
             conn.close()
 
     def _check(self) -> None:
-        columns = set(self._query("SELECT * FROM SOURCE LIMIT 0", []).columns)
+        described = self._query("DESCRIBE SELECT * FROM SOURCE", [])
+        self._text = {name for name, kind in zip(described["column_name"], described["column_type"])
+                      if name in NUMBERS and not str(kind).upper().startswith(NUMERIC_TYPES)}
+        columns = set(described["column_name"])
         missing = [c for c in REQUIRED if c not in columns]
         if missing:
             raise ValueError(f"market file {self.path!r} lacks the columns {missing} (it has {sorted(columns)})")
@@ -121,13 +151,34 @@ class ParquetMarket(MarketDataProvider):
         out["delisted"] = pd.NaT
         return out[LISTING_COLUMNS].sort_values("symbol").reset_index(drop=True)
 
+    def _refuse_text(self, start: dt.date, end: dt.date) -> None:
+        """An error naming the file, column, symbol, date and value of the first bar in start..end (by date,
+        then symbol) whose price, volume or split coefficient is not a number (only a column that DuckDB
+        typed as text can hold one)."""
+        found = []
+        for column in sorted(self._text):
+            bad = self._query(f"SELECT filename, symbol, date, CAST({quoted(column)} AS VARCHAR) AS value FROM "
+                              f"NAMED_SOURCE WHERE date >= ? AND date <= ? AND {quoted(column)} IS NOT NULL AND "
+                              f"TRY_CAST({quoted(column)} AS DOUBLE) IS NULL ORDER BY date, symbol LIMIT 1",
+                              [start, end])
+            found += [(pd.Timestamp(row.date), str(row.symbol), column, row) for row in bad.itertuples()]
+        if found:
+            day, symbol, column, row = min(found, key=lambda f: f[:3])
+            raise ValueError(f"market file {row.filename!r}, column {column!r}: {row.value!r} is not a number "
+                             f"(symbol {symbol!r}, date {day:%Y-%m-%d})")
+
     def daily_bars(self, start: dt.date, end: dt.date) -> pd.DataFrame:
-        ratio = "split_coefficient" if self._has_splits else "1.0"
-        cash = "dividend_amount" if self._has_dividends else "0.0"
+        start, end = pd.Timestamp(start).date(), pd.Timestamp(end).date()
+        self._refuse_text(start, end)
+        casts = ", ".join(f"CAST({quoted(c)} AS DOUBLE) AS {quoted(c)}" if c in self._text else quoted(c)
+                          for c in ("open", "high", "low", "close", "volume"))
+        ratio = ("CAST(split_coefficient AS DOUBLE)" if "split_coefficient" in self._text else "split_coefficient") \
+            if self._has_splits else "1.0"
+        cash = "TRY_CAST(dividend_amount AS DOUBLE)" if self._has_dividends else "0.0"  # blank: none paid
         bars = self._query(
-            f"SELECT date, symbol, open, high, low, close, volume, {ratio} AS split_ratio, {cash} AS dividend "
-            "FROM SOURCE WHERE date >= ? AND date <= ?",
-            [pd.Timestamp(start).date(), pd.Timestamp(end).date()],
+            f"SELECT date, symbol, {casts}, {ratio} AS split_ratio, {cash} AS dividend FROM SOURCE "
+            "WHERE date >= ? AND date <= ?",
+            [start, end],
         )
         bars["date"] = pd.to_datetime(bars["date"]).astype("datetime64[ns]")
         bars["volume"] = bars["volume"].astype(float)

@@ -61,14 +61,18 @@ class StoredMarket(MarketDataProvider):
         return f"StoredMarket({self.source!r}, {self.history.path!r})"
 
     # -- bars ------------------------------------------------------------------------------------
-    def fill(self, sessions: list[pd.Timestamp], *, returned: list[pd.Timestamp] = ()) -> Fill:
+    def fill(self, sessions: list[pd.Timestamp], *, returned: list[pd.Timestamp] = (),
+             reread: list[pd.Timestamp] = ()) -> Fill:
         """Fetch every session of `sessions` the store lacks, clean them, and store them, except the
         `returned` ones, which come back in `Fill.returned` for the caller to store (through the I/O
-        manager: its own partitions) whether stored before or not."""
+        manager: its own partitions) whether stored before or not. The `reread` ones (some of `returned`)
+        are fetched from the source even where the store has them (`technic scan --replace-bars`)."""
+        if not set(reread) <= set(returned):  # the caller checks what comes back before it replaces a day
+            raise ValueError("fill: the sessions to read again must be among those returned")
         sessions = sorted(set(sessions) | set(returned))
         if not sessions:
             return Fill()
-        present = self.history.dates_present("price_bars", sessions[0], sessions[-1])
+        present = self.history.dates_present("price_bars", sessions[0], sessions[-1]) - set(reread)
         missing = [d for d in sessions if d not in present]
         out = Fill(fetched=missing)
         if missing:

@@ -90,6 +90,31 @@ class History:
                            [[_ts(d) for d in dates]])
         return pd.DataFrame() if found is None else with_added_columns(name, found)
 
+    def rows_per_date(self, name: str, dates: list[pd.Timestamp]) -> dict[pd.Timestamp, int]:
+        """date -> rows table `name` holds for it, for those of `dates` it holds rows for."""
+        found = self.query(name, f"SELECT date, count(*) AS n FROM {SCHEMA}.{table(name)} WHERE date IN "
+                           "(SELECT unnest(?::TIMESTAMP[])) GROUP BY date", [[_ts(d) for d in dates]])
+        return {} if found is None else {pd.Timestamp(d): int(n) for d, n in zip(found["date"], found["n"])}
+
+    def day_rows(self, names: list[str], day: pd.Timestamp) -> dict[str, pd.DataFrame | None]:
+        """Each table's rows of `day` (None where the table is not there): what `put_back` restores."""
+        return {name: self.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} WHERE date = ?", [_ts(day)])
+                for name in names}
+
+    def put_back(self, rows: dict[str, pd.DataFrame | None], day: pd.Timestamp) -> list[str]:
+        """Each table's rows of `day` as `day_rows` found them: a run that failed part-way leaves no day
+        half written (a table made by the run keeps no rows of the day). Returns the tables it rewrote."""
+        rewritten = []
+        for name, before in rows.items():
+            if before is None:  # the table was not there: drop whatever the run put in it for the day
+                now = self.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} WHERE date = ?", [_ts(day)])
+                if now is None or now.empty:
+                    continue
+                before = now.iloc[:0]
+            self.replace_dates(name, before, [day])
+            rewritten.append(name)
+        return rewritten
+
     def replace_dates(self, name: str, frame: pd.DataFrame, dates: list[pd.Timestamp],
                       screens: list[str] | None = None) -> None:
         """Replace every row of `dates` (only those of `screens`, and rows from before screens, where
