@@ -7,9 +7,12 @@ are taken as already adjusted. Sectors come from an optional CSV with Symbol and
 optionally Name); symbols without one are "Unknown". Security types come from a `type` column where
 the file has one (case-insensitive: ETF, ETN, ETV or FUND -> ETF; STOCK, CS, ADRC or COMMON STOCK ->
 stock, as Polygon names them; a symbol's latest non-blank value counts); otherwise, and for symbols
-whose value is blank or not one of those, symbols on the known-ETF lists (known_etfs) are ETFs and
-the rest stocks. Leveraged and inverse ETFs are those on the known list. There are no fundamentals, so value, quality and growth
-are neutral for every name. A symbol is listed from its first bar to its last.
+whose value is blank or not one of those, a symbol is an ETF on a day when it is on the known-fund
+lists that day (known_etfs), or when its own bars up to that day trade like a fund's
+(core.fund_evidence: near-cash, bond-like, index-like, inverse or leveraged); the rest are stocks.
+Leveraged and inverse ETFs are those the lists name so and those whose bars show it. There are no
+fundamentals, so value, quality and growth are neutral for every name. A symbol is listed from its
+first bar to its last.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from technic_assets.core.fund_evidence import first_flagged, funds_as_of
 from technic_assets.core.schema import BAR_COLUMNS, LISTING_COLUMNS, empty_fundamentals
 from technic_assets.market.base import MarketDataProvider
-from technic_assets.market.known_etfs import LEVERAGED_ETFS, PLAIN_ETFS
+from technic_assets.market.known_etfs import etfs_on, listed_etfs
 
 REQUIRED = ("symbol", "date", "open", "high", "low", "close", "volume")
 TYPE_VALUES = {"etf": "ETF", "etn": "ETF", "etv": "ETF", "fund": "ETF",
@@ -58,6 +62,7 @@ class ParquetMarket(MarketDataProvider):
         if missing:
             raise ValueError(f"market file {self.path!r} lacks the columns {missing} (it has {sorted(columns)})")
         self._has_splits = "split_coefficient" in columns
+        self._has_dividends = "dividend_amount" in columns
         self._has_type = "type" in columns
 
     def latest_session(self, now: pd.Timestamp) -> str:
@@ -89,6 +94,17 @@ class ParquetMarket(MarketDataProvider):
         return found.set_index("symbol")["kind"].map(TYPE_VALUES)
 
     @cached_property
+    def _fund_evidence(self) -> pd.DataFrame:
+        """symbol -> the first day each rule of core.fund_evidence held in the file's bars (every
+        statistic a trailing window, so the day a rule first holds depends on no later bar)."""
+        ratio = "split_coefficient" if self._has_splits else "1.0"
+        dividend = "dividend_amount" if self._has_dividends else "0.0"
+        bars = self._query(f"SELECT date, symbol, high, low, close, volume, {ratio} AS split_ratio, "
+                           f"{dividend} AS dividend FROM SOURCE WHERE trim(symbol) <> ''", [])
+        bars["date"] = pd.to_datetime(bars["date"])
+        return first_flagged(bars)
+
+    @cached_property
     def _sectors(self) -> pd.DataFrame:
         if not self.sector_map:
             return pd.DataFrame(columns=["symbol", "sector", "name"])
@@ -108,14 +124,24 @@ class ParquetMarket(MarketDataProvider):
         spans = self._spans
         active = spans[(spans["listed"] <= day) & (spans["last"] >= day)].copy()
         out = active.merge(self._sectors, on="symbol", how="left")
-        listed_etf = out["symbol"].isin(PLAIN_ETFS | LEVERAGED_ETFS)
+        etfs, leveraged = etfs_on(day)
         typed = out["symbol"].map(self._types)
-        is_etf = (typed == "ETF") | (typed.isna() & listed_etf)
+        untyped = typed.isna()
+        if untyped.any() or (typed == "ETF").any():  # the bars are read only when they can decide
+            shown = funds_as_of(self._fund_evidence, day).reindex(out["symbol"])
+            behaves = shown["fund"].fillna(False).astype(bool).to_numpy()
+            geared = shown["leveraged_or_inverse"].fillna(False).astype(bool).to_numpy()
+        else:
+            behaves = geared = False
+        is_etf = (typed == "ETF") | (untyped & (out["symbol"].isin(etfs) | behaves))
         out["type"] = is_etf.map({True: "ETF", False: "stock"})
         out["sector"] = out["sector"].where(~is_etf, "ETF").fillna("Unknown")
-        out["name"] = out["name"].fillna(out["symbol"]) if "name" in out.columns else out["symbol"]
+        fund_names = out["symbol"].map(listed_etfs()["name"].replace("", None)).where(out["symbol"].isin(etfs))
+        if "name" not in out.columns:
+            out["name"] = None
+        out["name"] = out["name"].fillna(fund_names).fillna(out["symbol"])
         out["exchange"] = "unknown"
-        out["is_leveraged"] = is_etf & out["symbol"].isin(LEVERAGED_ETFS)
+        out["is_leveraged"] = is_etf & (out["symbol"].isin(leveraged) | geared)
         out["delisted"] = pd.NaT
         return out[LISTING_COLUMNS].sort_values("symbol").reset_index(drop=True)
 
