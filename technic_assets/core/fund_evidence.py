@@ -5,26 +5,30 @@ A data file without a `type` column names its exchange-traded funds only through
 only funds do in their own daily bars, as of a day, from that day's bars and earlier ones only (every
 statistic is a trailing window ending on the day, so a bar after the day changes nothing before it):
 
-  near_cash        a price that barely moves: daily total-return volatility under 0.08% and a median
-                   daily range (high - low) / close under 0.10%: money-market-like funds (BIL, SHV, MINT,
-                   GSY, ...). A stock under a cash takeover offer trades this quietly only for weeks.
+  near_cash        a price that barely moves: daily total-return volatility under 0.08% and a daily range
+                   (high - low) / close under 0.10% on more than half of the last 63 traded days (a
+                   median range under it): money-market-like funds (BIL, SHV, MINT, GSY, ...).
   bond_like        monthly distributions (11 or more in the last 252 sessions) with a daily volatility
-                   under 0.6% and a median daily range under 0.6%: bond, muni, TIPS and preferred funds
-                   (LQD, TFI, USIG, PFF, ...). REITs and BDCs that pay monthly (O, STAG, MAIN) move
-                   1% or more a day.
-  index_like       a return that is nearly all market: correlation with SPY of 0.97 or more over the
-                   window (R-squared 0.94): broad equity index funds. No single stock tracks the index so
-                   closely for a year; sector funds and large caps stay well below.
-  inverse          correlation of -0.85 or below with SPY or with TLT: funds that short the index or
-                   Treasuries (SH, SDS, TBF, TBT, ...). No company's shares move against the market so.
-  leveraged        correlation of 0.9 or more with SPY and a beta of 1.7 or more: two- and three-times
-                   index funds (SSO, UPRO, ...).
+                   under 0.6% and a median daily range under 0.6%: bond, muni, TIPS and preferred funds,
+                   open or closed-end (LQD, TLT, TFI, USIG, NAD, ...). The REITs and BDCs that pay
+                   monthly (O, MAIN, LTC, AGNC) move 1% a day or more.
+  index_like       correlation with SPY of 0.95 or more over the window: broad equity index funds. On the
+                   shared 2017-2020 file no stock passed 0.94 (Citigroup, in the 2020 crash), while
+                   equity ETFs not on any list reached 0.95 to 0.99.
+  inverse          correlation with SPY of -0.75 or below, or with TLT of -0.85 or below: funds that short
+                   an equity index or Treasuries (SH, SDS, DDG, TBF, TBT, ...). No stock there fell below
+                   -0.2 against SPY; banks reached -0.70 against TLT.
+  leveraged        correlation of 0.95 or more with SPY and a beta of 1.7 or more: two- and three-times
+                   index funds (SSO, UPRO, ...); at 0.90 Ameriprise and Lincoln National passed in 2020.
 
 Each needs MIN_BARS bars with a return in the window (a symbol with less history has no evidence, and
 stays what the lists say). Returns are total returns from the raw columns: (close * split ratio +
 dividend) / previous close - 1, so no adjusted series (adjusted as of its last day) can leak the future.
-A symbol flagged once stays a fund from then on (`as_of` takes the running maximum up to the day): a
-fund does not turn into a company, and a quiet month later does not undo a year's evidence.
+A symbol flagged once stays a fund from then on (`first_flagged` keeps the first day each rule held,
+`funds_as_of` compares it with the day): a fund does not turn into a company, and a livelier month
+does not undo a year's evidence; a stock flagged by mistake stays flagged too.
+The thresholds were set on the shared real file, labelled by hand (benchmarks/fund_types.py measures
+them). What the bars cannot tell: equity closed-end funds and sector ETFs, which move like stocks.
 """
 
 from __future__ import annotations
