@@ -8,9 +8,12 @@ ratio is 1 and the prices are taken as already adjusted. `dividend_amount` becom
 optionally Name); symbols without one are "Unknown". Security types come from a `type` column where
 the file has one (case-insensitive: ETF, ETN, ETV or FUND -> ETF; STOCK, CS, ADRC or COMMON STOCK ->
 stock, as Polygon names them; a symbol's latest non-blank value counts); otherwise, and for symbols
-whose value is blank or not one of those, symbols on the known-ETF lists (known_etfs) are ETFs and
-the rest stocks. Leveraged and inverse ETFs are those on the known list. There are no fundamentals, so value, quality and growth
-are neutral for every name. A symbol is listed from its first bar to its last.
+whose value is blank or not one of those, a symbol is an ETF on a day when it is on the known-fund
+lists that day (known_etfs), or when its own bars up to that day trade like a fund's
+(core.fund_evidence: near-cash, bond-like, index-like, inverse or leveraged); the rest are stocks.
+Leveraged and inverse ETFs are those the lists name so and those whose bars show it. There are no
+fundamentals, so value, quality and growth are neutral for every name. A symbol is listed from its
+first bar to its last.
 
 Prices, volumes and split coefficients must be numbers: a file whose column holds text (`close=abc`)
 is read as text by DuckDB, and a bar of the requested window that is not a number is an error naming
@@ -27,9 +30,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from technic_assets.core.fund_evidence import first_flagged, funds_as_of
 from technic_assets.core.schema import BAR_COLUMNS, LISTING_COLUMNS, empty_fundamentals
 from technic_assets.market.base import MarketDataProvider
-from technic_assets.market.known_etfs import LEVERAGED_ETFS, PLAIN_ETFS
+from technic_assets.market.known_etfs import etfs_on, listed_etfs
 from technic_assets.storage.connection import quoted
 
 REQUIRED = ("symbol", "date", "open", "high", "low", "close", "volume")
@@ -121,6 +125,19 @@ class ParquetMarket(MarketDataProvider):
         return found.set_index("symbol")["kind"].map(TYPE_VALUES)
 
     @cached_property
+    def _fund_evidence(self) -> pd.DataFrame:
+        """symbol -> the first day each rule of core.fund_evidence held in the file's bars (every
+        statistic a trailing window, so the day a rule first holds depends on no later bar)."""
+        # text where a number belongs is NULL here (no rule holds on it); daily_bars names it as an error
+        names = ", ".join(f"TRY_CAST({quoted(c)} AS DOUBLE) AS {quoted(c)}" for c in ("high", "low", "close", "volume"))
+        ratio = "TRY_CAST(split_coefficient AS DOUBLE)" if self._has_splits else "1.0"
+        cash = "TRY_CAST(dividend_amount AS DOUBLE)" if self._has_dividends else "0.0"
+        bars = self._query(f"SELECT date, symbol, {names}, {ratio} AS split_ratio, {cash} AS dividend FROM SOURCE "
+                           "WHERE trim(symbol) <> ''", [])
+        bars["date"] = pd.to_datetime(bars["date"])
+        return first_flagged(bars)
+
+    @cached_property
     def _sectors(self) -> pd.DataFrame:
         if not self.sector_map:
             return pd.DataFrame(columns=["symbol", "sector", "name"])
@@ -140,14 +157,23 @@ class ParquetMarket(MarketDataProvider):
         spans = self._spans
         active = spans[(spans["listed"] <= day) & (spans["last"] >= day)].copy()
         out = active.merge(self._sectors, on="symbol", how="left")
-        listed_etf = out["symbol"].isin(PLAIN_ETFS | LEVERAGED_ETFS)
+        etfs, leveraged = etfs_on(day)
         typed = out["symbol"].map(self._types)
-        is_etf = (typed == "ETF") | (typed.isna() & listed_etf)
+        untyped = typed.isna()
+        if untyped.any() or (typed == "ETF").any():  # the bars are read only when they can decide
+            shown = funds_as_of(self._fund_evidence, day).reindex(out["symbol"])
+            behaves = shown["fund"].eq(True).to_numpy()  # no evidence (NaN): not a fund by its bars
+            geared = shown["leveraged_or_inverse"].eq(True).to_numpy()
+        else:
+            behaves = geared = False
+        is_etf = (typed == "ETF") | (untyped & (out["symbol"].isin(etfs) | behaves))
         out["type"] = is_etf.map({True: "ETF", False: "stock"})
         out["sector"] = out["sector"].where(~is_etf, "ETF").fillna("Unknown")
-        out["name"] = out["name"].fillna(out["symbol"]) if "name" in out.columns else out["symbol"]
+        fund_names = out["symbol"].map(listed_etfs()["name"].replace("", None)).where(out["symbol"].isin(etfs))
+        names = out["name"].astype(object) if "name" in out.columns else pd.Series(None, index=out.index, dtype=object)
+        out["name"] = names.where(names.notna(), fund_names).where(lambda n: n.notna(), out["symbol"])
         out["exchange"] = "unknown"
-        out["is_leveraged"] = is_etf & out["symbol"].isin(LEVERAGED_ETFS)
+        out["is_leveraged"] = is_etf & (out["symbol"].isin(leveraged) | geared)
         out["delisted"] = pd.NaT
         return out[LISTING_COLUMNS].sort_values("symbol").reset_index(drop=True)
 
