@@ -29,6 +29,7 @@ import json
 import math
 import os
 import time
+import typing
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -41,18 +42,24 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from technic_assets.config import ScanSettings
 from technic_assets.core.schema import GICS_SECTORS
 from technic_assets.core.scoring import TOP_COLUMNS
 from technic_assets.live.engine import LiveEngine, plain_value, scan_settings, settings_json, settings_key
 
 STATIC = Path(__file__).with_name("static")
 PING_SECONDS = 15.0
-# query parameter -> ScanSettings field
-SCREEN_PARAMS = {"style": "style", "sector": "sectors", "min_price": "min_price", "max_price": "max_price",
-                 "min_dollar_volume": "min_dollar_volume", "max_price_cv": "max_price_cv",
-                 "min_history": "min_history", "include_etfs": "include_etfs", "n": "top_n"}
+# query parameter -> ScanSettings field: every field, by its own name but two the page has always
+# called otherwise; each is parsed by its type in the model, so a new setting needs nothing here
+RENAMED = {"sectors": "sector", "top_n": "n"}
+SCREEN_PARAMS = {RENAMED.get(field, field): field for field in ScanSettings.model_fields}
 FIELD_PARAMS = {field: param for param, field in SCREEN_PARAMS.items()}
-FLOATS = ("min_price", "max_price", "min_dollar_volume", "max_price_cv")
+
+
+def _kind(field: str):
+    """float, int, bool, list or str: how a query value of the field is read."""
+    annotation = ScanSettings.model_fields[field].annotation
+    return list if typing.get_origin(annotation) is list else annotation if annotation in (float, int, bool) else str
 
 
 class BadParameter(ValueError):
@@ -78,25 +85,28 @@ def parse_screen(query, base, *, allowed=tuple(SCREEN_PARAMS)):
     for param, field in SCREEN_PARAMS.items():
         if param not in query:
             continue
-        if param == "sector":
-            values["sectors"] = [s for s in query.getlist("sector") if s != ""]
+        kind = _kind(field)
+        if kind is list:
+            values[field] = [s for s in query.getlist(param) if s != ""]
             continue
         raw = query.get(param, "").strip()
-        if param in FLOATS:
+        if kind is float:
+            # empty: the field's "none" where its default is 0 (max_price: no cap), else an error
+            off = ScanSettings.model_fields[field].default == 0.0
             try:
-                value = float(raw) if raw else (0.0 if param == "max_price" else None)
+                value = float(raw) if raw else (0.0 if off else None)
             except ValueError:
                 raise BadParameter(param, f"{raw[:40]!r} is not a number") from None
             if value is None:
                 raise BadParameter(param, "is empty (give a number)")
             if not math.isfinite(value):
                 raise BadParameter(param, f"{raw[:40]!r} is not a finite number")
-        elif param in ("n", "min_history"):
+        elif kind is int:
             try:
                 value = int(raw)
             except ValueError:
                 raise BadParameter(param, f"{raw[:40]!r} is not a whole number") from None
-        elif param == "include_etfs":
+        elif kind is bool:
             if raw.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off", ""):
                 raise BadParameter(param, f"{raw[:40]!r} is not true or false")
             value = raw.lower() in ("true", "1", "yes", "on")
