@@ -48,13 +48,27 @@ def render(frame: pd.DataFrame, fmt: str, *, title: str, day: str, source: str, 
                        for row in _pretty(frame).itertuples(index=False))
         return f"## {title}\n\n{head}{body}"
     if fmt == "csv":
-        return frame.assign(date=day, screen=screen, source=source).to_csv(index=False)
+        return spreadsheet_safe(frame.assign(date=day, screen=screen, source=source)).to_csv(index=False)
     if fmt == "json":
         rows = json.loads(frame.to_json(orient="records", date_format="iso", double_precision=10))
         units = {c: UNITS[c] for c in frame.columns if c in UNITS}
         return json.dumps({"date": day, "screen": screen, "source": source, "title": title,
                            **({"units": units} if units else {}), "rows": rows}, indent=1) + "\n"
     raise ValueError(f"--format {fmt!r}: want one of {', '.join(FORMATS)}")
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as a formula (starting = + - @, a tab or a carriage return: a
+    name in the data such as `=HYPERLINK(...)`) with a leading apostrophe, as OWASP's CSV-injection
+    advice says; numbers are left as they are (a negative score is a number, not a formula)."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v)
+    return out
 
 
 def _pretty(frame: pd.DataFrame) -> pd.DataFrame:
@@ -86,7 +100,7 @@ def write_table(frame: pd.DataFrame, fmt: str, output: str) -> None:
     if fmt == "parquet":
         _atomic(Path(output), lambda tmp: frame.to_parquet(tmp, index=False))
     else:
-        _atomic(Path(output), lambda tmp: frame.to_csv(tmp, index=False))
+        _atomic(Path(output), lambda tmp: spreadsheet_safe(frame).to_csv(tmp, index=False))
 
 
 EXTENSIONS = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown", ".parquet": "parquet",
