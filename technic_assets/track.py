@@ -40,10 +40,10 @@ def stored_record(history, screen: str, start: str | None, end: str | None, *, h
         picks = screen_span(history, "ranked_top_n", chosen[0], chosen[-1], ["date", "symbol"], screen)
         scores = screen_span(history, "merit", chosen[0], chosen[-1], ["date", "symbol", "merit_score"], screen)
         scores = scores.rename(columns={"merit_score": "score"})
-        universe = screen_span(history, "filtered_universe", chosen[0], chosen[-1], ["date", "symbol"], screen)
+        universe = None  # the names MERIT scored are exactly those that passed the filter: not read twice
     else:
         done = rescreen(history, chosen, settings, alpha_weight=alpha_weight)
-        picks, scores, universe = done.picks[["date", "symbol"]], done.scores, done.scores[["date", "symbol"]]
+        picks, scores, universe = done.picks[["date", "symbol"]], done.scores, None
         screen = "adhoc"
     bars = history.read_span("price_bars", lo, hi, ["date", "symbol", "close", "split_ratio", "volume", "dividend"])
     paid = bars[bars["dividend"] != 0.0]

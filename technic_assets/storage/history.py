@@ -200,11 +200,17 @@ class History:
 
 def screen_span(history, name: str, start: pd.Timestamp, end: pd.Timestamp, columns: list[str],
                 screen: str) -> pd.DataFrame:
-    """`columns` of one screen's stored rows of `name` dated start..end (none, typed, without a table)."""
-    rows = history.read_span(name, start, end)
-    if not len(rows.columns):
+    """`columns` of one screen's stored rows of `name` dated start..end (none, typed, without a table);
+    the columns and the screen are chosen in the query, not after reading every row of every screen."""
+    head = history.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} LIMIT 0", [])
+    if head is None:
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns})
-    return screen_rows(rows, screen)[columns]
+    names = ", ".join(quoted(c) for c in columns)
+    if "screen" not in head.columns:
+        return history.query(name, f"SELECT {names} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ? "
+                                   "ORDER BY date", [_ts(start), _ts(end)])
+    return history.query(name, f"SELECT {names} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ? AND "
+                               "coalesce(screen, 'default') = ? ORDER BY date", [_ts(start), _ts(end), screen])
 
 
 def screen_rows(frame: pd.DataFrame, name: str) -> pd.DataFrame:
