@@ -120,6 +120,8 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=600)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--store", help="keep the built store here (and reuse it when it exists)")
+    parser.add_argument("--figures", nargs="+", default=["stored", "settings", "evening"],
+                        help="which of stored, settings, evening to time")
     args = parser.parse_args()
     from technic_assets.assets.record import records_for
     from technic_assets.config import ScanSettings
@@ -141,14 +143,19 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f}")
     kw = dict(horizon=5, cost_bps=10.0, benchmark="SPY")
     stored_record(history, "default", None, None, **kw)  # warm the file
-    print(summary("stored screen's record", timed(lambda: stored_record(history, "default", None, None, **kw),
-                                                  args.repeat), 1.0))
+    if "stored" in args.figures:
+        print(summary("stored screen's record", timed(lambda: stored_record(history, "default", None, None, **kw),
+                                                      args.repeat), 1.0))
     swing = ScanSettings(style="swing", min_price=10.0)
-    print(summary("new settings (re-screen + record)",
-                  timed(lambda: stored_record(history, "default", None, None, settings=swing, alpha_weight=0.35, **kw),
-                        args.repeat), 5.0))
-    print(summary("evening track_record step (one day)",
-                  timed(lambda: records_for(history, [days[-1]], [Screen("default", ScanSettings())]), args.repeat), 2.0))
+    if "settings" in args.figures:
+        print(summary("new settings (re-screen + record)",
+                      timed(lambda: stored_record(history, "default", None, None, settings=swing, alpha_weight=0.35,
+                                                  **kw), args.repeat), 5.0))
+    if "evening" in args.figures:
+        print(summary("evening track_record step (one day)",
+                      timed(lambda: records_for(history, [days[-1]], [Screen("default", ScanSettings())]), args.repeat),
+                      2.0))
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
     if not args.store:
         shutil.rmtree(tmp, ignore_errors=True)
 
