@@ -206,10 +206,11 @@ class LiveEngine:
         result = self.screen(settings)
         return result.top if n is None else self.screen(scan_settings(result.settings, top_n=n)).top
 
-    def symbol(self, symbol: str, settings=None) -> dict | None:
-        """Everything known of a listed symbol under a screen: rank, scores, factor z-scores,
-        contributions, indicators, the rule that dropped it; None if it is not listed."""
-        result = self.screen(settings)
+    def symbol(self, symbol: str, settings=None, *, snapshot: Snapshot | None = None) -> dict | None:
+        """Everything known of a listed symbol under a screen (of the current version, or `snapshot`'s):
+        rank, scores, factor z-scores, contributions, indicators, the rule that dropped it; None if it is
+        not listed."""
+        result = self.screen(settings, snapshot=snapshot)
         listing = self.universe[self.universe["symbol"] == symbol]
         if listing.empty:
             return None

@@ -31,10 +31,12 @@ stop what it returned (`.stop()`, awaited if it is a coroutine) at shut-down.
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 import json
 import math
 import os
+import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -79,9 +81,30 @@ def live_mode(env=None) -> str:
     return live_source((env if env is not None else os.environ).get("TECHNIC_LIVE", "") or "off")
 
 
+PARSED: collections.OrderedDict = collections.OrderedDict()  # (base, query, allowed) -> ScanSettings
+PARSED_KEPT = 1024
+_parsed_lock = threading.Lock()
+
+
 def parse_screen(query, base, *, allowed=tuple(SCREEN_PARAMS)):
-    """ScanSettings from query parameters over `base` (the day's settings); BadParameter naming the
-    parameter and what is wrong with it."""
+    """ScanSettings from query parameters (a QueryParams) over `base` (the day's settings); BadParameter
+    naming the parameter and what is wrong with it. A ScanSettings costs a millisecond or two to make and
+    check, on the event loop: the last PARSED_KEPT queries' settings are kept (a refusal is not)."""
+    key = (settings_key(base), tuple(query.multi_items()), tuple(allowed))
+    with _parsed_lock:
+        hit = PARSED.get(key)
+        if hit is not None:
+            PARSED.move_to_end(key)
+            return hit
+    settings = _parse_screen(query, base, allowed)
+    with _parsed_lock:
+        PARSED[key] = settings
+        while len(PARSED) > PARSED_KEPT:
+            PARSED.popitem(last=False)
+    return settings
+
+
+def _parse_screen(query, base, allowed):
     values = settings_json(base)
     for name in query.keys():
         if name not in allowed:
@@ -196,21 +219,26 @@ class Service:
     async def payload(self, settings, snapshot) -> str:
         """The screen of a version as JSON text, computed and serialized once (on the pool) for every
         request and subscriber."""
+        # a screen already computed (the day's, by the rescan) only needs its JSON: not a per-client screen,
+        # it does not queue behind them
+        computed = self.engine.cached_screen(settings, snapshot) is not None
         return await self.cached(("screen", snapshot.version, settings_key(settings)), self._screen_text,
-                                 settings, snapshot)
+                                 settings, snapshot, queue=not computed)
 
     def _screen_text(self, settings, snapshot) -> str:
         return dumps(screen_json(self.engine.screen(settings, snapshot=snapshot)))
 
-    async def cached(self, key: tuple, make, *args) -> str:
-        """make(*args) on the pool, once per key (the last 256 kept; a failure is not kept)."""
+    async def cached(self, key: tuple, make, *args, queue: bool = True) -> str:
+        """make(*args) on the pool (without `queue`: on Starlette's thread pool), once per key (the last
+        256 kept; a failure is not kept)."""
         made = self._payloads.get(key)
         if made is not None and made.done():
             if not made.cancelled() and made.exception() is None:
                 return made.result()
             made = None  # a failure is not kept: this request tries again
         if made is None:
-            made = self._payloads[key] = asyncio.ensure_future(self.pool.run(make, *args))
+            made = self._payloads[key] = asyncio.ensure_future(self.pool.run(make, *args) if queue else
+                                                               run_in_threadpool(make, *args))
             if len(self._payloads) > 256:
                 for old in list(self._payloads)[:128]:
                     self._payloads.pop(old, None)
@@ -299,12 +327,22 @@ async def symbol(request: Request):
         settings = parse_screen(request.query_params, saved_base(request), allowed=(*SCREEN_PARAMS, "screen"))
     except BadParameter as exc:
         return _bad(exc)
-    await service.screen(settings)  # computed once, shared with the list
-    found = await service.pool.run(service.engine.symbol, sym, settings)
-    if found is None:
+    snap = service.engine.snapshot
+    await service.screen(settings, snap)  # computed once, shared with the list
+    text = await service.cached(("symbol", snap.version, settings_key(settings), sym[:40]), symbol_text,
+                                service.engine, sym, settings, snap)
+    if text is None:
         return JSONResponse({"error": f"{sym[:20]!r} is not listed on {service.engine.day:%Y-%m-%d}"}, status_code=404)
-    return JSONResponse({**service.engine.snapshot.meta(), **{k: plain_value(v) if not isinstance(v, dict) else
-                         {a: plain_value(b) for a, b in v.items()} for k, v in found.items()}})
+    return Response(text, media_type="application/json")
+
+
+def symbol_text(engine: LiveEngine, sym: str, settings, snap) -> str | None:
+    """engine.symbol's answer on the version `snap` as JSON text, None for a symbol not listed."""
+    found = engine.symbol(sym, settings, snapshot=snap)
+    if found is None:
+        return None
+    return dumps({**snap.meta(), **{k: plain_value(v) if not isinstance(v, dict) else
+                                    {a: plain_value(b) for a, b in v.items()} for k, v in found.items()}})
 
 
 async def chart(request: Request):

@@ -22,7 +22,7 @@ import logging
 import os
 import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from starlette.responses import StreamingResponse
 
@@ -73,18 +73,23 @@ class ScreenPool:
     """Per-client computations on `workers` threads below the feed: each job waits while the engine's
     rescan runs (at most RESCAN_WAIT_SECONDS) before it starts. `most` is the most jobs ever run at once."""
 
-    def __init__(self, engine, workers: int):
-        self.engine, self.workers = engine, workers
+    def __init__(self, engine, workers: int, *, rescan_wait: float = RESCAN_WAIT_SECONDS):
+        self.engine, self.workers, self.rescan_wait = engine, workers, rescan_wait
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="technic-screen",
                                             initializer=_lower_priority)
         self._lock = threading.Lock()
         self.running = self.most = 0
 
+    def submit(self, fn, *args, **kwargs) -> Future:
+        """fn(*args, **kwargs) queued for a worker, once no rescan runs."""
+        return self._executor.submit(self._job, fn, args, kwargs)
+
     async def run(self, fn, *args, **kwargs):
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._job, fn, args, kwargs)
+        """fn(*args, **kwargs) on a worker, awaited from the event loop."""
+        return await asyncio.wrap_future(self.submit(fn, *args, **kwargs))
 
     def _job(self, fn, args, kwargs):
-        self.engine.wait_for_rescan(RESCAN_WAIT_SECONDS)
+        self.engine.wait_for_rescan(self.rescan_wait)
         with self._lock:
             self.running += 1
             self.most = max(self.most, self.running)
