@@ -298,7 +298,7 @@ def test_forty_streams_with_distinct_settings_do_not_stall_the_feed(warm_templat
 
 
 # -- 5. resuming after a restart -------------------------------------------------------------------------
-def test_an_id_from_before_a_restart_gets_the_current_version(warm_template, engine):
+def test_an_id_from_before_a_restart_gets_the_current_version(warm_template):
     before = LiveEngine.load(warm_template)
     with running(create_app(before, mode="off")) as url, httpx.Client(timeout=60) as http:
         for k in range(2):
@@ -309,7 +309,7 @@ def test_an_id_from_before_a_restart_gets_the_current_version(warm_template, eng
     # the server restarts: a new run of the engine, at version 1 again. A client given only pings would
     # wait for ever (no version is published after it connects): the reads time out after 12 s, before
     # the first ping (15 s), where the answer takes milliseconds
-    after = engine
+    after = LiveEngine.load(warm_template)
     with running(create_app(after, mode="off")) as url, httpx.Client(timeout=12) as http:
         with http.stream("GET", f"{url}/api/stream?n=5", headers={"Last-Event-ID": last_id}) as response:
             [(ident, payload)] = sse_events(response, 1)
