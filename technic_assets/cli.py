@@ -623,6 +623,7 @@ def serve_day(env: Environment, host: str, port: int, date: str | None) -> None:
     from technic_assets.live.engine import LiveEngine
     from technic_assets.live.server import create_app, live_mode, saved_screens_of
     from technic_assets.live.serving import listen, serve
+    from technic_assets.environment import ServeLimits
     from technic_assets.screens import Screens
     from technic_assets.storage import db_path
 
@@ -637,6 +638,7 @@ def serve_day(env: Environment, host: str, port: int, date: str | None) -> None:
         raise SystemExit("error: TECHNIC_LIVE=polygon needs an API key: set POLYGON_API_KEY (or MASSIVE_API_KEY)")
     try:
         mode = live_mode()
+        limits = ServeLimits.read()
         saved = saved_screens_of(env.screens_path)
         primary = Screens(path=env.screens_path).primary(ScanSettings())
         sock = listen(host, port)  # before the day is loaded: nothing runs yet when the address is refused
@@ -648,7 +650,7 @@ def serve_day(env: Environment, host: str, port: int, date: str | None) -> None:
     except (ValueError, DayNotFound) as exc:
         sock.close()
         raise SystemExit(f"error: {exc}") from None
-    serve(create_app(engine, mode=mode, screens=saved), sock,
+    serve(create_app(engine, mode=mode, screens=saved, host=host, limits=limits), sock,
           announce=f"Serving {engine.day:%Y-%m-%d} ({len(engine.universe)} listings, loaded in "
                    f"{time.perf_counter() - started:.1f}s; TECHNIC_LIVE={mode}) at http://{host}:{port}/")
 

@@ -164,7 +164,8 @@ def test_the_live_server_lists_the_saved_screens_and_serves_each(warm_store, tmp
     assert main(["scan", "--date", DAY, "--quiet"]) == 0
     stored = query(warm_store, "SELECT * FROM technic.ranked_top_n WHERE date = ? ORDER BY screen, rank", [DAY])
     engine = LiveEngine.load(warm_store)  # the primary screen's day
-    with TestClient(create_app(engine, mode="off", screens=saved_screens_of(str(path)))) as client:
+    with TestClient(create_app(engine, mode="off", screens=saved_screens_of(str(path))),
+                    base_url="http://localhost") as client:
         listed = client.get("/api/screens").json()["screens"]
         assert [s["name"] for s in listed] == ["default", "energy"] and listed[1]["settings"]["top_n"] == 5
         for name in ("default", "energy"):

@@ -3,7 +3,7 @@
     engine = LiveEngine.load(store_path)              # the latest scanned day, read once, read-only
     engine.screen(ScanSettings(style="swing", sectors=["Energy"]))   # any settings, whole cross-section
     engine.rescan(indicators, as_of=now, source="replay")             # a forming day's indicators
-    async for version in engine.subscribe(): ...                      # each new version (SSE)
+    async for version in engine.subscribe(): ...                      # the newest version each time (SSE)
 
 A screen runs the same core stages the assets chain (core.pipeline): the smart filter, sector-neutral
 factor z-scores, ICS, regime-tilted MERIT blended with the alpha forecasts, and the ranking, over the
@@ -15,6 +15,12 @@ on another thread reads one consistent version. Intraday, the liquidity rules ke
 20-day figures (adv_20, price_cv_63 from the stored day: volume so far is a fraction of a day) and the
 relative volume so far is shown beside them; fundamentals, splits and the alpha forecasts are the
 stored day's; the regime is re-read from the live ETF indicators.
+
+A subscriber holds at most one version: the newest published since it last took one (a client that is
+behind wants the latest, not the history), so a client that stops reading costs nothing more as versions
+go on. Versions are numbered from 1 in each run of the engine; `run` (its start, epoch milliseconds) tells
+one run's version 3 from another's, so an id from before a restart is recognised as foreign.
+Screens other than the rescan's wait while a rescan runs (`wait_for_rescan`): the feed comes first.
 """
 
 from __future__ import annotations
@@ -45,9 +51,11 @@ HISTORY_VERSIONS = 60  # versions kept for resuming subscribers (Last-Event-ID):
 class LiveEngine:
     """A scanned day held in memory; screens and rescans over it; versions to subscribers."""
 
-    def __init__(self, stored: StoredDay, window_loader=None):
+    def __init__(self, stored: StoredDay, window_loader=None, *, run: str | None = None):
         """`window_loader`, where stored.window_bars is None: a function returning the window, run on
-        a thread so that screens are served while it loads (`window_bars` waits for it)."""
+        a thread so that screens are served while it loads (`window_bars` waits for it). `run` names this
+        run of the engine in version ids (default: its start, epoch milliseconds)."""
+        self.run = run if run is not None else str(time.time_ns() // 1_000_000)
         self.stored = stored
         self.day = stored.day
         self.sessions = stored.sessions
@@ -79,6 +87,7 @@ class LiveEngine:
         self._prep: dict[int, Prepared] = {}
         self._history: collections.deque[Snapshot] = collections.deque(maxlen=HISTORY_VERSIONS)
         self._subscribers: set = set()
+        self._rescans, self._quiet = 0, threading.Condition(threading.Lock())
         self.feed = {"state": "off", "detail": "the stored day only (TECHNIC_LIVE=off)"}
         first = Snapshot(1, stored.day, _close_time(stored.day, stored.sessions), "store", stored.indicators,
                          str(stored.regime["risk"]))
@@ -123,6 +132,11 @@ class LiveEngine:
         self._avg_volume = _average_volume(bars, self._bar_rows, 20)
         self.stored.window_bars = bars
         self._window_ready.set()
+
+    @property
+    def window_ready(self) -> bool:
+        """Whether the window of bars has been read (or failed to be): `window_bars` answers at once."""
+        return self._window_ready.is_set()
 
     @property
     def window_bars(self) -> pd.DataFrame:
@@ -175,6 +189,12 @@ class LiveEngine:
                 self._cache.move_to_end(key)
             return hit
 
+    def cached_screen(self, settings, snapshot: Snapshot | None = None):
+        """The screen of `settings` on the version if it is already computed (a dictionary look-up, fit
+        for an event loop), else None."""
+        snap = snapshot or self._snapshot
+        return self._cached((snap.version, settings_key(scan_settings(settings))))
+
     def _store(self, key, result) -> None:
         with self._lock:
             self._cache[key] = result
@@ -185,10 +205,11 @@ class LiveEngine:
         result = self.screen(settings)
         return result.top if n is None else self.screen(scan_settings(result.settings, top_n=n)).top
 
-    def symbol(self, symbol: str, settings=None) -> dict | None:
-        """Everything known of a listed symbol under a screen: rank, scores, factor z-scores,
-        contributions, indicators, the rule that dropped it; None if it is not listed."""
-        result = self.screen(settings)
+    def symbol(self, symbol: str, settings=None, *, snapshot: Snapshot | None = None) -> dict | None:
+        """Everything known of a listed symbol under a screen (of the current version, or `snapshot`'s):
+        rank, scores, factor z-scores, contributions, indicators, the rule that dropped it; None if it is
+        not listed."""
+        result = self.screen(settings, snapshot=snapshot)
         listing = self.universe[self.universe["symbol"] == symbol]
         if listing.empty:
             return None
@@ -232,6 +253,24 @@ class LiveEngine:
         missing = [c for c in ("date", "symbol", "last_date", "n_bars", *INDICATOR_COLUMNS) if c not in indicators]
         if missing:
             raise ValueError(f"rescan: indicators lack the columns {', '.join(missing)}")
+        with self._quiet:
+            self._rescans += 1
+        try:
+            return self._rescan(indicators, as_of=as_of, source=source, ages=ages)
+        finally:
+            with self._quiet:
+                self._rescans -= 1
+                self._quiet.notify_all()
+
+    def wait_for_rescan(self, timeout: float) -> bool:
+        """Wait (at most `timeout` seconds) while a rescan runs; True if none runs now. The server's
+        per-client screens call it before they start, so the feed's next version is never queued behind
+        them (a screen already running is not stopped: screens take tens of milliseconds)."""
+        with self._quiet:
+            return self._quiet.wait_for(lambda: self._rescans == 0, timeout)
+
+    def _rescan(self, indicators: pd.DataFrame, *, as_of: pd.Timestamp, source: str,
+                ages: pd.Series | None) -> ScreenResult:
         day = pd.Timestamp(indicators["date"].iloc[0]) if len(indicators) else self.day
         ind = indicators.drop(columns=[c for c in ("date", "volume") if c in indicators]).set_index("symbol")
         # the liquidity rules stay on the last close's 20-day figures
@@ -264,23 +303,31 @@ class LiveEngine:
             self._snapshot = snap
             self._history.append(snap)
             subscribers = list(self._subscribers)
-        for loop, queue in subscribers:
+        for loop, mailbox in subscribers:
             try:
-                loop.call_soon_threadsafe(queue.put_nowait, snap)
+                loop.call_soon_threadsafe(mailbox.offer, snap)
             except RuntimeError:  # that loop is closed: the subscriber is gone
-                self._subscribers.discard((loop, queue))
+                with self._lock:
+                    self._subscribers.discard((loop, mailbox))
+
+    def backlogs(self) -> list[int]:
+        """How many versions each subscriber holds that it has not taken yet: 0 or 1, whatever it reads."""
+        with self._lock:
+            return [len(mailbox) for _, mailbox in self._subscribers]
 
     async def subscribe(self, last_id: int | None = None, heartbeat: float | None = None):
         """The versions as they are published: first the current one (or, given the id of the last
-        version a client saw, every kept version after it), then each new one; None after every
-        `heartbeat` seconds without one (a server's cue to ping)."""
-        loop, queue = asyncio.get_running_loop(), asyncio.Queue()
-        entry = (loop, queue)
+        version a client saw in this run, every kept version after it), then the newest one each time
+        there is a newer one than the last given (versions published meanwhile are skipped: each is the
+        whole state); None after every `heartbeat` seconds without one (a server's cue to ping). An id
+        this run has not published (a later one, from another run) gets the current version."""
+        loop, mailbox = asyncio.get_running_loop(), Latest()
+        entry = (loop, mailbox)
         with self._lock:
             self._subscribers.add(entry)
             history = list(self._history)
         try:
-            if last_id is not None and history and history[0].version <= last_id + 1:
+            if last_id is not None and history and history[0].version <= last_id + 1 <= history[-1].version + 1:
                 backlog = [s for s in history if s.version > last_id]
             else:
                 backlog = [history[-1]]
@@ -290,11 +337,12 @@ class LiveEngine:
                 yield snap
             while True:
                 try:
-                    snap = await asyncio.wait_for(queue.get(), heartbeat)
+                    await asyncio.wait_for(mailbox.ready.wait(), heartbeat)
                 except asyncio.TimeoutError:
                     yield None
                     continue
-                if snap.version > seen:
+                snap = mailbox.take()
+                if snap is not None and snap.version > seen:
                     seen = snap.version
                     yield snap
         finally:
@@ -318,6 +366,30 @@ class LiveEngine:
     def _compute(self, snap: Snapshot, settings) -> ScreenResult:
         return screen_cross_section(self._prepared(snap), snap, settings, self._symbol_order,
                                     self.stored.alpha_weight)
+
+class Latest:
+    """A subscriber's mailbox: the newest version offered since it was last taken, or nothing. Used on
+    the subscriber's event loop only (the publisher offers through call_soon_threadsafe)."""
+
+    __slots__ = ("snap", "ready")
+
+    def __init__(self):
+        self.snap: Snapshot | None = None
+        self.ready = asyncio.Event()
+
+    def offer(self, snap: Snapshot) -> None:
+        if self.snap is None or snap.version > self.snap.version:
+            self.snap = snap
+            self.ready.set()
+
+    def take(self) -> Snapshot | None:
+        snap, self.snap = self.snap, None
+        self.ready.clear()
+        return snap
+
+    def __len__(self) -> int:
+        return 0 if self.snap is None else 1
+
 
 def _symbol_rows(bars: pd.DataFrame) -> dict[str, tuple[int, int]]:
     """symbol -> (first row, last row + 1) of a frame sorted by symbol."""

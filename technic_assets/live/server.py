@@ -4,14 +4,21 @@
     GET /api/screen?style=&sector=&min_price=&max_price=&min_dollar_volume=&max_price_cv=&include_etfs=&n=
     GET /api/symbol/{SYMBOL}        rank, scores, factor z-scores, indicators, or the rule that dropped it
     GET /api/chart/{SYMBOL}         the window's split-adjusted bars with SMA 50/200 and Bollinger bands
-    GET /api/stream                 SSE: the current top N at connect, then every version (`id`), resumable
-                                    with Last-Event-ID; takes the screen's parameters
+    GET /api/stream                 SSE: the current top N at connect, then the newest version each time
+                                    (`id`: RUN-VERSION), resumable with Last-Event-ID; the screen's parameters
     GET /healthz                    the feed's state and the data's lag
     GET /                           the page (static/: plain HTML, CSS and a JS module, no build step)
 
 The handlers only parse, call the engine, and shape the answer: a bad parameter is HTTP 400 naming it.
-Screens run in a worker thread (the event loop keeps streaming), and one computation serves every
-request for the same version and settings (single flight), so 50 clients of a new version cost one.
+Screens, charts and their JSON are made on the screen pool's few low-priority threads (live.streams: the
+event loop keeps streaming and /healthz answering, the feed's rescan goes first), and one computation
+serves every request for the same version and settings (single flight), so 50 clients of a new version
+cost one. What a server grants a client is bounded (environment.ServeLimits, TECHNIC_SERVE_*): a Host
+it does not answer to is refused (live.guard, against DNS rebinding), streams are capped per client
+address and in all, and a stream whose client stops reading is dropped after a while.
+
+Stream event ids are `RUN-VERSION`, RUN naming this run of the engine (its start): a Last-Event-ID
+from another run (the server restarted) or that this run has not published gets the current version.
 
 A server shutting down calls end_streams(app) first: every open stream then ends (uvicorn waits for
 open connections before it stops, and a stream would never finish by itself).
@@ -24,10 +31,12 @@ stop what it returned (`.stop()`, awaited if it is a coroutine) at shut-down.
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 import json
 import math
 import os
+import threading
 import time
 import typing
 from contextlib import asynccontextmanager
@@ -37,15 +46,19 @@ import numpy as np
 import pandas as pd
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from technic_assets.config import ScanSettings
 from technic_assets.core.schema import GICS_SECTORS
 from technic_assets.core.scoring import TOP_COLUMNS
+from technic_assets.environment import ServeLimits
 from technic_assets.live.engine import LiveEngine, plain_value, scan_settings, settings_json, settings_key
+from technic_assets.live.guard import HostGuard, allowed_names, origin_allowed
+from technic_assets.live.streams import EventStream, ScreenPool, StreamSlots
 
 STATIC = Path(__file__).with_name("static")
 PING_SECONDS = 15.0
@@ -75,9 +88,30 @@ def live_mode(env=None) -> str:
     return live_source((env if env is not None else os.environ).get("TECHNIC_LIVE", "") or "off")
 
 
+PARSED: collections.OrderedDict = collections.OrderedDict()  # (base, query, allowed) -> ScanSettings
+PARSED_KEPT = 1024
+_parsed_lock = threading.Lock()
+
+
 def parse_screen(query, base, *, allowed=tuple(SCREEN_PARAMS)):
-    """ScanSettings from query parameters over `base` (the day's settings); BadParameter naming the
-    parameter and what is wrong with it."""
+    """ScanSettings from query parameters (a QueryParams) over `base` (the day's settings); BadParameter
+    naming the parameter and what is wrong with it. A ScanSettings costs a millisecond or two to make and
+    check, on the event loop: the last PARSED_KEPT queries' settings are kept (a refusal is not)."""
+    key = (settings_key(base), tuple(query.multi_items()), tuple(allowed))
+    with _parsed_lock:
+        hit = PARSED.get(key)
+        if hit is not None:
+            PARSED.move_to_end(key)
+            return hit
+    settings = _parse_screen(query, base, allowed)
+    with _parsed_lock:
+        PARSED[key] = settings
+        while len(PARSED) > PARSED_KEPT:
+            PARSED.popitem(last=False)
+    return settings
+
+
+def _parse_screen(query, base, allowed):
     values = settings_json(base)
     for name in query.keys():
         if name not in allowed:
@@ -163,42 +197,66 @@ def dumps(payload) -> str:
 
 
 class Service:
-    """The app's state: the engine and the single-flight screens over it."""
+    """The app's state: the engine, the single-flight screens and JSON answers over it (made on the
+    screen pool), the stream slots and the names the server answers to."""
 
-    def __init__(self, engine: LiveEngine):
+    def __init__(self, engine: LiveEngine, limits: ServeLimits | None = None, names=()):
         self.engine = engine
+        self.limits = limits or ServeLimits()
+        self.names = tuple(names)
+        self.pool = ScreenPool(engine, self.limits.screen_workers)
+        self.slots = StreamSlots(total=self.limits.max_streams, per_client=self.limits.max_streams_per_client)
         self._flights: dict[tuple, asyncio.Future] = {}
-        self._payloads: dict[tuple, str] = {}
+        self._payloads: dict[tuple, asyncio.Future] = {}
         self.runner = None
         self.closing = asyncio.Event()  # set when the server shuts down: the streams end
 
     async def screen(self, settings, snapshot=None):
-        """engine.screen in a worker thread, once per (version, settings) however many ask at once."""
+        """engine.screen on the pool, once per (version, settings) however many ask at once; a screen
+        already computed is answered at once, without a thread."""
         snap = snapshot or self.engine.snapshot
+        hit = self.engine.cached_screen(settings, snap)
+        if hit is not None:
+            return hit
         key = (snap.version, settings_key(settings))
         flight = self._flights.get(key)
         if flight is None:
-            flight = asyncio.ensure_future(run_in_threadpool(self.engine.screen, settings, snapshot=snap))
+            flight = asyncio.ensure_future(self.pool.run(self.engine.screen, settings, snapshot=snap))
             self._flights[key] = flight
             flight.add_done_callback(lambda _f, key=key: self._flights.pop(key, None))
         return await asyncio.shield(flight)
 
     async def payload(self, settings, snapshot) -> str:
-        """The screen of a version as JSON text, computed and serialized once for every subscriber."""
-        key = (snapshot.version, settings_key(settings))
-        text = self._payloads.get(key)
-        if text is None:
-            async def make():
-                return dumps(screen_json(await self.screen(settings, snapshot)))
+        """The screen of a version as JSON text, computed and serialized once (on the pool) for every
+        request and subscriber."""
+        # a screen already computed (the day's, by the rescan) only needs its JSON: not a per-client screen,
+        # it does not queue behind them
+        computed = self.engine.cached_screen(settings, snapshot) is not None
+        return await self.cached(("screen", snapshot.version, settings_key(settings)), self._screen_text,
+                                 settings, snapshot, queue=not computed)
 
-            text = self._payloads[key] = asyncio.ensure_future(make())
+    def _screen_text(self, settings, snapshot) -> str:
+        return dumps(screen_json(self.engine.screen(settings, snapshot=snapshot)))
+
+    async def cached(self, key: tuple, make, *args, queue: bool = True) -> str:
+        """make(*args) on the pool (without `queue`: on Starlette's thread pool), once per key (the last
+        256 kept; a failure is not kept)."""
+        made = self._payloads.get(key)
+        if made is not None and made.done():
+            if not made.cancelled() and made.exception() is None:
+                return made.result()
+            made = None  # a failure is not kept: this request tries again
+        if made is None:
+            made = self._payloads[key] = asyncio.ensure_future(self.pool.run(make, *args) if queue else
+                                                               run_in_threadpool(make, *args))
             if len(self._payloads) > 256:
-                for old in sorted(self._payloads)[:128]:
+                for old in list(self._payloads)[:128]:
                     self._payloads.pop(old, None)
         try:
-            return await asyncio.shield(text)
+            return await asyncio.shield(made)
         except Exception:
-            self._payloads.pop(key, None)
+            if self._payloads.get(key) is made:
+                self._payloads.pop(key, None)
             raise
 
 
@@ -260,8 +318,7 @@ async def top(request: Request):
         settings = parse_screen(request.query_params, saved_base(request), allowed=("n", "screen"))
     except BadParameter as exc:
         return _bad(exc)
-    result = await service.screen(settings)
-    return JSONResponse(screen_json(result))
+    return Response(await service.payload(settings, service.engine.snapshot), media_type="application/json")
 
 
 async def screen(request: Request):
@@ -280,21 +337,41 @@ async def symbol(request: Request):
         settings = parse_screen(request.query_params, saved_base(request), allowed=(*SCREEN_PARAMS, "screen"))
     except BadParameter as exc:
         return _bad(exc)
-    await service.screen(settings)  # computed once, shared with the list
-    found = await run_in_threadpool(service.engine.symbol, sym, settings)
-    if found is None:
+    snap = service.engine.snapshot
+    await service.screen(settings, snap)  # computed once, shared with the list
+    text = await service.cached(("symbol", snap.version, settings_key(settings), sym[:40]), symbol_text,
+                                service.engine, sym, settings, snap)
+    if text is None:
         return JSONResponse({"error": f"{sym[:20]!r} is not listed on {service.engine.day:%Y-%m-%d}"}, status_code=404)
-    return JSONResponse({**service.engine.snapshot.meta(), **{k: plain_value(v) if not isinstance(v, dict) else
-                         {a: plain_value(b) for a, b in v.items()} for k, v in found.items()}})
+    return Response(text, media_type="application/json")
+
+
+def symbol_text(engine: LiveEngine, sym: str, settings, snap) -> str | None:
+    """engine.symbol's answer on the version `snap` as JSON text, None for a symbol not listed."""
+    found = engine.symbol(sym, settings, snapshot=snap)
+    if found is None:
+        return None
+    return dumps({**snap.meta(), **{k: plain_value(v) if not isinstance(v, dict) else
+                                    {a: plain_value(b) for a, b in v.items()} for k, v in found.items()}})
 
 
 async def chart(request: Request):
     service: Service = request.app.state.service
-    sym = request.path_params["symbol"].strip().upper()
-    data = await run_in_threadpool(chart_data, service.engine, sym)
-    if data is None:
+    sym = request.path_params["symbol"].strip().upper()[:40]
+    if not service.engine.window_ready:  # start-up: wait for the window here, not on a screen thread
+        await run_in_threadpool(lambda: service.engine.window_bars)
+    snap = service.engine.snapshot
+    # the chart changes with a version only where the version is of a later day (its live close)
+    text = await service.cached(("chart", sym, snap.version if snap.day > service.engine.day else 0),
+                                chart_text, service.engine, sym)
+    if text is None:
         return JSONResponse({"error": f"{sym[:20]!r} has no bars in the window"}, status_code=404)
-    return JSONResponse(data)
+    return Response(text, media_type="application/json")
+
+
+def chart_text(engine: LiveEngine, sym: str) -> str | None:
+    data = chart_data(engine, sym)
+    return None if data is None else dumps(data)
 
 
 def chart_data(engine: LiveEngine, sym: str) -> dict | None:
@@ -332,24 +409,44 @@ async def healthz(request: Request):
                          "since_publish_s": round(time.time() - snap.published, 3)})
 
 
-def _last_event_id(request: Request) -> int | None:
+def event_id(engine: LiveEngine, snap) -> str:
+    """A version's SSE id: RUN-VERSION, unique across restarts (RUN is the engine's start)."""
+    return f"{engine.run}-{snap.version}"
+
+
+def _last_event_id(request: Request, engine: LiveEngine) -> int | None:
+    """The version a resuming client last saw in this run; None for none, or one from another run
+    (a restart: its versions are not these) or from before ids named their run (a bare number)."""
     raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
-    if raw is None or raw == "":
+    if raw is None or raw.strip() == "":
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadParameter("Last-Event-ID", f"{raw[:20]!r} is not a version number") from None
+    run, dash, version = raw.strip().rpartition("-")
+    if not version.isdigit() or (dash and not run.isdigit()) or len(raw) > 60:
+        raise BadParameter("Last-Event-ID", f"{raw[:20]!r} is not a version id (RUN-VERSION, as the stream sent)")
+    return int(version) if run == engine.run else None
+
+
+def _refused(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers={"Retry-After": "5"})
 
 
 async def stream(request: Request):
     service: Service = request.app.state.service
+    origin = request.headers.get("origin")
+    if origin is not None and not origin_allowed(origin, service.names):
+        return JSONResponse({"error": f"Origin {origin[:60]!r} may not open a stream here (not a name this server "
+                                      "answers to; add it with TECHNIC_SERVE_ALLOWED_HOSTS)",
+                             "parameter": "Origin"}, status_code=403)
     try:
         settings = parse_screen(request.query_params, service.engine.day_settings,
                                 allowed=(*SCREEN_PARAMS, "last_event_id"))
-        last = _last_event_id(request)
+        last = _last_event_id(request, service.engine)
     except BadParameter as exc:
         return _bad(exc)
+    address = request.client.host if request.client else ""
+    refusal = service.slots.take(address)
+    if refusal is not None:
+        return _refused(*refusal)
 
     async def events():
         yield "retry: 2000\n\n"
@@ -358,10 +455,11 @@ async def stream(request: Request):
                 yield ": ping\n\n"
                 continue
             text = await service.payload(settings, snap)
-            yield f"id: {snap.version}\nevent: version\ndata: {text}\n\n"
+            yield f"id: {event_id(service.engine, snap)}\nevent: version\ndata: {text}\n\n"
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return EventStream(events(), stall_seconds=service.limits.stall_seconds, client=address,
+                       on_close=lambda: service.slots.give_back(address), media_type="text/event-stream",
+                       headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 async def index(request: Request):
@@ -369,24 +467,29 @@ async def index(request: Request):
 
 
 def create_app(engine: LiveEngine | None = None, *, store_path: str | None = None, day=None,
-               mode: str | None = None, screens: dict | None = None) -> Starlette:
+               mode: str | None = None, screens: dict | None = None, host: str = "127.0.0.1",
+               limits: ServeLimits | None = None) -> Starlette:
     """The app over `engine`, or over the store's day loaded at start-up (lifespan); `screens` are the
-    saved screens (name -> ScanSettings) it serves by name."""
+    saved screens (name -> ScanSettings) it serves by name; `host` is the address it is bound to (the
+    names it answers to follow from it, live.guard); `limits` default to the TECHNIC_SERVE_* settings."""
     mode = live_mode() if mode is None else mode
+    limits = ServeLimits.read() if limits is None else limits
+    names = allowed_names(host, limits.allowed_hosts)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
         eng = engine
         if eng is None:
             eng = await run_in_threadpool(LiveEngine.load, store_path, day)
-        service = Service(eng)
+        service = Service(eng, limits, names)
         app.state.service, app.state.mode = service, mode
-        if mode != "off":
-            service.runner = await start_runner(eng, mode)
         try:
+            if mode != "off":
+                service.runner = await start_runner(eng, mode)
             yield
         finally:
             await stop_runner(service.runner)
+            service.pool.close()
 
     routes = [
         Route("/", index), Route("/healthz", healthz), Route("/api/top", top), Route("/api/screen", screen),
@@ -394,7 +497,7 @@ def create_app(engine: LiveEngine | None = None, *, store_path: str | None = Non
         Route("/api/symbol/{symbol}", symbol), Route("/api/chart/{symbol}", chart), Route("/api/stream", stream),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(HostGuard, names=names)])
     app.state.mode, app.state.screens = mode, dict(screens or {})
     return app
 

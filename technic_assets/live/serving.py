@@ -72,8 +72,10 @@ class Server(uvicorn.Server):
 
 
 def server(app, **config) -> Server:
-    """A Server over the app, quiet but for warnings, never waiting more than GRACE_SECONDS on a request."""
-    return Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=GRACE_SECONDS, **config))
+    """A Server over the app, quiet but for warnings, never waiting more than GRACE_SECONDS on a request,
+    and not naming itself (no `server: uvicorn` header: what runs is nobody else's business)."""
+    return Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=GRACE_SECONDS,
+                                 server_header=False, **config))
 
 
 def serve(app, sock: socket.socket, announce: str = "") -> None:
