@@ -6,13 +6,13 @@ this module only says what they are.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import pandas as pd
 
 from technic_assets.core.scoring import TOP_COLUMNS, rank_top_n
-from technic_assets.core.screen import Prepared, screen_day
+from technic_assets.core.screen import Prepared, Screened, screen_day
 
 LIQUIDITY_COLUMNS = ["adv_20", "price_cv_63"]  # kept at the last close's values intraday
 
@@ -39,18 +39,12 @@ class Snapshot:
                 "data_age_max_s": None if ages is None or ages.empty else round(float(ages.max()), 3)}
 
 
-@dataclass
-class ScreenResult:
-    """A screen of one version: every kept symbol scored and in rank order, and why the others fell."""
+@dataclass(kw_only=True)
+class ScreenResult(Screened):
+    """core.screen's result for one version of the cross-section, under some settings."""
 
     snapshot: Snapshot
     settings: object                  # ScanSettings
-    top: pd.DataFrame                 # rank_for_days' rows (TOP_COLUMNS), the settings' top N
-    scored: pd.DataFrame              # every kept symbol: MERIT, ICS, factors, contributions; by rank
-    reasons: pd.Series                # symbol -> the first rule that dropped it (NA: kept)
-    counts: dict                      # dropped per rule
-    sectors_kept: list
-    seconds: float
 
     @property
     def as_of(self) -> pd.Timestamp:
@@ -69,13 +63,12 @@ def screen_cross_section(prep: Prepared, snap: Snapshot, settings, symbol_order:
                          alpha_weight: float) -> ScreenResult:
     """core.screen's chain on one version's cross-section."""
     done = screen_day(prep, snap.day, snap.risk, settings, symbol_order, alpha_weight)
-    return ScreenResult(snap, settings, done.top, done.scored, done.reasons, done.counts, done.sectors_kept,
-                        done.seconds)
+    return ScreenResult(**{f.name: getattr(done, f.name) for f in fields(Screened)}, snapshot=snap,
+                        settings=settings)
 
 
 def with_top_n(result: ScreenResult, settings) -> ScreenResult:
     """The same screen under another N: rank_top_n on the head of the ranking already computed."""
     head = result.scored.head(settings.top_n).drop(columns=["rank", "reasons"])
     top = rank_top_n(head, settings.top_n)[TOP_COLUMNS] if len(head) else result.top.iloc[:0]
-    return ScreenResult(result.snapshot, settings, top, result.scored, result.reasons, result.counts,
-                        result.sectors_kept, 0.0)
+    return replace(result, settings=settings, top=top, seconds=0.0)
