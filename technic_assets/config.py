@@ -10,10 +10,10 @@ from enum import Enum
 from typing import Literal
 
 from dagster import ConfigurableResource
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from technic_assets.core.alpha_model import TrainConfig
-from technic_assets.core.schema import GICS_SECTORS
+from technic_assets.core.sectors import SECTOR_CHOICES, resolve_sector
 from technic_assets.core.universe_filter import FilterSettings
 
 DEFAULT_START_DATE = "2024-01-02"
@@ -21,11 +21,14 @@ DEFAULT_SCHEDULE_TIME = "18:00"
 MAX_TOP_N = 500
 MAX_SYNTHETIC_STOCKS = 100_000
 DEFAULT_POLYGON_URL = "https://api.polygon.io"
+# A replay's pace: 2 market minutes a second plays a 390-minute session in 3 min 15 s, a version every
+# half second that a person can follow (at 60 the session was over in 6.5 s, before the page loaded).
+DEFAULT_REPLAY_SPEED = 2.0
 SECTOR_LOOKUP_MINUTES = 10  # of a rate-limited plan's requests a run may spend on sectors by default
 
 
 Style = Literal["swing", "medium", "position"]
-Sector = Enum("Sector", {name: name for name in GICS_SECTORS}, type=str)  # the launchpad lists the 11
+Sector = Enum("Sector", {name: name for name in SECTOR_CHOICES}, type=str)  # the launchpad lists the 11 and Unknown
 
 
 class ScanSettings(ConfigurableResource):
@@ -33,13 +36,20 @@ class ScanSettings(ConfigurableResource):
 
     style: Style = Field(default="medium", description="Trade style: swing, medium or position.")
     top_n: int = Field(default=25, ge=1, le=MAX_TOP_N, description=f"Picks to publish, 1..{MAX_TOP_N}.")
-    sectors: list[Sector] = Field(default=[], description="GICS sectors to keep; empty keeps the 8 most liquid.")
+    sectors: list[Sector] = Field(default=[], description="GICS sectors to keep (or Unknown: names without one); "
+                                  "a unique start or a common name (tech, health) will do; empty keeps the 8 most liquid.")
     min_price: float = Field(default=5.0, ge=0.0, description="Drop closes below this ($), >= 0.")
     max_price: float = Field(default=0.0, ge=0.0, description="Drop closes above this ($); 0 means no cap.")
     min_dollar_volume: float = Field(default=500_000.0, ge=0.0, description="Minimum 20-day average dollar volume ($), >= 0.")
     max_price_cv: float = Field(default=0.5, gt=0.0, description="Maximum coefficient of variation of close over 63 sessions, > 0.")
     min_history: int = Field(default=200, ge=1, le=300, description="Minimum bars of history in the 300-session window, 1..300.")
     include_etfs: bool = Field(default=False, description="Rank plain (unleveraged) ETFs too.")
+
+    @field_validator("sectors", mode="before")
+    @classmethod
+    def _sector_words(cls, value):
+        """Every surface's sectors through core.sectors: `tech` is Information Technology everywhere."""
+        return [resolve_sector(v) for v in value] if isinstance(value, (list, tuple)) else value
 
     @model_validator(mode="after")
     def _price_band(self):

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from technic_assets.config import DEFAULT_SCHEDULE_TIME, DEFAULT_START_DATE, MAX_SYNTHETIC_STOCKS
+from technic_assets.config import DEFAULT_REPLAY_SPEED, DEFAULT_SCHEDULE_TIME, DEFAULT_START_DATE, MAX_SYNTHETIC_STOCKS
 from technic_assets.storage.iceberg import parse_store_url
 
 
@@ -226,7 +226,7 @@ class Environment:
     http_timeout_seconds: float = 20.0
     alerts: AlertSettings = AlertSettings()
     live: str = "off"  # the intraday source of `technic serve`: off | replay | polygon
-    replay_speed: float = 60.0  # market minutes per second of a replay (0: no pause)
+    replay_speed: float = DEFAULT_REPLAY_SPEED  # market minutes per second of a replay (0: no pause)
     polygon_ws_url: str = ""  # TECHNIC_LIVE=polygon: the WebSocket of minute aggregates; empty: poll the snapshot
     store_var: str = ""  # TECHNIC_STORE when it names an Iceberg store (its value, with any password, is read at run start)
     executor: str = "multiprocess"  # or "celery" (TECHNIC_EXECUTOR)
@@ -257,7 +257,7 @@ class Environment:
             http_timeout_seconds=env_number(env, "TECHNIC_HTTP_TIMEOUT_SECONDS", 20.0, 0.1, 600.0, float),
             alerts=AlertSettings.read(env),
             live=live_source(env.get("TECHNIC_LIVE", "") or "off"),
-            replay_speed=env_number(env, "TECHNIC_REPLAY_SPEED", 60.0, 0.0, 100_000.0, float),
+            replay_speed=env_number(env, "TECHNIC_REPLAY_SPEED", DEFAULT_REPLAY_SPEED, 0.0, 100_000.0, float),
             polygon_ws_url=ws_url(env.get("TECHNIC_POLYGON_WS_URL", "")),
             store_var=store_setting(env.get("TECHNIC_STORE", "")),
             executor=executor_setting(env),

@@ -19,5 +19,6 @@ def settings_error(exc) -> str:
     for e in errors():
         field = ".".join(str(p) for p in e["loc"])
         value = e.get("input")
-        parts.append(f"{field}={value!r}: {e['msg']}" if field and not isinstance(value, dict) else e["msg"])
+        msg = e["msg"].removeprefix("Value error, ")  # a validator's own message, as written
+        parts.append(f"{field}={value!r}: {msg}" if field and not isinstance(value, dict) else msg)
     return "; ".join(parts)

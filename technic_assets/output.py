@@ -14,17 +14,30 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 FORMATS = ("table", "csv", "json", "markdown")
 EXPORT_FORMATS = ("parquet", "csv")
-DEFAULT_COLUMNS = ["rank", "symbol", "sector", "merit_score", "ics_score", "alpha_5d", "close", "rsi_14", "roc_63",
-                   "reasons"]
+# What a trader reads first (the name, the day's move) before the scores and the reasons.
+DEFAULT_COLUMNS = ["rank", "symbol", "name", "sector", "close", "change_pct", "volume", "rel_volume", "merit_score",
+                   "ics_score", "alpha_5d", "rsi_14", "roc_63", "reasons"]
+NAME_WIDTH = 24  # a text table's names are cut to this (a program's formats keep them whole)
 CHANGE_COLUMNS = ["change", "symbol", "rank", "previous_rank", "rank_move", "merit_score", "score_change"]
 # The alpha forecasts are z-scores (a forecast excess return in units of the day's cross-sectional
 # deviation), not % returns: every format says so, in the column's name and, in JSON, in `units`.
 Z_COLUMNS = {"alpha_5d": "alpha_5d_z", "alpha_10d": "alpha_10d_z"}
 UNITS = {"alpha_5d_z": "z-score: the 5-session excess-return forecast in units of the day's cross-sectional deviation",
          "alpha_10d_z": "z-score: the 10-session excess-return forecast in units of the day's cross-sectional deviation"}
+
+
+SIMULATED = "simulated"  # market.factory.label of the built-in market, as stored with each day's rows
+
+
+def titled(title: str, source: str) -> str:
+    """A human format's title, saying so when the data is the built-in market's: made-up prices and
+    names must never pass for a real market's."""
+    return f"{title} -- SIMULATED DATA (the built-in market, not real prices)" if source == SIMULATED else title
 
 
 def pick_columns(frame: pd.DataFrame, wanted: list[str] | None, default: list[str]) -> pd.DataFrame:
@@ -40,8 +53,9 @@ def pick_columns(frame: pd.DataFrame, wanted: list[str] | None, default: list[st
 def render(frame: pd.DataFrame, fmt: str, *, title: str, day: str, source: str, screen: str = "default") -> str:
     """`frame` as text in `fmt`; `title` heads the human formats, `day`, `source` and `screen` label the others."""
     frame = frame.rename(columns=Z_COLUMNS)
+    title = titled(title, source)
     if fmt == "table":
-        return f"\n{title}\n\n{_pretty(frame).to_string(index=False)}\n"
+        return f"\n{title}\n\n{_pretty(frame, cut_names=True).to_string(index=False)}\n"
     if fmt == "markdown":
         head = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
         body = "".join("| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |\n"
@@ -71,7 +85,7 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _pretty(frame: pd.DataFrame) -> pd.DataFrame:
+def _pretty(frame: pd.DataFrame, cut_names: bool = False) -> pd.DataFrame:
     view = frame.copy()
     for col in view.columns:
         if col in UNITS:
@@ -80,6 +94,15 @@ def _pretty(frame: pd.DataFrame) -> pd.DataFrame:
             view[col] = view[col].map(lambda v: "-" if pd.isna(v) else f"{int(v):+d}" if col == "rank_move" else str(int(v)))
         elif col == "close":
             view[col] = view[col].map(lambda v: f"{v:,.2f}")
+        elif col == "change_pct":
+            view[col] = view[col].map(lambda v: "-" if pd.isna(v) else f"{v:+.2f}")  # no % sign: the column's name says it
+        elif col == "volume":
+            view[col] = view[col].map(lambda v: "-" if pd.isna(v) else f"{v:,.0f}")
+        elif col == "rel_volume":
+            view[col] = view[col].map(lambda v: "-" if pd.isna(v) else f"{v:.2f}x")
+        elif col == "name" and cut_names:
+            view[col] = view[col].map(lambda v: v if not isinstance(v, str) or len(v) <= NAME_WIDTH
+                                      else v[: NAME_WIDTH - 3] + "...")
         elif view[col].dtype.kind == "f":
             view[col] = view[col].map(lambda v: "-" if pd.isna(v) else f"{v:.1f}")
     return view
@@ -93,13 +116,23 @@ def write_text(text: str, output: str | None) -> None:
     _atomic(Path(output), lambda tmp: Path(tmp).write_text(text))
 
 
-def write_table(frame: pd.DataFrame, fmt: str, output: str) -> None:
-    """A stored table's rows to `output` as Parquet or CSV, whole or not at all."""
+def write_table(frame: pd.DataFrame, fmt: str, output: str, sources: dict | None = None) -> None:
+    """A stored table's rows to `output` as Parquet or CSV, whole or not at all, saying where the data
+    came from (`sources`: date -> the source's label, "simulated" for the built-in market): in CSV a
+    `source` column on every row (a leading comment line would be read as data by spreadsheets and by
+    pandas without `comment=`), in Parquet the file's metadata `technic.source` (the sources, comma
+    separated) beside the rows as they are stored."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"--format {fmt!r}: want one of {', '.join(EXPORT_FORMATS)}")
+    known = sources or {}
     if fmt == "parquet":
-        _atomic(Path(output), lambda tmp: frame.to_parquet(tmp, index=False))
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        label = ", ".join(sorted({known.get(pd.Timestamp(d), "unknown") for d in frame["date"].unique()}))
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"technic.source": label.encode()})
+        _atomic(Path(output), lambda tmp: pq.write_table(table, tmp))
     else:
+        if "source" not in frame.columns and "date" in frame.columns:
+            frame = frame.assign(source=pd.to_datetime(frame["date"]).map(known).fillna("unknown"))
         _atomic(Path(output), lambda tmp: spreadsheet_safe(frame).to_csv(tmp, index=False))
 
 

@@ -12,6 +12,7 @@ from technic_assets.cli.run import FOUNDATION, SETTINGS_FREE
 from technic_assets_tests.snapshots import query
 
 DAY = "2025-06-02"
+SIMULATED = " -- SIMULATED DATA (the built-in market, not real prices)"  # every title of the built-in market
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 
 
@@ -19,8 +20,8 @@ def test_scan_prints_the_top_n_and_top_reads_it_back(warm_store, capsys):
     assert main(["scan", "--date", DAY, "--top", "5", "--style", "swing"]) == 0
     out, err = capsys.readouterr()
     lines = [line for line in out.splitlines() if line.strip()]
-    assert lines[0] == f"Technic top 5 for {DAY}, screen adhoc"  # one-off settings: a screen of their own
-    assert lines[1].split()[:3] == ["rank", "symbol", "sector"]
+    assert lines[0] == f"Technic top 5 for {DAY}, screen adhoc{SIMULATED}"  # one-off settings: a screen of their own
+    assert lines[1].split()[:4] == ["rank", "symbol", "name", "sector"]
     assert [line.split()[0] for line in lines[2:]] == ["1", "2", "3", "4", "5"]
     assert "done  ranked_top_n" in err  # progress lines while it works
     assert main(["top", "--date", DAY, "--screen", "adhoc"]) == 0
@@ -28,7 +29,7 @@ def test_scan_prints_the_top_n_and_top_reads_it_back(warm_store, capsys):
     assert again.strip() == out.strip()
     assert main(["top", "--date", DAY]) == 0  # the saved default screen, untouched by the one-off
     default, _ = capsys.readouterr()
-    assert default.splitlines()[1] == f"Technic top 25 for {DAY}, screen default"
+    assert default.splitlines()[1] == f"Technic top 25 for {DAY}, screen default{SIMULATED}"
 
 
 def test_a_warm_scan_redoes_only_what_its_settings_change_and_equals_a_full_run(warm_store, tmp_path, monkeypatch,
@@ -124,7 +125,7 @@ def test_top_for_other_tools_csv_json_markdown_columns_and_a_file(warm_store, tm
     out = tmp_path / "top.md"
     assert main(["top", "--date", DAY, "--format", "markdown", "--output", str(out)]) == 0
     lines = out.read_text().splitlines()
-    assert lines[0] == f"## Technic top {len(stored)} for {DAY}, screen default"
+    assert lines[0] == f"## Technic top {len(stored)} for {DAY}, screen default{SIMULATED}"
     assert lines[2].startswith("| rank | symbol |")
     assert len([line for line in lines if line.startswith("| ")]) == len(stored) + 1
     with pytest.raises(SystemExit, match="no column 'nope'"):

@@ -59,7 +59,7 @@ def test_sql_and_path_lookalikes_are_stored_verbatim_and_filtered_as_data(evil_r
     (["scan", "--top", "0"], "top_n=0: Input should be greater than or equal to 1"),
     (["scan", "--top", "1000000000"], "top_n=1000000000: Input should be less than or equal to 500"),
     (["scan", "--style", "x'; DROP TABLE t; --"], "style=\"x'; DROP TABLE t; --\": Input should be 'swing', 'medium' or 'position'"),
-    (["scan", "--sector", "../../etc/passwd"], "sectors.0='../../etc/passwd': Input should be 'Information Technology'"),
+    (["scan", "--sector", "../../etc/passwd"], "sectors=['../../etc/passwd']: sector '../../etc/passwd' is not a sector; the sectors are Information Technology"),
     (["scan", "--date", "2025-13-45"], "is not a date"),
     (["scan", "--date", "1990-01-02"], "scan date 1990-01-02 needs 300 sessions of history"),  # and the range
     (["scan", "--date", "2025-06-07"], "not an NYSE trading day"),

@@ -106,3 +106,15 @@ def test_a_day_of_a_parquet_source_replays_to_its_official_bars():
     assert (mb.volume.sum(axis=1) == official["volume"].to_numpy()).all()
     with pytest.raises(ValueError, match="has no bars for 2021-03-01"):
         replay_bars(env, pd.Timestamp("2021-03-01"))
+
+
+def test_the_default_pace_is_one_a_person_can_watch_and_says_how_long_it_takes():
+    """390 minutes (210 on the 13:00 close after Thanksgiving) at the default 2 a second, by hand: 195 s
+    and 105 s; at the old default of 60 the session was over in 6.5 s."""
+    from technic_assets.environment import Environment
+    from technic_assets.live.replay import replay_length
+
+    assert Environment.read({}).replay_speed == 2.0
+    assert replay_length("2025-06-03", 2.0) == "390 market minutes at 2 a second: 3 min 15 s"
+    assert replay_length("2025-11-28", 2.0) == "210 market minutes at 2 a second: 1 min 45 s"
+    assert replay_length("2025-06-03", 60.0) == "390 market minutes at 60 a second: 6.5 s"

@@ -5,6 +5,7 @@
                                                   a one-off screen, kept as the screen "adhoc"
     technic top  [--date YYYY-MM-DD] [--format table|csv|json|markdown] [--output FILE] [--columns A,B]
                  [--top N] [--changes]        a stored top N (or its changes since the previous session)
+    technic why SYMBOL [--screen NAME] [--date YYYY-MM-DD]   its rank and scores, or the rule that dropped it
     technic export TABLE --from DATE --to DATE [--format parquet|csv] [--output FILE]
     technic backtest [--screen NAME] [--from D] [--to D] [--horizon H] [--cost-bps C] [--benchmark SYM]
                      [--style S] [--sector X] [--top N] [--set FIELD=VALUE] [--format table|json|csv]
@@ -29,14 +30,14 @@ import warnings
 
 import pandas as pd
 
-from technic_assets.cli import backfill, backtest, export, plan, scan, serve, top, watch, worker
+from technic_assets.cli import backfill, backtest, export, plan, scan, serve, top, watch, why, worker
 from technic_assets.core.calendar import first_session, utc_now
 from technic_assets.environment import Environment
 
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 warnings.filterwarnings("ignore", message=".*is in preview.*")
 
-COMMANDS = (scan, top, export, backtest, plan, serve, watch, worker, backfill)  # in `technic --help`'s order
+COMMANDS = (scan, top, why, export, backtest, plan, serve, watch, worker, backfill)  # in `technic --help`'s order
 
 
 def parser() -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from technic_assets.backtest import as_csv, as_json, as_table
 from technic_assets.cli.dates import resolve_stored_date
+from technic_assets.cli.options import add_screen_option, add_screen_settings
 from technic_assets.cli.stored import open_store, pick_screen
 from technic_assets.config import ScanSettings, scan_settings, settings_json
 from technic_assets.environment import Environment
@@ -20,7 +21,7 @@ from technic_assets.track import stored_record
 def add_parser(sub) -> None:
     back = sub.add_parser("backtest", help="a stored screen's track record: bought at the next close, after costs, "
                                            "against the universe, a benchmark, momentum and random books")
-    back.add_argument("--screen", help="which saved screen (default: \"default\", or the only one stored)")
+    add_screen_option(back, "which saved screen")
     back.add_argument("--from", dest="start", help="first stored day (default: the first)")
     back.add_argument("--to", dest="end", help="last stored day (default: the last)")
     back.add_argument("--horizon", type=int, default=5, help="sessions each pick is held (default 5)")
@@ -28,10 +29,7 @@ def add_parser(sub) -> None:
     back.add_argument("--benchmark", default="SPY", help="the benchmark symbol (default SPY)")
     back.add_argument("--format", choices=["table", "json", "csv"], default="table",
                       help="table (default), json (the measures), csv (each book's value by session)")
-    back.add_argument("--style", help="re-screen the stored days in this style (swing, medium, position)")
-    back.add_argument("--sector", action="append", default=[], help="re-screen keeping only this GICS sector "
-                                                                     "(repeatable)")
-    back.add_argument("--top", type=int, help="re-screen with this many picks")
+    add_screen_settings(back, "re-screen the stored days", "the saved screen's")
     back.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                       help="re-screen with any scan setting changed, e.g. --set min_price=10 (repeatable)")
     back.set_defaults(run=run)

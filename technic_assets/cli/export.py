@@ -41,7 +41,7 @@ def run(args, env: Environment, now: pd.Timestamp) -> int:
         raise SystemExit(f"error: {args.table} holds no rows from {start:%Y-%m-%d} to {end:%Y-%m-%d} in {path}")
     output = args.output or f"{args.table}_{start:%Y%m%d}_{end:%Y%m%d}.{args.format}"
     try:
-        write_table(rows, args.format, output)
+        write_table(rows, args.format, output, history.sources())
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
     print(f"{len(rows):,} rows of {args.table} ({start:%Y-%m-%d} .. {end:%Y-%m-%d}) -> {output}", file=sys.stderr)

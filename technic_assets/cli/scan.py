@@ -9,12 +9,14 @@ import time
 import pandas as pd
 
 from technic_assets.cli.dates import resolve_date
+from technic_assets.cli.options import add_screen_settings
 from technic_assets.cli.plan import request_plan
 from technic_assets.cli.run import run_scan
+from technic_assets.cli.stored import with_day_move
 from technic_assets.config import ScanSettings
 from technic_assets.environment import Environment
 from technic_assets.errors import settings_error
-from technic_assets.market.factory import is_remote
+from technic_assets.market.factory import is_remote, label as source_label
 from technic_assets.output import DEFAULT_COLUMNS, pick_columns, render
 from technic_assets.resources import build_resources
 from technic_assets.screens import ADHOC_SCREEN, Screens
@@ -24,10 +26,7 @@ def add_parser(sub) -> None:
     scan = sub.add_parser("scan", help="run the daily scan for a date and print the top N")
     scan.add_argument("--date", help="NYSE trading day (default: the latest closed session)")
     scan.add_argument("--screen", help="rank only this saved screen (default: every saved screen)")
-    scan.add_argument("--top", type=int, help="a one-off screen: how many picks (default 25)")
-    scan.add_argument("--style", help="a one-off screen: swing, medium or position (default medium)")
-    scan.add_argument("--sector", action="append", default=[], help="a one-off screen: keep only this GICS sector "
-                                                                     "(repeatable)")
+    add_screen_settings(scan, "a one-off screen")
     scan.add_argument("--refresh", action="store_true", help="recompute every asset, even those the store holds "
                                                               "(the day's bars are read from the store)")
     scan.add_argument("--replace-bars", action="store_true",
@@ -37,9 +36,9 @@ def add_parser(sub) -> None:
     scan.set_defaults(run=run)
 
 
-def print_table(top: pd.DataFrame, day: str, screen: str, out=None) -> None:
+def print_table(top: pd.DataFrame, day: str, screen: str, source: str, out=None) -> None:
     text = render(pick_columns(top, None, DEFAULT_COLUMNS), "table", title=f"Technic top {len(top)} for {day}, "
-                  f"screen {screen}", day=day, source="")
+                  f"screen {screen}", day=day, source=source)
     print(text, file=out or sys.stdout, end="")
 
 
@@ -71,7 +70,7 @@ def run(args, env: Environment, now: pd.Timestamp) -> int:
     started = time.perf_counter()
     result = run_scan(day, settings, env, resources=resources, screens=screens, quiet=args.quiet,
                       refresh=args.refresh, replace_bars=args.replace_bars)
-    print_table(result, day, names[0])
+    print_table(with_day_move(result, resources["store"].history, day), day, names[0], source_label(env.market))
     if len(names) > 1:
         print(f"\nAlso ranked: {', '.join(names[1:])} (technic top --screen NAME)")
     if not args.quiet:

@@ -7,9 +7,11 @@ import time
 import pandas as pd
 
 from technic_assets.config import ScanSettings
+from technic_assets.core.calendar import nyse
 from technic_assets.environment import Environment, ServeLimits
 from technic_assets.live.day import DayNotFound
 from technic_assets.live.engine import LiveEngine
+from technic_assets.live.replay import replay_length
 from technic_assets.live.server import create_app, live_mode, saved_screens_of
 from technic_assets.live.serving import listen, serve
 from technic_assets.screens import Screens
@@ -55,6 +57,9 @@ def serve_day(env: Environment, host: str, port: int, date: str | None) -> None:
     except (ValueError, DayNotFound) as exc:
         sock.close()
         raise SystemExit(f"error: {exc}") from None
+    replaying = (f"; replaying {nyse().next_session(engine.day):%Y-%m-%d}, "
+                 f"{replay_length(nyse().next_session(engine.day), env.replay_speed)} (TECHNIC_REPLAY_SPEED)"
+                 if mode == "replay" else "")
     serve(create_app(engine, mode=mode, screens=saved, host=host, limits=limits), sock,
           announce=f"Serving {engine.day:%Y-%m-%d} ({len(engine.universe)} listings, loaded in "
-                   f"{time.perf_counter() - started:.1f}s; TECHNIC_LIVE={mode}) at http://{host}:{port}/")
+                   f"{time.perf_counter() - started:.1f}s; TECHNIC_LIVE={mode}{replaying}) at http://{host}:{port}/")

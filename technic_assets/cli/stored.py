@@ -1,5 +1,5 @@
-"""What the reading commands (top, export, backtest) share: the store opened as the settings name it,
-and the screen to show when none is asked for."""
+"""What the reading commands (scan, top, export, backtest, why) share: the store opened as the settings
+name it, the screen to show when none is asked for, and the day's move beside a top N."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from technic_assets.config import ScanSettings
+from technic_assets.core.calendar import sessions_back
+from technic_assets.core.day_move import BASE_SESSIONS, MOVE_COLUMNS, day_move
 from technic_assets.environment import Environment
 from technic_assets.resources import build_resources
 from technic_assets.screens import Screens
@@ -38,3 +40,15 @@ def pick_screen(tops: pd.DataFrame, asked: str | None, env: Environment, day: st
     if len(stored) == 1:
         return stored[0]
     raise SystemExit(f"error: several screens stored for {day} ({', '.join(stored)}); pick one with --screen")
+
+
+def with_day_move(rows: pd.DataFrame, history, day: str) -> pd.DataFrame:
+    """`rows` (a top N) with each symbol's % change, volume and relative volume on `day` (core.day_move),
+    from the stored bars of the sessions before it; NaN where the store lacks them."""
+    rows = rows.drop(columns=[c for c in MOVE_COLUMNS if c in rows.columns])
+    window = sessions_back(day, BASE_SESSIONS + 1)
+    bars = history.read_span("price_bars", window[0], window[-1])
+    if bars.empty or "split_ratio" not in bars:
+        return rows.assign(**{c: float("nan") for c in MOVE_COLUMNS})
+    bars = bars[bars["symbol"].isin(set(rows["symbol"]))]
+    return rows.merge(day_move(bars, pd.Timestamp(day)), on="symbol", how="left")

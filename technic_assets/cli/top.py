@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from technic_assets.cli.dates import resolve_stored_date
-from technic_assets.cli.stored import open_store, pick_screen
+from technic_assets.cli.stored import open_store, pick_screen, with_day_move
 from technic_assets.core.calendar import nyse
 from technic_assets.environment import Environment
 from technic_assets.output import CHANGE_COLUMNS, DEFAULT_COLUMNS, FORMATS, format_for, pick_columns, render, write_text
@@ -61,6 +61,7 @@ def run(args, env: Environment, now: pd.Timestamp) -> int:
         rows = rows.sort_values("rank").reset_index(drop=True)
         if args.top is not None:
             rows = rows[rows["rank"] <= args.top]
+        rows = with_day_move(rows, history, day)
         title, default = f"Technic top {len(rows)} for {day}, screen {screen}", DEFAULT_COLUMNS
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
     try:

@@ -107,6 +107,34 @@ def drop_reasons(df: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings
     return df, pd.Series(reason, index=df.index, dtype="object"), chosen
 
 
+def drop_detail(reason: str, row, settings: FilterSettings, sectors_kept, day: pd.Timestamp) -> str:
+    """Why one symbol fell, in words with its number against the bound ("close 3.12 < min_price 5.00"):
+    `row` is its listing and indicators (what drop_reasons read), `reason` the rule drop_reasons gave it,
+    `sectors_kept` the sectors it kept. For a person asking "why is X not in my list?"."""
+    def num(name: str, fmt: str) -> str:
+        value = row.get(name)
+        return "unknown" if value is None or pd.isna(value) else format(value, fmt)
+
+    last = row.get("last_date")
+    texts = {
+        "invalid_ticker": f"ticker {row.get('symbol')!r} is not 1-5 capital letters with an optional .X class",
+        "leveraged_or_inverse": "a leveraged or inverse ETF",
+        "etf": "an ETF, and include_etfs is off",
+        "no_bar_today": f"no bar on {day:%Y-%m-%d} (last bar: "
+                        f"{'none' if last is None or pd.isna(last) else f'{pd.Timestamp(last):%Y-%m-%d}'})",
+        "split_unverified": "a split in the window whose ratio the price gap contradicts",
+        "insufficient_history": f"{num('n_bars', '.0f')} bars < min_history {settings.min_history}",
+        "price_below_min": f"close {num('close', ',.2f')} < min_price {settings.min_price:,.2f}",
+        "price_above_max": f"close {num('close', ',.2f')} > max_price {settings.max_price or 0:,.2f}",
+        "dollar_volume_below_min": f"20-day average dollar volume {num('adv_20', ',.0f')} < min_dollar_volume "
+                                   f"{settings.min_dollar_volume:,.0f}",
+        "volatility_insane": f"price CV over 63 sessions {num('price_cv_63', '.3f')} > max_price_cv "
+                             f"{settings.max_price_cv:.3f}",
+        "sector_not_selected": f"sector {row.get('sector')!r} is not among those kept ({', '.join(sectors_kept)})",
+    }
+    return f"{reason}: {texts.get(reason, 'no detail known')}"
+
+
 class NothingPassed(ValueError):
     """The filter left no symbols on a day; `counts` says how many each rule dropped."""
 

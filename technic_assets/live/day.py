@@ -25,7 +25,7 @@ import pandas as pd
 
 from technic_assets.core.factors import FACTORS
 from technic_assets.core.indicators import LOOKBACK
-from technic_assets.core.schema import GICS_SECTORS
+from technic_assets.core.sectors import SECTOR_CHOICES
 from technic_assets.core.scoring import ICS_WEIGHTS
 from technic_assets.storage.connection import SCHEMA, column_exists, connect, quoted, table, table_exists
 from technic_assets.storage.history import stored_columns, with_added_columns
@@ -172,11 +172,11 @@ def load_day(path: str, day=None, *, screen: str = "default", default_alpha_weig
     finally:
         conn.close()
     bars = read_window(path, day, sessions) if window else None
-    sectors = set(kept["sector"]) - {"ETF", "Unknown"}
+    sectors = set(kept["sector"]) - {"ETF"}  # "Unknown" too: a screen of --sector Unknown kept them
     return StoredDay(
         path=path, day=day, sessions=sessions, universe=universe, indicators=indicators,
         fundamentals=fundamentals, splits=splits, window_bars=bars, regime=regime, forecasts=forecasts,
         ranked_top_n=top.sort_values("rank").reset_index(drop=True), filtered_symbols=set(kept["symbol"]),
         style=_style(factors, ics), alpha_weight=_alpha_weight(merit, default_alpha_weight), top_n=len(top),
-        sectors=tuple(s for s in GICS_SECTORS if s in sectors), include_etfs=bool((kept["type"] == "ETF").any()),
+        sectors=tuple(s for s in SECTOR_CHOICES if s in sectors), include_etfs=bool((kept["type"] == "ETF").any()),
     )

@@ -39,6 +39,7 @@ from technic_assets.core.indicators import INDICATOR_COLUMNS
 from technic_assets.core.regime import classify_regime
 from technic_assets.core.scoring import explain
 from technic_assets.core.screen import Prepared, prepare
+from technic_assets.core.universe_filter import drop_detail
 from technic_assets.live.day import StoredDay, load_day
 from technic_assets.live.screen import LIQUIDITY_COLUMNS, ScreenResult, Snapshot, screen_cross_section, with_top_n
 
@@ -225,7 +226,9 @@ class LiveEngine:
             out["data_age_s"] = plain_value(snap.ages[symbol])
         reason = result.reasons.get(symbol, pd.NA)
         if pd.notna(reason):
-            return {**out, "passed": False, "dropped_by": reason, "rank": None}
+            seen = {**listing.iloc[0].to_dict(), **(ind.iloc[0].to_dict() if len(ind) else {})}
+            detail = drop_detail(reason, seen, result.settings.filter_settings(), result.sectors_kept, snap.day)
+            return {**out, "passed": False, "dropped_by": reason, "drop_detail": detail, "rank": None}
         row = result.scored[result.scored["symbol"] == symbol].iloc[0]
         contrib = {k.removeprefix("merit_contrib_"): plain_value(row[k]) for k in row.index
                    if k.startswith("merit_contrib_")}

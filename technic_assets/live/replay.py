@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from technic_assets.config import DEFAULT_REPLAY_SPEED
 from technic_assets.live.feed import FeedStatus, FormingBars
 
 
@@ -33,6 +34,16 @@ class MinuteBars:
     close: np.ndarray
     volume: np.ndarray
     split_ratio: np.ndarray  # [S], the day's ex-date ratios
+
+
+def replay_length(day, speed: float) -> str:
+    """How long a replay of `day` takes at `speed` market minutes per second, said for a person."""
+    minutes = len(session_minutes(day))
+    if speed == 0:
+        return f"{minutes} market minutes at once (TECHNIC_REPLAY_SPEED=0: no pause)"
+    seconds = round(minutes / speed)
+    took = f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{minutes / speed:.1f} s"
+    return f"{minutes} market minutes at {speed:g} a second: {took}"
 
 
 def session_minutes(day) -> pd.DatetimeIndex:
@@ -95,7 +106,7 @@ class ReplayFeed:
 
     source = "replay"
 
-    def __init__(self, day_bars: pd.DataFrame, day, *, speed: float = 60.0, seed: int = 0, start_minute: int = 0,
+    def __init__(self, day_bars: pd.DataFrame, day, *, speed: float = DEFAULT_REPLAY_SPEED, seed: int = 0, start_minute: int = 0,
                  sleep=asyncio.sleep, clock=time.monotonic):
         if speed < 0:
             raise ValueError(f"speed={speed}: the replay speed must be >= 0 market minutes per second")
