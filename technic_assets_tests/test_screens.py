@@ -23,7 +23,8 @@ KEYS = ["rank", "symbol", "merit_score", "ics_score"]
     ("screens:\n  energy: {sectorz: [Energy]}\n", "screen 'energy': unknown field 'sectorz'"),
     ("screens:\n  big: {top_n: 0}\n", "screen 'big': top_n=0: Input should be greater than or equal to 1"),
     ("screens:\n  band: {min_price: 10, max_price: 5}\n", "screen 'band': .*max_price=5.0 must be above min_price=10.0"),
-    ("screens:\n  crypto: {sectors: [Crypto]}\n", "screen 'crypto': sectors.0='Crypto'"),
+    ("screens:\n  crypto: {sectors: [Crypto]}\n",
+     "screen 'crypto': sectors=.'Crypto'.: sector 'Crypto' is not a sector; the sectors are Information"),
     ("screens:\n  Big Caps: {}\n", "screen name 'Big Caps' must be lower-case"),
     # the later would silently win, and its rows overwrite the earlier's stored result
     ("screens:\n  energy: {top_n: 5}\n  swing: {}\n  energy: {top_n: 9}\n", "'energy' is given twice \\(lines 2 and 4\\)"),
