@@ -21,13 +21,37 @@ def test_the_market_has_what_a_scanner_must_handle():
     m = SyntheticMarket(seed=7, n_stocks=6000)
     listings = m.listings(DAY)
     symbols = set(listings["symbol"])
-    assert {"SPY", "QQQ", "HYG", "LQD", "SHY", "TLT", "IEF", "VIXY", "BRK.B", "TQQQ", "SQQQ"} <= symbols
+    assert {"SPY", "QQQ", "HYG", "LQD", "SHY", "TLT", "IEF", "VIXY", "BRKB.Z", "TQQQ", "SQQQ"} <= symbols
     assert 5600 <= len(listings) <= 6300
     assert listings["sector"].nunique() == 12  # 11 GICS sectors and ETF
     assert listings["is_leveraged"].sum() >= 20
     assert "AB1" in symbols and "TOOLONG" in symbols  # malformed tickers exist to be filtered
     later = m.listings(pd.Timestamp("2026-06-01"))
     assert set(later["symbol"]) - symbols and symbols - set(later["symbol"])  # IPOs and delistings
+
+
+def test_made_up_tickers_cannot_pass_for_real_ones():
+    """Every ticker the simulation makes up ends in ".Z" (a class no US listing uses; valid to the filter);
+    the only real tickers are the reference funds the regime and the benchmark read by name, simulated as
+    funds and named "(simulated)". Checked against the fund list the file sources use (us_etfs.csv) and
+    the shared real file's symbols: before, 108 made-up stocks of 6,000 were real ETF tickers (VV, JOJO,
+    TRTY among the 200 of the tests), which a file of these bars without a type column would type as funds."""
+    from technic_assets.core.universe_filter import is_valid_ticker
+    from technic_assets.market.known_etfs import listed_etfs
+    from technic_assets.market.synthetic import _LEVERAGED, _MALFORMED, _PLAIN_ETFS, _SECTOR_ETFS
+    from technic_assets_tests.conftest import shared_file
+
+    listings = SyntheticMarket(seed=7, n_stocks=6000).listings(DAY)
+    reference = set(_PLAIN_ETFS) | set(_SECTOR_ETFS) | set(_LEVERAGED)
+    made_up = listings[~listings["symbol"].isin(reference | set(_MALFORMED))]
+    assert listings["symbol"].is_unique and made_up["symbol"].str.endswith(".Z").all()
+    assert made_up["symbol"].map(is_valid_ticker).all()
+    real = set(pd.read_parquet(shared_file("market", "us_equities_daily_2017_2020.parquet"), columns=["symbol"])["symbol"])
+    funds = set(listed_etfs().index)
+    assert not set(made_up["symbol"]) & (real | funds)
+    kept_real = listings[listings["symbol"].isin(reference)]
+    assert (kept_real["type"] == "ETF").all() and kept_real["name"].str.endswith("(simulated)").all()
+    assert listings.loc[listings["symbol"] == "SPY", "name"].item() == "S&P 500 ETF (simulated)"
 
 
 def test_bars_are_sane_with_splits_and_halts():
@@ -60,9 +84,14 @@ def test_planted_signal_only_uses_reports_published_before_the_day():
 
 def test_dividends_leave_every_price_as_it_was():
     """The prices, volumes and splits of 2023 hash as they did before dividends were simulated
-    (the hash of the bars of commit a049808, taken then), so no stored series and no benchmark moved."""
+    (the hash of the bars of commit a049808, taken then), so no stored series and no benchmark moved.
+    The made-up tickers have since gained ".Z" (and the share classes new names): given their old names
+    back, the bars hash the same, so the new names moved nothing else either."""
     bars = SyntheticMarket(seed=7, n_stocks=300).daily_bars(pd.Timestamp("2023-01-03"), pd.Timestamp("2023-12-29"))
     assert len(bars) == 144162
+    renamed = dict(zip(["BRKB.Z", "BFB.Z", "HEIA.Z", "LENB.Z", "MOGA.Z", "GEFB.Z", "CWENA.Z", "FOXAB.Z", "UHALB.Z", "BIOB.Z"],
+                       ["BRK.B", "BF.B", "HEI.A", "LEN.B", "MOG.A", "GEF.B", "CWEN.A", "FOXA.B", "UHAL.B", "BIO.B"]))
+    bars["symbol"] = bars["symbol"].map(lambda s: renamed.get(s, s.removesuffix(".Z")))
     assert int(pd.util.hash_pandas_object(bars.drop(columns="dividend"), index=False).sum() % 2**61) == 2197021027181450995
 
 

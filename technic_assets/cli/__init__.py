@@ -12,7 +12,8 @@
                                               a stored screen's track record against its baselines
     technic plan [--date YYYY-MM-DD]          the requests a scan will make, and how long they take
     technic serve [--host 127.0.0.1] [--port 8000] [--date YYYY-MM-DD]   the live server and web page
-    technic watch [--url http://127.0.0.1:8000]                           the live table in a terminal
+    technic watch [--url http://127.0.0.1:8000] [--screen NAME] [--style S] [--top N] [--sector X]
+                                              the live table in a terminal, fitted to its width
     technic worker [--name NAME] [--concurrency N]   serve steps of runs on the Celery executor
     technic backfill --from YYYY-MM-DD --to YYYY-MM-DD [--wait]   an asset backfill the daemon carries out
 

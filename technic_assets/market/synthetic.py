@@ -1,8 +1,9 @@
 """The built-in simulated US market: deterministic, offline, realistic enough to give every stage work.
 
 About 6,000 listings (common stocks in the 11 GICS sectors, plain ETFs including the regime ETFs SPY QQQ
-HYG LQD SHY TLT IEF VIXY, leveraged and inverse ETFs, penny stocks, illiquid names, share classes such as
-BRK.B, malformed tickers), IPOs and delistings over time, and daily bars from a factor model:
+HYG LQD SHY TLT IEF VIXY, leveraged and inverse ETFs, penny stocks, illiquid names, share classes,
+malformed tickers), IPOs and delistings over time, and daily bars from a factor model. Every ticker it
+makes up ends in ".Z" (SIMULATED_SUFFIX), so none can pass for a real listing:
 
     r[i,t] = drift[i] + beta[i] m[t] + load[i] s[sector(i),t] + rates_load[i] b[t]
              + sigma[i,t] (eps[i,t] + KAPPA * signal[i,t])
@@ -66,6 +67,10 @@ _PLAIN_ETFS = {
     "GLD": (125.0, 0.05, None, 0.0, 0.3, 0.008, 0.0, 1.5e9),
     "AGG": (106.0, 0.0, None, 0.0, 0.8, 0.0004, 0.0, 6e8),
 }
+_FUND_NAMES = {"SPY": "S&P 500 ETF", "QQQ": "Nasdaq-100 ETF", "IWM": "Russell 2000 ETF", "DIA": "Dow Jones ETF",
+               "HYG": "High Yield Bond ETF", "LQD": "Investment Grade Bond ETF", "SHY": "1-3 Year Treasury ETF",
+               "TLT": "20+ Year Treasury ETF", "IEF": "7-10 Year Treasury ETF", "VIXY": "VIX Futures ETF",
+               "GLD": "Gold ETF", "AGG": "Aggregate Bond ETF"}
 _SECTOR_ETFS = ["XLK", "XLF", "XLV", "XLY", "XLI", "XLC", "XLE", "XLP", "XLB", "XLRE", "XLU"]
 # annual dividend yield of the ETFs that pay one (none: VIXY, GLD, the leveraged, the other ETFs)
 _ETF_YIELDS = {"SPY": 0.015, "QQQ": 0.006, "IWM": 0.012, "DIA": 0.018, "HYG": 0.05, "LQD": 0.035, "SHY": 0.02,
@@ -81,7 +86,15 @@ _LEVERAGED = {
     "ERX": ("XLE", 2), "ERY": ("XLE", -2), "LABU": ("XLV", 3), "LABD": ("XLV", -3), "NUGT": ("GLD", 2),
     "DUST": ("GLD", -2),
 }
-_SHARE_CLASSES = ["BRK.B", "BF.B", "HEI.A", "LEN.B", "MOG.A", "GEF.B", "CWEN.A", "FOXA.B", "UHAL.B", "BIO.B"]
+# Simulated tickers cannot pass for real ones: every ticker the simulation makes up ends in the class
+# suffix ".Z", which no US listing uses (1-5 letters and a one-letter class: valid to the filter, like
+# BRK.B). Checked against the fund list (market/us_etfs.csv) and the shared real file's 3,756 symbols
+# (test_market_synthetic). The funds the regime, the benchmark and the fund evidence
+# read by name (SPY, QQQ, HYG, ..., the sector ETFs, the leveraged ones) keep their tickers and are named
+# for what they stand for, "(simulated)"; the malformed tickers stay malformed, to be filtered.
+SIMULATED_SUFFIX = ".Z"
+# share classes: a second share of a made-up issuer (root and class letter), simulated like any other
+_SHARE_CLASSES = ["BRKB.Z", "BFB.Z", "HEIA.Z", "LENB.Z", "MOGA.Z", "GEFB.Z", "CWENA.Z", "FOXAB.Z", "UHALB.Z", "BIOB.Z"]
 _MALFORMED = ["AB1", "X-Y", "TOOLONG", "A_B", "ABC.DEF", "QQ$", "ZZZZZZ", "12AB", "AAPL.WS.A", "BR K",
               "MM2X", "LONGNAME", "W.X.Y", "ab", "C++", "N/A", "TEST1", "XX.XX", "Q!", "DOT."]
 _WORDS_A = ["Apex", "Blue", "Cedar", "Delta", "Eagle", "First", "Global", "Harbor", "Iron", "Jade",
@@ -160,7 +173,7 @@ def _ticker(rng: np.random.Generator, taken: set[str]) -> str:
 
 
 def _tickers(rng: np.random.Generator, count: int, taken: set[str]) -> list[str]:
-    """`count` new unique tickers of 1-5 letters, mostly 3-4."""
+    """`count` new unique tickers of 1-5 letters, mostly 3-4, and SIMULATED_SUFFIX."""
     out: list[str] = []
     letters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
     while len(out) < count:
@@ -168,10 +181,12 @@ def _tickers(rng: np.random.Generator, count: int, taken: set[str]) -> list[str]
         lengths = rng.choice([1, 2, 3, 4, 5], size=2 * k, p=[0.01, 0.06, 0.38, 0.45, 0.10])
         chars = letters[rng.integers(0, 26, (2 * k, 5))]
         for length, row in zip(lengths, chars):
+            # drawn and checked as letters, as before the suffix (the same names for the same draws), and
+            # never a share class's name (BRKB.Z): then the next draw, as for a name taken
             sym = "".join(row[:length])
-            if sym not in taken and len(out) < count:
+            if sym not in taken and sym + SIMULATED_SUFFIX not in taken and len(out) < count:
                 taken.add(sym)
-                out.append(sym)
+                out.append(sym + SIMULATED_SUFFIX)
     return out
 
 
@@ -217,18 +232,22 @@ def _build_listings(seed: int, n_stocks: int) -> pd.DataFrame:
 
     for sym, (p, b, sec, sl, bl, v, d, dv) in _PLAIN_ETFS.items():
         row(sym, "ETF", "ETF", p, b, 0.0, bl, v, d, dv, exch="ARCA")
+        rows[-1]["name"] = f"{_FUND_NAMES[sym]} (simulated)"  # after row()'s draws: the rest is unchanged
         rows[-1]["sector_idx"] = sector_idx.get(sec, -1)
         rows[-1]["sector_load"] = sl
     for sym, sec in zip(_SECTOR_ETFS, GICS_SECTORS):
         row(sym, "ETF", "ETF", rng.uniform(40, 150), 1.0, 0.0, _BOND_LOAD.get(sec, 0.0), 0.002, 0.0,
             rng.uniform(2e8, 2e9), exch="ARCA")
         rows[-1]["sector_idx"], rows[-1]["sector_load"] = sector_idx[sec], 1.0
+    for r, sec in zip(rows[len(_PLAIN_ETFS):], GICS_SECTORS):
+        r["name"] = f"{sec} sector ETF (simulated)"
     by_symbol = {r["symbol"]: r for r in rows}
     for sym, (under, lev) in _LEVERAGED.items():
         u = by_symbol[under]
         row(sym, "ETF", "ETF", rng.uniform(15, 90), lev * u["beta"], 0.0, lev * u["bond_load"],
             abs(lev) * u["idio_vol"], lev * u["drift"] - 0.0004, rng.uniform(5e7, 2e9), lev=lev,
             exch="ARCA")
+        rows[-1]["name"] = f"{lev:+g}x {under} ETF (simulated)"
         rows[-1]["sector_idx"], rows[-1]["sector_load"] = u["sector_idx"], lev * u["sector_load"]
     for _ in range(250):  # other plain ETFs
         sec = GICS_SECTORS[rng.integers(11)]
