@@ -127,7 +127,8 @@ def write_table(frame: pd.DataFrame, fmt: str, output: str, sources: dict | None
     known = sources or {}
     if fmt == "parquet":
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        label = ", ".join(sorted({known.get(pd.Timestamp(d), "unknown") for d in frame["date"].unique()}))
+        days = frame["date"].unique() if "date" in frame.columns else list(known)
+        label = ", ".join(sorted({known.get(pd.Timestamp(d), "unknown") for d in days})) or "unknown"
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"technic.source": label.encode()})
         _atomic(Path(output), lambda tmp: pq.write_table(table, tmp))
     else:
