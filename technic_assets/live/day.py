@@ -135,19 +135,13 @@ def _inferred_settings(history: History, day: pd.Timestamp, screen: str, top: pd
     return settings, _alpha_weight(merit, default_alpha_weight)
 
 
-def _forecasts(history: History, location: str, day: pd.Timestamp, universe, indicators,
-               fundamentals) -> pd.DataFrame:
+def _forecasts(history: History, day: pd.Timestamp, universe, indicators, fundamentals) -> pd.DataFrame:
     """The day's models applied to every listing (core.alpha_model.forecasts_for_days)."""
     models = _day_rows(history, "alpha_model", day)
     everyone = pd.DataFrame({"date": day, "symbol": universe["symbol"].to_numpy()})
     if models.empty:
         return everyone.drop(columns="date").assign(alpha_5d=np.nan, alpha_10d=np.nan)
-    boosters = {}
-    for model_id in models["model_id"]:
-        blob = history.query("alpha_models", f"SELECT model FROM {SCHEMA}.alpha_models WHERE model_id = ?", [model_id])
-        if blob is None or blob.empty:
-            raise DayNotFound(f"alpha model {model_id!r} of {day:%Y-%m-%d} is not in the store {_where(location)}")
-        boosters[model_id] = load_booster(bytes(blob["model"].iloc[0]))
+    boosters = {model_id: load_booster(history.model_bytes(model_id)) for model_id in models["model_id"]}
     out, _ = forecasts_for_days(everyone, indicators.assign(date=day), fundamentals.assign(date=day),
                                 models.assign(date=day), boosters.__getitem__)
     return out[["symbol", "alpha_5d", "alpha_10d"]]
@@ -187,7 +181,7 @@ def load_day(location: str, day=None, *, screen: str = "default", default_alpha_
     splits = history.query("price_bars", f"SELECT date, symbol, split_ratio FROM {SCHEMA}.price_bars WHERE date >= ? "
                            "AND date <= ? AND split_ratio <> 1.0 ORDER BY symbol, date",
                            [window_start(day, sessions).to_pydatetime(), day.to_pydatetime()])
-    forecasts = _forecasts(history, location, day, universe, indicators, fundamentals)
+    forecasts = _forecasts(history, day, universe, indicators, fundamentals)
     recorded = top["settings"].dropna().unique()
     if len(recorded):
         settings, weight = settings_from_record(recorded[0])

@@ -209,6 +209,14 @@ class History:
                 conn.execute(f"INSERT INTO {SCHEMA}.filings_coverage VALUES (?, ?)",
                              [_ts(first), _ts(min(last, covered_through))]).fetchall()
 
+    def model_bytes(self, model_id: str) -> bytes:
+        """A stored alpha model's serialized booster; an id the store lacks is an error naming it."""
+        found = self.query("alpha_models", f"SELECT model FROM {SCHEMA}.alpha_models WHERE model_id = ?", [model_id])
+        if found is None or found.empty:
+            raise ValueError(f"alpha model {model_id!r} is not in the store {self.path}: "
+                             "materialize alpha_model for the day first")
+        return bytes(found["model"].iloc[0])
+
     def read_filings(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         return self.query("filings", f"SELECT * FROM {SCHEMA}.filings WHERE published >= ? AND published <= ?",
                           [_ts(start), _ts(end)])
