@@ -31,7 +31,7 @@ from technic_assets.core.factors import FACTORS
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.core.schema import BAR_COLUMNS, GICS_SECTORS
 from technic_assets.core.scoring import ICS_WEIGHTS
-from technic_assets.storage.connection import SCHEMA, quoted, table
+from technic_assets.storage.connection import SCHEMA, quoted
 from technic_assets.storage.history import History, screen_span, stored_columns, with_added_columns
 from technic_assets.storage.iceberg import is_iceberg, redacted
 from technic_assets.storage.resource import history_for
@@ -69,9 +69,6 @@ class StoredDay:
         return self.settings.top_n
 
 
-SCREENED = ("filtered_universe", "factors", "ics", "merit", "ranked_top_n")
-
-
 def _reader(location: str) -> History:
     """The store's history, read-only; a missing DuckDB file is DayNotFound, not an empty store."""
     if not is_iceberg(location) and not Path(location).exists():
@@ -96,15 +93,10 @@ def latest_scanned_day(history: History, screen: str = "default") -> pd.Timestam
 
 
 def _day_rows(history: History, name: str, day: pd.Timestamp, screen: str = "default") -> pd.DataFrame:
-    """Table `name`'s rows of `day` (of `screen` where the table is one a screen changes), without the
-    date and screen columns; none where the table is not there."""
-    if name in SCREENED:
-        rows = screen_span(history, name, day, day, None, screen)
-    else:
-        rows = history.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} WHERE date = ?", [day.to_pydatetime()])
-    if rows is None:
-        return pd.DataFrame()
-    return with_added_columns(name, rows).drop(columns=[c for c in ("date", "screen") if c in rows.columns])
+    """Table `name`'s rows of `day` (of `screen`, where the table is one a screen changes: it has the
+    column), without the date and screen columns; none where the table is not there."""
+    rows = with_added_columns(name, screen_span(history, name, day, day, None, screen))
+    return rows.drop(columns=[c for c in ("date", "screen") if c in rows.columns])
 
 
 def _style(factors: pd.DataFrame, ics: pd.DataFrame) -> str:
