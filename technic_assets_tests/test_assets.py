@@ -156,7 +156,7 @@ def test_a_filter_that_leaves_nothing_says_so_and_writes_no_partition(store_path
 
 
 def test_the_cli_refuses_a_closed_day():
-    from technic_assets.cli import resolve_date
+    from technic_assets.cli.dates import resolve_date
     from technic_assets.environment import Environment
 
     env = Environment()

@@ -7,7 +7,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from technic_assets.cli import FOUNDATION, SETTINGS_FREE, main
+from technic_assets.cli import main
+from technic_assets.cli.run import FOUNDATION, SETTINGS_FREE
 from technic_assets_tests.snapshots import query
 
 DAY = "2025-06-02"

@@ -457,7 +457,7 @@ class _OneBehind(SyntheticMarket):
 
 
 def test_the_cli_default_date_is_the_sources_latest_session():
-    from technic_assets.cli import resolve_date
+    from technic_assets.cli.dates import resolve_date
     from technic_assets.environment import Environment
 
     now = pd.Timestamp("2025-06-10 17:00", tz="America/New_York")  # a Tuesday after the close
