@@ -6,6 +6,7 @@ these same models, so a field added here is known everywhere.
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 from typing import Literal
 
@@ -99,3 +100,17 @@ def scan_settings(values=None, **overrides) -> ScanSettings:
 def settings_json(settings: ScanSettings) -> dict:
     """The settings as JSON values (sectors by name)."""
     return settings.model_dump(mode="json")
+
+
+def settings_record(settings: ScanSettings, alpha_weight: float) -> str:
+    """What a screen's rows were made with, stored beside them as JSON (every field, and the alpha
+    weight MERIT blended), so that a reader gets them back instead of inferring them from the scores."""
+    return json.dumps({**settings_json(settings), "alpha_weight": float(alpha_weight)}, sort_keys=True)
+
+
+def settings_from_record(text: str) -> tuple[ScanSettings, float]:
+    """(ScanSettings, alpha weight) of a stored settings_record; a field this version no longer knows is
+    an error naming it (the rows were made by settings it cannot reproduce)."""
+    values = json.loads(text)
+    weight = values.pop("alpha_weight")
+    return ScanSettings(**values), float(weight)

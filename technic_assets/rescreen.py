@@ -94,10 +94,7 @@ def _forecast(history, day, listed, ind, fund, models, lacking, fc, boosters) ->
     """`fc` with the names in `lacking` forecast by the day's stored models (core.alpha_model)."""
     for model_id in models["model_id"]:
         if model_id not in boosters:
-            blob = history.query("alpha_models", "SELECT model FROM technic.alpha_models WHERE model_id = ?", [model_id])
-            if blob is None or blob.empty:
-                raise ValueError(f"alpha model {model_id!r} of {day:%Y-%m-%d} is not in the store")
-            boosters[model_id] = load_booster(bytes(blob["model"].iloc[0]))
+            boosters[model_id] = load_booster(history.model_bytes(model_id))
     rows = pd.DataFrame({"date": day, "symbol": listed["symbol"].to_numpy()[lacking]})
     made, _ = forecasts_for_days(rows, ind.assign(date=day), fund.assign(date=day), models.assign(date=day),
                                  boosters.__getitem__)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 
+from technic_assets.live.engine import LiveEngine
 from technic_assets.storage.iceberg import IcebergStore, parse_store_url
 from technic_assets.storage.iceberg_history import IcebergHistory, IcebergModelRegistry
 from technic_assets_tests.graph import ASSETS, resources
@@ -40,7 +41,7 @@ def test_the_store_url_is_checked_and_its_password_never_shown():
     assert "s3cret" not in str(err.value)
 
 
-def test_a_day_of_the_whole_graph_is_the_same_on_both_backends(tmp_path, monkeypatch, iceberg_store):
+def test_a_day_of_the_whole_graph_is_the_same_on_both_backends_and_served_alike(tmp_path, monkeypatch, iceberg_store):
     """Every table, the models included (alpha on), row for row and type for type."""
     monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(tmp_path / "store.duckdb"))
     assert materialize(ASSETS, partition_key=DAY, resources=resources(80), instance=DagsterInstance.ephemeral()).success
@@ -54,6 +55,14 @@ def test_a_day_of_the_whole_graph_is_the_same_on_both_backends(tmp_path, monkeyp
     for name, frame in reference.items():
         assert len(frame) or name in ("alpha_evaluation", "changes", "track_record"), name  # the first day: no past
         pd.testing.assert_frame_equal(stored[name], frame, obj=name)
+
+    # and `technic serve` serves either: the live engine reads its day through the storage interface
+    on_iceberg, on_file = LiveEngine.load(iceberg_store, DAY), LiveEngine.load(tmp_path / "store.duckdb", DAY)
+    assert on_iceberg.stored.settings_stored and on_iceberg.day_settings == on_file.day_settings
+    pd.testing.assert_frame_equal(on_iceberg.window_bars, on_file.window_bars)
+    pd.testing.assert_frame_equal(on_iceberg.stored.forecasts, on_file.stored.forecasts)
+    pd.testing.assert_frame_equal(on_iceberg.screen().top, on_file.screen().top)
+    assert on_iceberg.screen().top["symbol"].tolist() == stored["ranked_top_n"].sort_values("rank")["symbol"].tolist()
 
 
 def _day(day: str, writer: int, rows: int = 50) -> pd.DataFrame:

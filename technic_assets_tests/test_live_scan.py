@@ -4,8 +4,10 @@ the warm day (built with the default settings) screens one sector in swing style
 screen "adhoc". An engine loaded for that screen reads its settings back from the store and gives back
 its top N."""
 
+import duckdb
 import pandas as pd
 
+from technic_assets.config import ScanSettings
 from technic_assets.core.scoring import TOP_COLUMNS
 from technic_assets.live.engine import LiveEngine, scan_settings
 from technic_assets.storage import History
@@ -33,3 +35,30 @@ def test_a_one_sector_screen_equals_the_daily_scan_for_that_sector(warm_store):
     assert after.settings_match
     pd.testing.assert_frame_equal(after.screen().top[TOP_COLUMNS].reset_index(drop=True),
                                   scanned[TOP_COLUMNS].reset_index(drop=True), check_dtype=False, rtol=1e-12)
+
+
+def test_a_saved_screens_settings_are_stored_with_its_rows_and_read_back_not_inferred(warm_store, tmp_path):
+    """Bounds leave no trace in the scores (a price floor only removes names), so an engine that had to
+    infer them from the tables would serve this screen with the default floor: they are stored."""
+    screens = tmp_path / "screens.yaml"
+    screens.write_text("screens:\n  tight: {style: position, top_n: 7, min_price: 20, max_price_cv: 0.3, "
+                       "min_dollar_volume: 2000000}\n")
+    run = run_cli(["scan", "--date", WARM_DAY, "--screen", "tight", "--quiet"],
+                  {"TECHNIC_DUCKDB_PATH": str(warm_store), "TECHNIC_SCREENS": str(screens), "TECHNIC_ALPHA_WEIGHT": "0.2"})
+    assert run.returncode == 0, run.stderr
+
+    engine = LiveEngine.load(warm_store, screen="tight", default_alpha_weight=0.9)
+    assert engine.stored.settings_stored
+    assert engine.day_settings == ScanSettings(style="position", top_n=7, min_price=20.0, max_price_cv=0.3,
+                                               min_dollar_volume=2_000_000.0)
+    assert engine.stored.alpha_weight == 0.2  # the run's, not the default the loader was given
+    assert engine.settings_match
+
+
+def test_a_store_from_before_stored_settings_has_them_inferred_and_says_so(warm_store):
+    with duckdb.connect(str(warm_store)) as conn:
+        conn.execute("ALTER TABLE technic.ranked_top_n DROP COLUMN settings")
+    engine = LiveEngine.load(warm_store)
+    assert not engine.stored.settings_stored
+    assert engine.day_settings == ScanSettings()  # the warm day was built with the defaults
+    assert engine.settings_match

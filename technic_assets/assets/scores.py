@@ -17,7 +17,7 @@ from technic_assets.assets.common import (
     table_metadata,
 )
 from technic_assets.charts import contributions_svg, markdown_image, sector_mix_svg
-from technic_assets.config import AlphaSettings, ScanSettings
+from technic_assets.config import AlphaSettings, ScanSettings, settings_record
 from technic_assets.core.calendar import DATE_FMT, nyse
 from technic_assets.core.changes import CHANGE_COLUMNS, changes_between, empty_changes, summary
 from technic_assets.core.factors import FACTORS
@@ -90,20 +90,21 @@ def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.D
     kinds={"duckdb", "pandas"},
     metadata={**STORE_METADATA, **schema({"date": "timestamp", "screen": "saved screen", "rank": "1..N",
                                            "symbol": "string", "merit_score": "0-100",
-                                           "ics_score": "0-100", "reasons": "largest contributions"})},
+                                           "ics_score": "0-100", "reasons": "largest contributions",
+                                           "settings": "the screen's settings and alpha weight, as run (JSON)"})},
     check_specs=[AssetCheckSpec("top_n_ranked", asset="ranked_top_n",
                                 description="N rows (or all there are) per screen, ranks 1..N, MERIT descending")],
     description="The published picks: top N by MERIT with the key indicators and the reasons behind each.",
 )
 def ranked_top_n(context, merit: pd.DataFrame, filtered_universe: pd.DataFrame, indicators: pd.DataFrame,
-                 scan: ScanSettings, screens: Screens):
+                 scan: ScanSettings, alpha: AlphaSettings, screens: Screens):
     days = scan_days(context)
     frames, checks, tables, charts = {}, [], {}, {}
     screens_run = screens.resolve(scan)
     for s in screens_run:
         top, available = rank_for_days(screen_rows(merit, s.name), screen_rows(filtered_universe, s.name),
                                        indicators, s.settings.top_n)
-        frames[s.name] = top
+        frames[s.name] = top.assign(settings=settings_record(s.settings, alpha.weight))
         ranked = by_day(top, days)
         checks += [(s.name, day, *ranked_properly(ranked[day], s.settings.top_n, available.get(day, 0))) for day in days]
         last = ranked[days[-1]]

@@ -14,8 +14,8 @@ from technic_assets.live.engine import LiveEngine
 from technic_assets.live.replay import replay_length
 from technic_assets.live.server import create_app, live_mode, saved_screens_of
 from technic_assets.live.serving import listen, serve
+from technic_assets.resources import build_resources
 from technic_assets.screens import Screens
-from technic_assets.storage import db_path
 
 
 def add_parser(sub) -> None:
@@ -53,7 +53,8 @@ def serve_day(env: Environment, host: str, port: int, date: str | None) -> None:
         raise SystemExit(f"error: {exc}") from None
     try:
         started = time.perf_counter()
-        engine = LiveEngine.load(db_path(env.duckdb_path), date, screen=primary, wait_for_window=False)
+        store = build_resources(env)["store"].location  # the DuckDB file, or the Iceberg store (TECHNIC_STORE)
+        engine = LiveEngine.load(store, date, screen=primary, wait_for_window=False)
     except (ValueError, DayNotFound) as exc:
         sock.close()
         raise SystemExit(f"error: {exc}") from None

@@ -2,8 +2,9 @@
 its number against the bound. The answer is the live engine's `symbol` (what `GET /api/symbol/X`
 serves), on the day read from the store: one function for the page, the API and the terminal.
 
-The screen's settings are the screens file's for a saved screen, else those the day was built with,
-read back from its rows (a one-off "adhoc" screen), as `technic serve` takes them.
+The screen's settings are those it was scanned with that day, stored with its rows (read back from its
+scores for an older store's day), so the answer is about the list that was ranked, whatever the screens
+file says now.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from technic_assets.config import ScanSettings
 from technic_assets.environment import Environment
 from technic_assets.live.day import DayNotFound
 from technic_assets.live.engine import LiveEngine
-from technic_assets.live.server import saved_screens_of
+from technic_assets.resources import build_resources
 from technic_assets.screens import Screens
-from technic_assets.storage import db_path
 
 
 def add_parser(sub) -> None:
@@ -34,13 +34,12 @@ def run(args, env: Environment, now: pd.Timestamp) -> int:
         raise SystemExit(f"error: symbol {args.symbol[:40]!r} is not a ticker")
     date = resolve_stored_date(args.date, None) if args.date else None
     try:
-        saved = saved_screens_of(env.screens_path)
         screen = args.screen or Screens(path=env.screens_path).primary(ScanSettings())
-        engine = LiveEngine.load(db_path(env.duckdb_path), date, screen=screen,
-                                 default_alpha_weight=env.alpha_weight)
+        store = build_resources(env)["store"].location  # the DuckDB file, or the Iceberg store (TECHNIC_STORE)
+        engine = LiveEngine.load(store, date, screen=screen, default_alpha_weight=env.alpha_weight)
     except (ValueError, DayNotFound) as exc:
         raise SystemExit(f"error: {exc}") from None
-    settings = saved.get(screen, engine.day_settings)
+    settings = engine.day_settings
     found = engine.symbol(symbol, settings)
     day = f"{engine.day:%Y-%m-%d}"
     if found is None:

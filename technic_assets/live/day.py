@@ -7,12 +7,13 @@ for every listing serves any screen), the stored top N, and the LOOKBACK-session
 (the intraday continuation and the charts read it).
 
 The day is one saved screen's (the primary, "default", unless asked): the tables a screen changes
-(filtered_universe, factors, ics, merit, ranked_top_n) are read for it alone. The settings the day was
-built with are not a table of their own; they are read back from what the
-day's tables hold: the style from the ICS contributions (contribution = weight x factor z-score),
-the alpha weight from MERIT's alpha contribution (weight x alpha z-score), the sectors and ETFs from
-the filtered universe, N from the top N. Price and liquidity bounds are the scan's defaults; the
-engine checks that they give back the stored filtered universe and says so (`settings_match`).
+(filtered_universe, factors, ics, merit, ranked_top_n) are read for it alone. Every read goes through
+the storage interface (storage.history), so a DuckDB file and an Iceberg store serve alike.
+
+The settings the day was built with are stored with its top N (`settings`, JSON) and read back. A
+store written before they were has none: for such a day alone they are inferred from what its tables
+hold (the style from the ICS contributions, the alpha weight from MERIT's, the sectors and ETFs from
+the filtered universe, N from the top N, bounds at their defaults), and `settings_stored` says so.
 """
 
 from __future__ import annotations
@@ -23,12 +24,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from technic_assets.config import ScanSettings, scan_settings, settings_from_record
+from technic_assets.core.alpha_model import forecasts_for_days, load_booster
+from technic_assets.core.calendar import nyse
 from technic_assets.core.factors import FACTORS
 from technic_assets.core.indicators import LOOKBACK
-from technic_assets.core.sectors import SECTOR_CHOICES
+from technic_assets.core.schema import BAR_COLUMNS, GICS_SECTORS
 from technic_assets.core.scoring import ICS_WEIGHTS
-from technic_assets.storage.connection import SCHEMA, column_exists, connect, quoted, table, table_exists
-from technic_assets.storage.history import stored_columns, with_added_columns
+from technic_assets.storage.connection import SCHEMA, quoted
+from technic_assets.storage.history import History, screen_span, stored_columns, with_added_columns
+from technic_assets.storage.iceberg import is_iceberg, redacted
+from technic_assets.storage.resource import history_for
 
 
 class DayNotFound(LookupError):
@@ -37,7 +43,7 @@ class DayNotFound(LookupError):
 
 @dataclass
 class StoredDay:
-    path: str
+    path: str                           # the store's location: a DuckDB file or an Iceberg store URL
     day: pd.Timestamp
     sessions: pd.DatetimeIndex          # the trading calendar (every NYSE session)
     universe: pd.DataFrame              # LISTING_COLUMNS (+ valid_ticker), no date
@@ -49,39 +55,47 @@ class StoredDay:
     forecasts: pd.DataFrame             # symbol, alpha_5d, alpha_10d for every listing (NaN: no model)
     ranked_top_n: pd.DataFrame          # the stored top N, by rank
     filtered_symbols: set               # the stored filtered universe
-    style: str
-    alpha_weight: float
-    top_n: int
-    sectors: tuple[str, ...]
-    include_etfs: bool
+    settings: ScanSettings              # what the day's screen was run with
+    alpha_weight: float                 # the share of MERIT given to the forecasts
+    settings_stored: bool               # read back (True) or inferred from an older store's tables (False)
     stats: dict = field(default_factory=dict)
 
+    @property
+    def style(self) -> str:
+        return self.settings.style
 
-SCREENED = ("filtered_universe", "factors", "ics", "merit", "ranked_top_n")
+    @property
+    def top_n(self) -> int:
+        return self.settings.top_n
 
 
-def _screened(conn, name: str) -> str:
-    """The SQL condition on a screen (bound as the last parameter) where the table has screens."""
-    return " AND coalesce(screen, 'default') = ?" if column_exists(conn, SCHEMA, name, "screen") else ""
+def _reader(location: str) -> History:
+    """The store's history, read-only; a missing DuckDB file is DayNotFound, not an empty store."""
+    if not is_iceberg(location) and not Path(location).exists():
+        raise DayNotFound(f"no store at {location}; run `technic scan` first")
+    return history_for(location, read_only=True)
 
 
-def latest_scanned_day(conn, screen: str = "default") -> pd.Timestamp:
-    if not table_exists(conn, "ranked_top_n"):
+def _where(location: str) -> str:
+    return redacted(location) if is_iceberg(location) else location
+
+
+def latest_scanned_day(history: History, screen: str = "default") -> pd.Timestamp:
+    head = history.query("ranked_top_n", f"SELECT * FROM {SCHEMA}.ranked_top_n LIMIT 0", [])
+    if head is None:
         raise DayNotFound("the store has no ranked_top_n yet; run `technic scan` first")
-    where = _screened(conn, "ranked_top_n")
-    found = conn.execute(f"SELECT max(date) FROM {SCHEMA}.ranked_top_n WHERE true{where}",
-                         [screen] if where else []).fetchone()[0]
-    if found is None:
+    where = " WHERE coalesce(screen, 'default') = ?" if "screen" in head.columns else ""
+    found = history.query("ranked_top_n", f"SELECT max(date) AS day FROM {SCHEMA}.ranked_top_n{where}",
+                          [screen] if where else [])["day"].iloc[0]
+    if pd.isna(found):
         raise DayNotFound(f"the store's ranked_top_n holds no day of the screen {screen!r}; run `technic scan` first")
     return pd.Timestamp(found)
 
 
-def _day_rows(conn, name: str, day: pd.Timestamp, screen: str = "default") -> pd.DataFrame:
-    if not table_exists(conn, name):
-        return pd.DataFrame()
-    where = _screened(conn, name) if name in SCREENED else ""
-    rows = conn.execute(f"SELECT * FROM {SCHEMA}.{table(name)} WHERE date = ?{where}",
-                        [day.to_pydatetime(), *([screen] if where else [])]).fetchdf()
+def _day_rows(history: History, name: str, day: pd.Timestamp, screen: str = "default") -> pd.DataFrame:
+    """Table `name`'s rows of `day` (of `screen`, where the table is one a screen changes: it has the
+    column), without the date and screen columns; none where the table is not there."""
+    rows = with_added_columns(name, screen_span(history, name, day, day, None, screen))
     return rows.drop(columns=[c for c in ("date", "screen") if c in rows.columns])
 
 
@@ -102,20 +116,24 @@ def _alpha_weight(merit: pd.DataFrame, default: float) -> float:
     return float(np.median(merit["merit_contrib_alpha"].to_numpy(dtype=float)[usable] / z[usable]))
 
 
-def _forecasts(path: str, day: pd.Timestamp, conn, universe, indicators, fundamentals) -> pd.DataFrame:
-    """The day's models applied to every listing (core.alpha_model.forecasts_for_days)."""
-    from technic_assets.core.alpha_model import forecasts_for_days, load_booster
+def _inferred_settings(history: History, day: pd.Timestamp, screen: str, top: pd.DataFrame, kept: pd.DataFrame,
+                       default_alpha_weight: float) -> tuple[ScanSettings, float]:
+    """An older store's settings, read back from its scores (see the module's docstring)."""
+    factors, ics, merit = (_day_rows(history, n, day, screen) for n in ("factors", "ics", "merit"))
+    sectors = set(kept["sector"]) - {"ETF", "Unknown"}
+    settings = scan_settings(style=_style(factors, ics), top_n=len(top),
+                             sectors=[s for s in GICS_SECTORS if s in sectors],
+                             include_etfs=bool((kept["type"] == "ETF").any()))
+    return settings, _alpha_weight(merit, default_alpha_weight)
 
-    models = _day_rows(conn, "alpha_model", day)
+
+def _forecasts(history: History, day: pd.Timestamp, universe, indicators, fundamentals) -> pd.DataFrame:
+    """The day's models applied to every listing (core.alpha_model.forecasts_for_days)."""
+    models = _day_rows(history, "alpha_model", day)
     everyone = pd.DataFrame({"date": day, "symbol": universe["symbol"].to_numpy()})
     if models.empty:
         return everyone.drop(columns="date").assign(alpha_5d=np.nan, alpha_10d=np.nan)
-    boosters = {}
-    for model_id in models["model_id"]:
-        blob = conn.execute(f"SELECT model FROM {SCHEMA}.alpha_models WHERE model_id = ?", [model_id]).fetchone()
-        if blob is None:
-            raise DayNotFound(f"alpha model {model_id!r} of {day:%Y-%m-%d} is not in the store {path}")
-        boosters[model_id] = load_booster(bytes(blob[0]))
+    boosters = {model_id: load_booster(history.model_bytes(model_id)) for model_id in models["model_id"]}
     out, _ = forecasts_for_days(everyone, indicators.assign(date=day), fundamentals.assign(date=day),
                                 models.assign(date=day), boosters.__getitem__)
     return out[["symbol", "alpha_5d", "alpha_10d"]]
@@ -125,58 +143,47 @@ def window_start(day: pd.Timestamp, sessions: pd.DatetimeIndex) -> pd.Timestamp:
     return sessions[max(0, sessions.get_loc(day) - (LOOKBACK - 1))]
 
 
-def read_window(path: str, day: pd.Timestamp, sessions: pd.DatetimeIndex) -> pd.DataFrame:
+def read_window(location: str, day: pd.Timestamp, sessions: pd.DatetimeIndex) -> pd.DataFrame:
     """The raw bars (BAR_COLUMNS) of the LOOKBACK sessions ending on `day`, sorted by symbol and date."""
-    from technic_assets.core.schema import BAR_COLUMNS
-
-    conn = connect(path, read_only=True)
-    try:
-        have = {r[0] for r in conn.execute(f"DESCRIBE SELECT * FROM {SCHEMA}.price_bars").fetchall()}
-        names = ", ".join(quoted(c) for c in stored_columns("price_bars", BAR_COLUMNS, have))
-        found = conn.execute(f"SELECT {names} FROM {SCHEMA}.price_bars WHERE date >= ? AND date <= ? "
-                             "ORDER BY symbol, date",
-                             [window_start(day, sessions).to_pydatetime(), day.to_pydatetime()]).fetchdf()
-    finally:
-        conn.close()
+    history = _reader(location)
+    head = history.query("price_bars", f"SELECT * FROM {SCHEMA}.price_bars LIMIT 0", [])
+    names = ", ".join(quoted(c) for c in stored_columns("price_bars", BAR_COLUMNS, head.columns))
+    found = history.query("price_bars", f"SELECT {names} FROM {SCHEMA}.price_bars WHERE date >= ? AND date <= ? "
+                          "ORDER BY symbol, date", [window_start(day, sessions).to_pydatetime(), day.to_pydatetime()])
     return with_added_columns("price_bars", found, BAR_COLUMNS)
 
 
-def load_day(path: str, day=None, *, screen: str = "default", default_alpha_weight: float = 0.35,
+def load_day(location: str, day=None, *, screen: str = "default", default_alpha_weight: float = 0.35,
              sessions: pd.DatetimeIndex | None = None, window: bool = True) -> StoredDay:
     """Read one scanned day of `screen` (the latest with its ranked_top_n when `day` is None) from the
-    store file; without `window`, all but the window of bars (read_window reads it; the splits in it
-    are read here)."""
-    if not Path(path).exists():
-        raise DayNotFound(f"no store at {path}; run `technic scan` first")
-    if sessions is None:
-        from technic_assets.core.calendar import nyse
-
-        sessions = nyse().sessions
-    conn = connect(path, read_only=True)
-    try:
-        day = latest_scanned_day(conn, screen) if day is None else pd.Timestamp(day)
-        top = _day_rows(conn, "ranked_top_n", day, screen)
-        if top.empty:
-            raise DayNotFound(f"the store {path} holds no ranked_top_n of the screen {screen!r} for "
-                              f"{day:%Y-%m-%d}; run `technic scan --date {day:%Y-%m-%d}` first")
-        universe = _day_rows(conn, "universe", day)
-        indicators = _day_rows(conn, "indicators", day)
-        fundamentals = _day_rows(conn, "fundamentals", day)
-        regime = _day_rows(conn, "market_regime", day).iloc[0].to_dict()
-        factors, ics, merit = (_day_rows(conn, n, day, screen) for n in ("factors", "ics", "merit"))
-        kept = _day_rows(conn, "filtered_universe", day, screen)
-        splits = conn.execute(f"SELECT date, symbol, split_ratio FROM {SCHEMA}.price_bars WHERE date >= ? "
-                              "AND date <= ? AND split_ratio <> 1.0 ORDER BY symbol, date",
-                              [window_start(day, sessions).to_pydatetime(), day.to_pydatetime()]).fetchdf()
-        forecasts = _forecasts(path, day, conn, universe, indicators, fundamentals)
-    finally:
-        conn.close()
-    bars = read_window(path, day, sessions) if window else None
-    sectors = set(kept["sector"]) - {"ETF"}  # "Unknown" too: a screen of --sector Unknown kept them
+    store (a DuckDB file's path or an Iceberg store's URL); without `window`, all but the window of bars
+    (read_window reads it; the splits in it are read here)."""
+    history = _reader(location)
+    sessions = nyse().sessions if sessions is None else sessions
+    day = latest_scanned_day(history, screen) if day is None else pd.Timestamp(day)
+    top = _day_rows(history, "ranked_top_n", day, screen)
+    if top.empty:
+        raise DayNotFound(f"the store {_where(location)} holds no ranked_top_n of the screen {screen!r} for "
+                          f"{day:%Y-%m-%d}; run `technic scan --date {day:%Y-%m-%d}` first")
+    universe = _day_rows(history, "universe", day)
+    indicators = _day_rows(history, "indicators", day)
+    fundamentals = _day_rows(history, "fundamentals", day)
+    regime = _day_rows(history, "market_regime", day).iloc[0].to_dict()
+    kept = _day_rows(history, "filtered_universe", day, screen)
+    splits = history.query("price_bars", f"SELECT date, symbol, split_ratio FROM {SCHEMA}.price_bars WHERE date >= ? "
+                           "AND date <= ? AND split_ratio <> 1.0 ORDER BY symbol, date",
+                           [window_start(day, sessions).to_pydatetime(), day.to_pydatetime()])
+    forecasts = _forecasts(history, day, universe, indicators, fundamentals)
+    recorded = top["settings"].dropna().unique()
+    if len(recorded):
+        settings, weight = settings_from_record(recorded[0])
+    else:
+        settings, weight = _inferred_settings(history, day, screen, top, kept, default_alpha_weight)
+    bars = read_window(location, day, sessions) if window else None
     return StoredDay(
-        path=path, day=day, sessions=sessions, universe=universe, indicators=indicators,
+        path=location, day=day, sessions=sessions, universe=universe, indicators=indicators,
         fundamentals=fundamentals, splits=splits, window_bars=bars, regime=regime, forecasts=forecasts,
-        ranked_top_n=top.sort_values("rank").reset_index(drop=True), filtered_symbols=set(kept["symbol"]),
-        style=_style(factors, ics), alpha_weight=_alpha_weight(merit, default_alpha_weight), top_n=len(top),
-        sectors=tuple(s for s in SECTOR_CHOICES if s in sectors), include_etfs=bool((kept["type"] == "ETF").any()),
+        ranked_top_n=top.drop(columns="settings").sort_values("rank").reset_index(drop=True),
+        filtered_symbols=set(kept["symbol"]), settings=settings, alpha_weight=weight,
+        settings_stored=bool(len(recorded)),
     )

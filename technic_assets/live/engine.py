@@ -40,8 +40,10 @@ from technic_assets.core.regime import classify_regime
 from technic_assets.core.scoring import explain
 from technic_assets.core.screen import Prepared, prepare
 from technic_assets.core.universe_filter import drop_detail
-from technic_assets.live.day import StoredDay, load_day
+from technic_assets.live.day import StoredDay, load_day, read_window
 from technic_assets.live.screen import LIQUIDITY_COLUMNS, ScreenResult, Snapshot, screen_cross_section, with_top_n
+from technic_assets.storage import db_path
+from technic_assets.storage.iceberg import is_iceberg
 
 __all__ = ["LIQUIDITY_COLUMNS", "LiveEngine", "ScreenResult", "Snapshot", "scan_settings", "settings_json",
            "settings_key"]
@@ -101,19 +103,17 @@ class LiveEngine:
     @classmethod
     def load(cls, store_path, day=None, *, screen: str = "default", default_alpha_weight: float | None = None,
              sessions: pd.DatetimeIndex | None = None, wait_for_window: bool = True) -> "LiveEngine":
-        """The scanned `day` (default: the latest with a ranked_top_n) of the store file, read once.
+        """The scanned `day` (default: the latest with a ranked_top_n) of the store (a DuckDB file's path
+        or an Iceberg store's URL), read once.
         Without `wait_for_window` (technic serve) the window of raw bars (the charts' and the intraday
         loop's) is read on a thread: screens are served meanwhile, and `window_bars` waits for it.
         (DuckDB refuses a read-write connection to the file in the same process while that thread
         reads, so the default waits.)"""
-        from technic_assets.live.day import read_window
-        from technic_assets.storage import db_path
-
         if default_alpha_weight is None:
             from technic_assets.environment import Environment
 
             default_alpha_weight = Environment.read().alpha_weight
-        path = db_path(str(store_path))
+        path = str(store_path) if is_iceberg(str(store_path)) else db_path(str(store_path))
         stored = load_day(path, day, screen=screen, default_alpha_weight=default_alpha_weight, sessions=sessions,
                           window=False)
         engine = cls(stored, window_loader=lambda: read_window(path, stored.day, stored.sessions))
@@ -149,13 +149,14 @@ class LiveEngine:
         return self.stored.window_bars
 
     def _day_settings(self):
-        """The settings the day was built with (live.day reads them back from its tables); sectors
-        as the default focus where that gives the same sectors."""
+        """The settings the day was built with, as stored with it; for an older store's day, inferred
+        (live.day), sectors as the default focus where that gives the same sectors."""
         s = self.stored
-        explicit = scan_settings(style=s.style, top_n=s.top_n, sectors=list(s.sectors), include_etfs=s.include_etfs)
-        default = scan_settings(style=s.style, top_n=s.top_n, include_etfs=s.include_etfs)
+        if s.settings_stored:
+            return s.settings
+        default = scan_settings(s.settings, sectors=[])
         kept = set(self.screen(default).scored["symbol"])
-        return default if kept == s.filtered_symbols else explicit
+        return default if kept == s.filtered_symbols else s.settings
 
     # -- reading ------------------------------------------------------------------------------
     @property

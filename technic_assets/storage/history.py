@@ -7,11 +7,20 @@ goes through this one class, so a second storage backend replaces it without tou
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
 
-from technic_assets.storage.connection import SCHEMA, add_missing_columns, quoted, table, table_exists, transaction
+from technic_assets.storage.connection import (
+    SCHEMA,
+    add_missing_columns,
+    connect,
+    quoted,
+    table,
+    table_exists,
+    transaction,
+)
 
 FILINGS_DDL = (f"CREATE TABLE IF NOT EXISTS {SCHEMA}.filings (symbol VARCHAR, period_end TIMESTAMP, "
                "published TIMESTAMP, eps_diluted DOUBLE, eps_basic DOUBLE, revenues DOUBLE, "
@@ -21,7 +30,7 @@ COVERAGE_DDL = f"CREATE TABLE IF NOT EXISTS {SCHEMA}.filings_coverage (first_day
 # Columns a table gained after stores were written, and what a row from before them means: a store
 # written before dividends were kept has no `dividend` column (until its next write adds it, its older
 # rows then NULL), and its bars paid none that we know of. Reads give these values for both.
-ADDED_COLUMNS = {"price_bars": {"dividend": 0.0}}
+ADDED_COLUMNS = {"price_bars": {"dividend": 0.0}, "ranked_top_n": {"settings": None}}  # None: unknown before
 
 
 def with_added_columns(name: str, frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
@@ -31,7 +40,10 @@ def with_added_columns(name: str, frame: pd.DataFrame, columns: list[str] | None
     if not added:
         return frame
     for column, value in added.items():
-        frame[column] = frame[column].fillna(value) if column in frame.columns else value
+        if column not in frame.columns:
+            frame[column] = value
+        elif value is not None:
+            frame[column] = frame[column].fillna(value)
     return frame[columns] if columns is not None else frame
 
 
@@ -49,17 +61,21 @@ def _ts(day: pd.Timestamp):
 class History:
     """Reads and side-table writes of one store file."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, *, read_only: bool = False):
         self.path = path
+        self.read_only = read_only  # a reader beside a writer (technic serve): DuckDB's shared read lock
 
     def query(self, name: str, sql: str, params: list) -> pd.DataFrame | None:
         """The query's rows, or None while the store file or table `name` does not exist yet."""
         if not Path(self.path).exists():
             return None
-        with transaction(self.path) as conn:
+        with self._connection() as conn:
             if not table_exists(conn, table(name)):
                 return None
             return conn.execute(sql, params).fetchdf()
+
+    def _connection(self):
+        return closing(connect(self.path, read_only=True)) if self.read_only else transaction(self.path)
 
     def dates_present(self, name: str, start: pd.Timestamp, end: pd.Timestamp) -> set[pd.Timestamp]:
         """Dates between start and end (inclusive) that table `name` holds rows for."""
@@ -193,19 +209,27 @@ class History:
                 conn.execute(f"INSERT INTO {SCHEMA}.filings_coverage VALUES (?, ?)",
                              [_ts(first), _ts(min(last, covered_through))]).fetchall()
 
+    def model_bytes(self, model_id: str) -> bytes:
+        """A stored alpha model's serialized booster; an id the store lacks is an error naming it."""
+        found = self.query("alpha_models", f"SELECT model FROM {SCHEMA}.alpha_models WHERE model_id = ?", [model_id])
+        if found is None or found.empty:
+            raise ValueError(f"alpha model {model_id!r} is not in the store {self.path}: "
+                             "materialize alpha_model for the day first")
+        return bytes(found["model"].iloc[0])
+
     def read_filings(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         return self.query("filings", f"SELECT * FROM {SCHEMA}.filings WHERE published >= ? AND published <= ?",
                           [_ts(start), _ts(end)])
 
 
-def screen_span(history, name: str, start: pd.Timestamp, end: pd.Timestamp, columns: list[str],
+def screen_span(history, name: str, start: pd.Timestamp, end: pd.Timestamp, columns: list[str] | None,
                 screen: str) -> pd.DataFrame:
-    """`columns` of one screen's stored rows of `name` dated start..end (none, typed, without a table);
+    """`columns` (None: every one) of one screen's stored rows of `name` dated start..end (none, typed, without a table);
     the columns and the screen are chosen in the query, not after reading every row of every screen."""
     head = history.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} LIMIT 0", [])
     if head is None:
-        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns})
-    names = ", ".join(quoted(c) for c in columns)
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns or []})
+    names = ", ".join(quoted(c) for c in columns) if columns else "*"
     if "screen" not in head.columns:
         return history.query(name, f"SELECT {names} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ? "
                                    "ORDER BY date", [_ts(start), _ts(end)])

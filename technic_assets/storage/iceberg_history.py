@@ -15,7 +15,7 @@ import pandas as pd
 from dagster import TimeWindow
 from dagster._core.storage.db_io_manager import DbClient
 
-from technic_assets.storage.connection import SCHEMA, quoted, table
+from technic_assets.storage.connection import quoted, table
 from technic_assets.storage.duckdb_tables import PandasTypeHandler, select_statement, slice_sql
 from technic_assets.storage.history import COVERAGE_DDL, FILINGS_DDL, History
 from technic_assets.storage.iceberg import IcebergStore
@@ -83,14 +83,6 @@ class IcebergModelRegistry(ModelRegistry):
         frame = pd.DataFrame(models, columns=["model_id", "horizon", "trained_for", "config", "meta", "model"])
         frame = frame.drop_duplicates("model_id")
         self.store.replace("alpha_models", frame, one_of("model_id", list(frame["model_id"])), ddl=MODELS_DDL)
-
-    def model_bytes(self, model_id: str) -> bytes:
-        found = self.history.query("alpha_models", f"SELECT model FROM {SCHEMA}.alpha_models WHERE model_id = ?",
-                                   [model_id])
-        if found is None or found.empty:
-            raise ValueError(f"alpha model {model_id!r} is not in the store {self.path}: "
-                             "materialize alpha_model for the day first")
-        return bytes(found["model"].iloc[0])
 
 
 def slice_filter(table_slice):

@@ -34,9 +34,4 @@ class ModelRegistry:
                              [model_id, horizon, trained_for.to_pydatetime(), config, meta, raw]).fetchall()
 
     def model_bytes(self, model_id: str) -> bytes:
-        with transaction(self.path) as conn:
-            rows = conn.execute(f"SELECT model FROM {SCHEMA}.alpha_models WHERE model_id = ?", [model_id]).fetchall()
-        if not rows:
-            raise ValueError(f"alpha model {model_id!r} is not in the store {self.path}: "
-                             "materialize alpha_model for the day first")
-        return bytes(rows[0][0])
+        return self.history.model_bytes(model_id)

@@ -24,13 +24,14 @@ def _iceberg(url: str):
     return IcebergStore(url)
 
 
-def history_for(location: str) -> History:
-    """History of a store location: a DuckDB file's path or an Iceberg store's URL."""
+def history_for(location: str, *, read_only: bool = False) -> History:
+    """History of a store location: a DuckDB file's path or an Iceberg store's URL (whose readers
+    never lock writers out, so `read_only` matters to the file alone)."""
     if is_iceberg(location):
         from technic_assets.storage.iceberg_history import IcebergHistory
 
         return IcebergHistory(_iceberg(location))
-    return History(location)
+    return History(location, read_only=read_only)
 
 
 def registry_for(location: str) -> ModelRegistry:
