@@ -36,18 +36,18 @@ def version(n, rows):
 
 
 FIRST = version(1, [row(1, "AAA", 90.0), row(2, "BBB", 80.0), row(3, "CCC", 70.0)])
-SECOND = version(2, [row(1, "BBB", 91.0), row(2, "AAA", 85.0), row(3, "DDD", 75.0)])  # CCC left, DDD entered
+SECOND = version(2, [row(1, "BBB", 91.0), row(2, "AAA", 85.0), row(3, "DDDDD.Z", 75.0)])  # CCC left, DDDDD.Z entered
 
 
 def test_changes_against_the_last_redraw_by_hand():
     marks, entered, left = changes({"AAA": 1, "BBB": 2, "CCC": 3}, SECOND["rows"])
-    assert marks == {"BBB": "+1", "AAA": "-1", "DDD": "new"} and entered == ["DDD"] and left == ["CCC"]
+    assert marks == {"BBB": "+1", "AAA": "-1", "DDDDD.Z": "new"} and entered == ["DDDDD.Z"] and left == ["CCC"]
     assert changes(None, FIRST["rows"]) == ({}, [], [])
 
 
 @pytest.mark.parametrize("width, header", [
-    # widths by hand, most read first: # 3, symbol 6+2, chg 4+2, MERIT 6+2, close 9+2 = 36; ICS 44; name 66;
-    # sector 90; RSI 97; ROC63 106; the reasons at least 12+2 = 120
+    # widths by hand, most read first: # 3, symbol 7+2 (BRKB.Z, GELJT.Z), chg 4+2, MERIT 6+2, close 9+2 = 37;
+    # ICS 45; name 67; sector 91; RSI 98; ROC63 107; the reasons at least 12+2 = 121
     (40, ["#", "chg", "symbol", "MERIT", "close"]),
     (72, ["#", "chg", "symbol", "name", "MERIT", "ICS", "close"]),
     (160, ["#", "chg", "symbol", "name", "sector", "MERIT", "ICS", "close", "RSI", "ROC63", "why"]),
@@ -55,9 +55,9 @@ def test_changes_against_the_last_redraw_by_hand():
 def test_no_line_is_wider_than_the_width_and_the_columns_least_read_go_first(width, header):
     lines = render(SECOND, width, before={"AAA": 1, "BBB": 2, "CCC": 3}).splitlines()
     assert max(len(line) for line in lines) <= width
-    assert lines[1] == "since the last: 1 entered (DDD), 1 left (CCC), 2 moved"[:width].rstrip()
+    assert lines[1] == "since the last: 1 entered (DDDDD.Z), 1 left (CCC), 2 moved"[:width].rstrip()
     assert lines[3].split() == header
-    assert lines[4].split()[:3] == ["1", "+1", "BBB"] and lines[6].split()[:3] == ["3", "new", "DDD"]
+    assert lines[4].split()[:3] == ["1", "+1", "BBB"] and lines[6].split()[:3] == ["3", "new", "DDDDD.Z"]
 
 
 class Stream(BaseHTTPRequestHandler):
@@ -91,7 +91,7 @@ def test_watch_in_a_pseudo_terminal_fits_it_and_shows_the_change(columns):
     os.close(child)
     seen, deadline = b"", time.monotonic() + 120  # a bound for a stuck child, not a measurement
     try:
-        while not re.search(rb"version 2.*DDD[^\n]*\n", seen, re.S):  # the second frame, to its last row
+        while not re.search(rb"version 2.*DDDDD.Z[^\n]*\n", seen, re.S):  # the second frame, to its last row
             assert time.monotonic() < deadline and proc.poll() is None, seen.decode(errors="replace")
             if select.select([parent], [], [], 1.0)[0]:
                 seen += os.read(parent, 65536)
@@ -105,7 +105,7 @@ def test_watch_in_a_pseudo_terminal_fits_it_and_shows_the_change(columns):
     frames = [f for f in text.split("\x1b[2J\x1b[H") if "version" in f]
     last = [line.rstrip("\r") for line in frames[-1].split("\n") if line.strip()]
     assert max(len(line) for line in last) <= columns
-    assert last[1].startswith("since the last: 1 entered (DDD), 1 left (CCC)")
+    assert last[1].startswith("since the last: 1 entered (DDDDD.Z), 1 left (CCC)")
     body = [line.split() for line in last[3:]]
-    assert [b[:3] for b in body] == [["1", "+1", "BBB"], ["2", "-1", "AAA"], ["3", "new", "DDD"]]
+    assert [b[:3] for b in body] == [["1", "+1", "BBB"], ["2", "-1", "AAA"], ["3", "new", "DDDDD.Z"]]
     assert "n=3" in Stream.paths[0] and "sector=tech" in Stream.paths[0]  # the screen options reach the server

@@ -20,7 +20,7 @@ import urllib.request
 
 # (field, title, width, number format, priority: lower is kept longer); text left-aligned, numbers
 # right-aligned; width 0: whatever the line has left (the reasons)
-COLUMNS = [("rank", "#", 3, "d", 0), ("move", "chg", 4, None, 1), ("symbol", "symbol", 6, None, 0),
+COLUMNS = [("rank", "#", 3, "d", 0), ("move", "chg", 4, None, 1), ("symbol", "symbol", 7, None, 0),
            ("name", "name", 20, None, 6), ("sector", "sector", 22, None, 7),
            ("merit_score", "MERIT", 6, ".1f", 2), ("ics_score", "ICS", 6, ".1f", 5), ("close", "close", 9, ",.2f", 3),
            ("rel_volume", "rvol", 5, ".2f", 4), ("rsi_14", "RSI", 5, ".1f", 8), ("roc_63", "ROC63", 7, ".1f", 9),
