@@ -21,7 +21,7 @@ from technic_assets.track import stored_record
 def add_parser(sub) -> None:
     back = sub.add_parser("backtest", help="a stored screen's track record: bought at the next close, after costs, "
                                            "against the universe, a benchmark, momentum and random books")
-    add_screen_option(back, "which saved screen")
+    add_screen_option(back, "which saved screen", "\"default\", or the only one stored")
     back.add_argument("--from", dest="start", help="first stored day (default: the first)")
     back.add_argument("--to", dest="end", help="last stored day (default: the last)")
     back.add_argument("--horizon", type=int, default=5, help="sessions each pick is held (default 5)")

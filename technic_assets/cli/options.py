@@ -1,12 +1,13 @@
-"""The screen options several commands take, defined once: `scan` (a one-off screen), `backtest` (the
-stored days re-screened) and `watch` (the live screen the server streams) read them the same way, and
+"""The screen options several commands take, defined once: --screen (top, why, backtest, watch) and the
+settings of `scan` (a one-off screen), `backtest` (the stored days re-screened) and `watch` (the live
+screen the server streams), read the same way everywhere;
 ScanSettings checks them wherever they end up (the CLI, or the server's HTTP parser)."""
 
 from __future__ import annotations
 
 
-def add_screen_option(parser, what: str) -> None:
-    parser.add_argument("--screen", help=f"{what} (default: \"default\", or the saved screens' first)")
+def add_screen_option(parser, what: str, unset: str = "\"default\", or the saved screens' first") -> None:
+    parser.add_argument("--screen", help=f"{what} (default: {unset})")
 
 
 def add_screen_settings(parser, purpose: str, unset: str = "") -> None:

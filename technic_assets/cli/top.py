@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from technic_assets.cli.dates import resolve_stored_date
+from technic_assets.cli.options import add_screen_option
 from technic_assets.cli.stored import open_store, pick_screen, with_day_move
 from technic_assets.core.calendar import nyse
 from technic_assets.environment import Environment
@@ -18,7 +19,7 @@ from technic_assets.storage.history import screen_rows
 def add_parser(sub) -> None:
     top = sub.add_parser("top", help="print a stored top N, or what changed since the previous session")
     top.add_argument("--date", help="NYSE trading day (default: the latest stored)")
-    top.add_argument("--screen", help="which saved screen (default: \"default\", or the only one stored)")
+    add_screen_option(top, "which screen", "\"default\", or the only one stored")
     top.add_argument("--format", choices=["table", "csv", "json", "markdown"],
                      help="table (default, for a person), csv, json or markdown (for other tools); with --output "
                           "and no --format, the file's extension says which")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from technic_assets.cli.dates import resolve_stored_date
+from technic_assets.cli.options import add_screen_option
 from technic_assets.config import ScanSettings
 from technic_assets.environment import Environment
 from technic_assets.live.day import DayNotFound
@@ -23,7 +24,7 @@ from technic_assets.screens import Screens
 def add_parser(sub) -> None:
     why = sub.add_parser("why", help="a symbol's rank and scores in a stored screen, or the rule that dropped it")
     why.add_argument("symbol", help="the ticker, e.g. AAPL or BRK.B")
-    why.add_argument("--screen", help="which screen (default: \"default\", or the saved screens' first)")
+    add_screen_option(why, "which screen")
     why.add_argument("--date", help="a scanned day (default: the latest with the screen's top N)")
     why.set_defaults(run=run)
 
