@@ -4,11 +4,16 @@ the built-in market saying it is simulated. On a copy of the warm test store (th
 import csv
 import io
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import pyarrow.parquet as pq
 import pytest
 
 from technic_assets.cli import main
+from technic_assets_tests.live_server import free_port
 from technic_assets_tests.snapshots import query
 
 DAY = "2025-06-02"
@@ -92,3 +97,22 @@ def test_every_export_of_the_built_in_market_says_simulated(warm_store, tmp_path
     parquet = tmp_path / "bars.parquet"
     assert main(["export", "price_bars", "--from", DAY, "--to", DAY, "--output", str(parquet)]) == 0
     assert pq.read_schema(parquet).metadata[b"technic.source"] == b"simulated"
+
+
+def test_serve_says_how_long_a_replay_takes(warm_store, tmp_path, monkeypatch):
+    """TECHNIC_LIVE=replay at the default pace: the day after the warm day (2025-06-03, a full session of
+    390 minutes) at 2 a second is 195 s, said in the start-up line."""
+    monkeypatch.setenv("TECHNIC_LIVE", "replay")
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "technic_assets.cli", "serve", "--port", str(free_port())],
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120  # a bound for a stuck process, not a measurement
+        while "Serving" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    assert "replaying 2025-06-03, 390 market minutes at 2 a second: 3 min 15 s" in log.read_text()
