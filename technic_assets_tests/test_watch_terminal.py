@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from technic_assets.live.watch import changes, render
+from technic_assets.live.watch import changes, render, watch
 
 LONG = "Consolidated Very Long Name Holdings Incorporated"
 
@@ -109,3 +109,32 @@ def test_watch_in_a_pseudo_terminal_fits_it_and_shows_the_change(columns):
     body = [line.split() for line in last[3:]]
     assert [b[:3] for b in body] == [["1", "+1", "BBB"], ["2", "-1", "AAA"], ["3", "new", "DDDDD.Z"]]
     assert "n=3" in Stream.paths[0] and "sector=tech" in Stream.paths[0]  # the screen options reach the server
+
+
+class Refusing(BaseHTTPRequestHandler):
+    """A server that refuses the screen asked for, as `technic serve` answers a bad parameter."""
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        body = json.dumps({"error": "sector: sector 'con' is ambiguous: it could be Consumer Discretionary, "
+                                    "Consumer Staples", "parameter": "sector"}).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_screen_option_the_server_refuses_is_its_one_line_reason():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with pytest.raises(SystemExit) as refused:
+            watch(url, params={"sector": ["con"]}, width=80)
+    finally:
+        server.shutdown()
+    assert str(refused.value) == (f"error: {url} refused the stream: sector: sector 'con' is ambiguous: it could be "
+                                  "Consumer Discretionary, Consumer Staples")
