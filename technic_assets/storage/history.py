@@ -7,7 +7,7 @@ goes through this one class, so a second storage backend replaces it without tou
 
 from __future__ import annotations
 
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -61,21 +61,43 @@ def _ts(day: pd.Timestamp):
 class History:
     """Reads and side-table writes of one store file."""
 
+    _held = None  # the connection a `reading()` block holds
+
     def __init__(self, path: str, *, read_only: bool = False):
         self.path = path
         self.read_only = read_only  # a reader beside a writer (technic serve): DuckDB's shared read lock
 
     def query(self, name: str, sql: str, params: list) -> pd.DataFrame | None:
         """The query's rows, or None while the store file or table `name` does not exist yet."""
+        if self._held is not None:
+            return self._run(self._held, name, sql, params)
         if not Path(self.path).exists():
             return None
         with self._connection() as conn:
-            if not table_exists(conn, table(name)):
-                return None
-            return conn.execute(sql, params).fetchdf()
+            return self._run(conn, name, sql, params)
+
+    @staticmethod
+    def _run(conn, name: str, sql: str, params: list) -> pd.DataFrame | None:
+        if not table_exists(conn, table(name)):
+            return None
+        return conn.execute(sql, params).fetchdf()
 
     def _connection(self):
         return closing(connect(self.path, read_only=True)) if self.read_only else transaction(self.path)
+
+    @contextmanager
+    def reading(self):
+        """One connection for a block of reads: a reader asking many small questions (the live day's
+        twenty) opens the file once, and lets go of it at the end, so writers are not kept out."""
+        if self._held is not None or not Path(self.path).exists():
+            yield self
+            return
+        with self._connection() as conn:
+            self._held = conn
+            try:
+                yield self
+            finally:
+                self._held = None
 
     def dates_present(self, name: str, start: pd.Timestamp, end: pd.Timestamp) -> set[pd.Timestamp]:
         """Dates between start and end (inclusive) that table `name` holds rows for."""
@@ -224,8 +246,9 @@ class History:
 
 def screen_span(history, name: str, start: pd.Timestamp, end: pd.Timestamp, columns: list[str] | None,
                 screen: str) -> pd.DataFrame:
-    """`columns` (None: every one) of one screen's stored rows of `name` dated start..end (none, typed, without a table);
-    the columns and the screen are chosen in the query, not after reading every row of every screen."""
+    """`columns` (None: every one) of one screen's stored rows of `name` dated start..end (none, typed,
+    without a table); the columns and the screen are chosen in the query, not after reading every row of
+    every screen."""
     head = history.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} LIMIT 0", [])
     if head is None:
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns or []})
