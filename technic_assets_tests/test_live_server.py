@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
+from technic_assets.cli import main as cli_main
 from technic_assets.core.adjust import split_adjust
 from technic_assets.live.engine import LiveEngine
 from technic_assets.live.server import create_app, live_mode
@@ -368,3 +369,141 @@ def test_technic_serve_refuses_a_bad_host_in_one_line(warm_store):
     code, lines = serve_refusal("--host", "999.1.1.1", "--port", "8000")
     assert code == 1 and len(lines) == 1, (code, lines)
     assert "--host '999.1.1.1'" in lines[0], lines
+
+
+# -- the desk page's API: any symbol's verdict in numbers, the data's origin, the track record ------------
+
+def test_healthz_says_the_market_is_the_simulated_one(client):
+    """The warm store was built from the built-in market: the page is told so, to show its banner."""
+    body = client.get("/healthz").json()
+    assert body["market"] == "simulated" and body["simulated"] is True
+
+
+def test_any_listed_symbol_gets_its_rank_or_its_rule_with_the_number_against_the_bound(client, warm_template):
+    # one not in the top N: its rank among every name MERIT scored, counted from the stored merit table
+    merit = stored(warm_template, "merit").sort_values(["merit_score", "symbol"], ascending=[False, True])
+    top = stored(warm_template, "ranked_top_n")
+    sym = merit["symbol"].iloc[len(top) + 10]
+    body = client.get(f"/api/symbol/{sym}").json()
+    assert sym not in set(top["symbol"]) and body["passed"] and body["rank"] == len(top) + 11
+    # one the screen drops by its price: the stored close against the bound the query sets
+    close = stored(warm_template, "indicators").set_index("symbol").at[sym, "close"]
+    bound = float(int(close) + 1)
+    body = client.get(f"/api/symbol/{sym}?min_price={bound}").json()
+    detail = body["dropped_detail"]
+    assert body["dropped_by"] == "price_below_min" and detail["rule"] == "price_below_min"
+    assert detail["value"] == pytest.approx(close, rel=1e-12) and detail["bound"] == bound
+    assert detail["text"].startswith("price_below_min: close ") and f"< min_price {bound:,.4g}" in detail["text"]
+    assert client.get("/api/symbol/SPY").json()["dropped_detail"]["text"].startswith("etf: an ETF")
+
+
+@pytest.fixture(scope="module")
+def week_app(scanned_week):
+    """The app over the last scanned evening of the week (the alpha models off, as the week was scanned)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TECHNIC_ALPHA_WEIGHT", "0")
+        engine = LiveEngine.load(scanned_week)
+    with TestClient(create_app(engine, mode="off"), base_url="http://localhost") as c:
+        yield c
+
+
+def track_record_of(client, query: str = "", deadline_s: float = 120.0) -> dict:
+    """GET /api/track until it is done (202 while it runs), within a generous deadline."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        response = client.get(f"/api/track?{query}")
+        if response.status_code != 202:
+            assert response.status_code == 200, response.text
+            return response.json()
+        assert time.monotonic() < deadline, f"the track record of {query!r} was not done in {deadline_s:.0f} s"
+
+
+def backtest_json(store, monkeypatch, capsys, *argv) -> dict:
+    """`technic backtest --format json` on the same store: the CLI's record, the expected figures."""
+    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(store))
+    monkeypatch.setenv("TECHNIC_ALPHA_WEIGHT", "0")
+    capsys.readouterr()
+    assert cli_main(["backtest", "--format", "json", *argv]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_the_track_record_of_the_screen_on_view_is_technic_backtests(week_app, scanned_week, monkeypatch, capsys):
+    want = backtest_json(scanned_week, monkeypatch, capsys)
+    body = track_record_of(week_app)
+    assert body["status"] == "done" and body["screen"] == "default" and not body["adhoc"]
+    got = body["summary"]
+    assert got["portfolios"] == want["portfolios"] and got["rank_ic"] == want["rank_ic"]
+    assert got["by_year"] == want["by_year"]
+    assert (got["horizon"], got["cost_bps"], got["from"], got["to"]) == (5, 10.0, want["from"], want["to"])
+    assert "fractions, not percent" in body["units"]
+    # the curve: the book's value by session, 1 at the first entry's close; its last value is the
+    # CLI's total return of the book (its CSV's last row)
+    curve = body["curve"]
+    assert curve["top_n"][0] == 1.0 and len(curve["date"]) == len(curve["universe"]) == want["days"] + 1
+    assert curve["date"][-1] == want["to"]
+    csv = backtest_csv(scanned_week, monkeypatch, capsys)
+    assert curve["top_n"][-1] == pytest.approx(float(csv[-1]["top_n"]), rel=1e-9)
+    assert curve["benchmark"][-1] == pytest.approx(float(csv[-1]["benchmark"]), rel=1e-9)
+    # asked again: the kept answer, at once
+    assert week_app.get("/api/track").json() == body
+
+
+def backtest_csv(store, monkeypatch, capsys) -> list[dict]:
+    import csv as csv_module
+
+    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(store))
+    monkeypatch.setenv("TECHNIC_ALPHA_WEIGHT", "0")
+    capsys.readouterr()
+    assert cli_main(["backtest", "--format", "csv"]) == 0
+    return list(csv_module.DictReader(io.StringIO(capsys.readouterr().out)))
+
+
+def test_settings_tried_on_the_page_re_screen_history_off_the_event_loop_with_progress(
+        week_app, scanned_week, monkeypatch, capsys):
+    """New settings re-screen each stored evening on the screen pool: while the job runs the answer is
+    202 with how far it has come, and /healthz still answers; done, it is `technic backtest`'s record
+    of the same settings."""
+    import threading
+
+    from technic_assets.live import track_panel
+
+    gate, real = threading.Event(), track_panel.record_json
+
+    def held(*args):
+        assert gate.wait(60), "the test never released the record"
+        return real(*args)
+
+    monkeypatch.setattr(track_panel, "record_json", held)
+    query = "style=swing&n=5&min_price=20"
+    first = week_app.get(f"/api/track?{query}")
+    assert first.status_code == 202
+    assert first.json()["status"] in ("queued", "running") and first.json()["adhoc"] is True
+    assert week_app.get("/healthz").status_code == 200  # the event loop is free meanwhile
+    gate.set()
+    body = track_record_of(week_app, query)
+    want = backtest_json(scanned_week, monkeypatch, capsys, "--style", "swing", "--top", "5", "--set", "min_price=20")
+    assert body["adhoc"] is True and body["settings"] == want["settings"]
+    assert body["summary"]["portfolios"] == want["portfolios"] and body["summary"]["rank_ic"] == want["rank_ic"]
+
+
+@pytest.mark.parametrize("query, parameter, words", [
+    ("horizon=0", "horizon", "want 1 to"),
+    ("horizon=x", "horizon", "whole number"),
+    ("horizon=100", "horizon", "longer than"),
+    ("cost_bps=-5", "cost_bps", "costs are 0 to"),
+    ("benchmark=NOPE", "benchmark", "NOPE"),
+    ("screen=nope", "screen", "not a saved screen"),
+    ("style=bogus", "style", "swing"),
+])
+def test_bad_track_record_input_is_a_400_naming_it(week_app, query, parameter, words):
+    response = track_record_of_response(week_app, query)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["parameter"] == parameter and words in body["error"] and "\n" not in body["error"]
+
+
+def track_record_of_response(client, query: str, deadline_s: float = 120.0):
+    deadline = time.monotonic() + deadline_s
+    while (response := client.get(f"/api/track?{query}")).status_code == 202:
+        assert time.monotonic() < deadline
+    return response
