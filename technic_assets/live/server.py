@@ -3,7 +3,7 @@
     GET /api/top?n=                 the day's settings' top n
     GET /api/screen?style=&sector=&min_price=&max_price=&min_dollar_volume=&max_price_cv=&include_etfs=&n=
     GET /api/symbol/{SYMBOL}        rank, scores, factor z-scores, indicators, or the rule that dropped it
-    GET /api/chart/{SYMBOL}         the window's split-adjusted bars with SMA 50/200 and Bollinger bands
+    GET /api/chart/{SYMBOL}         the window's split-adjusted bars and volume with SMA 50/200 and Bollinger bands
     GET /api/track?screen=&horizon=&cost_bps=&benchmark=&...   the track record of the screen or the
                                     settings asked (live.track_panel: 202 with its progress while it runs)
     GET /api/stream                 SSE: the current top N at connect, then the newest version each time
@@ -400,7 +400,7 @@ def chart_data(engine: LiveEngine, sym: str) -> dict | None:
     c = np.ascontiguousarray(adj["close"].to_numpy(dtype=np.float64))
     upper, _, lower = ta.BBANDS(c, 20, 2.0, 2.0, 0)
     series = {"date": [f"{d:%Y-%m-%d}" for d in pd.DatetimeIndex(adj["date"])],
-              **{k: [plain_value(v) for v in adj[k].to_numpy(dtype=float)] for k in ("open", "high", "low", "close")},
+              **{k: [plain_value(v) for v in adj[k].to_numpy(dtype=float)] for k in ("open", "high", "low", "close", "volume")},
               "sma_50": [plain_value(v) for v in ta.SMA(c, 50)], "sma_200": [plain_value(v) for v in ta.SMA(c, 200)],
               "bb_upper": [plain_value(v) for v in upper], "bb_lower": [plain_value(v) for v in lower]}
     snap = engine.snapshot
