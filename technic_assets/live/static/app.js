@@ -14,7 +14,7 @@ let feed = null; // /healthz's feed: what keeps the table current
 let stream = "connecting"; // the stream's state: connecting, open, reconnecting, closed
 let saved = {}; // saved screen name -> its settings (/api/screens)
 let sort = { key: "rank", dir: 1 };
-let opened = null; // the symbol whose detail is open
+let opened = null; // the symbol selected: its detail is open, or on its way
 
 const fmt = {
   num: (v, d = 1) => (v === null || v === undefined ? "-" : Number(v).toFixed(d)),
@@ -267,16 +267,20 @@ function dl(entries) {
   return list;
 }
 
+let detailAsked = 0; // the latest detail asked for: an earlier answer arriving later is dropped
+
 async function openDetail(symbol) {
   symbol = symbol.trim().toUpperCase();
+  const mine = ++detailAsked;
   const [infoRes, chartRes] = await Promise.all([
     fetch(`/api/symbol/${encodeURIComponent(symbol)}?` + (accepted || query()).toString()),
     fetch(`/api/chart/${encodeURIComponent(symbol)}`),
   ]);
   const info = await infoRes.json();
+  const chart = chartRes.ok ? await chartRes.json() : null;
+  if (mine !== detailAsked) return false;
   if (!infoRes.ok) { $("#search-error").textContent = info.error; return false; }
   $("#search-error").textContent = "";
-  const chart = chartRes.ok ? await chartRes.json() : null;
   const aside = $("#detail");
   aside.hidden = false;
   aside.dataset.symbol = symbol;
@@ -316,11 +320,14 @@ function closeDetail() {
 }
 
 function step(by) {
-  // the next or previous row of the table (as sorted) opens; the first when none is open
+  // the next or previous row of the table (as sorted) is selected at once and opens; the first when none
+  // is selected (keys pressed faster than the details load move on from the row selected, not the one shown)
   const rows = [...tbody.rows];
   if (!rows.length) return;
   const at = rows.findIndex((tr) => tr.dataset.symbol === opened);
   const next = rows[at < 0 ? 0 : Math.min(rows.length - 1, Math.max(0, at + by))];
+  opened = next.dataset.symbol;
+  rows.forEach((tr) => tr.classList.toggle("selected", tr === next));
   next.scrollIntoView({ block: "nearest" });
   openDetail(next.dataset.symbol);
 }
