@@ -135,8 +135,15 @@ def test_healthz_says_the_feed_is_off_and_how_old_the_data_is(client):
 def test_the_page_and_its_assets_are_served(client):
     page = client.get("/")
     assert page.status_code == 200 and 'id="ranked"' in page.text
-    for asset in ("/static/app.js", "/static/app.css"):
+    for asset in ("/static/app.js", "/static/app.css", "/static/charts.js", "/static/track.js"):
         assert client.get(asset).status_code == 200
+    # the vendored chart library, as a JavaScript module (a browser refuses a module of another type),
+    # with its licence and notice beside it
+    library = client.get("/static/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs")
+    assert library.status_code == 200 and library.headers["content-type"].startswith("text/javascript")
+    assert "TradingView Lightweight Charts" in library.text[:300]
+    assert "Apache License" in client.get("/static/vendor/lightweight-charts/LICENSE").text
+    assert "TradingView, Inc." in client.get("/static/vendor/lightweight-charts/NOTICE").text
 
 
 def test_technic_live_is_checked():
@@ -507,3 +514,49 @@ def track_record_of_response(client, query: str, deadline_s: float = 120.0):
     while (response := client.get(f"/api/track?{query}")).status_code == 202:
         assert time.monotonic() < deadline
     return response
+
+
+def test_a_stream_takes_a_saved_screen_and_refuses_an_unknown_one(client):
+    response = client.get("/api/stream?screen=nope")
+    assert response.status_code == 400 and response.json()["parameter"] == "screen"
+    assert "not a saved screen" in response.json()["error"]
+
+
+def test_a_re_screen_reports_each_evening_done(scanned_week):
+    from technic_assets.config import ScanSettings
+    from technic_assets.core.calendar import sessions
+    from technic_assets.rescreen import rescreen
+    from technic_assets_tests.conftest import WEEK_FIRST, WEEK_LAST
+
+    calls = []
+    rescreen(History(str(scanned_week)), sessions(WEEK_FIRST, WEEK_LAST), ScanSettings(style="swing"),
+             alpha_weight=0.0, progress=lambda done, of: calls.append((done, of)))
+    assert calls == [(k, 7) for k in range(1, 8)]
+
+
+def test_a_running_record_tells_how_many_evenings_are_re_screened(week_app, monkeypatch):
+    """Held after its third evening, a re-screen's record answers 202 with 3 of 7 done; released, 200."""
+    import threading
+
+    from technic_assets.live import track_panel
+
+    gate, real = threading.Event(), track_panel.stored_record
+
+    def held(*args, progress, **kwargs):
+        def hold(done, of):
+            progress(done, of)
+            if done == 3:
+                assert gate.wait(60), "the test never released the record"
+        return real(*args, progress=hold, **kwargs)
+
+    monkeypatch.setattr(track_panel, "stored_record", held)
+    query = "style=position&n=12"
+    deadline = time.monotonic() + 120
+    while True:
+        response = week_app.get(f"/api/track?{query}")
+        assert response.status_code == 202 and time.monotonic() < deadline, response.text
+        if response.json()["done"] == 3:
+            break
+    assert response.json() == {**response.json(), "status": "running", "done": 3, "of": 7, "adhoc": True}
+    gate.set()
+    assert track_record_of(week_app, query)["summary"]["pick_days"]["count"] == 7
