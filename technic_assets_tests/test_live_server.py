@@ -560,3 +560,14 @@ def test_a_running_record_tells_how_many_evenings_are_re_screened(week_app, monk
     assert response.json() == {**response.json(), "status": "running", "done": 3, "of": 7, "adhoc": True}
     gate.set()
     assert track_record_of(week_app, query)["summary"]["pick_days"]["count"] == 7
+
+
+def test_a_record_nobody_asks_after_is_dropped_and_made_anew_when_asked_again(week_app, monkeypatch):
+    from technic_assets.live import track_panel
+
+    query = "style=swing&n=9"
+    monkeypatch.setattr(track_panel, "ABANDON_SECONDS", -1.0)  # every job counts as abandoned at once
+    response = track_record_of_response(week_app, query)
+    assert response.status_code == 503 and "ask again" in response.json()["error"]
+    monkeypatch.setattr(track_panel, "ABANDON_SECONDS", 30.0)
+    assert track_record_of(week_app, query)["summary"]["pick_days"]["count"] == 7  # not kept: made anew

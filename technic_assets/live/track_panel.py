@@ -11,7 +11,9 @@ the event loop, below the feed's rescans), at most `screen_workers - 1` records 
 so that screens keep a thread, and once per (store version, screen, settings, horizon, costs,
 benchmark): the answer is kept, and requests for a record that is running wait on the same job. A
 request waits up to WAIT_SECONDS; a record not done by then is HTTP 202 with its progress
-(`{"status": "running", "done": 3, "of": 7}`: evenings re-screened), and the page asks again.
+(`{"status": "running", "done": 3, "of": 7}`: evenings re-screened), and the page asks again. A record
+nobody has asked after for ABANDON_SECONDS (the page was closed, or its settings changed) is dropped:
+before it starts, or at its next evening re-screened (a re-screen of 600 evenings takes minutes).
 
 The store version is the store file's modification time and size: an evening run that writes a day
 makes every record anew.
@@ -37,6 +39,7 @@ from technic_assets.track import stored_record
 
 log = logging.getLogger("technic.serve")
 WAIT_SECONDS = 1.0   # a request waits this long for its record before it is told to ask again (202)
+ABANDON_SECONDS = 30.0  # a record not asked after for this long is dropped (the page asks every half second)
 KEPT = 32            # records kept (their JSON), the most recently asked
 TRACK_PARAMS = ("horizon", "cost_bps", "benchmark")
 DEFAULTS = {"horizon": 5, "cost_bps": 10.0, "benchmark": "SPY"}  # technic backtest's
@@ -121,9 +124,14 @@ def _parameter(message: str) -> str:
     return "screen" if "screen" in message.split(":")[0] else "settings"
 
 
-def record_json(path: str, ask: Ask, fallback_screen: str, alpha_weight: float, progress: dict) -> dict:
-    """The record's JSON (on a pool thread): stored_record over the store at `path`. A saved screen with no
-    stored evenings is re-screened over `fallback_screen`'s (the served screen's)."""
+class Abandoned(Exception):
+    """Nobody asks after the record any more: its re-screen stops."""
+
+
+def record_json(path: str, ask: Ask, fallback_screen: str, alpha_weight: float, tick) -> dict:
+    """The record's JSON (on a pool thread): stored_record over the store at `path`, `tick(done, of)`
+    called after each evening re-screened. A saved screen with no stored evenings is re-screened over
+    `fallback_screen`'s (the served screen's)."""
     history = History(path)
     stored = history.query("ranked_top_n", "SELECT DISTINCT coalesce(screen, 'default') AS screen "
                                            "FROM technic.ranked_top_n", [])
@@ -131,9 +139,6 @@ def record_json(path: str, ask: Ask, fallback_screen: str, alpha_weight: float, 
     screen, adhoc = ask.screen, ask.adhoc
     if screen not in screens:
         screen, adhoc = fallback_screen, True
-
-    def tick(done: int, of: int) -> None:
-        progress.update(done=done, of=of)
 
     started = time.perf_counter()
     record = stored_record(history, screen, None, None, horizon=ask.horizon, cost_bps=ask.cost_bps,
@@ -157,6 +162,17 @@ class Job:
     progress: dict
     task: asyncio.Future | None = None
     started: float = field(default_factory=time.monotonic)
+    asked: float = field(default_factory=time.monotonic)  # when a request last asked after it
+
+    @property
+    def abandoned(self) -> bool:
+        return time.monotonic() - self.asked > ABANDON_SECONDS
+
+    def tick(self, done: int, of: int) -> None:
+        """Progress from the pool thread; stops a re-screen nobody waits for."""
+        self.progress.update(done=done, of=of)
+        if self.abandoned:
+            raise Abandoned
 
 
 class TrackPanel:
@@ -183,6 +199,7 @@ class TrackPanel:
         if job is None:
             job = self.jobs[key] = Job(progress={"status": "queued", "done": 0, "of": None})
             job.task = asyncio.ensure_future(self._run(key, ask, job))
+        job.asked = time.monotonic()
         await asyncio.wait({job.task}, timeout=WAIT_SECONDS)
         if job.task.done():
             return job.task.result()
@@ -192,14 +209,20 @@ class TrackPanel:
     async def _run(self, key: tuple, ask: Ask, job: Job) -> tuple[int, str]:
         try:
             async with self.slots:
+                if job.abandoned:
+                    raise Abandoned
                 job.progress["status"] = "running"
                 # the window's read-only connection must be closed before the store is opened to read
                 if not self.engine.window_ready:
                     await run_in_threadpool(lambda: self.engine.window_bars)
                 body = await self.service.pool.run(record_json, self.engine.stored.path, ask,
                                                    self.engine.stored.screen, self.engine.stored.alpha_weight,
-                                                   job.progress)
+                                                   job.tick)
             result = (200, _dumps(body))
+        except Abandoned:
+            log.info("dropped the track record of %s: nobody asked after it for %.0f s", ask.screen, ABANDON_SECONDS)
+            self.jobs.pop(key, None)
+            return 503, _dumps({"error": "the record was dropped: nobody asked after it; ask again"})
         except ValueError as exc:  # bad input: one line naming it, the same answer every time
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             result = (400, _dumps({"error": message, "parameter": _parameter(message)}))

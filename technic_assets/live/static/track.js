@@ -108,6 +108,10 @@ export async function loadTrack(params) {
       return;
     }
     if (mine !== asked) return; // newer settings were asked for meanwhile
+    if (res.status === 503) { // dropped while nobody asked (a tab in the background): ask anew
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      continue;
+    }
     if (res.status === 202) {
       const how = body.of ? `${body.done} of ${body.of} evenings re-screened` : body.status;
       status("pending", `${body.adhoc ? "re-screening the stored evenings with these settings" : "reading the stored record"}: ${how}, ${body.elapsed_s} s ...`);
