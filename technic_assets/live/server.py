@@ -209,6 +209,7 @@ class Service:
 
     def __init__(self, engine: LiveEngine, limits: ServeLimits | None = None, names=()):
         self.engine = engine
+        self.origin = data_origin(engine.universe)  # the day's market: read once, /healthz says it
         self.limits = limits or ServeLimits()
         self.names = tuple(names)
         self.pool = ScreenPool(engine, self.limits.screen_workers)
@@ -432,7 +433,7 @@ async def healthz(request: Request):
     snap = engine.snapshot
     lag = (pd.Timestamp.now(tz="UTC") - snap.as_of).total_seconds()
     return JSONResponse({"status": "ok", "day": f"{engine.day:%Y-%m-%d}", **snap.meta(), "feed": engine.feed,
-                         "mode": request.app.state.mode, "lag_s": round(lag, 3), **data_origin(engine.universe),
+                         "mode": request.app.state.mode, "lag_s": round(lag, 3), **request.app.state.service.origin,
                          "since_publish_s": round(time.time() - snap.published, 3)})
 
 
