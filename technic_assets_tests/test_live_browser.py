@@ -261,7 +261,8 @@ def test_the_desk_searches_any_symbol_sorts_picks_screens_and_shows_the_track_re
         page.fill("#search-symbol", "SPY")
         page.press("#search-symbol", "Enter")
         page.wait_for_function("() => document.querySelector('#detail').dataset.symbol === 'SPY'", timeout=15_000)
-        assert page.inner_text("#detail-verdict") == "not ranked: dropped by etf: an ETF, and ETFs are left out (include_etfs off)"
+        assert page.inner_text("#detail-verdict") == ("not ranked: dropped by etf: an ETF, and ETFs are left out "
+                                                      "(include_etfs off)")
         page.fill("#search-symbol", "NOPE")
         page.press("#search-symbol", "Enter")
         page.wait_for_function("() => document.querySelector('#search-error').textContent.includes('not listed')",
@@ -270,7 +271,8 @@ def test_the_desk_searches_any_symbol_sorts_picks_screens_and_shows_the_track_re
         # a saved screen picked: its table, and its track record re-screened over the stored evenings
         page.select_option("#screen-picker", "focus")
         page.wait_for_function("s => { const rows = [...document.querySelectorAll('#ranked tbody tr')]; "
-                               "return rows.length > 0 && rows.length <= 8 && rows.every(r => r.cells[3].textContent === s); }",
+                               "return rows.length > 0 && rows.length <= 8 && "
+                               "rows.every(r => r.cells[3].textContent === s); }",
                                arg=sector, timeout=15_000)
         page.wait_for_function("() => document.querySelector('#track-of').textContent.includes('saved screen focus')",
                                timeout=120_000)

@@ -161,7 +161,8 @@ def rule_detail(rule: str, facts: dict, settings: FilterSettings, day: pd.Timest
         fact, setting, sign = RULE_BOUNDS[rule]
         value, bound = facts.get(fact), getattr(settings, setting)
         shown = "missing" if value is None or (isinstance(value, float) and not np.isfinite(value)) else f"{value:,.4g}"
-        text = f"{fact} {shown} {sign} {setting} {bound:,.4g}" if shown != "missing" else f"{fact} missing ({setting} {bound:,.4g})"
+        text = (f"{fact} {shown} {sign} {setting} {bound:,.4g}" if shown != "missing"
+                else f"{fact} missing ({setting} {bound:,.4g})")
     elif rule == "no_bar_today":
         value, bound = facts.get("last_date"), f"{pd.Timestamp(day):%Y-%m-%d}"
         text = f"last bar {value or 'none'}, not the scan day {bound}"

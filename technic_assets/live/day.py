@@ -179,5 +179,6 @@ def load_day(path: str, day=None, *, screen: str = "default", default_alpha_weig
         fundamentals=fundamentals, splits=splits, window_bars=bars, regime=regime, forecasts=forecasts,
         ranked_top_n=top.sort_values("rank").reset_index(drop=True), filtered_symbols=set(kept["symbol"]),
         style=_style(factors, ics), alpha_weight=_alpha_weight(merit, default_alpha_weight), top_n=len(top),
-        sectors=tuple(s for s in GICS_SECTORS if s in sectors), include_etfs=bool((kept["type"] == "ETF").any()), screen=screen,
+        sectors=tuple(s for s in GICS_SECTORS if s in sectors), include_etfs=bool((kept["type"] == "ETF").any()),
+        screen=screen,
     )

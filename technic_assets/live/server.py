@@ -58,9 +58,9 @@ from starlette.staticfiles import StaticFiles
 from technic_assets.config import ScanSettings
 from technic_assets.core.schema import GICS_SECTORS
 from technic_assets.core.scoring import TOP_COLUMNS
+from technic_assets.core.universe_filter import rule_detail
 from technic_assets.environment import ServeLimits
 from technic_assets.live.engine import LiveEngine, plain_value, scan_settings, settings_json, settings_key
-from technic_assets.core.universe_filter import rule_detail
 from technic_assets.live.guard import HostGuard, allowed_names, origin_allowed
 from technic_assets.live.origin import data_origin
 from technic_assets.live.streams import EventStream, ScreenPool, StreamSlots
@@ -401,7 +401,8 @@ def chart_data(engine: LiveEngine, sym: str) -> dict | None:
     c = np.ascontiguousarray(adj["close"].to_numpy(dtype=np.float64))
     upper, _, lower = ta.BBANDS(c, 20, 2.0, 2.0, 0)
     series = {"date": [f"{d:%Y-%m-%d}" for d in pd.DatetimeIndex(adj["date"])],
-              **{k: [plain_value(v) for v in adj[k].to_numpy(dtype=float)] for k in ("open", "high", "low", "close", "volume")},
+              **{k: [plain_value(v) for v in adj[k].to_numpy(dtype=float)]
+                 for k in ("open", "high", "low", "close", "volume")},
               "sma_50": [plain_value(v) for v in ta.SMA(c, 50)], "sma_200": [plain_value(v) for v in ta.SMA(c, 200)],
               "bb_upper": [plain_value(v) for v in upper], "bb_lower": [plain_value(v) for v in lower]}
     snap = engine.snapshot
@@ -433,7 +434,8 @@ async def healthz(request: Request):
     snap = engine.snapshot
     lag = (pd.Timestamp.now(tz="UTC") - snap.as_of).total_seconds()
     return JSONResponse({"status": "ok", "day": f"{engine.day:%Y-%m-%d}", **snap.meta(), "feed": engine.feed,
-                         "mode": request.app.state.mode, "lag_s": round(lag, 3), **request.app.state.service.origin,
+                         "mode": request.app.state.mode, "lag_s": round(lag, 3),
+                         **request.app.state.service.origin,
                          "since_publish_s": round(time.time() - snap.published, 3)})
 
 

@@ -203,8 +203,7 @@ class TrackPanel:
         await asyncio.wait({job.task}, timeout=WAIT_SECONDS)
         if job.task.done():
             return job.task.result()
-        return 202, _dumps({**job.progress, "elapsed_s": round(time.monotonic() - job.started, 1),
-                                "adhoc": ask.adhoc})
+        return 202, _dumps({**job.progress, "elapsed_s": round(time.monotonic() - job.started, 1), "adhoc": ask.adhoc})
 
     async def _run(self, key: tuple, ask: Ask, job: Job) -> tuple[int, str]:
         try:
