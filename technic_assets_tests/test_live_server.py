@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from technic_assets.cli import main as cli_main
 from technic_assets.core.adjust import split_adjust
 from technic_assets.live.engine import LiveEngine
-from technic_assets.live.server import create_app, live_mode
+from technic_assets.live.server import create_app, end_streams, live_mode
 from technic_assets.live.watch import watch
 from technic_assets.storage import History
 from technic_assets_tests.conftest import WARM_DAY
@@ -571,3 +571,31 @@ def test_a_record_nobody_asks_after_is_dropped_and_made_anew_when_asked_again(we
     assert response.status_code == 503 and "ask again" in response.json()["error"]
     monkeypatch.setattr(track_panel, "ABANDON_SECONDS", 30.0)
     assert track_record_of(week_app, query)["summary"]["pick_days"]["count"] == 7  # not kept: made anew
+
+
+def test_a_server_stopping_stops_a_re_screen_at_its_next_evening(scanned_week, monkeypatch):
+    """A re-screen of 600 evenings takes minutes: when the server stops (its streams ended), the record
+    stops at its next evening, so the process is not held up by it."""
+    import threading
+
+    from technic_assets.live import track_panel
+
+    monkeypatch.setenv("TECHNIC_ALPHA_WEIGHT", "0")
+    gate, real = threading.Event(), track_panel.stored_record
+
+    def held(*args, progress, **kwargs):
+        def hold(done, of):
+            progress(done, of)
+            if done == 2:
+                assert gate.wait(60), "the test never released the record"
+        return real(*args, progress=hold, **kwargs)
+
+    monkeypatch.setattr(track_panel, "stored_record", held)
+    with TestClient(create_app(LiveEngine.load(scanned_week), mode="off"), base_url="http://localhost") as c:
+        deadline = time.monotonic() + 120
+        while (body := c.get("/api/track?style=swing&n=6").json()).get("done") != 2:
+            assert time.monotonic() < deadline, body
+        end_streams(c.app)  # what `technic serve` does first when it is stopped
+        gate.set()
+        response = track_record_of_response(c, "style=swing&n=6")
+        assert response.status_code == 503 and "the server is stopping" in response.json()["error"]

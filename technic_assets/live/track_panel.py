@@ -13,7 +13,8 @@ benchmark): the answer is kept, and requests for a record that is running wait o
 request waits up to WAIT_SECONDS; a record not done by then is HTTP 202 with its progress
 (`{"status": "running", "done": 3, "of": 7}`: evenings re-screened), and the page asks again. A record
 nobody has asked after for ABANDON_SECONDS (the page was closed, or its settings changed) is dropped:
-before it starts, or at its next evening re-screened (a re-screen of 600 evenings takes minutes).
+before it starts, or at its next evening re-screened (a re-screen of 600 evenings takes minutes); so is
+every record when the server stops, so that `technic serve` still stops within a second or so.
 
 The store version is the store file's modification time and size: an evening run that writes a day
 makes every record anew.
@@ -29,6 +30,7 @@ import math
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
@@ -125,7 +127,7 @@ def _parameter(message: str) -> str:
 
 
 class Abandoned(Exception):
-    """Nobody asks after the record any more: its re-screen stops."""
+    """Nobody asks after the record any more, or the server stops: its re-screen stops."""
 
 
 def record_json(path: str, ask: Ask, fallback_screen: str, alpha_weight: float, tick) -> dict:
@@ -163,16 +165,21 @@ class Job:
     task: asyncio.Future | None = None
     started: float = field(default_factory=time.monotonic)
     asked: float = field(default_factory=time.monotonic)  # when a request last asked after it
+    stopping: Callable[[], bool] = field(default=lambda: False)  # whether the server stops (`closing` is set)
 
-    @property
-    def abandoned(self) -> bool:
-        return time.monotonic() - self.asked > ABANDON_SECONDS
+    def why_dropped(self) -> str | None:
+        if self.stopping():
+            return "the server is stopping"
+        if time.monotonic() - self.asked > ABANDON_SECONDS:
+            return f"nobody asked after it for {ABANDON_SECONDS:.0f} s; ask again"
+        return None
 
     def tick(self, done: int, of: int) -> None:
-        """Progress from the pool thread; stops a re-screen nobody waits for."""
+        """Progress from the pool thread; stops a re-screen nobody waits for, or when the server stops."""
         self.progress.update(done=done, of=of)
-        if self.abandoned:
-            raise Abandoned
+        why = self.why_dropped()
+        if why is not None:
+            raise Abandoned(why)
 
 
 class TrackPanel:
@@ -197,7 +204,8 @@ class TrackPanel:
             return self.kept[key]
         job = self.jobs.get(key)
         if job is None:
-            job = self.jobs[key] = Job(progress={"status": "queued", "done": 0, "of": None})
+            job = self.jobs[key] = Job(progress={"status": "queued", "done": 0, "of": None},
+                                       stopping=self.service.closing.is_set)
             job.task = asyncio.ensure_future(self._run(key, ask, job))
         job.asked = time.monotonic()
         await asyncio.wait({job.task}, timeout=WAIT_SECONDS)
@@ -208,8 +216,8 @@ class TrackPanel:
     async def _run(self, key: tuple, ask: Ask, job: Job) -> tuple[int, str]:
         try:
             async with self.slots:
-                if job.abandoned:
-                    raise Abandoned
+                if job.why_dropped() is not None:
+                    raise Abandoned(job.why_dropped())
                 job.progress["status"] = "running"
                 # the window's read-only connection must be closed before the store is opened to read
                 if not self.engine.window_ready:
@@ -218,10 +226,10 @@ class TrackPanel:
                                                    self.engine.stored.screen, self.engine.stored.alpha_weight,
                                                    job.tick)
             result = (200, _dumps(body))
-        except Abandoned:
-            log.info("dropped the track record of %s: nobody asked after it for %.0f s", ask.screen, ABANDON_SECONDS)
+        except Abandoned as exc:
+            log.info("dropped the track record of %s: %s", ask.screen, exc)
             self.jobs.pop(key, None)
-            return 503, _dumps({"error": "the record was dropped: nobody asked after it; ask again"})
+            return 503, _dumps({"error": f"the record was dropped: {exc}"})
         except ValueError as exc:  # bad input: one line naming it, the same answer every time
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             result = (400, _dumps({"error": message, "parameter": _parameter(message)}))
