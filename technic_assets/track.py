@@ -15,11 +15,12 @@ from technic_assets.storage.history import screen_span
 
 def stored_record(history, screen: str, start: str | None, end: str | None, *, horizon: int, cost_bps: float,
                   benchmark: str = "SPY", draws: int = 50, settings=None, alpha_weight: float = 0.0,
-                  as_of=None) -> TrackRecord:
+                  as_of=None, progress=None) -> TrackRecord:
     """The TrackRecord of `screen` over its stored days from `start` to `end` (default: all of them);
     with `settings` (a config.ScanSettings), of those settings instead: each of the screen's stored days
     re-screened from its stored inputs (technic_assets.rescreen), MERIT blending the forecasts at
-    `alpha_weight`. With `as_of`, only bars up to that day are read: the record as it stood that evening."""
+    `alpha_weight`. With `as_of`, only bars up to that day are read: the record as it stood that evening.
+    `progress(done, of)` is called after each day re-screened."""
     days = history.query("ranked_top_n", "SELECT DISTINCT date FROM technic.ranked_top_n "
                          "WHERE coalesce(screen, 'default') = ? ORDER BY date", [screen])
     if days is None or days.empty:
@@ -42,7 +43,7 @@ def stored_record(history, screen: str, start: str | None, end: str | None, *, h
         scores = scores.rename(columns={"merit_score": "score"})
         universe = None  # the names MERIT scored are exactly those that passed the filter: not read twice
     else:
-        done = rescreen(history, chosen, settings, alpha_weight=alpha_weight)
+        done = rescreen(history, chosen, settings, alpha_weight=alpha_weight, progress=progress)
         picks, scores, universe = done.picks[["date", "symbol"]], done.scores, None
         screen = "adhoc"
     bars = history.read_span("price_bars", lo, hi, ["date", "symbol", "close", "split_ratio", "volume", "dividend"])

@@ -8,26 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from technic_assets.cli import main
 from technic_assets.storage import History
+from technic_assets_tests.conftest import WEEK_FIRST, WEEK_LAST
 from technic_assets_tests.graph import ASSETS, resources
 from technic_assets_tests.snapshots import query
 
-FIRST, LAST = "2025-06-02", "2025-06-10"  # 7 sessions scanned; bars stored through 06-13
-
-
-@pytest.fixture(scope="module")
-def scanned_week(warm_template, tmp_path_factory):
-    path = tmp_path_factory.mktemp("week") / "store.duckdb"
-    shutil.copy(warm_template, path)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TECHNIC_DUCKDB_PATH", str(path))
-        mp.setenv("TECHNIC_ALPHA_WEIGHT", "0")
-        assert materialize(ASSETS, resources=resources(200), instance=DagsterInstance.ephemeral(), tags={
-            ASSET_PARTITION_RANGE_START_TAG: FIRST, ASSET_PARTITION_RANGE_END_TAG: LAST}).success
-    return path
+FIRST, LAST = WEEK_FIRST, WEEK_LAST  # 7 sessions scanned (conftest's scanned_week); bars stored through 06-13
 
 
 def plain_top_n_returns(store) -> pd.Series:

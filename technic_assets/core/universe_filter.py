@@ -133,3 +133,42 @@ def filter_days(universe: pd.DataFrame, indicators: pd.DataFrame, days, settings
         totals = {r: totals[r] + counts[r] for r in REASONS}
         kept[day] = rows[KEPT_COLUMNS]
     return stack(kept), totals, sectors
+
+
+# rule -> (the fact it reads, the setting that bounds it, how the fact fails it): what `rule_detail` says
+RULE_BOUNDS = {
+    "insufficient_history": ("n_bars", "min_history", "<"),
+    "price_below_min": ("close", "min_price", "<"),
+    "price_above_max": ("close", "max_price", ">"),
+    "dollar_volume_below_min": ("adv_20", "min_dollar_volume", "<"),
+    "volatility_insane": ("price_cv_63", "max_price_cv", ">"),
+}
+RULE_WORDS = {
+    "invalid_ticker": "the symbol is not a plain ticker (1-5 capital letters, optionally a one-letter class)",
+    "leveraged_or_inverse": "a leveraged or inverse fund",
+    "etf": "an ETF, and ETFs are left out (include_etfs off)",
+    "split_unverified": "a split in the lookback window whose ratio the price gap contradicts",
+}
+
+
+def rule_detail(rule: str, facts: dict, settings: FilterSettings, day: pd.Timestamp,
+                sectors_kept: list[str] = ()) -> dict:
+    """Why `rule` dropped a symbol, in numbers: {rule, value, bound, text}, the symbol's fact (from
+    `facts`: its listing and indicators) against the setting it failed, e.g. close 3.2 < min_price 5;
+    value and bound None where the rule has no number (an ETF, a sector)."""
+    value = bound = None
+    if rule in RULE_BOUNDS:
+        fact, setting, sign = RULE_BOUNDS[rule]
+        value, bound = facts.get(fact), getattr(settings, setting)
+        shown = "missing" if value is None or (isinstance(value, float) and not np.isfinite(value)) else f"{value:,.4g}"
+        text = (f"{fact} {shown} {sign} {setting} {bound:,.4g}" if shown != "missing"
+                else f"{fact} missing ({setting} {bound:,.4g})")
+    elif rule == "no_bar_today":
+        value, bound = facts.get("last_date"), f"{pd.Timestamp(day):%Y-%m-%d}"
+        text = f"last bar {value or 'none'}, not the scan day {bound}"
+    elif rule == "sector_not_selected":
+        value, bound = facts.get("sector"), list(sectors_kept)
+        text = f"sector {value} is not among those kept ({', '.join(bound) or 'none'})"
+    else:
+        text = RULE_WORDS.get(rule, rule)
+    return {"rule": rule, "value": value, "bound": bound, "text": f"{rule}: {text}"}

@@ -59,6 +59,7 @@ class StoredDay:
     alpha_weight: float                 # the share of MERIT given to the forecasts
     settings_stored: bool               # read back (True) or inferred from an older store's tables (False)
     stats: dict = field(default_factory=dict)
+    screen: str = "default"             # the saved screen whose stored tables these are
 
     @property
     def style(self) -> str:
@@ -188,5 +189,5 @@ def load_day(location: str, day=None, *, screen: str = "default", default_alpha_
         fundamentals=fundamentals, splits=splits, window_bars=bars, regime=regime, forecasts=forecasts,
         ranked_top_n=top.drop(columns="settings").sort_values("rank").reset_index(drop=True),
         filtered_symbols=set(kept["symbol"]), settings=settings, alpha_weight=weight,
-        settings_stored=bool(len(recorded)),
+        settings_stored=bool(len(recorded)), screen=screen,
     )

@@ -3,7 +3,9 @@
     GET /api/top?n=                 the day's settings' top n
     GET /api/screen?style=&sector=&min_price=&max_price=&min_dollar_volume=&max_price_cv=&include_etfs=&n=
     GET /api/symbol/{SYMBOL}        rank, scores, factor z-scores, indicators, or the rule that dropped it
-    GET /api/chart/{SYMBOL}         the window's split-adjusted bars with SMA 50/200 and Bollinger bands
+    GET /api/chart/{SYMBOL}         the window's split-adjusted bars and volume with SMA 50/200 and Bollinger bands
+    GET /api/track?screen=&horizon=&cost_bps=&benchmark=&...   the track record of the screen or the
+                                    settings asked (live.track_panel: 202 with its progress while it runs)
     GET /api/stream                 SSE: the current top N at connect, then the newest version each time
                                     (`id`: RUN-VERSION), resumable with Last-Event-ID; the screen's parameters
     GET /healthz                    the feed's state and the data's lag
@@ -35,6 +37,7 @@ import collections
 import inspect
 import json
 import math
+import mimetypes
 import os
 import threading
 import time
@@ -55,12 +58,16 @@ from starlette.staticfiles import StaticFiles
 from technic_assets.config import ScanSettings
 from technic_assets.core.schema import GICS_SECTORS
 from technic_assets.core.scoring import TOP_COLUMNS
+from technic_assets.core.universe_filter import rule_detail
 from technic_assets.environment import ServeLimits
 from technic_assets.live.engine import LiveEngine, plain_value, scan_settings, settings_json, settings_key
 from technic_assets.live.guard import HostGuard, allowed_names, origin_allowed
+from technic_assets.live.origin import data_origin
 from technic_assets.live.streams import EventStream, ScreenPool, StreamSlots
+from technic_assets.live.track_panel import TRACK_PARAMS, BadTrackInput, TrackPanel, track_ask
 
 STATIC = Path(__file__).with_name("static")
+mimetypes.add_type("text/javascript", ".mjs")  # the vendored chart library: a module needs a JavaScript type
 PING_SECONDS = 15.0
 # query parameter -> ScanSettings field: every field, by its own name but two the page has always
 # called otherwise; each is parsed by its type in the model, so a new setting needs nothing here
@@ -202,6 +209,7 @@ class Service:
 
     def __init__(self, engine: LiveEngine, limits: ServeLimits | None = None, names=()):
         self.engine = engine
+        self.origin = data_origin(engine.universe)  # the day's market: read once, /healthz says it
         self.limits = limits or ServeLimits()
         self.names = tuple(names)
         self.pool = ScreenPool(engine, self.limits.screen_workers)
@@ -351,8 +359,14 @@ def symbol_text(engine: LiveEngine, sym: str, settings, snap) -> str | None:
     found = engine.symbol(sym, settings, snapshot=snap)
     if found is None:
         return None
+    if found["dropped_by"] is not None:  # the rule with the symbol's number against the setting's bound
+        facts = {**(found["indicators"] or {}), "n_bars": found["n_bars"], "last_date": found["last_date"],
+                 "sector": found["sector"]}
+        found["dropped_detail"] = rule_detail(found["dropped_by"], facts, settings.filter_settings(), snap.day,
+                                              engine.screen(settings, snapshot=snap).sectors_kept)
     return dumps({**snap.meta(), **{k: plain_value(v) if not isinstance(v, dict) else
-                                    {a: plain_value(b) for a, b in v.items()} for k, v in found.items()}})
+                                    {a: plain_value(b) if not isinstance(b, list) else b for a, b in v.items()}
+                                    for k, v in found.items()}})
 
 
 async def chart(request: Request):
@@ -387,7 +401,8 @@ def chart_data(engine: LiveEngine, sym: str) -> dict | None:
     c = np.ascontiguousarray(adj["close"].to_numpy(dtype=np.float64))
     upper, _, lower = ta.BBANDS(c, 20, 2.0, 2.0, 0)
     series = {"date": [f"{d:%Y-%m-%d}" for d in pd.DatetimeIndex(adj["date"])],
-              **{k: [plain_value(v) for v in adj[k].to_numpy(dtype=float)] for k in ("open", "high", "low", "close")},
+              **{k: [plain_value(v) for v in adj[k].to_numpy(dtype=float)]
+                 for k in ("open", "high", "low", "close", "volume")},
               "sma_50": [plain_value(v) for v in ta.SMA(c, 50)], "sma_200": [plain_value(v) for v in ta.SMA(c, 200)],
               "bb_upper": [plain_value(v) for v in upper], "bb_lower": [plain_value(v) for v in lower]}
     snap = engine.snapshot
@@ -400,12 +415,27 @@ def chart_data(engine: LiveEngine, sym: str) -> dict | None:
     return {**snap.meta(), "symbol": sym, "day": f"{engine.day:%Y-%m-%d}", **series, "live": live}
 
 
+async def track(request: Request):
+    """The track record of the screen on view, or of the settings asked (live.track_panel)."""
+    service: Service = request.app.state.service
+    try:
+        base = saved_base(request)
+        settings = parse_screen(request.query_params, base, allowed=(*SCREEN_PARAMS, "screen", *TRACK_PARAMS))
+        ask = track_ask(request.query_params, request.query_params.get("screen") or service.engine.stored.screen,
+                        settings, base)
+    except (BadParameter, BadTrackInput) as exc:
+        return _bad(exc)
+    status, text = await request.app.state.track.answer(ask)
+    return Response(text, status_code=status, media_type="application/json")
+
+
 async def healthz(request: Request):
     engine: LiveEngine = request.app.state.service.engine
     snap = engine.snapshot
     lag = (pd.Timestamp.now(tz="UTC") - snap.as_of).total_seconds()
     return JSONResponse({"status": "ok", "day": f"{engine.day:%Y-%m-%d}", **snap.meta(), "feed": engine.feed,
                          "mode": request.app.state.mode, "lag_s": round(lag, 3),
+                         **request.app.state.service.origin,
                          "since_publish_s": round(time.time() - snap.published, 3)})
 
 
@@ -438,8 +468,8 @@ async def stream(request: Request):
                                       "answers to; add it with TECHNIC_SERVE_ALLOWED_HOSTS)",
                              "parameter": "Origin"}, status_code=403)
     try:
-        settings = parse_screen(request.query_params, service.engine.day_settings,
-                                allowed=(*SCREEN_PARAMS, "last_event_id"))
+        settings = parse_screen(request.query_params, saved_base(request),
+                                allowed=(*SCREEN_PARAMS, "screen", "last_event_id"))
         last = _last_event_id(request, service.engine)
     except BadParameter as exc:
         return _bad(exc)
@@ -482,7 +512,7 @@ def create_app(engine: LiveEngine | None = None, *, store_path: str | None = Non
         if eng is None:
             eng = await run_in_threadpool(LiveEngine.load, store_path, day)
         service = Service(eng, limits, names)
-        app.state.service, app.state.mode = service, mode
+        app.state.service, app.state.mode, app.state.track = service, mode, TrackPanel(service)
         try:
             if mode != "off":
                 service.runner = await start_runner(eng, mode)
@@ -495,6 +525,7 @@ def create_app(engine: LiveEngine | None = None, *, store_path: str | None = Non
         Route("/", index), Route("/healthz", healthz), Route("/api/top", top), Route("/api/screen", screen),
         Route("/api/screens", list_screens),
         Route("/api/symbol/{symbol}", symbol), Route("/api/chart/{symbol}", chart), Route("/api/stream", stream),
+        Route("/api/track", track),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(HostGuard, names=names)])

@@ -85,6 +85,12 @@ class History:
     def _connection(self):
         return closing(connect(self.path, read_only=True)) if self.read_only else transaction(self.path)
 
+    def version(self) -> tuple:
+        """A token every write changes (the file's modification time and size): what a reader keys a
+        cache of derived figures on."""
+        stat = Path(self.path).stat()
+        return stat.st_mtime_ns, stat.st_size
+
     @contextmanager
     def reading(self):
         """One connection for a block of reads: a reader asking many small questions (the live day's

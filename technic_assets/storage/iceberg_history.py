@@ -51,6 +51,11 @@ class IcebergHistory(History):
     def query(self, name: str, sql: str, params: list) -> pd.DataFrame | None:
         return self.store.query([table(name)], sql, params)
 
+    def version(self) -> tuple:
+        """Each scanned table's metadata file: a commit writes a new one."""
+        return tuple(getattr(self.store.load(name), "metadata_location", None)
+                     for name in ("price_bars", "merit", "filtered_universe", "ranked_top_n"))
+
     def replace_dates(self, name: str, frame: pd.DataFrame, dates: list[pd.Timestamp],
                       screens: list[str] | None = None) -> None:
         from pyiceberg.expressions import And, IsNull, Or
