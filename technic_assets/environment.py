@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from technic_assets.config import DEFAULT_SCHEDULE_TIME, DEFAULT_START_DATE, MAX_SYNTHETIC_STOCKS
@@ -146,6 +146,34 @@ class ServeLimits:
             stall_seconds=env_number(env, "TECHNIC_SERVE_STALL_SECONDS", 30.0, 0.01, 86_400.0, float),
             screen_workers=env_number(env, "TECHNIC_SERVE_SCREEN_WORKERS", 2, 1, 64),
         )
+
+
+@dataclass(frozen=True)
+class ServeAccess:
+    """Who may use `technic serve` (issue 23): bound beyond loopback, every request but /healthz and the
+    login page needs TECHNIC_SERVE_TOKEN (live.access); cross-origin reads only from the origins named in
+    TECHNIC_SERVE_CORS_ORIGINS (none by default: CORS off). The token is a secret: never in a repr."""
+
+    token: str = field(default="", repr=False)
+    cors_origins: tuple[str, ...] = ()
+
+    @classmethod
+    def read(cls, env: Mapping[str, str] | None = None) -> "ServeAccess":
+        env = os.environ if env is None else env
+        token = env.get("TECHNIC_SERVE_TOKEN", "").strip()
+        if token and (len(token) < 16 or not token.isprintable() or " " in token):
+            raise ValueError("TECHNIC_SERVE_TOKEN is shorter than 16 characters or holds spaces or control "
+                             "characters (its value is not shown: it is a secret); e.g. "
+                             "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        origins = tuple(o.strip().rstrip("/") for o in env.get("TECHNIC_SERVE_CORS_ORIGINS", "").split(",")
+                        if o.strip())
+        for origin in origins:
+            scheme, sep, rest = origin.partition("://")
+            if origin != "*" and (scheme not in ("http", "https") or not sep or not rest or "/" in rest
+                                  or " " in rest):
+                raise ValueError(f"TECHNIC_SERVE_CORS_ORIGINS: {origin[:60]!r} is not an origin "
+                                 "(scheme://host[:port], e.g. https://dash.example.org, or '*'; comma-separated)")
+        return cls(token=token, cors_origins=origins)
 
 
 def screens_file(env: Mapping[str, str]) -> str:

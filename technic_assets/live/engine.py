@@ -88,6 +88,9 @@ class LiveEngine:
         self._history: collections.deque[Snapshot] = collections.deque(maxlen=HISTORY_VERSIONS)
         self._subscribers: set = set()
         self._rescans, self._quiet = 0, threading.Condition(threading.Lock())
+        # observers (the server's metrics): each rescan's seconds; each screen look-up, hit or not
+        self.on_rescan: list = []
+        self.on_screen_cache: list = []
         self.feed = {"state": "off", "detail": "the stored day only (TECHNIC_LIVE=off)"}
         first = Snapshot(1, stored.day, _close_time(stored.day, stored.sessions), "store", stored.indicators,
                          str(stored.regime["risk"]))
@@ -173,6 +176,8 @@ class LiveEngine:
         fields = settings_key(settings)
         key = (snap.version, fields)
         hit = self._cached(key)
+        for observe in self.on_screen_cache:
+            observe(hit is not None)
         if hit is None:
             # the same settings with another N: the ranking is there, only its head is cut anew
             any_key = (snap.version, settings_key(settings, without=("top_n",)), "any N")
@@ -256,7 +261,11 @@ class LiveEngine:
         with self._quiet:
             self._rescans += 1
         try:
-            return self._rescan(indicators, as_of=as_of, source=source, ages=ages)
+            started = time.perf_counter()
+            result = self._rescan(indicators, as_of=as_of, source=source, ages=ages)
+            for observe in self.on_rescan:
+                observe(time.perf_counter() - started)
+            return result
         finally:
             with self._quiet:
                 self._rescans -= 1
