@@ -204,6 +204,15 @@ def ws_url(raw: str) -> str:
     return value
 
 
+def pushgateway_url(raw: str) -> str:
+    """TECHNIC_PUSHGATEWAY_URL, checked: empty or an http(s) URL (e.g. http://pushgateway:9091)."""
+    value = raw.strip()
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError(f"TECHNIC_PUSHGATEWAY_URL={value[:60]!r} is not an http(s) URL "
+                         "(e.g. http://pushgateway:9091)")
+    return value
+
+
 def store_setting(raw: str) -> str:
     """"TECHNIC_STORE" if it names an Iceberg store (checked: an error hides any password), else ""."""
     if not raw.strip():
@@ -260,6 +269,7 @@ class Environment:
     executor: str = "multiprocess"  # or "celery" (TECHNIC_EXECUTOR)
     broker_var: str = ""  # TECHNIC_BROKER_URL, for the celery executor
     backend_var: str = ""  # the variable naming Celery's result backend ('' means rpc://)
+    pushgateway_url: str = ""  # TECHNIC_PUSHGATEWAY_URL: where each evening run pushes its figures (run_metrics)
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> "Environment":
@@ -291,4 +301,5 @@ class Environment:
             executor=executor_setting(env),
             broker_var="TECHNIC_BROKER_URL" if env.get("TECHNIC_BROKER_URL") else "",
             backend_var=celery_backend_var(env),
+            pushgateway_url=pushgateway_url(env.get("TECHNIC_PUSHGATEWAY_URL", "")),
         )
