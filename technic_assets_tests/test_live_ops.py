@@ -44,12 +44,14 @@ def test_metrics_move_with_a_screen_request_and_a_rescan(engine):
         first = scrape(client)
         assert value(first, "technic_screen_seconds_count", endpoint="screen") == 1.0
         assert value(first, "technic_screen_seconds_bucket", endpoint="screen", le="+Inf") == 1.0
-        assert value(first, "technic_cache_misses_total", cache="answer") == value(before, "technic_cache_misses_total", cache="answer") + 1
-        assert value(first, "technic_cache_misses_total", cache="screen") > value(before, "technic_cache_misses_total", cache="screen")
+        misses = "technic_cache_misses_total"
+        assert value(first, misses, cache="answer") == value(before, misses, cache="answer") + 1
+        assert value(first, misses, cache="screen") > value(before, misses, cache="screen")  # computed
         assert client.get(query).status_code == 200  # the same settings and version: the JSON is kept
         second = scrape(client)
         assert value(second, "technic_screen_seconds_count", endpoint="screen") == 2.0
-        assert value(second, "technic_cache_hits_total", cache="answer") == value(first, "technic_cache_hits_total", cache="answer") + 1
+        hits = "technic_cache_hits_total"
+        assert value(second, hits, cache="answer") == value(first, hits, cache="answer") + 1
 
         assert value(second, "technic_rescan_seconds_count") == 0.0
         live = engine.stored.indicators.assign(date=engine.day)
@@ -163,3 +165,36 @@ def test_access_settings_are_checked_without_showing_the_token():
     for bad in ("a.example", "ftp://a.example", "https://a.example/page"):
         with pytest.raises(ValueError, match="TECHNIC_SERVE_CORS_ORIGINS"):
             ServeAccess.read({"TECHNIC_SERVE_CORS_ORIGINS": bad})
+
+
+def test_technic_serve_beyond_loopback_says_so_on_its_serving_line_and_asks_the_token(warm_store, monkeypatch):
+    """The process: `--host 0.0.0.0` without TECHNIC_SERVE_TOKEN prints a run token once, on the line a
+    script waits for; a request without it is refused, one with it served."""
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    from technic_assets_tests.live_server import free_port
+
+    monkeypatch.delenv("TECHNIC_SERVE_TOKEN", raising=False)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "technic_assets.cli", "serve", "--host", "0.0.0.0", "--port",
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stderr.readline()
+        assert first.startswith("Serving") and "beyond loopback (0.0.0.0)" in first, first
+        token = first.split("this run's token is ")[1].split()[0]
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/healthz", timeout=30).status_code == 200
+        assert httpx.get(f"{base}/api/top", timeout=30).status_code == 401
+        assert httpx.get(f"{base}/api/top", headers={"Authorization": f"Bearer {token}"}, timeout=30).status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        assert token not in proc.stderr.read()  # said once
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()

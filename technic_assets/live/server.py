@@ -514,7 +514,8 @@ def create_app(engine: LiveEngine | None = None, *, store_path: str | None = Non
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[
-        Middleware(HostGuard, names=names), *gatekeeping.middleware(gate, access), Middleware(TimeScreens, metrics=metrics)])
+        Middleware(HostGuard, names=names), *gatekeeping.middleware(gate, access),
+        Middleware(TimeScreens, metrics=metrics)])
     app.state.mode, app.state.screens, app.state.metrics = mode, dict(screens or {}), metrics
     app.state.access_line = gatekeeping.startup_line(host, gate)
     return app
