@@ -137,6 +137,23 @@ def test_without_a_configured_token_a_run_token_is_made_and_told(engine):
     assert token not in other.state.access_line  # each run its own
 
 
+def test_technic_watch_sends_the_token_it_is_given(engine, monkeypatch):
+    import io
+
+    from technic_assets.live.watch import watch
+    from technic_assets_tests.live_server import running
+
+    app = create_app(engine, mode="off", host="0.0.0.0", access=ServeAccess(token=TOKEN))
+    with running(app) as url:
+        monkeypatch.delenv("TECHNIC_SERVE_TOKEN", raising=False)
+        with pytest.raises(SystemExit, match="Unauthorized"):
+            watch(url, params={"n": 3}, out=io.StringIO(), max_events=1, clear=False)
+        monkeypatch.setenv("TECHNIC_SERVE_TOKEN", TOKEN)
+        out = io.StringIO()
+        assert watch(url, params={"n": 3}, out=out, max_events=1, clear=False) == 0
+    assert "version 1" in out.getvalue()
+
+
 def test_cors_is_off_unless_origins_are_configured(engine):
     origin = "https://dash.example.org"
     with TestClient(create_app(engine, mode="off"), base_url="http://localhost") as client:

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import html
 import ipaddress
+import os
 import secrets
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, quote
@@ -178,6 +179,12 @@ def login_routes(gate: Gate) -> list:
         return response
 
     return [Route("/login", form, methods=["GET"]), Route("/login", login, methods=["POST"])]
+
+
+def client_headers(env=None) -> dict[str, str]:
+    """What a client of the server (`technic watch`) sends: the bearer token, when TECHNIC_SERVE_TOKEN is set."""
+    token = (os.environ if env is None else env).get("TECHNIC_SERVE_TOKEN", "").strip()
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _cookie(header: str, name: str) -> str | None:
