@@ -116,39 +116,6 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
-class ServeLimits:
-    """What `technic serve` grants one client and all of them (issue 24: hostile input, greedy clients).
-
-    allowed_hosts: names beyond the bound ones that the Host header (and a stream's Origin) may carry
-    ("*.example.org" for a domain's names, "*" for any); stall_seconds: a stream that cannot take an event
-    for that long is dropped; screen_workers: threads for per-client screens (below the feed's rescan)."""
-
-    allowed_hosts: tuple[str, ...] = ()
-    max_streams: int = 64
-    max_streams_per_client: int = 8
-    stall_seconds: float = 30.0
-    screen_workers: int = 2
-
-    @classmethod
-    def read(cls, env: Mapping[str, str] | None = None) -> "ServeLimits":
-        env = os.environ if env is None else env
-        hosts = tuple(h.strip().lower().rstrip(".") for h in env.get("TECHNIC_SERVE_ALLOWED_HOSTS", "").split(",")
-                      if h.strip())
-        for host in hosts:
-            if host != "*" and ("*" in host[1:] or (host.startswith("*") and not host.startswith("*."))
-                                or any(c in host for c in "/: @")):
-                raise ValueError(f"TECHNIC_SERVE_ALLOWED_HOSTS: {host[:60]!r} is not a host name "
-                                 "(a name, an address, '*.domain' or '*'; comma-separated, no ports)")
-        return cls(
-            allowed_hosts=hosts,
-            max_streams=env_number(env, "TECHNIC_SERVE_MAX_STREAMS", 64, 1, 100_000),
-            max_streams_per_client=env_number(env, "TECHNIC_SERVE_MAX_STREAMS_PER_CLIENT", 8, 1, 100_000),
-            stall_seconds=env_number(env, "TECHNIC_SERVE_STALL_SECONDS", 30.0, 0.01, 86_400.0, float),
-            screen_workers=env_number(env, "TECHNIC_SERVE_SCREEN_WORKERS", 2, 1, 64),
-        )
-
-
-@dataclass(frozen=True)
 class ServeAccess:
     """Who may use `technic serve` (issue 23): bound beyond loopback, every request but /healthz and the
     login page needs TECHNIC_SERVE_TOKEN (live.access); cross-origin reads only from the origins named in
@@ -174,6 +141,42 @@ class ServeAccess:
                 raise ValueError(f"TECHNIC_SERVE_CORS_ORIGINS: {origin[:60]!r} is not an origin "
                                  "(scheme://host[:port], e.g. https://dash.example.org, or '*'; comma-separated)")
         return cls(token=token, cors_origins=origins)
+
+
+@dataclass(frozen=True)
+class ServeLimits:
+    """What `technic serve` grants one client and all of them (issue 24: hostile input, greedy clients).
+
+    allowed_hosts: names beyond the bound ones that the Host header (and a stream's Origin) may carry
+    ("*.example.org" for a domain's names, "*" for any); stall_seconds: a stream that cannot take an event
+    for that long is dropped; screen_workers: threads for per-client screens (below the feed's rescan);
+    access: who may connect (ServeAccess), read with the limits so a bad setting is refused with them."""
+
+    allowed_hosts: tuple[str, ...] = ()
+    max_streams: int = 64
+    max_streams_per_client: int = 8
+    stall_seconds: float = 30.0
+    screen_workers: int = 2
+    access: ServeAccess = ServeAccess()  # the token and the CORS origins, read with the limits
+
+    @classmethod
+    def read(cls, env: Mapping[str, str] | None = None) -> "ServeLimits":
+        env = os.environ if env is None else env
+        hosts = tuple(h.strip().lower().rstrip(".") for h in env.get("TECHNIC_SERVE_ALLOWED_HOSTS", "").split(",")
+                      if h.strip())
+        for host in hosts:
+            if host != "*" and ("*" in host[1:] or (host.startswith("*") and not host.startswith("*."))
+                                or any(c in host for c in "/: @")):
+                raise ValueError(f"TECHNIC_SERVE_ALLOWED_HOSTS: {host[:60]!r} is not a host name "
+                                 "(a name, an address, '*.domain' or '*'; comma-separated, no ports)")
+        return cls(
+            allowed_hosts=hosts,
+            max_streams=env_number(env, "TECHNIC_SERVE_MAX_STREAMS", 64, 1, 100_000),
+            max_streams_per_client=env_number(env, "TECHNIC_SERVE_MAX_STREAMS_PER_CLIENT", 8, 1, 100_000),
+            stall_seconds=env_number(env, "TECHNIC_SERVE_STALL_SECONDS", 30.0, 0.01, 86_400.0, float),
+            screen_workers=env_number(env, "TECHNIC_SERVE_SCREEN_WORKERS", 2, 1, 64),
+            access=ServeAccess.read(env),
+        )
 
 
 def screens_file(env: Mapping[str, str]) -> str:

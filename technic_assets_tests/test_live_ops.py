@@ -215,3 +215,15 @@ def test_technic_serve_beyond_loopback_says_so_on_its_serving_line_and_asks_the_
             proc.kill()
             proc.wait()
         proc.stderr.close()
+
+
+def test_technic_serve_refuses_a_bad_token_setting_in_one_line_without_showing_it(warm_store):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "technic_assets.cli", "serve", "--host", "0.0.0.0", "--port", "8000"],
+                            capture_output=True, text=True, timeout=300,
+                            env={**__import__("os").environ, "TECHNIC_SERVE_TOKEN": "tooshort123"})
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1, (result.returncode, lines)
+    assert "TECHNIC_SERVE_TOKEN" in lines[0] and "tooshort123" not in lines[0]
