@@ -38,6 +38,7 @@ def test_metrics_move_with_a_screen_request_and_a_rescan(engine):
         assert value(before, "technic_feed_state", state="off") == 1.0
         assert value(before, "technic_versions_published_total") == 0.0 and value(before, "technic_version") == 1.0
         assert value(before, "technic_screen_seconds_count", endpoint="screen") == 0.0
+        assert value(before, "process_resident_memory_bytes") > 0  # the client's process collector
 
         query = "/api/screen?style=swing&min_price=7"
         assert client.get(query).status_code == 200

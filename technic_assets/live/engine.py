@@ -14,8 +14,8 @@ and data ages) is immutable; `rescan` builds the next one and swaps the referenc
 on another thread reads one consistent version. Intraday, the liquidity rules keep the last close's
 20-day figures (adv_20, price_cv_63 from the stored day: volume so far is a fraction of a day) and the
 relative volume so far (against what an average day has traded by that minute, core.volume_profile) is
-shown beside them; fundamentals, splits and the alpha forecasts are the
-stored day's; the regime is re-read from the live ETF indicators.
+shown beside them; fundamentals, splits and the alpha forecasts are the stored day's; the regime is
+re-read from the live ETF indicators.
 
 A subscriber holds at most one version: the newest published since it last took one (a client that is
 behind wants the latest, not the history), so a client that stops reading costs nothing more as versions

@@ -8,7 +8,8 @@ What is measured as it happens:
     technic_cache_hits_total{cache}           the screen cache (a screen already computed for the version
     technic_cache_misses_total{cache}         and settings) and the answer cache (its JSON text)
 
-and what is read from the state when Prometheus scrapes (a custom collector, so nothing can drift):
+the client's standard process_* and python_info series, and what is read from the state when
+Prometheus scrapes (a custom collector, so nothing can drift):
 
     technic_feed_lag_seconds                  now - the served version's as_of (as /healthz's lag_s)
     technic_feed_state{state}                 1 for the feed's current state (off, live, stale, ...)
@@ -22,7 +23,8 @@ from __future__ import annotations
 import time
 
 import pandas as pd
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, PlatformCollector,
+                               ProcessCollector, generate_latest)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.responses import Response
 
@@ -37,6 +39,8 @@ class ServeMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None):
         self.registry = CollectorRegistry() if registry is None else registry
+        ProcessCollector(registry=self.registry)  # process_cpu_seconds_total, process_resident_memory_bytes, ...
+        PlatformCollector(registry=self.registry)  # python_info
         self.screen_seconds = Histogram("technic_screen_seconds", "Time to answer a screen request.",
                                         ["endpoint"], buckets=SCREEN_BUCKETS, registry=self.registry)
         self.rescan_seconds = Histogram("technic_rescan_seconds", "Time of a rescan of the cross-section on new "

@@ -479,8 +479,8 @@ def create_app(engine: LiveEngine | None = None, *, store_path: str | None = Non
     """The app over `engine`, or over the store's day loaded at start-up (lifespan); `screens` are the
     saved screens (name -> ScanSettings) it serves by name; `host` is the address it is bound to (the
     names it answers to follow from it, live.guard, and whether a token is asked, live.access); `limits`
-    default to the TECHNIC_SERVE_* settings, `access` to the limits' own. `app.state.access_line` says who may reach it
-    (live.serving.serve prints it)."""
+    default to the TECHNIC_SERVE_* settings, `access` to the limits' own. `app.state.access_line` says
+    who may reach it (live.serving.serve prints it)."""
     mode = live_mode() if mode is None else mode
     limits = ServeLimits.read() if limits is None else limits
     access = limits.access if access is None else access
