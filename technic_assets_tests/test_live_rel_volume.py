@@ -58,3 +58,21 @@ def test_the_engine_compares_volume_so_far_with_the_same_minute_of_an_average_da
     typical = live.assign(volume=live["symbol"].map(average) * HALF_HOUR)
     engine.rescan(typical, as_of=pd.Timestamp("2025-06-03 14:00", tz="UTC"), source="replay")
     assert np.allclose(engine.snapshot.rel_volume.dropna(), 1.0)
+
+
+def test_a_replayed_day_keeps_its_pace_from_the_open_where_the_whole_day_comparison_says_quiet():
+    """The replay's minutes follow the U with noise: at 10:00 each name's relative volume is, typically,
+    what it is at the close (its day's volume over its average); compared with a whole day instead, every
+    name would read about an eighth of that."""
+    from technic_assets.live.replay import minute_bars
+    from technic_assets.market.synthetic import SyntheticMarket
+
+    day = pd.Timestamp("2025-06-03")
+    bars = SyntheticMarket(seed=7, n_stocks=60).daily_bars(day.date(), day.date()).sort_values("symbol")
+    mb = minute_bars(bars, day)
+    by_ten = mb.volume[:, :30].sum(axis=1)  # the first half hour: minutes ending 13:31 .. 14:00 UTC
+    whole = mb.volume.sum(axis=1)
+    adjusted = by_ten / (whole * session_share(day, mb.ends[29]))  # rel at 10:00 over rel at the close
+    assert mb.ends[29] == pd.Timestamp("2025-06-03 14:00", tz="UTC")
+    assert 0.9 < np.median(adjusted) < 1.1
+    assert np.median(by_ten / whole) < 0.2  # unadjusted: every name looks quiet
