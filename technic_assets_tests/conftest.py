@@ -115,7 +115,8 @@ def warm_store(warm_template, tmp_path, monkeypatch):
 KINDS = {
     "graph": {"test_assets", "test_alpha_assets", "test_assets_polygon", "test_backfill", "test_cli", "test_instance",
               "test_operations", "test_real_data", "test_screens", "test_ui", "test_alerts", "test_live_scan",
-              "test_live_runner", "test_iceberg_store", "test_distributed", "test_run_order", "test_backtest"},
+              "test_live_runner", "test_iceberg_store", "test_distributed", "test_run_order", "test_backtest",
+              "test_run_metrics", "test_ui_browser"},
     "fault": {"test_kill", "test_outage", "test_dirty_data", "test_hostile", "test_secrets", "test_concurrency",
               "test_live_feeds"},
 }

@@ -182,6 +182,9 @@ def test_the_evening_record_is_what_that_evening_could_know(scanned_week, tmp_pa
     pd.testing.assert_frame_equal(after, before)
     meta = result.asset_materializations_for_node("track_record")[0].metadata
     assert meta["status"].value == "recorded" and "data:image/svg+xml;base64," in meta["equity"].value
+    lines = meta["equity_lines"].value
+    assert len(lines) < 1000 and [row.split("|")[1].strip() for row in lines.splitlines()[2:]] == \
+        ["top_n", "universe", "benchmark"]
     assert [r.data["book"] for r in meta["measures"].value.records][0] == "top_n"
 
 

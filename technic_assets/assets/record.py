@@ -15,7 +15,7 @@ import pandas as pd
 from dagster import Output, asset
 
 from technic_assets.assets.common import DAILY, STORE_METADATA, range_metadata, scan_days, schema, table_metadata
-from technic_assets.charts import equity_svg, markdown_image
+from technic_assets.charts import equity_svg, markdown_image, sparklines
 from technic_assets.config import ScanSettings
 from technic_assets.core.calendar import DATE_FMT
 from technic_assets.lineage import later_days, record_later, wait_for_earlier
@@ -81,6 +81,7 @@ def records_for(history, days: list[pd.Timestamp], runs) -> tuple[pd.DataFrame, 
             if s is runs[0] and day == days[-1]:
                 meta = {"status": "recorded", "screen": s.name,
                         "measures": table_metadata(frames[-1].drop(columns=["date", "screen"])),
+                        "equity_lines": sparklines(record.daily, ("top_n", "universe", "benchmark")),
                         "equity": markdown_image(equity_svg(record.daily, ("top_n", "universe", "benchmark")),
                                                  f"{s.name}: the book, the universe and {BENCHMARK}")}
     out = pd.concat(frames, ignore_index=True) if frames else empty()

@@ -8,7 +8,9 @@
                                     settings asked (live.track_panel: 202 with its progress while it runs)
     GET /api/stream                 SSE: the current top N at connect, then the newest version each time
                                     (`id`: RUN-VERSION), resumable with Last-Event-ID; the screen's parameters
-    GET /healthz                    the feed's state and the data's lag
+    GET /healthz                    the feed's state and the data's lag (open without the token)
+    GET /metrics                    Prometheus metrics (live.metrics)
+    GET|POST /login                 the token's login page, when bound beyond loopback (live.access)
     GET /                           the page (static/: plain HTML, CSS and a JS module, no build step)
 
 The handlers only parse, call the engine, and shape the answer: a bad parameter is HTTP 400 naming it.
@@ -59,9 +61,11 @@ from technic_assets.config import ScanSettings
 from technic_assets.core.schema import GICS_SECTORS
 from technic_assets.core.scoring import TOP_COLUMNS
 from technic_assets.core.universe_filter import rule_detail
-from technic_assets.environment import ServeLimits
+from technic_assets.environment import ServeAccess, ServeLimits
+from technic_assets.live import access as gatekeeping
 from technic_assets.live.engine import LiveEngine, plain_value, scan_settings, settings_json, settings_key
 from technic_assets.live.guard import HostGuard, allowed_names, origin_allowed
+from technic_assets.live.metrics import ServeMetrics, TimeScreens
 from technic_assets.live.origin import data_origin
 from technic_assets.live.streams import EventStream, ScreenPool, StreamSlots
 from technic_assets.live.track_panel import TRACK_PARAMS, BadTrackInput, TrackPanel, track_ask
@@ -217,6 +221,7 @@ class Service:
         self._flights: dict[tuple, asyncio.Future] = {}
         self._payloads: dict[tuple, asyncio.Future] = {}
         self.runner = None
+        self.metrics: ServeMetrics | None = None  # counts the answer cache's hits and misses
         self.closing = asyncio.Event()  # set when the server shuts down: the streams end
 
     async def screen(self, settings, snapshot=None):
@@ -250,10 +255,12 @@ class Service:
         """make(*args) on the pool (without `queue`: on Starlette's thread pool), once per key (the last
         256 kept; a failure is not kept)."""
         made = self._payloads.get(key)
-        if made is not None and made.done():
-            if not made.cancelled() and made.exception() is None:
-                return made.result()
+        if made is not None and made.done() and (made.cancelled() or made.exception() is not None):
             made = None  # a failure is not kept: this request tries again
+        if self.metrics is not None:
+            self.metrics.cache("answer", hit=made is not None)
+        if made is not None and made.done():
+            return made.result()
         if made is None:
             made = self._payloads[key] = asyncio.ensure_future(self.pool.run(make, *args) if queue else
                                                                run_in_threadpool(make, *args))
@@ -498,13 +505,18 @@ async def index(request: Request):
 
 def create_app(engine: LiveEngine | None = None, *, store_path: str | None = None, day=None,
                mode: str | None = None, screens: dict | None = None, host: str = "127.0.0.1",
-               limits: ServeLimits | None = None) -> Starlette:
+               limits: ServeLimits | None = None, access: ServeAccess | None = None) -> Starlette:
     """The app over `engine`, or over the store's day loaded at start-up (lifespan); `screens` are the
     saved screens (name -> ScanSettings) it serves by name; `host` is the address it is bound to (the
-    names it answers to follow from it, live.guard); `limits` default to the TECHNIC_SERVE_* settings."""
+    names it answers to follow from it, live.guard, and whether a token is asked, live.access); `limits`
+    default to the TECHNIC_SERVE_* settings, `access` to the limits' own. `app.state.access_line` says
+    who may reach it (live.serving.serve prints it)."""
     mode = live_mode() if mode is None else mode
     limits = ServeLimits.read() if limits is None else limits
+    access = limits.access if access is None else access
     names = allowed_names(host, limits.allowed_hosts)
+    gate = gatekeeping.gate_for(host, access)
+    metrics = ServeMetrics()  # a registry per app: /metrics
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -513,6 +525,8 @@ def create_app(engine: LiveEngine | None = None, *, store_path: str | None = Non
             eng = await run_in_threadpool(LiveEngine.load, store_path, day)
         service = Service(eng, limits, names)
         app.state.service, app.state.mode, app.state.track = service, mode, TrackPanel(service)
+        service.metrics = metrics
+        metrics.watch(service)
         try:
             if mode != "off":
                 service.runner = await start_runner(eng, mode)
@@ -520,16 +534,21 @@ def create_app(engine: LiveEngine | None = None, *, store_path: str | None = Non
         finally:
             await stop_runner(service.runner)
             service.pool.close()
+            metrics.unwatch(service)
 
     routes = [
         Route("/", index), Route("/healthz", healthz), Route("/api/top", top), Route("/api/screen", screen),
         Route("/api/screens", list_screens),
         Route("/api/symbol/{symbol}", symbol), Route("/api/chart/{symbol}", chart), Route("/api/stream", stream),
         Route("/api/track", track),
+        Route("/metrics", metrics.endpoint), *gatekeeping.login_routes(gate),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(HostGuard, names=names)])
-    app.state.mode, app.state.screens = mode, dict(screens or {})
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[
+        Middleware(HostGuard, names=names), *gatekeeping.middleware(gate, access),
+        Middleware(TimeScreens, metrics=metrics)])
+    app.state.mode, app.state.screens, app.state.metrics = mode, dict(screens or {}), metrics
+    app.state.access_line = gatekeeping.startup_line(host, gate)
     return app
 
 
