@@ -97,12 +97,12 @@ def _bar_span(chosen: pd.DatetimeIndex, horizon: int, as_of) -> tuple[pd.Timesta
 
 def _stored_picks(history, screen: str, first: pd.Timestamp, last: pd.Timestamp):
     picks = screen_span(history, "ranked_top_n", first, last, ["date", "symbol"], screen)
-    scores = screen_span(history, "merit", first, last, ["date", "symbol", "merit_score"], screen)
+    scores = screen_span(history, "merit", first, last, ["date", "symbol", "merit_score"], screen, coded=("symbol",))
     return picks, scores.rename(columns={"merit_score": "score"})
 
 
 def _market(history, lo: pd.Timestamp, hi: pd.Timestamp):
-    bars = history.read_span("price_bars", lo, hi, BAR_COLUMNS)
+    bars = history.read_span("price_bars", lo, hi, BAR_COLUMNS, coded=("symbol",))
     paid = bars[bars["dividend"] != 0.0]
     dividends = pd.DataFrame({"ex_date": paid["date"], "symbol": paid["symbol"], "amount": paid["dividend"]})
     return market_from_bars(bars.drop(columns="dividend"), dividends)

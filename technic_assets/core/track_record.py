@@ -65,7 +65,7 @@ def market_from_bars(bars: pd.DataFrame, dividends: pd.DataFrame | None = None) 
     dates = pd.DatetimeIndex(bars["date"]).to_numpy("datetime64[ns]")
     sessions = pd.DatetimeIndex(np.unique(dates))
     t = np.searchsorted(sessions.to_numpy(), dates)
-    s, symbols = pd.factorize(bars["symbol"], sort=True)
+    s, symbols = symbol_codes(bars["symbol"])
     shape = (len(sessions), len(symbols))
     close = np.full(shape, np.nan)
     close[t, s] = bars["close"].to_numpy(float)
@@ -78,7 +78,7 @@ def market_from_bars(bars: pd.DataFrame, dividends: pd.DataFrame | None = None) 
     rows = np.arange(shape[0])[:, None]
     cash = np.zeros(shape)
     if dividends is not None and len(dividends):
-        code = pd.Index(symbols).get_indexer(dividends["symbol"])
+        code = symbol_lookup(symbols, dividends["symbol"])
         start = np.searchsorted(sessions.to_numpy(), pd.DatetimeIndex(dividends["ex_date"]).to_numpy("datetime64[ns]"))
         next_bar = np.minimum.accumulate(np.where(traded, rows, shape[0])[::-1], axis=0)[::-1]
         ok = (code >= 0) & (start < shape[0])
@@ -93,7 +93,29 @@ def market_from_bars(bars: pd.DataFrame, dividends: pd.DataFrame | None = None) 
         growth_day = np.where(traded & np.isfinite(previous), ratio * (close + cash) / previous, 1.0)
     growth = np.ones((shape[0], shape[1] + 1))
     growth[:, :-1] = np.cumprod(growth_day, axis=0) * (last_bar >= 0)
-    return Market(sessions, pd.Index(symbols), growth, traded, dollar_volume)
+    return Market(sessions, symbols, growth, traded, dollar_volume)
+
+
+def symbol_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Each row's place among the distinct symbols in sorted order, and those symbols. A categorical
+    column (as the store reads them) is worked through its few categories, not its millions of rows."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        codes, uniques = pd.factorize(column, sort=True)
+        return codes, pd.Index(uniques)
+    codes = column.cat.codes.to_numpy()
+    names = column.cat.categories.to_numpy(dtype=object)
+    used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(names)))
+    order = used[np.argsort(names[used], kind="stable")]  # Python's order of text, as factorize sorts it
+    place = np.full(len(names) + 1, -1)
+    place[order] = np.arange(len(order))
+    return place[codes], pd.Index(names[order])
+
+
+def symbol_lookup(symbols: pd.Index, column: pd.Series) -> np.ndarray:
+    """Each row's column among `symbols` (-1: none); a categorical column through its categories."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return symbols.get_indexer(column)
+    return np.r_[symbols.get_indexer(column.cat.categories), -1][column.cat.codes.to_numpy()]
 
 
 def _top(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -118,7 +140,7 @@ def _top(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
 def _rows(frame: pd.DataFrame, days: pd.DatetimeIndex, market: Market):
     """(day, symbol column, which rows) of a frame's (date, symbol) rows on `days` with known symbols."""
     k = days.get_indexer(pd.DatetimeIndex(frame["date"]))
-    s = market.symbols.get_indexer(frame["symbol"])
+    s = symbol_lookup(market.symbols, frame["symbol"])
     ok = (k >= 0) & (s >= 0)
     return k[ok], s[ok], ok
 

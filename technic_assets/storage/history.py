@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from technic_assets.storage.connection import SCHEMA, add_missing_columns, quoted, table, table_exists, transaction
 
@@ -42,6 +43,12 @@ def stored_columns(name: str, columns: list[str], have) -> list[str]:
     return [c for c in columns if c in have or c not in added]
 
 
+def coded_frame(rows, coded: tuple[str, ...]) -> pd.DataFrame:
+    """An Arrow table as a DataFrame, the `coded` columns dictionary-encoded (categorical in pandas)."""
+    return pa.table({c: rows.column(c).dictionary_encode() if c in coded else rows.column(c)
+                     for c in rows.column_names}).to_pandas()
+
+
 def _ts(day: pd.Timestamp):
     return pd.Timestamp(day).to_pydatetime()
 
@@ -52,14 +59,18 @@ class History:
     def __init__(self, path: str):
         self.path = path
 
-    def query(self, name: str, sql: str, params: list) -> pd.DataFrame | None:
-        """The query's rows, or None while the store file or table `name` does not exist yet."""
+    def query(self, name: str, sql: str, params: list, *, coded: tuple[str, ...] = ()) -> pd.DataFrame | None:
+        """The query's rows, or None while the store file or table `name` does not exist yet. The
+        `coded` text columns come back categorical, read through Arrow: millions of rows of a few
+        thousand symbols cost their codes, not a Python string each."""
         if not Path(self.path).exists():
             return None
         with transaction(self.path) as conn:
             if not table_exists(conn, table(name)):
                 return None
-            return conn.execute(sql, params).fetchdf()
+            if not coded:
+                return conn.execute(sql, params).fetchdf()
+            return coded_frame(conn.sql(sql, params=params).to_arrow_table(), coded)
 
     def dates_present(self, name: str, start: pd.Timestamp, end: pd.Timestamp) -> set[pd.Timestamp]:
         """Dates between start and end (inclusive) that table `name` holds rows for."""
@@ -68,10 +79,10 @@ class History:
         return set() if found is None else {pd.Timestamp(d) for d in found["date"]}
 
     def read_span(self, name: str, start: pd.Timestamp, end: pd.Timestamp,
-                  columns: list[str] | None = None) -> pd.DataFrame:
+                  columns: list[str] | None = None, coded: tuple[str, ...] = ()) -> pd.DataFrame:
         """`columns` (default: every column, in date order) of the rows dated start..end; no rows if the
         table is not there yet: with those columns where given, else without any. A column the table
-        gained later (ADDED_COLUMNS) reads as its meaning in rows from before it."""
+        gained later (ADDED_COLUMNS) reads as its meaning in rows from before it; `coded` as query's."""
         asked = columns
         if columns and set(ADDED_COLUMNS.get(name, {})) & set(columns):  # one more look, only then
             have = self.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} LIMIT 0", [])
@@ -79,7 +90,7 @@ class History:
         names = ", ".join(quoted(c) for c in asked or [])
         found = self.query(name, f"SELECT {names} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ?" if columns
                            else f"SELECT * FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ? ORDER BY date",
-                           [_ts(start), _ts(end)])
+                           [_ts(start), _ts(end)], coded=coded)
         if found is not None:
             return with_added_columns(name, found, columns)
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns or []})
@@ -199,18 +210,20 @@ class History:
 
 
 def screen_span(history, name: str, start: pd.Timestamp, end: pd.Timestamp, columns: list[str],
-                screen: str) -> pd.DataFrame:
+                screen: str, coded: tuple[str, ...] = ()) -> pd.DataFrame:
     """`columns` of one screen's stored rows of `name` dated start..end (none, typed, without a table);
-    the columns and the screen are chosen in the query, not after reading every row of every screen."""
+    the columns and the screen are chosen in the query, not after reading every row of every screen;
+    `coded` as History.query's."""
     head = history.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} LIMIT 0", [])
     if head is None:
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns})
     names = ", ".join(quoted(c) for c in columns)
     if "screen" not in head.columns:
         return history.query(name, f"SELECT {names} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ? "
-                                   "ORDER BY date", [_ts(start), _ts(end)])
+                                   "ORDER BY date", [_ts(start), _ts(end)], coded=coded)
     return history.query(name, f"SELECT {names} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ? AND "
-                               "coalesce(screen, 'default') = ? ORDER BY date", [_ts(start), _ts(end), screen])
+                               "coalesce(screen, 'default') = ? ORDER BY date", [_ts(start), _ts(end), screen],
+                         coded=coded)
 
 
 def screen_rows(frame: pd.DataFrame, name: str) -> pd.DataFrame:

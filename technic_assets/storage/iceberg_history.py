@@ -48,8 +48,9 @@ class IcebergHistory(History):
         self.store = store
         self.path = store.path
 
-    def query(self, name: str, sql: str, params: list) -> pd.DataFrame | None:
-        return self.store.query([table(name)], sql, params)
+    def query(self, name: str, sql: str, params: list, *, coded: tuple[str, ...] = ()) -> pd.DataFrame | None:
+        found = self.store.query([table(name)], sql, params)
+        return found if found is None or not coded else found.astype({c: "category" for c in coded})
 
     def replace_dates(self, name: str, frame: pd.DataFrame, dates: list[pd.Timestamp],
                       screens: list[str] | None = None) -> None:
