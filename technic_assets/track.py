@@ -102,7 +102,30 @@ def _stored_picks(history, screen: str, first: pd.Timestamp, last: pd.Timestamp)
 
 
 def _market(history, lo: pd.Timestamp, hi: pd.Timestamp):
+    """The Market of the stored bars lo..hi: the last one kept while the store file is unchanged (the
+    live page asks for records again and again; a Dagster run, one process a day, gains nothing)."""
+    key = (history.path, history.version(), lo, hi)
+    if key[1] is not None and _LAST_MARKET.get("key") == key:
+        return _LAST_MARKET["market"]
+    market = _read_market(history, lo, hi)
+    _LAST_MARKET.clear()
+    if key[1] is not None:
+        for array in (market.growth, market.traded, market.dollar_volume):
+            array.flags.writeable = False  # shared by the records that follow: none may change it
+        _LAST_MARKET.update(key=key, market=market)
+    return market
+
+
+_LAST_MARKET: dict = {}
+
+
+def forget_market() -> None:
+    """Drop the kept Market (the benchmarks time a cold read)."""
+    _LAST_MARKET.clear()
+
+
+def _read_market(history, lo: pd.Timestamp, hi: pd.Timestamp):
     bars = history.read_span("price_bars", lo, hi, BAR_COLUMNS, coded=("symbol",))
     paid = bars[bars["dividend"] != 0.0]
     dividends = pd.DataFrame({"ex_date": paid["date"], "symbol": paid["symbol"], "amount": paid["dividend"]})
-    return market_from_bars(bars.drop(columns="dividend"), dividends)
+    return market_from_bars(bars, dividends)  # it reads the columns it knows: the frame is not copied

@@ -266,3 +266,22 @@ def test_a_stored_dividend_makes_the_return_a_total_return(tmp_path, with_divide
     assert top["ann_return"] == pytest.approx(np.prod(growth) ** (252 / 3) - 1, rel=1e-9)
     assert json.loads(as_json(record.summary, "file"))["returns"] == RETURNS
     assert RETURNS.startswith("total returns")
+
+
+def test_the_bars_kept_between_records_are_read_again_once_the_store_changes(tmp_path):
+    """The Market of the last read is kept while the file is unchanged (the page asks again and
+    again), read-only; a write to the store (AAA's 06-06 close 10.4 -> 11.22) is seen by the next
+    record: by hand, AAA's last day grows 11.22 / 10.2 = 1.1 rather than 10.4 / 10.2."""
+    from technic_assets.track import stored_record
+
+    history = hand_store(tmp_path / "store.duckdb", with_dividends=True)
+    args = dict(horizon=1, cost_bps=0.0, draws=0)
+    first = stored_record(history, "default", None, None, **args)
+    again = stored_record(history, "default", None, None, **args)
+    assert again.daily["top_n"].iloc[-1] == first.daily["top_n"].iloc[-1]
+    bars = history.read_dates("price_bars", [pd.Timestamp("2025-06-06")])
+    history.replace_dates("price_bars", bars.assign(close=np.where(bars["symbol"] == "AAA", 11.22, bars["close"])),
+                          [pd.Timestamp("2025-06-06")])
+    moved = stored_record(history, "default", None, None, **args)
+    assert moved.daily["top_n"].iloc[-1] / moved.daily["top_n"].iloc[-2] == pytest.approx(11.22 / 10.2, rel=1e-12)
+    assert first.daily["top_n"].iloc[-1] / first.daily["top_n"].iloc[-2] == pytest.approx(10.4 / 10.2, rel=1e-12)

@@ -61,19 +61,22 @@ class TrackRecord:
 def market_from_bars(bars: pd.DataFrame, dividends: pd.DataFrame | None = None) -> Market:
     """The Market of bars (date, symbol, close, split_ratio[, volume]) and dividends (ex_date, symbol,
     amount; paid on the symbol's first bar on or after the ex-date)."""
-    bars = bars[bars["close"].to_numpy(float) > 0]
-    dates = pd.DatetimeIndex(bars["date"]).to_numpy("datetime64[ns]")
-    sessions = pd.DatetimeIndex(np.unique(dates))
-    t = np.searchsorted(sessions.to_numpy(), dates)
-    s, symbols = symbol_codes(bars["symbol"])
+    price = bars["close"].to_numpy(float)
+    ok = price > 0  # the columns masked, not the frame filtered: millions of rows are not copied
+    t, sessions = pd.factorize(pd.DatetimeIndex(bars["date"]).to_numpy("datetime64[ns]")[ok], sort=True)
+    sessions = pd.DatetimeIndex(sessions)
+    s, symbols = symbol_codes(bars["symbol"], ok)
+    price = price[ok]
     shape = (len(sessions), len(symbols))
     close = np.full(shape, np.nan)
-    close[t, s] = bars["close"].to_numpy(float)
+    close[t, s] = price
     ratio = np.ones(shape)
-    ratio[t, s] = bars["split_ratio"].fillna(1.0).to_numpy(float) if "split_ratio" in bars else 1.0
+    if "split_ratio" in bars:
+        split = bars["split_ratio"].to_numpy(float)[ok]
+        ratio[t, s] = np.where(np.isnan(split), 1.0, split)
     dollar_volume = np.full(shape, np.nan)
     if "volume" in bars:
-        dollar_volume[t, s] = close[t, s] * bars["volume"].to_numpy(float)
+        dollar_volume[t, s] = price * bars["volume"].to_numpy(float)[ok]
     traded = np.isfinite(close)
     rows = np.arange(shape[0])[:, None]
     cash = np.zeros(shape)
@@ -96,13 +99,14 @@ def market_from_bars(bars: pd.DataFrame, dividends: pd.DataFrame | None = None) 
     return Market(sessions, symbols, growth, traded, dollar_volume)
 
 
-def symbol_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Each row's place among the distinct symbols in sorted order, and those symbols. A categorical
-    column (as the store reads them) is worked through its few categories, not its millions of rows."""
+def symbol_codes(column: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, pd.Index]:
+    """Each of the `rows`' (a mask) place among their distinct symbols in sorted order, and those
+    symbols. A categorical column (as the store reads them) is worked through its few categories, not
+    its millions of rows."""
     if not isinstance(column.dtype, pd.CategoricalDtype):
-        codes, uniques = pd.factorize(column, sort=True)
+        codes, uniques = pd.factorize(column.to_numpy()[rows], sort=True)
         return codes, pd.Index(uniques)
-    codes = column.cat.codes.to_numpy()
+    codes = column.cat.codes.to_numpy()[rows]
     names = column.cat.categories.to_numpy(dtype=object)
     used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(names)))
     order = used[np.argsort(names[used], kind="stable")]  # Python's order of text, as factorize sorts it

@@ -7,6 +7,7 @@ goes through this one class, so a second storage backend replaces it without tou
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +34,7 @@ def with_added_columns(name: str, frame: pd.DataFrame, columns: list[str] | None
         return frame
     for column, value in added.items():
         frame[column] = frame[column].fillna(value) if column in frame.columns else value
-    return frame[columns] if columns is not None else frame
+    return frame[columns] if columns is not None and list(frame.columns) != columns else frame
 
 
 def stored_columns(name: str, columns: list[str], have) -> list[str]:
@@ -71,6 +72,17 @@ class History:
             if not coded:
                 return conn.execute(sql, params).fetchdf()
             return coded_frame(conn.sql(sql, params=params).to_arrow_table(), coded)
+
+    def version(self) -> tuple | None:
+        """What changes whenever the store file is written (its and its write-ahead log's size and
+        time), so a reader may keep what it computed from it; None: no file yet."""
+        try:
+            main = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        wal = Path(self.path + ".wal")
+        after = wal.stat() if wal.exists() else None
+        return (main.st_mtime_ns, main.st_size, after and after.st_mtime_ns, after and after.st_size)
 
     def dates_present(self, name: str, start: pd.Timestamp, end: pd.Timestamp) -> set[pd.Timestamp]:
         """Dates between start and end (inclusive) that table `name` holds rows for."""

@@ -52,6 +52,10 @@ class IcebergHistory(History):
         found = self.store.query([table(name)], sql, params)
         return found if found is None or not coded else found.astype({c: "category" for c in coded})
 
+    def version(self) -> None:
+        """No cheap sign of a change across the tables' files: readers keep nothing."""
+        return None
+
     def replace_dates(self, name: str, frame: pd.DataFrame, dates: list[pd.Timestamp],
                       screens: list[str] | None = None) -> None:
         from pyiceberg.expressions import And, IsNull, Or
