@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from technic_assets.core.calendar import nyse
+from technic_assets.core.track_measures import IC_HORIZONS
 from technic_assets.core.track_record import (
     MOMENTUM_LOOKBACK,
     TrackRecord,
@@ -45,10 +46,11 @@ def stored_record(history, screen: str, start: str | None, end: str | None, *, h
 
 
 def stored_records(history, screen: str, days: list[pd.Timestamp], *, horizon: int, cost_bps: float,
-                   benchmark: str = "SPY", draws: int = 50) -> dict:
+                   benchmark: str = "SPY", draws: int = 50, ic_horizons: tuple[int, ...] = IC_HORIZONS) -> dict:
     """day -> the record of `screen` as that evening could know it (stored_record(end=day, as_of=day)),
     or the ValueError saying why it has none; from one read and one evaluation for all the days
-    (core.track_records), so the records of a range cost about one record, not one each."""
+    (core.track_records), so the records of a range cost about one record, not one each. With fewer
+    `ic_horizons` the summaries' IC decay has only those (and `horizon`)."""
     stored = _stored_days(history, screen)
     cuts, out = {}, {}
     for day in days:
@@ -65,7 +67,7 @@ def stored_records(history, screen: str, days: list[pd.Timestamp], *, horizon: i
         market = _market(history, lo, max(bar_day for _, bar_day in cuts.values()))
         done = track_records(scores, None, market=market, cuts=list(cuts.values()), horizon=horizon,
                              cost_bps=cost_bps, picks=picks, benchmark=benchmark, screen=screen, draws=draws,
-                             start=stored[0], end=last)
+                             start=stored[0], end=last, ic_horizons=ic_horizons)
         out.update(zip(cuts, done))
     return {day: out[day] for day in days}
 

@@ -74,7 +74,9 @@ def records_for(history, days: list[pd.Timestamp], runs) -> tuple[pd.DataFrame, 
     frames, meta = [], {}
     for s in runs:
         try:
-            records = stored_records(history, s.name, days, horizon=HORIZON, cost_bps=COST_BPS, benchmark=BENCHMARK)
+            # the rows keep the rank IC at HORIZON alone: the decay's other horizons are not computed
+            records = stored_records(history, s.name, days, horizon=HORIZON, cost_bps=COST_BPS, benchmark=BENCHMARK,
+                                     ic_horizons=())
         except (ValueError, KeyError) as exc:  # no evening stored yet
             records = {day: exc for day in days}
         for day in days:

@@ -169,18 +169,20 @@ def signal_measures(growth: np.ndarray, entry: np.ndarray, score: np.ndarray, co
 
 
 def signal_series(growth: np.ndarray, entry: np.ndarray, score: np.ndarray, columns: np.ndarray, horizon: int,
-                  min_names: int) -> dict:
+                  min_names: int, ic_horizons: tuple[int, ...] = IC_HORIZONS) -> dict:
     """signal_measures' per-day part: names, ic_h and rank_ic_h at each horizon (NaN where the window
     passes the last session of `growth`), and each day's quintile means at `horizon` with the days
     that have them. A day's values read nothing after its window, so the series of a longer span,
-    cut (signal_summary's `last`), is the series of the shorter one."""
+    cut (signal_summary's `last`), is the series of the shorter one. `ic_horizons` (the decay's): fewer
+    cost fewer sorts of every name's forward return."""
     last = len(growth) - 1
     from_top, ordinal = row_ranks(-score)  # 1: the highest score; the ordinal's ties to the lower symbol
     by_score, by_rank = centered(score), centered(from_top)
     series = {"names": np.isfinite(score).sum(axis=1)}
     flat, width = growth.ravel(), growth.shape[1]
     bought = np.take(flat, (entry * width)[:, None] + columns)
-    for h in sorted({*IC_HORIZONS, horizon}):
+    series["ic_horizons"] = tuple(ic_horizons)
+    for h in sorted({*ic_horizons, horizon}):
         with np.errstate(invalid="ignore", divide="ignore"):
             forward = np.take(flat, (np.minimum(entry + h, last) * width)[:, None] + columns) / bought - 1
         forward[~((entry + h <= last)[:, None] & np.isfinite(score))] = np.nan
@@ -200,12 +202,12 @@ def signal_summary(series: dict, days: pd.DatetimeIndex, entry: np.ndarray, last
     entry = entry[:n]
     signal = {"date": days, "names": series["names"][:n]}
     out = {"ic_decay": {}}
-    for h in sorted({*IC_HORIZONS, horizon}):
+    for h in sorted({*series["ic_horizons"], horizon}):
         known = entry + h <= last
         ic = np.where(known, series[f"ic_{h}"][:n], np.nan)
         rank_ic = np.where(known, series[f"rank_ic_{h}"][:n], np.nan)
         signal[f"ic_{h}"], signal[f"rank_ic_{h}"] = ic, rank_ic
-        if h in IC_HORIZONS:
+        if h in series["ic_horizons"]:
             ranked = ic_summary(rank_ic, h)
             out["ic_decay"][str(h)] = {"ic": ic_summary(ic, h)["mean"], "rank_ic": ranked["mean"],
                                        "rank_ic_t_nw": ranked["t_nw"], "days": ranked["days"]}

@@ -39,7 +39,7 @@ import pandas as pd
 from technic_assets.core.signal_quality import MIN_NAMES
 from technic_assets.core.track_market import Market, market_from_bars, symbol_lookup
 from technic_assets.core.track_engine import BookValues, book_values
-from technic_assets.core.track_measures import book_measures, by_year, signal_series, signal_summary
+from technic_assets.core.track_measures import IC_HORIZONS, book_measures, by_year, signal_series, signal_summary
 
 COST_SWEEP_BPS = (0.0, 5.0, 10.0, 25.0)
 MOMENTUM_LOOKBACK, MOMENTUM_SKIP = 252, 21
@@ -223,7 +223,9 @@ def track_records(scores: pd.DataFrame, universe: pd.DataFrame | None = None, *,
     the first over `market` cut after the second, from one evaluation of the whole span (a record is
     the prefix of a longer one), so the records of every day of a range cost about one record. Equal
     to computing each apart (to float summation order) when `picks` are given, as the stored screens
-    give them. Each item is a TrackRecord, or the ValueError naming why that cut has none."""
+    give them. Each item is a TrackRecord, or the ValueError naming why that cut has none. `kw`: as
+    track_record's, and `ic_horizons`, the IC decay's horizons (none: only `horizon`'s IC, two sorts
+    of the forward returns fewer than four)."""
     try:
         done = _evaluate(scores, universe, market, horizon=horizon, cost_bps=cost_bps, picks=picks, benchmark=benchmark,
                          screen=screen, draws=draws, seed=seed, min_names=min_names, **kw)
@@ -247,7 +249,7 @@ def track_records(scores: pd.DataFrame, universe: pd.DataFrame | None = None, *,
 
 def _evaluate(scores, universe, market: Market, *, horizon, cost_bps, top_n=25, picks=None, benchmark="SPY",
               start=None, end=None, screen="default", draws=50, seed=0, min_names=MIN_NAMES, book_size=None,
-              keep_books=False) -> _Evaluated:
+              keep_books=False, ic_horizons=IC_HORIZONS) -> _Evaluated:
     """Steps 2-5 of the chain up to the measures, over every stored day from start to end."""
     _validate(horizon, cost_bps, draws, benchmark, market)
     sessions, growth, traded = market.sessions, market.growth, market.traded
@@ -289,7 +291,8 @@ def _evaluate(scores, universe, market: Market, *, horizon, cost_bps, top_n=25, 
         drawn = book_values(growth, draw, entry[day], code, draws, first, end_pos, horizon,
                             (0.0, cost_bps / 1e4))
         kept.append((np.array([f"random_{b}" for b in range(draws)]), draw, day, code))
-    signal = signal_series(growth, entry, np.where(in_universe, score, np.nan), columns, horizon, min_names)
+    signal = signal_series(growth, entry, np.where(in_universe, score, np.nan), columns, horizon, min_names,
+                           ic_horizons)
     args = dict(horizon=horizon, cost_bps=cost_bps, benchmark=benchmark, screen=screen, draws=draws, seed=seed,
                 start=start, end=end, book_size=book_size, keep_books=keep_books)
     return _Evaluated(market, days, pos, args, costs, main, whole, drawn, signal, (top_k, top_s), kept)
