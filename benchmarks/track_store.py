@@ -108,19 +108,23 @@ def build(path: Path, stocks: int, sessions_n: int, seed: int = 7) -> pd.Datetim
     return days
 
 
-def timed(fn, repeat: int) -> list[float]:
+def timed(fn, repeat: int) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds of each of `repeat` calls: on a shared machine the CPU seconds (this
+    process's threads, DuckDB's included) move less with the load than the wall clock."""
     out = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         fn()
-        out.append(time.perf_counter() - start)
+        out.append((time.perf_counter() - start, time.process_time() - cpu))
     return out
 
 
-def summary(name: str, xs: list[float], target: float) -> str:
-    median = statistics.median(xs)
-    return (f"{name}: median {median:.2f} s (min {min(xs):.2f}, max {max(xs):.2f}, {len(xs)} runs), "
-            f"target {target:g} s: {'met' if median <= target else 'not met'}; load average {os.getloadavg()[0]:.1f}")
+def summary(name: str, runs: list[tuple[float, float]], target: float) -> str:
+    wall, cpu = [w for w, _ in runs], [c for _, c in runs]
+    median = statistics.median(wall)
+    return (f"{name}: median {median:.2f} s (min {min(wall):.2f}, max {max(wall):.2f}, {len(wall)} runs), CPU "
+            f"{statistics.median(cpu):.2f} s (min {min(cpu):.2f}, max {max(cpu):.2f}), target {target:g} s: "
+            f"{'met' if median <= target else 'not met'}; load average {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:
@@ -173,8 +177,9 @@ def main() -> None:
                       timed(lambda: (forget(), records_for(history, [days[-1]], screens)), args.repeat), 2.0))
     if "range" in args.figures:
         chosen = list(days[-args.range_days:])
-        xs = timed(lambda: (forget(), records_for(history, chosen, screens)), 1)
-        print(f"range run's track_record step, {len(chosen)} days: {xs[0]:.1f} s ({xs[0] / len(chosen):.3f} s a day); "
+        (wall, cpu), = timed(lambda: (forget(), records_for(history, chosen, screens)), 1)
+        print(f"range run's track_record step, {len(chosen)} days: {wall:.1f} s, CPU {cpu:.1f} s "
+              f"({wall / len(chosen):.3f} s a day); "
               f"load average {os.getloadavg()[0]:.1f}")
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     if not args.store:
