@@ -222,10 +222,11 @@ def track_records(scores: pd.DataFrame, universe: pd.DataFrame | None = None, *,
     """The record at each cut (last evening, last bar day): track_record of the stored evenings up to
     the first over `market` cut after the second, from one evaluation of the whole span (a record is
     the prefix of a longer one), so the records of every day of a range cost about one record. Equal
-    to computing each apart (to float summation order) when `picks` are given, as the stored screens
-    give them. Each item is a TrackRecord, or the ValueError naming why that cut has none. `kw`: as
-    track_record's, and `ic_horizons`, the IC decay's horizons (none: only `horizon`'s IC, two sorts
-    of the forward returns fewer than four)."""
+    to computing each apart, to float summation order (without given `picks`, a name scored before
+    its first bar would take a top-N place it then cannot fill: the stored screens give their picks).
+    Each item is a TrackRecord, or the ValueError naming why that cut has none. `kw`: as
+    track_record's, and `ic_horizons`, the IC decay's horizons (none: only `horizon`'s IC, one sort of
+    the forward returns rather than four)."""
     try:
         done = _evaluate(scores, universe, market, horizon=horizon, cost_bps=cost_bps, picks=picks, benchmark=benchmark,
                          screen=screen, draws=draws, seed=seed, min_names=min_names, **kw)
