@@ -48,8 +48,13 @@ class IcebergHistory(History):
         self.store = store
         self.path = store.path
 
-    def query(self, name: str, sql: str, params: list) -> pd.DataFrame | None:
-        return self.store.query([table(name)], sql, params)
+    def query(self, name: str, sql: str, params: list, *, coded: tuple[str, ...] = ()) -> pd.DataFrame | None:
+        found = self.store.query([table(name)], sql, params)
+        return found if found is None or not coded else found.astype({c: "category" for c in coded})
+
+    def version(self) -> None:
+        """No cheap sign of a change across the tables' files: readers keep nothing."""
+        return None
 
     def version(self) -> tuple:
         """Each scanned table's metadata file: a commit writes a new one."""
