@@ -52,10 +52,6 @@ class IcebergHistory(History):
         found = self.store.query([table(name)], sql, params)
         return found if found is None or not coded else found.astype({c: "category" for c in coded})
 
-    def version(self) -> None:
-        """No cheap sign of a change across the tables' files: readers keep nothing."""
-        return None
-
     def version(self) -> tuple:
         """Each scanned table's metadata file: a commit writes a new one."""
         return tuple(getattr(self.store.load(name), "metadata_location", None)
