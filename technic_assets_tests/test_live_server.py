@@ -85,6 +85,24 @@ def test_a_bad_screen_parameter_is_a_400_naming_it(client, query, parameter, wor
     assert body["parameter"] == parameter and body["error"].startswith(parameter) and words in body["error"]
 
 
+def test_the_page_form_is_described_from_the_settings_model(client):
+    """The page builds its controls from /api/settings: every setting, by the parameter the parser takes,
+    with the bounds the model checks (the values below are the README's), and each default accepted."""
+    fields = {f["param"]: f for f in client.get("/api/settings").json()["fields"]}
+    assert list(fields) == ["style", "n", "sector", "min_price", "max_price", "min_dollar_volume", "max_price_cv",
+                            "min_history", "include_etfs"]
+    assert fields["style"]["kind"] == "choice" and fields["style"]["choices"] == ["swing", "medium", "position"]
+    assert (fields["n"]["kind"], fields["n"]["min"], fields["n"]["max"], fields["n"]["default"]) == ("integer", 1, 500, 25)
+    assert fields["sector"]["kind"] == "list" and len(fields["sector"]["choices"]) == 11
+    assert "Information Technology" in fields["sector"]["choices"]
+    assert (fields["max_price_cv"]["min"], fields["max_price_cv"]["min_exclusive"]) == (0, True)
+    assert fields["include_etfs"]["kind"] == "flag" and fields["min_price"]["label"] == "Min price"
+    for param, f in fields.items():
+        value = f["default"] if f["kind"] != "list" else ""
+        answer = client.get("/api/screen", params={param: str(value).lower() if f["kind"] == "flag" else value})
+        assert answer.status_code == 200, (param, answer.text)
+
+
 def test_top_takes_only_n(client):
     response = client.get("/api/top?style=swing")
     assert response.status_code == 400 and response.json()["parameter"] == "style"

@@ -67,6 +67,7 @@ from technic_assets.live.engine import LiveEngine, plain_value, scan_settings, s
 from technic_assets.live.guard import HostGuard, allowed_names, origin_allowed
 from technic_assets.live.metrics import ServeMetrics, TimeScreens
 from technic_assets.live.origin import data_origin
+from technic_assets.live.settings_form import form_fields
 from technic_assets.live.streams import EventStream, ScreenPool, StreamSlots
 from technic_assets.live.track_panel import TRACK_PARAMS, BadTrackInput, TrackPanel, track_ask
 
@@ -78,6 +79,7 @@ PING_SECONDS = 15.0
 RENAMED = {"sectors": "sector", "top_n": "n"}
 SCREEN_PARAMS = {RENAMED.get(field, field): field for field in ScanSettings.model_fields}
 FIELD_PARAMS = {field: param for param, field in SCREEN_PARAMS.items()}
+FORM = form_fields(FIELD_PARAMS)
 
 
 def _kind(field: str):
@@ -327,6 +329,11 @@ async def list_screens(request: Request):
     return JSONResponse({"screens": [{"name": n, "settings": settings_json(s)} for n, s in saved.items()]})
 
 
+async def settings_form(request: Request):
+    """The screen settings the page's form offers, described from the model (live.settings_form)."""
+    return JSONResponse({"fields": FORM})
+
+
 async def top(request: Request):
     service: Service = request.app.state.service
     try:
@@ -538,7 +545,7 @@ def create_app(engine: LiveEngine | None = None, *, store_path: str | None = Non
 
     routes = [
         Route("/", index), Route("/healthz", healthz), Route("/api/top", top), Route("/api/screen", screen),
-        Route("/api/screens", list_screens),
+        Route("/api/screens", list_screens), Route("/api/settings", settings_form),
         Route("/api/symbol/{symbol}", symbol), Route("/api/chart/{symbol}", chart), Route("/api/stream", stream),
         Route("/api/track", track),
         Route("/metrics", metrics.endpoint), *gatekeeping.login_routes(gate),

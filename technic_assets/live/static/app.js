@@ -48,41 +48,75 @@ const CHOSEN_KEY = "technic.columns";
 let chosen = new Set(JSON.parse(localStorage.getItem(CHOSEN_KEY) || "null") || COLUMNS.filter((c) => c.on).map((c) => c.key));
 const visible = () => COLUMNS.filter((c) => chosen.has(c.key));
 
+let FIELDS = []; // the screen settings, as the server describes them (/api/settings): the form is built from them
+
+function control(f) {
+  // one setting's control: a select for a choice, checkboxes for a list, a checkbox for a flag, else a number
+  if (f.kind === "list") {
+    const box = document.createElement("fieldset");
+    box.id = f.field;
+    const legend = document.createElement("legend");
+    legend.textContent = f.label;
+    legend.title = f.help;
+    box.append(legend);
+    for (const choice of f.choices || []) {
+      const label = document.createElement("label"), input = document.createElement("input");
+      input.type = "checkbox"; input.name = f.param; input.value = choice;
+      label.append(input, " " + choice);
+      box.append(label);
+    }
+    return box;
+  }
+  const label = document.createElement("label");
+  label.title = f.help;
+  let input;
+  if (f.kind === "choice") {
+    input = document.createElement("select");
+    for (const choice of f.choices) input.append(new Option(choice, choice));
+  } else {
+    input = document.createElement("input");
+    input.type = f.kind === "flag" ? "checkbox" : f.kind === "text" ? "text" : "number";
+    if (f.kind === "number") input.step = "any";
+    if (f.min !== undefined && !f.min_exclusive) input.min = f.min;
+    if (f.max !== undefined) input.max = f.max;
+  }
+  input.name = f.param;
+  if (f.kind === "flag") { label.className = "check"; label.append(input, " " + f.label); }
+  else label.append(f.label + " ", input);
+  return label;
+}
+
+function buildForm(fields) {
+  FIELDS = fields;
+  const last = $("#form-error");
+  for (const f of fields) form.insertBefore(control(f), last);
+}
+
 function query() {
   // the form's values as screen parameters (empty fields keep the settings of the day or the saved screen)
   const p = new URLSearchParams();
   const data = new FormData(form);
   if (data.get("screen")) p.set("screen", data.get("screen"));
-  for (const name of ["style", "min_price", "max_price", "min_dollar_volume", "max_price_cv", "n"]) {
-    const v = (data.get(name) || "").trim();
-    if (v !== "") p.set(name, v);
+  for (const f of FIELDS) {
+    if (f.kind === "flag") p.set(f.param, form.elements[f.param].checked ? "true" : "false");
+    else if (f.kind === "list") {
+      const picked = data.getAll(f.param);
+      if (picked.length) picked.forEach((v) => p.append(f.param, v)); else p.set(f.param, "");
+    } else {
+      const v = (data.get(f.param) || "").trim();
+      if (v !== "") p.set(f.param, v);
+    }
   }
-  p.set("include_etfs", form.include_etfs.checked ? "true" : "false");
-  const picked = [...form.querySelectorAll("#sectors input:checked")].map((i) => i.value);
-  if (picked.length) picked.forEach((s) => p.append("sector", s)); else p.set("sector", "");
   return p;
 }
 
-function buildSectors(sectorsAvailable) {
-  const box = $("#sectors");
-  for (const s of sectorsAvailable) {
-    const label = document.createElement("label");
-    const input = document.createElement("input");
-    input.type = "checkbox"; input.value = s;
-    label.append(input, " " + s);
-    box.append(label);
-  }
-}
-
 function fillForm(settings) {
-  form.style.value = settings.style;
-  form.min_price.value = settings.min_price;
-  form.max_price.value = settings.max_price ? settings.max_price : "";
-  form.min_dollar_volume.value = settings.min_dollar_volume;
-  form.max_price_cv.value = settings.max_price_cv;
-  form.n.value = settings.top_n;
-  form.include_etfs.checked = settings.include_etfs;
-  form.querySelectorAll("#sectors input").forEach((i) => { i.checked = settings.sectors.includes(i.value); });
+  for (const f of FIELDS) {
+    const value = settings[f.field];
+    if (f.kind === "list") document.querySelectorAll(`#${f.field} input`).forEach((i) => { i.checked = (value || []).includes(i.value); });
+    else if (f.kind === "flag") form.elements[f.param].checked = Boolean(value);
+    else form.elements[f.param].value = value ?? "";
+  }
 }
 
 function showStatus(payload) {
@@ -229,7 +263,8 @@ function showRefused(body) {
   // the server's message, and the field it names marked; the stream stays on the accepted screen
   clearRefused();
   $("#form-error").textContent = body.error;
-  const field = body.parameter === "sector" ? $("#sectors") : form.elements[body.parameter];
+  const f = FIELDS.find((x) => x.param === body.parameter);
+  const field = f && f.kind === "list" ? document.getElementById(f.field) : form.elements[body.parameter];
   if (field instanceof Element) { field.classList.add("invalid"); field.setAttribute("aria-invalid", "true"); }
 }
 
@@ -364,13 +399,14 @@ $("#track-cost").addEventListener("change", () => loadTrack(accepted));
 let daySettings = null;
 
 async function start() {
-  const [topRes, screensRes] = await Promise.all([fetch("/api/top"), fetch("/api/screens")]);
+  const [topRes, screensRes, settingsRes] = await Promise.all([fetch("/api/top"), fetch("/api/screens"),
+    fetch("/api/settings")]);
   const body = await topRes.json();
   saved = Object.fromEntries((await screensRes.json()).screens.map((s) => [s.name, s.settings]));
   const picker = $("#screen-picker");
   for (const name of Object.keys(saved)) picker.append(new Option(name, name));
   daySettings = body.settings;
-  buildSectors(body.sectors_available);
+  buildForm((await settingsRes.json()).fields);
   fillForm(daySettings);
   buildHead();
   buildChooser();
