@@ -14,9 +14,10 @@ is out of sample for this whole project's choices only in the sense that none we
    last picks are bought and held after 2020-11-30 and their returns (and the rank IC's 5-day returns)
    need those bars. No scan is stored after 2020-11-30. Skipped when --store already holds the scans of
    every day (the bars of the tail are still added when missing).
-   The evening `track_record` asset is left out: in a range run it computes a record for every day of
+   The evening `track_record` asset is left out: in a range run it computed a record for every day of
    the range, each reading every earlier day, which took over 23 minutes without finishing on the CI
-   machine (about an hour estimated). `technic backtest` does not need it. --track-record puts it back.
+   machine (about an hour estimated); it now computes them all in one pass, but the published build
+   was made without it and `technic backtest` does not need it. --track-record puts it back.
    Instead, one evening's track_record computation is timed in process (`technic_assets.track.
    stored_record` as of that evening, what the asset computes for a day) on a few days of the store.
 2. `technic backtest --screen default --horizon 5 --cost-bps 10 --format json` for each period and for
@@ -248,7 +249,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="where build.json, build.log and the backtests' JSON go "
                                                  "(default: <store>.record/, or the temporary directory)")
     parser.add_argument("--track-record", action="store_true",
-                        help="put the track_record asset in the build (a record per day of the range: an hour or more)")
+                        help="put the track_record asset in the build (every day's record, in one pass)")
     args = parser.parse_args()
     if not DATA.exists():
         raise SystemExit(f"{DATA} is missing: the shared data lives in ../shared/data beside the checkout")

@@ -5,6 +5,13 @@ embedded in Markdown metadata as a data URI, the way Dagster shows an image in a
                  positive, one colour per term: what made each pick
   sector mix     how many names of each sector passed the filter, and how many made the top N
   equity         a track record's books as growth of 1 from the first entry, one line each
+
+How the Dagster UI (1.13) shows Markdown metadata (ui-core metadata/MetadataEntry.tsx): on the asset's
+page (its overview and its events) a Markdown value shorter than 1,000 characters is rendered in place;
+a longer one, as every SVG image is, hides behind a "[Show Markdown]" link that opens it in a dialog
+(data: images allowed by its sanitizer). So each chart comes twice: drawn in text (`sector_bars`,
+`sparklines`: a Markdown table of Unicode bars, under INLINE_LIMIT, seen without a click) and as the
+SVG, one click away for the detail.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ import numpy as np
 import pandas as pd
 from dagster import MetadataValue
 
+INLINE_LIMIT = 1000  # the UI renders shorter Markdown in place, longer behind a link
+BLOCKS = "▁▂▃▄▅▆▇█"
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f"]
 ROW, LABEL, WIDTH = 18, 110, 560
 
@@ -94,3 +103,46 @@ def equity_svg(daily: pd.DataFrame, books: tuple[str, ...], height: int = 220) -
 def _svg(height: int, body: str) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH + 80}" height="{height}" '
             f'font-family="sans-serif" font-size="11">{body}</svg>')
+
+
+def inline_markdown(lines: list[str], header: int = 2) -> MetadataValue:
+    """A Markdown table (its `header` lines, then rows) cut to fit INLINE_LIMIT, so the UI shows it in place."""
+    keep, text = len(lines), "\n".join(lines)
+    while len(text) >= INLINE_LIMIT and keep > header + 1:
+        keep -= 1
+        text = "\n".join(lines[:keep] + [f"| ... {len(lines) - keep} more | | |"])
+    return MetadataValue.md(text)
+
+
+def sector_bars(passed: pd.Series, picked: pd.Series, width: int = 20) -> MetadataValue:
+    """The sector mix in text: per sector, largest first, a bar as long as the names that passed (on the
+    largest sector's scale), its dark part the names in the top N."""
+    order = passed.sort_values(ascending=False)
+    most = float(order.max()) if len(order) and order.max() > 0 else 1.0
+    lines = ["| sector | top N of passed | |", "|---|---:|---|"]
+    for sector, n in order.items():
+        k = int(picked.get(sector, 0))
+        full = max(1, round(n / most * width)) if n else 0
+        dark = min(full, max(1, round(k / most * width)) if k else 0)  # a pick is never an empty bar
+        name = str(sector).replace("|", "/")[:24]
+        lines.append(f"| {name} | {k} of {int(n)} | {'█' * dark}{'░' * (full - dark)} |")
+    return inline_markdown(lines)
+
+
+def sparklines(daily: pd.DataFrame, books: tuple[str, ...], width: int = 32) -> MetadataValue:
+    """A track record in text: each book's growth of 1 as a line of block characters (one scale for all
+    books, `width` points evenly spaced over the sessions) with its first and last dates and its growth."""
+    values = daily[list(books)].to_numpy(dtype=float)
+    picks = np.unique(np.linspace(0, len(daily) - 1, min(width, len(daily))).round().astype(int))
+    low, high = float(np.nanmin(values)), float(np.nanmax(values))
+    span = (high - low) or 1.0
+    lines = [f"| book | {daily.index[0]:%Y-%m-%d} to {daily.index[-1]:%Y-%m-%d} ({low:.2f} to {high:.2f}) | growth |",
+             "|---|---|---:|"]
+    for k, name in enumerate(books):
+        points = values[picks, k]
+        line = "".join(" " if not np.isfinite(v) else BLOCKS[int(round((v - low) / span * (len(BLOCKS) - 1)))]
+                       for v in points)
+        last = values[np.isfinite(values[:, k]), k]
+        growth = f"{last[-1] - 1:+.1%}" if len(last) else ""
+        lines.append(f"| {name} | `{line}` | {growth} |")
+    return inline_markdown(lines)

@@ -35,16 +35,17 @@ Sector = Enum("Sector", {name: name for name in SECTOR_CHOICES}, type=str)  # th
 class ScanSettings(ConfigurableResource):
     """What the user asks of a scan: trade style, filters and how many picks."""
 
-    style: Style = Field(default="medium", description="Trade style: swing, medium or position.")
-    top_n: int = Field(default=25, ge=1, le=MAX_TOP_N, description=f"Picks to publish, 1..{MAX_TOP_N}.")
-    sectors: list[Sector] = Field(default=[], description="GICS sectors to keep (or Unknown: names without one); "
-                                  "a unique start or a common name (tech, health) will do; empty keeps the 8 most liquid.")
-    min_price: float = Field(default=5.0, ge=0.0, description="Drop closes below this ($), >= 0.")
-    max_price: float = Field(default=0.0, ge=0.0, description="Drop closes above this ($); 0 means no cap.")
-    min_dollar_volume: float = Field(default=500_000.0, ge=0.0, description="Minimum 20-day average dollar volume ($), >= 0.")
-    max_price_cv: float = Field(default=0.5, gt=0.0, description="Maximum coefficient of variation of close over 63 sessions, > 0.")
-    min_history: int = Field(default=200, ge=1, le=300, description="Minimum bars of history in the 300-session window, 1..300.")
-    include_etfs: bool = Field(default=False, description="Rank plain (unleveraged) ETFs too.")
+    style: Style = Field(default="medium", title="Style", description="Trade style: swing, medium or position.")
+    top_n: int = Field(default=25, title="Top", ge=1, le=MAX_TOP_N, description=f"Picks to publish, 1..{MAX_TOP_N}.")
+    sectors: list[Sector] = Field(default=[], title="Sectors", description="GICS sectors to keep (or Unknown: names "
+                                  "without one); a unique start or a common name (tech, health) will do; empty keeps "
+                                  "the 8 most liquid.")
+    min_price: float = Field(default=5.0, title="Min price", ge=0.0, description="Drop closes below this ($), >= 0.")
+    max_price: float = Field(default=0.0, title="Max price", ge=0.0, description="Drop closes above this ($); 0 means no cap.")
+    min_dollar_volume: float = Field(default=500_000.0, title="Min $ volume", ge=0.0, description="Minimum 20-day average dollar volume ($), >= 0.")
+    max_price_cv: float = Field(default=0.5, title="Max price CV", gt=0.0, description="Maximum coefficient of variation of close over 63 sessions, > 0.")
+    min_history: int = Field(default=200, title="Min history", ge=1, le=300, description="Minimum bars of history in the 300-session window, 1..300.")
+    include_etfs: bool = Field(default=False, title="ETFs", description="Rank plain (unleveraged) ETFs too.")
 
     @field_validator("sectors", mode="before")
     @classmethod

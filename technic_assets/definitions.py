@@ -18,6 +18,7 @@ from technic_assets.environment import Environment
 from technic_assets.jobs import build_daily_scan
 from technic_assets.partitions import build_partitions
 from technic_assets.resources import build_resources
+from technic_assets.run_metrics import build_metrics_sensor
 from technic_assets.schedules import build_schedule
 from technic_assets.sensors import build_sensors
 
@@ -70,7 +71,8 @@ def build_definitions(env: Environment | None = None, *, resources: Mapping | No
     return Definitions(
         assets=for_distributed(build_assets(env.start_date), env), jobs=[job],
         schedules=[build_schedule(job, *env.schedule)],
-        sensors=build_sensors(job) + (build_alert_sensors(job) if env.alerts.configured else []),
+        sensors=build_sensors(job) + (build_alert_sensors(job) if env.alerts.configured else [])
+        + ([build_metrics_sensor(job, env.pushgateway_url)] if env.pushgateway_url else []),
         resources={**build_resources(env), **(resources or {})}, executor=run_executor, loggers=loggers)
 
 

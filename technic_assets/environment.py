@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from technic_assets.config import DEFAULT_REPLAY_SPEED, DEFAULT_SCHEDULE_TIME, DEFAULT_START_DATE, MAX_SYNTHETIC_STOCKS
@@ -116,18 +116,48 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class ServeAccess:
+    """Who may use `technic serve` (issue 23): bound beyond loopback, every request but /healthz and the
+    login page needs TECHNIC_SERVE_TOKEN (live.access); cross-origin reads only from the origins named in
+    TECHNIC_SERVE_CORS_ORIGINS (none by default: CORS off). The token is a secret: never in a repr."""
+
+    token: str = field(default="", repr=False)
+    cors_origins: tuple[str, ...] = ()
+
+    @classmethod
+    def read(cls, env: Mapping[str, str] | None = None) -> "ServeAccess":
+        env = os.environ if env is None else env
+        token = env.get("TECHNIC_SERVE_TOKEN", "").strip()
+        if token and (len(token) < 16 or not token.isprintable() or " " in token):
+            raise ValueError("TECHNIC_SERVE_TOKEN is shorter than 16 characters or holds spaces or control "
+                             "characters (its value is not shown: it is a secret); e.g. "
+                             "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        origins = tuple(o.strip().rstrip("/") for o in env.get("TECHNIC_SERVE_CORS_ORIGINS", "").split(",")
+                        if o.strip())
+        for origin in origins:
+            scheme, sep, rest = origin.partition("://")
+            if origin != "*" and (scheme not in ("http", "https") or not sep or not rest or "/" in rest
+                                  or " " in rest):
+                raise ValueError(f"TECHNIC_SERVE_CORS_ORIGINS: {origin[:60]!r} is not an origin "
+                                 "(scheme://host[:port], e.g. https://dash.example.org, or '*'; comma-separated)")
+        return cls(token=token, cors_origins=origins)
+
+
+@dataclass(frozen=True)
 class ServeLimits:
     """What `technic serve` grants one client and all of them (issue 24: hostile input, greedy clients).
 
     allowed_hosts: names beyond the bound ones that the Host header (and a stream's Origin) may carry
     ("*.example.org" for a domain's names, "*" for any); stall_seconds: a stream that cannot take an event
-    for that long is dropped; screen_workers: threads for per-client screens (below the feed's rescan)."""
+    for that long is dropped; screen_workers: threads for per-client screens (below the feed's rescan);
+    access: who may connect (ServeAccess), read with the limits so a bad setting is refused with them."""
 
     allowed_hosts: tuple[str, ...] = ()
     max_streams: int = 64
     max_streams_per_client: int = 8
     stall_seconds: float = 30.0
     screen_workers: int = 2
+    access: ServeAccess = ServeAccess()  # the token and the CORS origins, read with the limits
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> "ServeLimits":
@@ -145,6 +175,7 @@ class ServeLimits:
             max_streams_per_client=env_number(env, "TECHNIC_SERVE_MAX_STREAMS_PER_CLIENT", 8, 1, 100_000),
             stall_seconds=env_number(env, "TECHNIC_SERVE_STALL_SECONDS", 30.0, 0.01, 86_400.0, float),
             screen_workers=env_number(env, "TECHNIC_SERVE_SCREEN_WORKERS", 2, 1, 64),
+            access=ServeAccess.read(env),
         )
 
 
@@ -173,6 +204,15 @@ def ws_url(raw: str) -> str:
     if value and not value.startswith(("ws://", "wss://")):
         raise ValueError(f"TECHNIC_POLYGON_WS_URL={value[:60]!r} is not a ws:// or wss:// URL "
                          "(e.g. wss://socket.polygon.io/stocks)")
+    return value
+
+
+def pushgateway_url(raw: str) -> str:
+    """TECHNIC_PUSHGATEWAY_URL, checked: empty or an http(s) URL (e.g. http://pushgateway:9091)."""
+    value = raw.strip()
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError(f"TECHNIC_PUSHGATEWAY_URL={value[:60]!r} is not an http(s) URL "
+                         "(e.g. http://pushgateway:9091)")
     return value
 
 
@@ -232,6 +272,7 @@ class Environment:
     executor: str = "multiprocess"  # or "celery" (TECHNIC_EXECUTOR)
     broker_var: str = ""  # TECHNIC_BROKER_URL, for the celery executor
     backend_var: str = ""  # the variable naming Celery's result backend ('' means rpc://)
+    pushgateway_url: str = ""  # TECHNIC_PUSHGATEWAY_URL: where each evening run pushes its figures (run_metrics)
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> "Environment":
@@ -263,4 +304,5 @@ class Environment:
             executor=executor_setting(env),
             broker_var="TECHNIC_BROKER_URL" if env.get("TECHNIC_BROKER_URL") else "",
             backend_var=celery_backend_var(env),
+            pushgateway_url=pushgateway_url(env.get("TECHNIC_PUSHGATEWAY_URL", "")),
         )

@@ -36,9 +36,10 @@ def _by_day(frame: pd.DataFrame) -> dict[pd.Timestamp, pd.DataFrame]:
             for d, rows in frame.groupby("date", sort=True)}
 
 
-def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float) -> Rescreened:
+def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, progress=None) -> Rescreened:
     """Each of `days` (stored sessions) screened under `settings` (a config.ScanSettings) from its stored
-    inputs; an error names a day whose inputs the store lacks."""
+    inputs; an error names a day whose inputs the store lacks. `progress(done, of)`, if given, is called
+    after each day (the live page shows how far a re-screen has come)."""
     started = time.perf_counter()
     first, last = days[0], days[-1]
     sessions = nyse().sessions
@@ -55,7 +56,7 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float) 
     read = time.perf_counter() - started
     boosters: dict = {}
     scores, picks, forecast_seconds = [], [], 0.0
-    for day in days:
+    for done_days, day in enumerate(days, 1):
         missing = [name for name, part in (("universe", universe), ("indicators", indicators),
                                            ("market_regime", regime)) if day not in part]
         if missing:
@@ -85,6 +86,8 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float) 
                                     "score": done.scored["merit_score"].to_numpy(dtype=float)}))
         picks.append(pd.DataFrame({"date": day, "symbol": done.top["symbol"].to_numpy(),
                                    "rank": done.top["rank"].to_numpy()}))
+        if progress is not None:
+            progress(done_days, len(days))
     total = time.perf_counter() - started
     return Rescreened(pd.concat(scores, ignore_index=True), pd.concat(picks, ignore_index=True),
                       {"read": read, "screen": total - read - forecast_seconds, "forecast": forecast_seconds})

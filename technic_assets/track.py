@@ -8,46 +8,127 @@ from __future__ import annotations
 import pandas as pd
 
 from technic_assets.core.calendar import nyse
-from technic_assets.core.track_record import MOMENTUM_LOOKBACK, TrackRecord, track_record
+from technic_assets.core.track_measures import IC_HORIZONS
+from technic_assets.core.track_record import (
+    MOMENTUM_LOOKBACK,
+    TrackRecord,
+    market_from_bars,
+    track_record,
+    track_records,
+)
 from technic_assets.rescreen import rescreen
 from technic_assets.storage.history import screen_span
+
+BAR_COLUMNS = ["date", "symbol", "close", "split_ratio", "volume", "dividend"]
 
 
 def stored_record(history, screen: str, start: str | None, end: str | None, *, horizon: int, cost_bps: float,
                   benchmark: str = "SPY", draws: int = 50, settings=None, alpha_weight: float = 0.0,
-                  as_of=None) -> TrackRecord:
+                  as_of=None, progress=None) -> TrackRecord:
     """The TrackRecord of `screen` over its stored days from `start` to `end` (default: all of them);
     with `settings` (a config.ScanSettings), of those settings instead: each of the screen's stored days
     re-screened from its stored inputs (technic_assets.rescreen), MERIT blending the forecasts at
-    `alpha_weight`. With `as_of`, only bars up to that day are read: the record as it stood that evening."""
+    `alpha_weight`. With `as_of`, only bars up to that day are read: the record as it stood that evening.
+    `progress(done, of)` is called after each day re-screened."""
+    stored = _stored_days(history, screen)
+    first = pd.Timestamp(start) if start else stored[0]
+    last = pd.Timestamp(end) if end else stored[-1]
+    chosen = _chosen(stored, screen, first, last)
+    lo, hi = _bar_span(chosen, horizon, as_of)
+    if settings is None:
+        picks, scores = _stored_picks(history, screen, chosen[0], chosen[-1])
+    else:
+        done = rescreen(history, chosen, settings, alpha_weight=alpha_weight, progress=progress)
+        picks, scores = done.picks[["date", "symbol"]], done.scores
+        screen = "adhoc"
+    # the names MERIT scored are exactly those that passed the filter: the universe is not read twice
+    return track_record(scores, None, market=_market(history, lo, hi), horizon=horizon, cost_bps=cost_bps,
+                        picks=picks, benchmark=benchmark, screen=screen, draws=draws, start=chosen[0], end=chosen[-1])
+
+
+def stored_records(history, screen: str, days: list[pd.Timestamp], *, horizon: int, cost_bps: float,
+                   benchmark: str = "SPY", draws: int = 50, ic_horizons: tuple[int, ...] = IC_HORIZONS) -> dict:
+    """day -> the record of `screen` as that evening could know it (stored_record(end=day, as_of=day)),
+    or the ValueError saying why it has none; from one read and one evaluation for all the days
+    (core.track_records), so the records of a range cost about one record, not one each. With fewer
+    `ic_horizons` the summaries' IC decay has only those (and `horizon`)."""
+    stored = _stored_days(history, screen)
+    cuts, out = {}, {}
+    for day in days:
+        try:
+            chosen = _chosen(stored, screen, stored[0], pd.Timestamp(day))
+        except ValueError as exc:
+            out[day] = exc
+            continue
+        cuts[day] = (chosen[-1], _bar_span(chosen, horizon, day)[1])
+    if cuts:
+        lo = _bar_span(stored[:1], horizon, None)[0]
+        last = max(evening for evening, _ in cuts.values())
+        picks, scores = _stored_picks(history, screen, stored[0], last)
+        market = _market(history, lo, max(bar_day for _, bar_day in cuts.values()))
+        done = track_records(scores, None, market=market, cuts=list(cuts.values()), horizon=horizon,
+                             cost_bps=cost_bps, picks=picks, benchmark=benchmark, screen=screen, draws=draws,
+                             start=stored[0], end=last, ic_horizons=ic_horizons)
+        out.update(zip(cuts, done))
+    return {day: out[day] for day in days}
+
+
+def _stored_days(history, screen: str) -> pd.DatetimeIndex:
     days = history.query("ranked_top_n", "SELECT DISTINCT date FROM technic.ranked_top_n "
                          "WHERE coalesce(screen, 'default') = ? ORDER BY date", [screen])
     if days is None or days.empty:
         raise ValueError(f"no stored top N of screen {screen!r}: scan some days first (technic scan or technic backfill)")
-    stored = pd.DatetimeIndex(days["date"])
-    first = pd.Timestamp(start) if start else stored[0]
-    last = pd.Timestamp(end) if end else stored[-1]
+    return pd.DatetimeIndex(days["date"])
+
+
+def _chosen(stored: pd.DatetimeIndex, screen: str, first: pd.Timestamp, last: pd.Timestamp) -> pd.DatetimeIndex:
     chosen = stored[(stored >= first) & (stored <= last)]
     if chosen.empty:
         raise ValueError(f"screen {screen!r} has no stored day from {first:%Y-%m-%d} to {last:%Y-%m-%d} "
                          f"(stored: {stored[0]:%Y-%m-%d} .. {stored[-1]:%Y-%m-%d}, {len(stored)} days)")
+    return chosen
+
+
+def _bar_span(chosen: pd.DatetimeIndex, horizon: int, as_of) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The bars a record of `chosen` reads: 12-1 momentum's year before the first day, the last day's
+    holding after it, none after `as_of`."""
     sessions = nyse().sessions
     lo = sessions[max(0, sessions.searchsorted(chosen[0]) - MOMENTUM_LOOKBACK - 1)]
     hi = sessions[min(len(sessions) - 1, sessions.searchsorted(chosen[-1]) + horizon + 1)]
-    if as_of is not None:
-        hi = min(hi, pd.Timestamp(as_of))
-    if settings is None:
-        picks = screen_span(history, "ranked_top_n", chosen[0], chosen[-1], ["date", "symbol"], screen)
-        scores = screen_span(history, "merit", chosen[0], chosen[-1], ["date", "symbol", "merit_score"], screen)
-        scores = scores.rename(columns={"merit_score": "score"})
-        universe = None  # the names MERIT scored are exactly those that passed the filter: not read twice
-    else:
-        done = rescreen(history, chosen, settings, alpha_weight=alpha_weight)
-        picks, scores, universe = done.picks[["date", "symbol"]], done.scores, None
-        screen = "adhoc"
-    bars = history.read_span("price_bars", lo, hi, ["date", "symbol", "close", "split_ratio", "volume", "dividend"])
+    return lo, hi if as_of is None else min(hi, pd.Timestamp(as_of))
+
+
+def _stored_picks(history, screen: str, first: pd.Timestamp, last: pd.Timestamp):
+    picks = screen_span(history, "ranked_top_n", first, last, ["date", "symbol"], screen)
+    scores = screen_span(history, "merit", first, last, ["date", "symbol", "merit_score"], screen, coded=("symbol",))
+    return picks, scores.rename(columns={"merit_score": "score"})
+
+
+def _market(history, lo: pd.Timestamp, hi: pd.Timestamp):
+    """The Market of the stored bars lo..hi: the last one kept while the store file is unchanged (the
+    live page asks for records again and again; a Dagster run, one process a day, gains nothing)."""
+    key = (history.path, history.version(), lo, hi)
+    if key[1] is not None and _LAST_MARKET.get("key") == key:
+        return _LAST_MARKET["market"]
+    market = _read_market(history, lo, hi)
+    _LAST_MARKET.clear()
+    if key[1] is not None:
+        for array in (market.growth, market.traded, market.dollar_volume):
+            array.flags.writeable = False  # shared by the records that follow: none may change it
+        _LAST_MARKET.update(key=key, market=market)
+    return market
+
+
+_LAST_MARKET: dict = {}
+
+
+def forget_market() -> None:
+    """Drop the kept Market (the benchmarks time a cold read)."""
+    _LAST_MARKET.clear()
+
+
+def _read_market(history, lo: pd.Timestamp, hi: pd.Timestamp):
+    bars = history.read_span("price_bars", lo, hi, BAR_COLUMNS, coded=("symbol",))
     paid = bars[bars["dividend"] != 0.0]
     dividends = pd.DataFrame({"ex_date": paid["date"], "symbol": paid["symbol"], "amount": paid["dividend"]})
-    return track_record(scores, universe, bars.drop(columns="dividend"), dividends=dividends, horizon=horizon,
-                        cost_bps=cost_bps, picks=picks, benchmark=benchmark, screen=screen, draws=draws,
-                        start=chosen[0], end=chosen[-1])
+    return market_from_bars(bars, dividends)  # it reads the columns it knows: the frame is not copied

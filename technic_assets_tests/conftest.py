@@ -76,6 +76,28 @@ def warm_template(tmp_path_factory):
     return path
 
 
+WEEK_FIRST, WEEK_LAST = "2025-06-02", "2025-06-10"  # scanned_week: 7 sessions scanned; bars stored through 06-13
+
+
+@pytest.fixture(scope="session")
+def scanned_week(warm_template, tmp_path_factory):
+    """The warm store with every evening from WEEK_FIRST to WEEK_LAST scanned (the alpha models off:
+    TECHNIC_ALPHA_WEIGHT=0), built once per session: a stored screen's evenings for the track record."""
+    from dagster import DagsterInstance, materialize
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from technic_assets_tests.graph import ASSETS, resources
+
+    path = tmp_path_factory.mktemp("week") / "store.duckdb"
+    shutil.copy(warm_template, path)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TECHNIC_DUCKDB_PATH", str(path))
+        mp.setenv("TECHNIC_ALPHA_WEIGHT", "0")
+        assert materialize(ASSETS, resources=resources(200), instance=DagsterInstance.ephemeral(), tags={
+            ASSET_PARTITION_RANGE_START_TAG: WEEK_FIRST, ASSET_PARTITION_RANGE_END_TAG: WEEK_LAST}).success
+    return path
+
+
 @pytest.fixture
 def warm_store(warm_template, tmp_path, monkeypatch):
     """A copy of the warm template for one test, named by TECHNIC_DUCKDB_PATH (and 200 stocks)."""
@@ -93,7 +115,8 @@ def warm_store(warm_template, tmp_path, monkeypatch):
 KINDS = {
     "graph": {"test_assets", "test_alpha_assets", "test_assets_polygon", "test_backfill", "test_cli", "test_instance",
               "test_operations", "test_real_data", "test_screens", "test_ui", "test_alerts", "test_live_scan",
-              "test_live_runner", "test_iceberg_store", "test_distributed", "test_run_order", "test_backtest"},
+              "test_live_runner", "test_iceberg_store", "test_distributed", "test_run_order", "test_backtest",
+              "test_run_metrics", "test_ui_browser"},
     "fault": {"test_kill", "test_outage", "test_dirty_data", "test_hostile", "test_secrets", "test_concurrency",
               "test_live_feeds"},
 }

@@ -224,3 +224,7 @@ def test_the_top_n_shows_as_a_typed_table_and_charts(scanned):
     texts = [t.text for t in svg("sector_mix").iter("{http://www.w3.org/2000/svg}text")]
     for sector, n in kept.items():
         assert f"{int((top['sector'] == sector).sum())} of {n}" in texts
+    # the same counts in text, short enough for the UI to show in place (charts.INLINE_LIMIT)
+    assert len(meta["sector_bars"]) < 1000
+    for sector, n in kept.items():
+        assert f"| {sector} | {int((top['sector'] == sector).sum())} of {n} |" in meta["sector_bars"]

@@ -8,26 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from technic_assets.cli import main
 from technic_assets.storage import History
+from technic_assets_tests.conftest import WEEK_FIRST, WEEK_LAST
 from technic_assets_tests.graph import ASSETS, resources
 from technic_assets_tests.snapshots import query
 
-FIRST, LAST = "2025-06-02", "2025-06-10"  # 7 sessions scanned; bars stored through 06-13
-
-
-@pytest.fixture(scope="module")
-def scanned_week(warm_template, tmp_path_factory):
-    path = tmp_path_factory.mktemp("week") / "store.duckdb"
-    shutil.copy(warm_template, path)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TECHNIC_DUCKDB_PATH", str(path))
-        mp.setenv("TECHNIC_ALPHA_WEIGHT", "0")
-        assert materialize(ASSETS, resources=resources(200), instance=DagsterInstance.ephemeral(), tags={
-            ASSET_PARTITION_RANGE_START_TAG: FIRST, ASSET_PARTITION_RANGE_END_TAG: LAST}).success
-    return path
+FIRST, LAST = WEEK_FIRST, WEEK_LAST  # 7 sessions scanned (conftest's scanned_week); bars stored through 06-13
 
 
 def plain_top_n_returns(store) -> pd.Series:
@@ -194,7 +182,43 @@ def test_the_evening_record_is_what_that_evening_could_know(scanned_week, tmp_pa
     pd.testing.assert_frame_equal(after, before)
     meta = result.asset_materializations_for_node("track_record")[0].metadata
     assert meta["status"].value == "recorded" and "data:image/svg+xml;base64," in meta["equity"].value
+    lines = meta["equity_lines"].value
+    assert len(lines) < 1000 and [row.split("|")[1].strip() for row in lines.splitlines()[2:]] == \
+        ["top_n", "universe", "benchmark"]
     assert [r.data["book"] for r in meta["measures"].value.records][0] == "top_n"
+
+
+def test_a_range_run_stores_each_evening_the_record_that_evening_alone_computes(scanned_week):
+    """scanned_week's one range run stored its days' records from one read and one evaluation
+    (stored_records); each equals stored_record's for that evening alone (its evenings and bars up to
+    the day), to 1e-9: at the asset's 5 sessions held (06-10 alone has enough evenings) and at 2."""
+    from technic_assets.assets.record import rows
+    from technic_assets.track import stored_record, stored_records
+
+    stored = query(scanned_week, "SELECT * FROM technic.track_record ORDER BY date, book")
+    history = History(str(scanned_week))
+    assert sorted(stored["date"].dt.strftime("%Y-%m-%d").unique()) == [LAST]
+    days = list(pd.DatetimeIndex(query(scanned_week, "SELECT DISTINCT date FROM technic.ranked_top_n ORDER BY date")["date"]))
+    for horizon in (5, 2):
+        together = stored_records(history, "default", days, horizon=horizon, cost_bps=10.0)
+        recorded = []
+        for day in days:
+            try:
+                alone = stored_record(history, "default", None, f"{day:%Y-%m-%d}", horizon=horizon, cost_bps=10.0,
+                                      as_of=day)
+            except ValueError as exc:
+                assert str(together[day]) == str(exc)
+                continue
+            want = rows(alone.summary, day, "default").sort_values("book").reset_index(drop=True)
+            got = rows(together[day].summary, day, "default").sort_values("book").reset_index(drop=True)
+            pd.testing.assert_frame_equal(got, want, rtol=1e-9)
+            if horizon == 5:
+                pd.testing.assert_frame_equal(stored[stored["date"] == day].reset_index(drop=True), want,
+                                              rtol=1e-9, check_dtype=False)
+            recorded.append(day)
+        # 2 sessions held: every day from the third on has a record, each over one more day than the last
+        assert len(recorded) == (1 if horizon == 5 else len(days) - 3)
+        assert [together[d].summary["days"] for d in recorded] == sorted({together[d].summary["days"] for d in recorded})
 
 
 def hand_store(path, *, with_dividends: bool) -> History:
@@ -233,3 +257,22 @@ def test_a_stored_dividend_makes_the_return_a_total_return(tmp_path, with_divide
     assert top["ann_return"] == pytest.approx(np.prod(growth) ** (252 / 3) - 1, rel=1e-9)
     assert json.loads(as_json(record.summary, "file"))["returns"] == RETURNS
     assert RETURNS.startswith("total returns")
+
+
+def test_the_bars_kept_between_records_are_read_again_once_the_store_changes(tmp_path):
+    """The Market of the last read is kept while the file is unchanged (the page asks again and
+    again), read-only; a write to the store (AAA's 06-06 close 10.4 -> 11.22) is seen by the next
+    record: by hand, AAA's last day grows 11.22 / 10.2 = 1.1 rather than 10.4 / 10.2."""
+    from technic_assets.track import stored_record
+
+    history = hand_store(tmp_path / "store.duckdb", with_dividends=True)
+    args = dict(horizon=1, cost_bps=0.0, draws=0)
+    first = stored_record(history, "default", None, None, **args)
+    again = stored_record(history, "default", None, None, **args)
+    assert again.daily["top_n"].iloc[-1] == first.daily["top_n"].iloc[-1]
+    bars = history.read_dates("price_bars", [pd.Timestamp("2025-06-06")])
+    history.replace_dates("price_bars", bars.assign(close=np.where(bars["symbol"] == "AAA", 11.22, bars["close"])),
+                          [pd.Timestamp("2025-06-06")])
+    moved = stored_record(history, "default", None, None, **args)
+    assert moved.daily["top_n"].iloc[-1] / moved.daily["top_n"].iloc[-2] == pytest.approx(11.22 / 10.2, rel=1e-12)
+    assert first.daily["top_n"].iloc[-1] / first.daily["top_n"].iloc[-2] == pytest.approx(10.4 / 10.2, rel=1e-12)

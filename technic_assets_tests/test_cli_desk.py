@@ -45,7 +45,7 @@ def test_why_a_dropped_symbol_names_the_rule_and_its_number_against_the_bound(wa
     symbol, close = cheap["symbol"].iloc[0], cheap["close"].iloc[0]
     assert main(["why", symbol, "--date", DAY]) == 0
     out = capsys.readouterr().out
-    assert f"not ranked: dropped by price_below_min: close {close:,.2f} < min_price 5.00" in out
+    assert f"not ranked: dropped by price_below_min: close {close:,.4g} < min_price 5" in out
 
 
 def test_why_refuses_a_symbol_not_listed_and_a_screen_not_stored_in_one_line(warm_store):

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from technic_assets.core.universe_filter import FilterSettings, drop_detail, is_valid_ticker, smart_filter
+from technic_assets.core.universe_filter import FilterSettings, is_valid_ticker, smart_filter
 
 DAY = pd.Timestamp("2025-06-02")
 
@@ -65,20 +65,3 @@ def test_nan_measures_never_pass():
     assert kept["symbol"].tolist() == ["GOOD"]
     assert counts["dollar_volume_below_min"] == 1 and counts["volatility_insane"] == 1
 
-
-def test_drop_detail_says_the_rule_with_its_number_against_the_bound():
-    """What `technic why` and /api/symbol's drop_detail say, written out by hand for each kind of rule."""
-    day, rules = pd.Timestamp("2025-06-02"), FilterSettings()
-    assert drop_detail("price_below_min", {"close": 3.1234}, rules, [], day) == "price_below_min: close 3.12 < min_price 5.00"
-    assert drop_detail("insufficient_history", {"n_bars": 150.0}, rules, [], day) == \
-        "insufficient_history: 150 bars < min_history 200"
-    assert drop_detail("dollar_volume_below_min", {"adv_20": 123456.7}, rules, [], day) == \
-        "dollar_volume_below_min: 20-day average dollar volume 123,457 < min_dollar_volume 500,000"
-    assert drop_detail("volatility_insane", {"price_cv_63": 0.61}, rules, [], day) == \
-        "volatility_insane: price CV over 63 sessions 0.610 > max_price_cv 0.500"
-    assert drop_detail("no_bar_today", {"last_date": pd.Timestamp("2025-05-30")}, rules, [], day) == \
-        "no_bar_today: no bar on 2025-06-02 (last bar: 2025-05-30)"
-    assert drop_detail("sector_not_selected", {"sector": "Materials"}, rules, ["Energy", "Utilities"], day) == \
-        "sector_not_selected: sector 'Materials' is not among those kept (Energy, Utilities)"
-    assert drop_detail("dollar_volume_below_min", {"adv_20": float("nan")}, rules, [], day).endswith(
-        "dollar volume unknown < min_dollar_volume 500,000")

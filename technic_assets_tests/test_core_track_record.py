@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from technic_assets.core.track_record import market_from_bars, track_record
+from technic_assets.core.track_record import market_from_bars, track_record, track_records
 from technic_assets_tests.conftest import shared_file
 
 C = 0.001  # 10 bps per side
@@ -526,3 +526,51 @@ def test_prices_scrambled_after_an_entry_window_leave_the_days_before_unchanged(
                 assert again.signal[column][known].to_numpy() == pytest.approx(
                     record.signal[column][known].to_numpy(), rel=1e-12, abs=1e-12, nan_ok=True), (cut, column)
         assert not np.allclose(again.daily["top_n"].to_numpy()[-5:], record.daily["top_n"].to_numpy()[-5:])
+
+
+def same(a, b, where=""):
+    """Two summaries equal: text exactly, numbers to 1e-9 (NaN where NaN)."""
+    if isinstance(a, dict):
+        assert sorted(a) == sorted(b), where
+        for key in a:
+            same(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            same(x, y, f"{where}[{i}]")
+    elif isinstance(a, float):
+        assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-9, abs=1e-12), (where, a, b)
+    else:
+        assert a == b, where
+
+
+@pytest.mark.parametrize("given_picks", [False, True])
+def test_each_cut_of_one_evaluation_is_the_record_computed_from_the_data_up_to_it(given_picks):
+    """track_records (one evaluation of the whole span, each day's measures over its prefix) against
+    track_record run apart on only the evenings and the bars up to each day: the same record."""
+    bars, dividends, scores, universe = synthetic(seed=4)
+    picks = (scores.sort_values(["date", "score", "symbol"], ascending=[True, False, True]).groupby("date").head(8)
+             if given_picks else None)
+    args = dict(horizon=5, cost_bps=10, benchmark="SPY", min_names=10, draws=6, seed=3, keep_books=True)
+    sessions = sorted(bars["date"].unique())
+    market = market_from_bars(bars, dividends)
+    # evenings and bars to the same day; an evening's bars stopping early; too few evenings yet
+    cuts = [(d, d) for d in sessions[204::9]] + [(sessions[250], sessions[262]), (sessions[203], sessions[203])]
+    records = track_records(scores, universe, market=market, cuts=cuts, picks=picks, **args)
+    for (evening, bar_day), record in zip(cuts, records):
+        known = bars[bars["date"] <= bar_day]
+        kept = lambda f: None if f is None else f[f["date"] <= evening]  # noqa: E731
+        try:
+            apart = track_record(kept(scores), kept(universe), known, dividends=dividends[dividends["ex_date"] <= bar_day],
+                                 picks=kept(picks), **args)
+        except ValueError as exc:
+            assert isinstance(record, ValueError) and str(record) == str(exc), evening
+            continue
+        assert not isinstance(record, ValueError), (evening, record)
+        same(record.summary, apart.summary)
+        pd.testing.assert_frame_equal(record.daily, apart.daily, rtol=1e-12)
+        pd.testing.assert_frame_equal(record.signal, apart.signal, rtol=1e-12)
+        pd.testing.assert_frame_equal(record.books, apart.books)
+    # scores begin at session 200: by 203 and 204 fewer evenings have entered than the 5 sessions held
+    failed = [cut[0] for cut, r in zip(cuts, records) if isinstance(r, ValueError)]
+    assert failed == [sessions[204], sessions[203]]

@@ -20,7 +20,7 @@ FLOORS = [
     {"track"},                                                    # a track record read from the store
     {"resources", "partitions", "backfill", "distributed", "instance"},  # Dagster's resources, partitions, instance
     {"assets"},                                                   # the graph's wiring
-    {"backtest", "plan", "live", "schedules", "sensors", "jobs"},
+    {"backtest", "plan", "live", "schedules", "sensors", "jobs", "run_metrics"},
     {"alert_sensors"},                                            # the alerts' sensors use the run sensor's words
     {"definitions"},
     {"cli"},

@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
+from technic_assets.cli import main as cli_main
 from technic_assets.core.adjust import split_adjust
 from technic_assets.live.engine import LiveEngine
-from technic_assets.live.server import create_app, live_mode
+from technic_assets.live.server import create_app, end_streams, live_mode
 from technic_assets.live.watch import watch
 from technic_assets.storage import History
 from technic_assets_tests.conftest import WARM_DAY
@@ -84,6 +85,24 @@ def test_a_bad_screen_parameter_is_a_400_naming_it(client, query, parameter, wor
     assert body["parameter"] == parameter and body["error"].startswith(parameter) and words in body["error"]
 
 
+def test_the_page_form_is_described_from_the_settings_model(client):
+    """The page builds its controls from /api/settings: every setting, by the parameter the parser takes,
+    with the bounds the model checks (the values below are the README's), and each default accepted."""
+    fields = {f["param"]: f for f in client.get("/api/settings").json()["fields"]}
+    assert list(fields) == ["style", "n", "sector", "min_price", "max_price", "min_dollar_volume", "max_price_cv",
+                            "min_history", "include_etfs"]
+    assert fields["style"]["kind"] == "choice" and fields["style"]["choices"] == ["swing", "medium", "position"]
+    assert (fields["n"]["kind"], fields["n"]["min"], fields["n"]["max"], fields["n"]["default"]) == ("integer", 1, 500, 25)
+    assert fields["sector"]["kind"] == "list" and len(fields["sector"]["choices"]) == 11
+    assert "Information Technology" in fields["sector"]["choices"]
+    assert (fields["max_price_cv"]["min"], fields["max_price_cv"]["min_exclusive"]) == (0, True)
+    assert fields["include_etfs"]["kind"] == "flag" and fields["min_price"]["label"] == "Min price"
+    for param, f in fields.items():
+        value = f["default"] if f["kind"] != "list" else ""
+        answer = client.get("/api/screen", params={param: str(value).lower() if f["kind"] == "flag" else value})
+        assert answer.status_code == 200, (param, answer.text)
+
+
 def test_top_takes_only_n(client):
     response = client.get("/api/top?style=swing")
     assert response.status_code == 400 and response.json()["parameter"] == "style"
@@ -134,8 +153,15 @@ def test_healthz_says_the_feed_is_off_and_how_old_the_data_is(client):
 def test_the_page_and_its_assets_are_served(client):
     page = client.get("/")
     assert page.status_code == 200 and 'id="ranked"' in page.text
-    for asset in ("/static/app.js", "/static/app.css"):
+    for asset in ("/static/app.js", "/static/app.css", "/static/charts.js", "/static/track.js"):
         assert client.get(asset).status_code == 200
+    # the vendored chart library, as a JavaScript module (a browser refuses a module of another type),
+    # with its licence and notice beside it
+    library = client.get("/static/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs")
+    assert library.status_code == 200 and library.headers["content-type"].startswith("text/javascript")
+    assert "TradingView Lightweight Charts" in library.text[:300]
+    assert "Apache License" in client.get("/static/vendor/lightweight-charts/LICENSE").text
+    assert "TradingView, Inc." in client.get("/static/vendor/lightweight-charts/NOTICE").text
 
 
 def test_technic_live_is_checked():
@@ -368,3 +394,226 @@ def test_technic_serve_refuses_a_bad_host_in_one_line(warm_store):
     code, lines = serve_refusal("--host", "999.1.1.1", "--port", "8000")
     assert code == 1 and len(lines) == 1, (code, lines)
     assert "--host '999.1.1.1'" in lines[0], lines
+
+
+# -- the desk page's API: any symbol's verdict in numbers, the data's origin, the track record ------------
+
+def test_healthz_says_the_market_is_the_simulated_one(client):
+    """The warm store was built from the built-in market: the page is told so, to show its banner."""
+    body = client.get("/healthz").json()
+    assert body["market"] == "simulated" and body["simulated"] is True
+
+
+def test_any_listed_symbol_gets_its_rank_or_its_rule_with_the_number_against_the_bound(client, warm_template):
+    # one not in the top N: its rank among every name MERIT scored, counted from the stored merit table
+    merit = stored(warm_template, "merit").sort_values(["merit_score", "symbol"], ascending=[False, True])
+    top = stored(warm_template, "ranked_top_n")
+    sym = merit["symbol"].iloc[len(top) + 10]
+    body = client.get(f"/api/symbol/{sym}").json()
+    assert sym not in set(top["symbol"]) and body["passed"] and body["rank"] == len(top) + 11
+    # one the screen drops by its price: the stored close against the bound the query sets
+    close = stored(warm_template, "indicators").set_index("symbol").at[sym, "close"]
+    bound = float(int(close) + 1)
+    body = client.get(f"/api/symbol/{sym}?min_price={bound}").json()
+    detail = body["dropped_detail"]
+    assert body["dropped_by"] == "price_below_min" and detail["rule"] == "price_below_min"
+    assert detail["value"] == pytest.approx(close, rel=1e-12) and detail["bound"] == bound
+    assert detail["text"].startswith("price_below_min: close ") and f"< min_price {bound:,.4g}" in detail["text"]
+    assert client.get("/api/symbol/SPY").json()["dropped_detail"]["text"].startswith("etf: an ETF")
+
+
+@pytest.fixture(scope="module")
+def week_app(scanned_week):
+    """The app over the last scanned evening of the week (the alpha models off, as the week was scanned)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TECHNIC_ALPHA_WEIGHT", "0")
+        engine = LiveEngine.load(scanned_week)
+    with TestClient(create_app(engine, mode="off"), base_url="http://localhost") as c:
+        yield c
+
+
+def track_record_of(client, query: str = "", deadline_s: float = 120.0) -> dict:
+    """GET /api/track until it is done (202 while it runs), within a generous deadline."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        response = client.get(f"/api/track?{query}")
+        if response.status_code != 202:
+            assert response.status_code == 200, response.text
+            return response.json()
+        assert time.monotonic() < deadline, f"the track record of {query!r} was not done in {deadline_s:.0f} s"
+
+
+def backtest_json(store, monkeypatch, capsys, *argv) -> dict:
+    """`technic backtest --format json` on the same store: the CLI's record, the expected figures."""
+    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(store))
+    monkeypatch.setenv("TECHNIC_ALPHA_WEIGHT", "0")
+    capsys.readouterr()
+    assert cli_main(["backtest", "--format", "json", *argv]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_the_track_record_of_the_screen_on_view_is_technic_backtests(week_app, scanned_week, monkeypatch, capsys):
+    want = backtest_json(scanned_week, monkeypatch, capsys)
+    body = track_record_of(week_app)
+    assert body["status"] == "done" and body["screen"] == "default" and not body["adhoc"]
+    got = body["summary"]
+    assert got["portfolios"] == want["portfolios"] and got["rank_ic"] == want["rank_ic"]
+    assert got["by_year"] == want["by_year"]
+    assert (got["horizon"], got["cost_bps"], got["from"], got["to"]) == (5, 10.0, want["from"], want["to"])
+    assert "fractions, not percent" in body["units"]
+    # the curve: the book's value by session, 1 at the first entry's close; its last value is the
+    # CLI's total return of the book (its CSV's last row)
+    curve = body["curve"]
+    assert curve["top_n"][0] == 1.0 and len(curve["date"]) == len(curve["universe"]) == want["days"] + 1
+    assert curve["date"][-1] == want["to"]
+    csv = backtest_csv(scanned_week, monkeypatch, capsys)
+    assert curve["top_n"][-1] == pytest.approx(float(csv[-1]["top_n"]), rel=1e-9)
+    assert curve["benchmark"][-1] == pytest.approx(float(csv[-1]["benchmark"]), rel=1e-9)
+    # asked again: the kept answer, at once
+    assert week_app.get("/api/track").json() == body
+
+
+def backtest_csv(store, monkeypatch, capsys) -> list[dict]:
+    import csv as csv_module
+
+    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(store))
+    monkeypatch.setenv("TECHNIC_ALPHA_WEIGHT", "0")
+    capsys.readouterr()
+    assert cli_main(["backtest", "--format", "csv"]) == 0
+    return list(csv_module.DictReader(io.StringIO(capsys.readouterr().out)))
+
+
+def test_settings_tried_on_the_page_re_screen_history_off_the_event_loop_with_progress(
+        week_app, scanned_week, monkeypatch, capsys):
+    """New settings re-screen each stored evening on the screen pool: while the job runs the answer is
+    202 with how far it has come, and /healthz still answers; done, it is `technic backtest`'s record
+    of the same settings."""
+    import threading
+
+    from technic_assets.live import track_panel
+
+    gate, real = threading.Event(), track_panel.record_json
+
+    def held(*args):
+        assert gate.wait(60), "the test never released the record"
+        return real(*args)
+
+    monkeypatch.setattr(track_panel, "record_json", held)
+    query = "style=swing&n=5&min_price=20"
+    first = week_app.get(f"/api/track?{query}")
+    assert first.status_code == 202
+    assert first.json()["status"] in ("queued", "running") and first.json()["adhoc"] is True
+    assert week_app.get("/healthz").status_code == 200  # the event loop is free meanwhile
+    gate.set()
+    body = track_record_of(week_app, query)
+    want = backtest_json(scanned_week, monkeypatch, capsys, "--style", "swing", "--top", "5", "--set", "min_price=20")
+    assert body["adhoc"] is True and body["settings"] == want["settings"]
+    assert body["summary"]["portfolios"] == want["portfolios"] and body["summary"]["rank_ic"] == want["rank_ic"]
+
+
+@pytest.mark.parametrize("query, parameter, words", [
+    ("horizon=0", "horizon", "want 1 to"),
+    ("horizon=x", "horizon", "whole number"),
+    ("horizon=100", "horizon", "longer than"),
+    ("cost_bps=-5", "cost_bps", "costs are 0 to"),
+    ("benchmark=NOPE", "benchmark", "NOPE"),
+    ("screen=nope", "screen", "not a saved screen"),
+    ("style=bogus", "style", "swing"),
+])
+def test_bad_track_record_input_is_a_400_naming_it(week_app, query, parameter, words):
+    response = track_record_of_response(week_app, query)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["parameter"] == parameter and words in body["error"] and "\n" not in body["error"]
+
+
+def track_record_of_response(client, query: str, deadline_s: float = 120.0):
+    deadline = time.monotonic() + deadline_s
+    while (response := client.get(f"/api/track?{query}")).status_code == 202:
+        assert time.monotonic() < deadline
+    return response
+
+
+def test_a_stream_takes_a_saved_screen_and_refuses_an_unknown_one(client):
+    response = client.get("/api/stream?screen=nope")
+    assert response.status_code == 400 and response.json()["parameter"] == "screen"
+    assert "not a saved screen" in response.json()["error"]
+
+
+def test_a_re_screen_reports_each_evening_done(scanned_week):
+    from technic_assets.config import ScanSettings
+    from technic_assets.core.calendar import sessions
+    from technic_assets.rescreen import rescreen
+    from technic_assets_tests.conftest import WEEK_FIRST, WEEK_LAST
+
+    calls = []
+    rescreen(History(str(scanned_week)), sessions(WEEK_FIRST, WEEK_LAST), ScanSettings(style="swing"),
+             alpha_weight=0.0, progress=lambda done, of: calls.append((done, of)))
+    assert calls == [(k, 7) for k in range(1, 8)]
+
+
+def test_a_running_record_tells_how_many_evenings_are_re_screened(week_app, monkeypatch):
+    """Held after its third evening, a re-screen's record answers 202 with 3 of 7 done; released, 200."""
+    import threading
+
+    from technic_assets.live import track_panel
+
+    gate, real = threading.Event(), track_panel.stored_record
+
+    def held(*args, progress, **kwargs):
+        def hold(done, of):
+            progress(done, of)
+            if done == 3:
+                assert gate.wait(60), "the test never released the record"
+        return real(*args, progress=hold, **kwargs)
+
+    monkeypatch.setattr(track_panel, "stored_record", held)
+    query = "style=position&n=12"
+    deadline = time.monotonic() + 120
+    while True:
+        response = week_app.get(f"/api/track?{query}")
+        assert response.status_code == 202 and time.monotonic() < deadline, response.text
+        if response.json()["done"] == 3:
+            break
+    assert response.json() == {**response.json(), "status": "running", "done": 3, "of": 7, "adhoc": True}
+    gate.set()
+    assert track_record_of(week_app, query)["summary"]["pick_days"]["count"] == 7
+
+
+def test_a_record_nobody_asks_after_is_dropped_and_made_anew_when_asked_again(week_app, monkeypatch):
+    from technic_assets.live import track_panel
+
+    query = "style=swing&n=9"
+    monkeypatch.setattr(track_panel, "ABANDON_SECONDS", -1.0)  # every job counts as abandoned at once
+    response = track_record_of_response(week_app, query)
+    assert response.status_code == 503 and "ask again" in response.json()["error"]
+    monkeypatch.setattr(track_panel, "ABANDON_SECONDS", 30.0)
+    assert track_record_of(week_app, query)["summary"]["pick_days"]["count"] == 7  # not kept: made anew
+
+
+def test_a_server_stopping_stops_a_re_screen_at_its_next_evening(scanned_week, monkeypatch):
+    """A re-screen of 600 evenings takes minutes: when the server stops (its streams ended), the record
+    stops at its next evening, so the process is not held up by it."""
+    import threading
+
+    from technic_assets.live import track_panel
+
+    monkeypatch.setenv("TECHNIC_ALPHA_WEIGHT", "0")
+    gate, real = threading.Event(), track_panel.stored_record
+
+    def held(*args, progress, **kwargs):
+        def hold(done, of):
+            progress(done, of)
+            if done == 2:
+                assert gate.wait(60), "the test never released the record"
+        return real(*args, progress=hold, **kwargs)
+
+    monkeypatch.setattr(track_panel, "stored_record", held)
+    with TestClient(create_app(LiveEngine.load(scanned_week), mode="off"), base_url="http://localhost") as c:
+        deadline = time.monotonic() + 120
+        while (body := c.get("/api/track?style=swing&n=6").json()).get("done") != 2:
+            assert time.monotonic() < deadline, body
+        end_streams(c.app)  # what `technic serve` does first when it is stopped
+        gate.set()
+        response = track_record_of_response(c, "style=swing&n=6")
+        assert response.status_code == 503 and "the server is stopping" in response.json()["error"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from contextlib import contextmanager
 
@@ -87,15 +88,26 @@ def screened(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return out[["date", "screen", *[c for c in out.columns if c not in ("date", "screen")]]]
 
 
+def readable(value: float) -> float:
+    """A float rounded for reading: 4 significant digits, and at least 2 decimals (0.01235, 1.235, 123.46,
+    12345678.9); the UI prints a table cell's number as JSON gives it, 14 decimals and all."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    return round(value, max(2, 3 - math.floor(math.log10(abs(value)))))
+
+
 def table_metadata(frame: pd.DataFrame) -> MetadataValue:
-    """A frame as the UI's typed table (sortable, with its schema) rather than Markdown behind a link."""
+    """A frame as the UI's typed table (sortable, with its schema) rather than Markdown behind a link;
+    floats rounded for reading (`readable`): the store keeps them whole."""
     kinds = {c: "float" if pd.api.types.is_float_dtype(t) else "int" if pd.api.types.is_integer_dtype(t)
              else "bool" if pd.api.types.is_bool_dtype(t) else "string" for c, t in frame.dtypes.items()}
 
     def cell(value, kind):
         if value is None or (isinstance(value, float) and value != value):
             return None  # NaN is no JSON: an empty cell
-        return {"float": float, "int": int, "bool": bool}.get(kind, str)(value)
+        if kind == "float":
+            return readable(float(value))
+        return {"int": int, "bool": bool}.get(kind, str)(value)
 
     records = [TableRecord({c: cell(v, kinds[c]) for c, v in zip(frame.columns, row)})
                for row in frame.itertuples(index=False)]

@@ -1,6 +1,7 @@
 """The track record: every evening, each saved screen's record to date, as that evening could know it.
 
-The record of day d is technic_assets.track's over every stored evening up to d and the bars up to d:
+The record of day d is technic_assets.track's over every stored evening up to d and the bars up to d
+(a range run computes every day's from one read and one evaluation: day d's is a prefix of the last's):
 the picks bought at the next close and held `HORIZON` sessions, after `COST_BPS` a side, beside the
 universe, the benchmark, 12-1 momentum and random books. It reads every earlier evening, so a run that
 stores an earlier day recomputes the later records already stored (technic_assets.lineage), and the
@@ -15,13 +16,13 @@ import pandas as pd
 from dagster import Output, asset
 
 from technic_assets.assets.common import DAILY, STORE_METADATA, range_metadata, scan_days, schema, table_metadata
-from technic_assets.charts import equity_svg, markdown_image
+from technic_assets.charts import equity_svg, markdown_image, sparklines
 from technic_assets.config import ScanSettings
 from technic_assets.core.calendar import DATE_FMT
 from technic_assets.lineage import later_days, record_later, wait_for_earlier
 from technic_assets.screens import Screens
 from technic_assets.storage import StoreResource
-from technic_assets.track import stored_record
+from technic_assets.track import stored_records
 
 HORIZON, COST_BPS, BENCHMARK = 5, 10.0, "SPY"
 BOOKS = ("top_n", "universe", "benchmark", "momentum_12_1", "random")
@@ -67,20 +68,27 @@ def track_record(context, store: StoreResource, scan: ScanSettings, screens: Scr
 
 
 def records_for(history, days: list[pd.Timestamp], runs) -> tuple[pd.DataFrame, dict]:
-    """Each screen's record as of each of `days`; the first screen's last record as metadata."""
+    """Each screen's record as of each of `days`, from one read and one evaluation per screen
+    (technic_assets.track.stored_records: a range run costs about one record, not one per day); the
+    first screen's last record as metadata."""
     frames, meta = [], {}
     for s in runs:
+        try:
+            # the rows keep the rank IC at HORIZON alone: the decay's other horizons are not computed
+            records = stored_records(history, s.name, days, horizon=HORIZON, cost_bps=COST_BPS, benchmark=BENCHMARK,
+                                     ic_horizons=())
+        except (ValueError, KeyError) as exc:  # no evening stored yet
+            records = {day: exc for day in days}
         for day in days:
-            try:
-                record = stored_record(history, s.name, None, f"{day:{DATE_FMT}}", horizon=HORIZON,
-                                       cost_bps=COST_BPS, benchmark=BENCHMARK, as_of=day)
-            except (ValueError, KeyError) as exc:  # too few evenings yet, or the benchmark not stored
-                meta.setdefault("status", f"{day:{DATE_FMT}}, screen {s.name}: no record yet ({exc})")
+            record = records[day]
+            if isinstance(record, Exception):  # too few evenings yet, or the benchmark not stored
+                meta.setdefault("status", f"{day:{DATE_FMT}}, screen {s.name}: no record yet ({record})")
                 continue
             frames.append(rows(record.summary, day, s.name))
             if s is runs[0] and day == days[-1]:
                 meta = {"status": "recorded", "screen": s.name,
                         "measures": table_metadata(frames[-1].drop(columns=["date", "screen"])),
+                        "equity_lines": sparklines(record.daily, ("top_n", "universe", "benchmark")),
                         "equity": markdown_image(equity_svg(record.daily, ("top_n", "universe", "benchmark")),
                                                  f"{s.name}: the book, the universe and {BENCHMARK}")}
     out = pd.concat(frames, ignore_index=True) if frames else empty()

@@ -16,7 +16,7 @@ from technic_assets.assets.common import (
     screened,
     table_metadata,
 )
-from technic_assets.charts import contributions_svg, markdown_image, sector_mix_svg
+from technic_assets.charts import contributions_svg, markdown_image, sector_bars, sector_mix_svg
 from technic_assets.config import AlphaSettings, ScanSettings, settings_record
 from technic_assets.core.calendar import DATE_FMT, nyse
 from technic_assets.core.changes import CHANGE_COLUMNS, changes_between, empty_changes, summary
@@ -115,7 +115,8 @@ def ranked_top_n(context, merit: pd.DataFrame, filtered_universe: pd.DataFrame, 
             scored = scored[scored["date"] == days[-1]].set_index("symbol")
             kept = screen_rows(filtered_universe, s.name)
             kept = kept[kept["date"] == days[-1]]
-            charts = {
+            charts = {  # the sector mix in text, seen in place; the SVG charts one click away (charts.py)
+                "sector_bars": sector_bars(kept["sector"].value_counts(), last["sector"].value_counts()),
                 "contributions": markdown_image(contributions_svg(
                     scored.loc[last["symbol"]].reset_index(), list(TERMS)), "MERIT contributions of the top N"),
                 "sector_mix": markdown_image(sector_mix_svg(kept["sector"].value_counts(), last["sector"].value_counts()),

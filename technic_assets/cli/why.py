@@ -1,6 +1,7 @@
 """`technic why SYMBOL`: where a symbol stands in a stored day's screen, or the rule that dropped it with
-its number against the bound. The answer is the live engine's `symbol` (what `GET /api/symbol/X`
-serves), on the day read from the store: one function for the page, the API and the terminal.
+its number against the bound. The answer is exactly `GET /api/symbol/X`'s (live.server.symbol_text: the
+engine's `symbol` and core.universe_filter.rule_detail), on the day read from the store: one answer for
+the page, the API and the terminal.
 
 The screen's settings are those it was scanned with that day, stored with its rows (read back from its
 scores for an older store's day), so the answer is about the list that was ranked, whatever the screens
@@ -8,6 +9,8 @@ file says now.
 """
 
 from __future__ import annotations
+
+import json
 
 import pandas as pd
 
@@ -17,6 +20,7 @@ from technic_assets.config import ScanSettings
 from technic_assets.environment import Environment
 from technic_assets.live.day import DayNotFound
 from technic_assets.live.engine import LiveEngine
+from technic_assets.live.server import symbol_text
 from technic_assets.resources import build_resources
 from technic_assets.screens import Screens
 
@@ -41,12 +45,12 @@ def run(args, env: Environment, now: pd.Timestamp) -> int:
     except (ValueError, DayNotFound) as exc:
         raise SystemExit(f"error: {exc}") from None
     settings = engine.day_settings
-    found = engine.symbol(symbol, settings)
+    text = symbol_text(engine, symbol, settings, engine.snapshot)
     day = f"{engine.day:%Y-%m-%d}"
-    if found is None:
+    if text is None:
         raise SystemExit(f"error: {symbol} is not listed on {day} (the store's universe of that day, "
                          f"{len(engine.universe):,} listings)")
-    print("\n".join(explain(found, engine.screen(settings), day, screen)))
+    print("\n".join(explain(json.loads(text), engine.screen(settings), day, screen)))
     return 0
 
 
@@ -55,7 +59,7 @@ def explain(found: dict, result, day: str, screen: str) -> list[str]:
     head = (f"{found['symbol']}  {found.get('name') or ''}  ({found.get('type')}, {found.get('sector')}, "
             f"{found.get('exchange')})  {day}, screen {screen}")
     if not found["passed"]:
-        return [head, f"not ranked: dropped by {found['drop_detail']}",
+        return [head, f"not ranked: dropped by {found['dropped_detail']['text']}",
                 f"({len(result.scored):,} names passed the filter; the top {result.settings.top_n} are listed)"]
     n, rank = result.settings.top_n, found["rank"]
     where = f"in the top {n}" if rank <= n else f"outside the top {n}"

@@ -108,9 +108,9 @@ def ic_summary(daily: np.ndarray, horizon: int) -> dict:
             "t_nw": newey_west_t(v, horizon - 1), "days": int(len(v))}
 
 
-def quintile_returns(ordinal: np.ndarray, outcome: np.ndarray, min_names: int) -> list[float]:
-    """Mean over days of each fifth's mean outcome (rows: days; outcome finite where ordinal is, on
-    the days that have one)."""
+def quintile_rows(ordinal: np.ndarray, outcome: np.ndarray, min_names: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each day's mean outcome of each fifth by ordinal rank (rows: days x 5; outcome finite where
+    ordinal is) and which days have them: at least 5 names (and min_names) and an outcome."""
     rows = len(ordinal)
     n = np.isfinite(ordinal).sum(axis=1)
     days = (n >= max(5, min_names)) & np.isfinite(outcome).any(axis=1)
@@ -118,8 +118,20 @@ def quintile_returns(ordinal: np.ndarray, outcome: np.ndarray, min_names: int) -
     key = row * 5 + np.ceil(5 * ordinal[row, column] / n[row]).astype(int) - 1
     sums = np.bincount(key, outcome[row, column], minlength=rows * 5).reshape(rows, 5)
     counts = np.bincount(key, minlength=rows * 5).reshape(rows, 5)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums / counts, days
+
+
+def quintile_returns(ordinal: np.ndarray, outcome: np.ndarray, min_names: int) -> list[float]:
+    """Mean over days of each fifth's mean outcome (rows: days; outcome finite where ordinal is, on
+    the days that have one)."""
+    means, days = quintile_rows(ordinal, outcome, min_names)
+    return _mean_fifths(means, days)
+
+
+def _mean_fifths(means: np.ndarray, days: np.ndarray) -> list[float]:
     with np.errstate(invalid="ignore"):
-        return [float(v) for v in (sums[days] / counts[days]).mean(axis=0)] if days.any() else [float("nan")] * 5
+        return [float(v) for v in means[days].mean(axis=0)] if days.any() else [float("nan")] * 5
 
 
 def book_measures(nav: np.ndarray, gross_nav: np.ndarray, universe_nav: np.ndarray, turnover: np.ndarray,
@@ -152,28 +164,57 @@ def signal_measures(growth: np.ndarray, entry: np.ndarray, score: np.ndarray, co
     """Daily IC and rank IC of each day's scores (days x names, NaN where none; `columns` the names'
     columns of the total-return index `growth`) against the tradable next-h return (bought at the
     entry close, sold h sessions later) at each horizon; their summary; the quintiles at `horizon`."""
+    series = signal_series(growth, entry, score, columns, horizon, min_names)
+    return signal_summary(series, days, entry, len(growth) - 1, horizon)
+
+
+def signal_series(growth: np.ndarray, entry: np.ndarray, score: np.ndarray, columns: np.ndarray, horizon: int,
+                  min_names: int, ic_horizons: tuple[int, ...] = IC_HORIZONS) -> dict:
+    """signal_measures' per-day part: names, ic_h and rank_ic_h at each horizon (NaN where the window
+    passes the last session of `growth`), and each day's quintile means at `horizon` with the days
+    that have them. A day's values read nothing after its window, so the series of a longer span,
+    cut (signal_summary's `last`), is the series of the shorter one. `ic_horizons` (the decay's): fewer
+    cost fewer sorts of every name's forward return."""
     last = len(growth) - 1
     from_top, ordinal = row_ranks(-score)  # 1: the highest score; the ordinal's ties to the lower symbol
     by_score, by_rank = centered(score), centered(from_top)
-    signal = {"date": days, "names": np.isfinite(score).sum(axis=1)}
-    out = {"ic_decay": {}}
+    series = {"names": np.isfinite(score).sum(axis=1)}
     flat, width = growth.ravel(), growth.shape[1]
     bought = np.take(flat, (entry * width)[:, None] + columns)
-    for h in sorted({*IC_HORIZONS, horizon}):
+    series["ic_horizons"] = tuple(ic_horizons)
+    for h in sorted({*ic_horizons, horizon}):
         with np.errstate(invalid="ignore", divide="ignore"):
             forward = np.take(flat, (np.minimum(entry + h, last) * width)[:, None] + columns) / bought - 1
         forward[~((entry + h <= last)[:, None] & np.isfinite(score))] = np.nan
-        ic = row_correlations(by_score, centered(forward), min_names)
-        rank_ic = -row_correlations(by_rank, centered(row_ranks(np.round(forward, TIE_DECIMALS), ordinal=False)[0]),
-                                    min_names)
+        series[f"ic_{h}"] = row_correlations(by_score, centered(forward), min_names)
+        series[f"rank_ic_{h}"] = -row_correlations(
+            by_rank, centered(row_ranks(np.round(forward, TIE_DECIMALS), ordinal=False)[0]), min_names)
+        if h == horizon:
+            series["quintiles"] = quintile_rows(ordinal, forward, min_names)
+    return series
+
+
+def signal_summary(series: dict, days: pd.DatetimeIndex, entry: np.ndarray, last: int,
+                   horizon: int) -> tuple[pd.DataFrame, dict]:
+    """signal_measures of the first len(days) days of `series`, as known at session `last`: a day whose
+    h-session window ends after it has no IC at h (nor quintiles at `horizon`)."""
+    n = len(days)
+    entry = entry[:n]
+    signal = {"date": days, "names": series["names"][:n]}
+    out = {"ic_decay": {}}
+    for h in sorted({*series["ic_horizons"], horizon}):
+        known = entry + h <= last
+        ic = np.where(known, series[f"ic_{h}"][:n], np.nan)
+        rank_ic = np.where(known, series[f"rank_ic_{h}"][:n], np.nan)
         signal[f"ic_{h}"], signal[f"rank_ic_{h}"] = ic, rank_ic
-        if h in IC_HORIZONS:
+        if h in series["ic_horizons"]:
             ranked = ic_summary(rank_ic, h)
             out["ic_decay"][str(h)] = {"ic": ic_summary(ic, h)["mean"], "rank_ic": ranked["mean"],
                                        "rank_ic_t_nw": ranked["t_nw"], "days": ranked["days"]}
         if h == horizon:
             out["ic"], out["rank_ic"] = ic_summary(ic, h), ic_summary(rank_ic, h)
-            fifths = quintile_returns(ordinal, forward, min_names)[::-1]  # listed from the lowest scores
+            means, have = series["quintiles"]
+            fifths = _mean_fifths(means[:n], have[:n] & known)[::-1]  # listed from the lowest scores
             out["quintiles"] = {"mean_return": fifths, "spread": fifths[-1] - fifths[0]}
     return pd.DataFrame(signal), out
 

@@ -2,7 +2,7 @@
 costs, beside the baselines a sceptic asks for, and how well its scores ranked the returns that followed.
 
 The chain, one step per function:
-  1. market_from_bars: sessions x symbols total-return index from bars as traded (a split_ratio r on
+  1. track_market.market_from_bars: sessions x symbols total-return index from bars as traded (a split_ratio r on
      day t multiplies the shares by r from t on, as core/adjust.py reads it) and cash dividends (an
      amount per share as traded on the ex-date, reinvested at that close): the day's growth is
      r * (close + dividend) / previous close. A day without a bar grows by 1: a name that stops
@@ -22,6 +22,11 @@ The chain, one step per function:
      without costs, through the same engine and on the same days for every book.
   5. core/track_measures: the book measures (against the universe) and the signal (IC, rank IC,
      quintiles of the tradable next-H return over every scored name that passed the filter).
+Steps 2-4 and the signal's daily series are computed once for a span (_evaluate), the measures then
+over its first n evenings as known at a session (_summarize). No day's cohort, value or IC reads a
+later evening or a bar after its window, so that prefix is the record an earlier evening computes:
+track_records gives every day of a range its record from one evaluation (the evening asset's range
+runs), track_record the whole span's.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ import numpy as np
 import pandas as pd
 
 from technic_assets.core.signal_quality import MIN_NAMES
-from technic_assets.core.track_engine import book_values
-from technic_assets.core.track_measures import book_measures, by_year, signal_measures
+from technic_assets.core.track_market import Market, market_from_bars, symbol_lookup
+from technic_assets.core.track_engine import BookValues, book_values
+from technic_assets.core.track_measures import IC_HORIZONS, book_measures, by_year, signal_series, signal_summary
 
 COST_SWEEP_BPS = (0.0, 5.0, 10.0, 25.0)
 MOMENTUM_LOOKBACK, MOMENTUM_SKIP = 252, 21
@@ -42,58 +48,11 @@ BOOKS = ("top_n", "benchmark", "momentum_12_1")
 
 
 @dataclass(frozen=True)
-class Market:
-    sessions: pd.DatetimeIndex
-    symbols: pd.Index          # sorted; column len(symbols) of growth is cash
-    growth: np.ndarray         # sessions x (symbols + 1): total-return index, 0 before a symbol's first bar
-    traded: np.ndarray         # sessions x symbols: a bar that session
-    dollar_volume: np.ndarray  # close x volume as traded (NaN without a bar or a volume column)
-
-
-@dataclass(frozen=True)
 class TrackRecord:
     summary: dict          # the JSON: measures of the signal and of every book
     daily: pd.DataFrame    # per evaluated session (and the close before): each book's value, net and gross
     signal: pd.DataFrame   # per scored day: names, ic and rank_ic at each horizon
     books: pd.DataFrame | None = None  # with keep_books: every book's cohorts (book, date picked, symbol)
-
-
-def market_from_bars(bars: pd.DataFrame, dividends: pd.DataFrame | None = None) -> Market:
-    """The Market of bars (date, symbol, close, split_ratio[, volume]) and dividends (ex_date, symbol,
-    amount; paid on the symbol's first bar on or after the ex-date)."""
-    bars = bars[bars["close"].to_numpy(float) > 0]
-    dates = pd.DatetimeIndex(bars["date"]).to_numpy("datetime64[ns]")
-    sessions = pd.DatetimeIndex(np.unique(dates))
-    t = np.searchsorted(sessions.to_numpy(), dates)
-    s, symbols = pd.factorize(bars["symbol"], sort=True)
-    shape = (len(sessions), len(symbols))
-    close = np.full(shape, np.nan)
-    close[t, s] = bars["close"].to_numpy(float)
-    ratio = np.ones(shape)
-    ratio[t, s] = bars["split_ratio"].fillna(1.0).to_numpy(float) if "split_ratio" in bars else 1.0
-    dollar_volume = np.full(shape, np.nan)
-    if "volume" in bars:
-        dollar_volume[t, s] = close[t, s] * bars["volume"].to_numpy(float)
-    traded = np.isfinite(close)
-    rows = np.arange(shape[0])[:, None]
-    cash = np.zeros(shape)
-    if dividends is not None and len(dividends):
-        code = pd.Index(symbols).get_indexer(dividends["symbol"])
-        start = np.searchsorted(sessions.to_numpy(), pd.DatetimeIndex(dividends["ex_date"]).to_numpy("datetime64[ns]"))
-        next_bar = np.minimum.accumulate(np.where(traded, rows, shape[0])[::-1], axis=0)[::-1]
-        ok = (code >= 0) & (start < shape[0])
-        paid = next_bar[start[ok], code[ok]]
-        ok_paid = paid < shape[0]
-        np.add.at(cash, (paid[ok_paid], code[ok][ok_paid]), dividends["amount"].to_numpy(float)[ok][ok_paid])
-    last_bar = np.maximum.accumulate(np.where(traded, rows, -1), axis=0)
-    previous = np.full(shape, np.nan)
-    previous[1:] = np.take_along_axis(close, np.maximum(last_bar[:-1], 0), axis=0)
-    previous[1:][last_bar[:-1] < 0] = np.nan
-    with np.errstate(invalid="ignore"):
-        growth_day = np.where(traded & np.isfinite(previous), ratio * (close + cash) / previous, 1.0)
-    growth = np.ones((shape[0], shape[1] + 1))
-    growth[:, :-1] = np.cumprod(growth_day, axis=0) * (last_bar >= 0)
-    return Market(sessions, pd.Index(symbols), growth, traded, dollar_volume)
 
 
 def _top(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -118,7 +77,7 @@ def _top(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
 def _rows(frame: pd.DataFrame, days: pd.DatetimeIndex, market: Market):
     """(day, symbol column, which rows) of a frame's (date, symbol) rows on `days` with known symbols."""
     k = days.get_indexer(pd.DatetimeIndex(frame["date"]))
-    s = market.symbols.get_indexer(frame["symbol"])
+    s = symbol_lookup(market.symbols, frame["symbol"])
     ok = (k >= 0) & (s >= 0)
     return k[ok], s[ok], ok
 
@@ -201,7 +160,7 @@ def _validate(horizon, cost_bps, draws, benchmark, market: Market) -> None:
         raise ValueError(f"benchmark {benchmark!r} has no bars")
 
 
-def _pick_days(scores, start, end, screen, horizon, sessions):
+def _pick_days(scores, start, end, screen, sessions):
     """The stored days from start to end whose entry has a session after it, and their positions."""
     days = pd.DatetimeIndex(pd.DatetimeIndex(scores["date"]).unique()).sort_values()
     days = days[(days >= pd.Timestamp(start or days.min())) & (days <= pd.Timestamp(end or days.max()))]
@@ -209,12 +168,34 @@ def _pick_days(scores, start, end, screen, horizon, sessions):
     if (pos < 0).any():
         raise ValueError(f"stored day {days[pos < 0][0].date()} is not a session of the bars")
     days, pos = days[pos + 2 < len(sessions)], pos[pos + 2 < len(sessions)]
-    if not len(days):
+    _check_days(pos, screen, start, end, 1)
+    return days, pos
+
+
+def _check_days(pos, screen, start, end, horizon):
+    if not len(pos):
         raise ValueError(f"no stored days of screen {screen!r} from {start or 'the first'} to {end or 'the last'} "
                          "with a return after their entry")
     if horizon > pos[-1] - pos[0] + 1:
         raise ValueError(f"horizon {horizon} is longer than the {pos[-1] - pos[0] + 1} evaluated sessions")
-    return days, pos
+
+
+@dataclass(frozen=True)
+class _Evaluated:
+    """A span's books and signal before their measures. Nothing of a day reads a later evening or a
+    bar after its own window, so the first n evenings of it, as known at session `last`, are the record
+    of those evenings over the bars up to `last` (_summarize)."""
+    market: Market
+    days: pd.DatetimeIndex
+    pos: np.ndarray
+    args: dict             # horizon, cost_bps, benchmark, screen, draws, seed, start, end, book_size, keep_books
+    costs: tuple
+    main: BookValues       # BOOKS
+    whole: BookValues      # the universe
+    drawn: BookValues | None
+    signal: dict           # track_measures.signal_series
+    top: tuple             # (day, symbol column) of the top N
+    kept: list             # (names, book, day, symbol column) of every book's cohorts
 
 
 def track_record(scores: pd.DataFrame, universe: pd.DataFrame | None = None, bars: pd.DataFrame | None = None, *,
@@ -228,9 +209,53 @@ def track_record(scores: pd.DataFrame, universe: pd.DataFrame | None = None, bar
     score (the ranked_top_n rows); `market` replaces bars and dividends (built once for several
     records). Bad input raises ValueError with one line naming it."""
     market = market if market is not None else market_from_bars(bars, dividends)
+    done = _evaluate(scores, universe, market, horizon=horizon, cost_bps=cost_bps, top_n=top_n, picks=picks,
+                     benchmark=benchmark, start=start, end=end, screen=screen, draws=draws, seed=seed,
+                     min_names=min_names, book_size=book_size, keep_books=keep_books)
+    return _summarize(done, len(done.days), len(market.sessions) - 1)
+
+
+def track_records(scores: pd.DataFrame, universe: pd.DataFrame | None = None, *, market: Market, cuts,
+                  horizon: int, cost_bps: float, picks: pd.DataFrame | None = None, benchmark: str = "SPY",
+                  screen: str = "default", draws: int = 50, seed: int = 0, min_names: int = MIN_NAMES,
+                  **kw) -> list:
+    """The record at each cut (last evening, last bar day): track_record of the stored evenings up to
+    the first over `market` cut after the second, from one evaluation of the whole span (a record is
+    the prefix of a longer one), so the records of every day of a range cost about one record. Equal
+    to computing each apart, to float summation order (without given `picks`, a name scored before
+    its first bar would take a top-N place it then cannot fill: the stored screens give their picks).
+    Each item is a TrackRecord, or the ValueError naming why that cut has none. `kw`: as
+    track_record's, and `ic_horizons`, the IC decay's horizons (none: only `horizon`'s IC, one sort of
+    the forward returns rather than four)."""
+    try:
+        done = _evaluate(scores, universe, market, horizon=horizon, cost_bps=cost_bps, picks=picks, benchmark=benchmark,
+                         screen=screen, draws=draws, seed=seed, min_names=min_names, **kw)
+    except ValueError as exc:
+        return [exc for _ in cuts]
+    sessions, bench = market.sessions, market.symbols.get_loc(benchmark)
+    out = []
+    for last_evening, last_bar in cuts:
+        last = int(sessions.searchsorted(pd.Timestamp(last_bar), side="right")) - 1
+        evenings = int(np.searchsorted(done.days, pd.Timestamp(last_evening), side="right"))
+        n = int(np.searchsorted(done.pos[:evenings], last - 1))  # an entry with a session after it
+        try:
+            if not market.traded[: last + 1, bench].any():
+                raise ValueError(f"benchmark {benchmark!r} has no bars")
+            _check_days(done.pos[:n], screen, done.args["start"], pd.Timestamp(last_evening), horizon)
+            out.append(_summarize(done, n, last))
+        except ValueError as exc:
+            out.append(exc)
+    return out
+
+
+def _evaluate(scores, universe, market: Market, *, horizon, cost_bps, top_n=25, picks=None, benchmark="SPY",
+              start=None, end=None, screen="default", draws=50, seed=0, min_names=MIN_NAMES, book_size=None,
+              keep_books=False, ic_horizons=IC_HORIZONS) -> _Evaluated:
+    """Steps 2-5 of the chain up to the measures, over every stored day from start to end."""
     _validate(horizon, cost_bps, draws, benchmark, market)
     sessions, growth, traded = market.sessions, market.growth, market.traded
-    days, pos = _pick_days(scores, start, end, screen, horizon, sessions)
+    days, pos = _pick_days(scores, start, end, screen, sessions)
+    _check_days(pos, screen, start, end, horizon)
     entry = pos + 1
     first, end_pos = int(entry[0]), int(entry[-1] + 1)
 
@@ -254,12 +279,38 @@ def track_record(scores: pd.DataFrame, universe: pd.DataFrame | None = None, bar
     uni_k, uni_s = _pairs(in_universe, columns)
 
     costs = tuple(sorted({0.0, cost_bps / 1e4, *(b / 1e4 for b in COST_SWEEP_BPS)}))
-    net, gross = costs.index(cost_bps / 1e4), costs.index(0.0)
     book = np.repeat(np.arange(3), [len(top_k), len(bench_k), len(mom_k)])
     k = np.r_[top_k, bench_k, mom_k]
     main = book_values(growth, book, entry[k], np.r_[top_s, np.full(len(bench_k), bench), mom_s], len(BOOKS), first,
                        end_pos, horizon, costs)
     whole = book_values(growth, np.zeros(len(uni_k), dtype=int), entry[uni_k], uni_s, 1, first, end_pos, horizon, costs)
+    kept = [(np.asarray(BOOKS), book, k, np.r_[top_s, np.full(len(bench_k), bench), mom_s]),
+            (np.array(["universe"]), np.zeros(len(uni_k), dtype=int), uni_k, uni_s)]
+    drawn = None
+    if draws:
+        draw, day, code = _random_books(in_universe, columns, counts, days, draws, seed)
+        drawn = book_values(growth, draw, entry[day], code, draws, first, end_pos, horizon,
+                            (0.0, cost_bps / 1e4))
+        kept.append((np.array([f"random_{b}" for b in range(draws)]), draw, day, code))
+    signal = signal_series(growth, entry, np.where(in_universe, score, np.nan), columns, horizon, min_names,
+                           ic_horizons)
+    args = dict(horizon=horizon, cost_bps=cost_bps, benchmark=benchmark, screen=screen, draws=draws, seed=seed,
+                start=start, end=end, book_size=book_size, keep_books=keep_books)
+    return _Evaluated(market, days, pos, args, costs, main, whole, drawn, signal, (top_k, top_s), kept)
+
+
+def _summarize(done: _Evaluated, n: int, last: int) -> TrackRecord:
+    """The record of the first `n` evenings of `done`, as known at session `last` (their books end at
+    the last entry + 1; a day's IC needs its window to end by `last`)."""
+    a, market, costs = done.args, done.market, done.costs
+    horizon, cost_bps, draws = a["horizon"], a["cost_bps"], a["draws"]
+    sessions, days, pos = market.sessions, done.days[:n], done.pos[:n]
+    entry = pos + 1
+    first, end_pos = int(entry[0]), int(entry[-1] + 1)
+    width = end_pos - first + 1
+    net, gross = costs.index(cost_bps / 1e4), costs.index(0.0)
+    main = BookValues(done.main.nav[:, :, :width], done.main.turnover[:, :, :width])
+    whole = BookValues(done.whole.nav[:, :, :width], done.whole.turnover[:, :, :width])
     universe_nav = whole.nav[:, 0]
 
     def measures(values, b, c=net):
@@ -267,28 +318,26 @@ def track_record(scores: pd.DataFrame, universe: pd.DataFrame | None = None, bar
 
     portfolios = {name: measures(main, b) for b, name in enumerate(BOOKS)}
     portfolios["universe"] = measures(whole, 0)
-    portfolios["benchmark"]["symbol"] = benchmark
-    if book_size is not None:
-        portfolios["top_n"]["capacity"] = _capacity(market, top_k, top_s, pos, book_size)
-    kept = [(np.asarray(BOOKS), book, k, np.r_[top_s, np.full(len(bench_k), bench), mom_s]),
-            (np.array(["universe"]), np.zeros(len(uni_k), dtype=int), uni_k, uni_s)]
-    random_nav = np.ones((1, end_pos - first + 1))
+    portfolios["benchmark"]["symbol"] = a["benchmark"]
+    top_k, top_s = done.top
+    if a["book_size"] is not None:
+        portfolios["top_n"]["capacity"] = _capacity(market, top_k[top_k < n], top_s[top_k < n], pos, a["book_size"])
+    random_nav = np.ones((1, width))
     if draws:
-        draw, day, code = _random_books(in_universe, columns, counts, days, draws, seed)
-        drawn = book_values(growth, draw, entry[day], code, draws, first, end_pos, horizon, (0.0, costs[net]))
-        each = [book_measures(drawn.nav[1, b], drawn.nav[0, b], universe_nav[net], drawn.turnover[1, b], horizon)
+        drawn = done.drawn.nav[:, :, :width], done.drawn.turnover[:, :, :width]
+        each = [book_measures(drawn[0][1, b], drawn[0][0, b], universe_nav[net], drawn[1][1, b], horizon)
                 for b in range(draws)]
-        random_nav = drawn.nav[1]
-        kept.append((np.array([f"random_{b}" for b in range(draws)]), draw, day, code))
+        random_nav = drawn[0][1]
         mine, theirs = portfolios["top_n"]["ann_return"], np.array([m["ann_return"] for m in each])
         mean = {key: np.array([m[key] for m in each], dtype=float) for key in each[0]}
         portfolios["random"] = {**{key: float(v[np.isfinite(v)].mean()) if np.isfinite(v).any() else float("nan")
                                    for key, v in mean.items()},
-                                "draws": draws, "seed": seed,
+                                "draws": draws, "seed": a["seed"],
                                 "top_n_percentile": float(((theirs < mine) + 0.5 * (theirs == mine)).mean())}
 
     summary = {
-        "screen": screen, "from": sessions[first + 1].date().isoformat(), "to": sessions[end_pos].date().isoformat(),
+        "screen": a["screen"], "from": sessions[first + 1].date().isoformat(),
+        "to": sessions[end_pos].date().isoformat(),
         "horizon": int(horizon), "cost_bps": float(cost_bps), "days": end_pos - first,
         "pick_days": {"from": days[0].date().isoformat(), "to": days[-1].date().isoformat(), "count": len(days)},
         "portfolios": {name: portfolios[name] for name in ("top_n", "universe", "benchmark", "momentum_12_1", "random")
@@ -298,14 +347,13 @@ def track_record(scores: pd.DataFrame, universe: pd.DataFrame | None = None, bar
                                     "excess_vs_universe": measures(main, 0, costs.index(bps / 1e4))["excess_vs_universe"]}
                        for bps in COST_SWEEP_BPS},
     }
-    signal, signal_summary = signal_measures(growth, entry, np.where(in_universe, score, np.nan), columns, days,
-                                             horizon, min_names)
-    summary.update(signal_summary)
+    signal, signal_summary_ = signal_summary(done.signal, days, entry, last, horizon)
+    summary.update(signal_summary_)
     navs = {name: main.nav[net, b] for b, name in enumerate(BOOKS)}
     navs.update(top_n_gross=main.nav[gross, 0], universe=universe_nav[net], universe_gross=universe_nav[gross],
                 random_mean=random_nav.mean(axis=0))
     daily = pd.DataFrame(navs, index=pd.DatetimeIndex(sessions[first:end_pos + 1], name="date"))
     summary["by_year"] = by_year(daily, (*BOOKS, "universe"), horizon)
-    books = (pd.concat([pd.DataFrame({"book": names[b], "date": days[k], "symbol": market.symbols[c]})
-                        for names, b, k, c in kept], ignore_index=True) if keep_books else None)
+    books = (pd.concat([pd.DataFrame({"book": names[b[k < n]], "date": days[k[k < n]], "symbol": market.symbols[c[k < n]]})
+                        for names, b, k, c in done.kept], ignore_index=True) if a["keep_books"] else None)
     return TrackRecord(summary=summary, daily=daily, signal=signal, books=books)

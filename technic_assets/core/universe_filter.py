@@ -107,34 +107,6 @@ def drop_reasons(df: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings
     return df, pd.Series(reason, index=df.index, dtype="object"), chosen
 
 
-def drop_detail(reason: str, row, settings: FilterSettings, sectors_kept, day: pd.Timestamp) -> str:
-    """Why one symbol fell, in words with its number against the bound ("close 3.12 < min_price 5.00"):
-    `row` is its listing and indicators (what drop_reasons read), `reason` the rule drop_reasons gave it,
-    `sectors_kept` the sectors it kept. For a person asking "why is X not in my list?"."""
-    def num(name: str, fmt: str) -> str:
-        value = row.get(name)
-        return "unknown" if value is None or pd.isna(value) else format(value, fmt)
-
-    last = row.get("last_date")
-    texts = {
-        "invalid_ticker": f"ticker {row.get('symbol')!r} is not 1-5 capital letters with an optional .X class",
-        "leveraged_or_inverse": "a leveraged or inverse ETF",
-        "etf": "an ETF, and include_etfs is off",
-        "no_bar_today": f"no bar on {day:%Y-%m-%d} (last bar: "
-                        f"{'none' if last is None or pd.isna(last) else f'{pd.Timestamp(last):%Y-%m-%d}'})",
-        "split_unverified": "a split in the window whose ratio the price gap contradicts",
-        "insufficient_history": f"{num('n_bars', '.0f')} bars < min_history {settings.min_history}",
-        "price_below_min": f"close {num('close', ',.2f')} < min_price {settings.min_price:,.2f}",
-        "price_above_max": f"close {num('close', ',.2f')} > max_price {settings.max_price or 0:,.2f}",
-        "dollar_volume_below_min": f"20-day average dollar volume {num('adv_20', ',.0f')} < min_dollar_volume "
-                                   f"{settings.min_dollar_volume:,.0f}",
-        "volatility_insane": f"price CV over 63 sessions {num('price_cv_63', '.3f')} > max_price_cv "
-                             f"{settings.max_price_cv:.3f}",
-        "sector_not_selected": f"sector {row.get('sector')!r} is not among those kept ({', '.join(sectors_kept)})",
-    }
-    return f"{reason}: {texts.get(reason, 'no detail known')}"
-
-
 class NothingPassed(ValueError):
     """The filter left no symbols on a day; `counts` says how many each rule dropped."""
 
@@ -161,3 +133,42 @@ def filter_days(universe: pd.DataFrame, indicators: pd.DataFrame, days, settings
         totals = {r: totals[r] + counts[r] for r in REASONS}
         kept[day] = rows[KEPT_COLUMNS]
     return stack(kept), totals, sectors
+
+
+# rule -> (the fact it reads, the setting that bounds it, how the fact fails it): what `rule_detail` says
+RULE_BOUNDS = {
+    "insufficient_history": ("n_bars", "min_history", "<"),
+    "price_below_min": ("close", "min_price", "<"),
+    "price_above_max": ("close", "max_price", ">"),
+    "dollar_volume_below_min": ("adv_20", "min_dollar_volume", "<"),
+    "volatility_insane": ("price_cv_63", "max_price_cv", ">"),
+}
+RULE_WORDS = {
+    "invalid_ticker": "the symbol is not a plain ticker (1-5 capital letters, optionally a one-letter class)",
+    "leveraged_or_inverse": "a leveraged or inverse fund",
+    "etf": "an ETF, and ETFs are left out (include_etfs off)",
+    "split_unverified": "a split in the lookback window whose ratio the price gap contradicts",
+}
+
+
+def rule_detail(rule: str, facts: dict, settings: FilterSettings, day: pd.Timestamp,
+                sectors_kept: list[str] = ()) -> dict:
+    """Why `rule` dropped a symbol, in numbers: {rule, value, bound, text}, the symbol's fact (from
+    `facts`: its listing and indicators) against the setting it failed, e.g. close 3.2 < min_price 5;
+    value and bound None where the rule has no number (an ETF, a sector)."""
+    value = bound = None
+    if rule in RULE_BOUNDS:
+        fact, setting, sign = RULE_BOUNDS[rule]
+        value, bound = facts.get(fact), getattr(settings, setting)
+        shown = "missing" if value is None or (isinstance(value, float) and not np.isfinite(value)) else f"{value:,.4g}"
+        text = (f"{fact} {shown} {sign} {setting} {bound:,.4g}" if shown != "missing"
+                else f"{fact} missing ({setting} {bound:,.4g})")
+    elif rule == "no_bar_today":
+        value, bound = facts.get("last_date"), f"{pd.Timestamp(day):%Y-%m-%d}"
+        text = f"last bar {value or 'none'}, not the scan day {bound}"
+    elif rule == "sector_not_selected":
+        value, bound = facts.get("sector"), list(sectors_kept)
+        text = f"sector {value} is not among those kept ({', '.join(bound) or 'none'})"
+    else:
+        text = RULE_WORDS.get(rule, rule)
+    return {"rule": rule, "value": value, "bound": bound, "text": f"{rule}: {text}"}

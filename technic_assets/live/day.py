@@ -59,6 +59,7 @@ class StoredDay:
     alpha_weight: float                 # the share of MERIT given to the forecasts
     settings_stored: bool               # read back (True) or inferred from an older store's tables (False)
     stats: dict = field(default_factory=dict)
+    screen: str = "default"             # the saved screen whose stored tables these are
 
     @property
     def style(self) -> str:
@@ -146,10 +147,12 @@ def window_start(day: pd.Timestamp, sessions: pd.DatetimeIndex) -> pd.Timestamp:
 def read_window(location: str, day: pd.Timestamp, sessions: pd.DatetimeIndex) -> pd.DataFrame:
     """The raw bars (BAR_COLUMNS) of the LOOKBACK sessions ending on `day`, sorted by symbol and date."""
     history = _reader(location)
-    head = history.query("price_bars", f"SELECT * FROM {SCHEMA}.price_bars LIMIT 0", [])
-    names = ", ".join(quoted(c) for c in stored_columns("price_bars", BAR_COLUMNS, head.columns))
-    found = history.query("price_bars", f"SELECT {names} FROM {SCHEMA}.price_bars WHERE date >= ? AND date <= ? "
-                          "ORDER BY symbol, date", [window_start(day, sessions).to_pydatetime(), day.to_pydatetime()])
+    with history.reading():
+        head = history.query("price_bars", f"SELECT * FROM {SCHEMA}.price_bars LIMIT 0", [])
+        names = ", ".join(quoted(c) for c in stored_columns("price_bars", BAR_COLUMNS, head.columns))
+        found = history.query("price_bars", f"SELECT {names} FROM {SCHEMA}.price_bars WHERE date >= ? AND "
+                              "date <= ? ORDER BY symbol, date",
+                              [window_start(day, sessions).to_pydatetime(), day.to_pydatetime()])
     return with_added_columns("price_bars", found, BAR_COLUMNS)
 
 
@@ -159,31 +162,32 @@ def load_day(location: str, day=None, *, screen: str = "default", default_alpha_
     store (a DuckDB file's path or an Iceberg store's URL); without `window`, all but the window of bars
     (read_window reads it; the splits in it are read here)."""
     history = _reader(location)
-    sessions = nyse().sessions if sessions is None else sessions
-    day = latest_scanned_day(history, screen) if day is None else pd.Timestamp(day)
-    top = _day_rows(history, "ranked_top_n", day, screen)
-    if top.empty:
-        raise DayNotFound(f"the store {_where(location)} holds no ranked_top_n of the screen {screen!r} for "
-                          f"{day:%Y-%m-%d}; run `technic scan --date {day:%Y-%m-%d}` first")
-    universe = _day_rows(history, "universe", day)
-    indicators = _day_rows(history, "indicators", day)
-    fundamentals = _day_rows(history, "fundamentals", day)
-    regime = _day_rows(history, "market_regime", day).iloc[0].to_dict()
-    kept = _day_rows(history, "filtered_universe", day, screen)
-    splits = history.query("price_bars", f"SELECT date, symbol, split_ratio FROM {SCHEMA}.price_bars WHERE date >= ? "
-                           "AND date <= ? AND split_ratio <> 1.0 ORDER BY symbol, date",
-                           [window_start(day, sessions).to_pydatetime(), day.to_pydatetime()])
-    forecasts = _forecasts(history, day, universe, indicators, fundamentals)
-    recorded = top["settings"].dropna().unique()
-    if len(recorded):
-        settings, weight = settings_from_record(recorded[0])
-    else:
-        settings, weight = _inferred_settings(history, day, screen, top, kept, default_alpha_weight)
+    with history.reading():
+        sessions = nyse().sessions if sessions is None else sessions
+        day = latest_scanned_day(history, screen) if day is None else pd.Timestamp(day)
+        top = _day_rows(history, "ranked_top_n", day, screen)
+        if top.empty:
+            raise DayNotFound(f"the store {_where(location)} holds no ranked_top_n of the screen {screen!r} for "
+                              f"{day:%Y-%m-%d}; run `technic scan --date {day:%Y-%m-%d}` first")
+        universe = _day_rows(history, "universe", day)
+        indicators = _day_rows(history, "indicators", day)
+        fundamentals = _day_rows(history, "fundamentals", day)
+        regime = _day_rows(history, "market_regime", day).iloc[0].to_dict()
+        kept = _day_rows(history, "filtered_universe", day, screen)
+        splits = history.query("price_bars", f"SELECT date, symbol, split_ratio FROM {SCHEMA}.price_bars "
+                               "WHERE date >= ? AND date <= ? AND split_ratio <> 1.0 ORDER BY symbol, date",
+                               [window_start(day, sessions).to_pydatetime(), day.to_pydatetime()])
+        forecasts = _forecasts(history, day, universe, indicators, fundamentals)
+        recorded = top["settings"].dropna().unique()
+        if len(recorded):
+            settings, weight = settings_from_record(recorded[0])
+        else:
+            settings, weight = _inferred_settings(history, day, screen, top, kept, default_alpha_weight)
     bars = read_window(location, day, sessions) if window else None
     return StoredDay(
         path=location, day=day, sessions=sessions, universe=universe, indicators=indicators,
         fundamentals=fundamentals, splits=splits, window_bars=bars, regime=regime, forecasts=forecasts,
         ranked_top_n=top.drop(columns="settings").sort_values("rank").reset_index(drop=True),
         filtered_symbols=set(kept["symbol"]), settings=settings, alpha_weight=weight,
-        settings_stored=bool(len(recorded)),
+        settings_stored=bool(len(recorded)), screen=screen,
     )

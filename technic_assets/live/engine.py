@@ -13,8 +13,9 @@ State has one owner and one update path: a `Snapshot` (the indicators of a versi
 and data ages) is immutable; `rescan` builds the next one and swaps the reference, so a screen running
 on another thread reads one consistent version. Intraday, the liquidity rules keep the last close's
 20-day figures (adv_20, price_cv_63 from the stored day: volume so far is a fraction of a day) and the
-relative volume so far is shown beside them; fundamentals, splits and the alpha forecasts are the
-stored day's; the regime is re-read from the live ETF indicators.
+relative volume so far (against what an average day has traded by that minute, core.volume_profile) is
+shown beside them; fundamentals, splits and the alpha forecasts are the stored day's; the regime is
+re-read from the live ETF indicators.
 
 A subscriber holds at most one version: the newest published since it last took one (a client that is
 behind wants the latest, not the history), so a client that stops reading costs nothing more as versions
@@ -39,7 +40,7 @@ from technic_assets.core.indicators import INDICATOR_COLUMNS
 from technic_assets.core.regime import classify_regime
 from technic_assets.core.scoring import explain
 from technic_assets.core.screen import Prepared, prepare
-from technic_assets.core.universe_filter import drop_detail
+from technic_assets.core.volume_profile import share_traded, u_weights
 from technic_assets.live.day import StoredDay, load_day, read_window
 from technic_assets.live.screen import LIQUIDITY_COLUMNS, ScreenResult, Snapshot, screen_cross_section, with_top_n
 from technic_assets.storage import db_path
@@ -91,6 +92,9 @@ class LiveEngine:
         self._history: collections.deque[Snapshot] = collections.deque(maxlen=HISTORY_VERSIONS)
         self._subscribers: set = set()
         self._rescans, self._quiet = 0, threading.Condition(threading.Lock())
+        # observers (the server's metrics): each rescan's seconds; each screen look-up, hit or not
+        self.on_rescan: list = []
+        self.on_screen_cache: list = []
         self.feed = {"state": "off", "detail": "the stored day only (TECHNIC_LIVE=off)"}
         first = Snapshot(1, stored.day, _close_time(stored.day, stored.sessions), "store", stored.indicators,
                          str(stored.regime["risk"]))
@@ -175,6 +179,8 @@ class LiveEngine:
         fields = settings_key(settings)
         key = (snap.version, fields)
         hit = self._cached(key)
+        for observe in self.on_screen_cache:
+            observe(hit is not None)
         if hit is None:
             # the same settings with another N: the ranking is there, only its head is cut anew
             any_key = (snap.version, settings_key(settings, without=("top_n",)), "any N")
@@ -227,9 +233,7 @@ class LiveEngine:
             out["data_age_s"] = plain_value(snap.ages[symbol])
         reason = result.reasons.get(symbol, pd.NA)
         if pd.notna(reason):
-            seen = {**listing.iloc[0].to_dict(), **(ind.iloc[0].to_dict() if len(ind) else {})}
-            detail = drop_detail(reason, seen, result.settings.filter_settings(), result.sectors_kept, snap.day)
-            return {**out, "passed": False, "dropped_by": reason, "drop_detail": detail, "rank": None}
+            return {**out, "passed": False, "dropped_by": reason, "rank": None}
         row = result.scored[result.scored["symbol"] == symbol].iloc[0]
         contrib = {k.removeprefix("merit_contrib_"): plain_value(row[k]) for k in row.index
                    if k.startswith("merit_contrib_")}
@@ -260,7 +264,11 @@ class LiveEngine:
         with self._quiet:
             self._rescans += 1
         try:
-            return self._rescan(indicators, as_of=as_of, source=source, ages=ages)
+            started = time.perf_counter()
+            result = self._rescan(indicators, as_of=as_of, source=source, ages=ages)
+            for observe in self.on_rescan:
+                observe(time.perf_counter() - started)
+            return result
         finally:
             with self._quiet:
                 self._rescans -= 1
@@ -286,7 +294,8 @@ class LiveEngine:
         if "volume" in indicators:
             so_far = pd.Series(indicators["volume"].to_numpy(dtype=float), index=indicators["symbol"].to_numpy())
             self._window_ready.wait()
-            rel = so_far / self._avg_volume.reindex(so_far.index)
+            # against what an average day has traded by this minute, not against the whole day
+            rel = so_far / (self._avg_volume.reindex(so_far.index) * session_share(day, as_of))
         ind = ind.reset_index()
         risk = str(classify_regime(ind)["risk"])
         as_of = pd.Timestamp(as_of)
@@ -411,6 +420,22 @@ def _average_volume(bars: pd.DataFrame, rows: dict, n: int) -> pd.Series:
     ends = np.array([e for _, e in rows.values()], dtype=np.int64)
     starts = np.maximum(np.array([s for s, _ in rows.values()], dtype=np.int64), ends - n)
     return pd.Series((volume[ends] - volume[starts]) / np.maximum(ends - starts, 1), index=list(rows))
+
+
+def session_share(day: pd.Timestamp, as_of) -> float:
+    """The share of a day's volume a typical session has traded by `as_of` on `day` (core.volume_profile's
+    standard U over the day's own session: 390 minutes, or 210 on an early close)."""
+    from technic_assets.core.calendar import nyse
+
+    as_of = pd.Timestamp(as_of)
+    as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of
+    try:
+        opens, closes = nyse().session_open(day), nyse().session_close(day)
+    except Exception:  # a day the calendar does not know: 09:30-16:00 New York
+        opens = pd.Timestamp(day).tz_localize("America/New_York").replace(hour=9, minute=30)
+        closes = opens.replace(hour=16, minute=0)
+    minutes = int(round((closes - opens).total_seconds() / 60))
+    return share_traded((as_of - opens).total_seconds() / 60, u_weights(minutes))
 
 
 def _close_time(day: pd.Timestamp, sessions: pd.DatetimeIndex) -> pd.Timestamp:

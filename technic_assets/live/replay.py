@@ -4,8 +4,9 @@ Each symbol's official daily bar (open O, high H, low L, close C, volume V) beco
 of the session (390, or 210 on a 13:00 early close) whose aggregate is the daily bar exactly: the
 first minute opens at O, the closes follow a random path pinned to H at one minute, to L at another
 and to C at the last (a Brownian bridge between those points, kept inside [L, H]), each minute's high
-and low lie between its open/close and H/L, and the volumes (U-shaped over the day) are whole shares
-summing to V. The path is seeded by the day, so a replay is repeatable.
+and low lie between its open/close and H/L, and the volumes (U-shaped over the day: core.volume_profile's
+curve, with noise) are whole shares summing to V. The path is seeded by the day, so a replay is
+repeatable.
 
 `ReplayFeed` plays the minutes at `speed` market minutes per second (TECHNIC_REPLAY_SPEED; 0: without
 pausing), each update being the forming bars aggregated so far.
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from technic_assets.config import DEFAULT_REPLAY_SPEED
+from technic_assets.core.volume_profile import u_weights
 from technic_assets.live.feed import FeedStatus, FormingBars
 
 
@@ -92,7 +94,7 @@ def minute_bars(day_bars: pd.DataFrame, day, *, seed: int = 0) -> MinuteBars:
     wiggle = np.abs(rng.normal(size=(2, s, m))) * (H - L) * 0.02
     high = np.minimum(H, np.maximum(open_, close) + wiggle[0])
     low = np.maximum(L, np.minimum(open_, close) - wiggle[1])
-    shape = 1.0 + 2.0 * ((t - (m - 1) / 2) / ((m - 1) / 2)) ** 2  # busier at the open and the close
+    shape = u_weights(m)[None, :]  # busier at the open and the close: the live relative volume's curve
     weights = shape * rng.lognormal(0.0, 0.5, (s, m))
     volume = np.floor(V * weights / weights.sum(axis=1, keepdims=True))
     volume[:, 0] += V[:, 0] - volume.sum(axis=1)  # the rest of the shares at the open: the sum is V

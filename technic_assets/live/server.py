@@ -3,10 +3,14 @@
     GET /api/top?n=                 the day's settings' top n
     GET /api/screen?style=&sector=&min_price=&max_price=&min_dollar_volume=&max_price_cv=&include_etfs=&n=
     GET /api/symbol/{SYMBOL}        rank, scores, factor z-scores, indicators, or the rule that dropped it
-    GET /api/chart/{SYMBOL}         the window's split-adjusted bars with SMA 50/200 and Bollinger bands
+    GET /api/chart/{SYMBOL}         the window's split-adjusted bars and volume with SMA 50/200 and Bollinger bands
+    GET /api/track?screen=&horizon=&cost_bps=&benchmark=&...   the track record of the screen or the
+                                    settings asked (live.track_panel: 202 with its progress while it runs)
     GET /api/stream                 SSE: the current top N at connect, then the newest version each time
                                     (`id`: RUN-VERSION), resumable with Last-Event-ID; the screen's parameters
-    GET /healthz                    the feed's state and the data's lag
+    GET /healthz                    the feed's state and the data's lag (open without the token)
+    GET /metrics                    Prometheus metrics (live.metrics)
+    GET|POST /login                 the token's login page, when bound beyond loopback (live.access)
     GET /                           the page (static/: plain HTML, CSS and a JS module, no build step)
 
 The handlers only parse, call the engine, and shape the answer: a bad parameter is HTTP 400 naming it.
@@ -35,6 +39,7 @@ import collections
 import inspect
 import json
 import math
+import mimetypes
 import os
 import threading
 import time
@@ -55,18 +60,26 @@ from starlette.staticfiles import StaticFiles
 from technic_assets.config import ScanSettings
 from technic_assets.core.schema import GICS_SECTORS
 from technic_assets.core.scoring import TOP_COLUMNS
-from technic_assets.environment import ServeLimits
+from technic_assets.core.universe_filter import rule_detail
+from technic_assets.environment import ServeAccess, ServeLimits
+from technic_assets.live import access as gatekeeping
 from technic_assets.live.engine import LiveEngine, plain_value, scan_settings, settings_json, settings_key
 from technic_assets.live.guard import HostGuard, allowed_names, origin_allowed
+from technic_assets.live.metrics import ServeMetrics, TimeScreens
+from technic_assets.live.origin import data_origin
+from technic_assets.live.settings_form import form_fields
 from technic_assets.live.streams import EventStream, ScreenPool, StreamSlots
+from technic_assets.live.track_panel import TRACK_PARAMS, BadTrackInput, TrackPanel, track_ask
 
 STATIC = Path(__file__).with_name("static")
+mimetypes.add_type("text/javascript", ".mjs")  # the vendored chart library: a module needs a JavaScript type
 PING_SECONDS = 15.0
 # query parameter -> ScanSettings field: every field, by its own name but two the page has always
 # called otherwise; each is parsed by its type in the model, so a new setting needs nothing here
 RENAMED = {"sectors": "sector", "top_n": "n"}
 SCREEN_PARAMS = {RENAMED.get(field, field): field for field in ScanSettings.model_fields}
 FIELD_PARAMS = {field: param for param, field in SCREEN_PARAMS.items()}
+FORM = form_fields(FIELD_PARAMS)
 
 
 def _kind(field: str):
@@ -202,6 +215,7 @@ class Service:
 
     def __init__(self, engine: LiveEngine, limits: ServeLimits | None = None, names=()):
         self.engine = engine
+        self.origin = data_origin(engine.universe)  # the day's market: read once, /healthz says it
         self.limits = limits or ServeLimits()
         self.names = tuple(names)
         self.pool = ScreenPool(engine, self.limits.screen_workers)
@@ -209,6 +223,7 @@ class Service:
         self._flights: dict[tuple, asyncio.Future] = {}
         self._payloads: dict[tuple, asyncio.Future] = {}
         self.runner = None
+        self.metrics: ServeMetrics | None = None  # counts the answer cache's hits and misses
         self.closing = asyncio.Event()  # set when the server shuts down: the streams end
 
     async def screen(self, settings, snapshot=None):
@@ -242,10 +257,12 @@ class Service:
         """make(*args) on the pool (without `queue`: on Starlette's thread pool), once per key (the last
         256 kept; a failure is not kept)."""
         made = self._payloads.get(key)
-        if made is not None and made.done():
-            if not made.cancelled() and made.exception() is None:
-                return made.result()
+        if made is not None and made.done() and (made.cancelled() or made.exception() is not None):
             made = None  # a failure is not kept: this request tries again
+        if self.metrics is not None:
+            self.metrics.cache("answer", hit=made is not None)
+        if made is not None and made.done():
+            return made.result()
         if made is None:
             made = self._payloads[key] = asyncio.ensure_future(self.pool.run(make, *args) if queue else
                                                                run_in_threadpool(make, *args))
@@ -312,6 +329,11 @@ async def list_screens(request: Request):
     return JSONResponse({"screens": [{"name": n, "settings": settings_json(s)} for n, s in saved.items()]})
 
 
+async def settings_form(request: Request):
+    """The screen settings the page's form offers, described from the model (live.settings_form)."""
+    return JSONResponse({"fields": FORM})
+
+
 async def top(request: Request):
     service: Service = request.app.state.service
     try:
@@ -351,8 +373,14 @@ def symbol_text(engine: LiveEngine, sym: str, settings, snap) -> str | None:
     found = engine.symbol(sym, settings, snapshot=snap)
     if found is None:
         return None
+    if found["dropped_by"] is not None:  # the rule with the symbol's number against the setting's bound
+        facts = {**(found["indicators"] or {}), "n_bars": found["n_bars"], "last_date": found["last_date"],
+                 "sector": found["sector"]}
+        found["dropped_detail"] = rule_detail(found["dropped_by"], facts, settings.filter_settings(), snap.day,
+                                              engine.screen(settings, snapshot=snap).sectors_kept)
     return dumps({**snap.meta(), **{k: plain_value(v) if not isinstance(v, dict) else
-                                    {a: plain_value(b) for a, b in v.items()} for k, v in found.items()}})
+                                    {a: plain_value(b) if not isinstance(b, list) else b for a, b in v.items()}
+                                    for k, v in found.items()}})
 
 
 async def chart(request: Request):
@@ -387,7 +415,8 @@ def chart_data(engine: LiveEngine, sym: str) -> dict | None:
     c = np.ascontiguousarray(adj["close"].to_numpy(dtype=np.float64))
     upper, _, lower = ta.BBANDS(c, 20, 2.0, 2.0, 0)
     series = {"date": [f"{d:%Y-%m-%d}" for d in pd.DatetimeIndex(adj["date"])],
-              **{k: [plain_value(v) for v in adj[k].to_numpy(dtype=float)] for k in ("open", "high", "low", "close")},
+              **{k: [plain_value(v) for v in adj[k].to_numpy(dtype=float)]
+                 for k in ("open", "high", "low", "close", "volume")},
               "sma_50": [plain_value(v) for v in ta.SMA(c, 50)], "sma_200": [plain_value(v) for v in ta.SMA(c, 200)],
               "bb_upper": [plain_value(v) for v in upper], "bb_lower": [plain_value(v) for v in lower]}
     snap = engine.snapshot
@@ -400,12 +429,27 @@ def chart_data(engine: LiveEngine, sym: str) -> dict | None:
     return {**snap.meta(), "symbol": sym, "day": f"{engine.day:%Y-%m-%d}", **series, "live": live}
 
 
+async def track(request: Request):
+    """The track record of the screen on view, or of the settings asked (live.track_panel)."""
+    service: Service = request.app.state.service
+    try:
+        base = saved_base(request)
+        settings = parse_screen(request.query_params, base, allowed=(*SCREEN_PARAMS, "screen", *TRACK_PARAMS))
+        ask = track_ask(request.query_params, request.query_params.get("screen") or service.engine.stored.screen,
+                        settings, base)
+    except (BadParameter, BadTrackInput) as exc:
+        return _bad(exc)
+    status, text = await request.app.state.track.answer(ask)
+    return Response(text, status_code=status, media_type="application/json")
+
+
 async def healthz(request: Request):
     engine: LiveEngine = request.app.state.service.engine
     snap = engine.snapshot
     lag = (pd.Timestamp.now(tz="UTC") - snap.as_of).total_seconds()
     return JSONResponse({"status": "ok", "day": f"{engine.day:%Y-%m-%d}", **snap.meta(), "feed": engine.feed,
                          "mode": request.app.state.mode, "lag_s": round(lag, 3),
+                         **request.app.state.service.origin,
                          "since_publish_s": round(time.time() - snap.published, 3)})
 
 
@@ -438,8 +482,8 @@ async def stream(request: Request):
                                       "answers to; add it with TECHNIC_SERVE_ALLOWED_HOSTS)",
                              "parameter": "Origin"}, status_code=403)
     try:
-        settings = parse_screen(request.query_params, service.engine.day_settings,
-                                allowed=(*SCREEN_PARAMS, "last_event_id"))
+        settings = parse_screen(request.query_params, saved_base(request),
+                                allowed=(*SCREEN_PARAMS, "screen", "last_event_id"))
         last = _last_event_id(request, service.engine)
     except BadParameter as exc:
         return _bad(exc)
@@ -468,13 +512,18 @@ async def index(request: Request):
 
 def create_app(engine: LiveEngine | None = None, *, store_path: str | None = None, day=None,
                mode: str | None = None, screens: dict | None = None, host: str = "127.0.0.1",
-               limits: ServeLimits | None = None) -> Starlette:
+               limits: ServeLimits | None = None, access: ServeAccess | None = None) -> Starlette:
     """The app over `engine`, or over the store's day loaded at start-up (lifespan); `screens` are the
     saved screens (name -> ScanSettings) it serves by name; `host` is the address it is bound to (the
-    names it answers to follow from it, live.guard); `limits` default to the TECHNIC_SERVE_* settings."""
+    names it answers to follow from it, live.guard, and whether a token is asked, live.access); `limits`
+    default to the TECHNIC_SERVE_* settings, `access` to the limits' own. `app.state.access_line` says
+    who may reach it (live.serving.serve prints it)."""
     mode = live_mode() if mode is None else mode
     limits = ServeLimits.read() if limits is None else limits
+    access = limits.access if access is None else access
     names = allowed_names(host, limits.allowed_hosts)
+    gate = gatekeeping.gate_for(host, access)
+    metrics = ServeMetrics()  # a registry per app: /metrics
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -482,7 +531,9 @@ def create_app(engine: LiveEngine | None = None, *, store_path: str | None = Non
         if eng is None:
             eng = await run_in_threadpool(LiveEngine.load, store_path, day)
         service = Service(eng, limits, names)
-        app.state.service, app.state.mode = service, mode
+        app.state.service, app.state.mode, app.state.track = service, mode, TrackPanel(service)
+        service.metrics = metrics
+        metrics.watch(service)
         try:
             if mode != "off":
                 service.runner = await start_runner(eng, mode)
@@ -490,15 +541,21 @@ def create_app(engine: LiveEngine | None = None, *, store_path: str | None = Non
         finally:
             await stop_runner(service.runner)
             service.pool.close()
+            metrics.unwatch(service)
 
     routes = [
         Route("/", index), Route("/healthz", healthz), Route("/api/top", top), Route("/api/screen", screen),
-        Route("/api/screens", list_screens),
+        Route("/api/screens", list_screens), Route("/api/settings", settings_form),
         Route("/api/symbol/{symbol}", symbol), Route("/api/chart/{symbol}", chart), Route("/api/stream", stream),
+        Route("/api/track", track),
+        Route("/metrics", metrics.endpoint), *gatekeeping.login_routes(gate),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(HostGuard, names=names)])
-    app.state.mode, app.state.screens = mode, dict(screens or {})
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[
+        Middleware(HostGuard, names=names), *gatekeeping.middleware(gate, access),
+        Middleware(TimeScreens, metrics=metrics)])
+    app.state.mode, app.state.screens, app.state.metrics = mode, dict(screens or {}), metrics
+    app.state.access_line = gatekeeping.startup_line(host, gate)
     return app
 
 

@@ -80,7 +80,9 @@ def server(app, **config) -> Server:
 
 def serve(app, sock: socket.socket, announce: str = "") -> None:
     """Serve the app on the listening socket until SIGTERM or SIGINT (Ctrl-C), then return; `announce`
-    goes to stderr once a signal would stop it cleanly (so whoever waits for the line may send one)."""
+    goes to stderr once a signal would stop it cleanly (so whoever waits for the line may send one), with
+    the app's word on who may reach it (live.access) on the same line."""
+    announce = "; ".join(x for x in (announce, getattr(app.state, "access_line", "")) if x)
     running = server(app)
     # uvicorn handles both signals while it runs, then restores the handlers it found and raises the signal
     # again (for a caller that wants it). Those handlers are its own too: a signal before it takes over (its

@@ -30,8 +30,11 @@ MIN_REASONS = 12  # the reasons are shown only when this much of the line is lef
 
 
 def events(url: str, last_id: str | None = None, timeout: float = 60.0):
-    """(id, data) of each `version` event of an SSE stream at `url`."""
-    request = urllib.request.Request(url, headers={"Accept": "text/event-stream",
+    """(id, data) of each `version` event of an SSE stream at `url` (with TECHNIC_SERVE_TOKEN, if set, as
+    the bearer token a server bound beyond loopback asks for: live.access)."""
+    from technic_assets.live.access import client_headers
+
+    request = urllib.request.Request(url, headers={"Accept": "text/event-stream", **client_headers(),
                                                    **({"Last-Event-ID": last_id} if last_id else {})})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         event, data, ident = "message", [], None

@@ -7,10 +7,12 @@ goes through this one class, so a second storage backend replaces it without tou
 
 from __future__ import annotations
 
-from contextlib import closing
+import os
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from technic_assets.storage.connection import (
     SCHEMA,
@@ -44,7 +46,7 @@ def with_added_columns(name: str, frame: pd.DataFrame, columns: list[str] | None
             frame[column] = value
         elif value is not None:
             frame[column] = frame[column].fillna(value)
-    return frame[columns] if columns is not None else frame
+    return frame[columns] if columns is not None and list(frame.columns) != columns else frame
 
 
 def stored_columns(name: str, columns: list[str], have) -> list[str]:
@@ -54,6 +56,12 @@ def stored_columns(name: str, columns: list[str], have) -> list[str]:
     return [c for c in columns if c in have or c not in added]
 
 
+def coded_frame(rows, coded: tuple[str, ...]) -> pd.DataFrame:
+    """An Arrow table as a DataFrame, the `coded` columns dictionary-encoded (categorical in pandas)."""
+    return pa.table({c: rows.column(c).dictionary_encode() if c in coded else rows.column(c)
+                     for c in rows.column_names}).to_pandas()
+
+
 def _ts(day: pd.Timestamp):
     return pd.Timestamp(day).to_pydatetime()
 
@@ -61,21 +69,58 @@ def _ts(day: pd.Timestamp):
 class History:
     """Reads and side-table writes of one store file."""
 
+    _held = None  # the connection a `reading()` block holds
+
     def __init__(self, path: str, *, read_only: bool = False):
         self.path = path
         self.read_only = read_only  # a reader beside a writer (technic serve): DuckDB's shared read lock
 
-    def query(self, name: str, sql: str, params: list) -> pd.DataFrame | None:
-        """The query's rows, or None while the store file or table `name` does not exist yet."""
+    def query(self, name: str, sql: str, params: list, *, coded: tuple[str, ...] = ()) -> pd.DataFrame | None:
+        """The query's rows, or None while the store file or table `name` does not exist yet. The
+        `coded` text columns come back categorical, read through Arrow: millions of rows of a few
+        thousand symbols cost their codes, not a Python string each."""
+        if self._held is not None:
+            return self._run(self._held, name, sql, params, coded)
         if not Path(self.path).exists():
             return None
         with self._connection() as conn:
-            if not table_exists(conn, table(name)):
-                return None
+            return self._run(conn, name, sql, params, coded)
+
+    @staticmethod
+    def _run(conn, name: str, sql: str, params: list, coded: tuple[str, ...]) -> pd.DataFrame | None:
+        if not table_exists(conn, table(name)):
+            return None
+        if not coded:
             return conn.execute(sql, params).fetchdf()
+        return coded_frame(conn.sql(sql, params=params).to_arrow_table(), coded)
 
     def _connection(self):
         return closing(connect(self.path, read_only=True)) if self.read_only else transaction(self.path)
+
+    def version(self) -> tuple | None:
+        """What changes whenever the store file is written (its and its write-ahead log's size and
+        time), so a reader may keep what it computed from it; None: no file yet."""
+        try:
+            main = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        wal = Path(self.path + ".wal")
+        after = wal.stat() if wal.exists() else None
+        return (main.st_mtime_ns, main.st_size, after and after.st_mtime_ns, after and after.st_size)
+
+    @contextmanager
+    def reading(self):
+        """One connection for a block of reads: a reader asking many small questions (the live day's
+        twenty) opens the file once, and lets go of it at the end, so writers are not kept out."""
+        if self._held is not None or not Path(self.path).exists():
+            yield self
+            return
+        with self._connection() as conn:
+            self._held = conn
+            try:
+                yield self
+            finally:
+                self._held = None
 
     def dates_present(self, name: str, start: pd.Timestamp, end: pd.Timestamp) -> set[pd.Timestamp]:
         """Dates between start and end (inclusive) that table `name` holds rows for."""
@@ -84,10 +129,10 @@ class History:
         return set() if found is None else {pd.Timestamp(d) for d in found["date"]}
 
     def read_span(self, name: str, start: pd.Timestamp, end: pd.Timestamp,
-                  columns: list[str] | None = None) -> pd.DataFrame:
+                  columns: list[str] | None = None, coded: tuple[str, ...] = ()) -> pd.DataFrame:
         """`columns` (default: every column, in date order) of the rows dated start..end; no rows if the
         table is not there yet: with those columns where given, else without any. A column the table
-        gained later (ADDED_COLUMNS) reads as its meaning in rows from before it."""
+        gained later (ADDED_COLUMNS) reads as its meaning in rows from before it; `coded` as query's."""
         asked = columns
         if columns and set(ADDED_COLUMNS.get(name, {})) & set(columns):  # one more look, only then
             have = self.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} LIMIT 0", [])
@@ -95,7 +140,7 @@ class History:
         names = ", ".join(quoted(c) for c in asked or [])
         found = self.query(name, f"SELECT {names} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ?" if columns
                            else f"SELECT * FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ? ORDER BY date",
-                           [_ts(start), _ts(end)])
+                           [_ts(start), _ts(end)], coded=coded)
         if found is not None:
             return with_added_columns(name, found, columns)
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns or []})
@@ -223,18 +268,20 @@ class History:
 
 
 def screen_span(history, name: str, start: pd.Timestamp, end: pd.Timestamp, columns: list[str] | None,
-                screen: str) -> pd.DataFrame:
-    """`columns` (None: every one) of one screen's stored rows of `name` dated start..end (none, typed, without a table);
-    the columns and the screen are chosen in the query, not after reading every row of every screen."""
+                screen: str, coded: tuple[str, ...] = ()) -> pd.DataFrame:
+    """`columns` (None: every one) of one screen's stored rows of `name` dated start..end (none, typed,
+    without a table); the columns and the screen are chosen in the query, not after reading every row of
+    every screen; `coded` as History.query's."""
     head = history.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} LIMIT 0", [])
     if head is None:
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns or []})
     names = ", ".join(quoted(c) for c in columns) if columns else "*"
     if "screen" not in head.columns:
         return history.query(name, f"SELECT {names} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ? "
-                                   "ORDER BY date", [_ts(start), _ts(end)])
+                                   "ORDER BY date", [_ts(start), _ts(end)], coded=coded)
     return history.query(name, f"SELECT {names} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ? AND "
-                               "coalesce(screen, 'default') = ? ORDER BY date", [_ts(start), _ts(end), screen])
+                               "coalesce(screen, 'default') = ? ORDER BY date", [_ts(start), _ts(end), screen],
+                         coded=coded)
 
 
 def screen_rows(frame: pd.DataFrame, name: str) -> pd.DataFrame:

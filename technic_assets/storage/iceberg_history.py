@@ -48,8 +48,14 @@ class IcebergHistory(History):
         self.store = store
         self.path = store.path
 
-    def query(self, name: str, sql: str, params: list) -> pd.DataFrame | None:
-        return self.store.query([table(name)], sql, params)
+    def query(self, name: str, sql: str, params: list, *, coded: tuple[str, ...] = ()) -> pd.DataFrame | None:
+        found = self.store.query([table(name)], sql, params)
+        return found if found is None or not coded else found.astype({c: "category" for c in coded})
+
+    def version(self) -> tuple:
+        """Each scanned table's metadata file: a commit writes a new one."""
+        return tuple(getattr(self.store.load(name), "metadata_location", None)
+                     for name in ("price_bars", "merit", "filtered_universe", "ranked_top_n"))
 
     def replace_dates(self, name: str, frame: pd.DataFrame, dates: list[pd.Timestamp],
                       screens: list[str] | None = None) -> None:

@@ -1,57 +1,121 @@
-// Technic live: the ranked table, updated in place from /api/stream; screen controls; a symbol's detail.
+// Technic live: the ranked table, updated in place from /api/stream; screen controls and saved screens;
+// sorting, a column chooser and keyboard navigation; any symbol's detail; the track-record panel.
+import { drawCandles } from "./charts.js";
+import { loadTrack } from "./track.js";
+
 const $ = (sel) => document.querySelector(sel);
 const form = $("#controls");
 const tbody = $("#ranked tbody");
 let source = null;
-let daySettings = null;
-let lastVersion = null;
+let lastRows = [];
 let accepted = null; // the parameters of the last screen the server accepted: the stream's
 let asked = 0, shown = 0; // screens asked for, and the number of the one shown (answers may come out of order)
 let feed = null; // /healthz's feed: what keeps the table current
 let stream = "connecting"; // the stream's state: connecting, open, reconnecting, closed
+let saved = {}; // saved screen name -> its settings (/api/screens)
+let sort = { key: "rank", dir: 1 };
+let opened = null; // the symbol selected: its detail is open, or on its way
 
 const fmt = {
   num: (v, d = 1) => (v === null || v === undefined ? "-" : Number(v).toFixed(d)),
   // the alpha forecasts are z-scores (the day's cross-sectional deviations), not % returns
   z: (v) => (v === null || v === undefined ? "-" : (v >= 0 ? "+" : "") + Number(v).toFixed(2)),
   money: (v) => (v === null || v === undefined ? "-" : Number(v).toLocaleString("en-US", { maximumFractionDigits: 2, minimumFractionDigits: 2 })),
+  big: (v) => (v === null || v === undefined ? "-" : Number(v) >= 1e9 ? (v / 1e9).toFixed(2) + "B" : Number(v) >= 1e6 ? (v / 1e6).toFixed(1) + "M" : Math.round(v).toLocaleString("en-US")),
 };
+// every column the rows carry, in table order; `on`: shown unless the column chooser says otherwise
 const COLUMNS = [
-  (r) => r.rank, (r) => r.symbol, (r) => r.name, (r) => r.sector, (r) => fmt.num(r.merit_score),
-  (r) => fmt.num(r.ics_score), (r) => fmt.z(r.alpha_5d), (r) => fmt.money(r.close), (r) => fmt.num(r.rsi_14),
-  (r) => fmt.num(r.roc_63), (r) => (r.rel_volume === undefined || r.rel_volume === null ? "-" : fmt.num(r.rel_volume, 2) + "x"),
-  (r) => r.reasons,
+  { key: "rank", label: "#", on: true, show: (r) => r.rank },
+  { key: "symbol", label: "Symbol", on: true, text: true, show: (r) => r.symbol },
+  { key: "name", label: "Name", on: true, text: true, show: (r) => r.name },
+  { key: "sector", label: "Sector", on: true, text: true, show: (r) => r.sector },
+  { key: "merit_score", label: "MERIT", on: true, show: (r) => fmt.num(r.merit_score) },
+  { key: "ics_score", label: "ICS", on: true, show: (r) => fmt.num(r.ics_score) },
+  { key: "alpha_5d", label: "α 5d (z)", on: true, show: (r) => fmt.z(r.alpha_5d),
+    title: "the 5-day alpha forecast as a z-score: excess return in units of the day's cross-sectional deviation, not a % return" },
+  { key: "alpha_10d", label: "α 10d (z)", show: (r) => fmt.z(r.alpha_10d), title: "the 10-day alpha forecast as a z-score, not a % return" },
+  { key: "close", label: "Close", on: true, show: (r) => fmt.money(r.close) },
+  { key: "rsi_14", label: "RSI", on: true, show: (r) => fmt.num(r.rsi_14) },
+  { key: "roc_21", label: "ROC 21", show: (r) => fmt.num(r.roc_21), title: "% change over 21 sessions" },
+  { key: "roc_63", label: "ROC 63", on: true, show: (r) => fmt.num(r.roc_63), title: "% change over 63 sessions" },
+  { key: "adx_14", label: "ADX", show: (r) => fmt.num(r.adx_14) },
+  { key: "realized_vol_63", label: "Vol 63", show: (r) => fmt.num(r.realized_vol_63, 3), title: "realized volatility over 63 sessions, annualized, a fraction" },
+  { key: "adv_20", label: "$ vol 20d", show: (r) => fmt.big(r.adv_20), title: "average daily dollar volume, 20 sessions" },
+  { key: "rel_volume", label: "Rel vol", on: true, show: (r) => (r.rel_volume === undefined || r.rel_volume === null ? "-" : fmt.num(r.rel_volume, 2) + "x") },
+  { key: "reasons", label: "Why", on: true, text: true, show: (r) => r.reasons },
 ];
+const CHOSEN_KEY = "technic.columns";
+let chosen = new Set(JSON.parse(localStorage.getItem(CHOSEN_KEY) || "null") || COLUMNS.filter((c) => c.on).map((c) => c.key));
+const visible = () => COLUMNS.filter((c) => chosen.has(c.key));
+
+let FIELDS = []; // the screen settings, as the server describes them (/api/settings): the form is built from them
+
+function control(f) {
+  // one setting's control: a select for a choice, checkboxes for a list, a checkbox for a flag, else a number
+  if (f.kind === "list") {
+    const box = document.createElement("fieldset");
+    box.id = f.field;
+    const legend = document.createElement("legend");
+    legend.textContent = f.label;
+    legend.title = f.help;
+    box.append(legend);
+    for (const choice of f.choices || []) {
+      const label = document.createElement("label"), input = document.createElement("input");
+      input.type = "checkbox"; input.name = f.param; input.value = choice;
+      label.append(input, " " + choice);
+      box.append(label);
+    }
+    return box;
+  }
+  const label = document.createElement("label");
+  label.title = f.help;
+  let input;
+  if (f.kind === "choice") {
+    input = document.createElement("select");
+    for (const choice of f.choices) input.append(new Option(choice, choice));
+  } else {
+    input = document.createElement("input");
+    input.type = f.kind === "flag" ? "checkbox" : f.kind === "text" ? "text" : "number";
+    if (f.kind === "number") input.step = "any";
+    if (f.min !== undefined && !f.min_exclusive) input.min = f.min;
+    if (f.max !== undefined) input.max = f.max;
+  }
+  input.name = f.param;
+  if (f.kind === "flag") { label.className = "check"; label.append(input, " " + f.label); }
+  else label.append(f.label + " ", input);
+  return label;
+}
+
+function buildForm(fields) {
+  FIELDS = fields;
+  const last = $("#form-error");
+  for (const f of fields) form.insertBefore(control(f), last);
+}
 
 function query() {
-  // the form's values as screen parameters (empty fields keep the day's settings)
+  // the form's values as screen parameters (empty fields keep the settings of the day or the saved screen)
   const p = new URLSearchParams();
   const data = new FormData(form);
-  for (const name of ["style", "min_price", "max_price", "min_dollar_volume", "max_price_cv", "n"]) {
-    const v = (data.get(name) || "").trim();
-    if (v !== "") p.set(name, v);
+  if (data.get("screen")) p.set("screen", data.get("screen"));
+  for (const f of FIELDS) {
+    if (f.kind === "flag") p.set(f.param, form.elements[f.param].checked ? "true" : "false");
+    else if (f.kind === "list") {
+      const picked = data.getAll(f.param);
+      if (picked.length) picked.forEach((v) => p.append(f.param, v)); else p.set(f.param, "");
+    } else {
+      const v = (data.get(f.param) || "").trim();
+      if (v !== "") p.set(f.param, v);
+    }
   }
-  p.set("include_etfs", form.include_etfs.checked ? "true" : "false");
-  const chosen = [...form.querySelectorAll("#sectors input:checked")].map((i) => i.value);
-  if (chosen.length) chosen.forEach((s) => p.append("sector", s)); else p.set("sector", "");
   return p;
 }
 
-function fillForm(settings, sectorsAvailable) {
-  form.style.value = settings.style;
-  form.min_price.value = settings.min_price;
-  form.max_price.value = settings.max_price ? settings.max_price : "";
-  form.min_dollar_volume.value = settings.min_dollar_volume;
-  form.max_price_cv.value = settings.max_price_cv;
-  form.n.value = settings.top_n;
-  form.include_etfs.checked = settings.include_etfs;
-  const box = $("#sectors");
-  for (const s of sectorsAvailable) {
-    const label = document.createElement("label");
-    const input = document.createElement("input");
-    input.type = "checkbox"; input.value = s; input.checked = settings.sectors.includes(s);
-    label.append(input, " " + s);
-    box.append(label);
+function fillForm(settings) {
+  for (const f of FIELDS) {
+    const value = settings[f.field];
+    if (f.kind === "list") document.querySelectorAll(`#${f.field} input`).forEach((i) => { i.checked = (value || []).includes(i.value); });
+    else if (f.kind === "flag") form.elements[f.param].checked = Boolean(value);
+    else form.elements[f.param].value = value ?? "";
   }
 }
 
@@ -67,31 +131,100 @@ function showStatus(payload) {
     `screen ${payload.screen_ms} ms`;
 }
 
+// -- the table: columns, sorting, rows updated in place -------------------------------------------------
+function buildHead() {
+  const tr = $("#ranked thead tr");
+  tr.replaceChildren(...visible().map((c) => {
+    const th = document.createElement("th");
+    th.dataset.key = c.key;
+    th.tabIndex = 0;
+    th.textContent = c.label;
+    if (c.title) th.title = c.title;
+    if (c.text) th.classList.add("text");
+    th.setAttribute("aria-sort", sort.key === c.key ? (sort.dir > 0 ? "ascending" : "descending") : "none");
+    return th;
+  }));
+}
+
+function sorted(rows) {
+  const { key, dir } = sort;
+  const text = COLUMNS.find((c) => c.key === key)?.text;
+  return [...rows].sort((a, b) => {
+    const x = a[key], y = b[key];
+    const xm = x === null || x === undefined, ym = y === null || y === undefined;
+    if (xm || ym) return xm === ym ? a.rank - b.rank : xm ? 1 : -1; // missing values last, either way
+    const c = text ? String(x).localeCompare(String(y)) : x - y;
+    return c === 0 ? a.rank - b.rank : dir * c;
+  });
+}
+
 function render(payload) {
-  // update rows in place: a row per position, cells rewritten only where their text changed
+  // rows updated in place: a row per position, cells rewritten only where their text changed
   showStatus(payload);
-  lastVersion = payload.version;
   document.body.dataset.version = payload.version;
-  const rows = payload.rows;
+  lastRows = payload.rows;
+  drawRows();
+}
+
+function drawRows() {
+  const rows = sorted(lastRows), cols = visible();
   while (tbody.rows.length > rows.length) tbody.deleteRow(-1);
   rows.forEach((r, i) => {
     let tr = tbody.rows[i];
-    if (!tr) {
-      tr = tbody.insertRow();
-      COLUMNS.forEach(() => tr.insertCell());
+    if (!tr) tr = tbody.insertRow();
+    if (tr.cells.length !== cols.length) {
+      tr.replaceChildren();
+      cols.forEach(() => tr.insertCell());
     }
+    const same = tr.dataset.symbol === r.symbol; // a changed value of the same name flashes
     tr.dataset.symbol = r.symbol;
-    COLUMNS.forEach((col, j) => {
-      const text = String(col(r) ?? "");
+    tr.classList.toggle("selected", r.symbol === opened);
+    cols.forEach((col, j) => {
+      const text = String(col.show(r) ?? "");
       const cell = tr.cells[j];
+      cell.className = col.text ? "text " + col.key : col.key;
       if (cell.textContent !== text) {
-        if (cell.textContent !== "") { cell.classList.remove("changed"); void cell.offsetWidth; cell.classList.add("changed"); }
+        if (same && cell.textContent !== "") { void cell.offsetWidth; cell.classList.add("changed"); }
         cell.textContent = text;
+        if (col.key === "name" || col.key === "reasons") cell.title = text;
       }
     });
   });
 }
 
+function buildChooser() {
+  const list = $("#column-list");
+  list.replaceChildren(...COLUMNS.map((c) => {
+    const label = document.createElement("label");
+    const input = document.createElement("input");
+    input.type = "checkbox"; input.value = c.key; input.checked = chosen.has(c.key);
+    input.disabled = c.key === "symbol"; // a row is known by its symbol
+    label.append(input, " " + c.label);
+    return label;
+  }));
+  list.addEventListener("change", (e) => {
+    if (e.target.checked) chosen.add(e.target.value); else chosen.delete(e.target.value);
+    localStorage.setItem(CHOSEN_KEY, JSON.stringify([...chosen]));
+    buildHead();
+    drawRows();
+  });
+}
+
+function sortBy(key) {
+  const col = COLUMNS.find((c) => c.key === key);
+  // a new column sorts its best first: ranks and names ascending, numbers descending
+  sort = sort.key === key ? { key, dir: -sort.dir } : { key, dir: col.text || key === "rank" ? 1 : -1 };
+  buildHead();
+  drawRows();
+}
+
+$("#ranked thead").addEventListener("click", (e) => { const th = e.target.closest("th"); if (th) sortBy(th.dataset.key); });
+$("#ranked thead").addEventListener("keydown", (e) => {
+  const th = e.target.closest("th");
+  if (th && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); sortBy(th.dataset.key); }
+});
+
+// -- the stream and the screen controls ------------------------------------------------------------------
 function feedLabel() {
   // what is true of the data: the stored day alone, or the live feed and its state
   if (!feed || feed.state === "off") return "stored day, no live feed";
@@ -109,6 +242,9 @@ async function refreshFeed() {
   const res = await fetch("/healthz");
   const body = await res.json();
   feed = body.feed;
+  $("#market").textContent = body.market;
+  $("#simulated-banner").hidden = !body.simulated;
+  document.body.classList.toggle("simulated", Boolean(body.simulated));
   showConnection();
   return body;
 }
@@ -118,16 +254,17 @@ function connect() {
   if (source) source.close();
   source = new EventSource("/api/stream?" + accepted.toString());
   source.addEventListener("version", (e) => render(JSON.parse(e.data)));
-  const opened = source;
+  const mine = source;
   source.onopen = () => { stream = "open"; showConnection(); };
-  source.onerror = () => { stream = opened.readyState === EventSource.CLOSED ? "closed" : "reconnecting"; showConnection(); };
+  source.onerror = () => { stream = mine.readyState === EventSource.CLOSED ? "closed" : "reconnecting"; showConnection(); };
 }
 
 function showRefused(body) {
   // the server's message, and the field it names marked; the stream stays on the accepted screen
   clearRefused();
   $("#form-error").textContent = body.error;
-  const field = body.parameter === "sector" ? $("#sectors") : form.elements[body.parameter];
+  const f = FIELDS.find((x) => x.param === body.parameter);
+  const field = f && f.kind === "list" ? document.getElementById(f.field) : form.elements[body.parameter];
   if (field instanceof Element) { field.classList.add("invalid"); field.setAttribute("aria-invalid", "true"); }
 }
 
@@ -150,81 +287,11 @@ async function rescreen() {
   accepted = params;
   render(body);
   connect();
+  loadTrack(accepted);
+  if (opened) openDetail(opened);
 }
 
-function line(points, cls) {
-  const el = document.createElementNS("http://www.w3.org/2000/svg", "path");
-  let d = "", pen = false;
-  for (const [x, y] of points) {
-    if (y === null || Number.isNaN(y)) { pen = false; continue; }
-    d += (pen ? "L" : "M") + x.toFixed(1) + "," + y.toFixed(1);
-    pen = true;
-  }
-  el.setAttribute("d", d); el.setAttribute("class", cls);
-  return el;
-}
-
-function drawChart(c) {
-  // closes as candles (or a line when there are many), SMA 50/200 and the Bollinger band, in SVG
-  const svg = $("#chart");
-  svg.replaceChildren();
-  const n = c.close.length, W = 640, H = 260, L = 44, R = 8, T = 8, B = 22;
-  const first = Math.max(0, n - 160);
-  const idx = [...Array(n - first).keys()].map((k) => k + first);
-  const vals = idx.flatMap((i) => [c.low[i], c.high[i], c.bb_upper[i], c.bb_lower[i], c.sma_50[i], c.sma_200[i]]).filter((v) => v !== null);
-  if (c.live && c.live.close !== null) vals.push(c.live.close);
-  const lo = Math.min(...vals), hi = Math.max(...vals);
-  const count = idx.length + (c.live ? 1 : 0);
-  const x = (k) => L + (k + 0.5) * (W - L - R) / count;
-  const y = (v) => (v === null ? null : T + (hi - v) / (hi - lo || 1) * (H - T - B));
-  const ns = "http://www.w3.org/2000/svg";
-  const upper = idx.map((i, k) => [x(k), y(c.bb_upper[i])]).filter((p) => p[1] !== null);
-  const lower = idx.map((i, k) => [x(k), y(c.bb_lower[i])]).filter((p) => p[1] !== null).reverse();
-  if (upper.length) {
-    const band = document.createElementNS(ns, "polygon");
-    band.setAttribute("points", [...upper, ...lower].map((p) => p.join(",")).join(" "));
-    band.setAttribute("class", "band");
-    svg.append(band);
-  }
-  const w = Math.max(1, (W - L - R) / count * 0.6);
-  idx.forEach((i, k) => {
-    const up = c.close[i] >= c.open[i];
-    const wick = document.createElementNS(ns, "line");
-    wick.setAttribute("x1", x(k)); wick.setAttribute("x2", x(k));
-    wick.setAttribute("y1", y(c.high[i])); wick.setAttribute("y2", y(c.low[i]));
-    wick.setAttribute("class", up ? "up" : "down");
-    const body = document.createElementNS(ns, "rect");
-    body.setAttribute("x", x(k) - w / 2); body.setAttribute("width", w);
-    body.setAttribute("y", Math.min(y(c.open[i]), y(c.close[i])));
-    body.setAttribute("height", Math.max(0.8, Math.abs(y(c.open[i]) - y(c.close[i]))));
-    body.setAttribute("class", (up ? "up" : "down") + " candle");
-    svg.append(wick, body);
-  });
-  svg.append(line(idx.map((i, k) => [x(k), y(c.close[i])]), "close"));
-  svg.append(line(idx.map((i, k) => [x(k), y(c.sma_50[i])]), "sma50"));
-  svg.append(line(idx.map((i, k) => [x(k), y(c.sma_200[i])]), "sma200"));
-  svg.append(line(idx.map((i, k) => [x(k), y(c.bb_upper[i])]), "bb"));
-  svg.append(line(idx.map((i, k) => [x(k), y(c.bb_lower[i])]), "bb"));
-  if (c.live && c.live.close !== null) {
-    const dot = document.createElementNS(ns, "circle");
-    dot.setAttribute("cx", x(idx.length)); dot.setAttribute("cy", y(c.live.close)); dot.setAttribute("r", 3);
-    dot.setAttribute("class", "up live");
-    svg.append(dot);
-  }
-  for (const v of [lo, (lo + hi) / 2, hi]) {
-    const t = document.createElementNS(ns, "text");
-    t.setAttribute("x", 2); t.setAttribute("y", Math.min(H - B, Math.max(10, y(v) + 3)));
-    t.textContent = v.toFixed(2);
-    svg.append(t);
-  }
-  for (const k of [0, Math.floor(idx.length / 2), idx.length - 1]) {
-    const t = document.createElementNS(ns, "text");
-    t.setAttribute("x", Math.max(L, x(k) - 28)); t.setAttribute("y", H - 6);
-    t.textContent = c.date[idx[k]];
-    svg.append(t);
-  }
-}
-
+// -- a symbol's detail: any listed symbol, ranked or not ------------------------------------------------
 function dl(entries) {
   const list = document.createElement("dl");
   for (const [k, v] of entries) {
@@ -235,19 +302,34 @@ function dl(entries) {
   return list;
 }
 
+let detailAsked = 0; // the latest detail asked for: an earlier answer arriving later is dropped
+
 async function openDetail(symbol) {
-  const [info, chart] = await Promise.all([
-    fetch(`/api/symbol/${encodeURIComponent(symbol)}?` + query().toString()).then((r) => r.json()),
-    fetch(`/api/chart/${encodeURIComponent(symbol)}`).then((r) => r.json()),
+  symbol = symbol.trim().toUpperCase();
+  const mine = ++detailAsked;
+  const [infoRes, chartRes] = await Promise.all([
+    fetch(`/api/symbol/${encodeURIComponent(symbol)}?` + (accepted || query()).toString()),
+    fetch(`/api/chart/${encodeURIComponent(symbol)}`),
   ]);
+  const info = await infoRes.json();
+  const chart = chartRes.ok ? await chartRes.json() : null;
+  if (mine !== detailAsked) return false;
+  if (!infoRes.ok) { $("#search-error").textContent = info.error; return false; }
+  $("#search-error").textContent = "";
   const aside = $("#detail");
   aside.hidden = false;
   aside.dataset.symbol = symbol;
+  opened = symbol;
+  $("#desk").classList.add("with-detail");
+  tbody.querySelectorAll("tr").forEach((tr) => tr.classList.toggle("selected", tr.dataset.symbol === symbol));
   $("#detail-title").textContent = `${info.symbol} · ${info.name || ""} · ${info.sector || ""}`;
+  const inTable = lastRows.some((r) => r.symbol === symbol);
   $("#detail-verdict").textContent = info.passed
-    ? `rank ${info.rank}: MERIT ${fmt.num(info.merit_score)}, ICS ${fmt.num(info.ics_score)} (${info.regime}). Why: ${info.reasons}`
-    : `not ranked: dropped by ${info.dropped_by}`;
-  if (chart.close) drawChart(chart); else $("#chart").replaceChildren();
+    ? `rank ${info.rank}${inTable ? "" : " (below the table's top N)"}: MERIT ${fmt.num(info.merit_score)}, ` +
+      `ICS ${fmt.num(info.ics_score)} (${info.regime}). Why: ${info.reasons}`
+    : `not ranked: dropped by ${info.dropped_detail ? info.dropped_detail.text : info.dropped_by}`;
+  $("#detail-verdict").dataset.passed = String(info.passed);
+  if (chart && chart.close) drawCandles($("#chart"), chart, $("#chart-crosshair"));
   const body = $("#detail-body");
   body.replaceChildren();
   if (info.passed) {
@@ -262,25 +344,77 @@ async function openDetail(symbol) {
     const h = document.createElement("h3"); h.textContent = "Indicators";
     body.append(h, dl(Object.entries(info.indicators).map(([k, v]) => [k, v === null ? "-" : Number(v).toPrecision(5)])));
   }
+  return true;
+}
+
+function closeDetail() {
+  $("#detail").hidden = true;
+  $("#desk").classList.remove("with-detail");
+  opened = null;
+  tbody.querySelectorAll("tr.selected").forEach((tr) => tr.classList.remove("selected"));
+}
+
+function step(by) {
+  // the next or previous row of the table (as sorted) is selected at once and opens; the first when none
+  // is selected (keys pressed faster than the details load move on from the row selected, not the one shown)
+  const rows = [...tbody.rows];
+  if (!rows.length) return;
+  const at = rows.findIndex((tr) => tr.dataset.symbol === opened);
+  const next = rows[at < 0 ? 0 : Math.min(rows.length - 1, Math.max(0, at + by))];
+  opened = next.dataset.symbol;
+  rows.forEach((tr) => tr.classList.toggle("selected", tr === next));
+  next.scrollIntoView({ block: "nearest" });
+  openDetail(next.dataset.symbol);
 }
 
 tbody.addEventListener("click", (e) => {
   const tr = e.target.closest("tr");
-  if (tr && tr.dataset.symbol) openDetail(tr.dataset.symbol);
+  if (tr && tr.dataset.symbol) openDetail(tr.dataset.symbol).then((ok) => {
+    if (ok && !matchMedia("(min-width: 1700px)").matches) $("#detail").scrollIntoView({ block: "nearest" });
+  });
 });
-$("#close-detail").addEventListener("click", () => { $("#detail").hidden = true; });
-form.addEventListener("change", rescreen);
+$("#close-detail").addEventListener("click", closeDetail);
+document.addEventListener("keydown", (e) => {
+  if (e.target.closest("input, select, textarea, button, summary") || e.altKey || e.ctrlKey || e.metaKey) return;
+  if (e.key === "ArrowDown" || e.key === "j") { e.preventDefault(); step(1); }
+  else if (e.key === "ArrowUp" || e.key === "k") { e.preventDefault(); step(-1); }
+  else if (e.key === "Escape") closeDetail();
+});
+$("#search").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const symbol = $("#search-symbol").value.trim();
+  if (symbol) openDetail(symbol);
+});
+form.addEventListener("change", (e) => {
+  if (e.target.id === "screen-picker") {
+    const name = e.target.value;
+    fillForm(name ? saved[name] : daySettings);
+  }
+  rescreen();
+});
 form.addEventListener("submit", (e) => { e.preventDefault(); rescreen(); });
+$("#track-horizon").addEventListener("change", () => loadTrack(accepted));
+$("#track-cost").addEventListener("change", () => loadTrack(accepted));
+
+let daySettings = null;
 
 async function start() {
-  const res = await fetch("/api/top");
-  const body = await res.json();
+  const [topRes, screensRes, settingsRes] = await Promise.all([fetch("/api/top"), fetch("/api/screens"),
+    fetch("/api/settings")]);
+  const body = await topRes.json();
+  saved = Object.fromEntries((await screensRes.json()).screens.map((s) => [s.name, s.settings]));
+  const picker = $("#screen-picker");
+  for (const name of Object.keys(saved)) picker.append(new Option(name, name));
   daySettings = body.settings;
-  fillForm(daySettings, body.sectors_available);
+  buildForm((await settingsRes.json()).fields);
+  fillForm(daySettings);
+  buildHead();
+  buildChooser();
   render(body);
   accepted = query();
   const health = await refreshFeed();
   if (health.mode !== "off") setInterval(() => refreshFeed().catch(() => {}), 5000); // stale, live again, ...
   connect();
+  loadTrack(accepted);
 }
 start();
