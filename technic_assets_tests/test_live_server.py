@@ -93,8 +93,8 @@ def test_the_page_form_is_described_from_the_settings_model(client):
                             "min_history", "include_etfs"]
     assert fields["style"]["kind"] == "choice" and fields["style"]["choices"] == ["swing", "medium", "position"]
     assert (fields["n"]["kind"], fields["n"]["min"], fields["n"]["max"], fields["n"]["default"]) == ("integer", 1, 500, 25)
-    assert fields["sector"]["kind"] == "list" and len(fields["sector"]["choices"]) == 11
-    assert "Information Technology" in fields["sector"]["choices"]
+    assert fields["sector"]["kind"] == "list" and len(fields["sector"]["choices"]) == 12  # the 11 GICS and Unknown
+    assert "Information Technology" in fields["sector"]["choices"] and fields["sector"]["choices"][-1] == "Unknown"
     assert (fields["max_price_cv"]["min"], fields["max_price_cv"]["min_exclusive"]) == (0, True)
     assert fields["include_etfs"]["kind"] == "flag" and fields["min_price"]["label"] == "Min price"
     for param, f in fields.items():
