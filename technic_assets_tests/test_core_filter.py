@@ -64,4 +64,3 @@ def test_nan_measures_never_pass():
     kept, counts, _ = smart_filter(uni, ind, DAY, FilterSettings(sectors=("Industrials",)))
     assert kept["symbol"].tolist() == ["GOOD"]
     assert counts["dollar_volume_below_min"] == 1 and counts["volatility_insane"] == 1
-
