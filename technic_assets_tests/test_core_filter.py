@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from technic_assets.core.universe_filter import FilterSettings, is_valid_ticker, smart_filter
+from technic_assets.core.universe_filter import FilterSettings, is_valid_ticker, rule_detail, smart_filter
 
 DAY = pd.Timestamp("2025-06-02")
 
@@ -64,3 +64,12 @@ def test_nan_measures_never_pass():
     kept, counts, _ = smart_filter(uni, ind, DAY, FilterSettings(sectors=("Industrials",)))
     assert kept["symbol"].tolist() == ["GOOD"]
     assert counts["dollar_volume_below_min"] == 1 and counts["volatility_insane"] == 1
+
+
+def test_a_dropped_symbols_number_is_written_as_a_trader_reads_it():
+    """Dollar volumes with thousands separators, not 3.668e+05; prices to four figures."""
+    day = pd.Timestamp("2025-06-02")
+    liquid = rule_detail("dollar_volume_below_min", {"adv_20": 366_812.4}, FilterSettings(), day)
+    assert liquid["text"] == "dollar_volume_below_min: adv_20 366,812 < min_dollar_volume 500,000"
+    cheap = rule_detail("price_below_min", {"close": 3.0581}, FilterSettings(), day)
+    assert cheap["text"] == "price_below_min: close 3.058 < min_price 5"

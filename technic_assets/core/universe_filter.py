@@ -151,6 +151,11 @@ RULE_WORDS = {
 }
 
 
+def _number(x) -> str:
+    """A fact or a bound as a trader reads it: 366,812 (no 3.668e+05), 3.058, 0.62."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
 def rule_detail(rule: str, facts: dict, settings: FilterSettings, day: pd.Timestamp,
                 sectors_kept: list[str] = ()) -> dict:
     """Why `rule` dropped a symbol, in numbers: {rule, value, bound, text}, the symbol's fact (from
@@ -160,9 +165,9 @@ def rule_detail(rule: str, facts: dict, settings: FilterSettings, day: pd.Timest
     if rule in RULE_BOUNDS:
         fact, setting, sign = RULE_BOUNDS[rule]
         value, bound = facts.get(fact), getattr(settings, setting)
-        shown = "missing" if value is None or (isinstance(value, float) and not np.isfinite(value)) else f"{value:,.4g}"
-        text = (f"{fact} {shown} {sign} {setting} {bound:,.4g}" if shown != "missing"
-                else f"{fact} missing ({setting} {bound:,.4g})")
+        shown = "missing" if value is None or (isinstance(value, float) and not np.isfinite(value)) else _number(value)
+        text = (f"{fact} {shown} {sign} {setting} {_number(bound)}" if shown != "missing"
+                else f"{fact} missing ({setting} {_number(bound)})")
     elif rule == "no_bar_today":
         value, bound = facts.get("last_date"), f"{pd.Timestamp(day):%Y-%m-%d}"
         text = f"last bar {value or 'none'}, not the scan day {bound}"
