@@ -17,7 +17,7 @@ import pandas as pd
 
 FORMATS = ("table", "csv", "json", "markdown")
 EXPORT_FORMATS = ("parquet", "csv")
-DEFAULT_COLUMNS = ["rank", "symbol", "sector", "merit_score", "ics_score", "alpha_5d", "close", "rsi_14", "roc_63",
+DEFAULT_COLUMNS = ["rank", "symbol", "sector", "merit_score", "merit_pct", "merit_raw", "ics_score", "alpha_5d", "close", "rsi_14", "roc_63",
                    "reasons"]
 CHANGE_COLUMNS = ["change", "symbol", "rank", "previous_rank", "rank_move", "merit_score", "score_change"]
 # The alpha forecasts are z-scores (a forecast excess return in units of the day's cross-sectional

@@ -52,6 +52,8 @@ def ics(context, factors: pd.DataFrame, scan: ScanSettings, screens: Screens):
     kinds={"duckdb", "pandas"},
     metadata={**STORE_METADATA, **schema({"date": "timestamp", "screen": "saved screen", "symbol": "string", "merit_score": "0-100",
                                            "merit_base": "0-100 before penalties",
+                                           "merit_raw": "the blend in deviations of the day, before the 0-100 map and penalties",
+                                           "merit_pct": "MERIT's percentile in the day's cross-section (best 100)",
                                            "volatility_penalty": "points", "liquidity_penalty": "points",
                                            "alpha_5d": "z-score: forecast 5-day excess return in units of the day's "
                                                        "cross-sectional deviation (NaN without a model)",
@@ -90,6 +92,8 @@ def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.D
     kinds={"duckdb", "pandas"},
     metadata={**STORE_METADATA, **schema({"date": "timestamp", "screen": "saved screen", "rank": "1..N",
                                            "symbol": "string", "merit_score": "0-100",
+                                           "merit_pct": "percentile of the day's cross-section (best 100)",
+                                           "merit_raw": "the blend in deviations of the day",
                                            "ics_score": "0-100", "reasons": "largest contributions"})},
     check_specs=[AssetCheckSpec("top_n_ranked", asset="ranked_top_n",
                                 description="N rows (or all there are) per screen, ranks 1..N, MERIT descending")],

@@ -230,7 +230,8 @@ class LiveEngine:
         contrib = {k.removeprefix("merit_contrib_"): plain_value(row[k]) for k in row.index
                    if k.startswith("merit_contrib_")}
         return {**out, "passed": True, "dropped_by": None, "rank": int(row["rank"]),
-                "merit_score": plain_value(row["merit_score"]), "ics_score": plain_value(row["ics_score"]),
+                "merit_score": plain_value(row["merit_score"]), "merit_pct": plain_value(row["merit_pct"]),
+                "merit_raw": plain_value(row["merit_raw"]), "ics_score": plain_value(row["ics_score"]),
                 "alpha_5d": plain_value(row["alpha_5d"]), "alpha_10d": plain_value(row["alpha_10d"]),
                 "factors": {f: plain_value(row[f]) for f in FACTORS}, "contributions": contrib,
                 "penalties": {"volatility": plain_value(row["volatility_penalty"]),
