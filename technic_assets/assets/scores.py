@@ -24,6 +24,8 @@ from technic_assets.core.factors import FACTORS
 from technic_assets.core.frames import by_day
 from technic_assets.core.quality_checks import ranked_properly
 from technic_assets.core.scoring import ICS_WEIGHTS, TERMS, ics_for_days, merit_for_days, merit_weights, rank_for_days
+from technic_assets.blend_history import stored_weights
+from technic_assets.core.peers import month_start
 from technic_assets.lineage import later_days, record_later, wait_for_earlier
 from technic_assets.screens import Screens
 from technic_assets.storage import StoreResource
@@ -66,15 +68,26 @@ def ics(context, factors: pd.DataFrame, scan: ScanSettings, screens: Screens):
     ),
 )
 def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.DataFrame,
-          alpha_forecasts: pd.DataFrame, scan: ScanSettings, alpha: AlphaSettings, screens: Screens):
+          alpha_forecasts: pd.DataFrame, scan: ScanSettings, alpha: AlphaSettings, screens: Screens,
+          store: StoreResource):
     days = scan_days(context)
     regimes = market_regime.set_index("date")["risk"]
     weight = alpha.weight
     runs = screens.resolve(scan)
-    frames, blended = {}, 0
+    frames, blended, learned_days = {}, 0, 0
     for s in runs:
+        learned = extras = None
+        if s.settings.ranking == "learned":
+            sessions = nyse().sessions
+            months = {d: month_start(d, sessions) for d in days}
+            fitted = {m: stored_weights(store.history, s.name, m) for m in sorted(set(months.values()))}
+            learned = {d: fitted[m] for d, m in months.items()}
+            learned_days = sum(w is not None for w in learned.values())
+            extras = store.history.read_span("indicators", days[0], days[-1], ["date", "symbol", "roc_21", "rsi_14"])
         frames[s.name], blended = merit_for_days(screen_rows(factors, s.name), screen_rows(ics, s.name), regimes,
-                                                 alpha_forecasts, s.settings.style, weight)
+                                                 alpha_forecasts, s.settings.style, weight,
+                                                 tilt=s.settings.regime_tilt, penalties=s.settings.risk_penalties,
+                                                 learned=learned, extras=extras)
     scored = screened(frames)
     risk = str(regimes[days[-1]])
     return Output(scored, metadata={
@@ -83,6 +96,7 @@ def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.D
         "alpha": (f"blended, weight {weight}" if blended == len(days) else
                   "no alpha model yet: factor blend alone" if not blended else
                   f"blended on {blended} of {len(days)} days (no model yet before)"),
+        "learned_blend_days": learned_days,
         "median": float(scored["merit_score"].median())})
 
 

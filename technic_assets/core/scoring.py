@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from technic_assets.core.blend import BLEND_TERMS
+from technic_assets.core.blend import BLEND_TERMS, blend_terms
 from technic_assets.core.factors import FACTORS, standardize
 from technic_assets.core.frames import by_day, days_of
 
@@ -155,9 +155,12 @@ def ics_for_days(factors: pd.DataFrame, style: str) -> pd.DataFrame:
 
 
 def merit_for_days(factors: pd.DataFrame, ics: pd.DataFrame, regimes: pd.Series, forecasts: pd.DataFrame,
-                   style: str, alpha_weight: float) -> tuple[pd.DataFrame, int]:
+                   style: str, alpha_weight: float, *, tilt: bool = True, penalties: bool = True,
+                   learned: dict | None = None, extras: pd.DataFrame | None = None) -> tuple[pd.DataFrame, int]:
     """MERIT of each day's cross-section under that day's regime (`regimes`: risk by date), blending
-    the day's alpha forecasts where there are any. Returns (the frame, days blended with alpha)."""
+    the day's alpha forecasts where there are any. With `learned` (day -> weights or None) and `extras`
+    (date, symbol, roc_21, rsi_14), a day with weights uses the learned blend. Returns (the frame,
+    days blended with alpha)."""
     days = days_of(factors)
     scores, alpha_by_day = by_day(ics, days), by_day(forecasts, days)
     frames, blended = [], 0
@@ -167,8 +170,14 @@ def merit_for_days(factors: pd.DataFrame, ics: pd.DataFrame, regimes: pd.Series,
         fc = alpha_by_day[day].set_index("symbol")[["alpha_5d", "alpha_10d"]].reindex(f.index)
         has_alpha = bool(fc.notna().any().any())
         z = alpha_signal(fc) if has_alpha else None
+        w = None if learned is None else learned.get(day)
+        terms = None
+        if w is not None:
+            x = extras[extras["date"] == day].set_index("symbol").reindex(f.index)
+            terms = blend_terms(f[list(FACTORS)], z, x["roc_21"], x["rsi_14"])
         scored = merit_score(f[list(FACTORS)], f["realized_vol_63"], f["adv_20"], style, risk,
-                             alpha=z, alpha_weight=alpha_weight)
+                             alpha=z, alpha_weight=alpha_weight, learned=w, terms=terms, tilt=tilt,
+                             penalties=penalties)
         scored = scored.join(scores[day].set_index("symbol")["ics_score"]).join(fc)
         scored["alpha_z"] = z.astype(float) if z is not None else float("nan")
         scored = scored.reset_index()
