@@ -29,7 +29,7 @@ from technic_assets.core.calendar import nyse
 from technic_assets.core.factors import FACTORS, factor_panel
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.core.peers import WINDOW as PEER_WINDOW
-from technic_assets.core.peers import month_start, monthly_peer_groups
+from technic_assets.core.peers import daily_returns, month_start, monthly_peer_groups
 from technic_assets.core.screen import prepare, screen_day
 from technic_assets.core.track_record import market_from_bars
 from technic_assets.core.universe_filter import drop_reasons
@@ -47,6 +47,20 @@ class Rescreened:
 def _by_day(frame: pd.DataFrame) -> dict[pd.Timestamp, pd.DataFrame]:
     return {pd.Timestamp(d): rows.drop(columns="date").reset_index(drop=True)
             for d, rows in frame.groupby("date", sort=True)}
+
+
+def stored_market(history, start, end):
+    """core.track_record's Market of the stored bars and dividends dated start..end."""
+    bars = history.read_span("price_bars", start, end, ["date", "symbol", "close", "split_ratio", "dividend"])
+    paid = bars[bars["dividend"] != 0.0]
+    return market_from_bars(bars.drop(columns="dividend"), pd.DataFrame(
+        {"ex_date": paid["date"], "symbol": paid["symbol"], "amount": paid["dividend"]}))
+
+
+def peers_for(history, days, sessions) -> dict:
+    """Each of `days` -> its month's peer groups (core.peers), fitted from the stored bars before the month."""
+    start = sessions[max(0, sessions.searchsorted(month_start(days[0], sessions)) - PEER_WINDOW - 5)]
+    return monthly_peer_groups(daily_returns(stored_market(history, start, days[-1])), days, sessions)
 
 
 def _terms(day, scored: pd.DataFrame) -> pd.DataFrame:
@@ -81,16 +95,9 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     market = peers = None
     if learned or keep_terms or getattr(settings, "peer_groups", False):
         bars_from = sessions[max(0, sessions.searchsorted(month_start(first, sessions)) - PEER_WINDOW - 5)]
-        bars = history.read_span("price_bars", bars_from, last, ["date", "symbol", "close", "split_ratio", "dividend"])
-        paid = bars[bars["dividend"] != 0.0]
-        market = market_from_bars(bars.drop(columns="dividend"), pd.DataFrame(
-            {"ex_date": paid["date"], "symbol": paid["symbol"], "amount": paid["dividend"]}))
+        market = stored_market(history, bars_from, last)
     if getattr(settings, "peer_groups", False):
-        growth = market.growth[:, :-1]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            daily = np.where(market.traded[1:] & (growth[:-1] > 0), growth[1:] / growth[:-1] - 1.0, np.nan)
-        returns = pd.DataFrame(daily, index=market.sessions[1:], columns=market.symbols)
-        peers = monthly_peer_groups(returns, days, sessions)
+        peers = monthly_peer_groups(daily_returns(market), days, sessions)
     read = time.perf_counter() - started
     boosters: dict = {}
     scores, picks, terms, forecast_seconds = {}, {}, [], 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSpec, Failure, MetadataValue, Output, asset
 
@@ -23,10 +25,12 @@ from technic_assets.config import ScanSettings
 from technic_assets.core.calendar import nyse
 from technic_assets.core.factors import FACTORS, factors_for_days
 from technic_assets.core.indicators import INDICATOR_COLUMNS, LOOKBACK, indicators_for_days
+from technic_assets.core.peers import neutral_groups
 from technic_assets.core.quality_checks import finite_where_history_suffices
 from technic_assets.core.regime import regime_for_days
 from technic_assets.core.schema import BAR_COLUMNS
 from technic_assets.core.universe_filter import REASONS, NothingPassed, filter_days
+from technic_assets.rescreen import peers_for
 from technic_assets.screens import Screens
 from technic_assets.storage import StoreResource
 
@@ -129,8 +133,12 @@ def factors(context, filtered_universe: pd.DataFrame, indicators: pd.DataFrame, 
     splits = bars_window(context, store, days, ["date", "symbol", "split_ratio"])
     frames, meta = {}, {}
     for screen in screens.resolve(scan):
+        groups = None
+        if screen.settings.peer_groups:
+            peers = peers_for(store.history, pd.DatetimeIndex(days), nyse().sessions)
+            groups = {d: partial(neutral_groups, peers=peers[d]) for d in days}
         frames[screen.name], missing = factors_for_days(screen_rows(filtered_universe, screen.name), indicators,
-                                                        fundamentals, splits, screen.settings.style)
+                                                        fundamentals, splits, screen.settings.style, groups)
         meta = meta or {"style": screen.settings.style, **{f"set_neutral_{k}": v for k, v in missing.items()}}
     out = screened(frames)
     return Output(out, metadata={**range_metadata(days), "rows": len(out), **meta})

@@ -59,6 +59,14 @@ def neutral_groups(sector: pd.Series, symbols: pd.Series, peers: pd.Series | Non
     return sector.where(known, peer.fillna("Unknown"))
 
 
+def daily_returns(market) -> pd.DataFrame:
+    """sessions x symbols daily total returns of a core.track_record Market (NaN: no bar that day)."""
+    growth = market.growth[:, :-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        daily = np.where(market.traded[1:] & (growth[:-1] > 0), growth[1:] / growth[:-1] - 1.0, np.nan)
+    return pd.DataFrame(daily, index=market.sessions[1:], columns=market.symbols)
+
+
 def monthly_peer_groups(returns: pd.DataFrame, days: pd.DatetimeIndex, sessions: pd.DatetimeIndex,
                         **kwargs) -> dict[pd.Timestamp, pd.Series]:
     """Each day of `days` -> the peer groups of its month, fitted as of the month's first session
