@@ -55,6 +55,7 @@ class StoredDay:
     sectors: tuple[str, ...]
     include_etfs: bool
     stats: dict = field(default_factory=dict)
+    screen: str = "default"             # the saved screen read (a learned blend's weights are its own)
 
 
 SCREENED = ("filtered_universe", "factors", "ics", "merit", "ranked_top_n")
@@ -179,4 +180,5 @@ def load_day(path: str, day=None, *, screen: str = "default", default_alpha_weig
         ranked_top_n=top.sort_values("rank").reset_index(drop=True), filtered_symbols=set(kept["symbol"]),
         style=_style(factors, ics), alpha_weight=_alpha_weight(merit, default_alpha_weight), top_n=len(top),
         sectors=tuple(s for s in GICS_SECTORS if s in sectors), include_etfs=bool((kept["type"] == "ETF").any()),
+        screen=screen,
     )

@@ -85,6 +85,7 @@ class LiveEngine:
         self._lock = threading.Lock()
         self._cache: collections.OrderedDict = collections.OrderedDict()
         self._prep: dict[int, Prepared] = {}
+        self._ranking: dict = {}
         self._history: collections.deque[Snapshot] = collections.deque(maxlen=HISTORY_VERSIONS)
         self._subscribers: set = set()
         self._rescans, self._quiet = 0, threading.Condition(threading.Lock())
@@ -366,7 +367,29 @@ class LiveEngine:
 
     def _compute(self, snap: Snapshot, settings) -> ScreenResult:
         return screen_cross_section(self._prepared(snap), snap, settings, self._symbol_order,
-                                    self.stored.alpha_weight)
+                                    self.stored.alpha_weight, **self._ranking_inputs(settings))
+
+    def _ranking_inputs(self, settings) -> dict:
+        """The month's peer groups and learned weights, where `settings` asks for them: fitted from the
+        store's days before the month (as the graph fits them), once per engine."""
+        from technic_assets.blend_history import stored_weights
+        from technic_assets.core.peers import month_start
+        from technic_assets.rescreen import peers_for
+        from technic_assets.storage.history import History
+
+        out = {}
+        with self._lock:
+            if getattr(settings, "peer_groups", False):
+                if "peers" not in self._ranking:
+                    self._ranking["peers"] = peers_for(History(self.stored.path), pd.DatetimeIndex([self.day]),
+                                                       self.sessions)[self.day]
+                out["peers"] = self._ranking["peers"]
+            if getattr(settings, "ranking", "hand") == "learned":
+                if "blend" not in self._ranking:
+                    self._ranking["blend"] = stored_weights(History(self.stored.path), self.stored.screen,
+                                                            month_start(self.day, self.sessions))
+                out["blend"] = self._ranking["blend"]
+        return out
 
 class Latest:
     """A subscriber's mailbox: the newest version offered since it was last taken, or nothing. Used on
