@@ -3,7 +3,8 @@ period only, then the test period run once.
 
 Protocol: every choice is made on signal days 2018-07-02 .. 2019-06-28 (development); the test period
 2019-07-01 .. 2020-11-30 is run once, with the chosen settings, at the end (`--final`), and reported
-whatever it shows. Every variant evaluated is counted in the log (`variants.json`).
+whatever it shows. Every variant evaluated is counted in the logs (`variants_hand.json`, `variants_learned.json`, and
+`variants_final.json` for the one final run).
 
 The instrument is the project's backtest (technic_assets.track / rescreen / core.track_record; H 5,
 10 bps a side, each evening's top 25 bought at the next close): the hand-weight variants (the regime
@@ -17,7 +18,9 @@ Selection rule, fixed before any figure was seen: the highest mean daily rank IC
 next 5 sessions on the development period; a variant must also not lower the top 25's net excess over
 the universe by more than 2 points a year to be kept.
 
-    python -m benchmarks.ranking_real --store ~/.technic/real_record.duckdb [--out DIR] [--final]
+    python -m benchmarks.ranking_real --store ~/.technic/real_record.duckdb --part hand [--out DIR]
+    python -m benchmarks.ranking_real --store ~/.technic/real_record.duckdb --part learned [--out DIR]
+    python -m benchmarks.ranking_real --store ~/.technic/real_record.duckdb --final --chosen '{"ranking": ...}' 
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("ranking_real"))
     parser.add_argument("--final", action="store_true", help="run the chosen settings over the test period (once)")
     parser.add_argument("--chosen", default="{}", help="the chosen settings as JSON (with --final)")
+    parser.add_argument("--part", choices=("hand", "learned", "final"), default="hand",
+                        help="which variants (two processes can run the parts side by side; each logs to its file)")
     args = parser.parse_args()
     from technic_assets.config import ScanSettings
     from technic_assets.core.blend import monthly_weights
@@ -93,7 +98,8 @@ def main() -> None:
 
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    log_path = out / "variants.json"
+    part = "final" if args.final else args.part
+    log_path = out / f"variants_{part}.json"
     log = json.loads(log_path.read_text()) if log_path.exists() else []
     history = History(str(args.store.expanduser()))
 
@@ -114,18 +120,19 @@ def main() -> None:
             note(f"FINAL {name}", span, chosen, brief(record), time.perf_counter() - tick)
         return
 
-    done = {(e["variant"], tuple(e["period"])) for e in log}
     hand = {"default (hand, tilt, penalties)": {}, "tilt off": {"regime_tilt": False},
             "penalties off": {"risk_penalties": False}, "tilt and penalties off": {"regime_tilt": False, "risk_penalties": False},
             "peer groups": {"peer_groups": True}}
-    for name, settings in hand.items():
-        if (name, DEV) in done or (name, list(DEV)) in [(e["variant"], e["period"]) for e in log]:
+    for name, settings in hand.items() if part == "hand" else ():
+        if any(e["variant"] == name for e in log):
             continue
         tick = time.perf_counter()
         record = stored_record(history, "default", *DEV, horizon=H, cost_bps=COST, settings=ScanSettings(**settings),
                                alpha_weight=ALPHA)
         note(name, DEV, settings, brief(record), time.perf_counter() - tick)
 
+    if part != "learned":
+        return
     # the learned blends: one re-screen gives every dev day's terms and labels
     sessions = nyse().sessions
     days = days_of(history, DEV)
