@@ -79,6 +79,45 @@ def learned_scores(terms: pd.DataFrame, hand: pd.DataFrame, regime: pd.Series, w
     return pd.concat(out, ignore_index=True)
 
 
+def ranker_scores(terms: pd.DataFrame, hand: pd.DataFrame, months: list, sessions, objective: str,
+                  window: int = 252) -> tuple[pd.DataFrame, int]:
+    """The XGBoost ranking variant: for each month, a ranker (`objective`, one query per day) trained on
+    the same purged, embargoed training days as the linear blend (every third day), labels the day's
+    return quintile (0-4); the month's scores are its predictions mapped like MERIT (100 * Phi(z)),
+    the hand score where a month has too little history."""
+    import xgboost as xgb
+    from scipy.special import ndtr
+
+    from technic_assets.core.blend import BLEND_TERMS, MIN_DAYS, training_days
+    from technic_assets.core.peers import month_start
+
+    days = pd.DatetimeIndex(terms["date"])
+    unique = pd.DatetimeIndex(days.unique())
+    hand_by = dict(tuple(hand.groupby("date")))
+    out, fitted = [], 0
+    params = {"objective": objective, "eta": 0.05, "max_depth": 3, "min_child_weight": 1, "subsample": 0.8,
+              "colsample_bytree": 0.8, "lambda": 10.0, "tree_method": "hist", "nthread": 1, "seed": 0}
+    for first in months:
+        train = training_days(unique, first, sessions, window=window)
+        month_days = unique[np.array([month_start(d, sessions) == first for d in unique])]
+        if len(train) < MIN_DAYS:
+            out += [hand_by[d][["date", "symbol", "score"]] for d in month_days]
+            continue
+        train = train[::3]
+        rows = terms[days.isin(train) & terms["label"].notna()].sort_values(["date", "symbol"])
+        quint = rows.groupby("date")["label"].transform(lambda v: pd.qcut(v.rank(method="first"), 5, labels=False))
+        dtrain = xgb.DMatrix(rows[list(BLEND_TERMS)].to_numpy(float), label=quint.to_numpy(float))
+        dtrain.set_group(rows.groupby("date", sort=True).size().to_numpy())
+        booster = xgb.train(params, dtrain, num_boost_round=100)
+        fitted += 1
+        for d in month_days:
+            t = terms[days == d]
+            pred = booster.predict(xgb.DMatrix(t[list(BLEND_TERMS)].to_numpy(float)))
+            z = (pred - pred.mean()) / (pred.std(ddof=1) or 1.0)
+            out.append(pd.DataFrame({"date": d, "symbol": t["symbol"].to_numpy(), "score": 100 * ndtr(z)}))
+    return pd.concat(out, ignore_index=True), fitted
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, required=True)
@@ -162,6 +201,15 @@ def main() -> None:
                                      "peer_groups": peers},
                          figures, time.perf_counter() - tick2 + base_seconds)
                     base_seconds = 0.0
+        for objective in ("rank:pairwise", "rank:ndcg"):
+            name = f"xgboost {objective}{' peer groups' if peers else ''}"
+            if any(e["variant"] == name for e in log):
+                continue
+            tick2 = time.perf_counter()
+            scores, fitted = ranker_scores(base.terms, base.scores, months, sessions, objective)
+            record = evaluate(history, days, None, scores, screen=name, horizon=H, cost_bps=COST)
+            note(name, DEV, {"ranking": objective, "peer_groups": peers, "risk_penalties": False},
+                 {**brief(record), "months_learned": fitted}, time.perf_counter() - tick2)
 
 
 if __name__ == "__main__":
