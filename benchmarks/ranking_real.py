@@ -3,23 +3,24 @@ period only, then the test period run once.
 
 Protocol: every choice is made on signal days 2018-07-02 .. 2019-06-28 (development); the test period
 2019-07-01 .. 2020-11-30 is run once, with the chosen settings, at the end (`--final`), and reported
-whatever it shows. Every variant evaluated is counted in the logs (`variants_hand.json`, `variants_learned.json`, and
-`variants_final.json` for the one final run).
+whatever it shows. Every variant evaluated is counted in the log (`variants.json`; the one final run in
+`variants_final.json`).
 
 The instrument is the project's backtest (technic_assets.track / rescreen / core.track_record; H 5,
-10 bps a side, each evening's top 25 bought at the next close): the hand-weight variants (the regime
-tilt and the risk penalties on and off, the peer groups) through `stored_record(settings=...)`, which
-re-screens each stored day through core.screen. The learned blends share one re-screen: the day's blend
-terms and tradable labels (`rescreen(keep_terms=True)`), then each candidate's monthly weights
-(core.blend.monthly_weights, past days only) and MERIT (core.scoring.merit_score, the chain's own
-function), evaluated by the same core.track_record (`track.evaluate`).
+10 bps a side, each evening's top 25 bought at the next close). Two re-screens of the development days
+through core.screen (`rescreen(keep_terms=True)`: peer groups off, then on) give every day's factor
+z-scores, alpha, blend terms and tradable labels; each variant's MERIT is then core.scoring.merit_score
+(the chain's own function: the hand weights with the regime tilt and the risk penalties on or off, or
+each month's learned weights from core.blend.monthly_weights, past days only), checked to equal the
+re-screen's own MERIT for the defaults, and measured by core.track_record (`track.evaluate`). The
+XGBoost rankers are a variant measured here only (they would need a model per month in the chain).
+The chosen settings then run end to end through `stored_record(settings=...)` with `--final`.
 
 Selection rule, fixed before any figure was seen: the highest mean daily rank IC of MERIT against the
 next 5 sessions on the development period; a variant must also not lower the top 25's net excess over
 the universe by more than 2 points a year to be kept.
 
-    python -m benchmarks.ranking_real --store ~/.technic/real_record.duckdb --part hand [--out DIR]
-    python -m benchmarks.ranking_real --store ~/.technic/real_record.duckdb --part learned [--out DIR]
+    python -m benchmarks.ranking_real --store ~/.technic/real_record.duckdb [--out DIR]
     python -m benchmarks.ranking_real --store ~/.technic/real_record.duckdb --final --chosen '{"ranking": ...}' 
 """
 
@@ -124,8 +125,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("ranking_real"))
     parser.add_argument("--final", action="store_true", help="run the chosen settings over the test period (once)")
     parser.add_argument("--chosen", default="{}", help="the chosen settings as JSON (with --final)")
-    parser.add_argument("--part", choices=("hand", "learned", "final"), default="hand",
-                        help="which variants (two processes can run the parts side by side; each logs to its file)")
+
     args = parser.parse_args()
     from technic_assets.config import ScanSettings
     from technic_assets.core.blend import monthly_weights
@@ -137,8 +137,7 @@ def main() -> None:
 
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    part = "final" if args.final else args.part
-    log_path = out / f"variants_{part}.json"
+    log_path = out / ("variants_final.json" if args.final else "variants.json")
     log = json.loads(log_path.read_text()) if log_path.exists() else []
     history = History(str(args.store.expanduser()))
 
@@ -159,57 +158,86 @@ def main() -> None:
             note(f"FINAL {name}", span, chosen, brief(record), time.perf_counter() - tick)
         return
 
-    hand = {"default (hand, tilt, penalties)": {}, "tilt off": {"regime_tilt": False},
-            "penalties off": {"risk_penalties": False}, "tilt and penalties off": {"regime_tilt": False, "risk_penalties": False},
-            "peer groups": {"peer_groups": True}}
-    for name, settings in hand.items() if part == "hand" else ():
-        if any(e["variant"] == name for e in log):
-            continue
-        tick = time.perf_counter()
-        record = stored_record(history, "default", *DEV, horizon=H, cost_bps=COST, settings=ScanSettings(**settings),
-                               alpha_weight=ALPHA)
-        note(name, DEV, settings, brief(record), time.perf_counter() - tick)
-
-    if part != "learned":
-        return
-    # the learned blends: one re-screen gives every dev day's terms and labels
+    # one re-screen per peer-group setting gives every dev day's terms, alpha and labels; every variant is
+    # then scored by core.scoring.merit_score (the chain's function) and measured by core.track_record
     sessions = nyse().sessions
     days = days_of(history, DEV)
     regime = history.read_span("market_regime", days[0], days[-1], ["date", "risk"]).set_index("date")["risk"]
     months = sorted({month_start(d, sessions) for d in days})
+    market = market_for(history, days)
+
+    def measure(name, settings, scores, seconds, **extra):
+        if any(e["variant"] == name for e in log):
+            return
+        tick = time.perf_counter()
+        record = evaluate(history, days, None, scores, screen=name, horizon=H, cost_bps=COST, market=market)
+        note(name, DEV, settings, {**brief(record), **extra}, time.perf_counter() - tick + seconds)
+
     for peers in (False, True):
+        tag = " + peer groups" if peers else ""
         tick = time.perf_counter()
         base = rescreen(history, days, ScanSettings(peer_groups=peers), alpha_weight=ALPHA, keep_terms=True)
-        base_seconds = time.perf_counter() - tick
+        seconds = time.perf_counter() - tick
+        print(f"re-screen of {len(days)} days (peer groups {peers}): {seconds:.0f} s", flush=True)
+        hand = {}
+        for tilt in (True, False):
+            for penalties in (True, False):
+                scores = hand[tilt, penalties] = hand_scores(base.terms, regime, tilt, penalties)
+                if tilt and penalties:  # the chain's own default: the same MERIT as the re-screen's
+                    check = scores.merge(base.scores, on=["date", "symbol"])
+                    assert len(check) == len(base.scores) and np.allclose(check["score_x"], check["score_y"], atol=1e-9)
+                measure(f"hand, tilt {'on' if tilt else 'off'}, penalties {'on' if penalties else 'off'}{tag}",
+                        {"ranking": "hand", "regime_tilt": tilt, "risk_penalties": penalties, "peer_groups": peers},
+                        scores, seconds)
+                seconds = 0.0
         for window in (126, 252):
             for ridge in (1.0, 100.0):
+                weights = monthly_weights(base.terms, base.terms["label"], months, sessions, window=window, ridge=ridge)
+                fitted = [w for w in weights.values() if w]
                 for penalties in (True, False):
-                    name = f"learned ridge {ridge:g} window {window} penalties {'on' if penalties else 'off'}" \
-                           f"{' peer groups' if peers else ''}"
-                    if any(e["variant"] == name for e in log):
-                        continue
-                    tick2 = time.perf_counter()
-                    weights = monthly_weights(base.terms, base.terms["label"], months, sessions, window=window,
-                                              ridge=ridge)
-                    scores = learned_scores(base.terms, base.scores, regime, weights, penalties)
-                    record = evaluate(history, days, None, scores, screen=name, horizon=H, cost_bps=COST)
-                    last = [w for w in weights.values() if w]
-                    figures = brief(record)
-                    figures["months_learned"] = len(last)
-                    figures["last_weights"] = {k: round(v, 3) for k, v in last[-1].items()} if last else None
-                    note(name, DEV, {"ranking": "learned", "ridge": ridge, "window": window, "risk_penalties": penalties,
-                                     "peer_groups": peers},
-                         figures, time.perf_counter() - tick2 + base_seconds)
-                    base_seconds = 0.0
+                    # a month without weights keeps the hand weights with the same penalties, as the chain does
+                    scores = learned_scores(base.terms, hand[True, penalties], regime, weights, penalties)
+                    measure(f"learned ridge {ridge:g} window {window} penalties {'on' if penalties else 'off'}{tag}",
+                            {"ranking": "learned", "ridge": ridge, "window": window, "risk_penalties": penalties,
+                             "peer_groups": peers}, scores, 0.0, months_learned=len(fitted),
+                            last_weights={k: round(v, 3) for k, v in fitted[-1].items()} if fitted else None)
         for objective in ("rank:pairwise", "rank:ndcg"):
-            name = f"xgboost {objective}{' peer groups' if peers else ''}"
+            name = f"xgboost {objective}{tag}"
             if any(e["variant"] == name for e in log):
                 continue
-            tick2 = time.perf_counter()
+            tick = time.perf_counter()
             scores, fitted = ranker_scores(base.terms, base.scores, months, sessions, objective)
-            record = evaluate(history, days, None, scores, screen=name, horizon=H, cost_bps=COST)
-            note(name, DEV, {"ranking": objective, "peer_groups": peers, "risk_penalties": False},
-                 {**brief(record), "months_learned": fitted}, time.perf_counter() - tick2)
+            measure(name, {"ranking": objective, "peer_groups": peers, "risk_penalties": False}, scores,
+                    time.perf_counter() - tick, months_learned=fitted)
+
+
+def hand_scores(terms: pd.DataFrame, regime: pd.Series, tilt: bool, penalties: bool) -> pd.DataFrame:
+    """MERIT of every day with the hand weights (the alpha blended at ALPHA where the day has forecasts)."""
+    from technic_assets.core.factors import FACTORS
+    from technic_assets.core.scoring import merit_score
+
+    out = []
+    for day, t in terms.groupby("date"):
+        t = t.set_index("symbol")
+        alpha = t["alpha_z"] if t["alpha_z"].notna().any() else None
+        m = merit_score(t[list(FACTORS)], t["realized_vol_63"], t["adv_20"], "medium", str(regime[day]), alpha=alpha,
+                        alpha_weight=ALPHA, tilt=tilt, penalties=penalties)
+        out.append(pd.DataFrame({"date": day, "symbol": m.index, "score": m["merit_score"].to_numpy()}))
+    return pd.concat(out, ignore_index=True)
+
+
+def market_for(history, days):
+    """The Market that track.evaluate would read for `days` (momentum's lookback to the last exit), once."""
+    from technic_assets.core.calendar import nyse
+    from technic_assets.core.track_record import MOMENTUM_LOOKBACK, market_from_bars
+
+    sessions = nyse().sessions
+    lo = sessions[max(0, sessions.searchsorted(days[0]) - MOMENTUM_LOOKBACK - 1)]
+    hi = sessions[min(len(sessions) - 1, sessions.searchsorted(days[-1]) + H + 1)]
+    bars = history.read_span("price_bars", lo, hi, ["date", "symbol", "close", "split_ratio", "volume", "dividend"])
+    paid = bars[bars["dividend"] != 0.0]
+    return market_from_bars(bars.drop(columns="dividend"),
+                            pd.DataFrame({"ex_date": paid["date"], "symbol": paid["symbol"], "amount": paid["dividend"]}))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ class Rescreened:
     scores: pd.DataFrame    # date, symbol, score (MERIT) of every name the settings keep
     picks: pd.DataFrame     # date, symbol, rank: each day's top N
     seconds: dict           # read, screen, forecast
-    terms: pd.DataFrame | None = None    # date, symbol, BLEND_TERMS, realized_vol_63, adv_20, label (keep_terms)
+    terms: pd.DataFrame | None = None    # date, symbol, BLEND_TERMS, realized_vol_63, adv_20, alpha_z, label (keep_terms)
     weights: dict | None = None          # month's first session -> learned weights (None: hand weights)
 
 
@@ -67,7 +67,7 @@ def _terms(day, scored: pd.DataFrame) -> pd.DataFrame:
     f = scored.set_index("symbol")
     alpha = f["alpha_z"] if f["alpha_z"].notna().any() else None
     out = blend_terms(f[list(FACTORS)], alpha, f["roc_21"], f["rsi_14"])
-    out[["realized_vol_63", "adv_20"]] = f[["realized_vol_63", "adv_20"]].astype(float)
+    out[["realized_vol_63", "adv_20", "alpha_z"]] = f[["realized_vol_63", "adv_20", "alpha_z"]].astype(float)
     return out.reset_index().assign(date=day)
 
 

@@ -49,9 +49,14 @@ def stored_record(history, screen: str, start: str | None, end: str | None, *, h
 
 
 def evaluate(history, chosen: pd.DatetimeIndex, picks: pd.DataFrame | None, scores: pd.DataFrame, *, screen: str,
-             horizon: int, cost_bps: float, benchmark: str = "SPY", draws: int = 50, as_of=None) -> TrackRecord:
+             horizon: int, cost_bps: float, benchmark: str = "SPY", draws: int = 50, as_of=None,
+             market=None) -> TrackRecord:
     """core.track_record of given picks (date, symbol; None: the top 25 by score) and scores (date,
-    symbol, score) over the stored days `chosen`, with the store's bars and dividends."""
+    symbol, score) over the stored days `chosen`, with the store's bars and dividends (or `market`,
+    market_from_bars of them, read once for several records)."""
+    if market is not None:
+        return track_record(scores, None, horizon=horizon, cost_bps=cost_bps, picks=picks, benchmark=benchmark,
+                            screen=screen, draws=draws, start=chosen[0], end=chosen[-1], market=market)
     sessions = nyse().sessions
     lo = sessions[max(0, sessions.searchsorted(chosen[0]) - MOMENTUM_LOOKBACK - 1)]
     hi = sessions[min(len(sessions) - 1, sessions.searchsorted(chosen[-1]) + horizon + 1)]
