@@ -122,7 +122,7 @@ def ranker_scores(terms: pd.DataFrame, hand: pd.DataFrame, months: list, session
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, required=True)
-    parser.add_argument("--out", type=Path, default=Path("ranking_real"))
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("ranking_real_log"))
     parser.add_argument("--final", action="store_true", help="run the chosen settings over the test period (once)")
     parser.add_argument("--chosen", default="{}", help="the chosen settings as JSON (with --final)")
 
@@ -133,7 +133,7 @@ def main() -> None:
     from technic_assets.core.peers import month_start
     from technic_assets.rescreen import rescreen
     from technic_assets.storage.history import History
-    from technic_assets.track import evaluate, stored_record
+    from technic_assets.track import evaluate
 
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -149,13 +149,25 @@ def main() -> None:
         print(json.dumps(entry), flush=True)
 
     if args.final:
+        # one re-screen of the whole span with the chosen settings (a day's MERIT depends only on its own
+        # inputs and, learned, on the 252 sessions before its month: the same in a run of either period
+        # alone, whose re-screen reads those days as its lead), then each period's record from it
         chosen = json.loads(args.chosen)
+        tick = time.perf_counter()
+        whole = days_of(history, WHOLE)
+        done = rescreen(history, whole, ScanSettings(**chosen), alpha_weight=ALPHA)
+        seconds = time.perf_counter() - tick
+        (out / "final_weights.json").write_text(json.dumps({str(k.date()): v for k, v in (done.weights or {}).items()},
+                                                           indent=1) + "\n")
         for name, span in (("test", TEST), ("development", DEV), ("whole", WHOLE)):
             tick = time.perf_counter()
-            record = stored_record(history, "default", *span, horizon=H, cost_bps=COST,
-                                   settings=ScanSettings(**chosen), alpha_weight=ALPHA)
+            days = whole[(whole >= span[0]) & (whole <= span[1])]
+            inside = lambda f: f[f["date"].between(days[0], days[-1])]  # noqa: E731
+            record = evaluate(history, days, inside(done.picks)[["date", "symbol"]], inside(done.scores),
+                              screen="chosen", horizon=H, cost_bps=COST)
             (out / f"final_{name}.json").write_text(json.dumps(record.summary, indent=1, default=str) + "\n")
-            note(f"FINAL {name}", span, chosen, brief(record), time.perf_counter() - tick)
+            note(f"FINAL {name}", span, chosen, brief(record), time.perf_counter() - tick + seconds)
+            seconds = 0.0
         return
 
     # one re-screen per peer-group setting gives every dev day's terms, alpha and labels; every variant is
