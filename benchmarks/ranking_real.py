@@ -163,10 +163,15 @@ def main() -> None:
             tick = time.perf_counter()
             days = whole[(whole >= span[0]) & (whole <= span[1])]
             inside = lambda f: f[f["date"].between(days[0], days[-1])]  # noqa: E731
-            record = evaluate(history, days, inside(done.picks)[["date", "symbol"]], inside(done.scores),
-                              screen="chosen", horizon=H, cost_bps=COST)
+            picks = inside(done.picks)[["date", "symbol"]]
+            record = evaluate(history, days, picks, inside(done.scores), screen="chosen", horizon=H, cost_bps=COST)
+            labels = pd.read_csv(Path(__file__).with_name("fund_labels.csv"))
+            funds = set(labels.loc[labels["label"] == "fund", "symbol"])
+            record.summary["funds_in_picks"] = {"picks": len(picks), "fund_picks": int(picks["symbol"].isin(funds).sum()),
+                                                "symbols": sorted(set(picks["symbol"]) & funds)}
             (out / f"final_{name}.json").write_text(json.dumps(record.summary, indent=1, default=str) + "\n")
-            note(f"FINAL {name}", span, chosen, brief(record), time.perf_counter() - tick + seconds)
+            note(f"FINAL {name}", span, chosen, {**brief(record), "fund_picks": record.summary["funds_in_picks"]["fund_picks"]},
+                 time.perf_counter() - tick + seconds)
             seconds = 0.0
         return
 
