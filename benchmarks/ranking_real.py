@@ -119,6 +119,23 @@ def ranker_scores(terms: pd.DataFrame, hand: pd.DataFrame, months: list, session
     return pd.concat(out, ignore_index=True), fitted
 
 
+def markdown(log: list[dict]) -> str:
+    """The log as a Markdown table (the README's and RESULTS.md's)."""
+    def f(v, pattern):
+        return "-" if v is None or (isinstance(v, float) and not np.isfinite(v)) else pattern.format(v)
+    rows = ["| # | variant | period | rank IC (NW t) | top 25 net / gross | excess vs universe (NW t) | turnover | "
+            "universe net | momentum net | random gross (mean) | beats random |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for e in log:
+        rows.append(f"| {e['n']} | {e['variant']} | {e['period'][0][:7]}..{e['period'][1][:7]} | "
+                    f"{f(e['rank_ic'], '{:+.4f}')} ({f(e['rank_ic_t_nw'], '{:.2f}')}) | "
+                    f"{f(e['top_net'], '{:+.1%}')} / {f(e['top_gross'], '{:+.1%}')} | "
+                    f"{f(e['excess'], '{:+.1%}')} ({f(e['excess_t_nw'], '{:.2f}')}) | {f(e['turnover'], '{:.1%}')} | "
+                    f"{f(e['universe_net'], '{:+.1%}')} | {f(e['momentum_net'], '{:+.1%}')} | "
+                    f"{f(e['random_gross_mean'], '{:+.1%}')} | {f(e['random_pct'], '{:.0%}')} |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, required=True)
@@ -126,7 +143,14 @@ def main() -> None:
     parser.add_argument("--final", action="store_true", help="run the chosen settings over the test period (once)")
     parser.add_argument("--chosen", default="{}", help="the chosen settings as JSON (with --final)")
 
+    parser.add_argument("--table", action="store_true", help="print the logs as Markdown tables and stop")
     args = parser.parse_args()
+    if args.table:
+        for name in ("variants.json", "variants_final.json"):
+            path = args.out / name
+            if path.exists():
+                print(f"{name}:\n{markdown(json.loads(path.read_text()))}\n")
+        return
     from technic_assets.config import ScanSettings
     from technic_assets.core.blend import monthly_weights
     from technic_assets.core.calendar import nyse
