@@ -242,7 +242,7 @@ def main() -> None:
                             {"ranking": "learned", "ridge": ridge, "window": window, "risk_penalties": penalties,
                              "peer_groups": peers}, scores, 0.0, months_learned=len(fitted),
                             last_weights={k: round(v, 3) for k, v in fitted[-1].items()} if fitted else None)
-        for objective in ("rank:pairwise", "rank:ndcg"):
+        for objective in ("rank:pairwise", "rank:ndcg") if not peers else ():  # the rankers once (time)
             name = f"xgboost {objective}{tag}"
             if any(e["variant"] == name for e in log):
                 continue
