@@ -52,8 +52,8 @@ def brief(record) -> dict:
 
 
 def days_of(history, span) -> pd.DatetimeIndex:
-    d = history.query("ranked_top_n", "SELECT DISTINCT date FROM technic.ranked_top_n WHERE coalesce(screen, "
-                      "'default') = 'default' AND date BETWEEN ? AND ? ORDER BY date", list(span))
+    d = history.query("market_regime", "SELECT DISTINCT date FROM technic.market_regime WHERE date BETWEEN ? AND ? "
+                      "ORDER BY date", list(span))  # the scanned days (every stored input has them)
     return pd.DatetimeIndex(d["date"])
 
 
