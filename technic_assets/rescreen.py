@@ -30,6 +30,7 @@ from technic_assets.core.factors import FACTORS, factor_panel
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.core.peers import WINDOW as PEER_WINDOW
 from technic_assets.core.peers import daily_returns, month_start, monthly_peer_groups
+from technic_assets.core.schema import empty_fundamentals
 from technic_assets.core.screen import prepare, screen_day
 from technic_assets.core.track_record import market_from_bars
 from technic_assets.core.universe_filter import drop_reasons
@@ -116,7 +117,7 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
             raise ValueError(f"{day:%Y-%m-%d}: the store holds no {' or '.join(missing)} for it; scan it first")
         listed = universe[day]
         ind = indicators[day]
-        fund = reports.get(day, pd.DataFrame(columns=["symbol", "published"]))
+        fund = reports.get(day, empty_fundamentals())  # a source without fundamentals stores none
         day_start = sessions[max(0, sessions.searchsorted(day) - (LOOKBACK - 1))]
         window = splits[(splits["date"] >= day_start) & (splits["date"] <= day)]
         panel = factor_panel(listed[["symbol", "sector"]], ind[["symbol"]], fund, window)
