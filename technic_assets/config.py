@@ -40,10 +40,10 @@ class ScanSettings(ConfigurableResource):
     max_price_cv: float = Field(default=0.5, gt=0.0, description="Maximum coefficient of variation of close over 63 sessions, > 0.")
     min_history: int = Field(default=200, ge=1, le=300, description="Minimum bars of history in the 300-session window, 1..300.")
     include_etfs: bool = Field(default=False, description="Rank plain (unleveraged) ETFs too.")
-    ranking: Literal["hand", "learned"] = Field(default="hand", description="MERIT's blend: the style's hand weights, or the blend learned walk-forward each month (core/blend.py).")
+    ranking: Literal["hand", "learned"] = Field(default="learned", description="MERIT's blend: the style's hand weights, or the blend learned walk-forward each month (core/blend.py).")
     regime_tilt: bool = Field(default=True, description="Tilt the hand weights by the market regime.")
     risk_penalties: bool = Field(default=True, description="Subtract MERIT's volatility and liquidity penalties.")
-    peer_groups: bool = Field(default=False, description="Neutralize names without a sector within return-correlation peer groups (core/peers.py).")
+    peer_groups: bool = Field(default=True, description="Neutralize names without a sector within return-correlation peer groups (core/peers.py).")
 
     @model_validator(mode="after")
     def _price_band(self):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSpec, Output, asset
+from dagster import AssetCheckResult, AssetCheckSpec, MetadataValue, Output, asset
 
 from technic_assets.assets.common import (
     DAILY,
@@ -48,6 +48,17 @@ def ics(context, factors: pd.DataFrame, scan: ScanSettings, screens: Screens):
                                     "median": float(scores["ics_score"].median())})
 
 
+def previous_weights(context) -> dict:
+    """The learned weights (screen|month -> weights) of merit's latest materialization: a month's weights
+    depend only on the days before it, so the evenings after the month's first reuse them (as the
+    alpha models are trained once a month) instead of refitting from 252 stored days each evening."""
+    event = context.instance.get_latest_materialization_event(context.asset_key)
+    if event is None or event.asset_materialization is None:
+        return {}
+    value = event.asset_materialization.metadata.get("learned_weights")
+    return dict(value.value) if value is not None and isinstance(value.value, dict) else {}
+
+
 @asset(
     **DAILY,
     group_name="scores",
@@ -75,12 +86,15 @@ def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.D
     weight = alpha.weight
     runs = screens.resolve(scan)
     frames, blended, learned_days = {}, 0, 0
+    cached, fresh = previous_weights(context), {}
     for s in runs:
         learned = extras = None
         if s.settings.ranking == "learned":
             sessions = nyse().sessions
             months = {d: month_start(d, sessions) for d in days}
-            fitted = {m: stored_weights(store.history, s.name, m) for m in sorted(set(months.values()))}
+            fitted = {m: cached[f"{s.name}|{m:%Y-%m-%d}"] if f"{s.name}|{m:%Y-%m-%d}" in cached
+                      else stored_weights(store.history, s.name, m) for m in sorted(set(months.values()))}
+            fresh.update({f"{s.name}|{m:%Y-%m-%d}": w for m, w in fitted.items()})
             learned = {d: fitted[m] for d, m in months.items()}
             learned_days = sum(w is not None for w in learned.values())
             extras = store.history.read_span("indicators", days[0], days[-1], ["date", "symbol", "roc_21", "rsi_14"])
@@ -96,7 +110,7 @@ def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.D
         "alpha": (f"blended, weight {weight}" if blended == len(days) else
                   "no alpha model yet: factor blend alone" if not blended else
                   f"blended on {blended} of {len(days)} days (no model yet before)"),
-        "learned_blend_days": learned_days,
+        "learned_blend_days": learned_days, "learned_weights": MetadataValue.json(fresh),
         "median": float(scored["merit_score"].median())})
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 from technic_assets.core.factors import FACTORS, standardize
 
 BLEND_TERMS = (*FACTORS, "alpha", "reversal", "overbought")
-HORIZON, EMBARGO, WINDOW, MIN_DAYS, RIDGE = 5, 5, 252, 60, 1.0
+HORIZON, EMBARGO, WINDOW, MIN_DAYS, RIDGE = 5, 5, 252, 60, 100.0  # window and ridge chosen on the development period
 
 
 def blend_terms(factors: pd.DataFrame, alpha: pd.Series | None, roc_21: pd.Series, rsi_14: pd.Series) -> pd.DataFrame:
