@@ -8,6 +8,7 @@ from dagster import AssetCheckResult, AssetCheckSpec, MetadataValue, Output, ass
 from technic_assets.assets.common import (
     DAILY,
     STORE_METADATA,
+    previous_metadata,
     range_metadata,
     scan_days,
     schema,
@@ -48,17 +49,6 @@ def ics(context, factors: pd.DataFrame, scan: ScanSettings, screens: Screens):
                                     "median": float(scores["ics_score"].median())})
 
 
-def previous_weights(context) -> dict:
-    """The learned weights (screen|month -> weights) of merit's latest materialization: a month's weights
-    depend only on the days before it, so the evenings after the month's first reuse them (as the
-    alpha models are trained once a month) instead of refitting from 252 stored days each evening."""
-    event = context.instance.get_latest_materialization_event(context.asset_key)
-    if event is None or event.asset_materialization is None:
-        return {}
-    value = event.asset_materialization.metadata.get("learned_weights")
-    return dict(value.value) if value is not None and isinstance(value.value, dict) else {}
-
-
 @asset(
     **DAILY,
     group_name="scores",
@@ -86,7 +76,9 @@ def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.D
     weight = alpha.weight
     runs = screens.resolve(scan)
     frames, blended, learned_days = {}, 0, 0
-    cached, fresh = previous_weights(context), {}
+    # a month's weights depend only on the days before it: the evenings after its first reuse them from
+    # the latest materialization (as the alpha models are trained once a month), not refit each evening
+    cached, fresh = previous_metadata(context, "learned_weights"), {}
     for s in runs:
         learned = extras = None
         if s.settings.ranking == "learned":
