@@ -103,14 +103,8 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     boosters: dict = {}
     scores, picks, terms, forecast_seconds = {}, {}, [], 0.0
 
-    kept: dict = {}  # a learned blend's days' prepared inputs, screened again with the month's weights
-
     def screened(day, blend=None):
         nonlocal forecast_seconds
-        if day in kept:
-            prep, order = kept.pop(day)
-            return screen_day(prep, day, str(regime[day]), settings, order, alpha_weight,
-                              peers=None if peers is None else peers[day], blend=blend)
         missing = [name for name, part in (("universe", universe), ("indicators", indicators),
                                            ("market_regime", regime)) if day not in part]
         if missing:
@@ -135,12 +129,9 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
                 prep = dataclasses.replace(prep, forecasts=fc)
             forecast_seconds += time.perf_counter() - tick
         order = np.argsort(np.argsort(listed["symbol"].to_numpy().astype(str), kind="stable"))
-        if learned and blend is None and day in wanted_set:
-            kept[day] = (prep, order)
         return screen_day(prep, day, str(regime[day]), settings, order, alpha_weight,
                           peers=None if peers is None else peers[day], blend=blend)
 
-    wanted_set = set(wanted)
     for day in days:
         done = screened(day)
         if learned or keep_terms:
