@@ -46,6 +46,10 @@ class ScanSettings(ConfigurableResource):
     max_price_cv: float = Field(default=0.5, title="Max price CV", gt=0.0, description="Maximum coefficient of variation of close over 63 sessions, > 0.")
     min_history: int = Field(default=200, title="Min history", ge=1, le=300, description="Minimum bars of history in the 300-session window, 1..300.")
     include_etfs: bool = Field(default=False, title="ETFs", description="Rank plain (unleveraged) ETFs too.")
+    ranking: Literal["hand", "learned"] = Field(default="learned", title="Ranking", description="MERIT's blend: the style's hand weights, or the blend learned walk-forward each month (core/blend.py).")
+    regime_tilt: bool = Field(default=True, title="Regime tilt", description="Tilt the hand weights by the market regime.")
+    risk_penalties: bool = Field(default=True, title="Risk penalties", description="Subtract MERIT's volatility and liquidity penalties.")
+    peer_groups: bool = Field(default=True, title="Peer groups", description="Neutralize names without a sector within return-correlation peer groups (core/peers.py).")
 
     @field_validator("sectors", mode="before")
     @classmethod

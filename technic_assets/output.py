@@ -19,9 +19,10 @@ import pyarrow.parquet as pq
 
 FORMATS = ("table", "csv", "json", "markdown")
 EXPORT_FORMATS = ("parquet", "csv")
-# What a trader reads first (the name, the day's move) before the scores and the reasons.
+# What a trader reads first (the name, the day's move) before the scores and the reasons; MERIT's
+# percentile of the day and raw blend beside it tell apart picks whose 0-100 scores all round to 99.
 DEFAULT_COLUMNS = ["rank", "symbol", "name", "sector", "close", "change_pct", "volume", "rel_volume", "merit_score",
-                   "ics_score", "alpha_5d", "rsi_14", "roc_63", "reasons"]
+                   "merit_pct", "merit_raw", "ics_score", "alpha_5d", "rsi_14", "roc_63", "reasons"]
 NAME_WIDTH = 24  # a text table's names are cut to this (a program's formats keep them whole)
 CHANGE_COLUMNS = ["change", "symbol", "rank", "previous_rank", "rank_move", "merit_score", "score_change"]
 # The alpha forecasts are z-scores (a forecast excess return in units of the day's cross-sectional

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from technic_assets.core.blend import WINDOW as BLEND_WINDOW
 from technic_assets.core.calendar import nyse
 from technic_assets.core.track_measures import IC_HORIZONS
 from technic_assets.core.track_record import (
@@ -34,16 +35,32 @@ def stored_record(history, screen: str, start: str | None, end: str | None, *, h
     first = pd.Timestamp(start) if start else stored[0]
     last = pd.Timestamp(end) if end else stored[-1]
     chosen = _chosen(stored, screen, first, last)
-    lo, hi = _bar_span(chosen, horizon, as_of)
     if settings is None:
         picks, scores = _stored_picks(history, screen, chosen[0], chosen[-1])
     else:
-        done = rescreen(history, chosen, settings, alpha_weight=alpha_weight, progress=progress)
+        # a learned blend learns from the stored days before the range too (core.blend's window)
+        sessions = nyse().sessions
+        since = sessions[max(0, sessions.searchsorted(chosen[0]) - BLEND_WINDOW)]
+        lead = stored[(stored < chosen[0]) & (stored >= since)]
+        done = rescreen(history, chosen, settings, alpha_weight=alpha_weight, lead=lead if len(lead) else None,
+                        progress=progress)
         picks, scores = done.picks[["date", "symbol"]], done.scores
         screen = "adhoc"
     # the names MERIT scored are exactly those that passed the filter: the universe is not read twice
-    return track_record(scores, None, market=_market(history, lo, hi), horizon=horizon, cost_bps=cost_bps,
-                        picks=picks, benchmark=benchmark, screen=screen, draws=draws, start=chosen[0], end=chosen[-1])
+    return evaluate(history, chosen, picks, scores, screen=screen, horizon=horizon, cost_bps=cost_bps,
+                    benchmark=benchmark, draws=draws, as_of=as_of)
+
+
+def evaluate(history, chosen: pd.DatetimeIndex, picks: pd.DataFrame | None, scores: pd.DataFrame, *, screen: str,
+             horizon: int, cost_bps: float, benchmark: str = "SPY", draws: int = 50, as_of=None,
+             market=None) -> TrackRecord:
+    """core.track_record of given picks (date, symbol; None: the top 25 by score) and scores (date,
+    symbol, score) over the stored days `chosen`, with the store's bars and dividends (or `market`,
+    market_from_bars of them, read once for several records)."""
+    if market is None:
+        market = _market(history, *_bar_span(chosen, horizon, as_of))
+    return track_record(scores, None, market=market, horizon=horizon, cost_bps=cost_bps, picks=picks,
+                        benchmark=benchmark, screen=screen, draws=draws, start=chosen[0], end=chosen[-1])
 
 
 def stored_records(history, screen: str, days: list[pd.Timestamp], *, horizon: int, cost_bps: float,

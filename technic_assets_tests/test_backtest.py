@@ -276,3 +276,25 @@ def test_the_bars_kept_between_records_are_read_again_once_the_store_changes(tmp
     moved = stored_record(history, "default", None, None, **args)
     assert moved.daily["top_n"].iloc[-1] / moved.daily["top_n"].iloc[-2] == pytest.approx(11.22 / 10.2, rel=1e-12)
     assert first.daily["top_n"].iloc[-1] / first.daily["top_n"].iloc[-2] == pytest.approx(10.4 / 10.2, rel=1e-12)
+
+
+def test_learned_blend_without_enough_history_keeps_the_hand_weights_and_the_switches_change_merit(scanned_week):
+    """A week is too little for a learned blend (core.blend.MIN_DAYS training days): every month keeps
+    the hand weights, so MERIT equals the hand screen's; the blend's terms and tradable labels are
+    returned for every day; without the risk penalties MERIT is never lower (they only subtract)."""
+    from technic_assets.config import ScanSettings
+    from technic_assets.core.blend import BLEND_TERMS
+    from technic_assets.core.calendar import sessions
+    from technic_assets.rescreen import rescreen
+
+    history, days = History(str(scanned_week)), sessions(FIRST, LAST)
+    hand = rescreen(history, days, ScanSettings(), alpha_weight=0.0)
+    learned = rescreen(history, days, ScanSettings(ranking="learned", peer_groups=True), alpha_weight=0.0,
+                       keep_terms=True)
+    assert all(w is None for w in learned.weights.values())
+    both = hand.scores.merge(learned.scores, on=["date", "symbol"], validate="1:1")
+    np.testing.assert_allclose(both["score_y"], both["score_x"], rtol=0, atol=1e-9)
+    assert set(BLEND_TERMS) <= set(learned.terms.columns) and learned.terms["label"].notna().any()
+    free = rescreen(history, days, ScanSettings(risk_penalties=False), alpha_weight=0.0)
+    both = hand.scores.merge(free.scores, on=["date", "symbol"], validate="1:1")
+    assert (both["score_y"] >= both["score_x"] - 1e-9).all() and (both["score_y"] > both["score_x"] + 1e-6).any()

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "technic_assets"
 FLOORS = [
     {"errors", "core", "output", "charts"},                       # pure computation and formatting
     {"config", "storage"},                                        # the settings; the store
-    {"environment", "market", "screens", "lineage", "alerts", "rescreen"},  # sources, user files, store readers
+    {"environment", "market", "screens", "lineage", "alerts", "rescreen", "blend_history"},  # sources, user files, store readers
     {"track"},                                                    # a track record read from the store
     {"resources", "partitions", "backfill", "distributed", "instance"},  # Dagster's resources, partitions, instance
     {"assets"},                                                   # the graph's wiring

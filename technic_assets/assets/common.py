@@ -149,3 +149,13 @@ def record_fill(context, fill) -> None:
         ))
     if fill.stored:
         context.log.info(f"price_bars: filled {len(fill.stored)} missing sessions ({sum(fill.rows.values()):,} bars)")
+
+
+def previous_metadata(context, key: str) -> dict:
+    """The JSON metadata entry `key` of this asset's latest materialization ({} without one): what a
+    monthly fit (the learned blend's weights, the peer groups) stored, reused by the month's later runs."""
+    event = context.instance.get_latest_materialization_event(context.asset_key)
+    if event is None or event.asset_materialization is None:
+        return {}
+    value = event.asset_materialization.metadata.get(key)
+    return dict(value.value) if value is not None and isinstance(value.value, dict) else {}

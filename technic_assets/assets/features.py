@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSpec, Failure, MetadataValue, Output, asset
 
@@ -11,6 +13,7 @@ from technic_assets.assets.common import (
     history_window,
     markdown_table,
     partition_label,
+    previous_metadata,
     range_metadata,
     require_rows,
     scan_days,
@@ -23,10 +26,12 @@ from technic_assets.config import ScanSettings
 from technic_assets.core.calendar import nyse
 from technic_assets.core.factors import FACTORS, factors_for_days
 from technic_assets.core.indicators import INDICATOR_COLUMNS, LOOKBACK, indicators_for_days
+from technic_assets.core.peers import month_start, neutral_groups
 from technic_assets.core.quality_checks import finite_where_history_suffices
 from technic_assets.core.regime import regime_for_days
 from technic_assets.core.schema import BAR_COLUMNS
 from technic_assets.core.universe_filter import REASONS, NothingPassed, filter_days
+from technic_assets.rescreen import peers_for
 from technic_assets.screens import Screens
 from technic_assets.storage import StoreResource
 
@@ -128,12 +133,28 @@ def factors(context, filtered_universe: pd.DataFrame, indicators: pd.DataFrame, 
     days = scan_days(context)
     splits = bars_window(context, store, days, ["date", "symbol", "split_ratio"])
     frames, meta = {}, {}
+    sessions = nyse().sessions
+    cached, fresh = previous_metadata(context, "peer_groups"), {}  # a month's groups, {group: [symbols]}
     for screen in screens.resolve(scan):
+        groups = None
+        if screen.settings.peer_groups:
+            months = {d: f"{month_start(d, sessions):%Y-%m-%d}" for d in days}
+            missing = [d for d in days if months[d] not in cached and months[d] not in fresh]
+            fitted = peers_for(store.history, pd.DatetimeIndex(missing), sessions) if missing else {}
+            for d in missing:
+                fresh[months[d]] = {g: list(v.index) for g, v in fitted[d].groupby(fitted[d], sort=True)}
+            groups = {}
+            for d in days:
+                mapping = fresh.get(months[d]) or cached.get(months[d]) or {}
+                peers = pd.Series({sym: g for g, syms in mapping.items() for sym in syms}, dtype=object)
+                groups[d] = partial(neutral_groups, peers=peers)
         frames[screen.name], missing = factors_for_days(screen_rows(filtered_universe, screen.name), indicators,
-                                                        fundamentals, splits, screen.settings.style)
+                                                        fundamentals, splits, screen.settings.style, groups)
         meta = meta or {"style": screen.settings.style, **{f"set_neutral_{k}": v for k, v in missing.items()}}
     out = screened(frames)
-    return Output(out, metadata={**range_metadata(days), "rows": len(out), **meta})
+    used = {m: fresh.get(m) or cached.get(m) for m in {f"{month_start(d, sessions):%Y-%m-%d}" for d in days}}
+    return Output(out, metadata={**range_metadata(days), "rows": len(out), **meta,
+                                 "peer_groups": MetadataValue.json({m: g for m, g in used.items() if g})})
 
 
 @asset(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSpec, Output, asset
+from dagster import AssetCheckResult, AssetCheckSpec, MetadataValue, Output, asset
 
 from technic_assets.assets.common import (
     DAILY,
     STORE_METADATA,
+    previous_metadata,
     range_metadata,
     scan_days,
     schema,
@@ -24,6 +25,8 @@ from technic_assets.core.factors import FACTORS
 from technic_assets.core.frames import by_day
 from technic_assets.core.quality_checks import ranked_properly
 from technic_assets.core.scoring import ICS_WEIGHTS, TERMS, ics_for_days, merit_for_days, merit_weights, rank_for_days
+from technic_assets.blend_history import stored_weights
+from technic_assets.core.peers import month_start
 from technic_assets.lineage import later_days, record_later, wait_for_earlier
 from technic_assets.screens import Screens
 from technic_assets.storage import StoreResource
@@ -52,6 +55,8 @@ def ics(context, factors: pd.DataFrame, scan: ScanSettings, screens: Screens):
     kinds={"duckdb", "pandas"},
     metadata={**STORE_METADATA, **schema({"date": "timestamp", "screen": "saved screen", "symbol": "string", "merit_score": "0-100",
                                            "merit_base": "0-100 before penalties",
+                                           "merit_raw": "the blend in deviations of the day, before the 0-100 map and penalties",
+                                           "merit_pct": "MERIT's percentile in the day's cross-section (best 100)",
                                            "volatility_penalty": "points", "liquidity_penalty": "points",
                                            "alpha_5d": "z-score: forecast 5-day excess return in units of the day's "
                                                        "cross-sectional deviation (NaN without a model)",
@@ -64,15 +69,31 @@ def ics(context, factors: pd.DataFrame, scan: ScanSettings, screens: Screens):
     ),
 )
 def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.DataFrame,
-          alpha_forecasts: pd.DataFrame, scan: ScanSettings, alpha: AlphaSettings, screens: Screens):
+          alpha_forecasts: pd.DataFrame, scan: ScanSettings, alpha: AlphaSettings, screens: Screens,
+          store: StoreResource):
     days = scan_days(context)
     regimes = market_regime.set_index("date")["risk"]
     weight = alpha.weight
     runs = screens.resolve(scan)
-    frames, blended = {}, 0
+    frames, blended, learned_days = {}, 0, 0
+    # a month's weights depend only on the days before it: the evenings after its first reuse them from
+    # the latest materialization (as the alpha models are trained once a month), not refit each evening
+    cached, fresh = previous_metadata(context, "learned_weights"), {}
     for s in runs:
+        learned = extras = None
+        if s.settings.ranking == "learned":
+            sessions = nyse().sessions
+            months = {d: month_start(d, sessions) for d in days}
+            fitted = {m: cached[f"{s.name}|{m:%Y-%m-%d}"] if f"{s.name}|{m:%Y-%m-%d}" in cached
+                      else stored_weights(store.history, s.name, m) for m in sorted(set(months.values()))}
+            fresh.update({f"{s.name}|{m:%Y-%m-%d}": w for m, w in fitted.items()})
+            learned = {d: fitted[m] for d, m in months.items()}
+            learned_days = sum(w is not None for w in learned.values())
+            extras = store.history.read_span("indicators", days[0], days[-1], ["date", "symbol", "roc_21", "rsi_14"])
         frames[s.name], blended = merit_for_days(screen_rows(factors, s.name), screen_rows(ics, s.name), regimes,
-                                                 alpha_forecasts, s.settings.style, weight)
+                                                 alpha_forecasts, s.settings.style, weight,
+                                                 tilt=s.settings.regime_tilt, penalties=s.settings.risk_penalties,
+                                                 learned=learned, extras=extras)
     scored = screened(frames)
     risk = str(regimes[days[-1]])
     return Output(scored, metadata={
@@ -81,6 +102,7 @@ def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.D
         "alpha": (f"blended, weight {weight}" if blended == len(days) else
                   "no alpha model yet: factor blend alone" if not blended else
                   f"blended on {blended} of {len(days)} days (no model yet before)"),
+        "learned_blend_days": learned_days, "learned_weights": MetadataValue.json(fresh),
         "median": float(scored["merit_score"].median())})
 
 
@@ -90,6 +112,8 @@ def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.D
     kinds={"duckdb", "pandas"},
     metadata={**STORE_METADATA, **schema({"date": "timestamp", "screen": "saved screen", "rank": "1..N",
                                            "symbol": "string", "merit_score": "0-100",
+                                           "merit_pct": "percentile of the day's cross-section (best 100)",
+                                           "merit_raw": "the blend in deviations of the day",
                                            "ics_score": "0-100", "reasons": "largest contributions",
                                            "settings": "the screen's settings and alpha weight, as run (JSON)"})},
     check_specs=[AssetCheckSpec("top_n_ranked", asset="ranked_top_n",

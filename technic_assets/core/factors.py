@@ -178,10 +178,12 @@ def compute_factors(panel: pd.DataFrame, style: str, by_day: bool = False, raw: 
 
 
 def factors_for_days(kept: pd.DataFrame, indicators: pd.DataFrame, fundamentals: pd.DataFrame,
-                     split_rows: pd.DataFrame, style: str) -> tuple[pd.DataFrame, dict[str, int]]:
+                     split_rows: pd.DataFrame, style: str, groups: dict | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
     """Factor z-scores of each day's filtered universe (date, symbol, sector, realized_vol_63, adv_20,
     FACTORS), each day its own cross-section; `split_rows` (date, symbol, split_ratio) may reach past
-    the days, only those up to each day count. Returns (the frame, missing per factor)."""
+    the days, only those up to each day count. `groups` (day -> a function of (sector, symbol) giving
+    the group each name is neutralized in: core.peers' peer groups) replaces the sector as the
+    grouping, not in the output. Returns (the frame, missing per factor)."""
     days = days_of(kept)
     parts = {name: by_day(frame, days) for name, frame in
              (("kept", kept), ("ind", indicators), ("fund", fundamentals))}
@@ -192,5 +194,9 @@ def factors_for_days(kept: pd.DataFrame, indicators: pd.DataFrame, fundamentals:
         panel.insert(0, "date", day)
         panels.append(panel)
     panel = pd.concat(panels, ignore_index=True)
-    z, missing = compute_factors(panel, style, by_day=len(days) > 1)
+    grouped = panel
+    if groups:
+        grouped = pd.concat([groups[day](p["sector"], p["symbol"]) for day, p in panel.groupby("date", sort=False)])
+        grouped = panel.assign(sector=grouped.reindex(panel.index))
+    z, missing = compute_factors(grouped, style, by_day=len(days) > 1)
     return pd.concat([panel[["date", "symbol", "sector", "realized_vol_63", "adv_20"]], z], axis=1), missing

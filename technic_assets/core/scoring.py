@@ -10,7 +10,13 @@ MERIT (0-100)
     momentum), mapped to 0-100 the same way, minus risk penalties in points:
       volatility: 20 * (realized_vol_63 - 0.40), between 0 and 15 (none below 40% a year)
       liquidity:  5 * log10(20M / adv_20), between 0 and 10 (none above $20M a day)
-    clipped to 0-100.
+    clipped to 0-100. Beside it, so that picks can be told apart: `merit_raw`, the blend in deviations
+    of the day (before the 0-100 map and the penalties), and `merit_pct`, MERIT's percentile in the
+    day's cross-section (100 * rank / n, ties averaged: the best name is 100).
+    Switches (ScanSettings): `regime_tilt` off uses the style's weights in every regime; `risk_penalties`
+    off subtracts none. `ranking: learned` replaces the weights by the month's learned blend over
+    core.blend's BLEND_TERMS (the factors, the alpha z-score, two short-horizon effects); the tilt does
+    not apply to it.
     With alpha models (ALPHA_WEIGHT, the alpha resource's `weight`, default 0.35): the factor blend
     is standardized and weighted 1 - w, the alpha z-score (the mean of the standardized 5- and 10-day
     forecasts, standardized again, clipped at +-3; 0 where a forecast is missing) weighted w. Before
@@ -23,11 +29,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
+from technic_assets.core.blend import BLEND_TERMS, blend_terms
 from technic_assets.core.factors import FACTORS, standardize
 from technic_assets.core.frames import by_day, days_of
 
 ALPHA_WEIGHT = 0.35
-TERMS = (*FACTORS, "alpha")
+TERMS = BLEND_TERMS  # the seven factors, alpha, and the learned blend's short-horizon terms
 
 ICS_WEIGHTS = {
     "swing": {"momentum": 0.30, "trend": 0.25, "volatility": 0.10, "liquidity": 0.15, "value": 0.05,
@@ -81,19 +88,33 @@ def alpha_signal(forecasts: pd.DataFrame) -> pd.Series:
 
 
 def merit_score(factors: pd.DataFrame, realized_vol: pd.Series, adv: pd.Series, style: str,
-                risk: str, alpha: pd.Series | None = None, alpha_weight: float = ALPHA_WEIGHT) -> pd.DataFrame:
-    """MERIT per symbol with its regime-tilted contributions (and the alpha's) and penalties."""
-    contrib = contributions(factors, merit_weights(style, risk))
-    contrib["alpha"] = 0.0
-    if alpha is not None and alpha.notna().any() and alpha_weight > 0:
-        spread = contrib.sum(axis=1).std()
-        if spread and np.isfinite(spread) and spread > 0:
-            contrib = contrib * (1.0 - alpha_weight) / spread
-        contrib["alpha"] = alpha_weight * alpha.reindex(factors.index).fillna(0.0)
-    base = _to_score(contrib.sum(axis=1))
+                risk: str, alpha: pd.Series | None = None, alpha_weight: float = ALPHA_WEIGHT, *,
+                learned: dict[str, float] | None = None, terms: pd.DataFrame | None = None,
+                tilt: bool = True, penalties: bool = True) -> pd.DataFrame:
+    """MERIT per symbol with its contributions (merit_contrib_<term>), penalties, merit_raw and
+    merit_pct. With `learned` (weights by BLEND_TERMS) and `terms` (core.blend.blend_terms of the day)
+    the learned blend replaces the hand weights."""
+    if learned is not None:
+        contrib = pd.DataFrame({t: terms[t] * learned.get(t, 0.0) for t in TERMS}, index=factors.index)
+    else:
+        contrib = contributions(factors, merit_weights(style, risk if tilt else "neutral"))
+        for t in TERMS[len(FACTORS):]:
+            contrib[t] = 0.0
+        if alpha is not None and alpha.notna().any() and alpha_weight > 0:
+            spread = contrib.sum(axis=1).std()
+            if spread and np.isfinite(spread) and spread > 0:
+                contrib = contrib * (1.0 - alpha_weight) / spread
+            contrib["alpha"] = alpha_weight * alpha.reindex(factors.index).fillna(0.0)
+    blend = contrib.sum(axis=1)
+    std = blend.std()
+    raw = blend / std if std and np.isfinite(std) and std > 0 else blend * 0.0
+    base = _to_score(blend)
     pen = risk_penalties(realized_vol, adv)
+    if not penalties:
+        pen = pen * 0.0
     merit = (base - pen["volatility_penalty"] - pen["liquidity_penalty"]).clip(0.0, 100.0)
-    out = pd.DataFrame({"merit_score": merit, "merit_base": base}, index=factors.index)
+    out = pd.DataFrame({"merit_score": merit, "merit_base": base, "merit_raw": raw,
+                        "merit_pct": 100.0 * merit.rank(method="average", pct=True)}, index=factors.index)
     return out.join(pen).join(contrib.add_prefix("merit_contrib_"))
 
 
@@ -134,9 +155,12 @@ def ics_for_days(factors: pd.DataFrame, style: str) -> pd.DataFrame:
 
 
 def merit_for_days(factors: pd.DataFrame, ics: pd.DataFrame, regimes: pd.Series, forecasts: pd.DataFrame,
-                   style: str, alpha_weight: float) -> tuple[pd.DataFrame, int]:
+                   style: str, alpha_weight: float, *, tilt: bool = True, penalties: bool = True,
+                   learned: dict | None = None, extras: pd.DataFrame | None = None) -> tuple[pd.DataFrame, int]:
     """MERIT of each day's cross-section under that day's regime (`regimes`: risk by date), blending
-    the day's alpha forecasts where there are any. Returns (the frame, days blended with alpha)."""
+    the day's alpha forecasts where there are any. With `learned` (day -> weights or None) and `extras`
+    (date, symbol, roc_21, rsi_14), a day with weights uses the learned blend. Returns (the frame,
+    days blended with alpha)."""
     days = days_of(factors)
     scores, alpha_by_day = by_day(ics, days), by_day(forecasts, days)
     frames, blended = [], 0
@@ -146,8 +170,14 @@ def merit_for_days(factors: pd.DataFrame, ics: pd.DataFrame, regimes: pd.Series,
         fc = alpha_by_day[day].set_index("symbol")[["alpha_5d", "alpha_10d"]].reindex(f.index)
         has_alpha = bool(fc.notna().any().any())
         z = alpha_signal(fc) if has_alpha else None
+        w = None if learned is None else learned.get(day)
+        terms = None
+        if w is not None:
+            x = extras[extras["date"] == day].set_index("symbol").reindex(f.index)
+            terms = blend_terms(f[list(FACTORS)], z, x["roc_21"], x["rsi_14"])
         scored = merit_score(f[list(FACTORS)], f["realized_vol_63"], f["adv_20"], style, risk,
-                             alpha=z, alpha_weight=alpha_weight)
+                             alpha=z, alpha_weight=alpha_weight, learned=w, terms=terms, tilt=tilt,
+                             penalties=penalties)
         scored = scored.join(scores[day].set_index("symbol")["ics_score"]).join(fc)
         scored["alpha_z"] = z.astype(float) if z is not None else float("nan")
         scored = scored.reset_index()
@@ -158,7 +188,7 @@ def merit_for_days(factors: pd.DataFrame, ics: pd.DataFrame, regimes: pd.Series,
     return pd.concat(frames, ignore_index=True), blended
 
 
-TOP_COLUMNS = ["rank", "symbol", "name", "sector", "merit_score", "ics_score", "alpha_5d", "alpha_10d", "close",
+TOP_COLUMNS = ["rank", "symbol", "name", "sector", "merit_score", "merit_pct", "merit_raw", "ics_score", "alpha_5d", "alpha_10d", "close",
                "rsi_14", "roc_21", "roc_63", "sma_50", "sma_200", "adx_14", "realized_vol_63", "adv_20", "reasons"]
 
 

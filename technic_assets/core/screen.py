@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from technic_assets.core.blend import blend_terms
 from technic_assets.core.factors import FACTORS, compute_factors, raw_components
 from technic_assets.core.indicators import INDICATOR_COLUMNS
+from technic_assets.core.peers import neutral_groups
 from technic_assets.core.scoring import TOP_COLUMNS, alpha_signal, ics_score, merit_score, rank_top_n
 from technic_assets.core.universe_filter import REASONS, drop_reasons
 
@@ -58,17 +60,22 @@ def prepare(universe: pd.DataFrame, indicators: pd.DataFrame, reports: pd.DataFr
     panel = pd.concat([merged[["symbol", "sector", *INDICATOR_COLUMNS]], reports], axis=1)
     # MERIT blends the alpha by symbol: label the forecasts' rows with the listings' symbols
     forecasts = forecasts.set_axis(pd.Index(universe["symbol"].to_numpy(), name="symbol"))
-    return Prepared(merged, panel[["symbol", "sector", "realized_vol_63", "adv_20"]], raw_components(panel),
+    return Prepared(merged, panel[["symbol", "sector", "realized_vol_63", "adv_20", "roc_21", "rsi_14"]],
+                    raw_components(panel),
                     forecasts, merged[LISTING_SHOWN])
 
 
 def screen_day(prep: Prepared, day: pd.Timestamp, risk: str, settings, symbol_order: np.ndarray,
-               alpha_weight: float) -> Screened:
+               alpha_weight: float, *, peers: pd.Series | None = None,
+               blend: dict[str, float] | None = None) -> Screened:
     """The scoring chain on one day's cross-section under `settings` (a config.ScanSettings: style,
-    top_n, filter_settings()), with the regime's `risk` state; `symbol_order` is each listing's place in
-    symbol order (the ranking's last tie-break). Each stage is the core function the assets call per day:
-    filter (drop_reasons), factors (compute_factors on the kept rows of the prepared panel), ICS, MERIT
-    with the regime and the alpha forecasts, the ranking (rank_top_n)."""
+    top_n, filter_settings(), ranking switches), with the regime's `risk` state; `symbol_order` is each
+    listing's place in symbol order (the ranking's last tie-break). Each stage is the core function the
+    assets call per day: filter (drop_reasons), factors (compute_factors on the kept rows of the
+    prepared panel, neutral within the sector, or the peer group of `peers` (symbol -> group, this
+    month's core.peers fit) where the sector is missing and settings.peer_groups is on), ICS, MERIT with
+    the regime and the alpha forecasts (or, with settings.ranking "learned", the month's `blend`
+    weights of core.blend; without them the hand weights), the ranking (rank_top_n)."""
     started = time.perf_counter()
     df, reason, chosen = drop_reasons(prep.merged, day, settings.filter_settings())
     tally = reason.value_counts()
@@ -79,13 +86,18 @@ def screen_day(prep: Prepared, day: pd.Timestamp, risk: str, settings, symbol_or
         empty = pd.DataFrame(columns=TOP_COLUMNS)
         return Screened(empty, empty, reasons, counts, chosen, time.perf_counter() - started)
     panel = prep.panel[mask]
+    if getattr(settings, "peer_groups", False) and peers is not None:
+        panel = panel.assign(sector=neutral_groups(panel["sector"], panel["symbol"], peers))
     z, _ = compute_factors(panel, settings.style, raw=prep.raw[mask])
     factors = pd.concat([panel[["symbol", "realized_vol_63", "adv_20"]], z], axis=1).set_index("symbol")
     ics = ics_score(factors[list(FACTORS)], settings.style)
     fc = prep.forecasts[mask][["alpha_5d", "alpha_10d"]]
     alpha = alpha_signal(fc) if bool(fc.notna().any().any()) else None
+    learned = blend if getattr(settings, "ranking", "hand") == "learned" else None
+    terms = blend_terms(factors, alpha, panel["roc_21"], panel["rsi_14"]) if learned is not None else None
     scored = merit_score(factors[list(FACTORS)], factors["realized_vol_63"], factors["adv_20"], settings.style,
-                         risk, alpha=alpha, alpha_weight=alpha_weight)
+                         risk, alpha=alpha, alpha_weight=alpha_weight, learned=learned, terms=terms,
+                         tilt=getattr(settings, "regime_tilt", True), penalties=getattr(settings, "risk_penalties", True))
     # every frame here is in the kept rows' order (panel, forecasts and listings all follow the
     # listings' order), so columns are set side by side rather than joined on the symbol
     columns = {"symbol": factors.index.to_numpy(), **{c: scored[c].to_numpy() for c in scored.columns},

@@ -59,7 +59,7 @@ class StoredDay:
     alpha_weight: float                 # the share of MERIT given to the forecasts
     settings_stored: bool               # read back (True) or inferred from an older store's tables (False)
     stats: dict = field(default_factory=dict)
-    screen: str = "default"             # the saved screen whose stored tables these are
+    screen: str = "default"             # the saved screen read (a learned blend's weights are its own)
 
     @property
     def style(self) -> str:

@@ -55,7 +55,7 @@ HISTORY_VERSIONS = 60  # versions kept for resuming subscribers (Last-Event-ID):
 class LiveEngine:
     """A scanned day held in memory; screens and rescans over it; versions to subscribers."""
 
-    def __init__(self, stored: StoredDay, window_loader=None, *, run: str | None = None):
+    def __init__(self, stored: StoredDay, window_loader=None, *, run: str | None = None, ranking: dict | None = None):
         """`window_loader`, where stored.window_bars is None: a function returning the window, run on
         a thread so that screens are served while it loads (`window_bars` waits for it). `run` names this
         run of the engine in version ids (default: its start, epoch milliseconds)."""
@@ -89,6 +89,7 @@ class LiveEngine:
         self._lock = threading.Lock()
         self._cache: collections.OrderedDict = collections.OrderedDict()
         self._prep: dict[int, Prepared] = {}
+        self._ranking: dict = dict(ranking or {})  # the month's peer groups and learned weights (load reads them)
         self._history: collections.deque[Snapshot] = collections.deque(maxlen=HISTORY_VERSIONS)
         self._subscribers: set = set()
         self._rescans, self._quiet = 0, threading.Condition(threading.Lock())
@@ -120,7 +121,9 @@ class LiveEngine:
         path = str(store_path) if is_iceberg(str(store_path)) else db_path(str(store_path))
         stored = load_day(path, day, screen=screen, default_alpha_weight=default_alpha_weight, sessions=sessions,
                           window=False)
-        engine = cls(stored, window_loader=lambda: read_window(path, stored.day, stored.sessions))
+        # the month's peer groups and learned weights, read before the window's thread holds the file
+        ranking = {"peers": _store_peers(path, stored), "blend": _store_blend(path, stored)}
+        engine = cls(stored, window_loader=lambda: read_window(path, stored.day, stored.sessions), ranking=ranking)
         if wait_for_window:
             engine.window_bars  # noqa: B018 - waits
         return engine
@@ -238,7 +241,8 @@ class LiveEngine:
         contrib = {k.removeprefix("merit_contrib_"): plain_value(row[k]) for k in row.index
                    if k.startswith("merit_contrib_")}
         return {**out, "passed": True, "dropped_by": None, "rank": int(row["rank"]),
-                "merit_score": plain_value(row["merit_score"]), "ics_score": plain_value(row["ics_score"]),
+                "merit_score": plain_value(row["merit_score"]), "merit_pct": plain_value(row["merit_pct"]),
+                "merit_raw": plain_value(row["merit_raw"]), "ics_score": plain_value(row["ics_score"]),
                 "alpha_5d": plain_value(row["alpha_5d"]), "alpha_10d": plain_value(row["alpha_10d"]),
                 "factors": {f: plain_value(row[f]) for f in FACTORS}, "contributions": contrib,
                 "penalties": {"volatility": plain_value(row["volatility_penalty"]),
@@ -378,7 +382,37 @@ class LiveEngine:
 
     def _compute(self, snap: Snapshot, settings) -> ScreenResult:
         return screen_cross_section(self._prepared(snap), snap, settings, self._symbol_order,
-                                    self.stored.alpha_weight)
+                                    self.stored.alpha_weight, **self._ranking_inputs(settings))
+
+    def _ranking_inputs(self, settings) -> dict:
+        """The month's peer groups and learned weights, where `settings` asks for them: fitted from the
+        store's days before the month (as the graph fits them), once per engine."""
+        out = {}
+        with self._lock:
+            if getattr(settings, "peer_groups", False):
+                if "peers" not in self._ranking:
+                    self._ranking["peers"] = _store_peers(self.stored.path, self.stored)
+                out["peers"] = self._ranking["peers"]
+            if getattr(settings, "ranking", "hand") == "learned":
+                if "blend" not in self._ranking:
+                    self._ranking["blend"] = _store_blend(self.stored.path, self.stored)
+                out["blend"] = self._ranking["blend"]
+        return out
+
+def _store_peers(path: str, stored) -> pd.Series:
+    from technic_assets.rescreen import peers_for
+    from technic_assets.storage.history import History
+
+    return peers_for(History(path), pd.DatetimeIndex([stored.day]), stored.sessions)[stored.day]
+
+
+def _store_blend(path: str, stored):
+    from technic_assets.blend_history import stored_weights
+    from technic_assets.core.peers import month_start
+    from technic_assets.storage.history import History
+
+    return stored_weights(History(path), stored.screen, month_start(stored.day, stored.sessions))
+
 
 class Latest:
     """A subscriber's mailbox: the newest version offered since it was last taken, or nothing. Used on

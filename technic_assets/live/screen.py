@@ -60,9 +60,9 @@ class ScreenResult(Screened):
 
 
 def screen_cross_section(prep: Prepared, snap: Snapshot, settings, symbol_order: np.ndarray,
-                         alpha_weight: float) -> ScreenResult:
-    """core.screen's chain on one version's cross-section."""
-    done = screen_day(prep, snap.day, snap.risk, settings, symbol_order, alpha_weight)
+                         alpha_weight: float, **ranking) -> ScreenResult:
+    """core.screen's chain on one version's cross-section (`ranking`: the month's peers and blend)."""
+    done = screen_day(prep, snap.day, snap.risk, settings, symbol_order, alpha_weight, **ranking)
     return ScreenResult(**{f.name: getattr(done, f.name) for f in fields(Screened)}, snapshot=snap,
                         settings=settings)
 

@@ -1,0 +1,105 @@
+"""The learned blend (issue 21, item 3): how much each term counts in MERIT, learned walk-forward.
+
+Terms (BLEND_TERMS), each a z-score of the day's kept names: the seven factor z-scores, the alpha
+z-score (0 where no forecast), and two short-horizon effects the factors leave out: `reversal`
+(minus the one-month return, roc_21) and `overbought` (minus RSI 14), each standardized and clipped
+at +-3.
+
+The fit, for the month whose first session is T (refit monthly, as the alpha models are):
+  - training days: scored days d with d + 1 + horizon + embargo sessions <= T - 1 (the label's
+    entry at d + 1, its `horizon` sessions, an embargo), at most `window` sessions before T;
+  - label: each day's tradable next-`horizon` return (bought at d + 1's close, as the track record
+    buys), turned into its centred rank within the day, (rank - 0.5) / n - 0.5;
+  - a ridge regression of the label on the terms over every training row, penalty `ridge` (a ranking
+    objective for a linear blend: on centred ranks it maximises the pooled rank covariance),
+    weights scaled to a unit sum of absolute values. Fewer than `min_days` training days: no blend
+    (the caller falls back to the hand weights).
+Everything is arrays in, arrays out: the caller hands the scored days and the returns; nothing dated
+on or after T reaches T's weights (a test scrambles the later prices).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from technic_assets.core.factors import FACTORS, standardize
+
+BLEND_TERMS = (*FACTORS, "alpha", "reversal", "overbought")
+HORIZON, EMBARGO, WINDOW, MIN_DAYS, RIDGE = 5, 5, 252, 60, 100.0  # window and ridge chosen on the development period
+
+
+def blend_terms(factors: pd.DataFrame, alpha: pd.Series | None, roc_21: pd.Series, rsi_14: pd.Series) -> pd.DataFrame:
+    """The day's BLEND_TERMS per name (factors' index)."""
+    out = factors[list(FACTORS)].astype(float).copy()
+    out["alpha"] = 0.0 if alpha is None else alpha.reindex(factors.index).astype(float).fillna(0.0)
+    for name, raw in (("reversal", roc_21), ("overbought", rsi_14)):
+        out[name] = standardize(-pd.Series(np.asarray(raw, dtype=float), index=factors.index)).clip(-3, 3).fillna(0.0)
+    return out
+
+
+def centred_ranks(values: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Each value's rank within its day, (rank - 0.5) / n - 0.5 (ties averaged); NaN stays NaN."""
+    frame = pd.DataFrame({"d": days, "v": values})
+    rank = frame.groupby("d")["v"].rank(method="average")
+    n = frame["v"].notna().groupby(frame["d"]).transform("sum")
+    return ((rank - 0.5) / n - 0.5).to_numpy(dtype=float)
+
+
+def fit_weights(x: np.ndarray, y: np.ndarray, ridge: float = RIDGE) -> np.ndarray:
+    """Ridge weights of y on the columns of x (rows with a NaN label dropped), unit sum of |w|."""
+    ok = np.isfinite(y) & np.isfinite(x).all(axis=1)
+    x, y = x[ok], y[ok]
+    if not len(y):
+        return np.full(x.shape[1], np.nan)
+    gram = x.T @ x / len(y) + ridge * 1e-3 * np.eye(x.shape[1])
+    w = np.linalg.solve(gram, x.T @ y / len(y))
+    total = np.abs(w).sum()
+    return w / total if total > 0 else w
+
+
+def training_days(days: pd.DatetimeIndex, first: pd.Timestamp, sessions: pd.DatetimeIndex, *,
+                  horizon: int = HORIZON, embargo: int = EMBARGO, window: int = WINDOW) -> pd.DatetimeIndex:
+    """The scored `days` a blend for the month starting at `first` may learn from."""
+    t = sessions.searchsorted(first)
+    pos = sessions.get_indexer(days)
+    ok = (pos >= 0) & (pos + 1 + horizon + embargo <= t - 1) & (pos >= t - window)
+    return days[ok]
+
+
+def monthly_weights(terms: pd.DataFrame, labels: pd.Series, months: list, sessions: pd.DatetimeIndex, *,
+                    horizon: int = HORIZON, embargo: int = EMBARGO, window: int = WINDOW, min_days: int = MIN_DAYS,
+                    ridge: float = RIDGE) -> dict[pd.Timestamp, dict[str, float] | None]:
+    """Each month's first session in `months` -> its weights by term (None: too little history).
+    `terms`: date, symbol and BLEND_TERMS of every scored day; `labels`: the tradable next-`horizon`
+    return of those rows (same index; NaN where unknown)."""
+    days = pd.DatetimeIndex(terms["date"])
+    out = {}
+    for first in months:
+        train = training_days(pd.DatetimeIndex(days.unique()), pd.Timestamp(first), sessions, horizon=horizon,
+                              embargo=embargo, window=window)
+        if len(train) < min_days:
+            out[pd.Timestamp(first)] = None
+            continue
+        rows = days.isin(train)
+        y = centred_ranks(labels[rows].to_numpy(dtype=float), days[rows].to_numpy())
+        w = fit_weights(terms.loc[rows, list(BLEND_TERMS)].to_numpy(dtype=float), y, ridge)
+        out[pd.Timestamp(first)] = dict(zip(BLEND_TERMS, map(float, w))) if np.isfinite(w).all() else None
+    return out
+
+
+def forward_returns(growth: np.ndarray, symbols: pd.Index, sessions: pd.DatetimeIndex, frame: pd.DataFrame,
+                    horizon: int = HORIZON) -> pd.Series:
+    """The tradable next-`horizon` return of each (date, symbol) row of `frame`: bought at the next
+    session's close, sold `horizon` sessions later, from a total-return index (core.track_record's
+    Market.growth); NaN where the name has no value then or the window runs past the sessions."""
+    pos = sessions.get_indexer(pd.DatetimeIndex(frame["date"]))
+    col = symbols.get_indexer(frame["symbol"])
+    buy, sell = pos + 1, pos + 1 + horizon
+    ok = (pos >= 0) & (col >= 0) & (sell < len(sessions))
+    out = np.full(len(frame), np.nan)
+    start = growth[buy[ok], col[ok]]
+    end = growth[sell[ok], col[ok]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[ok] = np.where(start > 0, end / start - 1.0, np.nan)
+    return pd.Series(out, index=frame.index)
