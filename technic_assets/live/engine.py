@@ -45,6 +45,7 @@ from technic_assets.live.day import StoredDay, load_day, read_window
 from technic_assets.live.screen import LIQUIDITY_COLUMNS, ScreenResult, Snapshot, screen_cross_section, with_top_n
 from technic_assets.storage import db_path
 from technic_assets.storage.iceberg import is_iceberg
+from technic_assets.storage.resource import history_for
 
 __all__ = ["LIQUIDITY_COLUMNS", "LiveEngine", "ScreenResult", "Snapshot", "scan_settings", "settings_json",
            "settings_key"]
@@ -399,19 +400,20 @@ class LiveEngine:
                 out["blend"] = self._ranking["blend"]
         return out
 
-def _store_peers(path: str, stored) -> pd.Series:
-    from technic_assets.rescreen import peers_for
-    from technic_assets.storage.history import History
 
-    return peers_for(History(path), pd.DatetimeIndex([stored.day]), stored.sessions)[stored.day]
+def _store_peers(path: str, stored) -> pd.Series:
+    """The day's month's peer groups, fitted from the store's bars before the month (read-only)."""
+    from technic_assets.rescreen import peers_for
+
+    return peers_for(history_for(path, read_only=True), pd.DatetimeIndex([stored.day]), stored.sessions)[stored.day]
 
 
 def _store_blend(path: str, stored):
+    """The day's month's learned weights, as the graph fits them from the store (read-only)."""
     from technic_assets.blend_history import stored_weights
     from technic_assets.core.peers import month_start
-    from technic_assets.storage.history import History
 
-    return stored_weights(History(path), stored.screen, month_start(stored.day, stored.sessions))
+    return stored_weights(history_for(path, read_only=True), stored.screen, month_start(stored.day, stored.sessions))
 
 
 class Latest:
