@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from technic_assets.core.alpha_model import forecasts_for_days, load_booster
-from technic_assets.core.blend import BLEND_TERMS, blend_terms, forward_returns, monthly_weights
+from technic_assets.core.blend import blend_terms, forward_returns, monthly_weights
 from technic_assets.core.calendar import nyse
 from technic_assets.core.factors import FACTORS, factor_panel
 from technic_assets.core.indicators import LOOKBACK

@@ -17,16 +17,16 @@ from technic_assets.assets.common import (
     screened,
     table_metadata,
 )
+from technic_assets.blend_history import stored_weights
 from technic_assets.charts import contributions_svg, markdown_image, sector_bars, sector_mix_svg
 from technic_assets.config import AlphaSettings, ScanSettings, settings_record
 from technic_assets.core.calendar import DATE_FMT, nyse
 from technic_assets.core.changes import CHANGE_COLUMNS, changes_between, empty_changes, summary
 from technic_assets.core.factors import FACTORS
 from technic_assets.core.frames import by_day
+from technic_assets.core.peers import month_start
 from technic_assets.core.quality_checks import ranked_properly
 from technic_assets.core.scoring import ICS_WEIGHTS, TERMS, ics_for_days, merit_for_days, merit_weights, rank_for_days
-from technic_assets.blend_history import stored_weights
-from technic_assets.core.peers import month_start
 from technic_assets.lineage import later_days, record_later, wait_for_earlier
 from technic_assets.screens import Screens
 from technic_assets.storage import StoreResource
