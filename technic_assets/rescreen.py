@@ -77,7 +77,8 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     """Each of `days` (stored sessions) screened under `settings` (a config.ScanSettings) from its stored
     inputs; `lead`: stored days before them that a learned blend may learn from (not returned). An
     error names a day whose inputs the store lacks. `progress(done, of)`, if given, is called after each
-    day screened (the live page shows how far a re-screen has come; a learned blend screens twice)."""
+    day screened (the live page shows how far a re-screen has come; a learned blend screens the days of
+    a month with weights twice, and the count grows by them once they are known)."""
     started = time.perf_counter()
     learned = getattr(settings, "ranking", "hand") == "learned"
     wanted = days
@@ -133,14 +134,13 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
         return screen_day(prep, day, str(regime[day]), settings, order, alpha_weight,
                           peers=None if peers is None else peers[day], blend=blend)
 
-    steps = len(days) + (len(wanted) if learned else 0)
     for step, day in enumerate(days, 1):
         done = screened(day)
         if learned or keep_terms:
             terms.append(_terms(day, done.scored))
         scores[day], picks[day] = _rows(day, done)
         if progress is not None:
-            progress(step, steps)
+            progress(step, len(days))
     weights = None
     if learned or keep_terms:
         terms = pd.concat(terms, ignore_index=True)
@@ -148,12 +148,11 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     if learned:
         months = sorted({month_start(day, sessions) for day in wanted})
         weights = monthly_weights(terms, terms["label"], months, sessions)
-        for step, day in enumerate(wanted, len(days) + 1):
-            blend = weights[month_start(day, sessions)]
-            if blend is not None:
-                scores[day], picks[day] = _rows(day, screened(day, blend))
+        again = [day for day in wanted if weights[month_start(day, sessions)] is not None]
+        for step, day in enumerate(again, len(days) + 1):  # the count grows by the days screened again
+            scores[day], picks[day] = _rows(day, screened(day, weights[month_start(day, sessions)]))
             if progress is not None:
-                progress(step, steps)
+                progress(step, len(days) + len(again))
     total = time.perf_counter() - started
     return Rescreened(pd.concat([scores[d] for d in wanted], ignore_index=True),
                       pd.concat([picks[d] for d in wanted], ignore_index=True),

@@ -90,7 +90,8 @@ def test_the_page_form_is_described_from_the_settings_model(client):
     with the bounds the model checks (the values below are the README's), and each default accepted."""
     fields = {f["param"]: f for f in client.get("/api/settings").json()["fields"]}
     assert list(fields) == ["style", "n", "sector", "min_price", "max_price", "min_dollar_volume", "max_price_cv",
-                            "min_history", "include_etfs"]
+                            "min_history", "include_etfs", "ranking", "regime_tilt", "risk_penalties", "peer_groups"]
+    assert fields["ranking"]["kind"] == "choice" and fields["ranking"]["choices"] == ["hand", "learned"]
     assert fields["style"]["kind"] == "choice" and fields["style"]["choices"] == ["swing", "medium", "position"]
     assert (fields["n"]["kind"], fields["n"]["min"], fields["n"]["max"], fields["n"]["default"]) == ("integer", 1, 500, 25)
     assert fields["sector"]["kind"] == "list" and len(fields["sector"]["choices"]) == 12  # the 11 GICS and Unknown
