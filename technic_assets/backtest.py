@@ -11,19 +11,10 @@ import math
 
 import pandas as pd
 
+from technic_assets.output import plain
+
 RETURNS = ("total returns: splits adjusted, cash dividends reinvested at the ex-date's close (days stored "
            "without dividends count none)")
-
-
-def plain(value):
-    """JSON's value: NaN and infinities are null; numpy numbers plain."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if hasattr(value, "item"):
-        value = value.item()
-    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def as_json(summary: dict, source: str, settings: dict | None = None) -> str:

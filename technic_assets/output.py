@@ -8,6 +8,7 @@ and a file is written whole or not at all (a temporary beside it, renamed into p
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import tempfile
@@ -196,3 +197,14 @@ def _atomic(path: Path, write) -> None:
     finally:
         if tmp is not None and Path(tmp).exists():
             Path(tmp).unlink()
+
+
+def plain(value):
+    """JSON's value: NaN and infinities null, numpy numbers plain (nested dicts and lists too)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if hasattr(value, "item"):
+        value = value.item()
+    return None if isinstance(value, float) and not math.isfinite(value) else value

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from starlette.concurrency import run_in_threadpool
 
 from technic_assets.config import settings_json, settings_key
+from technic_assets.output import plain
 from technic_assets.storage.resource import history_for
 from technic_assets.track import stored_record
 
@@ -98,17 +99,6 @@ def track_ask(query, screen: str, settings, base) -> Ask:
     if not TICKER.fullmatch(benchmark):
         raise BadTrackInput("benchmark", f"{raw['benchmark'][:20]!r} is not a ticker")
     return Ask(screen, settings, settings_key(settings) != settings_key(base), horizon, cost, benchmark)
-
-
-def plain(value):
-    """JSON's value: NaN and infinities null, numpy numbers plain."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if hasattr(value, "item"):
-        value = value.item()
-    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def _parameter(message: str) -> str:
