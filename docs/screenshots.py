@@ -6,7 +6,7 @@ builds are never downloaded) from a running `technic serve`:
     ./dev python docs/screenshots.py [--url http://127.0.0.1:8000] [--out docs]
 
 Writes page-wide.png (1920 x 1080, a symbol's detail beside the table), page-laptop.png (1280 x 800, the
-detail below) and page-track-record.png (the track-record panel of the screen on view).
+form and the table, every column whole) and page-track-record.png (the track-record panel of the screen on view).
 """
 
 from __future__ import annotations
@@ -34,10 +34,11 @@ def main() -> None:
                 page = browser.new_page(viewport={"width": width, "height": height})
                 page.goto(args.url)
                 page.wait_for_selector(ROWS)
-                page.click(f"{ROWS}:nth-child(2)")  # the second pick's detail and its candles
-                page.wait_for_selector("#detail canvas")
-                page.wait_for_timeout(1000)  # the chart's first paint
-                page.screenshot(path=str(out / f"{name}.png"))
+                if name == "page-wide":  # the second pick's detail and its candles beside the table
+                    page.click(f"{ROWS}:nth-child(2)")
+                    page.wait_for_selector("#detail canvas")
+                    page.wait_for_timeout(1000)  # the chart's first paint
+                page.screenshot(path=str(out / f"{name}.png"))  # the laptop's: the form and the whole table
                 if name == "page-wide":
                     page.wait_for_function("() => document.querySelector('#track-status').dataset.state === 'done'",
                                            timeout=600_000)

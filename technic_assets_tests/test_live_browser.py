@@ -55,8 +55,11 @@ def test_the_page_ranks_screens_streams_and_explains(browser, warm_template):
         rows = table(page)
         assert [r[1] for r in rows] == stored_top["symbol"].tolist()
         # the alpha forecast is a z-score (in deviations), labelled so: never a % return
-        assert page.inner_text("#ranked thead th:nth-child(7)") == "α 5d (z)"
-        assert [r[6] for r in rows] == [f"{v:+.2f}" for v in stored_top["alpha_5d"]]
+        assert page.inner_text("#ranked thead th:nth-child(8)") == "α 5d (z)"
+        assert [r[7] for r in rows] == [f"{v:+.2f}" for v in stored_top["alpha_5d"]]
+        # MERIT's percentile of the day beside it, which tells apart picks whose MERIT all round to 99
+        assert page.inner_text("#ranked thead th:nth-child(6)") == "Pctl"
+        assert [r[5] for r in rows] == [f"{v:.2f}" for v in stored_top["merit_pct"]]
         assert page.inner_text("#version") == "1"
 
         # a screen control changes the table: one sector only

@@ -30,6 +30,8 @@ const COLUMNS = [
   { key: "name", label: "Name", on: true, text: true, show: (r) => r.name },
   { key: "sector", label: "Sector", on: true, text: true, show: (r) => r.sector },
   { key: "merit_score", label: "MERIT", on: true, show: (r) => fmt.num(r.merit_score) },
+  { key: "merit_pct", label: "Pctl", on: true, show: (r) => fmt.num(r.merit_pct, 2), title: "MERIT's percentile of the day's cross-section (best 100)" },
+  { key: "merit_raw", label: "Blend", show: (r) => fmt.num(r.merit_raw, 3), title: "MERIT's raw blend, in the day's deviations (a z-score, not a return)" },
   { key: "ics_score", label: "ICS", on: true, show: (r) => fmt.num(r.ics_score) },
   { key: "alpha_5d", label: "α 5d (z)", on: true, show: (r) => fmt.z(r.alpha_5d),
     title: "the 5-day alpha forecast as a z-score: excess return in units of the day's cross-sectional deviation, not a % return" },
@@ -89,7 +91,10 @@ function control(f) {
 function buildForm(fields) {
   FIELDS = fields;
   const last = $("#form-error");
-  for (const f of fields) form.insertBefore(control(f), last);
+  // a list (the sectors' checkboxes) takes a row of its own: after the single-value controls
+  for (const f of [...fields.filter((x) => x.kind !== "list"), ...fields.filter((x) => x.kind === "list")]) {
+    form.insertBefore(control(f), last);
+  }
 }
 
 function query() {
