@@ -198,21 +198,13 @@ def live_source(raw: str) -> str:
     return value
 
 
-def ws_url(raw: str) -> str:
-    """TECHNIC_POLYGON_WS_URL, checked: empty or a ws:// or wss:// URL."""
+def url_setting(name: str, raw: str, schemes: tuple[str, ...], example: str) -> str:
+    """An optional URL setting, checked: empty, or one starting with one of `schemes`; an error names
+    the variable, its value (cut) and an example."""
     value = raw.strip()
-    if value and not value.startswith(("ws://", "wss://")):
-        raise ValueError(f"TECHNIC_POLYGON_WS_URL={value[:60]!r} is not a ws:// or wss:// URL "
-                         "(e.g. wss://socket.polygon.io/stocks)")
-    return value
-
-
-def pushgateway_url(raw: str) -> str:
-    """TECHNIC_PUSHGATEWAY_URL, checked: empty or an http(s) URL (e.g. http://pushgateway:9091)."""
-    value = raw.strip()
-    if value and not value.startswith(("http://", "https://")):
-        raise ValueError(f"TECHNIC_PUSHGATEWAY_URL={value[:60]!r} is not an http(s) URL "
-                         "(e.g. http://pushgateway:9091)")
+    if value and not value.startswith(schemes):
+        kinds = " or ".join(scheme.removesuffix("://") + "://" for scheme in schemes)
+        raise ValueError(f"{name}={value[:60]!r} is not a {kinds} URL (e.g. {example})")
     return value
 
 
@@ -299,10 +291,12 @@ class Environment:
             alerts=AlertSettings.read(env),
             live=live_source(env.get("TECHNIC_LIVE", "") or "off"),
             replay_speed=env_number(env, "TECHNIC_REPLAY_SPEED", DEFAULT_REPLAY_SPEED, 0.0, 100_000.0, float),
-            polygon_ws_url=ws_url(env.get("TECHNIC_POLYGON_WS_URL", "")),
+            polygon_ws_url=url_setting("TECHNIC_POLYGON_WS_URL", env.get("TECHNIC_POLYGON_WS_URL", ""),
+                                       ("ws://", "wss://"), "wss://socket.polygon.io/stocks"),
             store_var=store_setting(env.get("TECHNIC_STORE", "")),
             executor=executor_setting(env),
             broker_var="TECHNIC_BROKER_URL" if env.get("TECHNIC_BROKER_URL") else "",
             backend_var=celery_backend_var(env),
-            pushgateway_url=pushgateway_url(env.get("TECHNIC_PUSHGATEWAY_URL", "")),
+            pushgateway_url=url_setting("TECHNIC_PUSHGATEWAY_URL", env.get("TECHNIC_PUSHGATEWAY_URL", ""),
+                                        ("http://", "https://"), "http://pushgateway:9091"),
         )
