@@ -88,6 +88,7 @@ class LiveEngine:
         if len(self._reports) != len(stored.universe) or len(self._listed_forecasts) != len(stored.universe):
             raise ValueError(f"the stored day {stored.day:%Y-%m-%d} lists a symbol twice")
         self._lock = threading.Lock()
+        self._fit_lock = threading.Lock()  # _ranking_inputs' fits, apart from the cache's lock
         self._cache: collections.OrderedDict = collections.OrderedDict()
         self._prep: dict[int, Prepared] = {}
         self._ranking: dict = dict(ranking or {})  # the month's peer groups and learned weights (load reads them)
@@ -387,9 +388,10 @@ class LiveEngine:
 
     def _ranking_inputs(self, settings) -> dict:
         """The month's peer groups and learned weights, where `settings` asks for them: fitted from the
-        store's days before the month (as the graph fits them), once per engine."""
+        store's days before the month (as the graph fits them), once per engine. The fit (seconds on a
+        real store) holds a lock of its own, so that screens needing neither wait for nothing."""
         out = {}
-        with self._lock:
+        with self._fit_lock:
             if getattr(settings, "peer_groups", False):
                 if "peers" not in self._ranking:
                     self._ranking["peers"] = _store_peers(self.stored.path, self.stored)
