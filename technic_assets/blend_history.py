@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from technic_assets.core import blend
 from technic_assets.core.blend import EMBARGO, HORIZON, WINDOW, blend_terms, forward_returns, monthly_weights
 from technic_assets.core.calendar import nyse
 from technic_assets.core.factors import FACTORS
 from technic_assets.core.scoring import alpha_signal
 from technic_assets.core.track_record import market_from_bars
+from technic_assets.storage.connection import SCHEMA, quoted, table
 from technic_assets.storage.history import screen_span
 
 
@@ -37,13 +39,43 @@ def stored_terms(history, screen: str, start, end) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
+def fit_window(first) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The sessions the fit for the month starting at `first` reads (None: none before it)."""
+    sessions = nyse().sessions
+    t = sessions.searchsorted(pd.Timestamp(first))
+    return None if t == 0 else (sessions[max(0, t - WINDOW)], sessions[t - 1])
+
+
+# what a month's fit reads, by table: the columns whose every value the fit key digests
+FIT_READS = {"factors": ["date", "symbol", *FACTORS], "alpha_forecasts": ["date", "symbol", "alpha_5d", "alpha_10d"],
+             "indicators": ["date", "symbol", "roc_21", "rsi_14"], "price_bars": ["date", "symbol", "close", "split_ratio"]}
+
+
+def fit_key(history, screen: str, first) -> str:
+    """A digest of everything the month's fit reads (each table's rows in its window: their count and a
+    hash of every value). A fit kept from an earlier run is reused only under the same key, so a month
+    fitted before its earlier days were scanned, or before one was scanned again, is fitted anew."""
+    span = fit_window(first)
+    if span is None:
+        return "none"
+    parts = []
+    for name, columns in FIT_READS.items():
+        where = "screen = ? AND " if name == "factors" else ""
+        found = history.query(name, f"SELECT count(*) AS n, bit_xor(hash({', '.join(quoted(c) for c in columns)})) AS h "
+                                    f"FROM {SCHEMA}.{table(name)} WHERE {where}date >= ? AND date <= ?",
+                              [*([screen] if where else []), *(d.to_pydatetime() for d in span)])
+        parts.append("-" if found is None else f"{int(found['n'][0])}:{found['h'][0]}")
+    return "/".join(parts)
+
+
 def stored_weights(history, screen: str, first) -> dict[str, float] | None:
     """The learned weights for the month whose first session is `first` (None: too little history)."""
     sessions = nyse().sessions
-    t = sessions.searchsorted(pd.Timestamp(first))
-    if t == 0:
+    span = fit_window(first)
+    if span is None:
         return None
-    start, end = sessions[max(0, t - WINDOW)], sessions[t - 1]
+    t = sessions.searchsorted(pd.Timestamp(first))
+    start, end = span
     terms = stored_terms(history, screen, start, end)
     if terms.empty:
         return None
@@ -52,4 +84,5 @@ def stored_weights(history, screen: str, first) -> dict[str, float] | None:
     market = market_from_bars(bars.drop(columns="dividend"), pd.DataFrame(
         {"ex_date": paid["date"], "symbol": paid["symbol"], "amount": paid["dividend"]}))
     labels = forward_returns(market.growth, market.symbols, market.sessions, terms, HORIZON)
-    return monthly_weights(terms, labels, [sessions[t]], sessions, horizon=HORIZON, embargo=EMBARGO)[sessions[t]]
+    return monthly_weights(terms, labels, [sessions[t]], sessions, horizon=HORIZON, embargo=EMBARGO,
+                           min_days=blend.MIN_DAYS)[sessions[t]]

@@ -8,6 +8,10 @@ earlier day was stored, the result would depend on the order of the runs. So, fr
   they had run in order;
 - a run that writes a day recomputes the later days already stored that read it (`followers`): the
   in-process scan does, so days scanned newest first leave the same store as oldest first.
+And `merit` with a learned blend: each month's weights are fitted on the stored days of the year
+before it (blend_history), so a run that stores such a day scores the later scanned days of those
+months again, and their top N (`refit_days`); what reads those follows them (`later_days`' `refit`).
+A month's fit is kept between runs only under the digest of what it read (blend_history.fit_key).
 The edges are not windowed partition mappings: Dagster would then stretch every backfill the UI
 launches over a few days to the ten sessions after them, running readers for days never scanned.
 """
@@ -26,9 +30,11 @@ from dagster._core.storage.tags import (
 )
 
 from technic_assets.core.alpha_features import HORIZONS
+from technic_assets.core.blend import WINDOW
 from technic_assets.storage.connection import SCHEMA, table
 
 EVERY = None  # reads every earlier session
+BLEND_REACH = WINDOW + 23  # sessions after a day that a month's learned blend may be fitted on it (its window and a month)
 # reader -> {upstream asset: the sessions back it reads}
 EARLIER_READS: dict[str, dict[str, tuple[int, ...] | None]] = {
     "changes": {"ranked_top_n": (1,), "merit": (1,)},
@@ -54,17 +60,47 @@ def followers(days: list[pd.Timestamp], sessions: pd.DatetimeIndex) -> dict[str,
     return {reader: sorted(later) for reader, later in found.items()}
 
 
-def later_days(history, reader: str, days: list[pd.Timestamp]) -> list[pd.Timestamp]:
+def later_days(history, reader: str, days: list[pd.Timestamp], refit: list[pd.Timestamp] = ()) -> list[pd.Timestamp]:
     """The later sessions (outside `days`) whose `reader` rows read something of `days` and whose day
     is scanned (a top N stored): the run that writes `days` recomputes them; a day not scanned yet is
-    computed, reading `days`, when it is."""
+    computed, reading `days`, when it is. `refit`: the later days whose MERIT and top N the run
+    rewrote (refit_days); they and what reads them are recomputed too."""
     from technic_assets.core.calendar import nyse
 
-    later = followers(days, nyse().sessions).get(reader, [])
+    sessions = nyse().sessions
+    later = set(followers(days, sessions).get(reader, []))
+    if refit:
+        wrote = set(days)
+        later |= {d for d in followers([*days, *refit], sessions).get(reader, []) if d not in wrote} | set(refit)
     if not later:
         return []
-    stored = history.dates_present("ranked_top_n", later[0], later[-1])
-    return [d for d in later if d in stored]
+    stored = history.dates_present("ranked_top_n", min(later), max(later))
+    return sorted(d for d in later if d in stored)
+
+
+def refit_days(history, days: list[pd.Timestamp], runs) -> list[pd.Timestamp]:
+    """The later scanned sessions (outside `days`) whose month's learned blend is fitted on what `days`
+    store (blend_history.fit_window: the year before the month), where one of `runs` (the screens)
+    ranks with a learned blend: scanned before `days` were, their MERIT and top N came from another
+    fit, so the run that writes `days` scores them again."""
+    if not any(getattr(s.settings, "ranking", "hand") == "learned" for s in runs):
+        return []
+    from technic_assets.blend_history import fit_window
+    from technic_assets.core.calendar import nyse
+    from technic_assets.core.peers import month_start
+
+    sessions = nyse().sessions
+    at = sessions.searchsorted(min(days), side="right")
+    candidates = sessions[at: sessions.searchsorted(max(days), side="right") + BLEND_REACH]
+    if not len(candidates):
+        return []
+    stored = history.dates_present("ranked_top_n", candidates[0], candidates[-1])
+    wrote, out = set(days), []
+    for day in sorted(stored - wrote):
+        span = fit_window(month_start(day, sessions))
+        if span is not None and any(span[0] <= d <= span[1] for d in days):
+            out.append(day)
+    return out
 
 
 def record_later(context, history, reader: str, rows: pd.DataFrame, later: list[pd.Timestamp], days,
@@ -114,7 +150,8 @@ def wait_for_earlier(context, history, upstream: str, days: list[pd.Timestamp], 
             sessions = nyse().sessions
             missing = list(sessions[: sessions.searchsorted(min(days))])
         else:
-            missing = [d for d in days if not history.dates_present(upstream, d, d)]
+            present = history.dates_present(upstream, min(days), max(days)) if days else set()
+            missing = [d for d in days if d not in present]
         if not missing:
             return
         busy = [(run, day) for run in context.instance.get_runs(filters=RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES))

@@ -19,7 +19,9 @@ from dagster._core.storage.tags import (
 )
 from dagster._core.test_utils import create_run_for_test
 
+from technic_assets.blend_history import stored_weights
 from technic_assets.cli import main
+from technic_assets.core import blend
 from technic_assets.core.calendar import nyse
 from technic_assets.lineage import followers, wait_for_earlier
 from technic_assets.storage.history import History
@@ -55,6 +57,23 @@ def test_days_scanned_newest_first_leave_the_store_of_oldest_first(warm_store, t
     # 06-13's track record reads every evening before it and was recomputed as each came
     record = oldest_first["track_record"]
     assert set(record.loc[record["book"] == "top_n", "date"]) == {pd.Timestamp("2025-06-13")}
+
+
+def test_a_month_whose_learned_blend_reads_a_day_scanned_after_it_is_scored_again(warm_store, tmp_path, monkeypatch):
+    """July's learned blend is fitted on June's stored days. Scanned first, 07-01 is fitted on less (here
+    too little: the hand weights), and that fit was kept for the month; the run that then stores 06-03
+    scores 07-01 again (MERIT, top N, and what reads them), so the store is the one scanned in order.
+    Two training days suffice here (MIN_DAYS lowered, to keep the store small)."""
+    monkeypatch.setattr(blend, "MIN_DAYS", 2)
+    days = ["2025-06-03", "2025-07-01"]
+    in_order = scanned(warm_store, tmp_path, monkeypatch, days)
+    reversed_ = scanned(warm_store, tmp_path, monkeypatch, days[::-1])
+    assert sorted(reversed_) == sorted(in_order)
+    for table, frame in in_order.items():
+        pd.testing.assert_frame_equal(reversed_[table], frame, obj=table)
+    # and July was ranked by a learned blend, not the hand weights: the fit on 06-02 and 06-03 exists
+    path = tmp_path / f"{'-'.join(days)}.duckdb"
+    assert stored_weights(History(str(path)), "default", pd.Timestamp("2025-07-01")) is not None
 
 
 def test_the_later_days_that_read_a_day_are_counted_in_sessions():

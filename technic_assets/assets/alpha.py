@@ -42,7 +42,7 @@ from technic_assets.core.alpha_model import (
 from technic_assets.core.calendar import DATE_FMT, nyse, sessions_back
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.core.signal_quality import MEASURES
-from technic_assets.lineage import later_days, record_later, wait_for_earlier
+from technic_assets.lineage import later_days, record_later, refit_days, wait_for_earlier
 from technic_assets.resources import MarketResource
 from technic_assets.screens import Screens
 from technic_assets.storage import ModelRegistry, StoreResource
@@ -269,7 +269,7 @@ def alpha_evaluation(context, store: StoreResource, scan: ScanSettings, screens:
     primary = screens.primary(scan)
     wait_for_earlier(context, history, "merit", sorted({s for d in days for s in signal_days(d)} - set(days)))
     evaluated = evaluation_for(history, days, primary)
-    later = later_days(history, "alpha_evaluation", days)
+    later = later_days(history, "alpha_evaluation", days, refit_days(history, days, screens.resolve(scan)))
     if later:  # scanned before this day was: they evaluated without its scores
         record_later(context, history, "alpha_evaluation", evaluation_for(history, later, primary), later, days)
     if evaluated.empty:

@@ -17,7 +17,7 @@ from technic_assets.assets.common import (
     screened,
     table_metadata,
 )
-from technic_assets.blend_history import stored_weights
+from technic_assets.blend_history import fit_key, fit_window, stored_weights
 from technic_assets.charts import contributions_svg, markdown_image, sector_bars, sector_mix_svg
 from technic_assets.config import AlphaSettings, ScanSettings, settings_record
 from technic_assets.core.calendar import DATE_FMT, nyse
@@ -27,7 +27,7 @@ from technic_assets.core.frames import by_day
 from technic_assets.core.peers import month_start
 from technic_assets.core.quality_checks import ranked_properly
 from technic_assets.core.scoring import ICS_WEIGHTS, TERMS, ics_for_days, merit_for_days, merit_weights, rank_for_days
-from technic_assets.lineage import later_days, record_later, wait_for_earlier
+from technic_assets.lineage import later_days, record_later, refit_days, wait_for_earlier
 from technic_assets.screens import Screens
 from technic_assets.storage import StoreResource
 
@@ -72,29 +72,37 @@ def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.D
           alpha_forecasts: pd.DataFrame, scan: ScanSettings, alpha: AlphaSettings, screens: Screens,
           store: StoreResource):
     days = scan_days(context)
+    history, runs = store.history, screens.resolve(scan)
     regimes = market_regime.set_index("date")["risk"]
     weight = alpha.weight
-    runs = screens.resolve(scan)
-    frames, blended, learned_days = {}, 0, 0
-    # a month's weights depend only on the days before it: the evenings after its first reuse them from
-    # the latest materialization (as the alpha models are trained once a month), not refit each evening
-    cached, fresh = previous_metadata(context, "learned_weights"), {}
-    for s in runs:
-        learned = extras = None
-        if s.settings.ranking == "learned":
-            sessions = nyse().sessions
-            months = {d: month_start(d, sessions) for d in days}
-            fitted = {m: cached[f"{s.name}|{m:%Y-%m-%d}"] if f"{s.name}|{m:%Y-%m-%d}" in cached
-                      else stored_weights(store.history, s.name, m) for m in sorted(set(months.values()))}
-            fresh.update({f"{s.name}|{m:%Y-%m-%d}": w for m, w in fitted.items()})
-            learned = {d: fitted[m] for d, m in months.items()}
-            learned_days = sum(w is not None for w in learned.values())
-            extras = store.history.read_span("indicators", days[0], days[-1], ["date", "symbol", "roc_21", "rsi_14"])
-        frames[s.name], blended = merit_for_days(screen_rows(factors, s.name), screen_rows(ics, s.name), regimes,
-                                                 alpha_forecasts, s.settings.style, weight,
-                                                 tilt=s.settings.regime_tilt, penalties=s.settings.risk_penalties,
-                                                 learned=learned, extras=extras)
-    scored = screened(frames)
+    learned_runs = [s for s in runs if s.settings.ranking == "learned"]
+    # a month's weights depend only on the stored days of the year before it (blend_history): the
+    # evenings after its first reuse them from the latest materialization while what they were fitted
+    # on is unchanged (fit_key), as the alpha models are trained once a month; runs computing those days
+    # side by side are waited for
+    cached, fresh, keys = previous_metadata(context, "learned_weights"), {}, {}
+
+    def fit(screen: str, month: pd.Timestamp):
+        if (screen, month) not in keys:
+            keys[screen, month] = key = f"{screen}|{month:%Y-%m-%d}|{fit_key(history, screen, month)}"
+            fresh[key] = cached[key] if key in cached else stored_weights(history, screen, month)
+        return fresh[keys[screen, month]]
+
+    if learned_runs:
+        sessions = nyse().sessions
+        spans = [fit_window(m) for m in {month_start(d, sessions) for d in days}]
+        read = sorted({d for span in spans if span for d in sessions[sessions.searchsorted(span[0]):
+                                                                    sessions.searchsorted(span[1]) + 1]} - set(days))
+        for name in ("factors", "alpha_forecasts"):
+            wait_for_earlier(context, history, name, read)
+    scored, blended, learned_days = merit_rows(history, runs, days, factors, ics, regimes, alpha_forecasts, weight, fit)
+    later = refit_days(history, days, runs)
+    if later:  # scanned before this day was: their months' blend is fitted on it now
+        stored = {name: history.read_dates(name, later) for name in ("factors", "ics", "alpha_forecasts")}
+        regimes_later = history.read_dates("market_regime", later).set_index("date")["risk"]
+        rows, _, _ = merit_rows(history, learned_runs, later, stored["factors"], stored["ics"], regimes_later,
+                                stored["alpha_forecasts"], weight, fit)
+        record_later(context, history, "merit", rows, later, days, screens=[s.name for s in learned_runs])
     risk = str(regimes[days[-1]])
     return Output(scored, metadata={
         **range_metadata(days), "rows": len(scored), "regime": risk,
@@ -104,6 +112,25 @@ def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.D
                   f"blended on {blended} of {len(days)} days (no model yet before)"),
         "learned_blend_days": learned_days, "learned_weights": MetadataValue.json(fresh),
         "median": float(scored["merit_score"].median())})
+
+
+def merit_rows(history, runs, days, factors, ics, regimes, forecasts, weight, fit) -> tuple[pd.DataFrame, int, int]:
+    """MERIT of `days` for each screen in `runs` (core.scoring.merit_for_days), a learned screen with its
+    months' weights (`fit(screen, month)`): (the rows, days blended with alpha, days with learned weights)."""
+    frames, blended, learned_days = {}, 0, 0
+    for s in runs:
+        learned = extras = None
+        if s.settings.ranking == "learned":
+            sessions = nyse().sessions
+            learned = {d: fit(s.name, month_start(d, sessions)) for d in days}
+            learned_days = sum(w is not None for w in learned.values())
+            extras = history.read_span("indicators", days[0], days[-1], ["date", "symbol", "roc_21", "rsi_14"])
+            extras = extras[extras["date"].isin(days)]
+        frames[s.name], blended = merit_for_days(screen_rows(factors, s.name), screen_rows(ics, s.name), regimes,
+                                                 forecasts, s.settings.style, weight,
+                                                 tilt=s.settings.regime_tilt, penalties=s.settings.risk_penalties,
+                                                 learned=learned, extras=extras)
+    return screened(frames), blended, learned_days
 
 
 @asset(
@@ -121,7 +148,7 @@ def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.D
     description="The published picks: top N by MERIT with the key indicators and the reasons behind each.",
 )
 def ranked_top_n(context, merit: pd.DataFrame, filtered_universe: pd.DataFrame, indicators: pd.DataFrame,
-                 scan: ScanSettings, alpha: AlphaSettings, screens: Screens):
+                 scan: ScanSettings, alpha: AlphaSettings, screens: Screens, store: StoreResource):
     days = scan_days(context)
     frames, checks, tables, charts = {}, [], {}, {}
     screens_run = screens.resolve(scan)
@@ -147,6 +174,15 @@ def ranked_top_n(context, merit: pd.DataFrame, filtered_universe: pd.DataFrame, 
                                              "names per sector: passed the filter, and in the top N"),
             }
     out = screened(frames)
+    learned = [s for s in screens_run if s.settings.ranking == "learned"]
+    later = refit_days(store.history, days, learned)
+    if later:  # their MERIT was scored again by this run (lineage.refit_days): so is their top N
+        stored = {name: store.history.read_dates(name, later) for name in ("merit", "filtered_universe", "indicators")}
+        rows = screened({s.name: rank_for_days(screen_rows(stored["merit"], s.name),
+                                               screen_rows(stored["filtered_universe"], s.name), stored["indicators"],
+                                               s.settings.top_n)[0].assign(settings=settings_record(s.settings, alpha.weight))
+                         for s in learned})
+        record_later(context, store.history, "ranked_top_n", rows, later, days, screens=[s.name for s in learned])
     tables = {"top_n": tables.popitem()[1]} if len(tables) == 1 else {f"top_n_{k}": v for k, v in tables.items()}
     tables.update(charts)
     yield Output(out, metadata={**range_metadata(days), "rows": len(out), "screens": ", ".join(frames), **tables})
@@ -182,7 +218,7 @@ def changes(context, store: StoreResource, scan: ScanSettings, screens: Screens)
     for name in ("ranked_top_n", "merit"):
         wait_for_earlier(context, history, name, [nyse().previous_session(days[0])])
     out, meta = changes_for(context, history, days, runs)
-    later = later_days(history, "changes", days)
+    later = later_days(history, "changes", days, refit_days(history, days, runs))
     if later:  # scanned before this day was: they compared with nothing, or with what it was
         record_later(context, history, "changes", changes_for(context, history, later, runs)[0], later, days,
                      screens=[s.name for s in runs])
