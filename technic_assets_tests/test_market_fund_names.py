@@ -4,10 +4,11 @@ picked as a stock), on the shared real file and on security names.
 Hand labels (benchmarks/fund_labels.csv, each from the security name in NASDAQ Trader's directory of
 2020-11-30 and checked by hand): KYN (Kayne Anderson Energy Infrastructure Fund), ADX (Adams
 Diversified Equity Fund), GAB (Gabelli Equity Trust), FUND (Sprott Focus Trust), CUBA (Herzfeld
-Caribbean Basin Fund), CET, GAM, SOR, TY (equity closed-end funds named like companies) are funds whose
+Caribbean Basin Fund), CET, GAM, SOR, TY, HQH (equity closed-end funds named like companies) are funds whose
 bars move like stocks'. O, ABR, LXP, UHT, BXMT, RWT, EQC, OPI (REITs, several named "... Trust" or
 "Income Trust"), ARCC, AINV, BKCC, MAIN (business development companies, two of which Nasdaq marks
-"Closed End Fund"), WASH (a bank named Trust) and BIP (a partnership) are operating companies.
+"Closed End Fund"), WASH (a bank named Trust), BIP (a partnership), GBL (Gamco Investors, a fund
+sponsor), OHI and NHI (REITs named "... Investors") are operating companies.
 """
 
 import duckdb
@@ -18,8 +19,9 @@ from technic_assets.market.known_etfs import fund_by_name
 from technic_assets.market.parquet import ParquetMarket
 from technic_assets_tests.conftest import shared_file
 
-CLOSED_END = ["KYN", "ADX", "GAB", "FUND", "CUBA", "CET", "GAM", "SOR", "TY"]
-COMPANIES = ["O", "ABR", "LXP", "UHT", "BXMT", "RWT", "EQC", "OPI", "ARCC", "AINV", "BKCC", "MAIN", "WASH", "BIP"]
+CLOSED_END = ["KYN", "ADX", "GAB", "FUND", "CUBA", "CET", "GAM", "SOR", "TY", "HQH"]
+COMPANIES = ["O", "ABR", "LXP", "UHT", "BXMT", "RWT", "EQC", "OPI", "ARCC", "AINV", "BKCC", "MAIN", "WASH", "BIP",
+             "GBL", "OHI", "NHI"]
 DAYS = ["2018-07-02", "2020-11-02"]
 
 
@@ -53,6 +55,8 @@ def test_closed_end_funds_are_funds_and_companies_named_trust_are_stocks(listing
     ("Sprott Focus Trust, Inc. - Closed End Fund", True),
     ("Eaton Vance Tax-Advantage Global Dividend Opp Common Stock", True),
     ("iPath Bloomberg Lead Subindex Total Return SM Index ETN", True),
+    ("Barclays Bank PLC iPath Exchange Traded Notes due June 12, 2036 Linked to GSCI Total Return Index", True),
+    ("Gamco Investors, Inc. Common Stock", False),
     ("Nuveen Select Tax Free Income Portfolio Common Stock", True),
     ("Ares Capital Corporation - Closed End Fund", False),
     ("Apollo Investment Corporation - Closed End Fund", False),

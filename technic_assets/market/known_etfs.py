@@ -71,12 +71,17 @@ LEVERAGED_NAME = re.compile(r"""(?ix)
 """)
 
 # Closed-end funds whose directory name reads like a company's (no "Fund", no sponsor): hand-kept,
-# each checked against the fund's own name in the 2020 directory and fund_labels.csv.
+# found among the shared file's symbols by reading the 2020 directory's names (a rule on "Investors"
+# would take Omega Healthcare Investors, Gamco Investors, Investors Title ...).
 CLOSED_END_FUNDS = {
     "CET": "Central Securities Corporation",       # closed-end equity fund since 1929
     "GAM": "General American Investors, Inc.",     # closed-end equity fund
     "SOR": "Source Capital, Inc.",                 # closed-end balanced fund
     "TY": "Tri-Continental Corporation",           # closed-end equity fund (Columbia)
+    "HQH": "Tekla Healthcare Investors",           # closed-end health-care equity fund
+    "HQL": "Tekla Life Sciences Investors",        # closed-end life-sciences equity fund
+    "MCI": "Barings Corporate Investors",          # closed-end private-credit fund
+    "MPV": "Barings Participation Investors",      # closed-end private-credit fund
 }
 
 # What a fund's security name says (issue 21). A business development company calls itself a closed-end
@@ -86,7 +91,7 @@ CLOSED_END_FUNDS = {
 _CEF_SUFFIX = re.compile(r"\s*-\s*closed\s+end\s+fund\s*$", re.I)
 _BDC = re.compile(r"\b(capital|investment|lending|finance|financial)\s+(corp(oration)?|inc)\b", re.I)
 _FUND_WORDS = re.compile(r"""(?ix)
-    \bfunds?\b | \betns?\b | \belements\b\s+linked | \bmunicipals?\b | \btax[-\s](free|exempt|advantaged?)\b
+    \bfunds?\b | etns?\b | \bexchange\s+traded\s+notes?\b | \belements\b\s+linked | \bmunicipals?\b | \btax[-\s](free|exempt|advantaged?)\b
   | \bterm\s+trust\b | \bincome\s+(portfolio|securities\s+trust)\b
 """)
 _SPONSOR = re.compile(r"""(?ix)^(the\s+)?(
@@ -101,7 +106,7 @@ _REIT_WORDS = re.compile(r"\b(mortgage|realty|properties|property|hospitality|re
 
 def fund_by_name(name: str) -> bool:
     """Whether a security name (as NASDAQ Trader's directory or Polygon writes it) names a pooled
-    vehicle: "Fund", "ETN", "Municipal", "Tax-Free", "Term Trust" anywhere; or a fund sponsor's name
+    vehicle: "Fund", "ETN" (or "Exchange Traded Notes"), "Municipal", "Tax-Free", "Term Trust" anywhere; or a fund sponsor's name
     (BlackRock, Nuveen, Eaton Vance, Gabelli, ...) followed by a fund noun ("Trust", "Income", ...) and
     no property or mortgage word; or Nasdaq's "- Closed End Fund" suffix unless the rest names a
     lender ("... Capital Corporation": a BDC). Measured by benchmarks/fund_types.py."""
