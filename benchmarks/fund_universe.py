@@ -55,8 +55,10 @@ def main() -> None:
           f"'leveraged_or_inverse': {counts['leveraged_or_inverse']}")
     for name, part in (("development", kept["date"] < TEST_START), ("test", kept["date"] >= TEST_START)):
         f = funds[part[funds.index]]
-        print(f"  {name}: {int(part.sum())} kept rows, {len(f)} of them labelled funds ({f['symbol'].nunique()} symbols)")
-    print(f"  funds kept (symbol: days): { {s: int(n) for s, n in funds['symbol'].value_counts().sort_index().items()} }")
+        print(f"  {name}: {int(part.sum())} kept rows, {len(f)} of them labelled funds "
+              f"({f['symbol'].nunique()} symbols)")
+    days_kept = {s: int(n) for s, n in funds["symbol"].value_counts().sort_index().items()}
+    print(f"  funds kept (symbol: days): {days_kept}")
     print(f"  'other' kept: {sorted(kept.loc[kept['label'] == 'other', 'symbol'].unique())}")
 
 

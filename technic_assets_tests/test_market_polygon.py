@@ -472,8 +472,8 @@ class WithFunds(SyntheticMarket):
     here, whose name says Fund; ABR, a REIT named Trust, CS."""
 
     EXTRA = pd.DataFrame({"symbol": ["KYN", "ADX", "ABR"], "polygon_type": ["FUND", "CS", "CS"],
-                          "name": ["Kayne Anderson Energy Infrastructure Fund, Inc.", "Adams Diversified Equity Fund Inc.",
-                                   "Arbor Realty Trust Common Stock"]})
+                          "name": ["Kayne Anderson Energy Infrastructure Fund, Inc.",
+                                   "Adams Diversified Equity Fund Inc.", "Arbor Realty Trust Common Stock"]})
 
     def listings(self, day, known_sectors=None, priority=None):
         out = super().listings(day)

@@ -91,7 +91,8 @@ CLOSED_END_FUNDS = {
 _CEF_SUFFIX = re.compile(r"\s*-\s*closed\s+end\s+fund\s*$", re.I)
 _BDC = re.compile(r"\b(capital|investment|lending|finance|financial)\s+(corp(oration)?|inc)\b", re.I)
 _FUND_WORDS = re.compile(r"""(?ix)
-    \bfunds?\b | etns?\b | \bexchange\s+traded\s+notes?\b | \belements\b\s+linked | \bmunicipals?\b | \btax[-\s](free|exempt|advantaged?)\b
+    \bfunds?\b | etns?\b | \bexchange\s+traded\s+notes?\b | \belements\b\s+linked
+  | \bmunicipals?\b | \btax[-\s](free|exempt|advantaged?)\b
   | \bterm\s+trust\b | \bincome\s+(portfolio|securities\s+trust)\b
 """)
 _SPONSOR = re.compile(r"""(?ix)^(the\s+)?(
@@ -100,16 +101,18 @@ _SPONSOR = re.compile(r"""(?ix)^(the\s+)?(
   | allianzgi | virtus | duff\s+&\s+phelps | bny\s+mellon | dreyfus | delaware | royce | tortoise | kayne\s+anderson
   | clearbridge | neuberger\s+berman | guggenheim | macquarie | morgan\s+stanley | liberty\s+all-star | adams
   | first\s+trust | wells\s+fargo | brookfield | lmp | nexpoint | flaherty | doubleline | saba | highland)\b""")
-_FUND_NOUNS = re.compile(r"\b(trust|portfolio|income|dividend|opportunit(y|ies)|equity|bond|credit|strategic|premium|global)\b", re.I)
+_FUND_NOUNS = re.compile(
+    r"\b(trust|portfolio|income|dividend|opportunit(y|ies)|equity|bond|credit|strategic|premium|global)\b", re.I)
 _REIT_WORDS = re.compile(r"\b(mortgage|realty|properties|property|hospitality|residential|reit)\b", re.I)
 
 
 def fund_by_name(name: str) -> bool:
     """Whether a security name (as NASDAQ Trader's directory or Polygon writes it) names a pooled
-    vehicle: "Fund", "ETN" (or "Exchange Traded Notes"), "Municipal", "Tax-Free", "Term Trust" anywhere; or a fund sponsor's name
-    (BlackRock, Nuveen, Eaton Vance, Gabelli, ...) followed by a fund noun ("Trust", "Income", ...) and
-    no property or mortgage word; or Nasdaq's "- Closed End Fund" suffix unless the rest names a
-    lender ("... Capital Corporation": a BDC). Measured by benchmarks/fund_types.py."""
+    vehicle: "Fund", "ETN" (or "Exchange Traded Notes"), "Municipal", "Tax-Free", "Term Trust"
+    anywhere; or a fund sponsor's name (BlackRock, Nuveen, Eaton Vance, Gabelli, ...) followed by a fund
+    noun ("Trust", "Income", ...) and no property or mortgage word; or Nasdaq's "- Closed End Fund"
+    suffix unless the rest names a lender ("... Capital Corporation": a BDC). Measured by
+    benchmarks/fund_types.py."""
     bare = _CEF_SUFFIX.sub("", name)
     if bare != name:
         return not _BDC.search(bare)

@@ -10,8 +10,8 @@ the file has one (case-insensitive: ETF, ETN, ETV or FUND -> ETF; STOCK, CS, ADR
 stock, as Polygon names them; a symbol's latest non-blank value counts); otherwise, and for symbols
 whose value is blank or not one of those, a symbol is an ETF on a day when it is on the known-fund
 lists that day (known_etfs: ETF lists and the closed-end funds of the 2020 symbol directory), when
-the sector map's Name names a fund (known_etfs.fund_by_name), or when its own bars up to that day trade like a fund's
-(core.fund_evidence: near-cash, bond-like, index-like, inverse or leveraged); the rest are stocks.
+the sector map's Name names a fund (known_etfs.fund_by_name), or when its own bars up to that day
+trade like a fund's (core.fund_evidence: near-cash, bond-like, index-like, inverse or leveraged); the rest are stocks.
 Leveraged and inverse ETFs are those the lists name so and those whose bars show it. There are no
 fundamentals, so value, quality and growth are neutral for every name. A symbol is listed from its
 first bar to its last.
