@@ -156,7 +156,9 @@ class FakePolygon:
             size = min(int(query.get("limit", self.page_size)), self.page_size)  # a server may page smaller
             page = listings.iloc[offset: offset + size]
             results = [{"ticker": r.symbol, "name": r.name, "market": "stocks", "locale": "us",
-                        "primary_exchange": "XNYS", "type": "ETF" if r.type == "ETF" else "CS", "active": True}
+                        "primary_exchange": "XNYS", "active": True,
+                        "type": r.polygon_type if isinstance(getattr(r, "polygon_type", None), str)
+                        else "ETF" if r.type == "ETF" else "CS"}  # a market may say Polygon's own type
                        for r in page.itertuples()]
             body = {"results": results, "status": "OK", "request_id": "fake", "count": len(results)}
             nxt = offset + len(page)

@@ -464,3 +464,26 @@ def test_the_cli_default_date_is_the_sources_latest_session():
     assert resolve_date(None, Environment(), source=_OneBehind(seed=1, n_stocks=10), now=now) == "2025-06-09"
     assert resolve_date(None, Environment(), now=now) == "2025-06-10"  # synthetic: the calendar's
 
+
+
+class WithFunds(SyntheticMarket):
+    """The simulation plus three listings as Polygon types them (hand-labelled, names from NASDAQ
+    Trader's 2020 directory): KYN, a closed-end fund Polygon types FUND; ADX, a closed-end fund typed CS
+    here, whose name says Fund; ABR, a REIT named Trust, CS."""
+
+    EXTRA = pd.DataFrame({"symbol": ["KYN", "ADX", "ABR"], "polygon_type": ["FUND", "CS", "CS"],
+                          "name": ["Kayne Anderson Energy Infrastructure Fund, Inc.",
+                                   "Adams Diversified Equity Fund Inc.", "Arbor Realty Trust Common Stock"]})
+
+    def listings(self, day, known_sectors=None, priority=None):
+        out = super().listings(day)
+        extra = self.EXTRA.assign(type="stock", sector="Financials", exchange="XNYS", is_leveraged=False,
+                                  listed=pd.NaT, delisted=pd.NaT)
+        return pd.concat([out, extra[[*out.columns, "polygon_type"]]], ignore_index=True)
+
+
+def test_closed_end_funds_are_etfs_and_a_reit_named_trust_a_stock():
+    with FakePolygon(WithFunds(seed=3, n_stocks=20), api_key=KEY) as server:
+        listings = PolygonMarket(client(server)).listings(DAYS[0]).set_index("symbol")
+    assert list(listings.loc[["KYN", "ADX", "ABR"], "type"]) == ["ETF", "ETF", "stock"]
+    assert not listings.loc[["KYN", "ADX"], "is_leveraged"].any()

@@ -4,12 +4,17 @@ Used to type the symbols of a Parquet or CSV source that carries no security typ
 or a value there it does not recognise); the source adds what the bars themselves show
 (core.fund_evidence) and takes the rest as common stocks.
 
-Three sources, joined:
+Four sources, joined:
   us_etfs.csv      3,261 US-listed ETFs and ETNs with their asset class and name, as bundled (offline)
                    in the PyPI package etfpy 1.0.20 (etfpy/data/etfs/etfs_list.json, MIT licence,
                    Copyright (c) Jakub Pluta; scraped from etfdb.com in 2024). The package itself is not
                    a dependency: it pins numpy < 2 and scrapes the web for everything else; only the list
                    is kept, with the prices and returns it also carried dropped.
+  us_funds_2020.csv  the funds of NASDAQ Trader's symbol directory of 2020-11-30 (otherlisted.txt: NYSE,
+                   NYSE American, Arca, Cboe) and 2021-02-01 (nasdaqlisted.txt): every symbol it flags ETF
+                   (ETFs and ETNs) and every other one whose security name says fund (`fund_by_name`:
+                   closed-end funds, which no ETF list carries), plus CLOSED_END_FUNDS; written by
+                   benchmarks/fund_directory.py (issue 21: KYN, an equity closed-end fund, was picked).
   PLAIN_ETFS, LEVERAGED_ETFS   the hand-kept lists that came before it (a few are missing there).
   REUSED_TICKERS   tickers of that 2024 list that belonged to a company before the fund took them over,
                    with the day the fund began trading: before it, the ticker is not a fund here.
@@ -65,7 +70,59 @@ LEVERAGED_NAME = re.compile(r"""(?ix)
   | \binverse\b | \bbear\b | \bleveraged\b | \bdouble\s+(long|short)\b
 """)
 
+# Closed-end funds whose directory name reads like a company's (no "Fund", no sponsor): hand-kept,
+# found among the shared file's symbols by reading the 2020 directory's names (a rule on "Investors"
+# would take Omega Healthcare Investors, Gamco Investors, Investors Title ...).
+CLOSED_END_FUNDS = {
+    "CET": "Central Securities Corporation",       # closed-end equity fund since 1929
+    "GAM": "General American Investors, Inc.",     # closed-end equity fund
+    "SOR": "Source Capital, Inc.",                 # closed-end balanced fund
+    "TY": "Tri-Continental Corporation",           # closed-end equity fund (Columbia)
+    "HQH": "Tekla Healthcare Investors",           # closed-end health-care equity fund
+    "HQL": "Tekla Life Sciences Investors",        # closed-end life-sciences equity fund
+    "MCI": "Barings Corporate Investors",          # closed-end private-credit fund
+    "MPV": "Barings Participation Investors",      # closed-end private-credit fund
+}
+
+# What a fund's security name says (issue 21). A business development company calls itself a closed-end
+# fund on Nasdaq ("Ares Capital Corporation - Closed End Fund") but is an operating lender, ranked as a
+# stock; a REIT or a company named "... Trust" (Blackstone Mortgage Trust, Office Properties Income
+# Trust) needs more than the word.
+_CEF_SUFFIX = re.compile(r"\s*-\s*closed\s+end\s+fund\s*$", re.I)
+_BDC = re.compile(r"\b(capital|investment|lending|finance|financial)\s+(corp(oration)?|inc)\b", re.I)
+_FUND_WORDS = re.compile(r"""(?ix)
+    \bfunds?\b | etns?\b | \bexchange\s+traded\s+notes?\b | \belements\b\s+linked
+  | \bmunicipals?\b | \btax[-\s](free|exempt|advantaged?)\b
+  | \bterm\s+trust\b | \bincome\s+(portfolio|securities\s+trust)\b
+""")
+_SPONSOR = re.compile(r"""(?ix)^(the\s+)?(
+    blackrock | nuveen | eaton\s+vance | invesco | mfs | putnam | pioneer | gabelli | gamco | western\s+asset
+  | john\s+hancock | franklin | templeton | dws | voya | aberdeen | abrdn | cohen\s+&\s+steers | calamos | pimco
+  | allianzgi | virtus | duff\s+&\s+phelps | bny\s+mellon | dreyfus | delaware | royce | tortoise | kayne\s+anderson
+  | clearbridge | neuberger\s+berman | guggenheim | macquarie | morgan\s+stanley | liberty\s+all-star | adams
+  | first\s+trust | wells\s+fargo | brookfield | lmp | nexpoint | flaherty | doubleline | saba | highland)\b""")
+_FUND_NOUNS = re.compile(
+    r"\b(trust|portfolio|income|dividend|opportunit(y|ies)|equity|bond|credit|strategic|premium|global)\b", re.I)
+_REIT_WORDS = re.compile(r"\b(mortgage|realty|properties|property|hospitality|residential|reit)\b", re.I)
+
+
+def fund_by_name(name: str) -> bool:
+    """Whether a security name (as NASDAQ Trader's directory or Polygon writes it) names a pooled
+    vehicle: "Fund", "ETN" (or "Exchange Traded Notes"), "Municipal", "Tax-Free", "Term Trust"
+    anywhere; or a fund sponsor's name (BlackRock, Nuveen, Eaton Vance, Gabelli, ...) followed by a fund
+    noun ("Trust", "Income", ...) and no property or mortgage word; or Nasdaq's "- Closed End Fund"
+    suffix unless the rest names a lender ("... Capital Corporation": a BDC). Measured by
+    benchmarks/fund_types.py."""
+    bare = _CEF_SUFFIX.sub("", name)
+    if bare != name:
+        return not _BDC.search(bare)
+    if _FUND_WORDS.search(bare):
+        return True
+    return bool(_SPONSOR.search(bare) and _FUND_NOUNS.search(bare) and not _REIT_WORDS.search(bare))
+
+
 ETF_LIST = Path(__file__).with_name("us_etfs.csv")
+FUND_LIST = Path(__file__).with_name("us_funds_2020.csv")
 
 
 @lru_cache(maxsize=1)
@@ -74,6 +131,11 @@ def listed_etfs() -> pd.DataFrame:
     first day the ticker is a fund: NaT for always, a day for REUSED_TICKERS)."""
     with ETF_LIST.open(newline="", encoding="utf-8") as f:
         rows = {r["symbol"]: r for r in csv.DictReader(f)}
+    with FUND_LIST.open(newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            rows.setdefault(r["symbol"], {"symbol": r["symbol"], "asset_class": r["kind"], "name": r["name"]})
+    for symbol, name in CLOSED_END_FUNDS.items():
+        rows.setdefault(symbol, {"symbol": symbol, "asset_class": "closed-end fund", "name": name})
     for symbol in PLAIN_ETFS | LEVERAGED_ETFS:
         rows.setdefault(symbol, {"symbol": symbol, "asset_class": "", "name": ""})
     out = pd.DataFrame(list(rows.values())).set_index("symbol").sort_index()

@@ -9,8 +9,9 @@ optionally Name); symbols without one are "Unknown". Security types come from a 
 the file has one (case-insensitive: ETF, ETN, ETV or FUND -> ETF; STOCK, CS, ADRC or COMMON STOCK ->
 stock, as Polygon names them; a symbol's latest non-blank value counts); otherwise, and for symbols
 whose value is blank or not one of those, a symbol is an ETF on a day when it is on the known-fund
-lists that day (known_etfs), or when its own bars up to that day trade like a fund's
-(core.fund_evidence: near-cash, bond-like, index-like, inverse or leveraged); the rest are stocks.
+lists that day (known_etfs: ETF lists and the closed-end funds of the 2020 symbol directory), when
+the sector map's Name names a fund (known_etfs.fund_by_name), or when its own bars up to that day
+trade like a fund's (core.fund_evidence: near-cash, bond-like, index-like, inverse or leveraged); the rest are stocks.
 Leveraged and inverse ETFs are those the lists name so and those whose bars show it. There are no
 fundamentals, so value, quality and growth are neutral for every name. A symbol is listed from its
 first bar to its last.
@@ -33,7 +34,7 @@ import pandas as pd
 from technic_assets.core.fund_evidence import first_flagged, funds_as_of
 from technic_assets.core.schema import BAR_COLUMNS, LISTING_COLUMNS, empty_fundamentals
 from technic_assets.market.base import MarketDataProvider
-from technic_assets.market.known_etfs import etfs_on, listed_etfs
+from technic_assets.market.known_etfs import etfs_on, fund_by_name, listed_etfs
 from technic_assets.storage.connection import quoted
 
 REQUIRED = ("symbol", "date", "open", "high", "low", "close", "volume")
@@ -166,7 +167,8 @@ class ParquetMarket(MarketDataProvider):
             geared = shown["leveraged_or_inverse"].eq(True).to_numpy()
         else:
             behaves = geared = False
-        is_etf = (typed == "ETF") | (untyped & (out["symbol"].isin(etfs) | behaves))
+        named = out["name"].map(lambda n: isinstance(n, str) and fund_by_name(n)) if "name" in out.columns else False
+        is_etf = (typed == "ETF") | (untyped & (out["symbol"].isin(etfs) | behaves | named))
         out["type"] = is_etf.map({True: "ETF", False: "stock"})
         out["sector"] = out["sector"].where(~is_etf, "ETF").fillna("Unknown")
         fund_names = out["symbol"].map(listed_etfs()["name"].replace("", None)).where(out["symbol"].isin(etfs))

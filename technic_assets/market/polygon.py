@@ -8,7 +8,8 @@
               in USD) on its ex-date's bar; specials (SC) and capital-gain distributions (LT, ST) are
               left out. A plan without them (HTTP 403, or 404) stores the bars as paying none, said
               once as a warning: the track record's returns over those days are then price returns
-  listings    /v3/reference/tickers as of the day (paginated), CS/ADRC as stocks, ETF/ETN/ETV as ETFs;
+  listings    /v3/reference/tickers as of the day (paginated), CS/ADRC as stocks, ETF/ETN/ETV and FUND
+              (closed-end funds) as ETFs, and a CS/ADRC whose name names a fund (known_etfs.fund_by_name);
               sectors from TECHNIC_SECTOR_MAP when given, else from each ticker's SIC code
               (/v3/reference/tickers/{ticker}), asked only for symbols the store does not know yet,
               the most liquid first and at most `sector_lookups` a run (the rest stay "Unknown" and
@@ -42,12 +43,12 @@ from technic_assets.market.base import (
     no_fundamentals,
 )
 from technic_assets.market.http import HttpClient
-from technic_assets.market.known_etfs import LEVERAGED_ETFS
+from technic_assets.market.known_etfs import LEVERAGED_ETFS, fund_by_name
 from technic_assets.market.sic import sector_for_sic
 
 DEFAULT_BASE_URL = "https://api.polygon.io"
 STOCK_TYPES = {"CS", "ADRC"}
-ETF_TYPES = {"ETF", "ETN", "ETV"}
+ETF_TYPES = {"ETF", "ETN", "ETV", "FUND"}
 LEVERAGE_WORDS = ("2X", "3X", "ULTRA", "BEAR", "INVERSE", "SHORT", "-1X", "LEVERAGED")
 # HttpClient's ProviderError carries the status only in its message ("...: HTTP 403: ..."); 401 is the
 # key itself refused, which fails the run, while 403 (not entitled) and 404 (no such dataset) are the plan
@@ -205,8 +206,8 @@ class PolygonMarket(MarketDataProvider):
         if frame.empty:
             raise ProviderError(f"tickers as of {day:%Y-%m-%d}: no listings returned")
         frame = frame[frame["type"].isin(STOCK_TYPES | ETF_TYPES)]
-        is_etf = frame["type"].isin(ETF_TYPES)
         names = frame.get("name", frame["ticker"]).fillna(frame["ticker"]).astype(str)
+        is_etf = frame["type"].isin(ETF_TYPES) | names.map(fund_by_name)
         leveraged = is_etf & (frame["ticker"].isin(LEVERAGED_ETFS)
                               | names.str.upper().str.contains("|".join(LEVERAGE_WORDS), regex=True))
         out = pd.DataFrame({
