@@ -202,16 +202,17 @@ def track_record(scores: pd.DataFrame, universe: pd.DataFrame | None = None, bar
                  horizon: int, cost_bps: float, top_n: int = 25, picks: pd.DataFrame | None = None,
                  dividends: pd.DataFrame | None = None, benchmark: str = "SPY", start=None, end=None,
                  screen: str = "default", draws: int = 50, seed: int = 0, min_names: int = MIN_NAMES,
-                 book_size: float | None = None, market: Market | None = None, keep_books: bool = False) -> TrackRecord:
+                 book_size: float | None = None, market: Market | None = None, keep_books: bool = False,
+                 memo: dict | None = None) -> TrackRecord:
     """The record of one screen from its stored scores (date, symbol, score) and filtered universe
     (date, symbol; None: the scored names, as MERIT scores exactly the names that passed) of each day,
     over the stored days from `start` to `end`. `picks` (date, symbol) replaces the top `top_n` by
     score (the ranked_top_n rows); `market` replaces bars and dividends (built once for several
-    records). Bad input raises ValueError with one line naming it."""
+    records), `memo` (_evaluate's) is kept beside them. Bad input raises ValueError with one line naming it."""
     market = market if market is not None else market_from_bars(bars, dividends)
     done = _evaluate(scores, universe, market, horizon=horizon, cost_bps=cost_bps, top_n=top_n, picks=picks,
                      benchmark=benchmark, start=start, end=end, screen=screen, draws=draws, seed=seed,
-                     min_names=min_names, book_size=book_size, keep_books=keep_books)
+                     min_names=min_names, book_size=book_size, keep_books=keep_books, memo=memo)
     return _summarize(done, len(done.days), len(market.sessions) - 1)
 
 
@@ -250,8 +251,10 @@ def track_records(scores: pd.DataFrame, universe: pd.DataFrame | None = None, *,
 
 def _evaluate(scores, universe, market: Market, *, horizon, cost_bps, top_n=25, picks=None, benchmark="SPY",
               start=None, end=None, screen="default", draws=50, seed=0, min_names=MIN_NAMES, book_size=None,
-              keep_books=False, ic_horizons=IC_HORIZONS) -> _Evaluated:
-    """Steps 2-5 of the chain up to the measures, over every stored day from start to end."""
+              keep_books=False, ic_horizons=IC_HORIZONS, memo=None) -> _Evaluated:
+    """Steps 2-5 of the chain up to the measures, over every stored day from start to end. `memo`: a
+    dict that lives as long as these scores, universe and market (technic_assets.track keeps one while
+    the store is unchanged): each span's panel and signal rows are kept in it, not computed again."""
     _validate(horizon, cost_bps, draws, benchmark, market)
     sessions, growth, traded = market.sessions, market.growth, market.traded
     days, pos = _pick_days(scores, start, end, screen, sessions)
@@ -259,7 +262,13 @@ def _evaluate(scores, universe, market: Market, *, horizon, cost_bps, top_n=25, 
     entry = pos + 1
     first, end_pos = int(entry[0]), int(entry[-1] + 1)
 
-    columns, passed, score = _panel(scores if universe is None else universe, scores, days, market)
+    span = (days[0], days[-1], len(days))
+    memo = {} if memo is None else memo
+    if ("panel", span) not in memo:
+        memo[("panel", span)] = _panel(scores if universe is None else universe, scores, days, market)
+        for array in memo[("panel", span)]:
+            array.flags.writeable = False  # kept for the records that follow: none may change it
+    columns, passed, score = memo[("panel", span)]
     in_universe = passed & traded[entry[:, None], columns]
     if picks is None:
         top_k, top_s = _pairs(_top(np.where(passed, score, np.nan), np.full(len(days), top_n)) & in_universe, columns)
@@ -293,7 +302,7 @@ def _evaluate(scores, universe, market: Market, *, horizon, cost_bps, top_n=25, 
                             (0.0, cost_bps / 1e4))
         kept.append((np.array([f"random_{b}" for b in range(draws)]), draw, day, code))
     signal = signal_series(growth, entry, np.where(in_universe, score, np.nan), columns, horizon, min_names,
-                           ic_horizons)
+                           ic_horizons, memo=memo.setdefault(("signal", span), {}))
     args = dict(horizon=horizon, cost_bps=cost_bps, benchmark=benchmark, screen=screen, draws=draws, seed=seed,
                 start=start, end=end, book_size=book_size, keep_books=keep_books)
     return _Evaluated(market, days, pos, args, costs, main, whole, drawn, signal, (top_k, top_s), kept)
