@@ -20,7 +20,8 @@ from technic_assets.core.track_record import (
 from technic_assets.rescreen import rescreen
 from technic_assets.storage.history import screen_span
 
-BAR_COLUMNS = ["date", "symbol", "close", "split_ratio", "volume", "dividend"]
+# no volume: only a record's capacity (core.track_record's book_size, never asked of the store) reads it
+BAR_COLUMNS = ["date", "symbol", "close", "split_ratio", "dividend"]
 
 
 def stored_record(history, screen: str, start: str | None, end: str | None, *, horizon: int, cost_bps: float,
@@ -124,7 +125,9 @@ def _stored_picks(history, screen: str, first: pd.Timestamp, last: pd.Timestamp)
 
 def _read_picks(history, screen: str, first: pd.Timestamp, last: pd.Timestamp):
     picks = screen_span(history, "ranked_top_n", first, last, ["date", "symbol"], screen)
-    scores = screen_span(history, "merit", first, last, ["date", "symbol", "merit_score"], screen, coded=("symbol",))
+    # core.track_record places each row by its date and symbol: the 2.4M MERIT rows need no sort
+    scores = screen_span(history, "merit", first, last, ["date", "symbol", "merit_score"], screen, coded=("symbol",),
+                         ordered=False)
     return picks, scores.rename(columns={"merit_score": "score"})
 
 

@@ -87,7 +87,8 @@ def _panel(universe: pd.DataFrame, scores: pd.DataFrame, days: pd.DatetimeIndex,
     (days x width; padding: column 0, never present), where a name is, and its score (NaN where none)."""
     symbols = len(market.symbols)
     passed = np.zeros((len(days), symbols), dtype=bool)
-    k, s, _ = _rows(universe, days, market)
+    k, s, ok = _rows(universe, days, market)
+    scored = (k, s, ok) if universe is scores else _rows(scores, days, market)  # the scored names passed
     passed[k, s] = True
     k, s = np.nonzero(passed)
     count = np.bincount(k, minlength=len(days))
@@ -97,7 +98,7 @@ def _panel(universe: pd.DataFrame, scores: pd.DataFrame, days: pd.DatetimeIndex,
     present = np.zeros(columns.shape, dtype=bool)
     present[k, at] = True
     every = np.full((len(days), symbols), np.nan)
-    sk, ss, ok = _rows(scores, days, market)
+    sk, ss, ok = scored
     every[sk, ss] = scores["score"].to_numpy(float)[ok]
     score = np.full(columns.shape, np.nan)
     score[k, at] = every[k, s]
