@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 
 from technic_assets.core.signal_quality import MIN_NAMES
-from technic_assets.core.track_market import Market, market_from_bars, symbol_lookup
 from technic_assets.core.track_engine import BookValues, book_values
+from technic_assets.core.track_market import Market, market_from_bars, symbol_lookup
 from technic_assets.core.track_measures import IC_HORIZONS, book_measures, by_year, signal_series, signal_summary
 
 COST_SWEEP_BPS = (0.0, 5.0, 10.0, 25.0)
