@@ -580,7 +580,8 @@ def test_records_that_share_a_memo_equal_records_computed_apart_and_the_plain_co
     """A memo kept with the same scores and market (technic_assets.track keeps one while the store is
     unchanged) gives other costs and horizons their records from the kept panel and signal rows: each
     equal to the record computed without it, exactly, and the second horizon's to the plain loops too.
-    The memo is really used: a record at another cost sorts no forward return again."""
+    The memo is really used: a record at another cost sorts no forward return again, nor values the
+    universe's book again."""
     bars, dividends, scores, universe = synthetic(seed=6)
     market = market_from_bars(bars, dividends)
     base = dict(top_n=8, benchmark="SPY", min_names=10, draws=12, seed=5, keep_books=True)
@@ -597,6 +598,9 @@ def test_records_that_share_a_memo_equal_records_computed_apart_and_the_plain_co
         before = next((value for key, value in kept.items() if key[0] == "signal"), {})
         if before and horizon == 5:  # every row this horizon needs was kept: none computed again
             assert set(signal) == set(before) and all(signal[key] is before[key] for key in before)
+            # 10 and 25 bps are both in the cost sweep: the same costs, the universe's book kept
+            books = [key for key in kept if key[0] == "universe" and key[2] == 5]
+            assert len(books) == 1 and memo[books[0]] is kept[books[0]]
     assert {key[:2] for key in signal} == {("ic", 1), ("ic", 5), ("ic", 10), ("ic", 21), ("quintiles", 5),
                                            ("quintiles", 1)}
     args = dict(horizon=1, cost_bps=0, top_n=8, benchmark="SPY", min_names=10)

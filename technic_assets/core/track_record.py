@@ -255,7 +255,8 @@ def _evaluate(scores, universe, market: Market, *, horizon, cost_bps, top_n=25, 
               keep_books=False, ic_horizons=IC_HORIZONS, memo=None) -> _Evaluated:
     """Steps 2-5 of the chain up to the measures, over every stored day from start to end. `memo`: a
     dict that lives as long as these scores, universe and market (technic_assets.track keeps one while
-    the store is unchanged): each span's panel and signal rows are kept in it, not computed again."""
+    the store is unchanged): each span's panel, signal rows and universe book (at each horizon and set of
+    costs) are kept in it, not computed again."""
     _validate(horizon, cost_bps, draws, benchmark, market)
     sessions, growth, traded = market.sessions, market.growth, market.traded
     days, pos = _pick_days(scores, start, end, screen, sessions)
@@ -293,7 +294,12 @@ def _evaluate(scores, universe, market: Market, *, horizon, cost_bps, top_n=25, 
     k = np.r_[top_k, bench_k, mom_k]
     main = book_values(growth, book, entry[k], np.r_[top_s, np.full(len(bench_k), bench), mom_s], len(BOOKS), first,
                        end_pos, horizon, costs)
-    whole = book_values(growth, np.zeros(len(uni_k), dtype=int), entry[uni_k], uni_s, 1, first, end_pos, horizon, costs)
+    key = ("universe", span, horizon, costs)  # the universe's book: the same whatever the picks
+    if key not in memo:
+        memo[key] = book_values(growth, np.zeros(len(uni_k), dtype=int), entry[uni_k], uni_s, 1, first, end_pos,
+                                horizon, costs)
+        memo[key].nav.flags.writeable = memo[key].turnover.flags.writeable = False
+    whole = memo[key]
     kept = [(np.asarray(BOOKS), book, k, np.r_[top_s, np.full(len(bench_k), bench), mom_s]),
             (np.array(["universe"]), np.zeros(len(uni_k), dtype=int), uni_k, uni_s)]
     drawn = None
