@@ -2,7 +2,9 @@
 
   stored     the record of a stored screen (technic backtest's read and compute), asked
              again in one process (the live page's case: the bars' Market is kept)     target 1 s
-  cold       the same, the kept Market dropped first (a fresh process, a changed store)
+  other      the same record at another cost each time (5, 25, 0, 10 bps in turn), in one process:
+             the live page keeps each answer, so a new ask differs in its cost or horizon
+  cold       the same, everything kept dropped first (a fresh process, a changed store)
   settings   new settings over the same sessions: re-screen every day, then evaluate   target 5 s
   evening    the evening track_record step for one day (records_for), the kept
              Market dropped first (each Dagster run is a fresh process)                 target 2 s
@@ -18,7 +20,7 @@ settings, as the graph would store it. Each figure is timed `repeat` times, from
 read before, in the OS cache).
 
     python -m benchmarks.track_store [--symbols 6000] [--sessions 600] [--repeat 5] [--store PATH]
-                                     [--figures stored cold settings evening range] [--range-days 600]
+                                     [--figures stored other cold settings evening range] [--range-days 600]
 
 It also runs against an older checkout (PYTHONPATH=that checkout), which keeps no Market: the
 before and after of a change come from the same script on the same store.
@@ -133,16 +135,16 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=600)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--store", help="keep the built store here (and reuse it when it exists)")
-    parser.add_argument("--figures", nargs="+", default=["stored", "cold", "settings", "evening", "range"],
-                        help="which of stored, cold, settings, evening, range to time")
+    parser.add_argument("--figures", nargs="+", default=["stored", "other", "cold", "settings", "evening", "range"],
+                        help="which of stored, other, cold, settings, evening, range to time")
     parser.add_argument("--range-days", type=int, default=600, help="the range run's days (the last ones)")
     args = parser.parse_args()
+    from technic_assets import track
     from technic_assets.assets.record import records_for
     from technic_assets.config import ScanSettings
     from technic_assets.core.calendar import sessions_back
     from technic_assets.screens import Screen
     from technic_assets.storage import History
-    from technic_assets import track
     from technic_assets.track import stored_record
 
     forget = getattr(track, "forget_market", lambda: None)  # an older checkout keeps nothing
@@ -163,6 +165,11 @@ def main() -> None:
     if "stored" in args.figures:
         print(summary("stored screen's record", timed(lambda: stored_record(history, "default", None, None, **kw),
                                                       args.repeat), 1.0))
+    if "other" in args.figures:
+        costs = iter([5.0, 25.0, 0.0, 10.0] * args.repeat)
+        print(summary("stored screen's record at another cost",
+                      timed(lambda: stored_record(history, "default", None, None, **{**kw, "cost_bps": next(costs)}),
+                            args.repeat), 1.0))
     swing = ScanSettings(style="swing", min_price=10.0)
     if "settings" in args.figures:
         print(summary("new settings (re-screen + record)",

@@ -20,7 +20,8 @@ from technic_assets.core.track_record import (
 from technic_assets.rescreen import rescreen
 from technic_assets.storage.history import screen_span
 
-BAR_COLUMNS = ["date", "symbol", "close", "split_ratio", "volume", "dividend"]
+# no volume: only a record's capacity (core.track_record's book_size, never asked of the store) reads it
+BAR_COLUMNS = ["date", "symbol", "close", "split_ratio", "dividend"]
 
 
 def stored_record(history, screen: str, start: str | None, end: str | None, *, horizon: int, cost_bps: float,
@@ -35,8 +36,10 @@ def stored_record(history, screen: str, start: str | None, end: str | None, *, h
     first = pd.Timestamp(start) if start else stored[0]
     last = pd.Timestamp(end) if end else stored[-1]
     chosen = _chosen(stored, screen, first, last)
+    memo = None
     if settings is None:
         picks, scores = _stored_picks(history, screen, chosen[0], chosen[-1])
+        memo = _memo(history, screen, chosen[0], chosen[-1], *_bar_span(chosen, horizon, as_of))
     else:
         # a learned blend learns from the stored days before the range too (core.blend's window)
         sessions = nyse().sessions
@@ -48,19 +51,19 @@ def stored_record(history, screen: str, start: str | None, end: str | None, *, h
         screen = "adhoc"
     # the names MERIT scored are exactly those that passed the filter: the universe is not read twice
     return evaluate(history, chosen, picks, scores, screen=screen, horizon=horizon, cost_bps=cost_bps,
-                    benchmark=benchmark, draws=draws, as_of=as_of)
+                    benchmark=benchmark, draws=draws, as_of=as_of, memo=memo)
 
 
 def evaluate(history, chosen: pd.DatetimeIndex, picks: pd.DataFrame | None, scores: pd.DataFrame, *, screen: str,
              horizon: int, cost_bps: float, benchmark: str = "SPY", draws: int = 50, as_of=None,
-             market=None) -> TrackRecord:
+             market=None, memo: dict | None = None) -> TrackRecord:
     """core.track_record of given picks (date, symbol; None: the top 25 by score) and scores (date,
     symbol, score) over the stored days `chosen`, with the store's bars and dividends (or `market`,
-    market_from_bars of them, read once for several records)."""
+    market_from_bars of them, read once for several records); `memo` as core.track_record's."""
     if market is None:
         market = _market(history, *_bar_span(chosen, horizon, as_of))
     return track_record(scores, None, market=market, horizon=horizon, cost_bps=cost_bps, picks=picks,
-                        benchmark=benchmark, screen=screen, draws=draws, start=chosen[0], end=chosen[-1])
+                        benchmark=benchmark, screen=screen, draws=draws, start=chosen[0], end=chosen[-1], memo=memo)
 
 
 def stored_records(history, screen: str, days: list[pd.Timestamp], *, horizon: int, cost_bps: float,
@@ -116,36 +119,60 @@ def _bar_span(chosen: pd.DatetimeIndex, horizon: int, as_of) -> tuple[pd.Timesta
 
 
 def _stored_picks(history, screen: str, first: pd.Timestamp, last: pd.Timestamp):
+    """The screen's picks and MERIT first..last: the last ones read kept while the store is unchanged."""
+    return _kept("screen", history, (screen, first, last), lambda: _read_picks(history, screen, first, last))
+
+
+def _read_picks(history, screen: str, first: pd.Timestamp, last: pd.Timestamp):
     picks = screen_span(history, "ranked_top_n", first, last, ["date", "symbol"], screen)
-    scores = screen_span(history, "merit", first, last, ["date", "symbol", "merit_score"], screen, coded=("symbol",))
+    # core.track_record places each row by its date and symbol: the 2.4M MERIT rows need no sort
+    scores = screen_span(history, "merit", first, last, ["date", "symbol", "merit_score"], screen, coded=("symbol",),
+                         ordered=False)
     return picks, scores.rename(columns={"merit_score": "score"})
 
 
 def _market(history, lo: pd.Timestamp, hi: pd.Timestamp):
     """The Market of the stored bars lo..hi: the last one kept while the store file is unchanged (the
     live page asks for records again and again; a Dagster run, one process a day, gains nothing)."""
-    key = (history.path, history.version(), lo, hi)
-    if key[1] is not None and _LAST_MARKET.get("key") == key:
-        return _LAST_MARKET["market"]
-    market = _read_market(history, lo, hi)
-    _LAST_MARKET.clear()
-    if key[1] is not None:
-        for array in (market.growth, market.traded, market.dollar_volume):
-            array.flags.writeable = False  # shared by the records that follow: none may change it
-        _LAST_MARKET.update(key=key, market=market)
-    return market
+    return _kept("market", history, (lo, hi), lambda: _read_market(history, lo, hi))
 
 
-_LAST_MARKET: dict = {}
+def _memo(history, screen: str, first: pd.Timestamp, last: pd.Timestamp, lo: pd.Timestamp, hi: pd.Timestamp) -> dict:
+    """core.track_record's memo of the screen's stored picks first..last over the bars lo..hi (its
+    panel, its signal rows at each horizon): kept while the store is unchanged, so another record of
+    the same evenings (another horizon, cost, benchmark) computes neither again."""
+    return _kept("memo", history, (screen, first, last, lo, hi), dict)
+
+
+_KEPT: dict = {}  # name -> (key, value): the last of each, while the store file is unchanged
+
+
+def _kept(name: str, history, key: tuple, make):
+    """make()'s value, kept under `name` with `key` and the store's version: the same key on an
+    unchanged store gives it back (read-only: every record that follows shares it), any other replaces
+    it. A store without a version (none yet, Iceberg) keeps nothing."""
+    version = history.version()
+    if version is None:
+        return make()
+    key = (history.path, version, *key)
+    held = _KEPT.get(name)
+    if held is not None and held[0] == key:
+        return held[1]
+    value = make()
+    _KEPT[name] = (key, value)  # one assignment: a thread beside reads the old pair or the new one
+    return value
 
 
 def forget_market() -> None:
-    """Drop the kept Market (the benchmarks time a cold read)."""
-    _LAST_MARKET.clear()
+    """Drop everything kept (the benchmarks time a cold read)."""
+    _KEPT.clear()
 
 
 def _read_market(history, lo: pd.Timestamp, hi: pd.Timestamp):
     bars = history.read_span("price_bars", lo, hi, BAR_COLUMNS, coded=("symbol",))
     paid = bars[bars["dividend"] != 0.0]
     dividends = pd.DataFrame({"ex_date": paid["date"], "symbol": paid["symbol"], "amount": paid["dividend"]})
-    return market_from_bars(bars, dividends)  # it reads the columns it knows: the frame is not copied
+    market = market_from_bars(bars, dividends)  # it reads the columns it knows: the frame is not copied
+    for array in (market.growth, market.traded, market.dollar_volume):
+        array.flags.writeable = False  # shared by the records that follow: none may change it
+    return market

@@ -278,6 +278,33 @@ def test_the_bars_kept_between_records_are_read_again_once_the_store_changes(tmp
     assert first.daily["top_n"].iloc[-1] / first.daily["top_n"].iloc[-2] == pytest.approx(10.4 / 10.2, rel=1e-12)
 
 
+def test_the_screen_kept_between_records_is_read_again_once_the_store_changes(tmp_path):
+    """The screen's MERIT and what is computed from it are kept beside the bars while the file is
+    unchanged: a record at another cost equals one computed with nothing kept. Once MERIT is written
+    again without BBB (06-02..06-04), the next record's universe is AAA alone: by hand it grows as
+    the top N does, 10.5 / 10.0, (10.2 + 0.30) / 10.5 and 10.4 / 10.2, not as AAA and BBB together."""
+    from technic_assets import track
+    from technic_assets.track import stored_record
+
+    history = hand_store(tmp_path / "store.duckdb", with_dividends=True)
+    args = dict(horizon=1, draws=0)
+    first = stored_record(history, "default", None, None, cost_bps=0.0, **args)
+    other = stored_record(history, "default", None, None, cost_bps=25.0, **args)
+    track.forget_market()
+    fresh = stored_record(history, "default", None, None, cost_bps=25.0, **args)
+    assert json.dumps(other.summary, sort_keys=True) == json.dumps(fresh.summary, sort_keys=True)  # NaN as NaN
+    pd.testing.assert_frame_equal(other.daily, fresh.daily, rtol=0, atol=0)
+    pd.testing.assert_frame_equal(other.signal, fresh.signal, rtol=0, atol=0)
+    picked = list(pd.DatetimeIndex(["2025-06-02", "2025-06-03", "2025-06-04"]))
+    merit = history.read_dates("merit", picked)
+    history.replace_dates("merit", merit[merit["symbol"] == "AAA"], picked)
+    moved = stored_record(history, "default", None, None, cost_bps=0.0, **args)
+    by_hand = np.cumprod([1.0, 10.5 / 10.0, (10.2 + 0.30) / 10.5, 10.4 / 10.2])
+    np.testing.assert_allclose(moved.daily["universe"].to_numpy(), by_hand, rtol=1e-12)
+    np.testing.assert_allclose(moved.daily["top_n"].to_numpy(), by_hand, rtol=1e-12)
+    assert not np.allclose(first.daily["universe"].to_numpy(), by_hand, rtol=1e-6)
+
+
 def test_learned_blend_without_enough_history_keeps_the_hand_weights_and_the_switches_change_merit(scanned_week):
     """A week is too little for a learned blend (core.blend.MIN_DAYS training days): every month keeps
     the hand weights, so MERIT equals the hand screen's; the blend's terms and tradable labels are

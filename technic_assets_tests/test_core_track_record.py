@@ -574,3 +574,35 @@ def test_each_cut_of_one_evaluation_is_the_record_computed_from_the_data_up_to_i
     # scores begin at session 200: by 203 and 204 fewer evenings have entered than the 5 sessions held
     failed = [cut[0] for cut, r in zip(cuts, records) if isinstance(r, ValueError)]
     assert failed == [sessions[204], sessions[203]]
+
+
+def test_records_that_share_a_memo_equal_records_computed_apart_and_the_plain_computation():
+    """A memo kept with the same scores and market (technic_assets.track keeps one while the store is
+    unchanged) gives other costs and horizons their records from the kept panel and signal rows: each
+    equal to the record computed without it, exactly, and the second horizon's to the plain loops too.
+    The memo is really used: a record at another cost sorts no forward return again, nor values the
+    universe's book again."""
+    bars, dividends, scores, universe = synthetic(seed=6)
+    market = market_from_bars(bars, dividends)
+    base = dict(top_n=8, benchmark="SPY", min_names=10, draws=12, seed=5, keep_books=True)
+    memo = {}
+    for horizon, cost_bps in ((5, 10), (5, 25), (1, 0), (5, 10)):
+        kept = {key: dict(value) if isinstance(value, dict) else value for key, value in memo.items()}
+        shared = track_record(scores, universe, market=market, horizon=horizon, cost_bps=cost_bps, memo=memo, **base)
+        apart = track_record(scores, universe, bars, dividends=dividends, horizon=horizon, cost_bps=cost_bps, **base)
+        same(shared.summary, apart.summary)
+        pd.testing.assert_frame_equal(shared.daily, apart.daily, rtol=0, atol=0)
+        pd.testing.assert_frame_equal(shared.signal, apart.signal, rtol=0, atol=0)
+        pd.testing.assert_frame_equal(shared.books, apart.books)
+        signal = next(value for key, value in memo.items() if key[0] == "signal")
+        before = next((value for key, value in kept.items() if key[0] == "signal"), {})
+        if before and horizon == 5:  # every row this horizon needs was kept: none computed again
+            assert set(signal) == set(before) and all(signal[key] is before[key] for key in before)
+            # 10 and 25 bps are both in the cost sweep: the same costs, the universe's book kept
+            books = [key for key in kept if key[0] == "universe" and key[2] == 5]
+            assert len(books) == 1 and memo[books[0]] is kept[books[0]]
+    assert {key[:2] for key in signal} == {("ic", 1), ("ic", 5), ("ic", 10), ("ic", 21), ("quintiles", 5),
+                                           ("quintiles", 1)}
+    args = dict(horizon=1, cost_bps=0, top_n=8, benchmark="SPY", min_names=10)
+    again = track_record(scores, universe, market=market, draws=12, seed=5, keep_books=True, memo=memo, **args)
+    compare(again, plain_record(bars, dividends, scores, universe, **args, random_from=again), bars, 1)

@@ -169,28 +169,43 @@ def signal_measures(growth: np.ndarray, entry: np.ndarray, score: np.ndarray, co
 
 
 def signal_series(growth: np.ndarray, entry: np.ndarray, score: np.ndarray, columns: np.ndarray, horizon: int,
-                  min_names: int, ic_horizons: tuple[int, ...] = IC_HORIZONS) -> dict:
+                  min_names: int, ic_horizons: tuple[int, ...] = IC_HORIZONS, memo: dict | None = None) -> dict:
     """signal_measures' per-day part: names, ic_h and rank_ic_h at each horizon (NaN where the window
     passes the last session of `growth`), and each day's quintile means at `horizon` with the days
     that have them. A day's values read nothing after its window, so the series of a longer span,
     cut (signal_summary's `last`), is the series of the shorter one. `ic_horizons` (the decay's): fewer
-    cost fewer sorts of every name's forward return."""
+    cost fewer sorts of every name's forward return. `memo`: a dict that lives as long as these inputs
+    (the same growth, entry, score and columns); each horizon's rows and the quintiles are kept in it
+    and read back, so another record of the same scores (another cost, horizon) sorts only what is new."""
+    memo = {} if memo is None else memo
     last = len(growth) - 1
-    from_top, ordinal = row_ranks(-score)  # 1: the highest score; the ordinal's ties to the lower symbol
-    by_score, by_rank = centered(score), centered(from_top)
-    series = {"names": np.isfinite(score).sum(axis=1)}
     flat, width = growth.ravel(), growth.shape[1]
-    bought = np.take(flat, (entry * width)[:, None] + columns)
-    series["ic_horizons"] = tuple(ic_horizons)
+    series = {"names": np.isfinite(score).sum(axis=1), "ic_horizons": tuple(ic_horizons)}
+    score_side = {}
+
+    def scored():  # the score's side of every correlation: computed once, only if a horizon is new
+        if not score_side:
+            from_top, ordinal = row_ranks(-score)  # 1: the highest score; the ordinal's ties to the lower symbol
+            score_side.update(by_score=centered(score), by_rank=centered(from_top), ordinal=ordinal,
+                              bought=np.take(flat, (entry * width)[:, None] + columns))
+        return score_side
+
     for h in sorted({*ic_horizons, horizon}):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            forward = np.take(flat, (np.minimum(entry + h, last) * width)[:, None] + columns) / bought - 1
-        forward[~((entry + h <= last)[:, None] & np.isfinite(score))] = np.nan
-        series[f"ic_{h}"] = row_correlations(by_score, centered(forward), min_names)
-        series[f"rank_ic_{h}"] = -row_correlations(
-            by_rank, centered(row_ranks(np.round(forward, TIE_DECIMALS), ordinal=False)[0]), min_names)
+        want = ("quintiles", h, min_names) if h == horizon else ("ic", h, min_names)
+        if want not in memo:  # the quintiles are kept with their horizon's rows
+            side = scored()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                forward = np.take(flat, (np.minimum(entry + h, last) * width)[:, None] + columns) / side["bought"] - 1
+            forward[~((entry + h <= last)[:, None] & np.isfinite(score))] = np.nan
+            ic = row_correlations(side["by_score"], centered(forward), min_names)
+            rank_ic = -row_correlations(
+                side["by_rank"], centered(row_ranks(np.round(forward, TIE_DECIMALS), ordinal=False)[0]), min_names)
+            memo[("ic", h, min_names)] = (ic, rank_ic)
+            if h == horizon:
+                memo[("quintiles", h, min_names)] = quintile_rows(side["ordinal"], forward, min_names)
+        series[f"ic_{h}"], series[f"rank_ic_{h}"] = memo[("ic", h, min_names)]
         if h == horizon:
-            series["quintiles"] = quintile_rows(ordinal, forward, min_names)
+            series["quintiles"] = memo[("quintiles", h, min_names)]
     return series
 
 

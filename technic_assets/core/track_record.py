@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 
 from technic_assets.core.signal_quality import MIN_NAMES
-from technic_assets.core.track_market import Market, market_from_bars, symbol_lookup
 from technic_assets.core.track_engine import BookValues, book_values
+from technic_assets.core.track_market import Market, market_from_bars, symbol_lookup
 from technic_assets.core.track_measures import IC_HORIZONS, book_measures, by_year, signal_series, signal_summary
 
 COST_SWEEP_BPS = (0.0, 5.0, 10.0, 25.0)
@@ -87,7 +87,8 @@ def _panel(universe: pd.DataFrame, scores: pd.DataFrame, days: pd.DatetimeIndex,
     (days x width; padding: column 0, never present), where a name is, and its score (NaN where none)."""
     symbols = len(market.symbols)
     passed = np.zeros((len(days), symbols), dtype=bool)
-    k, s, _ = _rows(universe, days, market)
+    k, s, ok = _rows(universe, days, market)
+    scored = (k, s, ok) if universe is scores else _rows(scores, days, market)  # the scored names passed
     passed[k, s] = True
     k, s = np.nonzero(passed)
     count = np.bincount(k, minlength=len(days))
@@ -97,7 +98,7 @@ def _panel(universe: pd.DataFrame, scores: pd.DataFrame, days: pd.DatetimeIndex,
     present = np.zeros(columns.shape, dtype=bool)
     present[k, at] = True
     every = np.full((len(days), symbols), np.nan)
-    sk, ss, ok = _rows(scores, days, market)
+    sk, ss, ok = scored
     every[sk, ss] = scores["score"].to_numpy(float)[ok]
     score = np.full(columns.shape, np.nan)
     score[k, at] = every[k, s]
@@ -202,16 +203,17 @@ def track_record(scores: pd.DataFrame, universe: pd.DataFrame | None = None, bar
                  horizon: int, cost_bps: float, top_n: int = 25, picks: pd.DataFrame | None = None,
                  dividends: pd.DataFrame | None = None, benchmark: str = "SPY", start=None, end=None,
                  screen: str = "default", draws: int = 50, seed: int = 0, min_names: int = MIN_NAMES,
-                 book_size: float | None = None, market: Market | None = None, keep_books: bool = False) -> TrackRecord:
+                 book_size: float | None = None, market: Market | None = None, keep_books: bool = False,
+                 memo: dict | None = None) -> TrackRecord:
     """The record of one screen from its stored scores (date, symbol, score) and filtered universe
     (date, symbol; None: the scored names, as MERIT scores exactly the names that passed) of each day,
     over the stored days from `start` to `end`. `picks` (date, symbol) replaces the top `top_n` by
     score (the ranked_top_n rows); `market` replaces bars and dividends (built once for several
-    records). Bad input raises ValueError with one line naming it."""
+    records), `memo` (_evaluate's) is kept beside them. Bad input raises ValueError with one line naming it."""
     market = market if market is not None else market_from_bars(bars, dividends)
     done = _evaluate(scores, universe, market, horizon=horizon, cost_bps=cost_bps, top_n=top_n, picks=picks,
                      benchmark=benchmark, start=start, end=end, screen=screen, draws=draws, seed=seed,
-                     min_names=min_names, book_size=book_size, keep_books=keep_books)
+                     min_names=min_names, book_size=book_size, keep_books=keep_books, memo=memo)
     return _summarize(done, len(done.days), len(market.sessions) - 1)
 
 
@@ -250,8 +252,11 @@ def track_records(scores: pd.DataFrame, universe: pd.DataFrame | None = None, *,
 
 def _evaluate(scores, universe, market: Market, *, horizon, cost_bps, top_n=25, picks=None, benchmark="SPY",
               start=None, end=None, screen="default", draws=50, seed=0, min_names=MIN_NAMES, book_size=None,
-              keep_books=False, ic_horizons=IC_HORIZONS) -> _Evaluated:
-    """Steps 2-5 of the chain up to the measures, over every stored day from start to end."""
+              keep_books=False, ic_horizons=IC_HORIZONS, memo=None) -> _Evaluated:
+    """Steps 2-5 of the chain up to the measures, over every stored day from start to end. `memo`: a
+    dict that lives as long as these scores, universe and market (technic_assets.track keeps one while
+    the store is unchanged): each span's panel, signal rows and universe book (at each horizon and set of
+    costs) are kept in it, not computed again."""
     _validate(horizon, cost_bps, draws, benchmark, market)
     sessions, growth, traded = market.sessions, market.growth, market.traded
     days, pos = _pick_days(scores, start, end, screen, sessions)
@@ -259,7 +264,13 @@ def _evaluate(scores, universe, market: Market, *, horizon, cost_bps, top_n=25, 
     entry = pos + 1
     first, end_pos = int(entry[0]), int(entry[-1] + 1)
 
-    columns, passed, score = _panel(scores if universe is None else universe, scores, days, market)
+    span = (days[0], days[-1], len(days))
+    memo = {} if memo is None else memo
+    if ("panel", span) not in memo:
+        memo[("panel", span)] = _panel(scores if universe is None else universe, scores, days, market)
+        for array in memo[("panel", span)]:
+            array.flags.writeable = False  # kept for the records that follow: none may change it
+    columns, passed, score = memo[("panel", span)]
     in_universe = passed & traded[entry[:, None], columns]
     if picks is None:
         top_k, top_s = _pairs(_top(np.where(passed, score, np.nan), np.full(len(days), top_n)) & in_universe, columns)
@@ -283,7 +294,12 @@ def _evaluate(scores, universe, market: Market, *, horizon, cost_bps, top_n=25, 
     k = np.r_[top_k, bench_k, mom_k]
     main = book_values(growth, book, entry[k], np.r_[top_s, np.full(len(bench_k), bench), mom_s], len(BOOKS), first,
                        end_pos, horizon, costs)
-    whole = book_values(growth, np.zeros(len(uni_k), dtype=int), entry[uni_k], uni_s, 1, first, end_pos, horizon, costs)
+    key = ("universe", span, horizon, costs)  # the universe's book: the same whatever the picks
+    if key not in memo:
+        memo[key] = book_values(growth, np.zeros(len(uni_k), dtype=int), entry[uni_k], uni_s, 1, first, end_pos,
+                                horizon, costs)
+        memo[key].nav.flags.writeable = memo[key].turnover.flags.writeable = False
+    whole = memo[key]
     kept = [(np.asarray(BOOKS), book, k, np.r_[top_s, np.full(len(bench_k), bench), mom_s]),
             (np.array(["universe"]), np.zeros(len(uni_k), dtype=int), uni_k, uni_s)]
     drawn = None
@@ -293,7 +309,7 @@ def _evaluate(scores, universe, market: Market, *, horizon, cost_bps, top_n=25, 
                             (0.0, cost_bps / 1e4))
         kept.append((np.array([f"random_{b}" for b in range(draws)]), draw, day, code))
     signal = signal_series(growth, entry, np.where(in_universe, score, np.nan), columns, horizon, min_names,
-                           ic_horizons)
+                           ic_horizons, memo=memo.setdefault(("signal", span), {}))
     args = dict(horizon=horizon, cost_bps=cost_bps, benchmark=benchmark, screen=screen, draws=draws, seed=seed,
                 start=start, end=end, book_size=book_size, keep_books=keep_books)
     return _Evaluated(market, days, pos, args, costs, main, whole, drawn, signal, (top_k, top_s), kept)
