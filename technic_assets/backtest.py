@@ -11,6 +11,7 @@ import math
 
 import pandas as pd
 
+from technic_assets.core.track_record import CAPACITY_PARTICIPATION, CAPACITY_WINDOW
 from technic_assets.output import plain
 
 RETURNS = ("total returns: splits adjusted, cash dividends reinvested at the ex-date's close (days stored "
@@ -56,4 +57,9 @@ def as_table(summary: dict, source: str) -> str:
     if "random" in books:
         signal += (f"; the top N beat {books['random']['top_n_percentile']:.0%} of {books['random']['draws']} "
                    "random books of the same size")
+    capacity = books["top_n"].get("capacity")
+    if capacity:
+        signal += (f"\ncapacity of a ${capacity['book_size']:,.0f} top-N book: {capacity['days_to_exit_mean']:.1f} "
+                   f"sessions to sell it on average (at most {capacity['days_to_exit_max']:.1f}), at "
+                   f"{CAPACITY_PARTICIPATION:.0%} of each name's {CAPACITY_WINDOW}-session average dollar volume")
     return head + "\n" + "\n".join(line(r) for r in [header, *rows]) + "\n" + signal + "\n"

@@ -20,18 +20,19 @@ from technic_assets.core.track_record import (
 from technic_assets.rescreen import rescreen
 from technic_assets.storage.history import screen_span
 
-# no volume: only a record's capacity (core.track_record's book_size, never asked of the store) reads it
+# volume only for a record asked its capacity (a book size): the rest never read it
 BAR_COLUMNS = ["date", "symbol", "close", "split_ratio", "dividend"]
 
 
 def stored_record(history, screen: str, start: str | None, end: str | None, *, horizon: int, cost_bps: float,
                   benchmark: str = "SPY", draws: int = 50, settings=None, alpha_weight: float = 0.0,
-                  as_of=None, progress=None) -> TrackRecord:
+                  as_of=None, progress=None, book_size: float | None = None) -> TrackRecord:
     """The TrackRecord of `screen` over its stored days from `start` to `end` (default: all of them);
     with `settings` (a config.ScanSettings), of those settings instead: each of the screen's stored days
     re-screened from its stored inputs (technic_assets.rescreen), MERIT blending the forecasts at
     `alpha_weight`. With `as_of`, only bars up to that day are read: the record as it stood that evening.
-    `progress(done, of)` is called after each day re-screened."""
+    `progress(done, of)` is called after each day re-screened. With `book_size` (dollars), the top-N
+    book's capacity: the sessions to exit it at core.track_record's share of each name's volume."""
     stored = _stored_days(history, screen)
     first = pd.Timestamp(start) if start else stored[0]
     last = pd.Timestamp(end) if end else stored[-1]
@@ -51,19 +52,20 @@ def stored_record(history, screen: str, start: str | None, end: str | None, *, h
         screen = "adhoc"
     # the names MERIT scored are exactly those that passed the filter: the universe is not read twice
     return evaluate(history, chosen, picks, scores, screen=screen, horizon=horizon, cost_bps=cost_bps,
-                    benchmark=benchmark, draws=draws, as_of=as_of, memo=memo)
+                    benchmark=benchmark, draws=draws, as_of=as_of, memo=memo, book_size=book_size)
 
 
 def evaluate(history, chosen: pd.DatetimeIndex, picks: pd.DataFrame | None, scores: pd.DataFrame, *, screen: str,
              horizon: int, cost_bps: float, benchmark: str = "SPY", draws: int = 50, as_of=None,
-             market=None, memo: dict | None = None) -> TrackRecord:
+             market=None, memo: dict | None = None, book_size: float | None = None) -> TrackRecord:
     """core.track_record of given picks (date, symbol; None: the top 25 by score) and scores (date,
     symbol, score) over the stored days `chosen`, with the store's bars and dividends (or `market`,
     market_from_bars of them, read once for several records); `memo` as core.track_record's."""
     if market is None:
-        market = _market(history, *_bar_span(chosen, horizon, as_of))
+        market = _market(history, *_bar_span(chosen, horizon, as_of), volume=book_size is not None)
     return track_record(scores, None, market=market, horizon=horizon, cost_bps=cost_bps, picks=picks,
-                        benchmark=benchmark, screen=screen, draws=draws, start=chosen[0], end=chosen[-1], memo=memo)
+                        benchmark=benchmark, screen=screen, draws=draws, start=chosen[0], end=chosen[-1], memo=memo,
+                        book_size=book_size)
 
 
 def stored_records(history, screen: str, days: list[pd.Timestamp], *, horizon: int, cost_bps: float,
@@ -131,10 +133,10 @@ def _read_picks(history, screen: str, first: pd.Timestamp, last: pd.Timestamp):
     return picks, scores.rename(columns={"merit_score": "score"})
 
 
-def _market(history, lo: pd.Timestamp, hi: pd.Timestamp):
+def _market(history, lo: pd.Timestamp, hi: pd.Timestamp, volume: bool = False):
     """The Market of the stored bars lo..hi: the last one kept while the store file is unchanged (the
     live page asks for records again and again; a Dagster run, one process a day, gains nothing)."""
-    return _kept("market", history, (lo, hi), lambda: _read_market(history, lo, hi))
+    return _kept("market", history, (lo, hi, volume), lambda: _read_market(history, lo, hi, volume))
 
 
 def _memo(history, screen: str, first: pd.Timestamp, last: pd.Timestamp, lo: pd.Timestamp, hi: pd.Timestamp) -> dict:
@@ -168,8 +170,8 @@ def forget_market() -> None:
     _KEPT.clear()
 
 
-def _read_market(history, lo: pd.Timestamp, hi: pd.Timestamp):
-    bars = history.read_span("price_bars", lo, hi, BAR_COLUMNS, coded=("symbol",))
+def _read_market(history, lo: pd.Timestamp, hi: pd.Timestamp, volume: bool = False):
+    bars = history.read_span("price_bars", lo, hi, BAR_COLUMNS + ["volume"] * volume, coded=("symbol",))
     paid = bars[bars["dividend"] != 0.0]
     dividends = pd.DataFrame({"ex_date": paid["date"], "symbol": paid["symbol"], "amount": paid["dividend"]})
     market = market_from_bars(bars, dividends)  # it reads the columns it knows: the frame is not copied

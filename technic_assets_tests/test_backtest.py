@@ -60,11 +60,33 @@ def test_the_record_of_a_stored_screen_buys_each_evenings_picks_at_the_next_clos
     assert "Track record of screen default" in table and "held 2 sessions, 10 bps a side" in table
 
 
+def test_a_book_size_gives_the_sessions_to_sell_each_evenings_book(scanned_week, monkeypatch, capsys):
+    """Capacity, by hand from the stored bars: each evening's picks, an equal share of the book each, sold
+    at 20% of the name's mean dollar volume (close x volume) over the 20 sessions up to the evening; the
+    slowest name is the book's exit time, averaged over the evenings and at its worst."""
+    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(scanned_week))
+    assert main(["backtest", "--book-size", "5e7", "--format", "json"]) == 0
+    capacity = json.loads(capsys.readouterr().out)["portfolios"]["top_n"]["capacity"]
+    picks = query(scanned_week, "SELECT date, symbol FROM technic.ranked_top_n WHERE screen = 'default'")
+    bars = query(scanned_week, "SELECT date, symbol, close * volume AS dv FROM technic.price_bars")
+    dv = bars.pivot(index="date", columns="symbol", values="dv").sort_index()
+    worst = []
+    for day, names in picks.groupby("date")["symbol"]:
+        window = dv.loc[:day].tail(20)
+        worst.append(max(5e7 / len(names) / (0.2 * window[s].mean()) for s in names))
+    assert capacity["book_size"] == 5e7
+    assert capacity["days_to_exit_mean"] == pytest.approx(np.mean(worst), rel=1e-9)
+    assert capacity["days_to_exit_max"] == pytest.approx(max(worst), rel=1e-9)
+    assert main(["backtest", "--book-size", "5e7"]) == 0
+    assert "capacity of a $50,000,000 top-N book" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("argv, message", [
     (["backtest", "--screen", "nope"], "no screen 'nope' stored"),
     (["backtest", "--from", "2025-07-01"], "screen 'default' has no stored day from 2025-07-01"),
     (["backtest", "--horizon", "0"], "--horizon 0: want at least 1 session"),
     (["backtest", "--cost-bps", "-5"], "--cost-bps -5: costs cannot be negative"),
+    (["backtest", "--book-size", "0"], "--book-size 0: want a positive number of dollars"),
     (["backtest", "--benchmark", "NOPE"], "NOPE"),
 ])
 def test_bad_backtest_input_is_one_line_naming_it(scanned_week, monkeypatch, argv, message):

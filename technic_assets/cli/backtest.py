@@ -12,6 +12,7 @@ from technic_assets.cli.dates import resolve_stored_date
 from technic_assets.cli.options import add_screen_option, add_screen_settings
 from technic_assets.cli.stored import open_store, pick_screen
 from technic_assets.config import ScanSettings, scan_settings, settings_json
+from technic_assets.core.track_record import CAPACITY_PARTICIPATION, CAPACITY_WINDOW
 from technic_assets.environment import Environment
 from technic_assets.errors import settings_error
 from technic_assets.screens import Screens
@@ -27,6 +28,9 @@ def add_parser(sub) -> None:
     back.add_argument("--horizon", type=int, default=5, help="sessions each pick is held (default 5)")
     back.add_argument("--cost-bps", type=float, default=10.0, help="cost per side, in basis points (default 10)")
     back.add_argument("--benchmark", default="SPY", help="the benchmark symbol (default SPY)")
+    back.add_argument("--book-size", type=float, metavar="USD",
+                      help="the top-N book's size in dollars: adds its capacity, the sessions to sell it at "
+                           f"{CAPACITY_PARTICIPATION * 100:.0f}%% of each name's {CAPACITY_WINDOW}-session average dollar volume")
     back.add_argument("--format", choices=["table", "json", "csv"], default="table",
                       help="table (default), json (the measures), csv (each book's value by session)")
     add_screen_settings(back, "re-screen the stored days", "the saved screen's")
@@ -41,6 +45,8 @@ def run(args, env: Environment, now: pd.Timestamp) -> int:
         raise SystemExit(f"error: --horizon {args.horizon}: want at least 1 session")
     if args.cost_bps < 0:
         raise SystemExit(f"error: --cost-bps {args.cost_bps:g}: costs cannot be negative")
+    if args.book_size is not None and not args.book_size > 0:
+        raise SystemExit(f"error: --book-size {args.book_size:g}: want a positive number of dollars")
     start, end = (resolve_stored_date(d, None, flag) if d else None for d, flag in ((args.start, "--from"), (args.end, "--to")))
     path, history = open_store(env)
     tops = history.query("ranked_top_n", "SELECT DISTINCT coalesce(screen, 'default') AS screen FROM technic.ranked_top_n", [])
@@ -50,7 +56,8 @@ def run(args, env: Environment, now: pd.Timestamp) -> int:
     settings = one_off_settings(args, env, screen)
     try:
         record = stored_record(history, screen, start, end, horizon=args.horizon, cost_bps=args.cost_bps,
-                               benchmark=args.benchmark, settings=settings, alpha_weight=env.alpha_weight)
+                               benchmark=args.benchmark, settings=settings, alpha_weight=env.alpha_weight,
+                               book_size=args.book_size)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
     sources = ", ".join(sorted(set(history.sources().values())) or ["unknown"])
