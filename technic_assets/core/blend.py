@@ -29,12 +29,15 @@ BLEND_TERMS = (*FACTORS, "alpha", "reversal", "overbought")
 HORIZON, EMBARGO, WINDOW, MIN_DAYS, RIDGE = 5, 5, 252, 60, 100.0  # window and ridge chosen on the development period
 
 
-def blend_terms(factors: pd.DataFrame, alpha: pd.Series | None, roc_21: pd.Series, rsi_14: pd.Series) -> pd.DataFrame:
-    """The day's BLEND_TERMS per name (factors' index)."""
+def blend_terms(factors: pd.DataFrame, alpha: pd.Series | None, roc_21: pd.Series, rsi_14: pd.Series,
+                days: pd.Series | None = None) -> pd.DataFrame:
+    """The day's BLEND_TERMS per name (factors' index); with `days` (each row's date), of many days at
+    once, each its own cross-section."""
     out = factors[list(FACTORS)].astype(float).copy()
     out["alpha"] = 0.0 if alpha is None else alpha.reindex(factors.index).astype(float).fillna(0.0)
     for name, raw in (("reversal", roc_21), ("overbought", rsi_14)):
-        out[name] = standardize(-pd.Series(np.asarray(raw, dtype=float), index=factors.index)).clip(-3, 3).fillna(0.0)
+        out[name] = standardize(-pd.Series(np.asarray(raw, dtype=float), index=factors.index),
+                                days).clip(-3, 3).fillna(0.0)
     return out
 
 

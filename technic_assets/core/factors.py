@@ -79,9 +79,10 @@ def sector_zscore(x, sectors: pd.Series, days: pd.Series | None = None):
 def standardize(x, days: pd.Series | None = None):
     """(x - mean) / std over the cross-section (of each day); 0 where the deviation is 0 or undefined.
     x may be a DataFrame: each column on its own, in one pass."""
-    if days is not None:
+    if days is not None:  # as below, per day: x * 0.0 (NaN stays NaN) where the deviation is unusable
         std = _by(x, days, "std")
-        return ((x - _by(x, days, "mean")) / std.where(std > 0)).where(std > 0, 0.0)
+        ok = np.isfinite(std) & (std > 0)
+        return ((x - _by(x, days, "mean")) / std.where(ok)).where(ok, x * 0.0)
     if isinstance(x, pd.DataFrame):
         std = _per_column(x, "std")
         ok = (std.notna() & np.isfinite(std) & (std > 0)).to_numpy()
