@@ -1,11 +1,14 @@
 """Any settings over the stored history, without re-running the graph: each stored day re-screened from
 what the evening stored (listings, indicators, point-in-time reports, the window's splits, the regime,
-the forecasts) through core.screen's chain, the one the live engine runs.
+the forecasts) through core.screen's chain, the one the live engine runs: all days at once, each table
+read in one query and the chain run once over the stacked day x name panel (core.screen_days), each
+day its own cross-section, as screen_day would screen it alone.
 
 Nothing dated after a day reaches its screen: each day reads its own rows, the splits up to it, and
 forecasts made by that day's models. A name that the new settings keep but no stored screen kept has
 no stored forecast; it is forecast here by the day's own stored models (as the live engine forecasts
-every listing), so a looser filter is scored exactly as the graph would have scored it.
+every listing), so a looser filter is scored exactly as the graph would have scored it; the names of
+all days that one stored model served are forecast in one predict.
 
 With `peer_groups` on, each month's peer groups (core.peers) are fitted from the stored bars before the
 month's first session. With `ranking: learned`, the days are screened twice: first with the hand
@@ -35,6 +38,7 @@ from technic_assets.core.screen import prepare
 from technic_assets.core.screen_days import kept_rows, ranked
 from technic_assets.core.track_record import market_from_bars
 from technic_assets.core.universe_filter import drop_reasons
+from technic_assets.storage.connection import SCHEMA, table
 
 
 @dataclasses.dataclass
@@ -66,8 +70,9 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     inputs; `lead`: stored days before them that a learned blend may learn from (not returned). An
     error names a day whose inputs the store lacks. All days are screened at once (core.screen_days,
     each day its own cross-section, as core.screen.screen_day would screen it); `progress(done, of)`,
-    if given, is called once the days are screened (the live page shows how far a re-screen has come;
-    a learned blend screens the days of a month with weights twice, and the count grows by them)."""
+    if given, is called for each day once they are screened (the live page shows how far a re-screen
+    has come, and an exception from it stops the re-screen there; a learned blend screens the days of
+    a month with weights twice, and the count grows by them)."""
     started = time.perf_counter()
     learned = getattr(settings, "ranking", "hand") == "learned"
     wanted = days
@@ -75,15 +80,15 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     first, last = days[0], days[-1]
     sessions = nyse().sessions
     window_start = sessions[max(0, sessions.searchsorted(first) - (LOOKBACK - 1))]
-    universe = history.read_span("universe", first, last)
-    indicators = history.read_span("indicators", first, last)
-    reports = history.read_span("fundamentals", first, last)
+    universe = history.read_span("universe", first, last, coded=("symbol",))
+    indicators = history.read_span("indicators", first, last, coded=("symbol",))
+    reports = history.read_span("fundamentals", first, last, coded=("symbol",))
     regime = history.read_span("market_regime", first, last, ["date", "risk"]).set_index("date")["risk"]
     _check(days, universe, indicators, regime)
-    stored = history.read_span("alpha_forecasts", first, last, ["date", "symbol", "alpha_5d", "alpha_10d"])
+    stored = history.read_span("alpha_forecasts", first, last, ["date", "symbol", "alpha_5d", "alpha_10d"],
+                               coded=("symbol",))
     models = history.read_span("alpha_model", first, last) if alpha_weight > 0 else pd.DataFrame()
-    splits = history.read_span("price_bars", window_start, last, ["date", "symbol", "split_ratio"])
-    splits = splits[splits["split_ratio"] != 1.0]
+    splits = _splits(history, window_start, last)
     market = peers = None
     if learned or keep_terms or getattr(settings, "peer_groups", False):
         bars_from = sessions[max(0, sessions.searchsorted(month_start(first, sessions)) - PEER_WINDOW - 5)]
@@ -92,14 +97,18 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
         peers = monthly_peer_groups(daily_returns(market), days, sessions)
     read = time.perf_counter() - started
 
-    # every day's listings stacked, in day order (each day's rows in their stored order)
+    # every day's listings stacked, in day order (each day's rows in their stored order); the other
+    # tables' rows put beside them by (date, symbol), as one day's merges on the symbol would
     listed = universe[universe["date"].isin(days)].sort_values("date", kind="stable").reset_index(drop=True)
     listed["date"] = listed["date"].astype("datetime64[ns]")
+    symbols = pd.Index(listed["symbol"].cat.categories)
+    keys = _keys(listed, symbols)
+    listed["symbol"] = np.asarray(listed["symbol"], dtype=object)
     when = listed["date"].to_numpy()
-    fc = (listed[["date", "symbol"]].merge(stored.drop_duplicates(["date", "symbol"]).astype({"date": "datetime64[ns]"}),
-                                          on=["date", "symbol"], how="left")[["alpha_5d", "alpha_10d"]].astype(float))
-    fund = _reports(listed, reports, splits, sessions)
-    prep = prepare(listed, indicators.astype({"date": "datetime64[ns]"}), fund, fc, on=("date", "symbol"))
+    fc = _aligned(keys, stored, symbols, "alpha_forecasts", first=True)[["alpha_5d", "alpha_10d"]].astype(float)
+    fund = _reports(listed, keys, symbols, reports, splits, sessions)
+    merged = pd.concat([listed, _aligned(keys, indicators, symbols, "indicators")], axis=1)
+    prep = prepare(merged, None, fund, fc)
     _, reason, _ = drop_reasons(prep.merged, None, settings.filter_settings(), days=when)
     tick = time.perf_counter()
     if len(models):
@@ -113,8 +122,8 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     symbol_rank = pd.factorize(listed["symbol"].astype(str), sort=True)[0]
     kept = kept_rows(prep, when, settings, symbol_rank, reason=reason, peers=peers)
     done = ranked(kept, regime, settings, alpha_weight)
-    if progress is not None:
-        progress(len(days), len(days))
+    for step in range(1, len(days) + 1) if progress is not None else ():  # every day is screened now
+        progress(step, len(days))
     weights = terms = None
     if learned or keep_terms:
         terms = _terms(kept, done)
@@ -128,14 +137,25 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
             better = ranked(kept.take(redo), regime, settings, alpha_weight,
                             blend={day: weights[months[day]] for day in again})
             done = pd.concat([done[~done["date"].isin(again)], better]).sort_values("date", kind="stable")
-            if progress is not None:
-                progress(len(days) + len(again), len(days) + len(again))
+            for step in range(len(days) + 1, len(days) + len(again) + 1) if progress is not None else ():
+                progress(step, len(days) + len(again))
     done = done[done["date"].isin(wanted)].reset_index(drop=True)
     total = time.perf_counter() - started
     return Rescreened(done[["date", "symbol"]].assign(score=done["merit_score"].to_numpy(dtype=float)),
                       done.loc[done["rank"] <= settings.top_n, ["date", "symbol", "rank"]].reset_index(drop=True),
                       {"read": read, "screen": total - read - forecast_seconds, "forecast": forecast_seconds},
                       terms if keep_terms else None, weights)
+
+
+def _splits(history, start, end) -> pd.DataFrame:
+    """The stored bars' splits (date, symbol, split_ratio != 1) dated start..end: a few rows, filtered
+    in the store rather than read with every bar."""
+    found = history.query("price_bars", f"SELECT date, symbol, split_ratio FROM {SCHEMA}.{table('price_bars')} "
+                          "WHERE date >= ? AND date <= ? AND split_ratio != 1.0", [pd.Timestamp(start).to_pydatetime(), pd.Timestamp(end).to_pydatetime()])
+    if found is None:
+        return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "symbol": pd.Series(dtype=object),
+                             "split_ratio": pd.Series(dtype=float)})
+    return found
 
 
 def _check(days, universe, indicators, regime) -> None:
@@ -149,18 +169,43 @@ def _check(days, universe, indicators, regime) -> None:
             raise ValueError(f"{day:%Y-%m-%d}: the store holds no {' or '.join(missing)} for it; scan it first")
 
 
-def _reports(listed: pd.DataFrame, reports: pd.DataFrame, splits: pd.DataFrame, sessions) -> pd.DataFrame:
+def _keys(frame: pd.DataFrame, symbols: pd.Index) -> np.ndarray:
+    """Each row's (date, symbol) as one integer: the day, then 1 + the symbol's place in `symbols` (0:
+    not among them). `frame`'s symbol is categorical (read coded): only its categories are looked up."""
+    code = symbols.get_indexer(frame["symbol"].cat.categories)[frame["symbol"].cat.codes.to_numpy()]
+    day = pd.DatetimeIndex(frame["date"]).as_unit("ns").asi8 // 86_400_000_000_000
+    return day * (len(symbols) + 1) + code + 1
+
+
+def _aligned(keys: np.ndarray, frame: pd.DataFrame, symbols: pd.Index, name: str, first: bool = False
+             ) -> pd.DataFrame:
+    """`frame`'s rows (without date and symbol) at each of `keys` (the listings' _keys), in their order;
+    NaN rows where it has none. A (date, symbol) twice is an error, or with `first` its first row counts."""
+    rows = frame.drop(columns=["date", "symbol"])
+    own = _keys(frame, symbols) if len(frame) else np.zeros(0, dtype=np.int64)
+    known = own % (len(symbols) + 1) != 0  # names not listed never match
+    twice = pd.Index(own).duplicated(keep="first") & known
+    if twice.any() and not first:
+        raise ValueError(f"rescreen: the {name} hold a symbol twice on a day; give one row per symbol")
+    use = known & ~twice
+    at = pd.Index(own[use]).get_indexer(keys)
+    return rows[use].reset_index(drop=True).reindex(at).reset_index(drop=True)
+
+
+def _reports(listed: pd.DataFrame, keys: np.ndarray, symbols: pd.Index, reports: pd.DataFrame,
+             splits: pd.DataFrame, sessions) -> pd.DataFrame:
     """Each listing's point-in-time report (core.factors.factor_panel's columns, in the listings'
     order) and split_factor_since_report: the product of the splits of its lookback window (the
     LOOKBACK sessions to its day) dated after the report's publication (core.factors.splits_since)."""
     if reports.empty or "symbol" not in reports:  # a source without fundamentals stores none
-        reports = empty_fundamentals().assign(date=pd.Series(dtype="datetime64[ns]"))
-    reports = reports.astype({"date": "datetime64[ns]"})
-    out = listed[["date", "symbol"]].merge(reports, on=["date", "symbol"], how="left")
+        out = empty_fundamentals().drop(columns="symbol").reindex(np.full(len(listed), -1)).reset_index(drop=True)
+    else:
+        out = _aligned(keys, reports, symbols, "fundamentals")
     factor = np.ones(len(out))
-    hit = out["symbol"].isin(splits["symbol"]).to_numpy()
+    hit = listed["symbol"].isin(splits["symbol"]).to_numpy()
     if hit.any():
-        rows = out.loc[hit, ["date", "symbol", "published"]].rename(columns={"date": "day"})
+        rows = listed.loc[hit, ["date", "symbol"]].assign(published=out.loc[hit, "published"].to_numpy())
+        rows = rows.rename(columns={"date": "day"})
         rows["row"] = np.flatnonzero(hit)
         pos = sessions.searchsorted(pd.DatetimeIndex(rows["day"])) - (LOOKBACK - 1)
         rows["day_start"] = sessions[np.maximum(pos, 0)]
@@ -169,7 +214,7 @@ def _reports(listed: pd.DataFrame, reports: pd.DataFrame, splits: pd.DataFrame, 
                         & (events["date"] > events["published"])]
         product = events.groupby("row")["split_ratio"].prod()
         factor[product.index.to_numpy()] = product.to_numpy()
-    return out.drop(columns=["date", "symbol"]).assign(split_factor_since_report=factor)
+    return out.assign(split_factor_since_report=factor)
 
 
 def _terms(kept, done: pd.DataFrame) -> pd.DataFrame:

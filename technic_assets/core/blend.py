@@ -77,6 +77,8 @@ def monthly_weights(terms: pd.DataFrame, labels: pd.Series, months: list, sessio
     `terms`: date, symbol and BLEND_TERMS of every scored day; `labels`: the tradable next-`horizon`
     return of those rows (same index; NaN where unknown)."""
     days = pd.DatetimeIndex(terms["date"])
+    # a day's centred ranks are among its own rows, the same whichever month trains on it: ranked once
+    ranks = centred_ranks(labels.to_numpy(dtype=float), days.to_numpy())
     out = {}
     for first in months:
         train = training_days(pd.DatetimeIndex(days.unique()), pd.Timestamp(first), sessions, horizon=horizon,
@@ -85,7 +87,7 @@ def monthly_weights(terms: pd.DataFrame, labels: pd.Series, months: list, sessio
             out[pd.Timestamp(first)] = None
             continue
         rows = days.isin(train)
-        y = centred_ranks(labels[rows].to_numpy(dtype=float), days[rows].to_numpy())
+        y = ranks[rows]
         w = fit_weights(terms.loc[rows, list(BLEND_TERMS)].to_numpy(dtype=float), y, ridge)
         out[pd.Timestamp(first)] = dict(zip(BLEND_TERMS, map(float, w))) if np.isfinite(w).all() else None
     return out
