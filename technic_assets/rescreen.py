@@ -108,19 +108,23 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     fc = _aligned(keys, stored, symbols, "alpha_forecasts", first=True)[["alpha_5d", "alpha_10d"]].astype(float)
     fund = _reports(listed, keys, symbols, reports, splits, sessions)
     merged = pd.concat([listed, _aligned(keys, indicators, symbols, "indicators")], axis=1)
-    prep = prepare(merged, None, fund, fc)
-    _, reason, _ = drop_reasons(prep.merged, None, settings.filter_settings(), days=when)
+    _, reason, _ = drop_reasons(merged, None, settings.filter_settings(), days=when)
     tick = time.perf_counter()
     if len(models):
         lacking = reason.isna().to_numpy() & fc["alpha_5d"].isna().to_numpy()
         lacking &= listed["date"].isin(models["date"]).to_numpy()
         if lacking.any():
-            made = _forecast(history, pd.concat([prep.merged[lacking], fund[lacking]], axis=1), models)
+            made = _forecast(history, pd.concat([merged[lacking], fund[lacking]], axis=1), models)
             fc.loc[lacking, ["alpha_5d", "alpha_10d"]] = made
-            prep = dataclasses.replace(prep, forecasts=fc.set_axis(prep.forecasts.index))
     forecast_seconds = time.perf_counter() - tick
-    symbol_rank = pd.factorize(listed["symbol"].astype(str), sort=True)[0]
-    kept = kept_rows(prep, when, settings, symbol_rank, reason=reason, peers=peers)
+    # what follows the filter reads only the names it keeps: prepared for those alone
+    mask = reason.isna().to_numpy()
+    prep = prepare(merged[mask].reset_index(drop=True), None, fund[mask].reset_index(drop=True),
+                   fc[mask].reset_index(drop=True))
+    symbol_rank = np.argsort(np.argsort(symbols.to_numpy().astype(str), kind="stable"))[
+        (keys[mask] % (len(symbols) + 1)) - 1]
+    kept = kept_rows(prep, when[mask], settings, symbol_rank, reason=reason[mask].reset_index(drop=True),
+                     peers=peers)
     done = ranked(kept, regime, settings, alpha_weight)
     for step in range(1, len(days) + 1) if progress is not None else ():  # every day is screened now
         progress(step, len(days))

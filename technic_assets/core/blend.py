@@ -76,19 +76,19 @@ def monthly_weights(terms: pd.DataFrame, labels: pd.Series, months: list, sessio
     """Each month's first session in `months` -> its weights by term (None: too little history).
     `terms`: date, symbol and BLEND_TERMS of every scored day; `labels`: the tradable next-`horizon`
     return of those rows (same index; NaN where unknown)."""
-    days = pd.DatetimeIndex(terms["date"])
+    code, unique = pd.factorize(pd.DatetimeIndex(terms["date"]))
+    unique = pd.DatetimeIndex(unique)
     # a day's centred ranks are among its own rows, the same whichever month trains on it: ranked once
-    ranks = centred_ranks(labels.to_numpy(dtype=float), days.to_numpy())
+    ranks = centred_ranks(labels.to_numpy(dtype=float), code)
+    x = terms[list(BLEND_TERMS)].to_numpy(dtype=float)
     out = {}
     for first in months:
-        train = training_days(pd.DatetimeIndex(days.unique()), pd.Timestamp(first), sessions, horizon=horizon,
-                              embargo=embargo, window=window)
+        train = training_days(unique, pd.Timestamp(first), sessions, horizon=horizon, embargo=embargo, window=window)
         if len(train) < min_days:
             out[pd.Timestamp(first)] = None
             continue
-        rows = days.isin(train)
-        y = ranks[rows]
-        w = fit_weights(terms.loc[rows, list(BLEND_TERMS)].to_numpy(dtype=float), y, ridge)
+        rows = np.isin(code, unique.get_indexer(train))
+        w = fit_weights(x[rows], ranks[rows], ridge)
         out[pd.Timestamp(first)] = dict(zip(BLEND_TERMS, map(float, w))) if np.isfinite(w).all() else None
     return out
 
