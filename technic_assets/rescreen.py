@@ -119,8 +119,7 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     forecast_seconds = time.perf_counter() - tick
     # what follows the filter reads only the names it keeps: prepared for those alone
     mask = reason.isna().to_numpy()
-    prep = prepare(merged[mask].reset_index(drop=True), None, fund[mask].reset_index(drop=True),
-                   fc[mask].reset_index(drop=True))
+    prep = prepare(_renumbered(merged[mask]), None, _renumbered(fund[mask]), _renumbered(fc[mask]))
     symbol_rank = np.argsort(np.argsort(symbols.to_numpy().astype(str), kind="stable"))[
         (keys[mask] % (len(symbols) + 1)) - 1]
     kept = kept_rows(prep, when[mask], settings, symbol_rank, reason=reason[mask].reset_index(drop=True),
@@ -173,6 +172,12 @@ def _check(days, universe, indicators, regime) -> None:
             raise ValueError(f"{day:%Y-%m-%d}: the store holds no {' or '.join(missing)} for it; scan it first")
 
 
+def _renumbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` (a fresh selection) labelled 0..n-1 in place: reset_index would copy every column."""
+    frame.index = pd.RangeIndex(len(frame))
+    return frame
+
+
 def _keys(frame: pd.DataFrame, symbols: pd.Index) -> np.ndarray:
     """Each row's (date, symbol) as one integer: the day, then 1 + the symbol's place in `symbols` (0:
     not among them). `frame`'s symbol is categorical (read coded): only its categories are looked up."""
@@ -185,15 +190,19 @@ def _aligned(keys: np.ndarray, frame: pd.DataFrame, symbols: pd.Index, name: str
              ) -> pd.DataFrame:
     """`frame`'s rows (without date and symbol) at each of `keys` (the listings' _keys), in their order;
     NaN rows where it has none. A (date, symbol) twice is an error, or with `first` its first row counts."""
-    rows = frame.drop(columns=["date", "symbol"])
     own = _keys(frame, symbols) if len(frame) else np.zeros(0, dtype=np.int64)
     known = own % (len(symbols) + 1) != 0  # names not listed never match
     twice = pd.Index(own).duplicated(keep="first") & known
     if twice.any() and not first:
         raise ValueError(f"rescreen: the {name} hold a symbol twice on a day; give one row per symbol")
-    use = known & ~twice
+    use = np.flatnonzero(known & ~twice)
     at = pd.Index(own[use]).get_indexer(keys)
-    return rows[use].reset_index(drop=True).reindex(at).reset_index(drop=True)
+    # one take of the columns wanted (a missing row: -1, NaN), relabelled in place rather than copied
+    plain = isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1
+    out = (frame if plain else frame.reset_index(drop=True)).reindex(index=np.where(at >= 0, use[at], -1),
+                                               columns=[c for c in frame.columns if c not in ("date", "symbol")])
+    out.index = pd.RangeIndex(len(keys))
+    return out
 
 
 def _reports(listed: pd.DataFrame, keys: np.ndarray, symbols: pd.Index, reports: pd.DataFrame,
