@@ -37,7 +37,7 @@ from technic_assets.core.schema import empty_fundamentals
 from technic_assets.core.screen import prepare
 from technic_assets.core.screen_days import kept_rows, ranked
 from technic_assets.core.track_record import market_from_bars
-from technic_assets.core.universe_filter import drop_reasons
+from technic_assets.core.universe_filter import FILTER_FACTS, drop_reasons
 from technic_assets.storage.connection import SCHEMA, table
 
 
@@ -104,25 +104,28 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     symbols = pd.Index(listed["symbol"].cat.categories)
     keys = _keys(listed, symbols)
     listed["symbol"] = np.asarray(listed["symbol"], dtype=object)
+    # the filter first, on the few facts it reads; everything after it on the names it keeps alone
+    facts = [c for c in indicators.columns if c in FILTER_FACTS and c not in listed.columns]
+    listed_facts = pd.concat([listed, _aligned(keys, indicators[["date", "symbol", *facts]], symbols, "indicators")],
+                             axis=1)
+    _, reason, _ = drop_reasons(listed_facts, None, settings.filter_settings(), days=listed["date"].to_numpy())
+    mask = reason.isna().to_numpy()
+    listed, keys = _renumbered(listed[mask]), keys[mask]
     when = listed["date"].to_numpy()
     fc = _aligned(keys, stored, symbols, "alpha_forecasts", first=True)[["alpha_5d", "alpha_10d"]].astype(float)
     fund = _reports(listed, keys, symbols, reports, splits, sessions)
     merged = pd.concat([listed, _aligned(keys, indicators, symbols, "indicators")], axis=1)
-    _, reason, _ = drop_reasons(merged, None, settings.filter_settings(), days=when)
     tick = time.perf_counter()
     if len(models):
-        lacking = reason.isna().to_numpy() & fc["alpha_5d"].isna().to_numpy()
-        lacking &= listed["date"].isin(models["date"]).to_numpy()
+        lacking = fc["alpha_5d"].isna().to_numpy() & listed["date"].isin(models["date"]).to_numpy()
         if lacking.any():
             made = _forecast(history, pd.concat([merged[lacking], fund[lacking]], axis=1), models)
             fc.loc[lacking, ["alpha_5d", "alpha_10d"]] = made
     forecast_seconds = time.perf_counter() - tick
-    # what follows the filter reads only the names it keeps: prepared for those alone
-    mask = reason.isna().to_numpy()
-    prep = prepare(_renumbered(merged[mask]), None, _renumbered(fund[mask]), _renumbered(fc[mask]))
+    prep = prepare(merged, None, fund, fc)
     symbol_rank = np.argsort(np.argsort(symbols.to_numpy().astype(str), kind="stable"))[
-        (keys[mask] % (len(symbols) + 1)) - 1]
-    kept = kept_rows(prep, when[mask], settings, symbol_rank, reason=reason[mask].reset_index(drop=True),
+        (keys % (len(symbols) + 1)) - 1]
+    kept = kept_rows(prep, when, settings, symbol_rank, reason=pd.Series(pd.NA, index=merged.index, dtype=object),
                      peers=peers)
     done = ranked(kept, regime, settings, alpha_weight)
     for step in range(1, len(days) + 1) if progress is not None else ():  # every day is screened now

@@ -35,6 +35,9 @@ REASONS = (
     "price_below_min", "price_above_max", "dollar_volume_below_min", "volatility_insane",
     "sector_not_selected",
 )
+# the listing and indicator columns the rules read (drop_reasons)
+FILTER_FACTS = ("symbol", "valid_ticker", "is_leveraged", "type", "last_date", "split_unverified", "n_bars", "close",
+                "adv_20", "price_cv_63", "sector")
 
 
 @dataclass(frozen=True)
