@@ -121,20 +121,19 @@ def merit_score(factors: pd.DataFrame, realized_vol: pd.Series, adv: pd.Series, 
         contrib = _merit_contributions(factors, style, risk if tilt else "neutral")
         for t in TERMS[len(FACTORS):]:
             contrib[t] = 0.0
-        if alpha is not None and alpha.notna().any() and alpha_weight > 0:
+        if alpha is not None and alpha.notna().any() and alpha_weight > 0 and days is None:
+            spread = contrib.sum(axis=1).std()
+            if spread and np.isfinite(spread) and spread > 0:
+                contrib = contrib * (1.0 - alpha_weight) / spread
+            contrib["alpha"] = alpha_weight * alpha.reindex(factors.index).fillna(0.0)
+        elif alpha is not None and alpha.notna().any() and alpha_weight > 0:
+            # as above, per day; a day without any alpha value is blended without it (alpha None)
             alpha = alpha.reindex(factors.index)
-            # a day's rows blend alpha only where the day has some (one day's call: `alpha` not None)
-            some = True if days is None else alpha.notna().groupby(days).transform("any").to_numpy(bool)
-            spread = contrib.sum(axis=1)
-            if days is None:
-                spread = spread.std()
-                if spread and np.isfinite(spread) and spread > 0:
-                    contrib = contrib * (1.0 - alpha_weight) / spread
-            else:
-                spread = spread.groupby(days).transform("std")
-                scale = (np.isfinite(spread) & (spread > 0)).to_numpy() & some
-                contrib = (contrib.mul(np.where(scale, 1.0 - alpha_weight, 1.0), axis=0)
-                           .div(np.where(scale, spread, 1.0), axis=0))  # as above: (x * (1 - w)) / spread
+            some = alpha.notna().groupby(days).transform("any").to_numpy(bool)
+            spread = contrib.sum(axis=1).groupby(days).transform("std")
+            scale = (np.isfinite(spread) & (spread > 0)).to_numpy() & some
+            contrib = (contrib.mul(np.where(scale, 1.0 - alpha_weight, 1.0), axis=0)
+                       .div(np.where(scale, spread, 1.0), axis=0))  # as above: (x * (1 - w)) / spread
             contrib["alpha"] = np.where(some, alpha_weight * alpha.fillna(0.0), 0.0)
     blend = contrib.sum(axis=1)
     raw = _scaled(blend, days)

@@ -103,7 +103,7 @@ def drop_reasons(df: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings, 
 
     unknown_kept = pd.Series(not settings.sectors, index=df.index) & (df["sector"] == "Unknown")
     if settings.sectors or days is None:
-        chosen = list(settings.sectors) or _liquid_sectors(df[alive], settings.n_liquid_sectors)
+        chosen = list(settings.sectors) or _liquid_sectors(df, alive, settings.n_liquid_sectors)
         if settings.include_etfs:
             chosen = chosen + ["ETF"]
         drop("sector_not_selected", ~df["sector"].isin(chosen) & ~unknown_kept)
@@ -124,9 +124,11 @@ def drop_reasons(df: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings, 
     return df, pd.Series(reason, index=df.index, dtype="object"), chosen
 
 
-def _liquid_sectors(kept: pd.DataFrame, n: int) -> list[str]:
-    """The n GICS sectors with the largest total 20-day dollar volume among `kept` (the default focus)."""
-    liquidity = kept[kept["sector"].isin(GICS_SECTORS)].groupby("sector")["adv_20"].sum()
+def _liquid_sectors(df: pd.DataFrame, alive: np.ndarray, n: int) -> list[str]:
+    """The n GICS sectors with the largest total 20-day dollar volume among the `alive` rows (the default
+    focus)."""
+    rows = alive & df["sector"].isin(GICS_SECTORS).to_numpy()
+    liquidity = df["adv_20"][rows].groupby(df["sector"][rows]).sum()
     return liquidity.sort_values(ascending=False).index[:n].tolist()
 
 
