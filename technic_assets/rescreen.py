@@ -1,11 +1,14 @@
 """Any settings over the stored history, without re-running the graph: each stored day re-screened from
 what the evening stored (listings, indicators, point-in-time reports, the window's splits, the regime,
-the forecasts) through core.screen's chain, the one the live engine runs.
+the forecasts) through core.screen's chain, the one the live engine runs: all days at once, each table
+read in one query and the chain run once over the stacked day x name panel (core.screen_days), each
+day its own cross-section, as screen_day would screen it alone.
 
 Nothing dated after a day reaches its screen: each day reads its own rows, the splits up to it, and
 forecasts made by that day's models. A name that the new settings keep but no stored screen kept has
 no stored forecast; it is forecast here by the day's own stored models (as the live engine forecasts
-every listing), so a looser filter is scored exactly as the graph would have scored it.
+every listing), so a looser filter is scored exactly as the graph would have scored it; the names of
+all days that one stored model served are forecast in one predict.
 
 With `peer_groups` on, each month's peer groups (core.peers) are fitted from the stored bars before the
 month's first session. With `ranking: learned`, the days are screened twice: first with the hand
@@ -23,17 +26,19 @@ import time
 import numpy as np
 import pandas as pd
 
-from technic_assets.core.alpha_model import forecasts_for_days, load_booster
-from technic_assets.core.blend import blend_terms, forward_returns, monthly_weights
+from technic_assets.core.alpha_features import HORIZONS, feature_matrix
+from technic_assets.core.alpha_model import load_booster, predict
+from technic_assets.core.blend import forward_returns, monthly_weights
 from technic_assets.core.calendar import nyse
-from technic_assets.core.factors import FACTORS, factor_panel
 from technic_assets.core.indicators import LOOKBACK
 from technic_assets.core.peers import WINDOW as PEER_WINDOW
 from technic_assets.core.peers import daily_returns, month_start, monthly_peer_groups
 from technic_assets.core.schema import empty_fundamentals
-from technic_assets.core.screen import prepare, screen_day
+from technic_assets.core.screen import prepare
+from technic_assets.core.screen_days import kept_rows, ranked
 from technic_assets.core.track_record import market_from_bars
-from technic_assets.core.universe_filter import drop_reasons
+from technic_assets.core.universe_filter import FILTER_FACTS, drop_reasons
+from technic_assets.storage.connection import SCHEMA, table
 
 
 @dataclasses.dataclass
@@ -43,11 +48,6 @@ class Rescreened:
     seconds: dict           # read, screen, forecast
     terms: pd.DataFrame | None = None    # date, symbol, BLEND_TERMS, realized_vol_63, adv_20, alpha_z, label (keep_terms)
     weights: dict | None = None          # month's first session -> learned weights (None: hand weights)
-
-
-def _by_day(frame: pd.DataFrame) -> dict[pd.Timestamp, pd.DataFrame]:
-    return {pd.Timestamp(d): rows.drop(columns="date").reset_index(drop=True)
-            for d, rows in frame.groupby("date", sort=True)}
 
 
 def stored_market(history, start, end):
@@ -64,21 +64,15 @@ def peers_for(history, days, sessions) -> dict:
     return monthly_peer_groups(daily_returns(stored_market(history, start, days[-1])), days, sessions)
 
 
-def _terms(day, scored: pd.DataFrame) -> pd.DataFrame:
-    f = scored.set_index("symbol")
-    alpha = f["alpha_z"] if f["alpha_z"].notna().any() else None
-    out = blend_terms(f[list(FACTORS)], alpha, f["roc_21"], f["rsi_14"])
-    out[["realized_vol_63", "adv_20", "alpha_z"]] = f[["realized_vol_63", "adv_20", "alpha_z"]].astype(float)
-    return out.reset_index().assign(date=day)
-
-
 def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, lead: pd.DatetimeIndex | None = None,
              keep_terms: bool = False, progress=None) -> Rescreened:
     """Each of `days` (stored sessions) screened under `settings` (a config.ScanSettings) from its stored
     inputs; `lead`: stored days before them that a learned blend may learn from (not returned). An
-    error names a day whose inputs the store lacks. `progress(done, of)`, if given, is called after each
-    day screened (the live page shows how far a re-screen has come; a learned blend screens the days of
-    a month with weights twice, and the count grows by them once they are known)."""
+    error names a day whose inputs the store lacks. All days are screened at once (core.screen_days,
+    each day its own cross-section, as core.screen.screen_day would screen it); `progress(done, of)`,
+    if given, is called for each day once they are screened (the live page shows how far a re-screen
+    has come, and an exception from it stops the re-screen there; a learned blend screens the days of
+    a month with weights twice, and the count grows by them)."""
     started = time.perf_counter()
     learned = getattr(settings, "ranking", "hand") == "learned"
     wanted = days
@@ -86,15 +80,15 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     first, last = days[0], days[-1]
     sessions = nyse().sessions
     window_start = sessions[max(0, sessions.searchsorted(first) - (LOOKBACK - 1))]
-    universe = _by_day(history.read_span("universe", first, last))
-    indicators = _by_day(history.read_span("indicators", first, last))
-    reports = _by_day(history.read_span("fundamentals", first, last))
+    universe = history.read_span("universe", first, last, coded=("symbol",))
+    indicators = history.read_span("indicators", first, last, coded=("symbol",))
+    reports = history.read_span("fundamentals", first, last, coded=("symbol",))
     regime = history.read_span("market_regime", first, last, ["date", "risk"]).set_index("date")["risk"]
-    stored = history.read_span("alpha_forecasts", first, last, ["date", "symbol", "alpha_5d", "alpha_10d"])
-    forecasts = _by_day(stored.drop_duplicates(["date", "symbol"]))
-    models = _by_day(history.read_span("alpha_model", first, last)) if alpha_weight > 0 else {}
-    splits = history.read_span("price_bars", window_start, last, ["date", "symbol", "split_ratio"])
-    splits = splits[splits["split_ratio"] != 1.0]
+    _check(days, universe, indicators, regime)
+    stored = history.read_span("alpha_forecasts", first, last, ["date", "symbol", "alpha_5d", "alpha_10d"],
+                               coded=("symbol",))
+    models = history.read_span("alpha_model", first, last) if alpha_weight > 0 else pd.DataFrame()
+    splits = _splits(history, window_start, last)
     market = peers = None
     if learned or keep_terms or getattr(settings, "peer_groups", False):
         bars_from = sessions[max(0, sessions.searchsorted(month_start(first, sessions)) - PEER_WINDOW - 5)]
@@ -102,79 +96,168 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     if getattr(settings, "peer_groups", False):
         peers = monthly_peer_groups(daily_returns(market), days, sessions)
     read = time.perf_counter() - started
-    boosters: dict = {}
-    scores, picks, terms, forecast_seconds = {}, {}, [], 0.0
 
-    def screened(day, blend=None):
-        nonlocal forecast_seconds
-        missing = [name for name, part in (("universe", universe), ("indicators", indicators),
-                                           ("market_regime", regime)) if day not in part]
-        if missing:
-            raise ValueError(f"{day:%Y-%m-%d}: the store holds no {' or '.join(missing)} for it; scan it first")
-        listed = universe[day]
-        ind = indicators[day]
-        fund = reports.get(day, empty_fundamentals())  # a source without fundamentals stores none
-        day_start = sessions[max(0, sessions.searchsorted(day) - (LOOKBACK - 1))]
-        window = splits[(splits["date"] >= day_start) & (splits["date"] <= day)]
-        panel = factor_panel(listed[["symbol", "sector"]], ind[["symbol"]], fund, window)
-        # by symbol, in the listings' order, as core.screen blends them into MERIT by symbol
-        fc = (listed[["symbol"]].merge(forecasts.get(day, pd.DataFrame(columns=["symbol", "alpha_5d", "alpha_10d"])),
-                                       on="symbol", how="left").set_index("symbol")[["alpha_5d", "alpha_10d"]]
-              .astype(float))
-        prep = prepare(listed, ind, panel.drop(columns=["symbol", "sector"]).reset_index(drop=True), fc)
-        if day in models:
-            tick = time.perf_counter()
-            _, reason, _ = drop_reasons(prep.merged, day, settings.filter_settings())
-            lacking = (reason.isna().to_numpy() & fc["alpha_5d"].isna().to_numpy())
-            if lacking.any():
-                fc = _forecast(history, day, listed, ind, fund, models[day], lacking, fc, boosters)
-                prep = dataclasses.replace(prep, forecasts=fc)
-            forecast_seconds += time.perf_counter() - tick
-        order = np.argsort(np.argsort(listed["symbol"].to_numpy().astype(str), kind="stable"))
-        return screen_day(prep, day, str(regime[day]), settings, order, alpha_weight,
-                          peers=None if peers is None else peers[day], blend=blend)
-
-    for step, day in enumerate(days, 1):
-        done = screened(day)
-        if learned or keep_terms:
-            terms.append(_terms(day, done.scored))
-        scores[day], picks[day] = _rows(day, done)
-        if progress is not None:
-            progress(step, len(days))
-    weights = None
+    # every day's listings stacked, in day order (each day's rows in their stored order); the other
+    # tables' rows put beside them by (date, symbol), as one day's merges on the symbol would
+    listed = universe[universe["date"].isin(days)].sort_values("date", kind="stable").reset_index(drop=True)
+    listed["date"] = listed["date"].astype("datetime64[ns]")
+    symbols = pd.Index(listed["symbol"].cat.categories)
+    keys = _keys(listed, symbols)
+    listed["symbol"] = np.asarray(listed["symbol"], dtype=object)
+    # the filter first, on the few facts it reads; everything after it on the names it keeps alone
+    facts = [c for c in indicators.columns if c in FILTER_FACTS and c not in listed.columns]
+    listed_facts = pd.concat([listed, _aligned(keys, indicators[["date", "symbol", *facts]], symbols, "indicators")],
+                             axis=1)
+    _, reason, _ = drop_reasons(listed_facts, None, settings.filter_settings(), days=listed["date"].to_numpy())
+    mask = reason.isna().to_numpy()
+    listed, keys = _renumbered(listed[mask]), keys[mask]
+    when = listed["date"].to_numpy()
+    fc = _aligned(keys, stored, symbols, "alpha_forecasts", first=True)[["alpha_5d", "alpha_10d"]].astype(float)
+    fund = _reports(listed, keys, symbols, reports, splits, sessions)
+    merged = pd.concat([listed, _aligned(keys, indicators, symbols, "indicators")], axis=1)
+    tick = time.perf_counter()
+    if len(models):
+        lacking = fc["alpha_5d"].isna().to_numpy() & listed["date"].isin(models["date"]).to_numpy()
+        if lacking.any():
+            made = _forecast(history, pd.concat([merged[lacking], fund[lacking]], axis=1), models)
+            fc.loc[lacking, ["alpha_5d", "alpha_10d"]] = made
+    forecast_seconds = time.perf_counter() - tick
+    prep = prepare(merged, None, fund, fc)
+    symbol_rank = np.argsort(np.argsort(symbols.to_numpy().astype(str), kind="stable"))[
+        (keys % (len(symbols) + 1)) - 1]
+    kept = kept_rows(prep, when, settings, symbol_rank, reason=pd.Series(pd.NA, index=merged.index, dtype=object),
+                     peers=peers)
+    done = ranked(kept, regime, settings, alpha_weight)
+    for step in range(1, len(days) + 1) if progress is not None else ():  # every day is screened now
+        progress(step, len(days))
+    weights = terms = None
     if learned or keep_terms:
-        terms = pd.concat(terms, ignore_index=True)
+        terms = _terms(kept, done)
         terms["label"] = forward_returns(market.growth, market.symbols, market.sessions, terms)
     if learned:
-        months = sorted({month_start(day, sessions) for day in wanted})
-        weights = monthly_weights(terms, terms["label"], months, sessions)
-        again = [day for day in wanted if weights[month_start(day, sessions)] is not None]
-        for step, day in enumerate(again, len(days) + 1):  # the count grows by the days screened again
-            scores[day], picks[day] = _rows(day, screened(day, weights[month_start(day, sessions)]))
-            if progress is not None:
+        months = {day: month_start(day, sessions) for day in wanted}
+        weights = monthly_weights(terms, terms["label"], sorted(set(months.values())), sessions)
+        again = [day for day in wanted if weights[months[day]] is not None]
+        if again:
+            redo = kept.days.isin(again).to_numpy()
+            better = ranked(kept.take(redo), regime, settings, alpha_weight,
+                            blend={day: weights[months[day]] for day in again})
+            done = pd.concat([done[~done["date"].isin(again)], better]).sort_values("date", kind="stable")
+            for step in range(len(days) + 1, len(days) + len(again) + 1) if progress is not None else ():
                 progress(step, len(days) + len(again))
+    done = done[done["date"].isin(wanted)].reset_index(drop=True)
     total = time.perf_counter() - started
-    return Rescreened(pd.concat([scores[d] for d in wanted], ignore_index=True),
-                      pd.concat([picks[d] for d in wanted], ignore_index=True),
+    return Rescreened(done[["date", "symbol"]].assign(score=done["merit_score"].to_numpy(dtype=float)),
+                      done.loc[done["rank"] <= settings.top_n, ["date", "symbol", "rank"]].reset_index(drop=True),
                       {"read": read, "screen": total - read - forecast_seconds, "forecast": forecast_seconds},
                       terms if keep_terms else None, weights)
 
 
-def _rows(day, done) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return (pd.DataFrame({"date": day, "symbol": done.scored["symbol"].to_numpy(),
-                          "score": done.scored["merit_score"].to_numpy(dtype=float)}),
-            pd.DataFrame({"date": day, "symbol": done.top["symbol"].to_numpy(), "rank": done.top["rank"].to_numpy()}))
+def _splits(history, start, end) -> pd.DataFrame:
+    """The stored bars' splits (date, symbol, split_ratio != 1) dated start..end: a few rows, filtered
+    in the store rather than read with every bar."""
+    found = history.query("price_bars", f"SELECT date, symbol, split_ratio FROM {SCHEMA}.{table('price_bars')} "
+                          "WHERE date >= ? AND date <= ? AND split_ratio != 1.0", [pd.Timestamp(start).to_pydatetime(), pd.Timestamp(end).to_pydatetime()])
+    if found is None:
+        return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "symbol": pd.Series(dtype=object),
+                             "split_ratio": pd.Series(dtype=float)})
+    return found
 
 
-def _forecast(history, day, listed, ind, fund, models, lacking, fc, boosters) -> pd.DataFrame:
-    """`fc` with the names in `lacking` forecast by the day's stored models (core.alpha_model)."""
-    for model_id in models["model_id"]:
-        if model_id not in boosters:
-            boosters[model_id] = load_booster(history.model_bytes(model_id))
-    rows = pd.DataFrame({"date": day, "symbol": listed["symbol"].to_numpy()[lacking]})
-    made, _ = forecasts_for_days(rows, ind.assign(date=day), fund.assign(date=day), models.assign(date=day),
-                                 boosters.__getitem__)
-    made = rows[["symbol"]].merge(made, on="symbol", how="left")
-    out = fc.copy()
-    out.loc[lacking, ["alpha_5d", "alpha_10d"]] = made[["alpha_5d", "alpha_10d"]].to_numpy(dtype=float)
+def _check(days, universe, indicators, regime) -> None:
+    """An error naming the first of `days` whose inputs the store lacks."""
+    have = {name: set(pd.DatetimeIndex(dates)) for name, dates in
+            (("universe", universe["date"].unique()), ("indicators", indicators["date"].unique()),
+             ("market_regime", regime.index))}
+    for day in days:
+        missing = [name for name, stored in have.items() if day not in stored]
+        if missing:
+            raise ValueError(f"{day:%Y-%m-%d}: the store holds no {' or '.join(missing)} for it; scan it first")
+
+
+def _renumbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` (a fresh selection) labelled 0..n-1 in place: reset_index would copy every column."""
+    frame.index = pd.RangeIndex(len(frame))
+    return frame
+
+
+def _keys(frame: pd.DataFrame, symbols: pd.Index) -> np.ndarray:
+    """Each row's (date, symbol) as one integer: the day, then 1 + the symbol's place in `symbols` (0:
+    not among them). `frame`'s symbol is categorical (read coded): only its categories are looked up."""
+    code = symbols.get_indexer(frame["symbol"].cat.categories)[frame["symbol"].cat.codes.to_numpy()]
+    day = pd.DatetimeIndex(frame["date"]).as_unit("ns").asi8 // 86_400_000_000_000
+    return day * (len(symbols) + 1) + code + 1
+
+
+def _aligned(keys: np.ndarray, frame: pd.DataFrame, symbols: pd.Index, name: str, first: bool = False
+             ) -> pd.DataFrame:
+    """`frame`'s rows (without date and symbol) at each of `keys` (the listings' _keys), in their order;
+    NaN rows where it has none. A (date, symbol) twice is an error, or with `first` its first row counts."""
+    own = _keys(frame, symbols) if len(frame) else np.zeros(0, dtype=np.int64)
+    known = own % (len(symbols) + 1) != 0  # names not listed never match
+    twice = pd.Index(own).duplicated(keep="first") & known
+    if twice.any() and not first:
+        raise ValueError(f"rescreen: the {name} hold a symbol twice on a day; give one row per symbol")
+    use = np.flatnonzero(known & ~twice)
+    at = pd.Index(own[use]).get_indexer(keys)
+    # one take of the columns wanted (a missing row: -1, NaN), relabelled in place rather than copied
+    plain = isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1
+    out = (frame if plain else frame.reset_index(drop=True)).reindex(index=np.where(at >= 0, use[at], -1),
+                                               columns=[c for c in frame.columns if c not in ("date", "symbol")])
+    out.index = pd.RangeIndex(len(keys))
+    return out
+
+
+def _reports(listed: pd.DataFrame, keys: np.ndarray, symbols: pd.Index, reports: pd.DataFrame,
+             splits: pd.DataFrame, sessions) -> pd.DataFrame:
+    """Each listing's point-in-time report (core.factors.factor_panel's columns, in the listings'
+    order) and split_factor_since_report: the product of the splits of its lookback window (the
+    LOOKBACK sessions to its day) dated after the report's publication (core.factors.splits_since)."""
+    if reports.empty or "symbol" not in reports:  # a source without fundamentals stores none
+        out = empty_fundamentals().drop(columns="symbol").reindex(np.full(len(listed), -1)).reset_index(drop=True)
+    else:
+        out = _aligned(keys, reports, symbols, "fundamentals")
+    factor = np.ones(len(out))
+    hit = listed["symbol"].isin(splits["symbol"]).to_numpy()
+    if hit.any():
+        rows = listed.loc[hit, ["date", "symbol"]].assign(published=out.loc[hit, "published"].to_numpy())
+        rows = rows.rename(columns={"date": "day"})
+        rows["row"] = np.flatnonzero(hit)
+        pos = sessions.searchsorted(pd.DatetimeIndex(rows["day"])) - (LOOKBACK - 1)
+        rows["day_start"] = sessions[np.maximum(pos, 0)]
+        events = rows.merge(splits.astype({"date": "datetime64[ns]"}), on="symbol")
+        events = events[(events["date"] >= events["day_start"]) & (events["date"] <= events["day"])
+                        & (events["date"] > events["published"])]
+        product = events.groupby("row")["split_ratio"].prod()
+        factor[product.index.to_numpy()] = product.to_numpy()
+    return out.assign(split_factor_since_report=factor)
+
+
+def _terms(kept, done: pd.DataFrame) -> pd.DataFrame:
+    """The blend terms of the ranked rows (date, symbol, BLEND_TERMS, realized_vol_63, adv_20, alpha_z),
+    in `done`'s order: what core.blend learns from."""
+    rows = done["row"].to_numpy()
+    out = kept.terms.iloc[rows].reset_index(drop=True)
+    out[["realized_vol_63", "adv_20"]] = kept.factors[["realized_vol_63", "adv_20"]].iloc[rows].to_numpy(dtype=float)
+    out["alpha_z"] = np.nan if kept.alpha is None else kept.alpha.iloc[rows].to_numpy(dtype=float)
+    out.insert(0, "symbol", done["symbol"].to_numpy())
+    return out.assign(date=done["date"].to_numpy())
+
+
+def _forecast(history, rows: pd.DataFrame, models: pd.DataFrame) -> np.ndarray:
+    """alpha_5d, alpha_10d of `rows` (date, the indicators and the report of names that no stored
+    screen forecast) by their day's stored models: one predict per model, for every day it served
+    (core.alpha_model.predict; a row's forecast does not depend on the others in its batch)."""
+    features = feature_matrix(rows.reset_index(drop=True))
+    out = np.full((len(rows), len(HORIZONS)), np.nan)
+    day = pd.DatetimeIndex(rows["date"])
+    for k, h in enumerate(HORIZONS):
+        # each day's model of this horizon (the last listed, as one day's loop over its models leaves it)
+        of_day = models[models["horizon"] == h].drop_duplicates("date", keep="last")
+        model_of = pd.Series(of_day["model_id"].to_numpy(), index=pd.DatetimeIndex(of_day["date"]))
+        ids = model_of.reindex(day).to_numpy()
+        for model_id in pd.unique(ids[pd.notna(ids)]):
+            serve = ids == model_id
+            booster = load_booster(history.model_bytes(model_id))
+            out[serve, k] = predict(booster, features[serve]).astype(np.float64)
     return out

@@ -29,12 +29,15 @@ BLEND_TERMS = (*FACTORS, "alpha", "reversal", "overbought")
 HORIZON, EMBARGO, WINDOW, MIN_DAYS, RIDGE = 5, 5, 252, 60, 100.0  # window and ridge chosen on the development period
 
 
-def blend_terms(factors: pd.DataFrame, alpha: pd.Series | None, roc_21: pd.Series, rsi_14: pd.Series) -> pd.DataFrame:
-    """The day's BLEND_TERMS per name (factors' index)."""
+def blend_terms(factors: pd.DataFrame, alpha: pd.Series | None, roc_21: pd.Series, rsi_14: pd.Series,
+                days: pd.Series | None = None) -> pd.DataFrame:
+    """The day's BLEND_TERMS per name (factors' index); with `days` (each row's date), of many days at
+    once, each its own cross-section."""
     out = factors[list(FACTORS)].astype(float).copy()
     out["alpha"] = 0.0 if alpha is None else alpha.reindex(factors.index).astype(float).fillna(0.0)
     for name, raw in (("reversal", roc_21), ("overbought", rsi_14)):
-        out[name] = standardize(-pd.Series(np.asarray(raw, dtype=float), index=factors.index)).clip(-3, 3).fillna(0.0)
+        out[name] = standardize(-pd.Series(np.asarray(raw, dtype=float), index=factors.index),
+                                days).clip(-3, 3).fillna(0.0)
     return out
 
 
@@ -73,17 +76,19 @@ def monthly_weights(terms: pd.DataFrame, labels: pd.Series, months: list, sessio
     """Each month's first session in `months` -> its weights by term (None: too little history).
     `terms`: date, symbol and BLEND_TERMS of every scored day; `labels`: the tradable next-`horizon`
     return of those rows (same index; NaN where unknown)."""
-    days = pd.DatetimeIndex(terms["date"])
+    code, unique = pd.factorize(pd.DatetimeIndex(terms["date"]))
+    unique = pd.DatetimeIndex(unique)
+    # a day's centred ranks are among its own rows, the same whichever month trains on it: ranked once
+    ranks = centred_ranks(labels.to_numpy(dtype=float), code)
+    x = terms[list(BLEND_TERMS)].to_numpy(dtype=float)
     out = {}
     for first in months:
-        train = training_days(pd.DatetimeIndex(days.unique()), pd.Timestamp(first), sessions, horizon=horizon,
-                              embargo=embargo, window=window)
+        train = training_days(unique, pd.Timestamp(first), sessions, horizon=horizon, embargo=embargo, window=window)
         if len(train) < min_days:
             out[pd.Timestamp(first)] = None
             continue
-        rows = days.isin(train)
-        y = centred_ranks(labels[rows].to_numpy(dtype=float), days[rows].to_numpy())
-        w = fit_weights(terms.loc[rows, list(BLEND_TERMS)].to_numpy(dtype=float), y, ridge)
+        rows = np.isin(code, unique.get_indexer(train))
+        w = fit_weights(x[rows], ranks[rows], ridge)
         out[pd.Timestamp(first)] = dict(zip(BLEND_TERMS, map(float, w))) if np.isfinite(w).all() else None
     return out
 

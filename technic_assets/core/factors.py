@@ -60,8 +60,10 @@ def winsorize(x, lower: float = 0.01, upper: float = 0.99, days: pd.Series | Non
     if isinstance(x, pd.Series):
         q = q.unstack()
         return x.clip(days.map(q[lower]), days.map(q[upper]))
-    low, high = (q.xs(b, level=-1).reindex(days.to_numpy()).set_axis(x.index) for b in (lower, upper))
-    return x.clip(low, high)
+    # each row's day's bounds as arrays (a NaN bound only where the day's column is all NaN): one clip
+    at = q.xs(lower, level=-1).index.get_indexer(days.to_numpy())
+    low, high = (q.xs(b, level=-1).to_numpy()[at] for b in (lower, upper))
+    return pd.DataFrame(np.minimum(np.maximum(x.to_numpy(dtype=float), low), high), index=x.index, columns=x.columns)
 
 
 def sector_zscore(x, sectors: pd.Series, days: pd.Series | None = None):
@@ -79,9 +81,10 @@ def sector_zscore(x, sectors: pd.Series, days: pd.Series | None = None):
 def standardize(x, days: pd.Series | None = None):
     """(x - mean) / std over the cross-section (of each day); 0 where the deviation is 0 or undefined.
     x may be a DataFrame: each column on its own, in one pass."""
-    if days is not None:
+    if days is not None:  # as below, per day: x * 0.0 (NaN stays NaN) where the deviation is unusable
         std = _by(x, days, "std")
-        return ((x - _by(x, days, "mean")) / std.where(std > 0)).where(std > 0, 0.0)
+        ok = np.isfinite(std) & (std > 0)
+        return ((x - _by(x, days, "mean")) / std.where(ok)).where(ok, x * 0.0)
     if isinstance(x, pd.DataFrame):
         std = _per_column(x, "std")
         ok = (std.notna() & np.isfinite(std) & (std > 0)).to_numpy()

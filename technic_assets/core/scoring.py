@@ -51,20 +51,29 @@ REGIME_TILT = {
 }
 
 
-def _to_score(composite: pd.Series) -> pd.Series:
-    std = composite.std()
-    scaled = composite / std if std and np.isfinite(std) and std > 0 else composite * 0.0
-    return pd.Series(100.0 * ndtr(scaled.to_numpy()), index=composite.index)
+def _scaled(x: pd.Series, days: pd.Series | None = None) -> pd.Series:
+    """x / std(x) over the cross-section (of each day); x * 0.0 where the deviation is unusable."""
+    if days is None:
+        std = x.std()
+        return x / std if std and np.isfinite(std) and std > 0 else x * 0.0
+    std = x.groupby(days).transform("std")
+    ok = np.isfinite(std) & (std > 0)
+    return (x / std.where(ok)).where(ok, x * 0.0)
+
+
+def _to_score(composite: pd.Series, days: pd.Series | None = None) -> pd.Series:
+    return pd.Series(100.0 * ndtr(_scaled(composite, days).to_numpy()), index=composite.index)
 
 
 def contributions(factors: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
     return pd.DataFrame({f: factors[f] * weights.get(f, 0.0) for f in FACTORS}, index=factors.index)
 
 
-def ics_score(factors: pd.DataFrame, style: str) -> pd.DataFrame:
-    """ICS per symbol, with each factor's weighted contribution (columns contrib_<factor>)."""
+def ics_score(factors: pd.DataFrame, style: str, days: pd.Series | None = None) -> pd.DataFrame:
+    """ICS per symbol, with each factor's weighted contribution (columns contrib_<factor>); with `days`
+    (each row's date), of many days' cross-sections at once."""
     contrib = contributions(factors, ICS_WEIGHTS[style])
-    out = pd.DataFrame({"ics_score": _to_score(contrib.sum(axis=1))}, index=factors.index)
+    out = pd.DataFrame({"ics_score": _to_score(contrib.sum(axis=1), days)}, index=factors.index)
     return out.join(contrib.add_prefix("contrib_"))
 
 
@@ -81,40 +90,62 @@ def risk_penalties(realized_vol: pd.Series, adv: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"volatility_penalty": vol_pen, "liquidity_penalty": liq_pen})
 
 
-def alpha_signal(forecasts: pd.DataFrame) -> pd.Series:
-    """One alpha z-score per symbol from the alpha_5d and alpha_10d columns (NaN where neither)."""
-    parts = [standardize(forecasts[c]) for c in ("alpha_5d", "alpha_10d")]
-    return standardize(pd.concat(parts, axis=1).mean(axis=1)).clip(-3, 3)
+def alpha_signal(forecasts: pd.DataFrame, days: pd.Series | None = None) -> pd.Series:
+    """One alpha z-score per symbol from the alpha_5d and alpha_10d columns (NaN where neither); with
+    `days`, each day standardized on its own."""
+    parts = [standardize(forecasts[c], days) for c in ("alpha_5d", "alpha_10d")]
+    return standardize(pd.concat(parts, axis=1).mean(axis=1), days).clip(-3, 3)
+
+
+def _merit_contributions(factors: pd.DataFrame, style: str, risk) -> pd.DataFrame:
+    """contributions() under merit_weights; `risk` one state, or each row's (a Series: many days)."""
+    if isinstance(risk, str):
+        return contributions(factors, merit_weights(style, risk))
+    weights = {r: merit_weights(style, r) for r in pd.unique(risk)}
+    return pd.DataFrame({f: factors[f] * risk.map({r: w.get(f, 0.0) for r, w in weights.items()}).to_numpy(float)
+                         for f in FACTORS}, index=factors.index)
 
 
 def merit_score(factors: pd.DataFrame, realized_vol: pd.Series, adv: pd.Series, style: str,
-                risk: str, alpha: pd.Series | None = None, alpha_weight: float = ALPHA_WEIGHT, *,
-                learned: dict[str, float] | None = None, terms: pd.DataFrame | None = None,
-                tilt: bool = True, penalties: bool = True) -> pd.DataFrame:
+                risk, alpha: pd.Series | None = None, alpha_weight: float = ALPHA_WEIGHT, *,
+                learned=None, terms: pd.DataFrame | None = None,
+                tilt: bool = True, penalties: bool = True, days: pd.Series | None = None) -> pd.DataFrame:
     """MERIT per symbol with its contributions (merit_contrib_<term>), penalties, merit_raw and
     merit_pct. With `learned` (weights by BLEND_TERMS) and `terms` (core.blend.blend_terms of the day)
-    the learned blend replaces the hand weights."""
+    the learned blend replaces the hand weights. With `days` (each row's date), many days' cross-sections
+    at once: `risk` is then each row's regime (a Series), `learned` a frame of each row's weights (or
+    None), and a day without any alpha value is blended without alpha, as one day's call would be."""
     if learned is not None:
         contrib = pd.DataFrame({t: terms[t] * learned.get(t, 0.0) for t in TERMS}, index=factors.index)
     else:
-        contrib = contributions(factors, merit_weights(style, risk if tilt else "neutral"))
+        contrib = _merit_contributions(factors, style, risk if tilt else "neutral")
         for t in TERMS[len(FACTORS):]:
             contrib[t] = 0.0
-        if alpha is not None and alpha.notna().any() and alpha_weight > 0:
+        if alpha is not None and alpha.notna().any() and alpha_weight > 0 and days is None:
             spread = contrib.sum(axis=1).std()
             if spread and np.isfinite(spread) and spread > 0:
                 contrib = contrib * (1.0 - alpha_weight) / spread
             contrib["alpha"] = alpha_weight * alpha.reindex(factors.index).fillna(0.0)
+        elif alpha is not None and alpha.notna().any() and alpha_weight > 0:
+            # as above, per day; a day without any alpha value is blended without it (alpha None)
+            alpha = alpha.reindex(factors.index)
+            some = alpha.notna().groupby(days).transform("any").to_numpy(bool)
+            spread = contrib.sum(axis=1).groupby(days).transform("std")
+            scale = (np.isfinite(spread) & (spread > 0)).to_numpy() & some
+            contrib = (contrib.mul(np.where(scale, 1.0 - alpha_weight, 1.0), axis=0)
+                       .div(np.where(scale, spread, 1.0), axis=0))  # as above: (x * (1 - w)) / spread
+            contrib["alpha"] = np.where(some, alpha_weight * alpha.fillna(0.0), 0.0)
     blend = contrib.sum(axis=1)
-    std = blend.std()
-    raw = blend / std if std and np.isfinite(std) and std > 0 else blend * 0.0
-    base = _to_score(blend)
+    raw = _scaled(blend, days)
+    base = _to_score(blend, days)
     pen = risk_penalties(realized_vol, adv)
     if not penalties:
         pen = pen * 0.0
     merit = (base - pen["volatility_penalty"] - pen["liquidity_penalty"]).clip(0.0, 100.0)
+    ranked = merit.rank(method="average", pct=True) if days is None else \
+        merit.groupby(days).rank(method="average", pct=True)
     out = pd.DataFrame({"merit_score": merit, "merit_base": base, "merit_raw": raw,
-                        "merit_pct": 100.0 * merit.rank(method="average", pct=True)}, index=factors.index)
+                        "merit_pct": 100.0 * ranked}, index=factors.index)
     return out.join(pen).join(contrib.add_prefix("merit_contrib_"))
 
 

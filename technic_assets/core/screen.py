@@ -51,8 +51,9 @@ def prepare(universe: pd.DataFrame, indicators: pd.DataFrame, reports: pd.DataFr
             forecasts: pd.DataFrame) -> Prepared:
     """What every screen of a version shares: the listings merged with the indicators, the factor
     panel's raw components for every listing, the forecasts. `reports` (the report and the splits
-    since it) and `forecasts` are per listing, in the listings' order."""
-    merged = universe.merge(indicators, on="symbol", how="left")
+    since it) and `forecasts` are per listing, in the listings' order. `indicators` None: `universe`
+    holds them already, joined by the caller (many days' listings at once, core.screen_days)."""
+    merged = universe if indicators is None else universe.merge(indicators, on="symbol", how="left")
     if len(merged) != len(universe):
         raise ValueError("rescan: the indicators hold a symbol twice; give one row per symbol")
     # factor_panel's rows, in the listings' order: the indicators merged now, the reports and the

@@ -35,6 +35,9 @@ REASONS = (
     "price_below_min", "price_above_max", "dollar_volume_below_min", "volatility_insane",
     "sector_not_selected",
 )
+# the listing and indicator columns the rules read (drop_reasons)
+FILTER_FACTS = ("symbol", "valid_ticker", "is_leveraged", "type", "last_date", "split_unverified", "n_bars", "close",
+                "adv_20", "price_cv_63", "sector")
 
 
 @dataclass(frozen=True)
@@ -63,10 +66,12 @@ def smart_filter(
     return kept, counts, chosen
 
 
-def drop_reasons(df: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings
+def drop_reasons(df: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings, days: np.ndarray | None = None
                  ) -> tuple[pd.DataFrame, pd.Series, list[str]]:
     """The rules on listings merged with their indicators (one row per symbol): (df, the first rule
-    each row fails or NA where it passes, sectors kept). A live server names the rule for a symbol."""
+    each row fails or NA where it passes, sectors kept). A live server names the rule for a symbol.
+    With `days` (each row's date; `day` unused), many days at once, each day's rules (the bar of its
+    own day, its own most liquid sectors) as one call per day; the sectors kept are then the last day's."""
     reason = np.full(len(df), pd.NA, dtype=object)
     alive = np.ones(len(df), dtype=bool)  # no rule failed yet
 
@@ -85,7 +90,8 @@ def drop_reasons(df: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings
         drop("invalid_ticker", ~valid.where(symbols.map(type) == str, False).astype(bool))
     drop("leveraged_or_inverse", df["is_leveraged"])
     drop("etf", (df["type"] == "ETF") & (not settings.include_etfs))
-    drop("no_bar_today", df["last_date"].isna() | (pd.to_datetime(df["last_date"], cache=False) != pd.Timestamp(day)))
+    when = pd.Timestamp(day) if days is None else pd.DatetimeIndex(days)
+    drop("no_bar_today", df["last_date"].isna() | (pd.to_datetime(df["last_date"], cache=False) != when))
     if "split_unverified" in df:  # indicators stored before this rule lack the column
         drop("split_unverified", df["split_unverified"])
     drop("insufficient_history", df["n_bars"].fillna(0) < settings.min_history)
@@ -95,16 +101,35 @@ def drop_reasons(df: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings
     drop("dollar_volume_below_min", ~(df["adv_20"] >= settings.min_dollar_volume))
     drop("volatility_insane", ~(df["price_cv_63"] <= settings.max_price_cv))
 
-    if settings.sectors:
-        chosen = list(settings.sectors)
-    else:
-        liquidity = df[alive & df["sector"].isin(GICS_SECTORS)].groupby("sector")["adv_20"].sum()
-        chosen = liquidity.sort_values(ascending=False).index[: settings.n_liquid_sectors].tolist()
-    if settings.include_etfs:
-        chosen = chosen + ["ETF"]
     unknown_kept = pd.Series(not settings.sectors, index=df.index) & (df["sector"] == "Unknown")
-    drop("sector_not_selected", ~df["sector"].isin(chosen) & ~unknown_kept)
+    if settings.sectors or days is None:
+        chosen = list(settings.sectors) or _liquid_sectors(df, alive, settings.n_liquid_sectors)
+        if settings.include_etfs:
+            chosen = chosen + ["ETF"]
+        drop("sector_not_selected", ~df["sector"].isin(chosen) & ~unknown_kept)
+    else:  # each day's own most liquid sectors, as (day, sector) codes
+        day_code = pd.factorize(pd.DatetimeIndex(days))[0]
+        sector_code, sectors = pd.factorize(df["sector"])
+        key = day_code.astype(np.int64) * (len(sectors) + 1) + sector_code
+        gics = alive & df["sector"].isin(GICS_SECTORS).to_numpy()
+        liquidity = df["adv_20"][gics].groupby(key[gics]).sum()
+        # rank within the day, descending: _liquid_sectors' sort_values(ascending=False)
+        top = liquidity.groupby(liquidity.index // (len(sectors) + 1)).rank(method="first", ascending=False)
+        chosen_keys = liquidity.index[(top <= settings.n_liquid_sectors).to_numpy()].to_numpy()
+        last = chosen_keys[chosen_keys // (len(sectors) + 1) == day_code.max()] if len(df) else chosen_keys
+        chosen = [sectors[k % (len(sectors) + 1)] for k in
+                  liquidity[last].sort_values(ascending=False).index] + (["ETF"] if settings.include_etfs else [])
+        kept = np.isin(key, chosen_keys) | (settings.include_etfs & (df["sector"] == "ETF").to_numpy())
+        drop("sector_not_selected", ~kept & ~unknown_kept.to_numpy())
     return df, pd.Series(reason, index=df.index, dtype="object"), chosen
+
+
+def _liquid_sectors(df: pd.DataFrame, alive: np.ndarray, n: int) -> list[str]:
+    """The n GICS sectors with the largest total 20-day dollar volume among the `alive` rows (the default
+    focus)."""
+    rows = alive & df["sector"].isin(GICS_SECTORS).to_numpy()
+    liquidity = df["adv_20"][rows].groupby(df["sector"][rows]).sum()
+    return liquidity.sort_values(ascending=False).index[:n].tolist()
 
 
 class NothingPassed(ValueError):

@@ -1,0 +1,108 @@
+"""Many days' screens at once: core.screen's chain over the stacked day x name panel.
+
+The backtest re-screens hundreds of stored days under new settings. screen_day does one day with a
+dozen pandas calls, each costing more in overhead than in arithmetic on a few thousand names; here
+each stage is the same core function called once on every day's rows, with `days` (each row's date)
+making every cross-sectional step (the filter's bar-day and liquid sectors, winsorizing, sector
+z-scores, ICS and MERIT's scaling, the alpha z-score, the blend terms, the ranking) per day by
+grouping. Each day's scores equal screen_day's on that day (test_screen_days: to 1e-9, same ranks).
+
+  1. filter         universe_filter.drop_reasons(..., days=)
+  2. factors        factors.compute_factors(by_day=True) on the kept rows (peer groups per month)
+  3. ICS, alpha     scoring.ics_score(days=), scoring.alpha_signal(days=)
+  4. blend terms    blend.blend_terms(days=) (the learned blend's inputs)
+  5. MERIT, rank    scoring.merit_score(days=) with each row's regime (and learned weights), then one
+                    lexsort by day, MERIT, ICS, symbol (rank_top_n's order)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from technic_assets.core.blend import BLEND_TERMS, blend_terms
+from technic_assets.core.factors import FACTORS, compute_factors
+from technic_assets.core.peers import neutral_groups
+from technic_assets.core.scoring import alpha_signal, ics_score, merit_score
+from technic_assets.core.screen import Prepared
+from technic_assets.core.universe_filter import drop_reasons
+
+
+@dataclass
+class Kept:
+    """The kept rows of many days, scored up to MERIT (what no blend weight changes)."""
+
+    days: pd.Series            # each kept row's date
+    symbols: np.ndarray
+    symbol_rank: np.ndarray    # each row's place in symbol order (the ranking's last tie-break)
+    factors: pd.DataFrame      # FACTORS, realized_vol_63, adv_20
+    ics: pd.Series
+    alpha: pd.Series | None    # alpha z-score (NaN on a day without forecasts); None: no forecast at all
+    terms: pd.DataFrame        # BLEND_TERMS (core.blend), from the factors, the alpha, roc_21 and rsi_14
+
+    def take(self, rows: np.ndarray) -> "Kept":
+        """These rows only (a boolean mask)."""
+        return Kept(self.days[rows], self.symbols[rows], self.symbol_rank[rows], self.factors[rows], self.ics[rows],
+                    None if self.alpha is None else self.alpha[rows], self.terms[rows])
+
+
+def kept_rows(prep: Prepared, days: np.ndarray, settings, symbol_rank: np.ndarray, *,
+              reason: pd.Series | None = None, peers: dict | None = None) -> Kept:
+    """Steps 1-4 on `prep` (core.screen.prepare of many days' listings, `on=("date", "symbol")`);
+    `days`: each listing row's date; `reason`: drop_reasons' of these rows if the caller has them;
+    `peers`: day -> that month's peer groups (symbol -> group), used with settings.peer_groups."""
+    if reason is None:
+        _, reason, _ = drop_reasons(prep.merged, None, settings.filter_settings(), days=days)
+    mask = reason.isna().to_numpy()
+    when = pd.Series(pd.DatetimeIndex(days)[mask], name="date")
+    panel = prep.panel[mask].reset_index(drop=True)
+    if getattr(settings, "peer_groups", False) and peers is not None:
+        panel["sector"] = _neutral(panel, when, peers)
+    z, _ = compute_factors(panel.assign(date=when), settings.style, by_day=True,
+                           raw=prep.raw[mask].reset_index(drop=True))
+    factors = pd.concat([panel[["realized_vol_63", "adv_20"]], z], axis=1)
+    ics = ics_score(factors[list(FACTORS)], settings.style, days=when)["ics_score"]
+    fc = prep.forecasts[mask][["alpha_5d", "alpha_10d"]].reset_index(drop=True)
+    alpha = alpha_signal(fc, days=when) if bool(fc.notna().any().any()) else None
+    terms = blend_terms(factors, alpha, panel["roc_21"], panel["rsi_14"], days=when)
+    return Kept(when, panel["symbol"].to_numpy(), np.asarray(symbol_rank)[mask], factors, ics, alpha, terms)
+
+
+def _neutral(panel: pd.DataFrame, when: pd.Series, peers: dict) -> pd.Series:
+    """core.peers.neutral_groups with each day's peer groups: one call per distinct fit (a month)."""
+    fits = {day: id(peers[day]) for day in pd.unique(when)}
+    fit_of = when.map(fits).to_numpy()
+    out = panel["sector"].astype(object).copy()
+    for day in {fit: day for day, fit in fits.items()}.values():
+        rows = fit_of == fits[day]
+        out[rows] = neutral_groups(panel["sector"][rows], panel["symbol"][rows], peers[day]).to_numpy()
+    return out
+
+
+def ranked(kept: Kept, regimes: pd.Series, settings, alpha_weight: float, *,
+           blend: dict | None = None) -> pd.DataFrame:
+    """Step 5: MERIT of every kept row under its day's regime (`regimes`: risk by date) and, with
+    settings.ranking "learned", its day's `blend` weights (day -> weights by BLEND_TERMS; a day without
+    is not in `kept`, the caller keeps the hand weights' result); then each day ranked. Returns date,
+    symbol, rank, merit_score, ics_score, by day then rank."""
+    risk = kept.days.map(regimes.astype(str))
+    learned = None
+    if blend is not None and getattr(settings, "ranking", "hand") == "learned":
+        table = pd.DataFrame.from_dict({d: blend[d] for d in pd.unique(kept.days)}, orient="index")
+        learned = table.reindex(kept.days.to_numpy()).set_axis(kept.days.index)[list(BLEND_TERMS)]
+    f = kept.factors
+    scored = merit_score(f[list(FACTORS)], f["realized_vol_63"], f["adv_20"], settings.style, risk,
+                         alpha=kept.alpha, alpha_weight=alpha_weight, learned=learned,
+                         terms=kept.terms if learned is not None else None,
+                         tilt=getattr(settings, "regime_tilt", True),
+                         penalties=getattr(settings, "risk_penalties", True), days=kept.days)
+    merit, ics = scored["merit_score"].to_numpy(), kept.ics.to_numpy()
+    day = pd.DatetimeIndex(kept.days).asi8
+    order = np.lexsort((kept.symbol_rank, -ics, -merit, day))
+    sorted_days = day[order]
+    starts = np.flatnonzero(np.r_[True, sorted_days[1:] != sorted_days[:-1]])
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)])) + 1
+    return pd.DataFrame({"date": kept.days.to_numpy()[order], "symbol": kept.symbols[order], "rank": rank,
+                         "merit_score": merit[order], "ics_score": ics[order], "row": order})
