@@ -74,6 +74,12 @@ def stored_records(history, screen: str, days: list[pd.Timestamp], *, horizon: i
     or the ValueError saying why it has none; from one read and one evaluation for all the days
     (core.track_records), so the records of a range cost about one record, not one each. With fewer
     `ic_horizons` the summaries' IC decay has only those (and `horizon`)."""
+    with history.reading():  # the evening's few reads on one connection: each open costs more than a read
+        return _stored_records(history, screen, days, horizon=horizon, cost_bps=cost_bps, benchmark=benchmark,
+                               draws=draws, ic_horizons=ic_horizons)
+
+
+def _stored_records(history, screen, days, *, horizon, cost_bps, benchmark, draws, ic_horizons) -> dict:
     stored = _stored_days(history, screen)
     cuts, out = {}, {}
     for day in days:

@@ -52,6 +52,11 @@ class IcebergHistory(History):
         found = self.store.query([table(name)], sql, params)
         return found if found is None or not coded else found.astype({c: "category" for c in coded})
 
+    @contextmanager
+    def reading(self):
+        """No connection to hold: each read scans the tables it names."""
+        yield self
+
     def version(self) -> tuple:
         """Each scanned table's metadata file: a commit writes a new one."""
         return tuple(getattr(self.store.load(name), "metadata_location", None)
