@@ -12,7 +12,14 @@ from __future__ import annotations
 import pandas as pd
 
 from technic_assets.core import blend
-from technic_assets.core.blend import EMBARGO, HORIZON, WINDOW, blend_terms, forward_returns, monthly_weights
+from technic_assets.core.blend import (
+    EMBARGO,
+    HORIZON,
+    blend_terms,
+    fit_window,
+    forward_returns,
+    monthly_weights,
+)
 from technic_assets.core.calendar import nyse
 from technic_assets.core.factors import FACTORS
 from technic_assets.core.scoring import alpha_signal
@@ -39,13 +46,6 @@ def stored_terms(history, screen: str, start, end) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
-def fit_window(first) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """The sessions the fit for the month starting at `first` reads (None: none before it)."""
-    sessions = nyse().sessions
-    t = sessions.searchsorted(pd.Timestamp(first))
-    return None if t == 0 else (sessions[max(0, t - WINDOW)], sessions[t - 1])
-
-
 # what a month's fit reads, by table: the columns whose every value the fit key digests
 FIT_READS = {"factors": ["date", "symbol", *FACTORS], "alpha_forecasts": ["date", "symbol", "alpha_5d", "alpha_10d"],
              "indicators": ["date", "symbol", "roc_21", "rsi_14"], "price_bars": ["date", "symbol", "close", "split_ratio"]}
@@ -55,13 +55,14 @@ def fit_key(history, screen: str, first) -> str:
     """A digest of everything the month's fit reads (each table's rows in its window: their count and a
     hash of every value). A fit kept from an earlier run is reused only under the same key, so a month
     fitted before its earlier days were scanned, or before one was scanned again, is fitted anew."""
-    span = fit_window(first)
+    span = fit_window(first, nyse().sessions)
     if span is None:
         return "none"
     parts = []
     for name, columns in FIT_READS.items():
-        where = "screen = ? AND " if name == "factors" else ""
-        found = history.query(name, f"SELECT count(*) AS n, bit_xor(hash({', '.join(quoted(c) for c in columns)})) AS h "
+        names = ", ".join(quoted(c) for c in columns)
+        where = "screen = ? AND " if name == "factors" else ""  # a fixed clause: the screen is bound
+        found = history.query(name, f"SELECT count(*) AS n, bit_xor(hash({names})) AS h "
                                     f"FROM {SCHEMA}.{table(name)} WHERE {where}date >= ? AND date <= ?",
                               [*([screen] if where else []), *(d.to_pydatetime() for d in span)])
         parts.append("-" if found is None else f"{int(found['n'][0])}:{found['h'][0]}")
@@ -71,7 +72,7 @@ def fit_key(history, screen: str, first) -> str:
 def stored_weights(history, screen: str, first) -> dict[str, float] | None:
     """The learned weights for the month whose first session is `first` (None: too little history)."""
     sessions = nyse().sessions
-    span = fit_window(first)
+    span = fit_window(first, nyse().sessions)
     if span is None:
         return None
     t = sessions.searchsorted(pd.Timestamp(first))

@@ -30,7 +30,7 @@ from dagster._core.storage.tags import (
 )
 
 from technic_assets.core.alpha_features import HORIZONS
-from technic_assets.core.blend import WINDOW
+from technic_assets.core.blend import WINDOW, fit_window
 from technic_assets.storage.connection import SCHEMA, table
 
 EVERY = None  # reads every earlier session
@@ -80,12 +80,11 @@ def later_days(history, reader: str, days: list[pd.Timestamp], refit: list[pd.Ti
 
 def refit_days(history, days: list[pd.Timestamp], runs) -> list[pd.Timestamp]:
     """The later scanned sessions (outside `days`) whose month's learned blend is fitted on what `days`
-    store (blend_history.fit_window: the year before the month), where one of `runs` (the screens)
+    store (core.blend.fit_window: the year before the month), where one of `runs` (the screens)
     ranks with a learned blend: scanned before `days` were, their MERIT and top N came from another
     fit, so the run that writes `days` scores them again."""
     if not any(getattr(s.settings, "ranking", "hand") == "learned" for s in runs):
         return []
-    from technic_assets.blend_history import fit_window
     from technic_assets.core.calendar import nyse
     from technic_assets.core.peers import month_start
 
@@ -97,7 +96,7 @@ def refit_days(history, days: list[pd.Timestamp], runs) -> list[pd.Timestamp]:
     stored = history.dates_present("ranked_top_n", candidates[0], candidates[-1])
     wrote, out = set(days), []
     for day in sorted(stored - wrote):
-        span = fit_window(month_start(day, sessions))
+        span = fit_window(month_start(day, sessions), sessions)
         if span is not None and any(span[0] <= d <= span[1] for d in days):
             out.append(day)
     return out

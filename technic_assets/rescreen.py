@@ -156,7 +156,8 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
 def _splits(history, start, end) -> pd.DataFrame:
     """The stored bars' splits (date, symbol, split_ratio != 1) dated start..end: a few rows, filtered
     in the store rather than read with every bar."""
-    found = history.query("price_bars", f"SELECT date, symbol, split_ratio FROM {SCHEMA}.{table('price_bars')} "
+    name = "price_bars"
+    found = history.query(name, f"SELECT date, symbol, split_ratio FROM {SCHEMA}.{table(name)} "
                           "WHERE date >= ? AND date <= ? AND split_ratio != 1.0", [pd.Timestamp(start).to_pydatetime(), pd.Timestamp(end).to_pydatetime()])
     if found is None:
         return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "symbol": pd.Series(dtype=object),

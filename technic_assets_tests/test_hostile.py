@@ -106,8 +106,9 @@ def test_absurd_alpha_settings_and_store_paths_are_refused(tmp_path):
 
 # `where` is storage.duckdb_tables.slice_sql's clause (quoted column names and "?" placeholders); `self._reader` is
 # read_parquet or read_csv_auto, whose path argument is bound; `casts` is storage.iceberg's quoted column names,
-# each with a TIMESTAMP_* type from a fixed map; `ratio` and `cash` are a fixed column name or a constant
-ALLOWED_IN_SQL = {"SCHEMA", "table(name)", "name", "names", "quoted(column)", "kind", "ratio", "cash",
+# each with a TIMESTAMP_* type from a fixed map; `ratio` and `cash` are a fixed column name or a constant;
+# `order` is " ORDER BY date" or nothing (history.screen_span)
+ALLOWED_IN_SQL = {"SCHEMA", "table(name)", "name", "names", "quoted(column)", "kind", "ratio", "cash", "order",
                   "table(table_slice.schema)", "table(schema)", "table(frame)", "where", "self._reader", "casts"}
 
 

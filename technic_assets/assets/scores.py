@@ -17,9 +17,10 @@ from technic_assets.assets.common import (
     screened,
     table_metadata,
 )
-from technic_assets.blend_history import fit_key, fit_window, stored_weights
+from technic_assets.blend_history import fit_key, stored_weights
 from technic_assets.charts import contributions_svg, markdown_image, sector_bars, sector_mix_svg
 from technic_assets.config import AlphaSettings, ScanSettings, settings_record
+from technic_assets.core.blend import fit_window
 from technic_assets.core.calendar import DATE_FMT, nyse
 from technic_assets.core.changes import CHANGE_COLUMNS, changes_between, empty_changes, summary
 from technic_assets.core.factors import FACTORS
@@ -90,7 +91,7 @@ def merit(context, factors: pd.DataFrame, ics: pd.DataFrame, market_regime: pd.D
 
     if learned_runs:
         sessions = nyse().sessions
-        spans = [fit_window(m) for m in {month_start(d, sessions) for d in days}]
+        spans = [fit_window(m, sessions) for m in {month_start(d, sessions) for d in days}]
         read = sorted({d for span in spans if span for d in sessions[sessions.searchsorted(span[0]):
                                                                     sessions.searchsorted(span[1]) + 1]} - set(days))
         for name in ("factors", "alpha_forecasts"):

@@ -61,6 +61,13 @@ def fit_weights(x: np.ndarray, y: np.ndarray, ridge: float = RIDGE) -> np.ndarra
     return w / total if total > 0 else w
 
 
+def fit_window(first, sessions: pd.DatetimeIndex) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The sessions a fit for the month starting at `first` may read (its `WINDOW` sessions before it;
+    None: none before it)."""
+    t = sessions.searchsorted(pd.Timestamp(first))
+    return None if t == 0 else (sessions[max(0, t - WINDOW)], sessions[t - 1])
+
+
 def training_days(days: pd.DatetimeIndex, first: pd.Timestamp, sessions: pd.DatetimeIndex, *,
                   horizon: int = HORIZON, embargo: int = EMBARGO, window: int = WINDOW) -> pd.DatetimeIndex:
     """The scored `days` a blend for the month starting at `first` may learn from."""
