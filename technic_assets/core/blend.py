@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from technic_assets.core.days import Groups, as_days
 from technic_assets.core.factors import FACTORS, standardize
 
 BLEND_TERMS = (*FACTORS, "alpha", "reversal", "overbought")
@@ -30,9 +31,10 @@ HORIZON, EMBARGO, WINDOW, MIN_DAYS, RIDGE = 5, 5, 252, 60, 100.0  # window and r
 
 
 def blend_terms(factors: pd.DataFrame, alpha: pd.Series | None, roc_21: pd.Series, rsi_14: pd.Series,
-                days: pd.Series | None = None) -> pd.DataFrame:
-    """The day's BLEND_TERMS per name (factors' index); with `days` (each row's date), of many days at
-    once, each its own cross-section."""
+                days=None) -> pd.DataFrame:
+    """The day's BLEND_TERMS per name (factors' index); with `days` (each row's date, or core.days.Days),
+    of many days at once, each its own cross-section."""
+    days = as_days(days)
     out = factors[list(FACTORS)].astype(float).copy()
     out["alpha"] = 0.0 if alpha is None else alpha.reindex(factors.index).astype(float).fillna(0.0)
     for name, raw in (("reversal", roc_21), ("overbought", rsi_14)):
@@ -42,21 +44,30 @@ def blend_terms(factors: pd.DataFrame, alpha: pd.Series | None, roc_21: pd.Serie
 
 
 def centred_ranks(values: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """Each value's rank within its day, (rank - 0.5) / n - 0.5 (ties averaged); NaN stays NaN."""
-    frame = pd.DataFrame({"d": days, "v": values})
-    rank = frame.groupby("d")["v"].rank(method="average")
-    n = frame["v"].notna().groupby(frame["d"]).transform("sum")
-    return ((rank - 0.5) / n - 0.5).to_numpy(dtype=float)
+    """Each value's rank within its day, (rank - 0.5) / n - 0.5 (ties averaged); NaN stays NaN. `days`:
+    each row's day (any codes), or core.days.Days."""
+    groups = days if isinstance(days, Groups) else Groups(*_codes(days))
+    values = np.asarray(values, dtype=float)
+    return (groups.ranks(values) - 0.5) / groups.at(groups.count(values)) - 0.5
+
+
+def _codes(keys) -> tuple[np.ndarray, int]:
+    code, unique = pd.factorize(np.asarray(keys))
+    return code, len(unique)
 
 
 def fit_weights(x: np.ndarray, y: np.ndarray, ridge: float = RIDGE) -> np.ndarray:
     """Ridge weights of y on the columns of x (rows with a NaN label dropped), unit sum of |w|."""
     ok = np.isfinite(y) & np.isfinite(x).all(axis=1)
     x, y = x[ok], y[ok]
-    if not len(y):
-        return np.full(x.shape[1], np.nan)
-    gram = x.T @ x / len(y) + ridge * 1e-3 * np.eye(x.shape[1])
-    w = np.linalg.solve(gram, x.T @ y / len(y))
+    return _solve(x.T @ x, x.T @ y, len(y), ridge)
+
+
+def _solve(xx: np.ndarray, xy: np.ndarray, n: int, ridge: float) -> np.ndarray:
+    """fit_weights from the sums x'x and x'y over its n rows."""
+    if not n:
+        return np.full(len(xy), np.nan)
+    w = np.linalg.solve(xx / n + ridge * 1e-3 * np.eye(len(xy)), xy / n)
     total = np.abs(w).sum()
     return w / total if total > 0 else w
 
@@ -85,17 +96,28 @@ def monthly_weights(terms: pd.DataFrame, labels: pd.Series, months: list, sessio
     return of those rows (same index; NaN where unknown)."""
     code, unique = pd.factorize(pd.DatetimeIndex(terms["date"]))
     unique = pd.DatetimeIndex(unique)
-    # a day's centred ranks are among its own rows, the same whichever month trains on it: ranked once
+    # a day's centred ranks are among its own rows, the same whichever month trains on it: ranked once;
+    # and a month's x'x and x'y are sums of its days': each day's summed once
     ranks = centred_ranks(labels.to_numpy(dtype=float), code)
     x = terms[list(BLEND_TERMS)].to_numpy(dtype=float)
+    ok = np.isfinite(ranks) & np.isfinite(x).all(axis=1)
+    rows = np.flatnonzero(ok)
+    rows = rows[np.argsort(code[rows], kind="stable")]
+    bounds = np.searchsorted(code[rows], np.arange(len(unique) + 1))
+    xx = np.zeros((len(unique), x.shape[1], x.shape[1]))
+    xy = np.zeros((len(unique), x.shape[1]))
+    for d in range(len(unique)):
+        xd, yd = x[rows[bounds[d]:bounds[d + 1]]], ranks[rows[bounds[d]:bounds[d + 1]]]
+        xx[d], xy[d] = xd.T @ xd, xd.T @ yd
+    n = np.diff(bounds)
     out = {}
     for first in months:
         train = training_days(unique, pd.Timestamp(first), sessions, horizon=horizon, embargo=embargo, window=window)
         if len(train) < min_days:
             out[pd.Timestamp(first)] = None
             continue
-        rows = np.isin(code, unique.get_indexer(train))
-        w = fit_weights(x[rows], ranks[rows], ridge)
+        these = unique.get_indexer(train)
+        w = _solve(xx[these].sum(axis=0), xy[these].sum(axis=0), int(n[these].sum()), ridge)
         out[pd.Timestamp(first)] = dict(zip(BLEND_TERMS, map(float, w))) if np.isfinite(w).all() else None
     return out
 

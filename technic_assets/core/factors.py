@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from technic_assets.core.days import as_days
 from technic_assets.core.frames import by_day, days_of
 
 FACTORS = ("momentum", "value", "quality", "growth", "trend", "volatility", "liquidity")
@@ -34,14 +35,22 @@ TREND = {
 VOLATILITY = {"swing": "realized_vol_21", "medium": "realized_vol_63", "position": "realized_vol_63"}
 
 
-def _by(x, days: pd.Series | None, how: str):
-    """x's `how` ("mean", "std") over the whole cross-section, as x's shape: per day when `days` is given."""
-    if days is not None:
-        return x.groupby(days).transform(how)
+def _columns(x) -> dict[str, np.ndarray]:
+    """x's columns as float arrays (a Series: one, under its name; a dict of arrays: itself)."""
+    if isinstance(x, dict):
+        return x
     if isinstance(x, pd.Series):
-        return getattr(x, how)()
-    whole = _per_column(x, how)  # one value per column, repeated down the rows
-    return pd.DataFrame(np.broadcast_to(whole.to_numpy(), x.shape), index=x.index, columns=x.columns)
+        return {x.name: x.to_numpy(dtype=float)}
+    return {c: x[c].to_numpy(dtype=float) for c in x.columns}
+
+
+def _framed(columns: dict[str, np.ndarray], like):
+    """Arrays back into x's shape (a Series or a DataFrame, and its index; a dict stays one)."""
+    if isinstance(like, dict):
+        return columns
+    if isinstance(like, pd.Series):
+        return pd.Series(next(iter(columns.values())), index=like.index, name=like.name)
+    return pd.DataFrame(columns, index=like.index)
 
 
 def _per_column(x: pd.DataFrame, how: str) -> pd.Series:
@@ -49,42 +58,68 @@ def _per_column(x: pd.DataFrame, how: str) -> pd.Series:
     return pd.Series([getattr(x[c], how)() for c in x.columns], index=x.columns, dtype=float)
 
 
-def winsorize(x, lower: float = 0.01, upper: float = 0.99, days: pd.Series | None = None):
-    """x (a Series, or a DataFrame column by column) clipped at its lower and upper quantiles (per day)."""
+def winsorize(x, lower: float = 0.01, upper: float = 0.99, days=None):
+    """x (a Series, or a DataFrame column by column) clipped at its lower and upper quantiles (per
+    day: `days`, each row's date or core.days.Days)."""
     if days is None:
         q = x.quantile([lower, upper])
         if isinstance(x, pd.Series):
             return x.clip(q[lower], q[upper])
         return x.clip(q.loc[lower], q.loc[upper], axis=1)
-    q = x.groupby(days).quantile([lower, upper])
-    if isinstance(x, pd.Series):
-        q = q.unstack()
-        return x.clip(days.map(q[lower]), days.map(q[upper]))
-    # each row's day's bounds as arrays (a NaN bound only where the day's column is all NaN): one clip
-    at = q.xs(lower, level=-1).index.get_indexer(days.to_numpy())
-    low, high = (q.xs(b, level=-1).to_numpy()[at] for b in (lower, upper))
-    return pd.DataFrame(np.minimum(np.maximum(x.to_numpy(dtype=float), low), high), index=x.index, columns=x.columns)
+    days = as_days(days)
+    out = {}
+    for c, v in _columns(x).items():
+        low, high = days.quantile(v, lower), days.quantile(v, upper)
+        out[c] = np.minimum(np.maximum(v, days.at(low)), days.at(high))
+    return _framed(out, x)
 
 
-def sector_zscore(x, sectors: pd.Series, days: pd.Series | None = None):
+def sector_zscore(x, sectors: pd.Series, days=None):
     """Standardize x within each sector (of each day); small sectors fall back to the universe's moments.
     x may be a DataFrame: every column at once, in one pass of each grouping (the same arithmetic as
-    one call per column)."""
-    x = winsorize(x.astype(float), days=days)
-    grouped = x.groupby(sectors if days is None else [days, sectors])
-    size = grouped.transform("count")
-    mean = grouped.transform("mean").where(size >= MIN_SECTOR_SIZE, _by(x, days, "mean"))
-    std = grouped.transform("std").where(size >= MIN_SECTOR_SIZE, _by(x, days, "std"))
-    return (x - mean) / std.replace(0.0, np.nan)
+    one call per column); with `days`, also a dict of arrays (returned as one)."""
+    if days is None:
+        x = winsorize(x.astype(float))
+        grouped = x.groupby(sectors)
+        size = grouped.transform("count")
+        mean = grouped.transform("mean").where(size >= MIN_SECTOR_SIZE, _whole(x, "mean"))
+        std = grouped.transform("std").where(size >= MIN_SECTOR_SIZE, _whole(x, "std"))
+        return (x - mean) / std.replace(0.0, np.nan)
+    days = as_days(days)
+    groups = days.within(sectors)
+    out = {}
+    for c, v in _columns(winsorize(x, days=days)).items():
+        size, mean, std = groups.moments(v)
+        _, day_mean, day_std = days.moments(v)
+        big = groups.at(size) >= MIN_SECTOR_SIZE  # a row in no sector: the day's moments
+        mean = np.where(big, groups.at(mean), days.at(day_mean))
+        std = np.where(big, groups.at(std), days.at(day_std))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[c] = (v - mean) / np.where(std == 0.0, np.nan, std)
+    return _framed(out, x)
 
 
-def standardize(x, days: pd.Series | None = None):
+def _whole(x, how: str):
+    """x's `how` ("mean", "std") over the whole cross-section, as x's shape (a Series: one number)."""
+    if isinstance(x, pd.Series):
+        return getattr(x, how)()
+    whole = _per_column(x, how)  # one value per column, repeated down the rows
+    return pd.DataFrame(np.broadcast_to(whole.to_numpy(), x.shape), index=x.index, columns=x.columns)
+
+
+def standardize(x, days=None):
     """(x - mean) / std over the cross-section (of each day); 0 where the deviation is 0 or undefined.
     x may be a DataFrame: each column on its own, in one pass."""
     if days is not None:  # as below, per day: x * 0.0 (NaN stays NaN) where the deviation is unusable
-        std = _by(x, days, "std")
-        ok = np.isfinite(std) & (std > 0)
-        return ((x - _by(x, days, "mean")) / std.where(ok)).where(ok, x * 0.0)
+        days = as_days(days)
+        out = {}
+        for c, v in _columns(x).items():
+            _, mean, std = days.moments(v)
+            std = days.at(std)
+            ok = np.isfinite(std) & (std > 0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[c] = np.where(ok, (v - days.at(mean)) / std, v * 0.0)
+        return _framed(out, x)
     if isinstance(x, pd.DataFrame):
         std = _per_column(x, "std")
         ok = (std.notna() & np.isfinite(std) & (std > 0)).to_numpy()
@@ -152,32 +187,37 @@ def factor_weights(style: str) -> dict[str, dict[str, float]]:
     }
 
 
-def compute_factors(panel: pd.DataFrame, style: str, by_day: bool = False, raw: pd.DataFrame | None = None
-                    ) -> tuple[pd.DataFrame, dict[str, int]]:
+def compute_factors(panel: pd.DataFrame, style: str, by_day: bool = False, raw: pd.DataFrame | None = None,
+                    days=None) -> tuple[pd.DataFrame, dict[str, int]]:
     """Factor z-scores per symbol (columns FACTORS) and how many were missing and set to 0. With
     `by_day`, the panel holds several days (a `date` column) and each day is its own cross-section:
-    the same arithmetic as one call per day, in one pass (a backfill's way). `raw` is
-    raw_components(panel) where the caller has it already (a live server computes it once for every
-    listing and screens subsets of it)."""
+    the same arithmetic as one call per day, in one pass (a backfill's way); `days` (each row's date,
+    or core.days.Days) does the same without a date column. `raw` is raw_components(panel) where the
+    caller has it already (a live server computes it once for every listing and screens subsets of it)."""
     weights = factor_weights(style)
     raw = raw_components(panel) if raw is None else raw
     sectors = panel["sector"]
-    days = panel["date"] if by_day else None
+    days = as_days(panel["date"] if by_day and days is None else days)
     used = list(dict.fromkeys(name for comps in weights.values() for name in comps))
-    z_all = sector_zscore(raw[used], sectors, days)  # every component in one pass
+    # every component in one pass (many days: as arrays, not a copied frame)
+    z_all = sector_zscore(raw[used] if days is None else {c: raw[c].to_numpy(dtype=float) for c in used}, sectors, days)
     combined = np.empty((len(panel), len(weights)))
     for k, comps in enumerate(weights.values()):
         # the weighted components' sum over those present, divided by the present weights (in numpy:
         # the same left-to-right sums as pandas' row sums, without a frame per factor)
-        zs = z_all[list(comps)].to_numpy() * np.array(list(comps.values()))
+        zs = np.column_stack([np.asarray(z_all[c]) for c in comps]) * np.array(list(comps.values()))
         there = ~np.isnan(zs)
         present = (there * np.abs(np.array(list(comps.values())))).sum(axis=1)
         total = np.where(there.any(axis=1), np.where(there, zs, 0.0).sum(axis=1), np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             combined[:, k] = total / np.where(present > 0, present, np.nan)
-    combined = pd.DataFrame(combined, index=panel.index, columns=list(weights))
-    missing = {factor: int(n) for factor, n in combined.isna().sum().items()}
-    return standardize(combined, days).clip(-3, 3).fillna(0.0), missing
+    missing = {factor: int(n) for factor, n in zip(weights, np.isnan(combined).sum(axis=0))}
+    if days is None:
+        combined = standardize(pd.DataFrame(combined, index=panel.index, columns=list(weights)))
+        return combined.clip(-3, 3).fillna(0.0), missing
+    out = {f: np.nan_to_num(np.clip(v, -3, 3), nan=0.0) for f, v in
+           _columns(standardize(pd.DataFrame(combined, index=panel.index, columns=list(weights)), days)).items()}
+    return pd.DataFrame(out, index=panel.index), missing
 
 
 def factors_for_days(kept: pd.DataFrame, indicators: pd.DataFrame, fundamentals: pd.DataFrame,

@@ -30,6 +30,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from technic_assets.core.blend import BLEND_TERMS, blend_terms
+from technic_assets.core.days import as_days
 from technic_assets.core.factors import FACTORS, standardize
 from technic_assets.core.frames import by_day, days_of
 
@@ -51,30 +52,46 @@ REGIME_TILT = {
 }
 
 
-def _scaled(x: pd.Series, days: pd.Series | None = None) -> pd.Series:
+def _scaled(x: pd.Series, days=None) -> pd.Series:
     """x / std(x) over the cross-section (of each day); x * 0.0 where the deviation is unusable."""
     if days is None:
         std = x.std()
         return x / std if std and np.isfinite(std) and std > 0 else x * 0.0
-    std = x.groupby(days).transform("std")
+    days, v = as_days(days), x.to_numpy(dtype=float)
+    std = days.at(days.std(v))
     ok = np.isfinite(std) & (std > 0)
-    return (x / std.where(ok)).where(ok, x * 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pd.Series(np.where(ok, v / std, v * 0.0), index=x.index)
 
 
-def _to_score(composite: pd.Series, days: pd.Series | None = None) -> pd.Series:
+def _to_score(composite: pd.Series, days=None) -> pd.Series:
     return pd.Series(100.0 * ndtr(_scaled(composite, days).to_numpy()), index=composite.index)
 
 
 def contributions(factors: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
-    return pd.DataFrame({f: factors[f] * weights.get(f, 0.0) for f in FACTORS}, index=factors.index)
+    return _frame({f: factors[f].to_numpy(dtype=float) * weights.get(f, 0.0) for f in FACTORS}, factors.index)
 
 
-def ics_score(factors: pd.DataFrame, style: str, days: pd.Series | None = None) -> pd.DataFrame:
+def _frame(columns: dict, index) -> pd.DataFrame:
+    """A frame of these arrays as they are (a many-day panel's columns are not copied into one block)."""
+    return pd.DataFrame(columns, index=index, copy=False)
+
+
+def _row_sum(frame: pd.DataFrame) -> pd.Series:
+    """Each row's sum over the columns, left to right, NaN as 0 (a frame's sum(axis=1), column by column)."""
+    total = np.zeros(len(frame))
+    for c in frame.columns:
+        v = frame[c].to_numpy(dtype=float)
+        total = total + np.where(np.isnan(v), 0.0, v)
+    return pd.Series(total, index=frame.index)
+
+
+def ics_score(factors: pd.DataFrame, style: str, days=None) -> pd.DataFrame:
     """ICS per symbol, with each factor's weighted contribution (columns contrib_<factor>); with `days`
-    (each row's date), of many days' cross-sections at once."""
+    (each row's date, or core.days.Days), of many days' cross-sections at once."""
     contrib = contributions(factors, ICS_WEIGHTS[style])
-    out = pd.DataFrame({"ics_score": _to_score(contrib.sum(axis=1), days)}, index=factors.index)
-    return out.join(contrib.add_prefix("contrib_"))
+    return _frame({"ics_score": _to_score(_row_sum(contrib), days).to_numpy(),
+                   **{f"contrib_{f}": contrib[f].to_numpy() for f in contrib.columns}}, factors.index)
 
 
 def merit_weights(style: str, risk: str) -> dict[str, float]:
@@ -90,9 +107,10 @@ def risk_penalties(realized_vol: pd.Series, adv: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"volatility_penalty": vol_pen, "liquidity_penalty": liq_pen})
 
 
-def alpha_signal(forecasts: pd.DataFrame, days: pd.Series | None = None) -> pd.Series:
+def alpha_signal(forecasts: pd.DataFrame, days=None) -> pd.Series:
     """One alpha z-score per symbol from the alpha_5d and alpha_10d columns (NaN where neither); with
-    `days`, each day standardized on its own."""
+    `days` (each row's date, or core.days.Days), each day standardized on its own."""
+    days = as_days(days)
     parts = [standardize(forecasts[c], days) for c in ("alpha_5d", "alpha_10d")]
     return standardize(pd.concat(parts, axis=1).mean(axis=1), days).clip(-3, 3)
 
@@ -101,52 +119,59 @@ def _merit_contributions(factors: pd.DataFrame, style: str, risk) -> pd.DataFram
     """contributions() under merit_weights; `risk` one state, or each row's (a Series: many days)."""
     if isinstance(risk, str):
         return contributions(factors, merit_weights(style, risk))
-    weights = {r: merit_weights(style, r) for r in pd.unique(risk)}
-    return pd.DataFrame({f: factors[f] * risk.map({r: w.get(f, 0.0) for r, w in weights.items()}).to_numpy(float)
-                         for f in FACTORS}, index=factors.index)
+    code, states = pd.factorize(np.asarray(risk, dtype=object))  # a few states: each row's weight by its code
+    weights = [merit_weights(style, r) for r in states]
+    return _frame({f: factors[f].to_numpy(dtype=float) * np.array([w.get(f, 0.0) for w in weights])[code]
+                   for f in FACTORS}, factors.index)
 
 
 def merit_score(factors: pd.DataFrame, realized_vol: pd.Series, adv: pd.Series, style: str,
                 risk, alpha: pd.Series | None = None, alpha_weight: float = ALPHA_WEIGHT, *,
                 learned=None, terms: pd.DataFrame | None = None,
-                tilt: bool = True, penalties: bool = True, days: pd.Series | None = None) -> pd.DataFrame:
+                tilt: bool = True, penalties: bool = True, days=None) -> pd.DataFrame:
     """MERIT per symbol with its contributions (merit_contrib_<term>), penalties, merit_raw and
     merit_pct. With `learned` (weights by BLEND_TERMS) and `terms` (core.blend.blend_terms of the day)
-    the learned blend replaces the hand weights. With `days` (each row's date), many days' cross-sections
-    at once: `risk` is then each row's regime (a Series), `learned` a frame of each row's weights (or
+    the learned blend replaces the hand weights. With `days` (each row's date, or core.days.Days), many
+    days' cross-sections at once: `risk` is then each row's regime (a Series), `learned` a frame of each row's weights (or
     None), and a day without any alpha value is blended without alpha, as one day's call would be."""
+    days = as_days(days)
     if learned is not None:
-        contrib = pd.DataFrame({t: terms[t] * learned.get(t, 0.0) for t in TERMS}, index=factors.index)
+        contrib = _frame({t: terms[t].to_numpy(dtype=float) * np.asarray(learned.get(t, 0.0), dtype=float)
+                          for t in TERMS}, factors.index)
     else:
         contrib = _merit_contributions(factors, style, risk if tilt else "neutral")
         for t in TERMS[len(FACTORS):]:
             contrib[t] = 0.0
         if alpha is not None and alpha.notna().any() and alpha_weight > 0 and days is None:
-            spread = contrib.sum(axis=1).std()
+            spread = _row_sum(contrib).std()
             if spread and np.isfinite(spread) and spread > 0:
                 contrib = contrib * (1.0 - alpha_weight) / spread
             contrib["alpha"] = alpha_weight * alpha.reindex(factors.index).fillna(0.0)
         elif alpha is not None and alpha.notna().any() and alpha_weight > 0:
             # as above, per day; a day without any alpha value is blended without it (alpha None)
-            alpha = alpha.reindex(factors.index)
-            some = alpha.notna().groupby(days).transform("any").to_numpy(bool)
-            spread = contrib.sum(axis=1).groupby(days).transform("std")
-            scale = (np.isfinite(spread) & (spread > 0)).to_numpy() & some
-            contrib = (contrib.mul(np.where(scale, 1.0 - alpha_weight, 1.0), axis=0)
-                       .div(np.where(scale, spread, 1.0), axis=0))  # as above: (x * (1 - w)) / spread
-            contrib["alpha"] = np.where(some, alpha_weight * alpha.fillna(0.0), 0.0)
-    blend = contrib.sum(axis=1)
+            alpha = alpha.reindex(factors.index).to_numpy(dtype=float)
+            some = days.at(days.count(alpha)) > 0
+            spread = days.at(days.std(_row_sum(contrib).to_numpy()))
+            scale = np.isfinite(spread) & (spread > 0) & some
+            times, over = np.where(scale, 1.0 - alpha_weight, 1.0), np.where(scale, spread, 1.0)
+            contrib = _frame({t: contrib[t].to_numpy() * times / over for t in contrib.columns},  # as above
+                             factors.index)
+            contrib["alpha"] = np.where(some, alpha_weight * np.nan_to_num(alpha, nan=0.0), 0.0)
+    blend = _row_sum(contrib)
     raw = _scaled(blend, days)
     base = _to_score(blend, days)
     pen = risk_penalties(realized_vol, adv)
     if not penalties:
         pen = pen * 0.0
     merit = (base - pen["volatility_penalty"] - pen["liquidity_penalty"]).clip(0.0, 100.0)
-    ranked = merit.rank(method="average", pct=True) if days is None else \
-        merit.groupby(days).rank(method="average", pct=True)
-    out = pd.DataFrame({"merit_score": merit, "merit_base": base, "merit_raw": raw,
-                        "merit_pct": 100.0 * ranked}, index=factors.index)
-    return out.join(pen).join(contrib.add_prefix("merit_contrib_"))
+    if days is None:
+        ranked = merit.rank(method="average", pct=True)
+    else:
+        m = merit.to_numpy(dtype=float)
+        ranked = pd.Series(days.ranks(m) / days.at(days.count(m)), index=merit.index)
+    return _frame({"merit_score": merit.to_numpy(), "merit_base": base.to_numpy(), "merit_raw": raw.to_numpy(),
+                   "merit_pct": 100.0 * ranked.to_numpy(), **{c: pen[c].to_numpy() for c in pen.columns},
+                   **{f"merit_contrib_{t}": contrib[t].to_numpy() for t in contrib.columns}}, factors.index)
 
 
 def _reason(contributions, penalty: float, top: int = 3) -> str:

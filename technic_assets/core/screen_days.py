@@ -2,10 +2,10 @@
 
 The backtest re-screens hundreds of stored days under new settings. screen_day does one day with a
 dozen pandas calls, each costing more in overhead than in arithmetic on a few thousand names; here
-each stage is the same core function called once on every day's rows, with `days` (each row's date)
-making every cross-sectional step (the filter's bar-day and liquid sectors, winsorizing, sector
-z-scores, ICS and MERIT's scaling, the alpha z-score, the blend terms, the ranking) per day by
-grouping. Each day's scores equal screen_day's on that day (test_screen_days: to 1e-9, same ranks).
+each stage is the same core function called once on every day's rows, with `days` (each row's date,
+coded once as core.days.Days) making every cross-sectional step (the filter's bar-day and liquid
+sectors, winsorizing, sector z-scores, ICS and MERIT's scaling, the alpha z-score, the blend terms,
+the ranking) per day, in numpy over the day-sorted rows. Each day's scores equal screen_day's on that day (test_screen_days: to 1e-9, same ranks).
 
   1. filter         universe_filter.drop_reasons(..., days=)
   2. factors        factors.compute_factors(by_day=True) on the kept rows (peer groups per month)
@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from technic_assets.core.blend import BLEND_TERMS, blend_terms
+from technic_assets.core.days import Days
 from technic_assets.core.factors import FACTORS, compute_factors
 from technic_assets.core.peers import neutral_groups
 from technic_assets.core.scoring import alpha_signal, ics_score, merit_score
@@ -56,17 +57,21 @@ def kept_rows(prep: Prepared, days: np.ndarray, settings, symbol_rank: np.ndarra
     if reason is None:
         _, reason, _ = drop_reasons(prep.merged, None, settings.filter_settings(), days=days)
     mask = reason.isna().to_numpy()
+    every = bool(mask.all()) and prep.panel.index.equals(pd.RangeIndex(len(mask)))  # filtered already: no take
     when = pd.Series(pd.DatetimeIndex(days)[mask], name="date")
-    panel = prep.panel[mask].reset_index(drop=True)
+    grouped = Days(when)  # the days coded once, for every cross-sectional step below
+    panel = prep.panel[["symbol", "sector", "realized_vol_63", "adv_20", "roc_21", "rsi_14"]]
+    panel = panel if every else panel[mask].reset_index(drop=True)
     if getattr(settings, "peer_groups", False) and peers is not None:
-        panel["sector"] = _neutral(panel, when, peers)
-    z, _ = compute_factors(panel.assign(date=when), settings.style, by_day=True,
-                           raw=prep.raw[mask].reset_index(drop=True))
+        panel = panel.assign(sector=_neutral(panel, when, peers))
+    z, _ = compute_factors(panel, settings.style, raw=prep.raw if every else prep.raw[mask].reset_index(drop=True),
+                           days=grouped)
     factors = pd.concat([panel[["realized_vol_63", "adv_20"]], z], axis=1)
-    ics = ics_score(factors[list(FACTORS)], settings.style, days=when)["ics_score"]
-    fc = prep.forecasts[mask][["alpha_5d", "alpha_10d"]].reset_index(drop=True)
-    alpha = alpha_signal(fc, days=when) if bool(fc.notna().any().any()) else None
-    terms = blend_terms(factors, alpha, panel["roc_21"], panel["rsi_14"], days=when)
+    ics = ics_score(factors[list(FACTORS)], settings.style, days=grouped)["ics_score"]
+    fc = prep.forecasts[["alpha_5d", "alpha_10d"]]  # labelled by symbol: relabelled as the kept rows
+    fc = (fc if every else fc[mask]).reset_index(drop=True)
+    alpha = alpha_signal(fc, days=grouped) if bool(fc.notna().any().any()) else None
+    terms = blend_terms(factors, alpha, panel["roc_21"], panel["rsi_14"], days=grouped)
     return Kept(when, panel["symbol"].to_numpy(), np.asarray(symbol_rank)[mask], factors, ics, alpha, terms)
 
 
@@ -87,22 +92,24 @@ def ranked(kept: Kept, regimes: pd.Series, settings, alpha_weight: float, *,
     settings.ranking "learned", its day's `blend` weights (day -> weights by BLEND_TERMS; a day without
     is not in `kept`, the caller keeps the hand weights' result); then each day ranked. Returns date,
     symbol, rank, merit_score, ics_score, by day then rank."""
-    risk = kept.days.map(regimes.astype(str))
+    days = Days(kept.days)
+    risk = pd.Series(days.of(regimes.astype(str)), index=kept.days.index)
     learned = None
     if blend is not None and getattr(settings, "ranking", "hand") == "learned":
-        table = pd.DataFrame.from_dict({d: blend[d] for d in pd.unique(kept.days)}, orient="index")
-        learned = table.reindex(kept.days.to_numpy()).set_axis(kept.days.index)[list(BLEND_TERMS)]
+        table = pd.DataFrame.from_dict({d: blend[d] for d in days.unique}, orient="index")[list(BLEND_TERMS)]
+        learned = pd.DataFrame(table.to_numpy(dtype=float)[days.code], index=kept.days.index, columns=list(BLEND_TERMS))
     f = kept.factors
     scored = merit_score(f[list(FACTORS)], f["realized_vol_63"], f["adv_20"], settings.style, risk,
                          alpha=kept.alpha, alpha_weight=alpha_weight, learned=learned,
                          terms=kept.terms if learned is not None else None,
                          tilt=getattr(settings, "regime_tilt", True),
-                         penalties=getattr(settings, "risk_penalties", True), days=kept.days)
+                         penalties=getattr(settings, "risk_penalties", True), days=days)
     merit, ics = scored["merit_score"].to_numpy(), kept.ics.to_numpy()
-    day = pd.DatetimeIndex(kept.days).asi8
-    order = np.lexsort((kept.symbol_rank, -ics, -merit, day))
-    sorted_days = day[order]
-    starts = np.flatnonzero(np.r_[True, sorted_days[1:] != sorted_days[:-1]])
-    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)])) + 1
+    order = days.lexsort((kept.symbol_rank, -ics, -merit))
+    if not days.unique.is_monotonic_increasing:  # days in date order
+        order = order[np.argsort(days.unique.argsort().argsort()[days.code[order]], kind="stable")]
+    code = days.code[order]
+    first = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)])) + 1
     return pd.DataFrame({"date": kept.days.to_numpy()[order], "symbol": kept.symbols[order], "rank": rank,
                          "merit_score": merit[order], "ics_score": ics[order], "row": order})
