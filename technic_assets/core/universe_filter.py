@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from technic_assets.core.days import Days
 from technic_assets.core.frames import by_day, stack
 from technic_assets.core.schema import GICS_SECTORS
 
@@ -101,17 +102,22 @@ def drop_reasons(df: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings, 
     drop("dollar_volume_below_min", ~(df["adv_20"] >= settings.min_dollar_volume))
     drop("volatility_insane", ~(df["price_cv_63"] <= settings.max_price_cv))
 
-    unknown_kept = pd.Series(not settings.sectors, index=df.index) & (df["sector"] == "Unknown")
+    # the sectors coded once: every sector test below compares codes, not millions of strings
+    sector_code, sectors = pd.factorize(df["sector"])
+
+    def in_sectors(names) -> np.ndarray:
+        return np.isin(sector_code, [k for k, name in enumerate(sectors) if name in set(names)])
+
+    unknown_kept = in_sectors(["Unknown"]) & (not settings.sectors)
     if settings.sectors or days is None:
         chosen = list(settings.sectors) or _liquid_sectors(df, alive, settings.n_liquid_sectors)
         if settings.include_etfs:
             chosen = chosen + ["ETF"]
-        drop("sector_not_selected", ~df["sector"].isin(chosen) & ~unknown_kept)
+        drop("sector_not_selected", ~in_sectors(chosen) & ~unknown_kept)
     else:  # each day's own most liquid sectors, as (day, sector) codes
-        day_code = pd.factorize(pd.DatetimeIndex(days))[0]
-        sector_code, sectors = pd.factorize(df["sector"])
-        key = day_code.astype(np.int64) * (len(sectors) + 1) + sector_code
-        gics = alive & df["sector"].isin(GICS_SECTORS).to_numpy()
+        day_code = Days(pd.Series(pd.DatetimeIndex(days))).code
+        key = day_code * (len(sectors) + 1) + sector_code
+        gics = alive & in_sectors(GICS_SECTORS)
         liquidity = df["adv_20"][gics].groupby(key[gics]).sum()
         # rank within the day, descending: _liquid_sectors' sort_values(ascending=False)
         top = liquidity.groupby(liquidity.index // (len(sectors) + 1)).rank(method="first", ascending=False)
@@ -119,8 +125,8 @@ def drop_reasons(df: pd.DataFrame, day: pd.Timestamp, settings: FilterSettings, 
         last = chosen_keys[chosen_keys // (len(sectors) + 1) == day_code.max()] if len(df) else chosen_keys
         chosen = [sectors[k % (len(sectors) + 1)] for k in
                   liquidity[last].sort_values(ascending=False).index] + (["ETF"] if settings.include_etfs else [])
-        kept = np.isin(key, chosen_keys) | (settings.include_etfs & (df["sector"] == "ETF").to_numpy())
-        drop("sector_not_selected", ~kept & ~unknown_kept.to_numpy())
+        kept = np.isin(key, chosen_keys) | (settings.include_etfs & in_sectors(["ETF"]))
+        drop("sector_not_selected", ~kept & ~unknown_kept)
     return df, pd.Series(reason, index=df.index, dtype="object"), chosen
 
 
