@@ -75,7 +75,16 @@ def test_several_days_in_one_pass_score_each_day_as_its_own_cross_section():
         for c in ("sma_20", "sma_50", "sma_200"):
             frame[c] = frame["close"] * rng.uniform(0.8, 1.2, n)
         frame.loc[rng.choice(n, 5, replace=False), "roe"] = np.nan
+        frame["sector"] = frame["sector"].astype(object)
+        frame.loc[:2, "sector"] = "Tiny"  # a sector below MIN_SECTOR_SIZE: the day's moments
+        frame.loc[3:4, "sector"] = None   # no sector: the day's moments too
         days.append(frame.assign(date=day))
     alone = pd.concat([compute_factors(d, "medium")[0] for d in days], ignore_index=True)
     together, _ = compute_factors(pd.concat(days, ignore_index=True), "medium", by_day=True)
     pd.testing.assert_frame_equal(together, alone, check_exact=False, rtol=1e-9, atol=1e-12)
+    # the days' rows interleaved: the same scores, row for row
+    order = rng.permutation(len(alone))
+    mixed, _ = compute_factors(pd.concat(days, ignore_index=True).iloc[order].reset_index(drop=True), "medium",
+                               by_day=True)
+    pd.testing.assert_frame_equal(mixed, alone.iloc[order].reset_index(drop=True), check_exact=False, rtol=1e-9,
+                                  atol=1e-12)

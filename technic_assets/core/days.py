@@ -31,19 +31,19 @@ class Groups:
         self._safe = np.where(ok, self.code, self.n)  # the rows in no group summed into a spare bin
         self._slots = None
 
+    def _add(self, x: np.ndarray, dtype=None) -> np.ndarray:
+        """Each group's sum of x (no NaN in it)."""
+        if self.starts is not None:
+            return np.add.reduceat(x, self.starts, dtype=dtype) if len(x) else np.zeros(self.n, dtype=dtype)
+        return np.bincount(self._safe, x, minlength=self.n + 1)[: self.n].astype(dtype or float)
+
     def sum(self, x: np.ndarray) -> np.ndarray:
         """Each group's sum of x (NaN counts as 0)."""
-        x = np.where(np.isnan(x), 0.0, x)
-        if self.starts is not None:
-            return np.add.reduceat(x, self.starts) if len(x) else np.zeros(self.n)
-        return np.bincount(self._safe, x, minlength=self.n + 1)[: self.n]
+        return self._add(np.where(np.isnan(x), 0.0, x))
 
     def count(self, x: np.ndarray) -> np.ndarray:
         """Each group's count of values that are not NaN."""
-        there = ~np.isnan(x)
-        if self.starts is not None:
-            return np.add.reduceat(there, self.starts, dtype=np.int64) if len(x) else np.zeros(self.n, dtype=np.int64)
-        return np.bincount(self._safe[there], minlength=self.n + 1)[: self.n]
+        return self._add(~np.isnan(x), np.int64)
 
     def mean(self, x: np.ndarray) -> np.ndarray:
         return self.moments(x)[1]
@@ -53,11 +53,17 @@ class Groups:
 
     def moments(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each group's count, mean and standard deviation (ddof 1; NaN below two values) of x, NaN
-        skipped; the deviation from a second pass over the deviations from the mean, as pandas'."""
-        n = self.count(x)
+        skipped; the deviation from a second pass over the deviations from the mean, as pandas'. (One
+        mask and one work array: on a panel of millions of rows each new array costs more than a sum.)"""
+        there = ~np.isnan(x)
+        n = self._add(there, np.int64)
+        work = np.where(there, x, 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = self.sum(x) / n
-            std = np.sqrt(self.sum((x - self.at(mean)) ** 2) / np.where(n > 1, n - 1, np.nan))
+            mean = self._add(work) / n
+            np.subtract(work, self.at(mean), out=work)
+            np.multiply(work, work, out=work)
+            work[~there] = 0.0
+            std = np.sqrt(self._add(work) / np.where(n > 1, n - 1, np.nan))
         return n, mean, std
 
     def at(self, values: np.ndarray) -> np.ndarray:
@@ -137,7 +143,9 @@ class Days(Groups):
         inner, unique = pd.factorize((self.code * (len(kinds) + 1) + key)[ok])
         code = np.full(len(key), -1, dtype=np.int64)
         code[ok] = inner
-        return Groups(code, len(unique))
+        groups = Groups(code, len(unique))
+        groups.day = np.asarray(unique) // (len(kinds) + 1)  # each group's day code
+        return groups
 
     def of(self, by_date: pd.Series) -> np.ndarray:
         """A value per date (a Series indexed by date) put on each row."""

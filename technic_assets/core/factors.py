@@ -87,13 +87,16 @@ def sector_zscore(x, sectors: pd.Series, days=None):
         return (x - mean) / std.replace(0.0, np.nan)
     days = as_days(days)
     groups = days.within(sectors)
+    alone = groups.code < 0  # no sector
     out = {}
     for c, v in _columns(winsorize(x, days=days)).items():
         size, mean, std = groups.moments(v)
         _, day_mean, day_std = days.moments(v)
-        big = groups.at(size) >= MIN_SECTOR_SIZE  # a row in no sector: the day's moments
-        mean = np.where(big, groups.at(mean), days.at(day_mean))
-        std = np.where(big, groups.at(std), days.at(day_std))
+        big = size >= MIN_SECTOR_SIZE  # a small sector takes its day's moments, and so does a row in none
+        mean = groups.at(np.where(big, mean, day_mean[groups.day]))
+        std = groups.at(np.where(big, std, day_std[groups.day]))
+        if alone.any():
+            mean[alone], std[alone] = day_mean[days.code[alone]], day_std[days.code[alone]]
         with np.errstate(invalid="ignore", divide="ignore"):
             out[c] = (v - mean) / np.where(std == 0.0, np.nan, std)
     return _framed(out, x)
