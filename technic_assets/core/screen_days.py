@@ -63,7 +63,7 @@ def kept_rows(prep: Prepared, days: np.ndarray, settings, symbol_rank: np.ndarra
     panel = prep.panel[["symbol", "sector", "realized_vol_63", "adv_20", "roc_21", "rsi_14"]]
     panel = panel if every else panel[mask].reset_index(drop=True)
     if getattr(settings, "peer_groups", False) and peers is not None:
-        panel = panel.assign(sector=_neutral(panel, when, peers))
+        panel = panel.assign(sector=_neutral(panel, grouped, peers))
     z, _ = compute_factors(panel, settings.style, raw=prep.raw if every else prep.raw[mask].reset_index(drop=True),
                            days=grouped)
     factors = pd.concat([panel[["realized_vol_63", "adv_20"]], z], axis=1)
@@ -75,15 +75,16 @@ def kept_rows(prep: Prepared, days: np.ndarray, settings, symbol_rank: np.ndarra
     return Kept(when, panel["symbol"].to_numpy(), np.asarray(symbol_rank)[mask], factors, ics, alpha, terms)
 
 
-def _neutral(panel: pd.DataFrame, when: pd.Series, peers: dict) -> pd.Series:
-    """core.peers.neutral_groups with each day's peer groups: one call per distinct fit (a month)."""
-    fits = {day: id(peers[day]) for day in pd.unique(when)}
-    fit_of = when.map(fits).to_numpy()
-    out = panel["sector"].astype(object).copy()
-    for day in {fit: day for day, fit in fits.items()}.values():
-        rows = fit_of == fits[day]
+def _neutral(panel: pd.DataFrame, days: Days, peers: dict) -> pd.Series:
+    """core.peers.neutral_groups with each day's peer groups: once without peers (a name with a sector
+    keeps it), then, on the names without one, once per distinct fit (a month)."""
+    out = neutral_groups(panel["sector"], panel["symbol"], None).astype(object).to_numpy()
+    lacking = out == "Unknown"
+    fits = np.array([id(peers[day]) for day in days.unique])[days.code]
+    for day in {id(peers[day]): day for day in days.unique}.values():
+        rows = lacking & (fits == id(peers[day]))
         out[rows] = neutral_groups(panel["sector"][rows], panel["symbol"][rows], peers[day]).to_numpy()
-    return out
+    return pd.Series(out, index=panel.index, name="sector")
 
 
 def ranked(kept: Kept, regimes: pd.Series, settings, alpha_weight: float, *,
