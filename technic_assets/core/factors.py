@@ -190,18 +190,24 @@ def factor_weights(style: str) -> dict[str, dict[str, float]]:
     }
 
 
+def components(style: str) -> list[str]:
+    """The raw components a style's factors read (raw_components' columns), each once."""
+    return list(dict.fromkeys(name for comps in factor_weights(style).values() for name in comps))
+
+
 def compute_factors(panel: pd.DataFrame, style: str, by_day: bool = False, raw: pd.DataFrame | None = None,
                     days=None) -> tuple[pd.DataFrame, dict[str, int]]:
     """Factor z-scores per symbol (columns FACTORS) and how many were missing and set to 0. With
     `by_day`, the panel holds several days (a `date` column) and each day is its own cross-section:
     the same arithmetic as one call per day, in one pass (a backfill's way); `days` (each row's date,
     or core.days.Days) does the same without a date column. `raw` is raw_components(panel) where the
-    caller has it already (a live server computes it once for every listing and screens subsets of it)."""
+    caller has it already (a live server computes it once for every listing and screens subsets of it):
+    only its `components(style)` are read."""
     weights = factor_weights(style)
     raw = raw_components(panel) if raw is None else raw
     sectors = panel["sector"]
     days = as_days(panel["date"] if by_day and days is None else days)
-    used = list(dict.fromkeys(name for comps in weights.values() for name in comps))
+    used = components(style)
     # every component in one pass (many days: as arrays, not a copied frame)
     z_all = sector_zscore(raw[used] if days is None else {c: raw[c].to_numpy(dtype=float) for c in used}, sectors, days)
     combined = np.empty((len(panel), len(weights)))

@@ -24,7 +24,7 @@ import pandas as pd
 
 from technic_assets.core.blend import BLEND_TERMS, blend_terms
 from technic_assets.core.days import Days
-from technic_assets.core.factors import FACTORS, compute_factors
+from technic_assets.core.factors import FACTORS, components, compute_factors
 from technic_assets.core.peers import neutral_groups
 from technic_assets.core.scoring import alpha_signal, ics_score, merit_score
 from technic_assets.core.screen import Prepared
@@ -64,8 +64,9 @@ def kept_rows(prep: Prepared, days: np.ndarray, settings, symbol_rank: np.ndarra
     panel = panel if every else panel[mask].reset_index(drop=True)
     if getattr(settings, "peer_groups", False) and peers is not None:
         panel = panel.assign(sector=_neutral(panel, grouped, peers))
-    z, _ = compute_factors(panel, settings.style, raw=prep.raw if every else prep.raw[mask].reset_index(drop=True),
-                           days=grouped)
+    raw = prep.raw if every else pd.DataFrame({c: prep.raw[c].to_numpy()[mask] for c in components(settings.style)},
+                                              copy=False)  # only the columns the style reads are taken
+    z, _ = compute_factors(panel, settings.style, raw=raw, days=grouped)
     factors = pd.concat([panel[["realized_vol_63", "adv_20"]], z], axis=1)
     ics = ics_score(factors[list(FACTORS)], settings.style, days=grouped)["ics_score"]
     fc = prep.forecasts[["alpha_5d", "alpha_10d"]]  # labelled by symbol: relabelled as the kept rows
