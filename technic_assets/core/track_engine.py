@@ -20,7 +20,9 @@ evaluated day pays for the first purchase). Returns compound; nothing is summed.
 Work: each roll's value path (per 1 bought, h sessions on) does not depend on costs, so it is computed
 once: by gathering each held name's price each day it is held (books of a few names), or, where that
 touches more, as a dense rolls x symbols table of units dotted with each day's prices (the filtered
-universe). Costs then only scale each roll's value: every cost level costs a few bincounts.
+universe; its trades then are worked out on such tables too, each sum taken in the order the lines
+would take it, so both ways give the same numbers). Costs then only scale each roll's value: every
+cost level costs a few bincounts.
 """
 
 from __future__ import annotations
@@ -72,36 +74,11 @@ def book_values(growth: np.ndarray, book: np.ndarray, pos: np.ndarray, code: np.
     r_next = np.where(is_last, end, np.r_[r_pos[1:], end])  # the close this roll's book is sold at
     rolls = len(r_pos)
 
-    # Each roll's names (cash: one CASH line), equal weights.
-    n = np.r_[csize, 1][r_cohort]  # cohort -1 (cash): one line, the CASH column
-    e_roll = np.repeat(np.arange(rolls), n)
-    within = np.arange(len(e_roll)) - np.repeat(np.cumsum(n) - n, n)
-    e_code = np.r_[code, cash][np.repeat(np.r_[cstart, len(code)][r_cohort], n) + within]
-    e_weight = 1.0 / n[e_roll]
     held = r_next - r_pos
-    dense = held[e_roll].sum() >= rolls * (cash + 1)  # the universe: dense tables touch less
-    path = _paths(growth, e_roll, e_code, e_weight, r_pos, held, dense)
+    n = np.r_[csize, 1][r_cohort]  # each roll's names (cohort -1, cash: one line, the CASH column)
+    rolled = _dense_rolls if (n * held).sum() >= rolls * (cash + 1) else _sparse_rolls  # the universe: dense
+    path, traded = rolled(growth, code, cstart, csize, r_cohort, r_pos, r_next, is_last)
     growth_to_next = path[np.arange(rolls), held - 1]  # the roll's value at its sale, per 1 bought
-
-    # Value changed at each roll: sum |w_new - w_old| = sum w_new + sum w_old - 2 sum over kept names of
-    # min(w_new, w_old), cash on neither side; w_old the previous roll's weights drifted to this close.
-    names = e_code != cash
-    sold = np.flatnonzero(~is_last[e_roll] & names)
-    width, flat = cash + 1, growth.ravel()
-    s_roll, s_code = e_roll[sold], e_code[sold]
-    drifted = e_weight[sold] * flat[r_next[s_roll] * width + s_code] / flat[r_pos[s_roll] * width + s_code]
-    drifted /= growth_to_next[s_roll]
-    n_roll, n_weight = e_roll[names], e_weight[names]
-    new_keys, old_keys = n_roll * width + e_code[names], (s_roll + 1) * width + s_code
-    if dense:  # the new weights as a rolls x symbols table, looked up at the names sold
-        table = np.zeros(rolls * width)
-        table[new_keys] = n_weight
-        kept_weight = table[old_keys]
-    else:
-        at = np.minimum(np.searchsorted(new_keys, old_keys), max(len(new_keys) - 1, 0))
-        kept_weight = np.where(new_keys[at] == old_keys, n_weight[at], 0.0) if len(new_keys) else 0.0 * drifted
-    traded = (np.bincount(n_roll, n_weight, minlength=rolls)
-              + np.bincount(s_roll + 1, drifted - 2 * np.minimum(drifted, kept_weight), minlength=rolls)[:rolls])
 
     # Costs scale each roll's value; the paths do not change with them.
     days = end - first + 1
@@ -126,27 +103,82 @@ def book_values(growth: np.ndarray, book: np.ndarray, pos: np.ndarray, code: np.
     return BookValues(nav=nav, turnover=turnover)
 
 
-def _paths(growth, e_roll, e_code, e_weight, r_pos, held, dense):
+def _sparse_rolls(growth, code, cstart, csize, r_cohort, r_pos, r_next, is_last):
+    """Each roll's value path (per 1 bought, h sessions on: rolls x max(held), NaN after its sale) and
+    the value its purchase changes (sum |w_new - w_old| before the trade), over a line per name held:
+    the books of a few names."""
+    rolls, cash = len(r_pos), growth.shape[1] - 1
+    n = np.r_[csize, 1][r_cohort]
+    e_roll = np.repeat(np.arange(rolls), n)
+    within = np.arange(len(e_roll)) - np.repeat(np.cumsum(n) - n, n)
+    e_code = np.r_[code, cash][np.repeat(np.r_[cstart, len(code)][r_cohort], n) + within]
+    e_weight = 1.0 / n[e_roll]
+    held = r_next - r_pos
+    path = _paths(growth, e_roll, e_code, e_weight, r_pos, held)
+    growth_to_next = path[np.arange(rolls), held - 1]
+
+    # Value changed at each roll: sum |w_new - w_old| = sum w_new + sum w_old - 2 sum over kept names of
+    # min(w_new, w_old), cash on neither side; w_old the previous roll's weights drifted to this close.
+    names = e_code != cash
+    sold = np.flatnonzero(~is_last[e_roll] & names)
+    width, flat = cash + 1, growth.ravel()
+    s_roll, s_code = e_roll[sold], e_code[sold]
+    drifted = e_weight[sold] * flat[r_next[s_roll] * width + s_code] / flat[r_pos[s_roll] * width + s_code]
+    drifted /= growth_to_next[s_roll]
+    n_roll, n_weight = e_roll[names], e_weight[names]
+    new_keys, old_keys = n_roll * width + e_code[names], (s_roll + 1) * width + s_code
+    at = np.minimum(np.searchsorted(new_keys, old_keys), max(len(new_keys) - 1, 0))
+    kept_weight = np.where(new_keys[at] == old_keys, n_weight[at], 0.0) if len(new_keys) else 0.0 * drifted
+    traded = (np.bincount(n_roll, n_weight, minlength=rolls)
+              + np.bincount(s_roll + 1, drifted - 2 * np.minimum(drifted, kept_weight), minlength=rolls)[:rolls])
+    return path, traded
+
+
+def _dense_rolls(growth, code, cstart, csize, r_cohort, r_pos, r_next, is_last):
+    """_sparse_rolls over rolls x symbols tables (the universe's book, where a line per name held
+    would touch more): the same operations on the same numbers, each sum taken in the order of the
+    columns as the lines' bincounts take it, so the same values."""
+    rolls, width = len(r_pos), growth.shape[1]
+    cash = width - 1
+    cohorts = np.zeros((len(cstart) + 1, width))  # each cohort's weights, the last row cash's
+    cohorts.ravel()[np.repeat(np.arange(len(cstart)) * width, csize) + code] = np.repeat(1.0 / csize, csize)
+    cohorts[-1, cash] = 1.0
+    weight = cohorts[r_cohort]
+    held_names = weight != 0
+    bought = growth[r_pos]
+    units = np.divide(weight, bought, out=np.zeros(weight.shape), where=held_names)
+    held = r_next - r_pos
+    path = np.full((rolls, held.max()), np.nan)
+    for h in range(1, held.max() + 1):
+        rows = np.flatnonzero(held >= h)
+        w = units if len(rows) == rolls else units[rows]
+        path[rows, h - 1] = np.einsum("ij,ij->i", w, growth[r_pos[rows] + h])
+    growth_to_next = path[np.arange(rolls), held - 1]
+
+    sold = held_names & ~is_last[:, None]
+    sold[:, cash] = False
+    drifted = np.multiply(weight, growth[r_next], out=np.zeros(weight.shape), where=sold)
+    np.divide(drifted, bought, out=drifted, where=sold)
+    np.divide(drifted, growth_to_next[:, None], out=drifted, where=sold)
+    change = drifted[:-1]
+    change -= 2 * np.minimum(drifted[:-1], weight[1:])
+    traded = np.cumsum(weight[:, :cash], axis=1)[:, -1] if cash else np.zeros(rolls)
+    traded[1:] += np.cumsum(change[:, :cash], axis=1)[:, -1] if cash else 0.0
+    return path, traded
+
+
+def _paths(growth, e_roll, e_code, e_weight, r_pos, held):
     """rolls x max(held): the value of each roll h + 1 sessions after its purchase, per 1 bought
-    (NaN after its sale). Gathers each line's price each day it is held, or (`dense`, where that would
-    touch more) dots a rolls x symbols table of units with each day's prices (the universe's books)."""
+    (NaN after its sale), gathering each line's price each day it is held."""
     rolls, width = len(r_pos), growth.shape[1]
     path = np.full((rolls, held.max()), np.nan)
     units = e_weight / growth[r_pos[e_roll], e_code]
     e_held = held[e_roll]
-    if not dense:
-        order = np.argsort(-e_held, kind="stable")
-        flat, roll, units = growth.ravel(), e_roll[order], units[order]
-        base = r_pos[roll] * width + e_code[order]
-        active = np.searchsorted(-e_held[order], -np.arange(1, held.max() + 1), side="right")
-        for h, count in enumerate(active, start=1):
-            value = np.bincount(roll[:count], units[:count] * flat[base[:count] + h * width], minlength=rolls)
-            path[held >= h, h - 1] = value[held >= h]
-    else:
-        weights = np.zeros((rolls, width))
-        weights[e_roll, e_code] = units
-        for h in range(1, held.max() + 1):
-            rows = np.flatnonzero(held >= h)
-            w = weights if len(rows) == rolls else weights[rows]
-            path[rows, h - 1] = np.einsum("ij,ij->i", w, growth[r_pos[rows] + h])
+    order = np.argsort(-e_held, kind="stable")
+    flat, roll, units = growth.ravel(), e_roll[order], units[order]
+    base = r_pos[roll] * width + e_code[order]
+    active = np.searchsorted(-e_held[order], -np.arange(1, held.max() + 1), side="right")
+    for h, count in enumerate(active, start=1):
+        value = np.bincount(roll[:count], units[:count] * flat[base[:count] + h * width], minlength=rolls)
+        path[held >= h, h - 1] = value[held >= h]
     return path
