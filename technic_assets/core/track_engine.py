@@ -106,7 +106,9 @@ def book_values(growth: np.ndarray, book: np.ndarray, pos: np.ndarray, code: np.
 def _sparse_rolls(growth, code, cstart, csize, r_cohort, r_pos, r_next, is_last):
     """Each roll's value path (per 1 bought, h sessions on: rolls x max(held), NaN after its sale) and
     the value its purchase changes (sum |w_new - w_old| before the trade), over a line per name held:
-    the books of a few names."""
+    the books of a few names. The prices are read roll by roll in the order of their days (the longest
+    held first), so that lines read side by side lie side by side (the random books' 50 rolls of a
+    day); each roll's lines stay in their order, and so does every sum."""
     rolls, cash = len(r_pos), growth.shape[1] - 1
     n = np.r_[csize, 1][r_cohort]
     e_roll = np.repeat(np.arange(rolls), n)
@@ -114,16 +116,24 @@ def _sparse_rolls(growth, code, cstart, csize, r_cohort, r_pos, r_next, is_last)
     e_code = np.r_[code, cash][np.repeat(np.r_[cstart, len(code)][r_cohort], n) + within]
     e_weight = 1.0 / n[e_roll]
     held = r_next - r_pos
-    path = _paths(growth, e_roll, e_code, e_weight, r_pos, held)
+    by_day = np.lexsort((r_pos, -held))
+    size = n[by_day]
+    order = np.repeat((np.cumsum(n) - n)[by_day] - (np.cumsum(size) - size), size) + np.arange(len(e_roll))
+    width, flat = cash + 1, growth.ravel()
+    roll, line_code = e_roll[order], e_code[order]
+    base = r_pos[roll] * width + line_code
+    bought = flat[base]
+    path = _paths(flat, width, roll, base, e_weight[order] / bought, held)
     growth_to_next = path[np.arange(rolls), held - 1]
 
     # Value changed at each roll: sum |w_new - w_old| = sum w_new + sum w_old - 2 sum over kept names of
     # min(w_new, w_old), cash on neither side; w_old the previous roll's weights drifted to this close.
+    drift = np.empty(len(e_roll))
+    drift[order] = e_weight[order] * flat[r_next[roll] * width + line_code] / bought
     names = e_code != cash
     sold = np.flatnonzero(~is_last[e_roll] & names)
-    width, flat = cash + 1, growth.ravel()
     s_roll, s_code = e_roll[sold], e_code[sold]
-    drifted = e_weight[sold] * flat[r_next[s_roll] * width + s_code] / flat[r_pos[s_roll] * width + s_code]
+    drifted = drift[sold]
     drifted /= growth_to_next[s_roll]
     n_roll, n_weight = e_roll[names], e_weight[names]
     new_keys, old_keys = n_roll * width + e_code[names], (s_roll + 1) * width + s_code
@@ -167,17 +177,13 @@ def _dense_rolls(growth, code, cstart, csize, r_cohort, r_pos, r_next, is_last):
     return path, traded
 
 
-def _paths(growth, e_roll, e_code, e_weight, r_pos, held):
-    """rolls x max(held): the value of each roll h + 1 sessions after its purchase, per 1 bought
-    (NaN after its sale), gathering each line's price each day it is held."""
-    rolls, width = len(r_pos), growth.shape[1]
+def _paths(flat, width, roll, base, units, held):
+    """rolls x max(held): the value of each roll h + 1 sessions after its purchase, per 1 bought (NaN
+    after its sale), from its lines (`roll`, the cell `base` of the price each was bought at, `units`),
+    the rolls held longest first: each day's sum is over the first lines, those still held."""
+    rolls = len(held)
     path = np.full((rolls, held.max()), np.nan)
-    units = e_weight / growth[r_pos[e_roll], e_code]
-    e_held = held[e_roll]
-    order = np.argsort(-e_held, kind="stable")
-    flat, roll, units = growth.ravel(), e_roll[order], units[order]
-    base = r_pos[roll] * width + e_code[order]
-    active = np.searchsorted(-e_held[order], -np.arange(1, held.max() + 1), side="right")
+    active = np.searchsorted(-held[roll], -np.arange(1, held.max() + 1), side="right")
     for h, count in enumerate(active, start=1):
         value = np.bincount(roll[:count], units[:count] * flat[base[:count] + h * width], minlength=rolls)
         path[held >= h, h - 1] = value[held >= h]
