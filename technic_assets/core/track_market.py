@@ -33,7 +33,7 @@ def market_from_bars(bars: pd.DataFrame, dividends: pd.DataFrame | None = None) 
     price = bars["close"].to_numpy(float)
     ok = price > 0  # the columns masked, not the frame filtered: millions of rows are not copied
     ok = slice(None) if ok.all() else ok  # (nor masked where every bar has a price)
-    t, sessions = date_codes(pd.DatetimeIndex(bars["date"]).to_numpy("datetime64[ns]")[ok])
+    t, sessions = date_codes(bars["date"].to_numpy()[ok])
     s, symbols = symbol_codes(bars["symbol"], ok)
     price = price[ok]
     shape = (len(sessions), len(symbols))
@@ -92,12 +92,26 @@ def market_from_bars(bars: pd.DataFrame, dividends: pd.DataFrame | None = None) 
     return Market(sessions, symbols, growth, traded, dollar_volume)
 
 
-def date_codes(dates: np.ndarray) -> tuple[np.ndarray, pd.DatetimeIndex]:
-    """pd.factorize(dates, sort=True), the dates as a DatetimeIndex: a store's rows come in runs of one
-    date, so only the first of each run is hashed."""
+def date_runs(dates) -> tuple[np.ndarray, np.ndarray]:
+    """A column of dates (datetime64[ns]) as runs of one date: the first date of each run and its length.
+    A store's rows come so, one date after another, so a lookup of each run's date is a lookup of
+    a few hundred dates, not of millions of rows."""
+    dates = pd.DatetimeIndex(dates).to_numpy("datetime64[ns]")
     start = np.flatnonzero(np.r_[len(dates) > 0, dates[1:] != dates[:-1]])
-    codes, uniques = pd.factorize(dates[start], sort=True)
-    return np.repeat(codes, np.diff(np.r_[start, len(dates)])), pd.DatetimeIndex(uniques)
+    return dates[start], np.diff(np.r_[start, len(dates)])
+
+
+def date_codes(dates) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    """pd.factorize(dates, sort=True), the dates as a DatetimeIndex, a run of one date at a time."""
+    first, length = date_runs(dates)
+    codes, uniques = pd.factorize(first, sort=True)
+    return np.repeat(codes, length), pd.DatetimeIndex(uniques)
+
+
+def date_positions(index: pd.DatetimeIndex, dates) -> np.ndarray:
+    """index.get_indexer(dates) (-1: not in it), a run of one date at a time."""
+    first, length = date_runs(dates)
+    return np.repeat(index.get_indexer(first), length)
 
 
 def symbol_codes(column: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, pd.Index]:

@@ -38,7 +38,7 @@ import pandas as pd
 
 from technic_assets.core.signal_quality import MIN_NAMES
 from technic_assets.core.track_engine import BookValues, book_values
-from technic_assets.core.track_market import Market, market_from_bars, symbol_lookup
+from technic_assets.core.track_market import Market, date_positions, date_runs, market_from_bars, symbol_lookup
 from technic_assets.core.track_measures import IC_HORIZONS, book_measures, by_year, signal_series, signal_summary
 
 COST_SWEEP_BPS = (0.0, 5.0, 10.0, 25.0)
@@ -76,7 +76,7 @@ def _top(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 def _rows(frame: pd.DataFrame, days: pd.DatetimeIndex, market: Market):
     """(day, symbol column, which rows) of a frame's (date, symbol) rows on `days` with known symbols."""
-    k = days.get_indexer(pd.DatetimeIndex(frame["date"]))
+    k = date_positions(days, frame["date"])
     s = symbol_lookup(market.symbols, frame["symbol"])
     ok = (k >= 0) & (s >= 0)
     return k[ok], s[ok], ok
@@ -163,7 +163,7 @@ def _validate(horizon, cost_bps, draws, benchmark, market: Market) -> None:
 
 def _pick_days(scores, start, end, screen, sessions):
     """The stored days from start to end whose entry has a session after it, and their positions."""
-    days = pd.DatetimeIndex(pd.DatetimeIndex(scores["date"]).unique()).sort_values()
+    days = pd.DatetimeIndex(date_runs(scores["date"])[0]).unique().sort_values()
     days = days[(days >= pd.Timestamp(start or days.min())) & (days <= pd.Timestamp(end or days.max()))]
     pos = sessions.get_indexer(days)
     if (pos < 0).any():
