@@ -79,6 +79,7 @@ def _rows(frame: pd.DataFrame, days: pd.DatetimeIndex, market: Market):
     k = date_positions(days, frame["date"])
     s = symbol_lookup(market.symbols, frame["symbol"])
     ok = (k >= 0) & (s >= 0)
+    ok = slice(None) if ok.all() else ok  # (every row, as a slice: nothing is copied)
     return k[ok], s[ok], ok
 
 
@@ -86,22 +87,23 @@ def _panel(universe: pd.DataFrame, scores: pd.DataFrame, days: pd.DatetimeIndex,
     """Each day's names that passed the filter, packed to the left by symbol: their symbol columns
     (days x width; padding: column 0, never present), where a name is, and its score (NaN where none)."""
     symbols = len(market.symbols)
-    passed = np.zeros((len(days), symbols), dtype=bool)
+    passed = np.zeros(len(days) * symbols, dtype=bool)  # days x symbols, flat
     k, s, ok = _rows(universe, days, market)
     scored = (k, s, ok) if universe is scores else _rows(scores, days, market)  # the scored names passed
-    passed[k, s] = True
-    k, s = np.nonzero(passed)
+    passed[k * symbols + s] = True
+    cells = np.flatnonzero(passed)
+    k, s = np.divmod(cells, symbols)
     count = np.bincount(k, minlength=len(days))
-    at = np.arange(len(k)) - np.repeat(np.cumsum(count) - count, count)
-    columns = np.zeros((len(days), max(int(count.max(initial=0)), 1)), dtype=int)
-    columns[k, at] = s
-    present = np.zeros(columns.shape, dtype=bool)
-    present[k, at] = True
-    every = np.full((len(days), symbols), np.nan)
+    width = max(int(count.max(initial=0)), 1)
+    at = k * width + np.arange(len(k)) - np.repeat(np.cumsum(count) - count, count)  # its cell of days x width
+    columns = np.zeros((len(days), width), dtype=int)
+    columns.ravel()[at] = s
+    present = np.arange(width) < count[:, None]
+    every = np.full(len(days) * symbols, np.nan)
     sk, ss, ok = scored
-    every[sk, ss] = scores["score"].to_numpy(float)[ok]
+    every[sk * symbols + ss] = scores["score"].to_numpy(float)[ok]
     score = np.full(columns.shape, np.nan)
-    score[k, at] = every[k, s]
+    score.ravel()[at] = every[cells]
     return columns, present, score
 
 
