@@ -147,33 +147,41 @@ def _sparse_rolls(growth, code, cstart, csize, r_cohort, r_pos, r_next, is_last)
 def _dense_rolls(growth, code, cstart, csize, r_cohort, r_pos, r_next, is_last):
     """_sparse_rolls over rolls x symbols tables (the universe's book, where a line per name held
     would touch more): the same operations on the same numbers, each sum taken in the order of the
-    columns as the lines' bincounts take it, so the same values."""
+    columns as the lines' bincounts take it, so the same values. Four tables in all, each written
+    over again rather than a new one made for each step (fresh memory costs more than the arithmetic)."""
     rolls, width = len(r_pos), growth.shape[1]
     cash = width - 1
     cohorts = np.zeros((len(cstart) + 1, width))  # each cohort's weights, the last row cash's
     cohorts.ravel()[np.repeat(np.arange(len(cstart)) * width, csize) + code] = np.repeat(1.0 / csize, csize)
     cohorts[-1, cash] = 1.0
-    weight = cohorts[r_cohort]
+    weight = np.take(cohorts, r_cohort, axis=0, out=np.empty((rolls, width)))
+    del cohorts
     held_names = weight != 0
-    bought = growth[r_pos]
+    bought = np.take(growth, r_pos, axis=0)
     units = np.divide(weight, bought, out=np.zeros(weight.shape), where=held_names)
     held = r_next - r_pos
     path = np.full((rolls, held.max()), np.nan)
+    prices = np.empty((rolls, width))  # a day's prices of each roll, then the other steps' work
     for h in range(1, held.max() + 1):
         rows = np.flatnonzero(held >= h)
         w = units if len(rows) == rolls else units[rows]
-        path[rows, h - 1] = np.einsum("ij,ij->i", w, growth[r_pos[rows] + h])
+        path[rows, h - 1] = np.einsum("ij,ij->i", w, np.take(growth, r_pos[rows] + h, axis=0, out=prices[:len(rows)]))
     growth_to_next = path[np.arange(rolls), held - 1]
 
     sold = held_names & ~is_last[:, None]
     sold[:, cash] = False
-    drifted = np.multiply(weight, growth[r_next], out=np.zeros(weight.shape), where=sold)
+    drifted = units  # its last use was above
+    drifted.fill(0.0)
+    np.multiply(weight, np.take(growth, r_next, axis=0, out=prices), out=drifted, where=sold)
     np.divide(drifted, bought, out=drifted, where=sold)
     np.divide(drifted, growth_to_next[:, None], out=drifted, where=sold)
-    change = drifted[:-1]
-    change -= 2 * np.minimum(drifted[:-1], weight[1:])
-    traded = np.cumsum(weight[:, :cash], axis=1)[:, -1] if cash else np.zeros(rolls)
-    traded[1:] += np.cumsum(change[:, :cash], axis=1)[:, -1] if cash else 0.0
+    change, kept = drifted[:-1], prices[:-1]
+    np.minimum(change, weight[1:], out=kept)
+    kept *= 2
+    change -= kept
+    traded = np.cumsum(weight[:, :cash], axis=1, out=prices[:, :cash])[:, -1].copy() if cash else np.zeros(rolls)
+    if cash:
+        traded[1:] += np.cumsum(change[:, :cash], axis=1, out=prices[:-1, :cash])[:, -1]
     return path, traded
 
 

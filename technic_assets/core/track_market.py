@@ -123,7 +123,7 @@ def symbol_codes(column: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, pd.In
         return codes, pd.Index(uniques)
     codes = column.cat.codes.to_numpy()[rows]
     names = column.cat.categories.to_numpy(dtype=object)
-    used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(names)))
+    used = np.flatnonzero(np.bincount(codes + 1, minlength=len(names) + 1)[1:])  # code -1: no symbol
     order = used[np.argsort(names[used], kind="stable")]  # Python's order of text, as factorize sorts it
     place = np.full(len(names) + 1, -1, dtype=np.int32)
     place[order] = np.arange(len(order))
