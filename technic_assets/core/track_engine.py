@@ -154,7 +154,7 @@ def _dense_rolls(growth, code, cstart, csize, r_cohort, r_pos, r_next, is_last):
     cohorts = np.zeros((len(cstart) + 1, width))  # each cohort's weights, the last row cash's
     cohorts.ravel()[np.repeat(np.arange(len(cstart)) * width, csize) + code] = np.repeat(1.0 / csize, csize)
     cohorts[-1, cash] = 1.0
-    weight = np.take(cohorts, r_cohort, axis=0, out=np.empty((rolls, width)))
+    weight = cohorts[r_cohort]
     del cohorts
     held_names = weight != 0
     bought = np.take(growth, r_pos, axis=0)
@@ -165,14 +165,15 @@ def _dense_rolls(growth, code, cstart, csize, r_cohort, r_pos, r_next, is_last):
     for h in range(1, held.max() + 1):
         rows = np.flatnonzero(held >= h)
         w = units if len(rows) == rolls else units[rows]
-        path[rows, h - 1] = np.einsum("ij,ij->i", w, np.take(growth, r_pos[rows] + h, axis=0, out=prices[:len(rows)]))
+        day = np.take(growth, r_pos[rows] + h, axis=0, out=prices[:len(rows)], mode="clip")  # (in range: unbuffered)
+        path[rows, h - 1] = np.einsum("ij,ij->i", w, day)
     growth_to_next = path[np.arange(rolls), held - 1]
 
     sold = held_names & ~is_last[:, None]
     sold[:, cash] = False
     drifted = units  # its last use was above
     drifted.fill(0.0)
-    np.multiply(weight, np.take(growth, r_next, axis=0, out=prices), out=drifted, where=sold)
+    np.multiply(weight, np.take(growth, r_next, axis=0, out=prices, mode="clip"), out=drifted, where=sold)
     np.divide(drifted, bought, out=drifted, where=sold)
     np.divide(drifted, growth_to_next[:, None], out=drifted, where=sold)
     change, kept = drifted[:-1], prices[:-1]

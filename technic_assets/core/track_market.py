@@ -40,8 +40,9 @@ def market_from_bars(bars: pd.DataFrame, dividends: pd.DataFrame | None = None) 
     cell = t * shape[1] + s  # each bar's cell of the sessions x symbols tables
     close = np.full(shape, np.nan)
     close.ravel()[cell] = price
-    dollar_volume = np.full(shape, np.nan)
+    dollar_volume = np.broadcast_to(np.nan, shape)  # without a volume column: all NaN, and no table made
     if "volume" in bars:
+        dollar_volume = np.full(shape, np.nan)
         dollar_volume.ravel()[cell] = price * bars["volume"].to_numpy(float)[ok]
     traded = np.isfinite(close)
     started = traded.copy()  # a bar on or before the session
