@@ -39,12 +39,14 @@ class BookValues:
     turnover: np.ndarray  # same shape: one-sided value traded at that close over nav (0 where no trade)
 
 
-def run_length_bounds(keys: np.ndarray) -> np.ndarray:
-    """Start row of each run of equal rows in `keys` (a 1-D array or a 2-D stack of key columns)."""
-    keys = np.atleast_2d(keys)
-    if keys.shape[1] == 0:
+def run_length_bounds(*keys: np.ndarray) -> np.ndarray:
+    """Start row of each run of rows equal in every one of `keys` (1-D arrays of one length)."""
+    if not len(keys[0]):
         return np.zeros(0, dtype=int)
-    return np.flatnonzero(np.r_[True, (keys[:, 1:] != keys[:, :-1]).any(axis=0)])
+    changed = np.zeros(len(keys[0]) - 1, dtype=bool)
+    for key in keys:
+        changed |= key[1:] != key[:-1]
+    return np.flatnonzero(np.r_[True, changed])
 
 
 def book_values(growth: np.ndarray, book: np.ndarray, pos: np.ndarray, code: np.ndarray, books: int,
@@ -53,7 +55,7 @@ def book_values(growth: np.ndarray, book: np.ndarray, pos: np.ndarray, code: np.
     sorted by all three; every named symbol has a bar at its entry) over sessions first..end, for each
     cost in `costs`. `growth` is sessions x (symbols + 1): the total-return index, its last column CASH."""
     cash = growth.shape[1] - 1
-    cstart = run_length_bounds(np.vstack([book, pos]))
+    cstart = run_length_bounds(book, pos)
     csize = np.diff(np.r_[cstart, len(book)])
     cbook, cpos = book[cstart], pos[cstart]
 
@@ -180,7 +182,9 @@ def _dense_rolls(growth, code, cstart, csize, r_cohort, r_pos, r_next, is_last):
     np.minimum(change, weight[1:], out=kept)
     kept *= 2
     change -= kept
-    traded = np.cumsum(weight[:, :cash], axis=1, out=prices[:, :cash])[:, -1].copy() if cash else np.zeros(rolls)
+    # sum w_new: n names of 1 / n each (cash: none), added one by one as the lines' bincount adds them
+    size, of_size = np.unique(np.r_[csize, 0][r_cohort], return_inverse=True)
+    traded = np.array([np.cumsum(np.full(k, 1.0 / k))[-1] if k else 0.0 for k in size])[of_size]
     if cash:
         traded[1:] += np.cumsum(change[:, :cash], axis=1, out=prices[:-1, :cash])[:, -1]
     return path, traded
