@@ -55,9 +55,10 @@ def row_ranks(x: np.ndarray, ordinal: bool = True) -> tuple[np.ndarray, np.ndarr
     missing = np.isnan(x)
     filled = np.where(missing, np.inf, x)
     order = np.argsort(filled, axis=1)
-    ordered = np.take_along_axis(filled, order, axis=1)
-    average = np.empty(x.shape)
-    average[np.arange(rows)[:, None], order] = np.arange(1.0, width + 1)
+    ordered, average, ranks = np.empty(x.shape), np.empty(x.shape), np.arange(1.0, width + 1)
+    for row in range(rows):  # a row at a time: its values stay in the cache
+        np.take(filled[row], order[row], out=ordered[row])
+        average[row, order[row]] = ranks
     ordinal = average.copy() if ordinal else None
     row, at = np.nonzero((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] < np.inf))
     if len(row):  # runs of equal sorted neighbours: (row, sorted positions first..last)
