@@ -45,6 +45,7 @@ COST_SWEEP_BPS = (0.0, 5.0, 10.0, 25.0)
 MOMENTUM_LOOKBACK, MOMENTUM_SKIP = 252, 21
 CAPACITY_PARTICIPATION, CAPACITY_WINDOW = 0.2, 20
 BOOKS = ("top_n", "benchmark", "momentum_12_1")
+ORDINAL_1970 = pd.Timestamp("1970-01-01").toordinal()
 
 
 @dataclass(frozen=True)
@@ -113,18 +114,21 @@ def _pairs(mask: np.ndarray, columns: np.ndarray):
     return k, columns[k, at]
 
 
-def _random_books(names: np.ndarray, columns: np.ndarray, counts: np.ndarray, dates: pd.DatetimeIndex,
+def _random_books(names_k: np.ndarray, names_s: np.ndarray, counts: np.ndarray, dates: pd.DatetimeIndex,
                   draws: int, seed: int):
     """(draw, day, symbol column) sorted by all three: each draw takes counts[day] of the day's names
-    uniformly (indices drawn, duplicates redrawn until there are none: every subset is as likely)."""
+    (`names_k`, `names_s`: day and symbol column, sorted by both) uniformly (indices drawn, duplicates
+    redrawn until there are none: every subset is as likely)."""
     chosen = np.full((draws, len(dates), max(int(counts.max(initial=0)), 1)), -1)
+    bounds = np.searchsorted(names_k, np.arange(len(dates) + 1))
+    ordinals = dates.to_numpy().astype("datetime64[D]").astype(int) + ORDINAL_1970  # each Timestamp.toordinal()
     for k in range(len(dates)):
-        these = columns[k, names[k]]
+        these = names_s[bounds[k]:bounds[k + 1]]
         want = min(int(counts[k]), len(these))
         if want == len(these):
             chosen[:, k, :want] = these
             continue
-        rng = np.random.default_rng([seed, dates[k].toordinal()])
+        rng = np.random.default_rng([seed, int(ordinals[k])])
         pick = np.sort(rng.integers(0, len(these), size=(draws, want)), axis=1)
         while (dup := pick[:, 1:] == pick[:, :-1]).any():
             pick[:, 1:][dup] = rng.integers(0, len(these), size=int(dup.sum()))
@@ -306,7 +310,7 @@ def _evaluate(scores, universe, market: Market, *, horizon, cost_bps, top_n=25, 
             (np.array(["universe"]), np.zeros(len(uni_k), dtype=int), uni_k, uni_s)]
     drawn = None
     if draws:
-        draw, day, code = _random_books(in_universe, columns, counts, days, draws, seed)
+        draw, day, code = _random_books(uni_k, uni_s, counts, days, draws, seed)
         drawn = book_values(growth, draw, entry[day], code, draws, first, end_pos, horizon,
                             (0.0, cost_bps / 1e4))
         kept.append((np.array([f"random_{b}" for b in range(draws)]), draw, day, code))
