@@ -177,7 +177,7 @@ def forget_market() -> None:
 
 
 def _read_market(history, lo: pd.Timestamp, hi: pd.Timestamp, volume: bool = False):
-    bars = history.read_span("price_bars", lo, hi, BAR_COLUMNS + ["volume"] * volume, coded=("symbol",))
+    bars = history.read_span_coded("price_bars", lo, hi, BAR_COLUMNS + ["volume"] * volume)
     paid = bars[bars["dividend"] != 0.0]
     dividends = pd.DataFrame({"ex_date": paid["date"], "symbol": paid["symbol"], "amount": paid["dividend"]})
     market = market_from_bars(bars, dividends)  # it reads the columns it knows: the frame is not copied

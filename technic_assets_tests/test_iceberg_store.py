@@ -164,3 +164,6 @@ def test_bars_from_before_dividends_read_as_none_and_the_column_is_added(iceberg
     span = history.read_span("price_bars", old_day, new_day, ["date", "symbol", "dividend"]).sort_values(["date", "symbol"])
     assert span["dividend"].tolist() == [0.0, 0.0, 0.25, 0.0]
     assert history.read_dates("price_bars", [old_day, new_day])["dividend"].sum() == 0.25
+    coded = history.read_span_coded("price_bars", old_day, new_day, ["date", "symbol", "dividend"])  # the record's read
+    assert sorted(zip(coded["date"], coded["symbol"].astype(str), coded["dividend"])) == [
+        (old_day, "A", 0.0), (old_day, "B", 0.0), (new_day, "A", 0.25), (new_day, "B", 0.0)]

@@ -61,6 +61,26 @@ def test_a_store_from_an_older_version_gains_new_columns_and_rows_go_in_by_name(
     assert rows == [("2025-06-02", "B", 2.0, 0.5), ("2025-06-03", "B", 2.0, 0.5), ("2025-06-04", "A", 1.0, None)]
 
 
+def test_a_span_read_with_symbols_coded_by_duckdb_has_the_rows_of_the_span(store_path):
+    """read_span_coded: the rows dated in the span, each with its own symbol (a categorical whose codes
+    DuckDB found), the columns asked in their order, a store from before dividends reading 0.0; a row
+    without a symbol is left out."""
+    day, later = pd.Timestamp("2025-06-02"), pd.Timestamp("2025-06-04")
+    bars = pd.DataFrame({"date": [day, day, day, later, later], "symbol": ["B", "A", None, "C'; --", "B"],
+                         "close": [2.0, 1.0, 9.0, 3.0, 4.0], "split_ratio": [1.0, 2.0, 1.0, 1.0, 1.0]})
+    store = History(str(store_path))
+    store.replace_dates("price_bars", bars, [day, later])
+    columns = ["date", "symbol", "close", "split_ratio", "dividend"]
+    span = store.read_span_coded("price_bars", day, later, columns)
+    assert list(span.columns) == columns and isinstance(span["symbol"].dtype, pd.CategoricalDtype)
+    rows = sorted(zip(span["date"].dt.strftime("%m-%d"), span["symbol"].astype(str), span["close"], span["split_ratio"],
+                      span["dividend"]))
+    assert rows == [("06-02", "A", 1.0, 2.0, 0.0), ("06-02", "B", 2.0, 1.0, 0.0), ("06-04", "B", 4.0, 1.0, 0.0),
+                    ("06-04", "C'; --", 3.0, 1.0, 0.0)]
+    assert store.read_span_coded("price_bars", later, later, ["date", "symbol", "close"])["close"].tolist() in (
+        [3.0, 4.0], [4.0, 3.0])
+
+
 def test_a_store_from_before_dividends_reads_them_as_none_and_gains_the_column(store_path):
     """price_bars written without `dividend` (a store of an older Technic): every read gives 0.0; the
     next write of bars with dividends adds the column, the older rows still reading 0.0."""

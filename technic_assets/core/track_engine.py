@@ -20,7 +20,9 @@ evaluated day pays for the first purchase). Returns compound; nothing is summed.
 Work: each roll's value path (per 1 bought, h sessions on) does not depend on costs, so it is computed
 once: by gathering each held name's price each day it is held (books of a few names), or, where that
 touches more, as a dense rolls x symbols table of units dotted with each day's prices (the filtered
-universe). Costs then only scale each roll's value: every cost level costs a few bincounts.
+universe; its trades then are worked out on such tables too, each sum taken in the order the lines
+would take it, so both ways give the same numbers). Costs then only scale each roll's value: every
+cost level costs a few bincounts.
 """
 
 from __future__ import annotations
@@ -37,12 +39,14 @@ class BookValues:
     turnover: np.ndarray  # same shape: one-sided value traded at that close over nav (0 where no trade)
 
 
-def run_length_bounds(keys: np.ndarray) -> np.ndarray:
-    """Start row of each run of equal rows in `keys` (a 1-D array or a 2-D stack of key columns)."""
-    keys = np.atleast_2d(keys)
-    if keys.shape[1] == 0:
+def run_length_bounds(*keys: np.ndarray) -> np.ndarray:
+    """Start row of each run of rows equal in every one of `keys` (1-D arrays of one length)."""
+    if not len(keys[0]):
         return np.zeros(0, dtype=int)
-    return np.flatnonzero(np.r_[True, (keys[:, 1:] != keys[:, :-1]).any(axis=0)])
+    changed = np.zeros(len(keys[0]) - 1, dtype=bool)
+    for key in keys:
+        changed |= key[1:] != key[:-1]
+    return np.flatnonzero(np.r_[True, changed])
 
 
 def book_values(growth: np.ndarray, book: np.ndarray, pos: np.ndarray, code: np.ndarray, books: int,
@@ -51,7 +55,7 @@ def book_values(growth: np.ndarray, book: np.ndarray, pos: np.ndarray, code: np.
     sorted by all three; every named symbol has a bar at its entry) over sessions first..end, for each
     cost in `costs`. `growth` is sessions x (symbols + 1): the total-return index, its last column CASH."""
     cash = growth.shape[1] - 1
-    cstart = run_length_bounds(np.vstack([book, pos]))
+    cstart = run_length_bounds(book, pos)
     csize = np.diff(np.r_[cstart, len(book)])
     cbook, cpos = book[cstart], pos[cstart]
 
@@ -72,36 +76,11 @@ def book_values(growth: np.ndarray, book: np.ndarray, pos: np.ndarray, code: np.
     r_next = np.where(is_last, end, np.r_[r_pos[1:], end])  # the close this roll's book is sold at
     rolls = len(r_pos)
 
-    # Each roll's names (cash: one CASH line), equal weights.
-    n = np.r_[csize, 1][r_cohort]  # cohort -1 (cash): one line, the CASH column
-    e_roll = np.repeat(np.arange(rolls), n)
-    within = np.arange(len(e_roll)) - np.repeat(np.cumsum(n) - n, n)
-    e_code = np.r_[code, cash][np.repeat(np.r_[cstart, len(code)][r_cohort], n) + within]
-    e_weight = 1.0 / n[e_roll]
     held = r_next - r_pos
-    dense = held[e_roll].sum() >= rolls * (cash + 1)  # the universe: dense tables touch less
-    path = _paths(growth, e_roll, e_code, e_weight, r_pos, held, dense)
+    n = np.r_[csize, 1][r_cohort]  # each roll's names (cohort -1, cash: one line, the CASH column)
+    rolled = _dense_rolls if (n * held).sum() >= rolls * (cash + 1) else _sparse_rolls  # the universe: dense
+    path, traded = rolled(growth, code, cstart, csize, r_cohort, r_pos, r_next, is_last)
     growth_to_next = path[np.arange(rolls), held - 1]  # the roll's value at its sale, per 1 bought
-
-    # Value changed at each roll: sum |w_new - w_old| = sum w_new + sum w_old - 2 sum over kept names of
-    # min(w_new, w_old), cash on neither side; w_old the previous roll's weights drifted to this close.
-    names = e_code != cash
-    sold = np.flatnonzero(~is_last[e_roll] & names)
-    width, flat = cash + 1, growth.ravel()
-    s_roll, s_code = e_roll[sold], e_code[sold]
-    drifted = e_weight[sold] * flat[r_next[s_roll] * width + s_code] / flat[r_pos[s_roll] * width + s_code]
-    drifted /= growth_to_next[s_roll]
-    n_roll, n_weight = e_roll[names], e_weight[names]
-    new_keys, old_keys = n_roll * width + e_code[names], (s_roll + 1) * width + s_code
-    if dense:  # the new weights as a rolls x symbols table, looked up at the names sold
-        table = np.zeros(rolls * width)
-        table[new_keys] = n_weight
-        kept_weight = table[old_keys]
-    else:
-        at = np.minimum(np.searchsorted(new_keys, old_keys), max(len(new_keys) - 1, 0))
-        kept_weight = np.where(new_keys[at] == old_keys, n_weight[at], 0.0) if len(new_keys) else 0.0 * drifted
-    traded = (np.bincount(n_roll, n_weight, minlength=rolls)
-              + np.bincount(s_roll + 1, drifted - 2 * np.minimum(drifted, kept_weight), minlength=rolls)[:rolls])
 
     # Costs scale each roll's value; the paths do not change with them.
     days = end - first + 1
@@ -126,27 +105,99 @@ def book_values(growth: np.ndarray, book: np.ndarray, pos: np.ndarray, code: np.
     return BookValues(nav=nav, turnover=turnover)
 
 
-def _paths(growth, e_roll, e_code, e_weight, r_pos, held, dense):
-    """rolls x max(held): the value of each roll h + 1 sessions after its purchase, per 1 bought
-    (NaN after its sale). Gathers each line's price each day it is held, or (`dense`, where that would
-    touch more) dots a rolls x symbols table of units with each day's prices (the universe's books)."""
+def _sparse_rolls(growth, code, cstart, csize, r_cohort, r_pos, r_next, is_last):
+    """Each roll's value path (per 1 bought, h sessions on: rolls x max(held), NaN after its sale) and
+    the value its purchase changes (sum |w_new - w_old| before the trade), over a line per name held:
+    the books of a few names. The prices are read roll by roll in the order of their days (the longest
+    held first), so that lines read side by side lie side by side (the random books' 50 rolls of a
+    day); each roll's lines stay in their order, and so does every sum."""
+    rolls, cash = len(r_pos), growth.shape[1] - 1
+    n = np.r_[csize, 1][r_cohort]
+    e_roll = np.repeat(np.arange(rolls), n)
+    within = np.arange(len(e_roll)) - np.repeat(np.cumsum(n) - n, n)
+    e_code = np.r_[code, cash][np.repeat(np.r_[cstart, len(code)][r_cohort], n) + within]
+    e_weight = 1.0 / n[e_roll]
+    held = r_next - r_pos
+    by_day = np.lexsort((r_pos, -held))
+    size = n[by_day]
+    order = np.repeat((np.cumsum(n) - n)[by_day] - (np.cumsum(size) - size), size) + np.arange(len(e_roll))
+    width, flat = cash + 1, growth.ravel()
+    roll, line_code = e_roll[order], e_code[order]
+    base = r_pos[roll] * width + line_code
+    bought = flat[base]
+    path = _paths(flat, width, roll, base, e_weight[order] / bought, held)
+    growth_to_next = path[np.arange(rolls), held - 1]
+
+    # Value changed at each roll: sum |w_new - w_old| = sum w_new + sum w_old - 2 sum over kept names of
+    # min(w_new, w_old), cash on neither side; w_old the previous roll's weights drifted to this close.
+    drift = np.empty(len(e_roll))
+    drift[order] = e_weight[order] * flat[r_next[roll] * width + line_code] / bought
+    names = e_code != cash
+    sold = np.flatnonzero(~is_last[e_roll] & names)
+    s_roll, s_code = e_roll[sold], e_code[sold]
+    drifted = drift[sold]
+    drifted /= growth_to_next[s_roll]
+    n_roll, n_weight = e_roll[names], e_weight[names]
+    new_keys, old_keys = n_roll * width + e_code[names], (s_roll + 1) * width + s_code
+    at = np.minimum(np.searchsorted(new_keys, old_keys), max(len(new_keys) - 1, 0))
+    kept_weight = np.where(new_keys[at] == old_keys, n_weight[at], 0.0) if len(new_keys) else 0.0 * drifted
+    traded = (np.bincount(n_roll, n_weight, minlength=rolls)
+              + np.bincount(s_roll + 1, drifted - 2 * np.minimum(drifted, kept_weight), minlength=rolls)[:rolls])
+    return path, traded
+
+
+def _dense_rolls(growth, code, cstart, csize, r_cohort, r_pos, r_next, is_last):
+    """_sparse_rolls over rolls x symbols tables (the universe's book, where a line per name held
+    would touch more): the same operations on the same numbers, each sum taken in the order of the
+    columns as the lines' bincounts take it, so the same values. Four tables in all, each written
+    over again rather than a new one made for each step (fresh memory costs more than the arithmetic)."""
     rolls, width = len(r_pos), growth.shape[1]
+    cash = width - 1
+    cohorts = np.zeros((len(cstart) + 1, width))  # each cohort's weights, the last row cash's
+    cohorts.ravel()[np.repeat(np.arange(len(cstart)) * width, csize) + code] = np.repeat(1.0 / csize, csize)
+    cohorts[-1, cash] = 1.0
+    weight = cohorts[r_cohort]
+    del cohorts
+    held_names = weight != 0
+    bought = np.take(growth, r_pos, axis=0)
+    units = np.divide(weight, bought, out=np.zeros(weight.shape), where=held_names)
+    held = r_next - r_pos
     path = np.full((rolls, held.max()), np.nan)
-    units = e_weight / growth[r_pos[e_roll], e_code]
-    e_held = held[e_roll]
-    if not dense:
-        order = np.argsort(-e_held, kind="stable")
-        flat, roll, units = growth.ravel(), e_roll[order], units[order]
-        base = r_pos[roll] * width + e_code[order]
-        active = np.searchsorted(-e_held[order], -np.arange(1, held.max() + 1), side="right")
-        for h, count in enumerate(active, start=1):
-            value = np.bincount(roll[:count], units[:count] * flat[base[:count] + h * width], minlength=rolls)
-            path[held >= h, h - 1] = value[held >= h]
-    else:
-        weights = np.zeros((rolls, width))
-        weights[e_roll, e_code] = units
-        for h in range(1, held.max() + 1):
-            rows = np.flatnonzero(held >= h)
-            w = weights if len(rows) == rolls else weights[rows]
-            path[rows, h - 1] = np.einsum("ij,ij->i", w, growth[r_pos[rows] + h])
+    prices = np.empty((rolls, width))  # a day's prices of each roll, then the other steps' work
+    for h in range(1, held.max() + 1):
+        rows = np.flatnonzero(held >= h)
+        w = units if len(rows) == rolls else units[rows]
+        day = np.take(growth, r_pos[rows] + h, axis=0, out=prices[:len(rows)], mode="clip")  # (in range: unbuffered)
+        path[rows, h - 1] = np.einsum("ij,ij->i", w, day)
+    growth_to_next = path[np.arange(rolls), held - 1]
+
+    sold = held_names & ~is_last[:, None]
+    sold[:, cash] = False
+    drifted = units  # its last use was above
+    drifted.fill(0.0)
+    np.multiply(weight, np.take(growth, r_next, axis=0, out=prices, mode="clip"), out=drifted, where=sold)
+    np.divide(drifted, bought, out=drifted, where=sold)
+    np.divide(drifted, growth_to_next[:, None], out=drifted, where=sold)
+    change, kept = drifted[:-1], prices[:-1]
+    np.minimum(change, weight[1:], out=kept)
+    kept *= 2
+    change -= kept
+    # sum w_new: n names of 1 / n each (cash: none), added one by one as the lines' bincount adds them
+    size, of_size = np.unique(np.r_[csize, 0][r_cohort], return_inverse=True)
+    traded = np.array([np.cumsum(np.full(k, 1.0 / k))[-1] if k else 0.0 for k in size])[of_size]
+    if cash:
+        traded[1:] += np.cumsum(change[:, :cash], axis=1, out=prices[:-1, :cash])[:, -1]
+    return path, traded
+
+
+def _paths(flat, width, roll, base, units, held):
+    """rolls x max(held): the value of each roll h + 1 sessions after its purchase, per 1 bought (NaN
+    after its sale), from its lines (`roll`, the cell `base` of the price each was bought at, `units`),
+    the rolls held longest first: each day's sum is over the first lines, those still held."""
+    rolls = len(held)
+    path = np.full((rolls, held.max()), np.nan)
+    active = np.searchsorted(-held[roll], -np.arange(1, held.max() + 1), side="right")
+    for h, count in enumerate(active, start=1):
+        value = np.bincount(roll[:count], units[:count] * flat[base[:count] + h * width], minlength=rolls)
+        path[held >= h, h - 1] = value[held >= h]
     return path

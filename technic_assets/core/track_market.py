@@ -27,47 +27,96 @@ class Market:
 
 def market_from_bars(bars: pd.DataFrame, dividends: pd.DataFrame | None = None) -> Market:
     """The Market of bars (date, symbol, close, split_ratio[, volume]) and dividends (ex_date, symbol,
-    amount; paid on the symbol's first bar on or after the ex-date)."""
+    amount; paid on the symbol's first bar on or after the ex-date). Each day's growth is first close /
+    previous close, then, at the few cells with a split or a dividend, the whole formula (the same
+    operations in the same order as everywhere: the same numbers); the index compounds a row at a time."""
     price = bars["close"].to_numpy(float)
     ok = price > 0  # the columns masked, not the frame filtered: millions of rows are not copied
-    t, sessions = pd.factorize(pd.DatetimeIndex(bars["date"]).to_numpy("datetime64[ns]")[ok], sort=True)
-    sessions = pd.DatetimeIndex(sessions)
+    ok = slice(None) if ok.all() else ok  # (nor masked where every bar has a price)
+    t, sessions = date_codes(bars["date"].to_numpy()[ok])
     s, symbols = symbol_codes(bars["symbol"], ok)
     price = price[ok]
     shape = (len(sessions), len(symbols))
+    cell = t * shape[1] + s  # each bar's cell of the sessions x symbols tables
     close = np.full(shape, np.nan)
-    close[t, s] = price
-    ratio = np.ones(shape)
+    close.ravel()[cell] = price
+    dollar_volume = np.broadcast_to(np.nan, shape)  # without a volume column: all NaN, and no table made
+    if "volume" in bars:
+        dollar_volume = np.full(shape, np.nan)
+        dollar_volume.ravel()[cell] = price * bars["volume"].to_numpy(float)[ok]
+    traded = np.isfinite(close)
+    started = traded.copy()  # a bar on or before the session
+    for day in range(1, shape[0]):  # a row at a time: numpy's accumulate down the columns of a wide table is slower
+        np.logical_or(started[day - 1], traded[day], out=started[day])
+    previous = np.empty(shape)  # the last close before each session (NaN before the first bar)
+    previous[:1] = np.nan
+    previous[1:] = close[:-1]
+    gap = started[:-1] & ~traded[:-1]  # no bar the session before, one earlier: that one's close
+    if gap.any():
+        row, col = np.nonzero(gap)
+        last_bar = np.maximum.accumulate(np.where(traded, np.arange(shape[0], dtype=np.int32)[:, None], -1), axis=0)
+        previous[1:][row, col] = close[last_bar[row, col], col]
+    grows = traded & np.isfinite(previous)
+    growth_day = np.ones(shape)
+    np.divide(close, previous, out=growth_day, where=grows)
+
+    # the cells with a split or a dividend: r * (close + dividend) / previous close
+    moved, split = np.zeros(0, dtype=int), np.zeros(0)
     if "split_ratio" in bars:
         split = bars["split_ratio"].to_numpy(float)[ok]
-        ratio[t, s] = np.where(np.isnan(split), 1.0, split)
-    dollar_volume = np.full(shape, np.nan)
-    if "volume" in bars:
-        dollar_volume[t, s] = price * bars["volume"].to_numpy(float)[ok]
-    traded = np.isfinite(close)
-    rows = np.arange(shape[0])[:, None]
+        moved = np.flatnonzero(~np.isnan(split) & (split != 1.0))
+        moved, split = cell[moved], split[moved]
     cash = np.zeros(shape)
     if dividends is not None and len(dividends):
         code = symbol_lookup(symbols, dividends["symbol"])
         start = np.searchsorted(sessions.to_numpy(), pd.DatetimeIndex(dividends["ex_date"]).to_numpy("datetime64[ns]"))
+        rows = np.arange(shape[0])[:, None]
         next_bar = np.minimum.accumulate(np.where(traded, rows, shape[0])[::-1], axis=0)[::-1]
         ok = (code >= 0) & (start < shape[0])
         paid = next_bar[start[ok], code[ok]]
         ok_paid = paid < shape[0]
         np.add.at(cash, (paid[ok_paid], code[ok][ok_paid]), dividends["amount"].to_numpy(float)[ok][ok_paid])
-    last_bar = np.maximum.accumulate(np.where(traded, rows, -1), axis=0)
-    previous = np.full(shape, np.nan)
-    previous[1:] = np.take_along_axis(close, np.maximum(last_bar[:-1], 0), axis=0)
-    previous[1:][last_bar[:-1] < 0] = np.nan
-    with np.errstate(invalid="ignore"):
-        growth_day = np.where(traded & np.isfinite(previous), ratio * (close + cash) / previous, 1.0)
-    growth = np.ones((shape[0], shape[1] + 1))
-    growth[:, :-1] = np.cumprod(growth_day, axis=0) * (last_bar >= 0)
+    special = np.unique(np.r_[moved, np.flatnonzero(cash)])
+    special = special[grows.ravel()[special]]
+    ratio = np.ones(len(special))
+    ratio[np.searchsorted(special, moved[grows.ravel()[moved]])] = split[grows.ravel()[moved]]
+    growth_day.ravel()[special] = (ratio * (close.ravel()[special] + cash.ravel()[special])
+                                   / previous.ravel()[special])
+
+    growth = np.empty((shape[0], shape[1] + 1))
+    growth[:, -1] = 1.0  # cash
+    index = growth[:, :-1]
+    index[:1] = growth_day[:1]
+    for day in range(1, shape[0]):
+        np.multiply(index[day - 1], growth_day[day], out=index[day])
+    index[~started] = 0.0
     return Market(sessions, symbols, growth, traded, dollar_volume)
 
 
+def date_runs(dates) -> tuple[np.ndarray, np.ndarray]:
+    """A column of dates (datetime64[ns]) as runs of one date: the first date of each run and its length.
+    A store's rows come so, one date after another, so a lookup of each run's date is a lookup of
+    a few hundred dates, not of millions of rows."""
+    dates = pd.DatetimeIndex(dates).to_numpy("datetime64[ns]")
+    start = np.flatnonzero(np.r_[len(dates) > 0, dates[1:] != dates[:-1]])
+    return dates[start], np.diff(np.r_[start, len(dates)])
+
+
+def date_codes(dates) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    """pd.factorize(dates, sort=True), the dates as a DatetimeIndex, a run of one date at a time."""
+    first, length = date_runs(dates)
+    codes, uniques = pd.factorize(first, sort=True)
+    return np.repeat(codes, length), pd.DatetimeIndex(uniques)
+
+
+def date_positions(index: pd.DatetimeIndex, dates) -> np.ndarray:
+    """index.get_indexer(dates) (-1: not in it), a run of one date at a time."""
+    first, length = date_runs(dates)
+    return np.repeat(index.get_indexer(first), length)
+
+
 def symbol_codes(column: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, pd.Index]:
-    """Each of the `rows`' (a mask) place among their distinct symbols in sorted order, and those
+    """Each of the `rows`' (a mask or a slice) place among their distinct symbols in sorted order, and those
     symbols. A categorical column (as the store reads them) is worked through its few categories, not
     its millions of rows."""
     if not isinstance(column.dtype, pd.CategoricalDtype):
@@ -75,9 +124,9 @@ def symbol_codes(column: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, pd.In
         return codes, pd.Index(uniques)
     codes = column.cat.codes.to_numpy()[rows]
     names = column.cat.categories.to_numpy(dtype=object)
-    used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(names)))
+    used = np.flatnonzero(np.bincount(codes + 1, minlength=len(names) + 1)[1:])  # code -1: no symbol
     order = used[np.argsort(names[used], kind="stable")]  # Python's order of text, as factorize sorts it
-    place = np.full(len(names) + 1, -1)
+    place = np.full(len(names) + 1, -1, dtype=np.int32)
     place[order] = np.arange(len(order))
     return place[codes], pd.Index(names[order])
 

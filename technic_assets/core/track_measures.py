@@ -55,9 +55,10 @@ def row_ranks(x: np.ndarray, ordinal: bool = True) -> tuple[np.ndarray, np.ndarr
     missing = np.isnan(x)
     filled = np.where(missing, np.inf, x)
     order = np.argsort(filled, axis=1)
-    ordered = np.take_along_axis(filled, order, axis=1)
-    average = np.empty(x.shape)
-    average[np.arange(rows)[:, None], order] = np.arange(1.0, width + 1)
+    ordered, average, ranks = np.empty(x.shape), np.empty(x.shape), np.arange(1.0, width + 1)
+    for row in range(rows):  # a row at a time: its values stay in the cache
+        np.take(filled[row], order[row], out=ordered[row])
+        average[row, order[row]] = ranks
     ordinal = average.copy() if ordinal else None
     row, at = np.nonzero((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] < np.inf))
     if len(row):  # runs of equal sorted neighbours: (row, sorted positions first..last)
@@ -84,9 +85,10 @@ def centered(x: np.ndarray) -> tuple:
     whether they are all equal (exactly: a sum of squares of float noise is not a spread)."""
     valid = np.isfinite(x)
     n = valid.sum(axis=1)
+    d = np.where(valid, x, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        d = np.where(valid, x - (np.where(valid, x, 0.0).sum(axis=1) / n)[:, None], 0.0)
-    constant = np.where(valid, x, -np.inf).max(axis=1) == np.where(valid, x, np.inf).min(axis=1)
+        np.subtract(x, (d.sum(axis=1) / n)[:, None], out=d, where=valid)
+    constant = np.max(x, axis=1, where=valid, initial=-np.inf) == np.min(x, axis=1, where=valid, initial=np.inf)
     return d, (d * d).sum(axis=1), n, constant
 
 
@@ -112,12 +114,14 @@ def quintile_rows(ordinal: np.ndarray, outcome: np.ndarray, min_names: int) -> t
     """Each day's mean outcome of each fifth by ordinal rank (rows: days x 5; outcome finite where
     ordinal is) and which days have them: at least 5 names (and min_names) and an outcome."""
     rows = len(ordinal)
-    n = np.isfinite(ordinal).sum(axis=1)
+    valid = np.isfinite(ordinal)
+    n = valid.sum(axis=1)
     days = (n >= max(5, min_names)) & np.isfinite(outcome).any(axis=1)
-    row, column = np.nonzero(np.isfinite(ordinal) & days[:, None])
-    key = row * 5 + np.ceil(5 * ordinal[row, column] / n[row]).astype(int) - 1
-    sums = np.bincount(key, outcome[row, column], minlength=rows * 5).reshape(rows, 5)
-    counts = np.bincount(key, minlength=rows * 5).reshape(rows, 5)
+    with np.errstate(invalid="ignore", divide="ignore"):  # every cell's fifth, those not counted to a bin past the last
+        fifth = np.ceil(5 * ordinal / n[:, None])
+        key = np.where(valid & days[:, None], fifth.astype(int) + (np.arange(rows) * 5 - 1)[:, None], rows * 5).ravel()
+    sums = np.bincount(key, outcome.ravel(), minlength=rows * 5 + 1)[:-1].reshape(rows, 5)
+    counts = np.bincount(key, minlength=rows * 5 + 1)[:-1].reshape(rows, 5)
     with np.errstate(invalid="ignore", divide="ignore"):
         return sums / counts, days
 

@@ -38,13 +38,14 @@ import pandas as pd
 
 from technic_assets.core.signal_quality import MIN_NAMES
 from technic_assets.core.track_engine import BookValues, book_values
-from technic_assets.core.track_market import Market, market_from_bars, symbol_lookup
+from technic_assets.core.track_market import Market, date_positions, date_runs, market_from_bars, symbol_lookup
 from technic_assets.core.track_measures import IC_HORIZONS, book_measures, by_year, signal_series, signal_summary
 
 COST_SWEEP_BPS = (0.0, 5.0, 10.0, 25.0)
 MOMENTUM_LOOKBACK, MOMENTUM_SKIP = 252, 21
 CAPACITY_PARTICIPATION, CAPACITY_WINDOW = 0.2, 20
 BOOKS = ("top_n", "benchmark", "momentum_12_1")
+ORDINAL_1970 = pd.Timestamp("1970-01-01").toordinal()
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,10 @@ def _top(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 def _rows(frame: pd.DataFrame, days: pd.DatetimeIndex, market: Market):
     """(day, symbol column, which rows) of a frame's (date, symbol) rows on `days` with known symbols."""
-    k = days.get_indexer(pd.DatetimeIndex(frame["date"]))
+    k = date_positions(days, frame["date"])
     s = symbol_lookup(market.symbols, frame["symbol"])
     ok = (k >= 0) & (s >= 0)
+    ok = slice(None) if ok.all() else ok  # (every row, as a slice: nothing is copied)
     return k[ok], s[ok], ok
 
 
@@ -86,22 +88,23 @@ def _panel(universe: pd.DataFrame, scores: pd.DataFrame, days: pd.DatetimeIndex,
     """Each day's names that passed the filter, packed to the left by symbol: their symbol columns
     (days x width; padding: column 0, never present), where a name is, and its score (NaN where none)."""
     symbols = len(market.symbols)
-    passed = np.zeros((len(days), symbols), dtype=bool)
+    passed = np.zeros(len(days) * symbols, dtype=bool)  # days x symbols, flat
     k, s, ok = _rows(universe, days, market)
     scored = (k, s, ok) if universe is scores else _rows(scores, days, market)  # the scored names passed
-    passed[k, s] = True
-    k, s = np.nonzero(passed)
+    passed[k * symbols + s] = True
+    cells = np.flatnonzero(passed)
+    k, s = np.divmod(cells, symbols)
     count = np.bincount(k, minlength=len(days))
-    at = np.arange(len(k)) - np.repeat(np.cumsum(count) - count, count)
-    columns = np.zeros((len(days), max(int(count.max(initial=0)), 1)), dtype=int)
-    columns[k, at] = s
-    present = np.zeros(columns.shape, dtype=bool)
-    present[k, at] = True
-    every = np.full((len(days), symbols), np.nan)
+    width = max(int(count.max(initial=0)), 1)
+    at = k * width + np.arange(len(k)) - np.repeat(np.cumsum(count) - count, count)  # its cell of days x width
+    columns = np.zeros((len(days), width), dtype=int)
+    columns.ravel()[at] = s
+    present = np.arange(width) < count[:, None]
+    every = np.full(len(days) * symbols, np.nan)
     sk, ss, ok = scored
-    every[sk, ss] = scores["score"].to_numpy(float)[ok]
+    every[sk * symbols + ss] = scores["score"].to_numpy(float)[ok]
     score = np.full(columns.shape, np.nan)
-    score[k, at] = every[k, s]
+    score.ravel()[at] = every[cells]
     return columns, present, score
 
 
@@ -111,18 +114,21 @@ def _pairs(mask: np.ndarray, columns: np.ndarray):
     return k, columns[k, at]
 
 
-def _random_books(names: np.ndarray, columns: np.ndarray, counts: np.ndarray, dates: pd.DatetimeIndex,
+def _random_books(names_k: np.ndarray, names_s: np.ndarray, counts: np.ndarray, dates: pd.DatetimeIndex,
                   draws: int, seed: int):
     """(draw, day, symbol column) sorted by all three: each draw takes counts[day] of the day's names
-    uniformly (indices drawn, duplicates redrawn until there are none: every subset is as likely)."""
+    (`names_k`, `names_s`: day and symbol column, sorted by both) uniformly (indices drawn, duplicates
+    redrawn until there are none: every subset is as likely)."""
     chosen = np.full((draws, len(dates), max(int(counts.max(initial=0)), 1)), -1)
+    bounds = np.searchsorted(names_k, np.arange(len(dates) + 1))
+    ordinals = dates.to_numpy().astype("datetime64[D]").astype(int) + ORDINAL_1970  # each Timestamp.toordinal()
     for k in range(len(dates)):
-        these = columns[k, names[k]]
+        these = names_s[bounds[k]:bounds[k + 1]]
         want = min(int(counts[k]), len(these))
         if want == len(these):
             chosen[:, k, :want] = these
             continue
-        rng = np.random.default_rng([seed, dates[k].toordinal()])
+        rng = np.random.default_rng([seed, int(ordinals[k])])
         pick = np.sort(rng.integers(0, len(these), size=(draws, want)), axis=1)
         while (dup := pick[:, 1:] == pick[:, :-1]).any():
             pick[:, 1:][dup] = rng.integers(0, len(these), size=int(dup.sum()))
@@ -163,7 +169,7 @@ def _validate(horizon, cost_bps, draws, benchmark, market: Market) -> None:
 
 def _pick_days(scores, start, end, screen, sessions):
     """The stored days from start to end whose entry has a session after it, and their positions."""
-    days = pd.DatetimeIndex(pd.DatetimeIndex(scores["date"]).unique()).sort_values()
+    days = pd.DatetimeIndex(date_runs(scores["date"])[0]).unique().sort_values()
     days = days[(days >= pd.Timestamp(start or days.min())) & (days <= pd.Timestamp(end or days.max()))]
     pos = sessions.get_indexer(days)
     if (pos < 0).any():
@@ -304,7 +310,7 @@ def _evaluate(scores, universe, market: Market, *, horizon, cost_bps, top_n=25, 
             (np.array(["universe"]), np.zeros(len(uni_k), dtype=int), uni_k, uni_s)]
     drawn = None
     if draws:
-        draw, day, code = _random_books(in_universe, columns, counts, days, draws, seed)
+        draw, day, code = _random_books(uni_k, uni_s, counts, days, draws, seed)
         drawn = book_values(growth, draw, entry[day], code, draws, first, end_pos, horizon,
                             (0.0, cost_bps / 1e4))
         kept.append((np.array([f"random_{b}" for b in range(draws)]), draw, day, code))

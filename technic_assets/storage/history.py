@@ -75,22 +75,24 @@ class History:
         self.path = path
         self.read_only = read_only  # a reader beside a writer (technic serve): DuckDB's shared read lock
 
-    def query(self, name: str, sql: str, params: list, *, coded: tuple[str, ...] = ()) -> pd.DataFrame | None:
+    def query(self, name: str, sql: str, params: list, *, coded: tuple[str, ...] = (),
+              arrow: bool = False) -> pd.DataFrame | None:
         """The query's rows, or None while the store file or table `name` does not exist yet. The
         `coded` text columns come back categorical, read through Arrow: millions of rows of a few
-        thousand symbols cost their codes, not a Python string each."""
+        thousand symbols cost their codes, not a Python string each. `arrow`: through Arrow with
+        nothing coded too (millions of rows: DuckDB's own conversion to pandas costs several times more)."""
         if self._held is not None:
-            return self._run(self._held, name, sql, params, coded)
+            return self._run(self._held, name, sql, params, coded, arrow)
         if not Path(self.path).exists():
             return None
         with self._connection() as conn:
-            return self._run(conn, name, sql, params, coded)
+            return self._run(conn, name, sql, params, coded, arrow)
 
     @staticmethod
-    def _run(conn, name: str, sql: str, params: list, coded: tuple[str, ...]) -> pd.DataFrame | None:
+    def _run(conn, name: str, sql: str, params: list, coded: tuple[str, ...], arrow: bool = False) -> pd.DataFrame | None:
         if not table_exists(conn, table(name)):
             return None
-        if not coded:
+        if not coded and not arrow:
             return conn.execute(sql, params).fetchdf()
         return coded_frame(conn.sql(sql, params=params).to_arrow_table(), coded)
 
@@ -144,6 +146,27 @@ class History:
         if found is not None:
             return with_added_columns(name, found, columns)
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float) for c in columns or []})
+
+    def read_span_coded(self, name: str, start: pd.Timestamp, end: pd.Timestamp, columns: list[str]) -> pd.DataFrame:
+        """read_span(name, start, end, columns, coded=("symbol",)), the symbols' codes found by DuckDB:
+        the rows joined to the span's distinct symbols (bound as one list), so millions of symbols are
+        neither copied out as text nor hashed again in one thread. Rows without a symbol are left out:
+        nothing can place them. Rows in no particular order."""
+        span = [_ts(start), _ts(end)]
+        symbols = self.query(name, f"SELECT DISTINCT symbol FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ? "
+                             "AND symbol IS NOT NULL", span)
+        if symbols is None:
+            return self.read_span(name, start, end, columns, coded=("symbol",))
+        have = self.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} LIMIT 0", [])
+        names = ", ".join(quoted(c) for c in stored_columns(name, columns, have.columns) if c != "symbol")
+        found = self.query(name, f"SELECT {names}, technic_code FROM {SCHEMA}.{table(name)} JOIN (SELECT "
+                           "unnest(technic_list) AS technic_symbol, unnest(range(len(technic_list)))::INTEGER AS "
+                           "technic_code FROM (SELECT ?::VARCHAR[] AS technic_list)) ON symbol = technic_symbol "
+                           "WHERE date >= ? AND date <= ?", [list(symbols["symbol"]), *span], arrow=True)
+        code = found.pop("technic_code").to_numpy()
+        found.insert(min(columns.index("symbol"), len(found.columns)), "symbol",
+                     pd.Categorical.from_codes(code, categories=pd.Index(symbols["symbol"])))
+        return with_added_columns(name, found, columns)
 
     def read_dates(self, name: str, dates: list[pd.Timestamp]) -> pd.DataFrame:
         """Every row of table `name` dated on one of `dates` (empty, without columns, if no table)."""

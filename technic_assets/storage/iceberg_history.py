@@ -48,8 +48,9 @@ class IcebergHistory(History):
         self.store = store
         self.path = store.path
 
-    def query(self, name: str, sql: str, params: list, *, coded: tuple[str, ...] = ()) -> pd.DataFrame | None:
-        found = self.store.query([table(name)], sql, params)
+    def query(self, name: str, sql: str, params: list, *, coded: tuple[str, ...] = (),
+              arrow: bool = False) -> pd.DataFrame | None:
+        found = self.store.query([table(name)], sql, params)  # `arrow` has no say: the store reads its own way
         return found if found is None or not coded else found.astype({c: "category" for c in coded})
 
     @contextmanager
