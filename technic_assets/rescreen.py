@@ -187,9 +187,6 @@ class Span:
         symbols = pd.Index(listed["symbol"].cat.categories)
         keys = _keys(listed, symbols)
         listed["symbol"] = np.asarray(listed["symbol"], dtype=object)
-        for name in ("sector", "type"):  # a few distinct strings, one object each rather than one a row
-            if name in listed:
-                listed[name] = _interned(listed[name])
         fc = _aligned(keys, stored, symbols, "alpha_forecasts", first=True)[["alpha_5d", "alpha_10d"]].astype(float)
         fund = _reports(listed, keys, symbols, reports, splits, sessions)
         merged = pd.concat([listed, _aligned(keys, indicators, symbols, "indicators")], axis=1)
@@ -262,15 +259,6 @@ def _check(days, have: dict) -> None:
         missing = [name for name, stored in have.items() if day not in stored]
         if missing:
             raise ValueError(f"{day:%Y-%m-%d}: the store holds no {' or '.join(missing)} for it; scan it first")
-
-
-def _interned(column: pd.Series) -> pd.Series:
-    """`column` (objects) with every equal string one object: the same values, a fraction of the memory."""
-    out = column.to_numpy(dtype=object, copy=True)
-    known = pd.notna(out)
-    codes, distinct = pd.factorize(out[known])
-    out[known] = np.asarray(distinct, dtype=object)[codes]
-    return pd.Series(out, index=column.index, name=column.name)
 
 
 def _renumbered(frame: pd.DataFrame) -> pd.DataFrame:
