@@ -8,7 +8,7 @@
   settings   new settings over the same sessions: re-screen every day, then evaluate; every timed
              call asks settings this process never saw (another style, minimum price and top N
              each time, new_settings), timed twice:                                  target 5 s
-               cold: everything kept dropped first (the first new settings of a fresh process)
+               cold: everything kept dropped first (as the first new settings of a fresh process)
                warm: in one process that has re-screened these sessions once (the store's inputs
                      kept: technic_assets.rescreen), the live page's "try settings" case
   evening    the evening track_record step for one day (records_for), the kept
