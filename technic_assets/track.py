@@ -19,6 +19,8 @@ from technic_assets.core.track_record import (
 )
 from technic_assets.rescreen import rescreen
 from technic_assets.storage.history import screen_span
+from technic_assets.storage.kept import forget
+from technic_assets.storage.kept import kept as _kept
 
 # volume only for a record asked its capacity (a book size): the rest never read it
 BAR_COLUMNS = ["date", "symbol", "close", "split_ratio", "dividend"]
@@ -152,28 +154,9 @@ def _memo(history, screen: str, first: pd.Timestamp, last: pd.Timestamp, lo: pd.
     return _kept("memo", history, (screen, first, last, lo, hi), dict)
 
 
-_KEPT: dict = {}  # name -> (key, value): the last of each, while the store file is unchanged
-
-
-def _kept(name: str, history, key: tuple, make):
-    """make()'s value, kept under `name` with `key` and the store's version: the same key on an
-    unchanged store gives it back (read-only: every record that follows shares it), any other replaces
-    it. A store without a version (none yet, Iceberg) keeps nothing."""
-    version = history.version()
-    if version is None:
-        return make()
-    key = (history.path, version, *key)
-    held = _KEPT.get(name)
-    if held is not None and held[0] == key:
-        return held[1]
-    value = make()
-    _KEPT[name] = (key, value)  # one assignment: a thread beside reads the old pair or the new one
-    return value
-
-
 def forget_market() -> None:
-    """Drop everything kept (the benchmarks time a cold read)."""
-    _KEPT.clear()
+    """Drop everything kept, the re-screen's inputs included (the benchmarks time a cold read)."""
+    forget()
 
 
 def _read_market(history, lo: pd.Timestamp, hi: pd.Timestamp, volume: bool = False):

@@ -176,3 +176,63 @@ def test_every_days_rules_are_that_days_own(copied_week):
         for day, rows in merged.groupby("date"):
             _, alone, _ = drop_reasons(rows.reset_index(drop=True), day, settings)
             assert list(stacked[rows.index].fillna("kept")) == list(alone.fillna("kept"))
+
+
+def test_settings_in_a_row_equal_fresh_ones_and_a_write_is_seen(copied_week, tmp_path, monkeypatch):
+    """Settings one after another in one process share what rescreen keeps of the store (the span's
+    listings, panel, forecasts made): each equals the per-day loop (the looser filter's names, which the
+    tighter one before it never forecast, forecast once) and a re-screen with nothing kept, exactly;
+    a learned one with lead days, and a hand one without, share one span. A write to the store between
+    two calls (the third day's closes of ten kept names set to $0.50) is seen by the next: those names
+    fall under the minimum price that day, as they do with nothing kept."""
+    import shutil
+
+    import technic_assets.rescreen as rescreen_module
+    from technic_assets.core.calendar import sessions
+    from technic_assets.storage.kept import forget
+
+    monkeypatch.setattr(rescreen_module, "monthly_weights", lambda terms, labels, months, s: dict.fromkeys(
+        months, WEIGHTS))
+    built = []  # the spans read from the store
+    read = rescreen_module.Span.of
+    monkeypatch.setattr(rescreen_module.Span, "of", classmethod(lambda cls, *a: built.append(a[1]) or read(*a)))
+    path = tmp_path / "store.duckdb"
+    shutil.copy(copied_week, path)
+    history, week = History(str(path)), sessions(WEEK_FIRST, WEEK_LAST)
+    lead, days = week[:2], week[2:]
+    asks = [(ScanSettings(ranking="hand", style="swing", min_price=10.0), 0.35, None),
+            (ScanSettings(ranking="hand", include_etfs=True, min_price=1.0, min_dollar_volume=50_000.0, top_n=30),
+             0.35, None),
+            (ScanSettings(ranking="learned", style="position", min_price=1.0, min_dollar_volume=50_000.0), 0.35, lead),
+            (ScanSettings(ranking="hand", peer_groups=False, style="medium", top_n=10), 0.0, lead)]
+    forget()
+    for k, (settings, alpha_weight, before) in enumerate(asks):
+        reads = len(built)
+        done = rescreen_module.rescreen(history, days, settings, alpha_weight=alpha_weight, lead=before)
+        assert len(built) == reads + (k in (0, 2))  # the second and fourth find the span the fresh call left
+        if before is None:  # the per-day loop has no lead days: the plain hand screens are checked by it
+            scores, picks, _ = per_day(history, days, settings, alpha_weight)
+            assert list(zip(done.scores["date"], done.scores["symbol"])) == list(zip(scores["date"], scores["symbol"]))
+            np.testing.assert_allclose(done.scores["score"].to_numpy(), scores["score"].to_numpy(), rtol=0, atol=1e-9)
+            pd.testing.assert_frame_equal(done.picks.reset_index(drop=True), picks, check_dtype=False)
+        forget()
+        fresh = rescreen_module.rescreen(history, days, settings, alpha_weight=alpha_weight, lead=before)
+        pd.testing.assert_frame_equal(done.scores, fresh.scores, rtol=0, atol=0)
+        pd.testing.assert_frame_equal(done.picks, fresh.picks, rtol=0, atol=0)
+        assert done.weights == fresh.weights
+    settings, alpha_weight, _ = asks[0]
+    before = rescreen_module.rescreen(history, days, settings, alpha_weight=alpha_weight)
+    day = days[0]  # the third session of the week
+    cheap = list(before.scores.loc[before.scores["date"] == day, "symbol"][:10])
+    rows = history.read_dates("indicators", [day])
+    history.replace_dates("indicators", rows.assign(close=np.where(rows["symbol"].isin(cheap), 0.5, rows["close"])),
+                          [day])
+    reads = len(built)
+    after = rescreen_module.rescreen(history, days, settings, alpha_weight=alpha_weight)
+    assert len(built) == reads + 1
+    that_day = set(after.scores.loc[after.scores["date"] == day, "symbol"])
+    assert len(cheap) == 10 and not that_day & set(cheap)
+    forget()
+    fresh = rescreen_module.rescreen(history, days, settings, alpha_weight=alpha_weight)
+    pd.testing.assert_frame_equal(after.scores, fresh.scores, rtol=0, atol=0)
+    pd.testing.assert_frame_equal(after.picks, fresh.picks, rtol=0, atol=0)
