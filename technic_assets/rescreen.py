@@ -11,11 +11,11 @@ every listing), so a looser filter is scored exactly as the graph would have sco
 all days that one stored model served are forecast in one predict.
 
 With `peer_groups` on, each month's peer groups (core.peers) are fitted from the stored bars before the
-month's first session. With `ranking: learned`, the days are screened twice: first with the hand
-weights (and the `lead` days before them, stored days that only serve as training rows), which gives
-every day's blend terms; then each month's weights are fitted from the terms and the tradable returns
-of the days before it (core.blend.monthly_weights: purged, embargoed) and the month's days are
-screened again with them. A month with too little history keeps the hand weights.
+month's first session. With `ranking: learned`, every kept row's blend terms come first (the days'
+and the `lead` days' before them, stored days that only serve as training rows; no ranking needs
+them); then each month's weights are fitted from the terms and the tradable returns of the days
+before it (core.blend.monthly_weights: purged, embargoed) and each day is ranked once, with its
+month's weights. A month with too little history keeps the hand weights.
 
 Everything above that no setting changes (the reads, the stacked listings with every table beside
 them, prepare's raw components, the forecasts of names no stored screen forecast, the Market, the
@@ -79,8 +79,7 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     error names a day whose inputs the store lacks. All days are screened at once (core.screen_days,
     each day its own cross-section, as core.screen.screen_day would screen it); `progress(done, of)`,
     if given, is called for each day once they are screened (the live page shows how far a re-screen
-    has come, and an exception from it stops the re-screen there; a learned blend screens the days of
-    a month with weights twice, and the count grows by them). What no setting changes is the span's
+    has come, and an exception from it stops the re-screen there). What no setting changes is the span's
     (Span: lead and days), kept while the store is unchanged: other settings over the same days run
     only the settings' chain."""
     started = time.perf_counter()
@@ -109,26 +108,26 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     forecast_seconds = time.perf_counter() - tick
     prep = Prepared(facts, span.prep.panel.iloc[at:], span.prep.raw.iloc[at:], fc.iloc[at:], span.prep.shown)
     kept = kept_rows(prep, when, settings, span.symbol_rank[at:], reason=reason, peers=peers)
-    done = ranked(kept, span.regime, settings, alpha_weight)
-    for step in range(1, len(days) + 1) if progress is not None else ():  # every day is screened now
-        progress(step, len(days))
     weights = terms = None
-    if learned or keep_terms:
-        terms = _terms(kept, done)
+    if learned or keep_terms:  # the blend's inputs: every kept row's terms, whatever its rank
+        terms = _terms(kept)
         terms["label"] = forward_returns(market.growth, market.symbols, market.sessions, terms)
+    blend = {}
     if learned:
         sessions = nyse().sessions
         months = {day: month_start(day, sessions) for day in wanted}
         weights = monthly_weights(terms, terms["label"], sorted(set(months.values())), sessions)
-        again = [day for day in wanted if weights[months[day]] is not None]
-        if again:
-            redo = kept.days.isin(again).to_numpy()
-            better = ranked(kept.take(redo), span.regime, settings, alpha_weight,
-                            blend={day: weights[months[day]] for day in again})
-            done = pd.concat([done[~done["date"].isin(again)], better]).sort_values("date", kind="stable")
-            for step in range(len(days) + 1, len(days) + len(again) + 1) if progress is not None else ():
-                progress(step, len(days) + len(again))
-    done = done[done["date"].isin(wanted)].reset_index(drop=True)
+        blend = {day: weights[months[day]] for day in wanted if weights[months[day]] is not None}
+    # each wanted day ranked once: by its month's learned weights where it has them, else the hand ones
+    learned_day = kept.days.isin(list(blend)).to_numpy()
+    hand_day = kept.days.isin(wanted).to_numpy() & ~learned_day
+    parts = [ranked(kept if rows.all() else kept.take(rows), span.regime, settings, alpha_weight, blend=given)
+             for rows, given in ((hand_day, None), (learned_day, blend)) if rows.any()] or [
+        ranked(kept.take(hand_day), span.regime, settings, alpha_weight)]  # no kept row: the empty ranking
+    done = parts[0] if len(parts) == 1 else pd.concat(parts).sort_values("date", kind="stable")
+    for step in range(1, len(days) + 1) if progress is not None else ():  # every day is screened now
+        progress(step, len(days))
+    done = done.reset_index(drop=True)
     total = time.perf_counter() - started
     return Rescreened(done[["date", "symbol"]].assign(score=done["merit_score"].to_numpy(dtype=float)),
                       done.loc[done["rank"] <= settings.top_n, ["date", "symbol", "rank"]].reset_index(drop=True),
@@ -319,16 +318,15 @@ def _reports(listed: pd.DataFrame, keys: np.ndarray, symbols: pd.Index, reports:
     return out.assign(split_factor_since_report=factor)
 
 
-def _terms(kept, done: pd.DataFrame) -> pd.DataFrame:
-    """The blend terms of the ranked rows (date, symbol, BLEND_TERMS, realized_vol_63, adv_20, alpha_z),
-    in `done`'s order: what core.blend learns from."""
-    rows = done["row"].to_numpy()
+def _terms(kept) -> pd.DataFrame:
+    """The blend terms of every kept row (date, symbol, BLEND_TERMS, realized_vol_63, adv_20, alpha_z),
+    in day order: what core.blend learns from."""
     # one frame from its columns' arrays: a take, a set, an insert and an assign copied 2M rows four times
     return pd.DataFrame({
-        "symbol": done["symbol"].to_numpy(), **{c: kept.terms[c].to_numpy()[rows] for c in kept.terms.columns},
-        **{c: kept.factors[c].to_numpy(dtype=float)[rows] for c in ("realized_vol_63", "adv_20")},
-        "alpha_z": np.full(len(rows), np.nan) if kept.alpha is None else kept.alpha.to_numpy(dtype=float)[rows],
-        "date": done["date"].to_numpy()})
+        "symbol": kept.symbols, **{c: kept.terms[c].to_numpy() for c in kept.terms.columns},
+        **{c: kept.factors[c].to_numpy(dtype=float) for c in ("realized_vol_63", "adv_20")},
+        "alpha_z": np.full(len(kept.symbols), np.nan) if kept.alpha is None else kept.alpha.to_numpy(dtype=float),
+        "date": kept.days.to_numpy()})
 
 
 def _forecast(history, features: pd.DataFrame, models: pd.DataFrame) -> np.ndarray:
