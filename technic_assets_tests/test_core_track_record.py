@@ -171,6 +171,22 @@ def test_a_name_without_bars_is_held_at_its_last_close_and_a_pick_without_a_bar_
     assert top.groupby("date")["symbol"].apply(lambda s: "".join(sorted(s))).tolist() == ["AB", "AB", "A", "A"]
 
 
+@pytest.mark.parametrize("categorical", [False, True])
+def test_a_bar_without_a_symbol_is_no_name_s_bar(categorical):
+    """A bar row whose symbol is missing (a damaged file) values no name: the hand market's growth, read
+    from the closes above, is unchanged, whether the symbols come as text or coded (as the store reads)."""
+    bars, dividends, _, _ = hand_market()
+    stray = pd.DataFrame({"date": [D[2]], "symbol": [None], "close": [999.0], "split_ratio": [1.0], "volume": [1.0]})
+    damaged = pd.concat([bars, stray], ignore_index=True)
+    if categorical:
+        damaged["symbol"] = damaged["symbol"].astype("category")
+    market = market_from_bars(damaged, dividends)
+    assert list(market.symbols) == ["A", "B", "C"]
+    daily = market.growth[1:, :3] / market.growth[:-1, :3]
+    np.testing.assert_allclose(daily[1:], [[1.1, 1.1, 1.0], [1.1, 1.0, 1.02], [0.9, 1.1, 1.0], [1.0, 1.05, 1.1]],
+                               rtol=0, atol=1e-12)
+
+
 def test_a_screen_that_never_picks_stays_in_cash_and_so_do_its_random_books():
     bars, dividends, scores, universe = hand_market()
     record = track_record(scores, universe, bars, dividends=dividends, horizon=2, cost_bps=10, benchmark="C",

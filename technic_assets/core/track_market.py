@@ -31,7 +31,10 @@ def market_from_bars(bars: pd.DataFrame, dividends: pd.DataFrame | None = None) 
     previous close, then, at the few cells with a split or a dividend, the whole formula (the same
     operations in the same order as everywhere: the same numbers); the index compounds a row at a time."""
     price = bars["close"].to_numpy(float)
-    ok = price > 0  # the columns masked, not the frame filtered: millions of rows are not copied
+    symbol = bars["symbol"]
+    coded = isinstance(symbol.dtype, pd.CategoricalDtype)
+    named = symbol.cat.codes.to_numpy() >= 0 if coded else symbol.notna().to_numpy()  # a bar of no name: none
+    ok = (price > 0) & named  # the columns masked, not the frame filtered: millions of rows are not copied
     ok = slice(None) if ok.all() else ok  # (nor masked where every bar has a price)
     t, sessions = date_codes(bars["date"].to_numpy()[ok])
     s, symbols = symbol_codes(bars["symbol"], ok)
