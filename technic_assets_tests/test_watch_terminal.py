@@ -91,7 +91,8 @@ def test_watch_in_a_pseudo_terminal_fits_it_and_shows_the_change(columns):
     os.close(child)
     seen, deadline = b"", time.monotonic() + 120  # a bound for a stuck child, not a measurement
     try:
-        while not re.search(rb"version 2.*DDDDD.Z[^\n]*\n", seen, re.S):  # the second frame, to its last row
+        # the second frame, to its last row: the row of the new name (the line above the rows names it too)
+        while not re.search(rb"version 2.*\snew\s+DDDDD\.Z[^\n]*\n", seen, re.S):
             assert time.monotonic() < deadline and proc.poll() is None, seen.decode(errors="replace")
             if select.select([parent], [], [], 1.0)[0]:
                 seen += os.read(parent, 65536)
