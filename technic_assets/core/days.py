@@ -19,10 +19,11 @@ from technic_assets.core.track_measures import row_ranks
 
 
 class Groups:
-    """Rows coded 0..n-1 by group (-1: in none; its statistics are NaN)."""
+    """Rows coded 0..n-1 by group (-1: in none; its statistics are NaN); `day`: each group's day code,
+    for groups within days (Days.within)."""
 
-    def __init__(self, code: np.ndarray, n: int):
-        self.code, self.n = np.asarray(code, dtype=np.int64), int(n)
+    def __init__(self, code: np.ndarray, n: int, day: np.ndarray | None = None):
+        self.code, self.n, self.day = np.asarray(code, dtype=np.int64), int(n), day
         ok = self.code >= 0
         self.starts = None
         if ok.all() and len(self.code) and (np.diff(self.code) >= 0).all() and \
@@ -36,10 +37,6 @@ class Groups:
         if self.starts is not None:
             return np.add.reduceat(x, self.starts, dtype=dtype) if len(x) else np.zeros(self.n, dtype=dtype)
         return np.bincount(self._safe, x, minlength=self.n + 1)[: self.n].astype(dtype or float)
-
-    def sum(self, x: np.ndarray) -> np.ndarray:
-        """Each group's sum of x (NaN counts as 0)."""
-        return self._add(np.where(np.isnan(x), 0.0, x))
 
     def count(self, x: np.ndarray) -> np.ndarray:
         """Each group's count of values that are not NaN."""
@@ -126,8 +123,7 @@ class Days(Groups):
     """Each row's date, coded once (days in order of first appearance)."""
 
     def __init__(self, dates):
-        self.dates = dates if isinstance(dates, pd.Series) else pd.Series(dates)
-        values = np.asarray(self.dates.to_numpy(), dtype="datetime64[ns]")
+        values = np.asarray(pd.Series(dates).to_numpy(), dtype="datetime64[ns]")
         if len(values) and (values[1:] >= values[:-1]).all():  # stacked day by day: no hashing
             code = np.cumsum(np.r_[False, values[1:] != values[:-1]])
             unique = values[np.r_[True, values[1:] != values[:-1]]]
@@ -143,9 +139,7 @@ class Days(Groups):
         inner, unique = pd.factorize((self.code * (len(kinds) + 1) + key)[ok])
         code = np.full(len(key), -1, dtype=np.int64)
         code[ok] = inner
-        groups = Groups(code, len(unique))
-        groups.day = np.asarray(unique) // (len(kinds) + 1)  # each group's day code
-        return groups
+        return Groups(code, len(unique), day=np.asarray(unique) // (len(kinds) + 1))
 
     def of(self, by_date: pd.Series) -> np.ndarray:
         """A value per date (a Series indexed by date) put on each row."""

@@ -132,8 +132,9 @@ def merit_score(factors: pd.DataFrame, realized_vol: pd.Series, adv: pd.Series, 
     """MERIT per symbol with its contributions (merit_contrib_<term>), penalties, merit_raw and
     merit_pct. With `learned` (weights by BLEND_TERMS) and `terms` (core.blend.blend_terms of the day)
     the learned blend replaces the hand weights. With `days` (each row's date, or core.days.Days), many
-    days' cross-sections at once: `risk` is then each row's regime (a Series), `learned` a frame of each row's weights (or
-    None), and a day without any alpha value is blended without alpha, as one day's call would be."""
+    days' cross-sections at once: `risk` is then each row's regime (a Series), `learned` a frame of each
+    row's weights (or None), and a day without any alpha value is blended without alpha, as one day's
+    call would be."""
     days = as_days(days)
     if learned is not None:
         contrib = _frame({t: terms[t].to_numpy(dtype=float) * np.asarray(learned.get(t, 0.0), dtype=float)

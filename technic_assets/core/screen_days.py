@@ -5,7 +5,8 @@ dozen pandas calls, each costing more in overhead than in arithmetic on a few th
 each stage is the same core function called once on every day's rows, with `days` (each row's date,
 coded once as core.days.Days) making every cross-sectional step (the filter's bar-day and liquid
 sectors, winsorizing, sector z-scores, ICS and MERIT's scaling, the alpha z-score, the blend terms,
-the ranking) per day, in numpy over the day-sorted rows. Each day's scores equal screen_day's on that day (test_screen_days: to 1e-9, same ranks).
+the ranking) per day, in numpy over the day-sorted rows. Each day's scores equal screen_day's on that
+day (test_screen_days: to 1e-9, same ranks).
 
   1. filter         universe_filter.drop_reasons(..., days=)
   2. factors        factors.compute_factors(by_day=True) on the kept rows (peer groups per month)
