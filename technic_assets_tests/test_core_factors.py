@@ -88,3 +88,42 @@ def test_several_days_in_one_pass_score_each_day_as_its_own_cross_section():
                                by_day=True)
     pd.testing.assert_frame_equal(mixed, alone.iloc[order].reset_index(drop=True), check_exact=False, rtol=1e-9,
                                   atol=1e-12)
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_compiled_pass_over_many_days_equals_each_day_alone_on_awkward_days(threaded, monkeypatch):
+    """core.kernels' one pass over a panel stacked day by day against pandas' one-day path, on days
+    built to trip it: heavy ties (the quantiles' order statistics), a sector whose values are all equal
+    (no deviation: its names miss that component), a component missing for a whole day, a day of one
+    name, names without a sector; threaded: the days cut into slices run in threads."""
+    from technic_assets.core import kernels
+    from technic_assets.core.days import Days
+
+    monkeypatch.setattr(kernels, "THREADED_ROWS", 0 if threaded else 10**12)
+    rng = np.random.default_rng(21)
+    days = []
+    for k, (day, n) in enumerate(zip(pd.bdate_range("2025-03-03", periods=5), (90, 1, 120, 75, 200))):
+        frame = pd.DataFrame({
+            "symbol": [f"S{i}" for i in range(n)], "sector": rng.choice(np.array(["A", "B", "C", None]), n),
+            "close": rng.uniform(10, 100, n).round(0), "roc_21": rng.normal(0, 5, n).round(0),
+            "roc_63": rng.normal(0, 9, n).round(0), "roc_126": rng.normal(0, 12, n),
+            "ret_12_1": rng.normal(0, 0.3, n).round(1), "eps_ttm": rng.normal(2, 1, n),
+            "book_value_per_share": rng.uniform(5, 50, n), "roe": rng.normal(0.1, 0.05, n),
+            "debt_to_equity": rng.uniform(0, 2, n).round(1), "revenue_growth": rng.normal(0.05, 0.1, n),
+            "eps_growth": rng.normal(0.05, 0.2, n), "realized_vol_21": rng.uniform(0.1, 0.6, n),
+            "realized_vol_63": rng.uniform(0.1, 0.6, n), "adv_20": rng.uniform(1e6, 1e8, n),
+            "macd_hist": rng.normal(0, 1, n)})
+        for c in ("sma_20", "sma_50", "sma_200"):
+            frame[c] = frame["close"] * rng.uniform(0.8, 1.2, n)
+        frame.loc[frame["sector"] == "A", "roe"] = 0.12          # no deviation within the sector
+        if k == 2:
+            frame["revenue_growth"] = np.nan                         # missing for the whole day
+        frame.loc[rng.random(n) < 0.1, "eps_growth"] = np.nan
+        days.append(frame.assign(date=day))
+    panel = pd.concat(days, ignore_index=True)
+    for style in ("swing", "medium", "position"):
+        alone = [compute_factors(d, style) for d in days]
+        together, missing = compute_factors(panel, style, days=Days(panel["date"]))
+        pd.testing.assert_frame_equal(together, pd.concat([z for z, _ in alone], ignore_index=True),
+                                      check_exact=False, rtol=1e-9, atol=1e-12)
+        assert missing == {f: sum(m[f] for _, m in alone) for f in missing}

@@ -208,6 +208,15 @@ def compute_factors(panel: pd.DataFrame, style: str, by_day: bool = False, raw: 
     sectors = panel["sector"]
     days = as_days(panel["date"] if by_day and days is None else days)
     used = components(style)
+    if days is not None and days.starts is not None and len(panel):  # stacked day by day: one compiled pass
+        from technic_assets.core.kernels import factor_days
+
+        code, kinds = pd.factorize(np.asarray(sectors, dtype=object))
+        table = np.array([[comps.get(c, 0.0) for c in used] for comps in weights.values()])
+        z, missing = factor_days(np.stack([raw[c].to_numpy(dtype=float) for c in used]),
+                                 np.r_[days.starts, len(panel)], code, len(kinds), table, MIN_SECTOR_SIZE)
+        return (pd.DataFrame(dict(zip(weights, z)), index=panel.index, copy=False),
+                {factor: int(n) for factor, n in zip(weights, missing)})
     # every component in one pass (many days: as arrays, not a copied frame)
     z_all = sector_zscore(raw[used] if days is None else {c: raw[c].to_numpy(dtype=float) for c in used}, sectors, days)
     combined = np.empty((len(panel), len(weights)))

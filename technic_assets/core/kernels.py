@@ -1,0 +1,238 @@
+"""Compiled passes over a panel stacked day by day: one stage of the many-day screen per call.
+
+core.days does each per-day statistic as a few numpy passes over 2M-row columns; a stage such as the
+factors (winsorize each component, sector z-score it, weigh the components into factors, standardize
+each factor) is then dozens of passes, and each fresh array costs about as much in page faults as in
+arithmetic. Here a stage is one numba function that walks the days, a day's few thousand rows at a
+time (they stay in the cache), with no array as large as the panel but its output. The arithmetic is
+core.days' and core.factors' own (pandas' order statistics and linear interpolation, moments with a
+second pass over the deviations, ddof 1), so each day's figures equal one day's pandas call to float
+summation order (test_core_factors, test_screen_days). Days run on the machine's cores in threads
+(the functions hold no GIL); numba compiles each function once and caches it beside this file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numba import njit
+
+THREADED_ROWS = 200_000  # a smaller panel runs on one core: starting threads would cost more than they save
+
+
+@njit(cache=True, nogil=True)
+def _select(work, k, n):
+    """Leaves the k-th smallest of work[:n] at work[k], smaller ones before it, larger after
+    (quickselect, median of three: no randomness, so every run gives the same answer)."""
+    lo, hi = 0, n - 1
+    while hi > lo:
+        mid = (lo + hi) // 2
+        if work[mid] < work[lo]:
+            work[mid], work[lo] = work[lo], work[mid]
+        if work[hi] < work[lo]:
+            work[hi], work[lo] = work[lo], work[hi]
+        if work[hi] < work[mid]:
+            work[hi], work[mid] = work[mid], work[hi]
+        pivot = work[mid]
+        i, j = lo, hi
+        while i <= j:
+            while work[i] < pivot:
+                i += 1
+            while work[j] > pivot:
+                j -= 1
+            if i <= j:
+                work[i], work[j] = work[j], work[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            return
+
+
+@njit(cache=True, nogil=True)
+def _order_pair(work, n, k):
+    """(the k-th smallest, the (k+1)-th smallest, or the k-th again at the end) of work[:n]."""
+    _select(work, k, n)
+    a = work[k]
+    if k + 1 >= n:
+        return a, a
+    b = work[k + 1]
+    for i in range(k + 2, n):  # the next order statistic: the least of what select left above k
+        if work[i] < b:
+            b = work[i]
+    return a, b
+
+
+@njit(cache=True, nogil=True)
+def _quantile(work, n, q):
+    """The q quantile of work[:n] (no NaN; n > 0), linear interpolation, as core.days.Groups.quantile
+    computes it (above one half: from the top, minus the 1 - q quantile of -x)."""
+    if q <= 0.5:
+        pos = q * (n - 1)
+        lo = int(math.floor(pos))
+        a, b = _order_pair(work, n, lo)
+        return a + (pos - lo) * (b - a)
+    pos = (1.0 - q) * (n - 1)
+    lo = int(math.floor(pos))
+    # the lo-th and (lo+1)-th largest are the (n-1-lo)-th and (n-2-lo)-th smallest
+    top = n - 1 - lo
+    if top - 1 >= 0:
+        below, at = _order_pair(work, n, top - 1)
+    else:
+        _select(work, top, n)
+        below = at = work[top]
+    a, b = -at, -below
+    if lo + 1 > n - 1:
+        b = a
+    return -(a + (pos - lo) * (b - a))
+
+
+@njit(cache=True, nogil=True)
+def _moments(values, n_rows, groups, n_groups):
+    """Each group's count, mean and standard deviation (ddof 1, NaN below two) of values[:n_rows]
+    (NaN skipped; a row of group -1 in none), the deviation from a second pass. A group of equal
+    values has their value as its mean and no deviation, exactly, as pandas' (a sum divided by the
+    count can miss the value by a rounding, and a z-score of that noise would be a full unit)."""
+    count = np.zeros(n_groups, dtype=np.int64)
+    total = np.zeros(n_groups)
+    low = np.full(n_groups, np.inf)
+    high = np.full(n_groups, -np.inf)
+    for i in range(n_rows):
+        g = groups[i]
+        v = values[i]
+        if g >= 0 and not math.isnan(v):
+            count[g] += 1
+            total[g] += v
+            low[g] = min(low[g], v)
+            high[g] = max(high[g], v)
+    mean = np.full(n_groups, np.nan)
+    for g in range(n_groups):
+        if count[g] > 0:
+            mean[g] = low[g] if low[g] == high[g] else total[g] / count[g]
+    square = np.zeros(n_groups)
+    for i in range(n_rows):
+        g = groups[i]
+        v = values[i]
+        if g >= 0 and not math.isnan(v):
+            d = v - mean[g]
+            square[g] += d * d
+    std = np.full(n_groups, np.nan)
+    for g in range(n_groups):
+        if count[g] > 1:
+            std[g] = math.sqrt(square[g] / (count[g] - 1))
+    return count, mean, std
+
+
+@njit(cache=True, nogil=True)
+def _factor_days(raw, starts, sector, n_sectors, weights, min_size, lower, upper, out, missing, first, last):
+    """core.factors.compute_factors of days first..last-1 (rows starts[d]..starts[d+1]) into `out`
+    (factors x rows) and `missing` (days x factors: rows without any component of a factor)."""
+    n_comp, n_fac = raw.shape[0], weights.shape[0]
+    width = 0
+    for d in range(first, last):
+        width = max(width, starts[d + 1] - starts[d])
+    work = np.empty(width)
+    clipped = np.empty(width)
+    total = np.empty((n_fac, width))
+    present = np.empty((n_fac, width))
+    there = np.empty((n_fac, width), dtype=np.bool_)
+    local = np.empty(width, dtype=np.int64)
+    every = np.zeros(width, dtype=np.int64)
+    for d in range(first, last):
+        a, m = starts[d], starts[d + 1] - starts[d]
+        for i in range(m):
+            local[i] = sector[a + i]
+        total[:, :m] = 0.0
+        present[:, :m] = 0.0
+        there[:, :m] = False
+        for c in range(n_comp):
+            # winsorize at the day's lower and upper quantiles
+            k = 0
+            for i in range(m):
+                v = raw[c, a + i]
+                if not math.isnan(v):
+                    work[k] = v
+                    k += 1
+            low = high = np.nan
+            if k > 0:
+                low = _quantile(work, k, lower)
+                high = _quantile(work, k, upper)  # select only reorders work[:k]
+            for i in range(m):
+                v = raw[c, a + i]
+                clipped[i] = min(max(v, low), high) if not math.isnan(v) else np.nan
+            # z-score within the sector; a small sector, or a row in none, takes the day's moments
+            size, mean, std = _moments(clipped, m, local, n_sectors)
+            _, day_mean, day_std = _moments(clipped, m, every, 1)
+            for i in range(m):
+                v = clipped[i]
+                if math.isnan(v):
+                    continue
+                g = local[i]
+                mu, sd = day_mean[0], day_std[0]
+                if g >= 0 and size[g] >= min_size:
+                    mu, sd = mean[g], std[g]
+                if sd == 0.0 or math.isnan(sd):
+                    continue
+                z = (v - mu) / sd
+                for f in range(n_fac):
+                    w = weights[f, c]
+                    if w != 0.0:
+                        total[f, i] += z * w
+                        present[f, i] += abs(w)
+                        there[f, i] = True
+        # each factor: its components' weighted mean, standardized over the day, clipped, NaN as 0
+        for f in range(n_fac):
+            for i in range(m):
+                if there[f, i] and present[f, i] > 0:
+                    work[i] = total[f, i] / present[f, i]
+                else:
+                    work[i] = np.nan
+                    missing[d, f] += 1
+            _, mu, sd = _moments(work, m, every, 1)
+            usable = not math.isnan(sd[0]) and not math.isinf(sd[0]) and sd[0] > 0
+            for i in range(m):
+                v = work[i]
+                if math.isnan(v) or not usable:
+                    out[f, a + i] = 0.0
+                else:
+                    out[f, a + i] = min(max((v - mu[0]) / sd[0], -3.0), 3.0)
+
+
+def factor_days(raw: np.ndarray, starts: np.ndarray, sector: np.ndarray, n_sectors: int, weights: np.ndarray,
+                min_size: int, lower: float = 0.01, upper: float = 0.99) -> tuple[np.ndarray, np.ndarray]:
+    """Factor z-scores (factors x rows) of a panel stacked day by day (`starts`: each day's first row,
+    then the row count) from its raw components (components x rows), each row's sector code (0 ..
+    n_sectors - 1, -1: none) and each factor's weight of each component (factors x components, 0: not
+    in it); and each factor's count of rows missing every component."""
+    raw = np.ascontiguousarray(raw, dtype=np.float64)
+    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    starts = np.asarray(starts, dtype=np.int64)
+    sector = np.ascontiguousarray(sector, dtype=np.int64)
+    n_days = len(starts) - 1
+    out = np.empty((weights.shape[0], raw.shape[1]))
+    missing = np.zeros((max(n_days, 0), weights.shape[0]), dtype=np.int64)
+    _over_days(lambda first, last: _factor_days(raw, starts, sector, n_sectors, weights, min_size, lower, upper,
+                                                out, missing, first, last), starts)
+    return out, missing.sum(axis=0)
+
+
+def _over_days(run, starts: np.ndarray) -> None:
+    """run(first, last) over the days in as many slices of about equal rows as there are cores, in
+    threads (the kernels hold no GIL); one slice on one core, or for a small panel."""
+    n_days = len(starts) - 1
+    slices = min(os.cpu_count() or 1, n_days) if starts[-1] >= THREADED_ROWS else 1
+    if slices <= 1:
+        if n_days > 0:
+            run(0, n_days)
+        return
+    bounds = np.searchsorted(starts, np.linspace(0, starts[-1], slices + 1)[1:-1])
+    cuts = [0, *sorted(set(int(b) for b in bounds) - {0, n_days}), n_days]
+    with ThreadPoolExecutor(len(cuts) - 1) as pool:
+        for done in [pool.submit(run, a, b) for a, b in zip(cuts[:-1], cuts[1:])]:
+            done.result()
