@@ -42,7 +42,7 @@ from technic_assets.core.peers import WINDOW as PEER_WINDOW
 from technic_assets.core.peers import daily_returns, month_start, monthly_peer_groups
 from technic_assets.core.schema import empty_fundamentals
 from technic_assets.core.screen import Prepared, prepare
-from technic_assets.core.screen_days import kept_rows, ranked
+from technic_assets.core.screen_days import kept_rows, neutral_rows, ranked
 from technic_assets.core.track_record import market_from_bars
 from technic_assets.core.universe_filter import FILTER_FACTS, drop_reasons
 from technic_assets.storage.connection import SCHEMA, table
@@ -90,11 +90,10 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     span = while_unchanged("rescreen", history, (tuple(every.asi8),), lambda: Span.of(history, every))
     _check(days, span.have)
     at = int(np.searchsorted(span.when, days[0].to_datetime64()))
-    market = peers = None
+    market = None
     if learned or keep_terms or getattr(settings, "peer_groups", False):
         market = span.market(history, days[0])
-    if getattr(settings, "peer_groups", False):
-        peers = span.peers(history, days)
+    groups = span.groups(history, days, getattr(settings, "peer_groups", False))
     read = time.perf_counter() - started
 
     # the filter first, on the few facts it reads; everything after it on the names it keeps alone
@@ -107,7 +106,7 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
         fc = span.forecasts(history, at + np.flatnonzero(mask))
     forecast_seconds = time.perf_counter() - tick
     prep = Prepared(facts, span.prep.panel.iloc[at:], span.prep.raw.iloc[at:], fc.iloc[at:], span.prep.shown)
-    kept = kept_rows(prep, when, settings, span.symbol_rank[at:], reason=reason, peers=peers)
+    kept = kept_rows(prep, when, settings, span.symbol_rank[at:], reason=reason, groups=groups)
     weights = terms = None
     if learned or keep_terms:  # the blend's inputs: every kept row's terms, whatever its rank
         terms = _terms(kept)
@@ -129,10 +128,11 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
         progress(step, len(days))
     done = done.reset_index(drop=True)
     total = time.perf_counter() - started
+    picks = done.loc[done["rank"] <= settings.top_n, ["date", "symbol", "rank"]].reset_index(drop=True)
     return Rescreened(done[["date", "symbol"]].assign(score=done["merit_score"].to_numpy(dtype=float)),
-                      done.loc[done["rank"] <= settings.top_n, ["date", "symbol", "rank"]].reset_index(drop=True),
+                      picks.astype({"symbol": object}),
                       {"read": read, "screen": total - read - forecast_seconds, "forecast": forecast_seconds},
-                      terms if keep_terms else None, weights)
+                      terms.astype({"symbol": object}) if keep_terms else None, weights)
 
 
 class Span:
@@ -197,9 +197,14 @@ class Span:
         prep = prepare(merged, None, fund, fc)
         # the filter reads only its facts, the chain only the panel, raw and forecasts: the rest is dropped
         facts = merged[[c for c in merged.columns if c in FILTER_FACTS]]
-        prep = dataclasses.replace(prep, merged=facts, shown=facts[[]])  # a re-screen shows no listing
-        symbol_rank = np.argsort(np.argsort(symbols.to_numpy().astype(str), kind="stable"))[
-            (keys % (len(symbols) + 1)) - 1]
+        # each row's symbol's place in sorted order (the ranking's last tie-break); a re-screen shows no
+        # listing, and its symbols are coded by that place (categories in text order, so that a sort by
+        # symbol is the text's): the rows it keeps are taken as codes, and the record finds each name's
+        # bars through the few thousand categories
+        order = np.argsort(symbols.to_numpy().astype(str), kind="stable")
+        symbol_rank = np.argsort(order)[(keys % (len(symbols) + 1)) - 1]
+        coded = pd.Categorical.from_codes(symbol_rank, symbols[order])
+        prep = dataclasses.replace(prep, merged=facts, shown=facts[[]], panel=prep.panel.assign(symbol=coded))
         return cls(days, have, listed["date"].to_numpy(), prep, symbol_rank, regime, models, lacking,
                    features.assign(date=listed["date"].to_numpy()[lacking]))
 
@@ -232,6 +237,15 @@ class Span:
         market = self.market(history, days[0])
         return self._once(("peers", days[0]),
                           lambda: monthly_peer_groups(daily_returns(market), days, nyse().sessions))
+
+    def groups(self, history, days: pd.DatetimeIndex, peers: bool) -> pd.Categorical:
+        """core.screen_days.neutral_rows of the listings of `days` (the span's last days), with or
+        without each month's peer groups (peers(days))."""
+        at = int(np.searchsorted(self.when, days[0].to_datetime64()))
+        fits = self.peers(history, days) if peers else None
+        panel = self.prep.panel.iloc[at:]
+        return self._once(("groups", days[0], peers),
+                          lambda: neutral_rows(panel["sector"], panel["symbol"], self.when[at:], fits))
 
     def _once(self, key, make):
         with self._lock:
@@ -326,7 +340,7 @@ def _terms(kept) -> pd.DataFrame:
         "symbol": kept.symbols, **{c: kept.terms[c].to_numpy() for c in kept.terms.columns},
         **{c: kept.factors[c].to_numpy(dtype=float) for c in ("realized_vol_63", "adv_20")},
         "alpha_z": np.full(len(kept.symbols), np.nan) if kept.alpha is None else kept.alpha.to_numpy(dtype=float),
-        "date": kept.days.to_numpy()})
+        "date": kept.days.to_numpy()}, copy=False)
 
 
 def _forecast(history, features: pd.DataFrame, models: pd.DataFrame) -> np.ndarray:

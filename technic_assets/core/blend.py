@@ -25,6 +25,7 @@ import pandas as pd
 
 from technic_assets.core.days import Groups, as_days
 from technic_assets.core.factors import FACTORS, standardize
+from technic_assets.core.track_market import symbol_lookup
 
 BLEND_TERMS = (*FACTORS, "alpha", "reversal", "overbought")
 HORIZON, EMBARGO, WINDOW, MIN_DAYS, RIDGE = 5, 5, 252, 60, 100.0  # window and ridge chosen on the development period
@@ -35,12 +36,14 @@ def blend_terms(factors: pd.DataFrame, alpha: pd.Series | None, roc_21: pd.Serie
     """The day's BLEND_TERMS per name (factors' index); with `days` (each row's date, or core.days.Days),
     of many days at once, each its own cross-section."""
     days = as_days(days)
-    out = factors[list(FACTORS)].astype(float).copy()
-    out["alpha"] = 0.0 if alpha is None else alpha.reindex(factors.index).astype(float).fillna(0.0)
+    out = {f: factors[f].to_numpy(dtype=float, copy=True) for f in FACTORS}
+    out["alpha"] = (np.zeros(len(factors)) if alpha is None else
+                    alpha.reindex(factors.index).to_numpy(dtype=float, na_value=np.nan))
+    out["alpha"] = np.nan_to_num(out["alpha"], nan=0.0)
     for name, raw in (("reversal", roc_21), ("overbought", rsi_14)):
-        out[name] = standardize(-pd.Series(np.asarray(raw, dtype=float), index=factors.index),
-                                days).clip(-3, 3).fillna(0.0)
-    return out
+        z = standardize(-pd.Series(np.asarray(raw, dtype=float), index=factors.index), days).to_numpy()
+        out[name] = np.nan_to_num(np.clip(z, -3, 3), nan=0.0)
+    return pd.DataFrame(out, index=factors.index, copy=False)  # built from its arrays: no block copied
 
 
 def centred_ranks(values: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -128,7 +131,7 @@ def forward_returns(growth: np.ndarray, symbols: pd.Index, sessions: pd.Datetime
     session's close, sold `horizon` sessions later, from a total-return index (core.track_record's
     Market.growth); NaN where the name has no value then or the window runs past the sessions."""
     pos = sessions.get_indexer(pd.DatetimeIndex(frame["date"]))
-    col = symbols.get_indexer(frame["symbol"])
+    col = symbol_lookup(symbols, frame["symbol"])
     buy, sell = pos + 1, pos + 1 + horizon
     ok = (pos >= 0) & (col >= 0) & (sell < len(sessions))
     out = np.full(len(frame), np.nan)

@@ -52,6 +52,10 @@ class Groups:
         """Each group's count, mean and standard deviation (ddof 1; NaN below two values) of x, NaN
         skipped; the deviation from a second pass over the deviations from the mean, as pandas'. (One
         mask and one work array: on a panel of millions of rows each new array costs more than a sum.)"""
+        if self.starts is not None:  # each group's rows in a row: one compiled pass (core.kernels)
+            from technic_assets.core.kernels import day_moments
+
+            return day_moments(x, np.r_[self.starts, len(x)])
         there = ~np.isnan(x)
         n = self._add(there, np.int64)
         work = np.where(there, x, 0.0)
@@ -65,6 +69,8 @@ class Groups:
 
     def at(self, values: np.ndarray) -> np.ndarray:
         """Per-group values put on each row (NaN for a row in no group)."""
+        if self.starts is not None:  # each group's rows in a row
+            return np.repeat(values, np.diff(np.r_[self.starts, len(self.code)]))
         return np.r_[values, np.nan][self._safe]
 
     def padded(self, x: np.ndarray, fill: float) -> tuple[np.ndarray, tuple]:

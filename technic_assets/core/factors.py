@@ -196,25 +196,34 @@ def components(style: str) -> list[str]:
 
 
 def compute_factors(panel: pd.DataFrame, style: str, by_day: bool = False, raw: pd.DataFrame | None = None,
-                    days=None) -> tuple[pd.DataFrame, dict[str, int]]:
+                    days=None, rows: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
     """Factor z-scores per symbol (columns FACTORS) and how many were missing and set to 0. With
     `by_day`, the panel holds several days (a `date` column) and each day is its own cross-section:
     the same arithmetic as one call per day, in one pass (a backfill's way); `days` (each row's date,
     or core.days.Days) does the same without a date column. `raw` is raw_components(panel) where the
     caller has it already (a live server computes it once for every listing and screens subsets of it):
-    only its `components(style)` are read."""
+    only its `components(style)` are read; `rows`: raw's row of each panel row where raw holds more
+    rows (a re-screen's every listing: the kept ones are read in place, not copied)."""
     weights = factor_weights(style)
     raw = raw_components(panel) if raw is None else raw
     sectors = panel["sector"]
     days = as_days(panel["date"] if by_day and days is None else days)
+    if rows is not None and (days is None or days.starts is None):
+        raw = raw.iloc[rows].reset_index(drop=True)  # the compiled pass alone reads rows in place
+        rows = None
     used = components(style)
     if days is not None and days.starts is not None and len(panel):  # stacked day by day: one compiled pass
         from technic_assets.core.kernels import factor_days
 
-        code, kinds = pd.factorize(np.asarray(sectors, dtype=object))
+        if isinstance(sectors.dtype, pd.CategoricalDtype):  # coded already (core.screen_days): no hashing
+            code, kinds = sectors.cat.codes.to_numpy(), sectors.cat.categories
+        else:
+            code, kinds = pd.factorize(np.asarray(sectors, dtype=object))
         table = np.array([[comps.get(c, 0.0) for c in used] for comps in weights.values()])
-        z, missing = factor_days(np.stack([raw[c].to_numpy(dtype=float) for c in used]),
-                                 np.r_[days.starts, len(panel)], code, len(kinds), table, MIN_SECTOR_SIZE)
+        matrix = raw.to_numpy(dtype=float).T  # components x rows: a view of a frame of one float block
+        z, missing = factor_days(matrix, raw.columns.get_indexer(used),
+                                 np.arange(len(panel)) if rows is None else rows, np.r_[days.starts, len(panel)],
+                                 code, len(kinds), table, MIN_SECTOR_SIZE)
         return (pd.DataFrame(dict(zip(weights, z)), index=panel.index, copy=False),
                 {factor: int(n) for factor, n in zip(weights, missing)})
     # every component in one pass (many days: as arrays, not a copied frame)

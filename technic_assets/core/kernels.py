@@ -130,10 +130,12 @@ def _moments(values, n_rows, groups, n_groups):
 
 
 @njit(cache=True, nogil=True)
-def _factor_days(raw, starts, sector, n_sectors, weights, min_size, lower, upper, out, missing, first, last):
+def _factor_days(raw, cols, rows, starts, sector, n_sectors, weights, min_size, lower, upper, out, missing, first,
+                 last):
     """core.factors.compute_factors of days first..last-1 (rows starts[d]..starts[d+1]) into `out`
-    (factors x rows) and `missing` (days x factors: rows without any component of a factor)."""
-    n_comp, n_fac = raw.shape[0], weights.shape[0]
+    (factors x rows) and `missing` (days x factors: rows without any component of a factor); a row's
+    component c is raw[cols[c], rows[row]]."""
+    n_comp, n_fac = len(cols), weights.shape[0]
     width = 0
     for d in range(first, last):
         width = max(width, starts[d + 1] - starts[d])
@@ -154,8 +156,9 @@ def _factor_days(raw, starts, sector, n_sectors, weights, min_size, lower, upper
         for c in range(n_comp):
             # winsorize at the day's lower and upper quantiles
             k = 0
+            column = raw[cols[c]]
             for i in range(m):
-                v = raw[c, a + i]
+                v = column[rows[a + i]]
                 if not math.isnan(v):
                     work[k] = v
                     k += 1
@@ -164,7 +167,7 @@ def _factor_days(raw, starts, sector, n_sectors, weights, min_size, lower, upper
                 low = _quantile(work, k, lower)
                 high = _quantile(work, k, upper)  # select only reorders work[:k]
             for i in range(m):
-                v = raw[c, a + i]
+                v = column[rows[a + i]]
                 clipped[i] = min(max(v, low), high) if not math.isnan(v) else np.nan
             # z-score within the sector; a small sector, or a row in none, takes the day's moments
             size, mean, std = _moments(clipped, m, local, n_sectors)
@@ -204,21 +207,43 @@ def _factor_days(raw, starts, sector, n_sectors, weights, min_size, lower, upper
                     out[f, a + i] = min(max((v - mu[0]) / sd[0], -3.0), 3.0)
 
 
-def factor_days(raw: np.ndarray, starts: np.ndarray, sector: np.ndarray, n_sectors: int, weights: np.ndarray,
-                min_size: int, lower: float = 0.01, upper: float = 0.99) -> tuple[np.ndarray, np.ndarray]:
+@njit(cache=True, nogil=True)
+def _day_moments(values, starts, count, mean, std):
+    for d in range(len(starts) - 1):
+        a, b = starts[d], starts[d + 1]
+        c, m, s = _moments(values[a:b], b - a, np.zeros(b - a, dtype=np.int64), 1)
+        count[d], mean[d], std[d] = c[0], m[0], s[0]
+
+
+def day_moments(values: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each day's count, mean and standard deviation of `values` (rows starts[d]..starts[d+1]), as
+    _moments: NaN skipped, ddof 1, a day of equal values without deviation."""
+    n = len(starts) - 1
+    count, mean, std = np.zeros(n, dtype=np.int64), np.empty(n), np.empty(n)
+    _day_moments(np.ascontiguousarray(values, dtype=np.float64), np.asarray(starts, dtype=np.int64), count, mean,
+                 std)
+    return count, mean, std
+
+
+def factor_days(raw: np.ndarray, cols: np.ndarray, rows: np.ndarray, starts: np.ndarray, sector: np.ndarray,
+                n_sectors: int, weights: np.ndarray, min_size: int, lower: float = 0.01, upper: float = 0.99
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Factor z-scores (factors x rows) of a panel stacked day by day (`starts`: each day's first row,
-    then the row count) from its raw components (components x rows), each row's sector code (0 ..
-    n_sectors - 1, -1: none) and each factor's weight of each component (factors x components, 0: not
-    in it); and each factor's count of rows missing every component."""
-    raw = np.ascontiguousarray(raw, dtype=np.float64)
+    then the row count), row r's component c read at raw[cols[c], rows[r]] (raw: components x
+    listings, each component's row contiguous: a caller's every listing, none copied), with each row's
+    sector code (0 .. n_sectors - 1, -1: none) and each factor's weight of each component (factors x
+    components, 0: not in it); and each factor's count of rows missing every component."""
     weights = np.ascontiguousarray(weights, dtype=np.float64)
     starts = np.asarray(starts, dtype=np.int64)
     sector = np.ascontiguousarray(sector, dtype=np.int64)
+    cols, rows = np.asarray(cols, dtype=np.int64), np.asarray(rows, dtype=np.int64)
+    if raw.dtype != np.float64 or raw.strides[1] != 8:
+        raw = np.ascontiguousarray(raw, dtype=np.float64)
     n_days = len(starts) - 1
-    out = np.empty((weights.shape[0], raw.shape[1]))
+    out = np.empty((weights.shape[0], len(rows)))
     missing = np.zeros((max(n_days, 0), weights.shape[0]), dtype=np.int64)
-    _over_days(lambda first, last: _factor_days(raw, starts, sector, n_sectors, weights, min_size, lower, upper,
-                                                out, missing, first, last), starts)
+    _over_days(lambda first, last: _factor_days(raw, cols, rows, starts, sector, n_sectors, weights, min_size, lower,
+                                                upper, out, missing, first, last), starts)
     return out, missing.sum(axis=0)
 
 
@@ -236,3 +261,99 @@ def _over_days(run, starts: np.ndarray) -> None:
     with ThreadPoolExecutor(len(cuts) - 1) as pool:
         for done in [pool.submit(run, a, b) for a, b in zip(cuts[:-1], cuts[1:])]:
             done.result()
+
+
+@njit(cache=True, nogil=True)
+def _merit_days(terms, weights, alpha, alpha_weight, rescale, realized_vol, adv, penalties, starts, out, first, last):
+    """core.scoring.merit_score's MERIT of days first..last-1 into `out` (see merit_days)."""
+    for d in range(first, last):
+        a, b = starts[d], starts[d + 1]
+        m = b - a
+        blend = np.zeros(m)
+        for t in range(len(terms)):
+            w = weights[d, t]
+            column = terms[t]
+            for i in range(m):
+                v = column[a + i] * w
+                if not math.isnan(v):
+                    blend[i] += v
+        if rescale:  # the hand blend beside alpha: scaled to the day's spread, alpha added where the day has any
+            some = False
+            for i in range(m):
+                if not math.isnan(alpha[a + i]):
+                    some = True
+                    break
+            if some:
+                _, _, spread = _moments(blend, m, np.zeros(m, dtype=np.int64), 1)
+                scale = not math.isnan(spread[0]) and not math.isinf(spread[0]) and spread[0] > 0
+                for i in range(m):
+                    if scale:
+                        blend[i] = blend[i] * (1.0 - alpha_weight) / spread[0]
+                    x = alpha[a + i]
+                    blend[i] += alpha_weight * (0.0 if math.isnan(x) else x)
+        _, _, sd = _moments(blend, m, np.zeros(m, dtype=np.int64), 1)
+        usable = not math.isnan(sd[0]) and not math.isinf(sd[0]) and sd[0] > 0
+        for i in range(m):
+            z = blend[i] / sd[0] if usable else blend[i] * 0.0
+            base = 100.0 * 0.5 * math.erfc(-z / math.sqrt(2.0))  # 100 Phi(z)
+            merit = base
+            if penalties:  # volatility, then liquidity (none known: the full 10)
+                rv, dv = realized_vol[a + i], adv[a + i]
+                if not math.isnan(rv):
+                    merit -= min(max(20.0 * (rv - 0.40), 0.0), 15.0)
+                merit -= min(max(5.0 * math.log10(20e6 / dv), 0.0), 10.0) if dv > 0 else 10.0
+            out[a + i] = min(max(merit, 0.0), 100.0)
+
+
+def merit_days(terms: list[np.ndarray], weights: np.ndarray, starts: np.ndarray, realized_vol: np.ndarray,
+               adv: np.ndarray, *, penalties: bool, alpha: np.ndarray | None = None, alpha_weight: float = 0.0
+               ) -> np.ndarray:
+    """MERIT (core.scoring.merit_score) of a panel stacked day by day: each day's blend of `terms`
+    (each a column of the rows) by its row of `weights` (days x terms), NaN as 0; with `alpha` (the
+    alpha z-score, NaN where missing), on a day that has any, the blend scaled to unit spread and
+    weighted 1 - alpha_weight beside alpha_weight x alpha; mapped to 0-100 by the normal CDF of the
+    blend over its day's deviation, less the risk penalties, clipped to 0-100."""
+    columns = tuple(np.ascontiguousarray(t, dtype=np.float64) for t in terms)
+    starts = np.asarray(starts, dtype=np.int64)
+    out = np.empty(int(starts[-1]))
+    rescale = alpha is not None
+    alpha = np.ascontiguousarray(alpha if rescale else np.zeros(0), dtype=np.float64)
+    rv = np.ascontiguousarray(realized_vol, dtype=np.float64)
+    dv = np.ascontiguousarray(adv, dtype=np.float64)
+    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    _over_days(lambda first, last: _merit_days(columns, weights, alpha, float(alpha_weight), rescale, rv, dv,
+                                               bool(penalties), starts, out, first, last), starts)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _order_days(merit, ics, symbol_rank, starts, out, first, last):
+    for d in range(first, last):
+        a, b = starts[d], starts[d + 1]
+        order = np.argsort(-merit[a:b], kind="mergesort") + a
+        i = 0
+        while i < b - a:  # a run of equal MERIT: by ICS (highest first), then by symbol
+            j = i + 1
+            while j < b - a and merit[order[j]] == merit[order[i]]:
+                j += 1
+            for k in range(i + 1, j):  # insertion sort: runs are short
+                row = order[k]
+                h = k - 1
+                while h >= i and (ics[order[h]] < ics[row] or (ics[order[h]] == ics[row]
+                                                               and symbol_rank[order[h]] > symbol_rank[row])):
+                    order[h + 1] = order[h]
+                    h -= 1
+                order[h + 1] = row
+            i = j
+        out[a:b] = order
+
+
+def order_days(merit: np.ndarray, ics: np.ndarray, symbol_rank: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The rows of a panel stacked day by day in ranking order (core.scoring.rank_top_n's): each day's
+    rows by MERIT, then ICS (both highest first), then symbol."""
+    starts = np.asarray(starts, dtype=np.int64)
+    out = np.empty(int(starts[-1]), dtype=np.int64)
+    m, i, r = (np.ascontiguousarray(x, dtype=t) for x, t in ((merit, np.float64), (ics, np.float64),
+                                                              (symbol_rank, np.int64)))
+    _over_days(lambda first, last: _order_days(m, i, r, starts, out, first, last), starts)
+    return out

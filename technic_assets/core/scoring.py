@@ -128,14 +128,17 @@ def _merit_contributions(factors: pd.DataFrame, style: str, risk) -> pd.DataFram
 def merit_score(factors: pd.DataFrame, realized_vol: pd.Series, adv: pd.Series, style: str,
                 risk, alpha: pd.Series | None = None, alpha_weight: float = ALPHA_WEIGHT, *,
                 learned=None, terms: pd.DataFrame | None = None,
-                tilt: bool = True, penalties: bool = True, days=None) -> pd.DataFrame:
+                tilt: bool = True, penalties: bool = True, days=None, detail: bool = True) -> pd.DataFrame:
     """MERIT per symbol with its contributions (merit_contrib_<term>), penalties, merit_raw and
     merit_pct. With `learned` (weights by BLEND_TERMS) and `terms` (core.blend.blend_terms of the day)
     the learned blend replaces the hand weights. With `days` (each row's date, or core.days.Days), many
     days' cross-sections at once: `risk` is then each row's regime (a Series), `learned` a frame of each
     row's weights (or None), and a day without any alpha value is blended without alpha, as one day's
-    call would be."""
+    call would be. Without `detail`, only merit_score (a ranking of many days reads nothing else)."""
     days = as_days(days)
+    if days is not None and days.starts is not None and not detail and len(factors):
+        return _frame({"merit_score": _merit_days(factors, realized_vol, adv, style, risk, alpha, alpha_weight, learned,
+                                                  terms, tilt, penalties, days)}, factors.index)
     if learned is not None:
         contrib = _frame({t: terms[t].to_numpy(dtype=float) * np.asarray(learned.get(t, 0.0), dtype=float)
                           for t in TERMS}, factors.index)
@@ -159,12 +162,14 @@ def merit_score(factors: pd.DataFrame, realized_vol: pd.Series, adv: pd.Series, 
                              factors.index)
             contrib["alpha"] = np.where(some, alpha_weight * np.nan_to_num(alpha, nan=0.0), 0.0)
     blend = _row_sum(contrib)
-    raw = _scaled(blend, days)
     base = _to_score(blend, days)
     pen = risk_penalties(realized_vol, adv)
     if not penalties:
         pen = pen * 0.0
     merit = (base - pen["volatility_penalty"] - pen["liquidity_penalty"]).clip(0.0, 100.0)
+    if not detail:
+        return _frame({"merit_score": merit.to_numpy()}, factors.index)
+    raw = _scaled(blend, days)
     if days is None:
         ranked = merit.rank(method="average", pct=True)
     else:
@@ -173,6 +178,31 @@ def merit_score(factors: pd.DataFrame, realized_vol: pd.Series, adv: pd.Series, 
     return _frame({"merit_score": merit.to_numpy(), "merit_base": base.to_numpy(), "merit_raw": raw.to_numpy(),
                    "merit_pct": 100.0 * ranked.to_numpy(), **{c: pen[c].to_numpy() for c in pen.columns},
                    **{f"merit_contrib_{t}": contrib[t].to_numpy() for t in contrib.columns}}, factors.index)
+
+
+def _merit_days(factors, realized_vol, adv, style, risk, alpha, alpha_weight, learned, terms, tilt, penalties,
+                days) -> np.ndarray:
+    """merit_score's MERIT of many days' rows stacked day by day, in one compiled pass (core.kernels):
+    each day's weights (its regime's, or its learned ones) as a row of a days x terms table."""
+    from technic_assets.core.kernels import merit_days
+
+    first = days.starts
+    if learned is not None:
+        columns = [terms[t].to_numpy(dtype=float) for t in TERMS]
+        weights = np.column_stack([np.asarray(learned[t], dtype=float)[first] if t in learned else
+                                   np.zeros(len(first)) for t in TERMS])  # each day's first row's
+        given = None
+    else:
+        columns = [factors[f].to_numpy(dtype=float) for f in FACTORS]
+        states = np.asarray(risk, dtype=object)[first] if tilt and not isinstance(risk, str) else \
+            np.full(len(first), risk if tilt else "neutral", dtype=object)
+        weights = np.array([[merit_weights(style, r).get(f, 0.0) for f in FACTORS] for r in states]).reshape(-1, 7)
+        given = None
+        if alpha is not None and alpha_weight > 0:
+            given = alpha.reindex(factors.index).to_numpy(dtype=float)
+            given = given if not np.isnan(given).all() else None
+    return merit_days(columns, weights, np.r_[first, len(factors)], realized_vol.to_numpy(dtype=float),
+                      adv.to_numpy(dtype=float), penalties=penalties, alpha=given, alpha_weight=alpha_weight)
 
 
 def _reason(contributions, penalty: float, top: int = 3) -> str:

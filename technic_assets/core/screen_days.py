@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from technic_assets.core.blend import BLEND_TERMS, blend_terms
-from technic_assets.core.days import Days
+from technic_assets.core.days import Days, as_days
 from technic_assets.core.factors import FACTORS, components, compute_factors
 from technic_assets.core.peers import neutral_groups
 from technic_assets.core.scoring import alpha_signal, ics_score, merit_score
@@ -37,7 +37,7 @@ class Kept:
     """The kept rows of many days, scored up to MERIT (what no blend weight changes)."""
 
     days: pd.Series            # each kept row's date
-    symbols: np.ndarray
+    symbols: np.ndarray        # or a Categorical (a re-screen's coded symbols)
     symbol_rank: np.ndarray    # each row's place in symbol order (the ranking's last tie-break)
     factors: pd.DataFrame      # FACTORS, realized_vol_63, adv_20
     ics: pd.Series
@@ -45,48 +45,76 @@ class Kept:
     terms: pd.DataFrame        # BLEND_TERMS (core.blend), from the factors, the alpha, roc_21 and rsi_14
 
     def take(self, rows: np.ndarray) -> "Kept":
-        """These rows only (a boolean mask)."""
-        return Kept(self.days[rows], self.symbols[rows], self.symbol_rank[rows], self.factors[rows], self.ics[rows],
-                    None if self.alpha is None else self.alpha[rows], self.terms[rows])
+        """These rows only (a boolean mask); one run of rows (some days in a row: a re-screen's days
+        with and without learned weights) is taken as views, not copied."""
+        at = np.flatnonzero(rows)
+        if len(at) and at[-1] - at[0] + 1 == len(at):
+            rows = slice(int(at[0]), int(at[-1]) + 1)
+            pick = lambda x: x.iloc[rows]  # noqa: E731
+        else:
+            pick = lambda x: x[rows]  # noqa: E731
+        return Kept(pick(self.days), self.symbols[rows], self.symbol_rank[rows], pick(self.factors), pick(self.ics),
+                    None if self.alpha is None else pick(self.alpha), pick(self.terms))
 
 
 def kept_rows(prep: Prepared, days: np.ndarray, settings, symbol_rank: np.ndarray, *,
-              reason: pd.Series | None = None, peers: dict | None = None) -> Kept:
+              reason: pd.Series | None = None, peers: dict | None = None,
+              groups: pd.Categorical | None = None) -> Kept:
     """Steps 1-4 on `prep` (core.screen.prepare of many days' listings, `on=("date", "symbol")`);
     `days`: each listing row's date; `reason`: drop_reasons' of these rows if the caller has them;
-    `peers`: day -> that month's peer groups (symbol -> group), used with settings.peer_groups."""
+    `peers`: day -> that month's peer groups (symbol -> group), used with settings.peer_groups;
+    `groups`: neutral_rows of these listings under these settings, if the caller keeps them."""
+    if groups is None:
+        groups = neutral_rows(prep.panel["sector"], prep.panel["symbol"], days,
+                              peers if getattr(settings, "peer_groups", False) else None)
     if reason is None:
         _, reason, _ = drop_reasons(prep.merged, None, settings.filter_settings(), days=days)
     mask = reason.isna().to_numpy()
-    every = bool(mask.all()) and prep.panel.index.equals(pd.RangeIndex(len(mask)))  # filtered already: no take
-    when = pd.Series(pd.DatetimeIndex(days)[mask], name="date")
+    at = slice(None) if mask.all() else np.flatnonzero(mask)
+
+    def kept(frame: pd.DataFrame, columns) -> pd.DataFrame:
+        """These columns of the kept rows, labelled 0..n-1: one take of each column's array (a frame's
+        boolean take copies every block, and pandas then merges them)."""
+        return pd.DataFrame({c: _values(frame[c])[at] for c in columns}, copy=False)
+
+    when = pd.Series(pd.DatetimeIndex(days)[at], name="date")
     grouped = Days(when)  # the days coded once, for every cross-sectional step below
-    panel = prep.panel[["symbol", "sector", "realized_vol_63", "adv_20", "roc_21", "rsi_14"]]
-    panel = panel if every else panel[mask].reset_index(drop=True)
-    if getattr(settings, "peer_groups", False) and peers is not None:
-        panel = panel.assign(sector=_neutral(panel, grouped, peers))
-    raw = prep.raw if every else pd.DataFrame({c: prep.raw[c].to_numpy()[mask] for c in components(settings.style)},
-                                              copy=False)  # only the columns the style reads are taken
-    z, _ = compute_factors(panel, settings.style, raw=raw, days=grouped)
-    factors = pd.concat([panel[["realized_vol_63", "adv_20"]], z], axis=1)
-    ics = ics_score(factors[list(FACTORS)], settings.style, days=grouped)["ics_score"]
-    fc = prep.forecasts[["alpha_5d", "alpha_10d"]]  # labelled by symbol: relabelled as the kept rows
-    fc = (fc if every else fc[mask]).reset_index(drop=True)
+    panel = kept(prep.panel, ["symbol", "realized_vol_63", "adv_20", "roc_21", "rsi_14"])
+    panel["sector"] = groups[at]  # coded: a take of codes, and the factors group by them as they are
+    z, _ = compute_factors(panel, settings.style, raw=prep.raw, days=grouped,
+                           rows=np.arange(len(mask)) if mask.all() else at)  # read in place
+    factors = pd.DataFrame({c: panel[c].to_numpy(dtype=float) for c in ("realized_vol_63", "adv_20")}
+                           | {f: z[f].to_numpy() for f in FACTORS}, copy=False)
+    ics = ics_score(factors, settings.style, days=grouped)["ics_score"]
+    fc = kept(prep.forecasts, ["alpha_5d", "alpha_10d"])  # labelled by symbol: relabelled as the kept rows
     alpha = alpha_signal(fc, days=grouped) if bool(fc.notna().any().any()) else None
     terms = blend_terms(factors, alpha, panel["roc_21"], panel["rsi_14"], days=grouped)
-    return Kept(when, panel["symbol"].to_numpy(), np.asarray(symbol_rank)[mask], factors, ics, alpha, terms)
+    return Kept(when, _values(panel["symbol"]), np.asarray(symbol_rank)[mask], factors, ics, alpha, terms)
 
 
-def _neutral(panel: pd.DataFrame, days: Days, peers: dict) -> pd.Series:
-    """core.peers.neutral_groups with each day's peer groups: once without peers (a name with a sector
-    keeps it), then, on the names without one, once per distinct fit (a month)."""
-    out = neutral_groups(panel["sector"], panel["symbol"], None).astype(object).to_numpy()
+def _values(column: pd.Series):
+    """A column's values as they are held: a coded column's codes stay codes (to_numpy would spell out
+    every row's text)."""
+    return column.array if isinstance(column.dtype, pd.CategoricalDtype) else column.to_numpy()
+
+
+def neutral_rows(sector: pd.Series, symbols: pd.Series, days, peers: dict | None) -> pd.Categorical:
+    """Each row's group for the sector z-scores, coded: its sector or, with `peers` (day -> that month's
+    peer groups, symbol -> group), core.peers.neutral_groups with its day's groups. Only peer_groups
+    changes it: a caller that screens the same listings under many settings makes it once per value.
+    With peers, neutral_groups runs once without them (a name with a sector keeps it), then, on the
+    names without one, once per distinct fit (a month)."""
+    if peers is None:
+        return pd.Categorical(np.asarray(sector, dtype=object))
+    days = as_days(days)
+    sector, symbols = sector.reset_index(drop=True), pd.Series(np.asarray(symbols, dtype=object))
+    out = neutral_groups(sector, symbols, None).astype(object).to_numpy()
     lacking = out == "Unknown"
     fits = np.array([id(peers[day]) for day in days.unique])[days.code]
     for day in {id(peers[day]): day for day in days.unique}.values():
         rows = lacking & (fits == id(peers[day]))
-        out[rows] = neutral_groups(panel["sector"][rows], panel["symbol"][rows], peers[day]).to_numpy()
-    return pd.Series(out, index=panel.index, name="sector")
+        out[rows] = neutral_groups(sector[rows], symbols[rows], peers[day]).to_numpy()
+    return pd.Categorical(out)
 
 
 def ranked(kept: Kept, regimes: pd.Series, settings, alpha_weight: float, *,
@@ -102,17 +130,22 @@ def ranked(kept: Kept, regimes: pd.Series, settings, alpha_weight: float, *,
         table = pd.DataFrame.from_dict({d: blend[d] for d in days.unique}, orient="index")[list(BLEND_TERMS)]
         learned = pd.DataFrame(table.to_numpy(dtype=float)[days.code], index=kept.days.index, columns=list(BLEND_TERMS))
     f = kept.factors
-    scored = merit_score(f[list(FACTORS)], f["realized_vol_63"], f["adv_20"], settings.style, risk,
+    scored = merit_score(f, f["realized_vol_63"], f["adv_20"], settings.style, risk,
                          alpha=kept.alpha, alpha_weight=alpha_weight, learned=learned,
                          terms=kept.terms if learned is not None else None,
                          tilt=getattr(settings, "regime_tilt", True),
-                         penalties=getattr(settings, "risk_penalties", True), days=days)
+                         penalties=getattr(settings, "risk_penalties", True), days=days, detail=False)
     merit, ics = scored["merit_score"].to_numpy(), kept.ics.to_numpy()
-    order = days.lexsort((kept.symbol_rank, -ics, -merit))
+    if days.starts is not None and len(merit):  # each day's rows in a row: sorted in one compiled pass
+        from technic_assets.core.kernels import order_days
+
+        order = order_days(merit, ics, kept.symbol_rank, np.r_[days.starts, len(merit)])
+    else:
+        order = days.lexsort((kept.symbol_rank, -ics, -merit))
     if not days.unique.is_monotonic_increasing:  # days in date order
         order = order[np.argsort(days.unique.argsort().argsort()[days.code[order]], kind="stable")]
     code = days.code[order]
     first = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
     rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)])) + 1
     return pd.DataFrame({"date": kept.days.to_numpy()[order], "symbol": kept.symbols[order], "rank": rank,
-                         "merit_score": merit[order], "ics_score": ics[order], "row": order})
+                         "merit_score": merit[order], "ics_score": ics[order], "row": order}, copy=False)
