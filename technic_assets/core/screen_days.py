@@ -25,7 +25,7 @@ import pandas as pd
 
 from technic_assets.core.blend import BLEND_TERMS, blend_terms
 from technic_assets.core.days import Days, as_days
-from technic_assets.core.factors import FACTORS, components, compute_factors
+from technic_assets.core.factors import FACTORS, compute_factors
 from technic_assets.core.peers import neutral_groups
 from technic_assets.core.scoring import alpha_signal, ics_score, merit_score
 from technic_assets.core.screen import Prepared
