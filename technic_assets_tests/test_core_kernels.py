@@ -80,3 +80,34 @@ def test_merit_of_many_days_equals_each_day_scored_alone():
                 alone = merit_score(f.iloc[rows], vol.iloc[rows], adv.iloc[rows], style, risk.iloc[one],
                                     learned=learned, terms=terms.iloc[rows], penalties=penalties)
                 np.testing.assert_allclose(fit[rows], alone["merit_score"], rtol=0, atol=1e-9)
+
+
+def test_ics_standardizing_and_the_blends_sums_of_many_days_equal_each_day_alone():
+    from technic_assets.core.factors import standardize
+    from technic_assets.core.scoring import ics_score
+
+    rng = np.random.default_rng(17)
+    sizes = [30, 1, 80, 2, 55]
+    date = np.repeat(pd.bdate_range("2025-05-01", periods=len(sizes)), sizes)
+    n = len(date)
+    f = pd.DataFrame(rng.normal(0, 1, (n, len(FACTORS))).round(1), columns=list(FACTORS))
+    f.loc[rng.random(n) < 0.1, "value"] = np.nan
+    x = pd.Series(rng.normal(3, 2, n))
+    x[rng.random(n) < 0.2] = np.nan
+    x[date == date[-1]] = 7.0  # a day of equal values: no deviation, 0
+    days = Days(pd.Series(date))
+    ics = ics_score(f, "medium", days=days, detail=False)["ics_score"].to_numpy()
+    z = standardize(x, days).to_numpy()
+    y = rng.normal(0, 1, n)
+    y[rng.random(n) < 0.1] = np.nan
+    columns = [f[c].to_numpy() for c in FACTORS]
+    xx, xy, count = kernels.day_gram(columns, y, np.r_[days.starts, n])
+    for k, day in enumerate(days.unique):
+        rows = np.flatnonzero(date == day)
+        np.testing.assert_allclose(ics[rows], ics_score(f.iloc[rows], "medium")["ics_score"], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(z[rows], standardize(x.iloc[rows]), rtol=0, atol=1e-12)
+        m = np.column_stack(columns)[rows]
+        ok = ~np.isnan(y[rows]) & np.isfinite(m).all(axis=1)
+        assert count[k] == ok.sum()
+        np.testing.assert_allclose(xx[k], m[ok].T @ m[ok], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(xy[k], m[ok].T @ y[rows][ok], rtol=1e-12, atol=1e-12)

@@ -101,18 +101,25 @@ def monthly_weights(terms: pd.DataFrame, labels: pd.Series, months: list, sessio
     unique = pd.DatetimeIndex(unique)
     # a day's centred ranks are among its own rows, the same whichever month trains on it: ranked once;
     # and a month's x'x and x'y are sums of its days': each day's summed once
-    ranks = centred_ranks(labels.to_numpy(dtype=float), code)
-    x = terms[list(BLEND_TERMS)].to_numpy(dtype=float)
-    ok = np.isfinite(ranks) & np.isfinite(x).all(axis=1)
-    rows = np.flatnonzero(ok)
-    rows = rows[np.argsort(code[rows], kind="stable")]
-    bounds = np.searchsorted(code[rows], np.arange(len(unique) + 1))
-    xx = np.zeros((len(unique), x.shape[1], x.shape[1]))
-    xy = np.zeros((len(unique), x.shape[1]))
-    for d in range(len(unique)):
-        xd, yd = x[rows[bounds[d]:bounds[d + 1]]], ranks[rows[bounds[d]:bounds[d + 1]]]
-        xx[d], xy[d] = xd.T @ xd, xd.T @ yd
-    n = np.diff(bounds)
+    groups = Groups(code, len(unique))
+    ranks = centred_ranks(labels.to_numpy(dtype=float), groups)
+    if groups.starts is not None:  # each day's rows in a row: the sums in one compiled pass
+        from technic_assets.core.kernels import day_gram
+
+        xx, xy, n = day_gram([terms[t].to_numpy(dtype=float) for t in BLEND_TERMS], ranks,
+                             np.r_[groups.starts, len(code)])
+    else:
+        x = terms[list(BLEND_TERMS)].to_numpy(dtype=float)
+        ok = np.isfinite(ranks) & np.isfinite(x).all(axis=1)
+        rows = np.flatnonzero(ok)
+        rows = rows[np.argsort(code[rows], kind="stable")]
+        bounds = np.searchsorted(code[rows], np.arange(len(unique) + 1))
+        xx = np.zeros((len(unique), x.shape[1], x.shape[1]))
+        xy = np.zeros((len(unique), x.shape[1]))
+        for d in range(len(unique)):
+            xd, yd = x[rows[bounds[d]:bounds[d + 1]]], ranks[rows[bounds[d]:bounds[d + 1]]]
+            xx[d], xy[d] = xd.T @ xd, xd.T @ yd
+        n = np.diff(bounds)
     out = {}
     for first in months:
         train = training_days(unique, pd.Timestamp(first), sessions, horizon=horizon, embargo=embargo, window=window)

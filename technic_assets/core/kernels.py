@@ -357,3 +357,59 @@ def order_days(merit: np.ndarray, ics: np.ndarray, symbol_rank: np.ndarray, star
                                                               (symbol_rank, np.int64)))
     _over_days(lambda first, last: _order_days(m, i, r, starts, out, first, last), starts)
     return out
+
+
+@njit(cache=True, nogil=True)
+def _day_standardize(values, starts, out):
+    for d in range(len(starts) - 1):
+        a, b = starts[d], starts[d + 1]
+        _, mean, std = _moments(values[a:b], b - a, np.zeros(b - a, dtype=np.int64), 1)
+        usable = not math.isnan(std[0]) and not math.isinf(std[0]) and std[0] > 0
+        for i in range(a, b):
+            out[i] = (values[i] - mean[0]) / std[0] if usable else values[i] * 0.0
+
+
+def day_standardize(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Each day's (x - mean) / std (core.factors.standardize per day): x * 0 (NaN stays NaN) on a day
+    whose deviation is 0 or undefined."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    out = np.empty(len(values))
+    _day_standardize(values, np.asarray(starts, dtype=np.int64), out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _day_gram(columns, y, starts, xx, xy, n):
+    width = len(columns)
+    for d in range(len(starts) - 1):
+        for i in range(starts[d], starts[d + 1]):
+            if math.isnan(y[i]):
+                continue
+            usable = True
+            for t in range(width):
+                if not math.isfinite(columns[t][i]):
+                    usable = False
+                    break
+            if not usable:
+                continue
+            n[d] += 1
+            for t in range(width):
+                v = columns[t][i]
+                xy[d, t] += v * y[i]
+                for u in range(t, width):
+                    xx[d, t, u] += v * columns[u][i]
+        for t in range(width):
+            for u in range(t):
+                xx[d, t, u] = xx[d, u, t]
+
+
+def day_gram(columns: list[np.ndarray], y: np.ndarray, starts: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each day's x'x (days x terms x terms), x'y and row count over its rows with a finite label y and
+    finite terms (x: the columns side by side): a ridge fit over any set of days sums its days'."""
+    columns = tuple(np.ascontiguousarray(c, dtype=np.float64) for c in columns)
+    starts = np.asarray(starts, dtype=np.int64)
+    days, width = len(starts) - 1, len(columns)
+    xx, xy, n = np.zeros((days, width, width)), np.zeros((days, width)), np.zeros(days, dtype=np.int64)
+    _day_gram(columns, np.ascontiguousarray(y, dtype=np.float64), starts, xx, xy, n)
+    return xx, xy, n

@@ -86,9 +86,19 @@ def _row_sum(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(total, index=frame.index)
 
 
-def ics_score(factors: pd.DataFrame, style: str, days=None) -> pd.DataFrame:
+def ics_score(factors: pd.DataFrame, style: str, days=None, detail: bool = True) -> pd.DataFrame:
     """ICS per symbol, with each factor's weighted contribution (columns contrib_<factor>); with `days`
-    (each row's date, or core.days.Days), of many days' cross-sections at once."""
+    (each row's date, or core.days.Days), of many days' cross-sections at once. Without `detail`, only
+    ics_score: for many days' rows stacked by day, MERIT's compiled blend with the ICS weights, no
+    penalty and no alpha (ICS is MERIT before them, 100 Phi(blend / its deviation))."""
+    days = as_days(days)
+    if days is not None and days.starts is not None and not detail and len(factors):
+        from technic_assets.core.kernels import merit_days
+
+        weights = np.array([[ICS_WEIGHTS[style].get(f, 0.0) for f in FACTORS]] * len(days.starts))
+        score = merit_days([factors[f].to_numpy(dtype=float) for f in FACTORS], weights,
+                           np.r_[days.starts, len(factors)], np.zeros(0), np.zeros(0), penalties=False)
+        return _frame({"ics_score": score}, factors.index)
     contrib = contributions(factors, ICS_WEIGHTS[style])
     return _frame({"ics_score": _to_score(_row_sum(contrib), days).to_numpy(),
                    **{f"contrib_{f}": contrib[f].to_numpy() for f in contrib.columns}}, factors.index)

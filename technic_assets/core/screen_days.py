@@ -85,7 +85,7 @@ def kept_rows(prep: Prepared, days: np.ndarray, settings, symbol_rank: np.ndarra
                            rows=np.arange(len(mask)) if mask.all() else at)  # read in place
     factors = pd.DataFrame({c: panel[c].to_numpy(dtype=float) for c in ("realized_vol_63", "adv_20")}
                            | {f: z[f].to_numpy() for f in FACTORS}, copy=False)
-    ics = ics_score(factors, settings.style, days=grouped)["ics_score"]
+    ics = ics_score(factors, settings.style, days=grouped, detail=False)["ics_score"]
     fc = kept(prep.forecasts, ["alpha_5d", "alpha_10d"])  # labelled by symbol: relabelled as the kept rows
     alpha = alpha_signal(fc, days=grouped) if bool(fc.notna().any().any()) else None
     terms = blend_terms(factors, alpha, panel["roc_21"], panel["rsi_14"], days=grouped)
