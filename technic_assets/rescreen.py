@@ -123,7 +123,9 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     parts = [ranked(kept if rows.all() else kept.take(rows), span.regime, settings, alpha_weight, blend=given)
              for rows, given in ((hand_day, None), (learned_day, blend)) if rows.any()] or [
         ranked(kept.take(hand_day), span.regime, settings, alpha_weight)]  # no kept row: the empty ranking
-    done = parts[0] if len(parts) == 1 else pd.concat(parts).sort_values("date", kind="stable")
+    done = parts[0] if len(parts) == 1 else pd.concat(parts)
+    if len(parts) > 1 and not done["date"].is_monotonic_increasing:  # hand-weighted days are the first, mostly
+        done = done.sort_values("date", kind="stable")
     for step in range(1, len(days) + 1) if progress is not None else ():  # every day is screened now
         progress(step, len(days))
     done = done.reset_index(drop=True)

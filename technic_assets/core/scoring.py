@@ -122,7 +122,13 @@ def alpha_signal(forecasts: pd.DataFrame, days=None) -> pd.Series:
     `days` (each row's date, or core.days.Days), each day standardized on its own."""
     days = as_days(days)
     parts = [standardize(forecasts[c], days) for c in ("alpha_5d", "alpha_10d")]
-    return standardize(pd.concat(parts, axis=1).mean(axis=1), days).clip(-3, 3)
+    if days is None:
+        return standardize(pd.concat(parts, axis=1).mean(axis=1), days).clip(-3, 3)
+    # as above, a row's mean of the two (NaN skipped) from the arrays: a frame's row mean costs more
+    a, b = (p.to_numpy(dtype=float) for p in parts)
+    with np.errstate(invalid="ignore"):
+        mean = np.where(np.isnan(a), b, np.where(np.isnan(b), a, (a + b) / 2.0))
+    return standardize(pd.Series(mean, index=forecasts.index), days).clip(-3, 3)
 
 
 def _merit_contributions(factors: pd.DataFrame, style: str, risk) -> pd.DataFrame:
@@ -143,9 +149,16 @@ def merit_score(factors: pd.DataFrame, realized_vol: pd.Series, adv: pd.Series, 
     merit_pct. With `learned` (weights by BLEND_TERMS) and `terms` (core.blend.blend_terms of the day)
     the learned blend replaces the hand weights. With `days` (each row's date, or core.days.Days), many
     days' cross-sections at once: `risk` is then each row's regime (a Series), `learned` a frame of each
+    day's weights (indexed by date) or of each row's
     row's weights (or None), and a day without any alpha value is blended without alpha, as one day's
     call would be. Without `detail`, only merit_score (a ranking of many days reads nothing else)."""
     days = as_days(days)
+    if days is not None and learned is not None and isinstance(learned.index, pd.DatetimeIndex):
+        if days.starts is not None and not detail and len(factors):  # each row's day's: its first row's
+            learned = learned.reindex(days.unique).set_axis(factors.index[days.starts])
+        else:
+            learned = pd.DataFrame(learned.reindex(days.unique).to_numpy(dtype=float)[days.code],
+                                   index=factors.index, columns=learned.columns)
     if days is not None and days.starts is not None and not detail and len(factors):
         return _frame({"merit_score": _merit_days(factors, realized_vol, adv, style, risk, alpha, alpha_weight, learned,
                                                   terms, tilt, penalties, days)}, factors.index)
@@ -199,8 +212,9 @@ def _merit_days(factors, realized_vol, adv, style, risk, alpha, alpha_weight, le
     first = days.starts
     if learned is not None:
         columns = [terms[t].to_numpy(dtype=float) for t in TERMS]
-        weights = np.column_stack([np.asarray(learned[t], dtype=float)[first] if t in learned else
-                                   np.zeros(len(first)) for t in TERMS])  # each day's first row's
+        rows = first if len(learned) == len(factors) else slice(None)  # each row's, or each day's already
+        weights = np.column_stack([np.asarray(learned[t], dtype=float)[rows] if t in learned else
+                                   np.zeros(len(first)) for t in TERMS])
         given = None
     else:
         columns = [factors[f].to_numpy(dtype=float) for f in FACTORS]

@@ -127,8 +127,8 @@ def ranked(kept: Kept, regimes: pd.Series, settings, alpha_weight: float, *,
     risk = pd.Series(days.of(regimes.astype(str)), index=kept.days.index)
     learned = None
     if blend is not None and getattr(settings, "ranking", "hand") == "learned":
-        table = pd.DataFrame.from_dict({d: blend[d] for d in days.unique}, orient="index")[list(BLEND_TERMS)]
-        learned = pd.DataFrame(table.to_numpy(dtype=float)[days.code], index=kept.days.index, columns=list(BLEND_TERMS))
+        learned = pd.DataFrame.from_dict({d: blend[d] for d in days.unique}, orient="index")[list(BLEND_TERMS)]
+        learned.index = pd.DatetimeIndex(learned.index)  # each day's weights
     f = kept.factors
     scored = merit_score(f, f["realized_vol_63"], f["adv_20"], settings.style, risk,
                          alpha=kept.alpha, alpha_weight=alpha_weight, learned=learned,
