@@ -128,7 +128,7 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
         done = done.sort_values("date", kind="stable")
     for step in range(1, len(days) + 1) if progress is not None else ():  # every day is screened now
         progress(step, len(days))
-    done = done.reset_index(drop=True)
+    done = _renumbered(done)  # in place: reset_index would copy every column
     total = time.perf_counter() - started
     picks = done.loc[done["rank"] <= settings.top_n, ["date", "symbol", "rank"]].reset_index(drop=True)
     return Rescreened(done[["date", "symbol"]].assign(score=done["merit_score"].to_numpy(dtype=float)),
@@ -199,6 +199,8 @@ class Span:
         prep = prepare(merged, None, fund, fc)
         # the filter reads only its facts, the chain only the panel, raw and forecasts: the rest is dropped
         facts = merged[[c for c in merged.columns if c in FILTER_FACTS]]
+        # the filter's text facts coded: its tests (an ETF, a sector) compare codes, not 3.5M strings
+        facts = facts.astype({c: "category" for c in ("type", "sector") if c in facts})
         # each row's symbol's place in sorted order (the ranking's last tie-break); a re-screen shows no
         # listing, and its symbols are coded by that place (categories in text order, so that a sort by
         # symbol is the text's): the rows it keeps are taken as codes, and the record finds each name's

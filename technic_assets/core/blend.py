@@ -36,7 +36,7 @@ def blend_terms(factors: pd.DataFrame, alpha: pd.Series | None, roc_21: pd.Serie
     """The day's BLEND_TERMS per name (factors' index); with `days` (each row's date, or core.days.Days),
     of many days at once, each its own cross-section."""
     days = as_days(days)
-    out = {f: factors[f].to_numpy(dtype=float, copy=True) for f in FACTORS}
+    out = {f: factors[f].to_numpy(dtype=float) for f in FACTORS}  # shared with `factors`: neither is changed
     out["alpha"] = (np.zeros(len(factors)) if alpha is None else
                     alpha.reindex(factors.index).to_numpy(dtype=float, na_value=np.nan))
     out["alpha"] = np.nan_to_num(out["alpha"], nan=0.0)

@@ -136,6 +136,13 @@ def _factor_days(raw, cols, rows, starts, sector, n_sectors, weights, min_size, 
     (factors x rows) and `missing` (days x factors: rows without any component of a factor); a row's
     component c is raw[cols[c], rows[row]]."""
     n_comp, n_fac = len(cols), weights.shape[0]
+    owner = np.zeros((n_comp, n_fac), dtype=np.int64)
+    n_owner = np.zeros(n_comp, dtype=np.int64)
+    for c in range(n_comp):
+        for f in range(n_fac):
+            if weights[f, c] != 0.0:
+                owner[c, n_owner[c]] = f
+                n_owner[c] += 1
     width = 0
     for d in range(first, last):
         width = max(width, starts[d + 1] - starts[d])
@@ -183,12 +190,12 @@ def _factor_days(raw, cols, rows, starts, sector, n_sectors, weights, min_size, 
                 if sd == 0.0 or math.isnan(sd):
                     continue
                 z = (v - mu) / sd
-                for f in range(n_fac):
+                for k in range(n_owner[c]):  # the factors this component is in (one, as the styles have it)
+                    f = owner[c, k]
                     w = weights[f, c]
-                    if w != 0.0:
-                        total[f, i] += z * w
-                        present[f, i] += abs(w)
-                        there[f, i] = True
+                    total[f, i] += z * w
+                    present[f, i] += abs(w)
+                    there[f, i] = True
         # each factor: its components' weighted mean, standardized over the day, clipped, NaN as 0
         for f in range(n_fac):
             for i in range(m):
@@ -379,9 +386,9 @@ def day_standardize(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _day_gram(columns, y, starts, xx, xy, n):
+def _day_gram(columns, y, starts, xx, xy, n, first, last):
     width = len(columns)
-    for d in range(len(starts) - 1):
+    for d in range(first, last):
         for i in range(starts[d], starts[d + 1]):
             if math.isnan(y[i]):
                 continue
@@ -411,5 +418,6 @@ def day_gram(columns: list[np.ndarray], y: np.ndarray, starts: np.ndarray
     starts = np.asarray(starts, dtype=np.int64)
     days, width = len(starts) - 1, len(columns)
     xx, xy, n = np.zeros((days, width, width)), np.zeros((days, width)), np.zeros(days, dtype=np.int64)
-    _day_gram(columns, np.ascontiguousarray(y, dtype=np.float64), starts, xx, xy, n)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    _over_days(lambda first, last: _day_gram(columns, y, starts, xx, xy, n, first, last), starts)
     return xx, xy, n
