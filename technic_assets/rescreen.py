@@ -142,8 +142,9 @@ class Span:
     every day (in day order, each day's rows in their stored order) with the filter's facts, prepare's
     panel and raw components, the stored forecasts, the regime; the stored models and, for the
     listings no stored screen forecast, their features, and the forecasts any call has made of them
-    (a row's forecast never depends on the other rows); the stored bars' Market and each month's peer
-    groups once a setting asks for them. A re-screen takes the rows its settings keep.
+    (a row's forecast never depends on the other rows); the stored bars' Market, each month's peer
+    groups and each listing's neutral group (coded) once a setting asks for them. A re-screen takes the
+    rows its settings keep.
 
     Kept by rescreen while the store is unchanged (storage.kept: any write drops it). On the
     benchmark store (600 days x 5,788 listings: 3.5M rows, 1.1M of them without a stored forecast)

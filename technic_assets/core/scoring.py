@@ -149,9 +149,8 @@ def merit_score(factors: pd.DataFrame, realized_vol: pd.Series, adv: pd.Series, 
     merit_pct. With `learned` (weights by BLEND_TERMS) and `terms` (core.blend.blend_terms of the day)
     the learned blend replaces the hand weights. With `days` (each row's date, or core.days.Days), many
     days' cross-sections at once: `risk` is then each row's regime (a Series), `learned` a frame of each
-    day's weights (indexed by date) or of each row's
-    row's weights (or None), and a day without any alpha value is blended without alpha, as one day's
-    call would be. Without `detail`, only merit_score (a ranking of many days reads nothing else)."""
+    day's weights (indexed by date) or of each row's (or None), and a day without any alpha value is
+    blended without alpha, as one day's call would be. Without `detail`, only merit_score (a ranking of many days reads nothing else)."""
     days = as_days(days)
     if days is not None and learned is not None and isinstance(learned.index, pd.DatetimeIndex):
         if days.starts is not None and not detail and len(factors):  # each row's day's: its first row's
@@ -215,13 +214,14 @@ def _merit_days(factors, realized_vol, adv, style, risk, alpha, alpha_weight, le
         rows = first if len(learned) == len(factors) else slice(None)  # each row's, or each day's already
         weights = np.column_stack([np.asarray(learned[t], dtype=float)[rows] if t in learned else
                                    np.zeros(len(first)) for t in TERMS])
-        given = None
+        given = None  # alpha is one of the learned blend's terms
     else:
         columns = [factors[f].to_numpy(dtype=float) for f in FACTORS]
         states = np.asarray(risk, dtype=object)[first] if tilt and not isinstance(risk, str) else \
             np.full(len(first), risk if tilt else "neutral", dtype=object)
-        weights = np.array([[merit_weights(style, r).get(f, 0.0) for f in FACTORS] for r in states]).reshape(-1, 7)
-        given = None
+        weights = np.array([[merit_weights(style, r).get(f, 0.0) for f in FACTORS] for r in states])
+        weights = weights.reshape(len(first), len(FACTORS))
+        given = None  # blended only where some day has a value, as merit_score's hand path
         if alpha is not None and alpha_weight > 0:
             given = alpha.reindex(factors.index).to_numpy(dtype=float)
             given = given if not np.isnan(given).all() else None

@@ -12,8 +12,10 @@ day (test_screen_days: to 1e-9, same ranks).
   2. factors        factors.compute_factors(by_day=True) on the kept rows (peer groups per month)
   3. ICS, alpha     scoring.ics_score(days=), scoring.alpha_signal(days=)
   4. blend terms    blend.blend_terms(days=) (the learned blend's inputs)
-  5. MERIT, rank    scoring.merit_score(days=) with each row's regime (and learned weights), then one
-                    lexsort by day, MERIT, ICS, symbol (rank_top_n's order)
+  5. MERIT, rank    scoring.merit_score(days=) with each row's regime (and learned weights), then each
+                    day's rows by MERIT, ICS, symbol (rank_top_n's order)
+Where the rows are stacked day by day (a re-screen's always are), the heavy stages (the factors,
+MERIT and ICS, the order) run as core.kernels' compiled passes, a day at a time.
 """
 
 from __future__ import annotations
