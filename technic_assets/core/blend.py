@@ -38,8 +38,7 @@ def blend_terms(factors: pd.DataFrame, alpha: pd.Series | None, roc_21: pd.Serie
     days = as_days(days)
     out = {f: factors[f].to_numpy(dtype=float) for f in FACTORS}  # shared with `factors`: neither is changed
     out["alpha"] = (np.zeros(len(factors)) if alpha is None else
-                    alpha.reindex(factors.index).to_numpy(dtype=float, na_value=np.nan))
-    out["alpha"] = np.nan_to_num(out["alpha"], nan=0.0)
+                    np.nan_to_num(alpha.reindex(factors.index).to_numpy(dtype=float, na_value=np.nan), nan=0.0))
     for name, raw in (("reversal", roc_21), ("overbought", rsi_14)):
         z = standardize(-pd.Series(np.asarray(raw, dtype=float), index=factors.index), days).to_numpy()
         out[name] = np.nan_to_num(np.clip(z, -3, 3), nan=0.0)
@@ -106,8 +105,7 @@ def monthly_weights(terms: pd.DataFrame, labels: pd.Series, months: list, sessio
     if groups.starts is not None:  # each day's rows in a row: the sums in one compiled pass
         from technic_assets.core.kernels import day_gram
 
-        xx, xy, n = day_gram([terms[t].to_numpy(dtype=float) for t in BLEND_TERMS], ranks,
-                             np.r_[groups.starts, len(code)])
+        xx, xy, n = day_gram([terms[t].to_numpy(dtype=float) for t in BLEND_TERMS], ranks, groups.bounds)
     else:
         x = terms[list(BLEND_TERMS)].to_numpy(dtype=float)
         ok = np.isfinite(ranks) & np.isfinite(x).all(axis=1)

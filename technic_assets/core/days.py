@@ -29,6 +29,9 @@ class Groups:
         if ok.all() and len(self.code) and (np.diff(self.code) >= 0).all() and \
                 np.bincount(self.code, minlength=self.n).all():
             self.starts = np.flatnonzero(np.r_[True, self.code[1:] != self.code[:-1]])  # contiguous runs
+        # contiguous groups' row bounds (each group's first row, then the row count): what every
+        # compiled pass over them (core.kernels) walks by
+        self.bounds = None if self.starts is None else np.r_[self.starts, len(self.code)]
         self._safe = np.where(ok, self.code, self.n)  # the rows in no group summed into a spare bin
         self._slots = None
 
@@ -55,7 +58,7 @@ class Groups:
         if self.starts is not None:  # each group's rows in a row: one compiled pass (core.kernels)
             from technic_assets.core.kernels import day_moments
 
-            return day_moments(x, np.r_[self.starts, len(x)])
+            return day_moments(x, self.bounds)
         there = ~np.isnan(x)
         n = self._add(there, np.int64)
         work = np.where(there, x, 0.0)
@@ -70,7 +73,7 @@ class Groups:
     def at(self, values: np.ndarray) -> np.ndarray:
         """Per-group values put on each row (NaN for a row in no group)."""
         if self.starts is not None:  # each group's rows in a row
-            return np.repeat(values, np.diff(np.r_[self.starts, len(self.code)]))
+            return np.repeat(values, np.diff(self.bounds))
         return np.r_[values, np.nan][self._safe]
 
     def padded(self, x: np.ndarray, fill: float) -> tuple[np.ndarray, tuple]:
@@ -112,7 +115,7 @@ class Groups:
         Contiguous groups are sorted one by one: a few thousand rows sort faster than the whole panel."""
         if self.starts is None:
             return np.lexsort((*keys, self.code))
-        bounds = np.r_[self.starts, len(self.code)]
+        bounds = self.bounds
         return np.concatenate([np.zeros(0, dtype=np.int64)] + [
             a + np.lexsort(tuple(k[a:b] for k in keys)) for a, b in zip(bounds[:-1], bounds[1:])])
 

@@ -118,8 +118,7 @@ def standardize(x, days=None):
         if days.starts is not None:  # each day's rows in a row: one compiled pass a column
             from technic_assets.core.kernels import day_standardize
 
-            bounds = np.r_[days.starts, len(days.code)]
-            return _framed({c: day_standardize(v, bounds) for c, v in _columns(x).items()}, x)
+            return _framed({c: day_standardize(v, days.bounds) for c, v in _columns(x).items()}, x)
         out = {}
         for c, v in _columns(x).items():
             _, mean, std = days.moments(v)
@@ -227,7 +226,7 @@ def compute_factors(panel: pd.DataFrame, style: str, by_day: bool = False, raw: 
         table = np.array([[comps.get(c, 0.0) for c in used] for comps in weights.values()])
         matrix = raw.to_numpy(dtype=float).T  # components x rows: a view of a frame of one float block
         z, missing = factor_days(matrix, raw.columns.get_indexer(used),
-                                 np.arange(len(panel)) if rows is None else rows, np.r_[days.starts, len(panel)],
+                                 np.arange(len(panel)) if rows is None else rows, days.bounds,
                                  code, len(kinds), table, MIN_SECTOR_SIZE)
         return (pd.DataFrame(dict(zip(weights, z)), index=panel.index, copy=False),
                 {factor: int(n) for factor, n in zip(weights, missing)})

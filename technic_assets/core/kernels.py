@@ -130,6 +130,14 @@ def _moments(values, n_rows, groups, n_groups):
 
 
 @njit(cache=True, nogil=True)
+def _spread(values, n_rows):
+    """_moments of values[:n_rows] as one group: (mean, standard deviation, whether the deviation can
+    scale: finite and above 0; elsewhere the callers' z-scores are x * 0)."""
+    _, mean, std = _moments(values, n_rows, np.zeros(n_rows, dtype=np.int64), 1)
+    return mean[0], std[0], math.isfinite(std[0]) and std[0] > 0
+
+
+@njit(cache=True, nogil=True)
 def _factor_days(raw, cols, rows, starts, sector, n_sectors, weights, min_size, lower, upper, out, missing, first,
                  last):
     """core.factors.compute_factors of days first..last-1 (rows starts[d]..starts[d+1]) into `out`
@@ -152,7 +160,6 @@ def _factor_days(raw, cols, rows, starts, sector, n_sectors, weights, min_size, 
     present = np.empty((n_fac, width))
     there = np.empty((n_fac, width), dtype=np.bool_)
     local = np.empty(width, dtype=np.int64)
-    every = np.zeros(width, dtype=np.int64)
     for d in range(first, last):
         a, m = starts[d], starts[d + 1] - starts[d]
         for i in range(m):
@@ -178,13 +185,13 @@ def _factor_days(raw, cols, rows, starts, sector, n_sectors, weights, min_size, 
                 clipped[i] = min(max(v, low), high) if not math.isnan(v) else np.nan
             # z-score within the sector; a small sector, or a row in none, takes the day's moments
             size, mean, std = _moments(clipped, m, local, n_sectors)
-            _, day_mean, day_std = _moments(clipped, m, every, 1)
+            day_mean, day_std, _ = _spread(clipped, m)
             for i in range(m):
                 v = clipped[i]
                 if math.isnan(v):
                     continue
                 g = local[i]
-                mu, sd = day_mean[0], day_std[0]
+                mu, sd = day_mean, day_std
                 if g >= 0 and size[g] >= min_size:
                     mu, sd = mean[g], std[g]
                 if sd == 0.0 or math.isnan(sd):
@@ -204,14 +211,13 @@ def _factor_days(raw, cols, rows, starts, sector, n_sectors, weights, min_size, 
                 else:
                     work[i] = np.nan
                     missing[d, f] += 1
-            _, mu, sd = _moments(work, m, every, 1)
-            usable = not math.isnan(sd[0]) and not math.isinf(sd[0]) and sd[0] > 0
+            mu, sd, usable = _spread(work, m)
             for i in range(m):
                 v = work[i]
                 if math.isnan(v) or not usable:
                     out[f, a + i] = 0.0
                 else:
-                    out[f, a + i] = min(max((v - mu[0]) / sd[0], -3.0), 3.0)
+                    out[f, a + i] = min(max((v - mu) / sd, -3.0), 3.0)
 
 
 @njit(cache=True, nogil=True)
@@ -291,17 +297,15 @@ def _merit_days(terms, weights, alpha, alpha_weight, rescale, realized_vol, adv,
                     some = True
                     break
             if some:
-                _, _, spread = _moments(blend, m, np.zeros(m, dtype=np.int64), 1)
-                scale = not math.isnan(spread[0]) and not math.isinf(spread[0]) and spread[0] > 0
+                _, spread, scale = _spread(blend, m)
                 for i in range(m):
                     if scale:
-                        blend[i] = blend[i] * (1.0 - alpha_weight) / spread[0]
+                        blend[i] = blend[i] * (1.0 - alpha_weight) / spread
                     x = alpha[a + i]
                     blend[i] += alpha_weight * (0.0 if math.isnan(x) else x)
-        _, _, sd = _moments(blend, m, np.zeros(m, dtype=np.int64), 1)
-        usable = not math.isnan(sd[0]) and not math.isinf(sd[0]) and sd[0] > 0
+        _, sd, usable = _spread(blend, m)
         for i in range(m):
-            z = blend[i] / sd[0] if usable else blend[i] * 0.0
+            z = blend[i] / sd if usable else blend[i] * 0.0
             base = 100.0 * 0.5 * math.erfc(-z / math.sqrt(2.0))  # 100 Phi(z)
             merit = base
             if penalties:  # volatility, then liquidity (none known: the full 10)
@@ -370,10 +374,9 @@ def order_days(merit: np.ndarray, ics: np.ndarray, symbol_rank: np.ndarray, star
 def _day_standardize(values, starts, out):
     for d in range(len(starts) - 1):
         a, b = starts[d], starts[d + 1]
-        _, mean, std = _moments(values[a:b], b - a, np.zeros(b - a, dtype=np.int64), 1)
-        usable = not math.isnan(std[0]) and not math.isinf(std[0]) and std[0] > 0
+        mean, std, usable = _spread(values[a:b], b - a)
         for i in range(a, b):
-            out[i] = (values[i] - mean[0]) / std[0] if usable else values[i] * 0.0
+            out[i] = (values[i] - mean) / std if usable else values[i] * 0.0
 
 
 def day_standardize(values: np.ndarray, starts: np.ndarray) -> np.ndarray:

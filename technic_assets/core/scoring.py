@@ -97,7 +97,7 @@ def ics_score(factors: pd.DataFrame, style: str, days=None, detail: bool = True)
 
         weights = np.array([[ICS_WEIGHTS[style].get(f, 0.0) for f in FACTORS]] * len(days.starts))
         score = merit_days([factors[f].to_numpy(dtype=float) for f in FACTORS], weights,
-                           np.r_[days.starts, len(factors)], np.zeros(0), np.zeros(0), penalties=False)
+                           days.bounds, np.zeros(0), np.zeros(0), penalties=False)
         return _frame({"ics_score": score}, factors.index)
     contrib = contributions(factors, ICS_WEIGHTS[style])
     return _frame({"ics_score": _to_score(_row_sum(contrib), days).to_numpy(),
@@ -225,7 +225,7 @@ def _merit_days(factors, realized_vol, adv, style, risk, alpha, alpha_weight, le
         if alpha is not None and alpha_weight > 0:
             given = alpha.reindex(factors.index).to_numpy(dtype=float)
             given = given if not np.isnan(given).all() else None
-    return merit_days(columns, weights, np.r_[first, len(factors)], realized_vol.to_numpy(dtype=float),
+    return merit_days(columns, weights, days.bounds, realized_vol.to_numpy(dtype=float),
                       adv.to_numpy(dtype=float), penalties=penalties, alpha=given, alpha_weight=alpha_weight)
 
 

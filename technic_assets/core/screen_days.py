@@ -141,7 +141,7 @@ def ranked(kept: Kept, regimes: pd.Series, settings, alpha_weight: float, *,
     if days.starts is not None and len(merit):  # each day's rows in a row: sorted in one compiled pass
         from technic_assets.core.kernels import order_days
 
-        order = order_days(merit, ics, kept.symbol_rank, np.r_[days.starts, len(merit)])
+        order = order_days(merit, ics, kept.symbol_rank, days.bounds)
     else:
         order = days.lexsort((kept.symbol_rank, -ics, -merit))
     if not days.unique.is_monotonic_increasing:  # days in date order
