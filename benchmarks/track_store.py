@@ -4,17 +4,22 @@
              again in one process (the live page's case: the bars' Market is kept)     target 1 s
   other      the same record at another cost each time (5, 25, 0, 10 bps in turn), in one process:
              the live page keeps each answer, so a new ask differs in its cost or horizon
-  cold       the same, everything kept dropped first (a fresh process, a changed store)
+  cold       the same, everything kept dropped first, in memory and in files (a changed store)
   settings   new settings over the same sessions: re-screen every day, then evaluate; every timed
              call asks settings this process never saw (another style, minimum price and top N
-             each time, new_settings), timed twice:                                  target 5 s
-               cold: everything kept dropped first (as the first new settings of a fresh process)
+             each time, new_settings), timed three times:                            target 5 s
+               written: nothing kept, in memory or in files beside the store (the first call
+                        after a write to the store: it reads the span and keeps it in files)
+               cold: nothing kept in memory, the span's files beside the store (a fresh process,
+                     `technic backtest --style ...`, after an earlier one of this store version)
                warm: in one process that has re-screened these sessions once (the store's inputs
                      kept: technic_assets.rescreen), the live page's "try settings" case
-  evening    the evening track_record step for one day (records_for), the kept
-             Market dropped first (each Dagster run is a fresh process)                 target 2 s
+  process    `technic backtest` with new settings in a fresh process, the span's files beside the
+             store: the whole command's wall time, Python's start and imports included
+  evening    the evening track_record step for one day (records_for), everything kept dropped
+             first (each Dagster run is a fresh process, after its day's write)        target 2 s
   range      the track_record step of a range run (a backfill): records_for over the
-             last --range-days days at once, the kept Market dropped first
+             last --range-days days at once, everything kept dropped first
 
 The store: one day of the 6,000-stock built-in market is scanned through the graph (`technic scan`,
 models included); its inputs (listings, indicators, reports, regime, forecasts) are copied to 600
@@ -25,10 +30,11 @@ settings, as the graph would store it. Each figure is timed `repeat` times, from
 read before, in the OS cache).
 
     python -m benchmarks.track_store [--symbols 6000] [--sessions 600] [--repeat 5] [--store PATH]
-                                     [--figures stored other cold settings evening range] [--range-days 600]
+                                     [--figures stored other cold settings process evening range]
+                                     [--range-days 600]
 
-It also runs against an older checkout (PYTHONPATH=that checkout), which keeps no Market: the
-before and after of a change come from the same script on the same store.
+It also runs against an older checkout (PYTHONPATH=that checkout), which may keep no Market and no
+files: the before and after of a change come from the same script on the same store.
 """
 
 from __future__ import annotations
@@ -149,8 +155,9 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=600)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--store", help="keep the built store here (and reuse it when it exists)")
-    parser.add_argument("--figures", nargs="+", default=["stored", "other", "cold", "settings", "evening", "range"],
-                        help="which of stored, other, cold, settings, evening, range to time")
+    parser.add_argument("--figures", nargs="+",
+                        default=["stored", "other", "cold", "settings", "process", "evening", "range"],
+                        help="which of stored, other, cold, settings, process, evening, range to time")
     parser.add_argument("--range-days", type=int, default=600, help="the range run's days (the last ones)")
     args = parser.parse_args()
     from technic_assets import track
@@ -161,7 +168,12 @@ def main() -> None:
     from technic_assets.storage import History
     from technic_assets.track import stored_record
 
-    forget = getattr(track, "forget_market", lambda: None)  # an older checkout keeps nothing
+    memory = getattr(track, "forget_market", lambda: None)  # an older checkout keeps nothing
+    try:
+        from technic_assets.storage.kept_files import discard
+    except ImportError:  # an older checkout keeps no files
+        def discard(history):
+            return None
 
     tmp = tempfile.mkdtemp()
     path = Path(args.store) if args.store else Path(tmp) / "store.duckdb"
@@ -170,6 +182,11 @@ def main() -> None:
         build(path, args.symbols, args.sessions)
     days = sessions_back(DAY, args.sessions)
     history = History(str(path))
+
+    def forget():  # nothing kept, in memory or beside the store: the first call after a write
+        memory()
+        discard(history)
+
     rows = history.query("merit", "SELECT count(*) AS n, count(DISTINCT symbol) AS s FROM technic.merit", [])
     print(f"{len(days)} sessions, {int(rows['s'][0]):,} symbols scored ({int(rows['n'][0]):,} MERIT rows), store "
           f"{path.stat().st_size / 1e6:.0f} MB, ready in {time.perf_counter() - started:.0f} s; {os.cpu_count()} cores, "
@@ -191,12 +208,31 @@ def main() -> None:
             before()
             return stored_record(history, "default", None, None, settings=next(fresh), alpha_weight=0.35, **kw)
 
-        print(summary("new settings, cold (nothing kept)", timed(lambda: record(forget), args.repeat), 5.0))
+        print(summary("new settings, after a write (nothing kept)", timed(lambda: record(forget), args.repeat), 5.0))
+        record()  # the span kept in files (where the checkout keeps them)
+        print(summary("new settings, cold (a fresh process: nothing kept in memory, the span's files)",
+                      timed(lambda: record(memory), args.repeat), 5.0))
         record()  # these sessions re-screened once in this process (kept where the checkout keeps them)
         print(summary("new settings, warm (the store's inputs kept)", timed(record, args.repeat), 5.0))
     if "cold" in args.figures:
         print(summary("stored screen's record, Market not kept",
                       timed(lambda: (forget(), stored_record(history, "default", None, None, **kw)), args.repeat), 1.0))
+    if "process" in args.figures:
+        fresh = new_settings(ScanSettings)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TECHNIC_") and k != "DAGSTER_HOME"}
+        env.update(TECHNIC_DUCKDB_PATH=str(path))
+        technic = str(Path(sys.executable).with_name("technic"))
+
+        def command():
+            ask = next(fresh)
+            done = subprocess.run([technic, "backtest", "--style", ask.style, "--set", f"min_price={ask.min_price}",
+                                   "--top", str(ask.top_n), "--format", "json"], env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SystemExit(f"technic backtest failed: {done.stderr[-2000:]}")
+
+        command()  # the span's files beside the store, as an earlier command of this store version left them
+        print(summary("new settings, technic backtest in a fresh process (the span's files)", timed(command, args.repeat),
+                      5.0))
     screens = [Screen("default", ScanSettings())]
     if "evening" in args.figures:
         print(summary("evening track_record step (one day)",

@@ -47,6 +47,7 @@ from technic_assets.core.track_record import market_from_bars
 from technic_assets.core.universe_filter import FILTER_FACTS, drop_reasons
 from technic_assets.storage.connection import SCHEMA, table
 from technic_assets.storage.kept import kept as while_unchanged
+from technic_assets.storage.kept_files import Shelf
 
 
 @dataclasses.dataclass
@@ -87,7 +88,7 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     wanted = days
     every = wanted if lead is None else pd.DatetimeIndex(lead).append(wanted)
     days = every if learned or keep_terms else wanted  # the span's last days: its rows from `at` on
-    span = while_unchanged("rescreen", history, (tuple(every.asi8),), lambda: Span.of(history, every))
+    span = while_unchanged("rescreen", history, (tuple(every.asi8),), lambda: Span.kept(history, every))
     _check(days, span.have)
     at = int(np.searchsorted(span.when, days[0].to_datetime64()))
     market = None
@@ -160,8 +161,37 @@ class Span:
         self.lacking, self.features = lacking, features   # rows no stored screen forecast; their features
         self.made = np.full((len(lacking), len(HORIZONS)), np.nan)  # their forecasts where asked
         self.asked = np.zeros(len(lacking), dtype=bool)
+        self.shelf = Shelf(None)  # where its lazy parts are kept beside the store (Span.kept)
         self._lazy: dict = {}
-        self._lock = threading.Lock()  # a server's threads share the span: one fills what is lazy at a time
+        self._lock = threading.RLock()  # a server's threads share the span: one fills what is lazy at a time
+
+    def __getstate__(self) -> dict:  # kept in a file: what was read and prepared, not what was asked since
+        state = {k: v for k, v in self.__dict__.items() if k not in ("shelf", "made", "asked", "_lazy", "_lock")}
+        # text columns as categories: a few thousand strings and their codes, not 3.5M objects, to pickle
+        state["prep"] = dataclasses.replace(self.prep, merged=_retyped(self.prep.merged, object, "category"),
+                                            panel=_retyped(self.prep.panel, object, "category"))
+        state["text"] = {part: [c for c in getattr(self.prep, part) if getattr(self.prep, part)[c].dtype == object]
+                         for part in ("merged", "panel")}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        text = state.pop("text")
+        self.__dict__.update(state)
+        self.prep = dataclasses.replace(self.prep, merged=_retyped(self.prep.merged, text["merged"], object),
+                                        panel=_retyped(self.prep.panel, text["panel"], object))
+        self.made = np.full((len(self.lacking), len(HORIZONS)), np.nan)
+        self.asked = np.zeros(len(self.lacking), dtype=bool)
+        self.shelf, self._lazy, self._lock = Shelf(None), {}, threading.RLock()
+
+    @classmethod
+    def kept(cls, history, days: pd.DatetimeIndex) -> "Span":
+        """The span of `days`, read back from the files beside the store (storage.kept_files) when an
+        earlier process of this code made it from this store version, else read, prepared and kept there;
+        its Market and neutral groups are kept there too once asked for."""
+        shelf = Shelf.of(history, "rescreen", (tuple(days.asi8),))
+        span = shelf.get_or_make("span", lambda: cls.of(history, days))
+        span.shelf = shelf
+        return span
 
     @classmethod
     def of(cls, history, days: pd.DatetimeIndex) -> "Span":
@@ -235,28 +265,29 @@ class Span:
         span's last day: each month's peer groups and the blend's labels come from it."""
         sessions = nyse().sessions
         start = sessions[max(0, sessions.searchsorted(month_start(first, sessions)) - PEER_WINDOW - 5)]
-        return self._once(("market", start), lambda: stored_market(history, start, self.days[-1]))
+        return self._once(f"market-{start:%Y%m%d}", lambda: stored_market(history, start, self.days[-1]))
 
     def peers(self, history, days: pd.DatetimeIndex) -> dict:
         """Each of `days` (the span's last days) -> its month's peer groups, from market(days[0])."""
         market = self.market(history, days[0])
-        return self._once(("peers", days[0]),
-                          lambda: monthly_peer_groups(daily_returns(market), days, nyse().sessions))
+        return self._once(f"peers-{days[0]:%Y%m%d}",
+                          lambda: monthly_peer_groups(daily_returns(market), days, nyse().sessions), shelved=False)
 
     def groups(self, history, days: pd.DatetimeIndex, peers: bool) -> pd.Categorical:
         """core.screen_days.neutral_rows of the listings of `days` (the span's last days), with or
         without each month's peer groups (peers(days))."""
         at = int(np.searchsorted(self.when, days[0].to_datetime64()))
-        fits = self.peers(history, days) if peers else None
         panel = self.prep.panel.iloc[at:]
-        return self._once(("groups", days[0], peers),
-                          lambda: neutral_rows(panel["sector"], panel["symbol"], self.when[at:], fits))
+        return self._once(f"groups-{days[0]:%Y%m%d}-{'peers' if peers else 'sectors'}", lambda: neutral_rows(
+            panel["sector"], panel["symbol"], self.when[at:], self.peers(history, days) if peers else None))
 
-    def _once(self, key, make):
+    def _once(self, item: str, make, shelved: bool = True):
+        """make()'s value, made once per span (kept beside the store too where `shelved`: the peer
+        groups only serve the neutral groups, which are)."""
         with self._lock:
-            if key not in self._lazy:
-                self._lazy[key] = make()
-            return self._lazy[key]
+            if item not in self._lazy:
+                self._lazy[item] = self.shelf.get_or_make(item, make) if shelved else make()
+            return self._lazy[item]
 
 
 def _splits(history, start, end) -> pd.DataFrame:
@@ -269,6 +300,13 @@ def _splits(history, start, end) -> pd.DataFrame:
         return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "symbol": pd.Series(dtype=object),
                              "split_ratio": pd.Series(dtype=float)})
     return found
+
+
+def _retyped(frame: pd.DataFrame, which, dtype) -> pd.DataFrame:
+    """`frame` with the columns `which` (names, or those of that dtype) as `dtype`, the others shared."""
+    names = [c for c in frame.columns if frame[c].dtype == which] if not isinstance(which, list) else which
+    return pd.DataFrame({c: frame[c].astype(dtype) if c in names else frame[c] for c in frame.columns},
+                        index=frame.index, copy=False)
 
 
 def _check(days, have: dict) -> None:

@@ -21,6 +21,7 @@ from technic_assets.rescreen import rescreen
 from technic_assets.storage.history import screen_span
 from technic_assets.storage.kept import forget
 from technic_assets.storage.kept import kept as _kept
+from technic_assets.storage.kept_files import Shelf
 
 # volume only for a record asked its capacity (a book size): the rest never read it
 BAR_COLUMNS = ["date", "symbol", "close", "split_ratio", "dividend"]
@@ -95,7 +96,7 @@ def _stored_records(history, screen, days, *, horizon, cost_bps, benchmark, draw
         lo = _bar_span(stored[:1], horizon, None)[0]
         last = max(evening for evening, _ in cuts.values())
         picks, scores = _stored_picks(history, screen, stored[0], last)
-        market = _market(history, lo, max(bar_day for _, bar_day in cuts.values()))
+        market = _market(history, lo, max(bar_day for _, bar_day in cuts.values()), files=False)
         done = track_records(scores, None, market=market, cuts=list(cuts.values()), horizon=horizon,
                              cost_bps=cost_bps, picks=picks, benchmark=benchmark, screen=screen, draws=draws,
                              start=stored[0], end=last, ic_horizons=ic_horizons)
@@ -141,10 +142,15 @@ def _read_picks(history, screen: str, first: pd.Timestamp, last: pd.Timestamp):
     return picks, scores.rename(columns={"merit_score": "score"})
 
 
-def _market(history, lo: pd.Timestamp, hi: pd.Timestamp, volume: bool = False):
+def _market(history, lo: pd.Timestamp, hi: pd.Timestamp, volume: bool = False, files: bool = True):
     """The Market of the stored bars lo..hi: the last one kept while the store file is unchanged (the
-    live page asks for records again and again; a Dagster run, one process a day, gains nothing)."""
-    return _kept("market", history, (lo, hi, volume), lambda: _read_market(history, lo, hi, volume))
+    live page asks for records again and again), in this process and, with `files`, beside the store
+    (a fresh `technic backtest` reads it back). The evening's records (as of its day, just written)
+    keep it in the process only: no later call asks for those bars again before the next write."""
+    key = (lo, hi, volume)
+    shelf = Shelf.of(history, "market", key) if files else Shelf(None)
+    return _kept("market", history, key,
+                 lambda: shelf.get_or_make("market", lambda: _read_market(history, lo, hi, volume)))
 
 
 def _memo(history, screen: str, first: pd.Timestamp, last: pd.Timestamp, lo: pd.Timestamp, hi: pd.Timestamp) -> dict:

@@ -306,6 +306,7 @@ def test_the_screen_kept_between_records_is_read_again_once_the_store_changes(tm
     again without BBB (06-02..06-04), the next record's universe is AAA alone: by hand it grows as
     the top N does, 10.5 / 10.0, (10.2 + 0.30) / 10.5 and 10.4 / 10.2, not as AAA and BBB together."""
     from technic_assets import track
+    from technic_assets.storage.kept_files import discard
     from technic_assets.track import stored_record
 
     history = hand_store(tmp_path / "store.duckdb", with_dividends=True)
@@ -313,6 +314,7 @@ def test_the_screen_kept_between_records_is_read_again_once_the_store_changes(tm
     first = stored_record(history, "default", None, None, cost_bps=0.0, **args)
     other = stored_record(history, "default", None, None, cost_bps=25.0, **args)
     track.forget_market()
+    discard(history)  # nothing kept in files beside the store either
     fresh = stored_record(history, "default", None, None, cost_bps=25.0, **args)
     assert json.dumps(other.summary, sort_keys=True) == json.dumps(fresh.summary, sort_keys=True)  # NaN as NaN
     pd.testing.assert_frame_equal(other.daily, fresh.daily, rtol=0, atol=0)

@@ -189,7 +189,8 @@ def test_settings_in_a_row_equal_fresh_ones_and_a_write_is_seen(copied_week, tmp
 
     import technic_assets.rescreen as rescreen_module
     from technic_assets.core.calendar import sessions
-    from technic_assets.storage.kept import forget
+    from technic_assets.storage.kept import forget as forget_kept
+    from technic_assets.storage.kept_files import discard
 
     monkeypatch.setattr(rescreen_module, "monthly_weights", lambda terms, labels, months, s: dict.fromkeys(
         months, WEIGHTS))
@@ -200,6 +201,11 @@ def test_settings_in_a_row_equal_fresh_ones_and_a_write_is_seen(copied_week, tmp
     shutil.copy(copied_week, path)
     history, week = History(str(path)), sessions(WEEK_FIRST, WEEK_LAST)
     lead, days = week[:2], week[2:]
+
+    def forget():  # nothing kept, in the process or in files beside the store
+        forget_kept()
+        discard(history)
+
     asks = [(ScanSettings(ranking="hand", style="swing", min_price=10.0), 0.35, None),
             (ScanSettings(ranking="hand", include_etfs=True, min_price=1.0, min_dollar_volume=50_000.0, top_n=30),
              0.35, None),
@@ -236,3 +242,68 @@ def test_settings_in_a_row_equal_fresh_ones_and_a_write_is_seen(copied_week, tmp
     fresh = rescreen_module.rescreen(history, days, settings, alpha_weight=alpha_weight)
     pd.testing.assert_frame_equal(after.scores, fresh.scores, rtol=0, atol=0)
     pd.testing.assert_frame_equal(after.picks, fresh.picks, rtol=0, atol=0)
+
+
+def test_a_span_kept_beside_the_store_is_read_back_by_a_fresh_process(copied_week, tmp_path, monkeypatch):
+    """What a re-screen reads and prepares of the store (the span, its Market and neutral groups) is
+    kept in files beside it (storage.kept_files): a process that kept nothing in memory reads it back
+    instead of reading the store or fitting peer groups, and screens exactly as with nothing kept. The
+    span read back equals the one read from the store, column by column, dtypes included. A damaged
+    file is read again from the store; a write to the store is seen, and its older files removed."""
+    import shutil
+
+    import technic_assets.rescreen as rescreen_module
+    from technic_assets.core.calendar import sessions
+    from technic_assets.storage.kept import forget
+    from technic_assets.storage.kept_files import Shelf, discard
+
+    monkeypatch.setattr(rescreen_module, "monthly_weights", lambda terms, labels, months, s: dict.fromkeys(
+        months, WEIGHTS))
+    built, fitted = [], []
+    read, fit = rescreen_module.Span.of, rescreen_module.monthly_peer_groups
+    monkeypatch.setattr(rescreen_module.Span, "of", classmethod(lambda cls, *a: built.append(a[1]) or read(*a)))
+    monkeypatch.setattr(rescreen_module, "monthly_peer_groups", lambda *a, **k: fitted.append(1) or fit(*a, **k))
+    path = tmp_path / "store.duckdb"
+    shutil.copy(copied_week, path)
+    history, week = History(str(path)), sessions(WEEK_FIRST, WEEK_LAST)
+    settings = ScanSettings(ranking="learned", min_price=1.0, min_dollar_volume=50_000.0)  # peer groups, Market
+    forget()
+    first = rescreen_module.rescreen(history, week[2:], settings, alpha_weight=0.35, lead=week[:2])
+    assert (len(built), len(fitted)) == (1, 1)
+    forget()  # a fresh process: nothing in memory, the files beside the store
+    again = rescreen_module.rescreen(history, week[2:], settings, alpha_weight=0.35, lead=week[:2])
+    assert (len(built), len(fitted)) == (1, 1)
+    for name in ("scores", "picks", "terms"):
+        if getattr(first, name) is not None:
+            pd.testing.assert_frame_equal(getattr(first, name), getattr(again, name), rtol=0, atol=0)
+
+    kept = Shelf.of(history, "rescreen", (tuple(week.asi8),)).get("span")
+    fresh = read(history, week)
+    for part in ("merged", "panel", "raw", "forecasts", "shown"):
+        pd.testing.assert_frame_equal(getattr(kept.prep, part), getattr(fresh.prep, part), rtol=0, atol=0)
+    pd.testing.assert_frame_equal(kept.features, fresh.features, rtol=0, atol=0)
+    pd.testing.assert_frame_equal(kept.models, fresh.models, rtol=0, atol=0)
+    pd.testing.assert_series_equal(kept.regime, fresh.regime)
+    for name in ("when", "symbol_rank", "lacking"):
+        np.testing.assert_array_equal(getattr(kept, name), getattr(fresh, name))
+    assert kept.have == fresh.have and kept.days.equals(fresh.days)
+
+    folder = Shelf.of(history, "rescreen", (tuple(week.asi8),)).folder
+    for memory in folder.glob("span.*.bin"):
+        memory.write_bytes(b"")  # damaged: read again from the store
+    forget()
+    damaged = rescreen_module.rescreen(history, week[2:], settings, alpha_weight=0.35, lead=week[:2])
+    assert len(built) == 2
+    pd.testing.assert_frame_equal(first.scores, damaged.scores, rtol=0, atol=0)
+
+    day = week[2]
+    rows = history.read_dates("indicators", [day])
+    cheap = list(first.scores.loc[first.scores["date"] == day, "symbol"][:10])
+    history.replace_dates("indicators", rows.assign(close=np.where(rows["symbol"].isin(cheap), 0.5, rows["close"])),
+                          [day])
+    forget()
+    after = rescreen_module.rescreen(history, week[2:], settings.model_copy(update={"min_price": 5.0}),
+                                     alpha_weight=0.35, lead=week[:2])
+    assert len(built) == 3 and not set(after.scores.loc[after.scores["date"] == day, "symbol"]) & set(cheap)
+    assert [p.name.split("-")[0] for p in (tmp_path / "store.duckdb.kept").iterdir()].count("rescreen") == 1
+    discard(history)

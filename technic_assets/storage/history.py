@@ -110,6 +110,10 @@ class History:
         after = wal.stat() if wal.exists() else None
         return (main.st_mtime_ns, main.st_size, after and after.st_mtime_ns, after and after.st_size)
 
+    def beside(self) -> Path:
+        """The folder where what is computed from this store may be kept in files (storage.kept_files)."""
+        return Path(self.path + ".kept")
+
     @contextmanager
     def reading(self):
         """One connection for a block of reads: a reader asking many small questions (the live day's

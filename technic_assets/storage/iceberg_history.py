@@ -58,6 +58,10 @@ class IcebergHistory(History):
         """No connection to hold: each read scans the tables it names."""
         yield self
 
+    def beside(self) -> None:
+        """No files beside the store: its warehouse may be remote, or shared by workers on other machines."""
+        return None
+
     def version(self) -> tuple:
         """Each scanned table's metadata file: a commit writes a new one."""
         return tuple(getattr(self.store.load(name), "metadata_location", None)
