@@ -2,10 +2,11 @@
 (a `technic backtest`, a restarted page) reads back in a second what took the first one twenty: the
 re-screen's span of stored inputs, the bars' Market.
 
-A shelf is a folder under `<store>.kept/` (a DuckDB store's: an Iceberg warehouse keeps none), named for what its values were made from: the store's
-version (any write to the store makes another), the caller's key, and the code that made them (a hash
-of this package's source and of Python's, numpy's and pandas' versions, so another build never reads
-them). Each name keeps its newest shelf only: making one removes the older ones.
+A shelf is a folder under `<store>.kept/` (a DuckDB store's: an Iceberg warehouse keeps none), named
+for what its values were made from: the store's version (any write to the store makes another), the
+caller's key, and the code that made them (a hash of this package's source and of the versions of
+Python and of the libraries that read and pickle, so another build never reads them). Each name
+keeps its newest shelf only: making one removes the older ones.
 
 A value is pickled (protocol 5) with its arrays' memory out of band, in a second file that is read
 back memory-mapped: a 1.2 GB span costs the pages a caller touches, not a copy, and its arrays come
@@ -25,10 +26,8 @@ import os
 import pickle
 import shutil
 import sys
+from importlib import metadata
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +93,10 @@ def discard(history) -> None:
 
 @functools.cache
 def code_version() -> str:
-    """A hash of this package's source and the libraries a pickle depends on."""
+    """A hash of this package's source and of the libraries that read the store and pickle its frames."""
     root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256(f"{sys.version}|{np.__version__}|{pd.__version__}".encode())
+    libraries = [f"{name} {metadata.version(name)}" for name in ("numpy", "pandas", "duckdb", "pyarrow")]
+    digest = hashlib.sha256("|".join([sys.version, *libraries]).encode())
     for path in sorted(root.rglob("*.py")):
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(path.read_bytes())
