@@ -91,6 +91,7 @@ def test_a_damaged_file_is_made_again(tmp_path):
     assert shelf.get("v") is None
     assert shelf.get_or_make("v", lambda: np.arange(5)).tolist() == [0, 1, 2, 3, 4]
     assert Shelf.of(history, "test", ("k",)).get("v").tolist() == [0, 1, 2, 3, 4]
+    assert len(list(shelf.folder.glob("v.*.bin"))) == 1  # the damaged buffers removed with it
 
 
 def test_a_place_that_cannot_be_written_keeps_nothing(tmp_path):

@@ -55,6 +55,8 @@ class Shelf:
             return None
         try:
             return _read(self.folder, item)
+        except FileNotFoundError:  # rewritten under our feet (its old buffers removed): made again
+            return None
         except Exception as exc:  # a damaged or foreign file: the caller makes the value again
             log.warning("kept file %s unreadable (%s: %s); making it again", self.folder / item,
                         type(exc).__name__, exc)
@@ -116,19 +118,27 @@ def _write(folder: Path, item: str, value) -> None:
     stream = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
     table, offset = [], 0
     memory = f"{item}.{os.urandom(6).hex()}.bin"  # its own name: two writers never mix their files
-    with open(folder / memory, "wb") as out:
-        for buffer in buffers:
-            raw = buffer.raw()
-            pad = -offset % ALIGN
-            out.write(b"\0" * pad)
-            offset += pad
-            out.write(raw)
-            table.append((offset, raw.nbytes))
-            offset += raw.nbytes
     part = folder / f"{item}.pickle.{os.urandom(6).hex()}.part"
-    with open(part, "wb") as out:
-        pickle.dump((memory, table, stream), out, protocol=5)
-    os.replace(part, folder / f"{item}.pickle")
+    try:
+        with open(folder / memory, "wb") as out:
+            for buffer in buffers:
+                raw = buffer.raw()
+                pad = -offset % ALIGN
+                out.write(b"\0" * pad)
+                offset += pad
+                out.write(raw)
+                table.append((offset, raw.nbytes))
+                offset += raw.nbytes
+        with open(part, "wb") as out:
+            pickle.dump((memory, table, stream), out, protocol=5)
+        os.replace(part, folder / f"{item}.pickle")
+    except BaseException:  # a full disk, say: nothing half-written stays behind
+        for left in (folder / memory, part):
+            left.unlink(missing_ok=True)
+        raise
+    for older in folder.glob(f"{item}.*.bin"):  # an item made again: its earlier buffers (a reader that
+        if older.name != memory:                 # mapped them keeps them until it lets go)
+            older.unlink(missing_ok=True)
 
 
 def _read(folder: Path, item: str):
