@@ -41,7 +41,7 @@ from technic_assets.core.indicators import LOOKBACK
 from technic_assets.core.peers import WINDOW as PEER_WINDOW
 from technic_assets.core.peers import daily_returns, month_start, monthly_peer_groups
 from technic_assets.core.schema import empty_fundamentals
-from technic_assets.core.screen import Prepared, prepare
+from technic_assets.core.screen import Prepared, columns_of, prepare
 from technic_assets.core.screen_days import kept_rows, neutral_rows, ranked
 from technic_assets.core.track_record import market_from_bars
 from technic_assets.core.universe_filter import FILTER_FACTS, drop_reasons
@@ -199,9 +199,11 @@ class Span:
         first, last = days[0], days[-1]
         sessions = nyse().sessions
         window_start = sessions[max(0, sessions.searchsorted(first) - (LOOKBACK - 1))]
-        universe = history.read_span("universe", first, last, coded=("symbol",))
-        indicators = history.read_span("indicators", first, last, coded=("symbol",))
-        reports = history.read_span("fundamentals", first, last, coded=("symbol",))
+        # in the store's order: every row is placed by its date and symbol, and sorting millions costs
+        # DuckDB as much as reading them
+        universe = history.read_span("universe", first, last, coded=("symbol",), ordered=False)
+        indicators = history.read_span("indicators", first, last, coded=("symbol",), ordered=False)
+        reports = history.read_span("fundamentals", first, last, coded=("symbol",), ordered=False)
         regime = history.read_span("market_regime", first, last, ["date", "risk"]).set_index("date")["risk"]
         have = {name: set(pd.DatetimeIndex(dates)) for name, dates in
                 (("universe", universe["date"].unique()), ("indicators", indicators["date"].unique()),
@@ -213,7 +215,10 @@ class Span:
 
         # every day's listings stacked, in day order (each day's rows in their stored order); the other
         # tables' rows put beside them by (date, symbol), as one day's merges on the symbol would
-        listed = universe[universe["date"].isin(days)].sort_values("date", kind="stable").reset_index(drop=True)
+        inside = universe["date"].isin(days).to_numpy()
+        listed = universe
+        if not inside.all() or not universe["date"].is_monotonic_increasing:  # days written out of order
+            listed = universe[inside].sort_values("date", kind="stable").reset_index(drop=True)
         del universe
         listed["date"] = listed["date"].astype("datetime64[ns]")
         symbols = pd.Index(listed["symbol"].cat.categories)
@@ -221,17 +226,18 @@ class Span:
         listed["symbol"] = np.asarray(listed["symbol"], dtype=object)
         fc = _aligned(keys, stored, symbols, "alpha_forecasts", first=True)[["alpha_5d", "alpha_10d"]].astype(float)
         fund = _reports(listed, keys, symbols, reports, splits, sessions)
-        merged = pd.concat([listed, _aligned(keys, indicators, symbols, "indicators")], axis=1)
+        merged = _beside(listed, _aligned(keys, indicators, symbols, "indicators"))
         del indicators
         lacking = np.zeros(0, dtype=np.int64)
         if len(models):
             lacking = np.flatnonzero(fc["alpha_5d"].isna().to_numpy() & listed["date"].isin(models["date"]).to_numpy())
-        features = feature_matrix(pd.concat([merged.take(lacking), fund.take(lacking)], axis=1).reset_index(drop=True))
+        features = feature_matrix(pd.DataFrame({c: frame[c].array.take(lacking) for frame in (merged, fund)
+                                                for c in frame.columns}, copy=False))
         prep = prepare(merged, None, fund, fc)
         # the filter reads only its facts, the chain only the panel, raw and forecasts: the rest is dropped
-        facts = merged[[c for c in merged.columns if c in FILTER_FACTS]]
+        facts = columns_of(merged, [c for c in merged.columns if c in FILTER_FACTS])
         # the filter's text facts coded: its tests (an ETF, a sector) compare codes, not 3.5M strings
-        facts = facts.astype({c: "category" for c in ("type", "sector") if c in facts})
+        facts = _retyped(facts, [c for c in ("type", "sector") if c in facts], "category")
         # each row's symbol's place in sorted order (the ranking's last tie-break); a re-screen shows no
         # listing, and its symbols are coded by that place (categories in text order, so that a sort by
         # symbol is the text's): the rows it keeps are taken as codes, and the record finds each name's
@@ -239,7 +245,9 @@ class Span:
         order = np.argsort(symbols.to_numpy().astype(str), kind="stable")
         symbol_rank = np.argsort(order)[(keys % (len(symbols) + 1)) - 1]
         coded = pd.Categorical.from_codes(symbol_rank, symbols[order])
-        prep = dataclasses.replace(prep, merged=facts, shown=facts[[]], panel=prep.panel.assign(symbol=coded))
+        panel = pd.DataFrame({c: coded if c == "symbol" else prep.panel[c] for c in prep.panel.columns},
+                             index=prep.panel.index, copy=False)
+        prep = dataclasses.replace(prep, merged=facts, shown=facts[[]], panel=panel)
         return cls(days, have, listed["date"].to_numpy(), prep, symbol_rank, regime, models, lacking,
                    features.assign(date=listed["date"].to_numpy()[lacking]))
 
@@ -302,6 +310,12 @@ def _splits(history, start, end) -> pd.DataFrame:
     return found
 
 
+def _beside(*frames: pd.DataFrame) -> pd.DataFrame:
+    """The columns of frames of the same rows (labels) side by side, their arrays shared (pd.concat
+    copies them, and a frame of millions of rows merges its blocks on its first column selection)."""
+    return pd.DataFrame({c: frame[c] for frame in frames for c in frame.columns}, index=frames[0].index, copy=False)
+
+
 def _retyped(frame: pd.DataFrame, which, dtype) -> pd.DataFrame:
     """`frame` with the columns `which` (names, or those of that dtype) as `dtype`, the others shared."""
     names = [c for c in frame.columns if frame[c].dtype == which] if not isinstance(which, list) else which
@@ -342,12 +356,10 @@ def _aligned(keys: np.ndarray, frame: pd.DataFrame, symbols: pd.Index, name: str
         raise ValueError(f"rescreen: the {name} hold a symbol twice on a day; give one row per symbol")
     use = np.flatnonzero(known & ~twice)
     at = pd.Index(own[use]).get_indexer(keys)
-    # one take of the columns wanted (a missing row: -1, NaN), relabelled in place rather than copied
-    plain = isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1
-    out = (frame if plain else frame.reset_index(drop=True)).reindex(index=np.where(at >= 0, use[at], -1),
-                                               columns=[c for c in frame.columns if c not in ("date", "symbol")])
-    out.index = pd.RangeIndex(len(keys))
-    return out
+    rows = np.where(at >= 0, use[at], -1)  # positions in `frame`; -1: none (NaN, NaT, or None)
+    # column by column: a frame's reindex takes whole blocks at once and costs several times more
+    return pd.DataFrame({c: frame[c].array.take(rows, allow_fill=True) for c in frame.columns
+                         if c not in ("date", "symbol")}, index=pd.RangeIndex(len(keys)), copy=False)
 
 
 def _reports(listed: pd.DataFrame, keys: np.ndarray, symbols: pd.Index, reports: pd.DataFrame,

@@ -249,7 +249,8 @@ def test_a_span_kept_beside_the_store_is_read_back_by_a_fresh_process(copied_wee
     kept in files beside it (storage.kept_files): a process that kept nothing in memory reads it back
     instead of reading the store or fitting peer groups, and screens exactly as with nothing kept. The
     span read back equals the one read from the store, column by column, dtypes included. A damaged
-    file is read again from the store; a write to the store is seen, and its older files removed."""
+    file is read again from the store; a day's listings written again (the store then holds them last)
+    screen as before; a write to the store is seen, and its older files removed."""
     import shutil
 
     import technic_assets.rescreen as rescreen_module
@@ -296,6 +297,15 @@ def test_a_span_kept_beside_the_store_is_read_back_by_a_fresh_process(copied_wee
     assert len(built) == 2
     pd.testing.assert_frame_equal(first.scores, damaged.scores, rtol=0, atol=0)
 
+    # the first day's listings written again, so the store holds them last: read in the store's
+    # order, the span still stacks its days in date order, and screens as before
+    history.replace_dates("universe", history.read_dates("universe", [week[0]]), [week[0]])
+    assert not history.read_span("universe", week[0], week[-1], ["date"])["date"].is_monotonic_increasing
+    forget()
+    rewritten = rescreen_module.rescreen(history, week[2:], settings, alpha_weight=0.35, lead=week[:2])
+    assert len(built) == 3
+    pd.testing.assert_frame_equal(first.scores, rewritten.scores, rtol=0, atol=0)
+
     day = week[2]
     rows = history.read_dates("indicators", [day])
     cheap = list(first.scores.loc[first.scores["date"] == day, "symbol"][:10])
@@ -304,6 +314,6 @@ def test_a_span_kept_beside_the_store_is_read_back_by_a_fresh_process(copied_wee
     forget()
     after = rescreen_module.rescreen(history, week[2:], settings.model_copy(update={"min_price": 5.0}),
                                      alpha_weight=0.35, lead=week[:2])
-    assert len(built) == 3 and not set(after.scores.loc[after.scores["date"] == day, "symbol"]) & set(cheap)
+    assert len(built) == 4 and not set(after.scores.loc[after.scores["date"] == day, "symbol"]) & set(cheap)
     assert [p.name.split("-")[0] for p in (tmp_path / "store.duckdb.kept").iterdir()].count("rescreen") == 1
     discard(history)

@@ -81,6 +81,22 @@ def test_a_span_read_with_symbols_coded_by_duckdb_has_the_rows_of_the_span(store
         [3.0, 4.0], [4.0, 3.0])
 
 
+def test_a_span_read_in_the_stores_order_has_the_rows_of_the_span_in_date_order_or_not(store_path):
+    """read_span: every column in date order by default; not `ordered`, the same rows in the store's
+    order (a later day written first comes first), each row whole."""
+    first, later = pd.Timestamp("2025-06-02"), pd.Timestamp("2025-06-04")
+    store = History(str(store_path))
+    for day, symbols in ((later, ["C", "A"]), (first, ["B", "A"])):  # the later day written first
+        store.replace_dates("universe", pd.DataFrame({"date": day, "symbol": symbols, "name": [s * 2 for s in symbols]}),
+                            [day])
+    ordered = store.read_span("universe", first, later)
+    stored = store.read_span("universe", first, later, ordered=False)
+    assert ordered["date"].is_monotonic_increasing and not stored["date"].is_monotonic_increasing
+    assert sorted(zip(stored["date"], stored["symbol"], stored["name"])) == sorted(
+        zip(ordered["date"], ordered["symbol"], ordered["name"])) == [
+        (first, "A", "AA"), (first, "B", "BB"), (later, "A", "AA"), (later, "C", "CC")]
+
+
 def test_a_store_from_before_dividends_reads_them_as_none_and_gains_the_column(store_path):
     """price_bars written without `dividend` (a store of an older Technic): every read gives 0.0; the
     next write of bars with dividends adds the column, the older rows still reading 0.0."""

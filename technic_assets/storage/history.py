@@ -135,17 +135,19 @@ class History:
         return set() if found is None else {pd.Timestamp(d) for d in found["date"]}
 
     def read_span(self, name: str, start: pd.Timestamp, end: pd.Timestamp,
-                  columns: list[str] | None = None, coded: tuple[str, ...] = ()) -> pd.DataFrame:
-        """`columns` (default: every column, in date order) of the rows dated start..end; no rows if the
-        table is not there yet: with those columns where given, else without any. A column the table
-        gained later (ADDED_COLUMNS) reads as its meaning in rows from before it; `coded` as query's."""
+                  columns: list[str] | None = None, coded: tuple[str, ...] = (), ordered: bool = True) -> pd.DataFrame:
+        """`columns` (default: every column, in date order unless not `ordered`: then, as with columns
+        given, in the store's order, which a caller placing each row by its date and symbol does not
+        need sorted) of the rows dated start..end; no rows if the table is not there yet: with those
+        columns where given, else without any. A column the table gained later (ADDED_COLUMNS) reads as
+        its meaning in rows from before it; `coded` as query's."""
         asked = columns
         if columns and set(ADDED_COLUMNS.get(name, {})) & set(columns):  # one more look, only then
             have = self.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} LIMIT 0", [])
             asked = columns if have is None else stored_columns(name, columns, have.columns)
         names = ", ".join(quoted(c) for c in asked or [])
-        found = self.query(name, f"SELECT {names} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ?" if columns
-                           else f"SELECT * FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ? ORDER BY date",
+        order = " ORDER BY date" if ordered and not columns else ""
+        found = self.query(name, f"SELECT {names or '*'} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ?{order}",
                            [_ts(start), _ts(end)], coded=coded)
         if found is not None:
             return with_added_columns(name, found, columns)
