@@ -27,7 +27,7 @@ ASSETS = [
     features.indicators, features.filtered_universe, features.factors, features.market_regime,
     alpha.alpha_model, alpha.alpha_forecasts,
     scores.ics, scores.merit, scores.ranked_top_n, scores.changes,
-    alpha.alpha_evaluation, record.track_record,
+    alpha.alpha_evaluation, record.track_record, record.rescreen_inputs,
 ]
 START_METHODS = ("forkserver", "spawn")
 

@@ -138,6 +138,16 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
                       terms.astype({"symbol": object}) if keep_terms else None, weights)
 
 
+def ready(history, days: pd.DatetimeIndex, *, peer_groups: bool = True) -> "Span":
+    """The span of `days` made now, as a re-screen of them would make it (with the Market and the
+    neutral groups, with or without `peer_groups`, that rescreen asks of it) and kept beside the store:
+    the evening makes it once its writes are done, so the first settings tried after it take seconds."""
+    span = while_unchanged("rescreen", history, (tuple(days.asi8),), lambda: Span.kept(history, days))
+    span.market(history, days[0])
+    span.groups(history, days, peer_groups)
+    return span
+
+
 class Span:
     """What no setting changes of a span of stored days, read and prepared once: every listing of
     every day (in day order, each day's rows in their stored order) with the filter's facts, prepare's

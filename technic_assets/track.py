@@ -17,6 +17,7 @@ from technic_assets.core.track_record import (
     track_record,
     track_records,
 )
+from technic_assets.rescreen import ready as rescreen_ready
 from technic_assets.rescreen import rescreen
 from technic_assets.storage.history import screen_span
 from technic_assets.storage.kept import forget
@@ -45,10 +46,7 @@ def stored_record(history, screen: str, start: str | None, end: str | None, *, h
         picks, scores = _stored_picks(history, screen, chosen[0], chosen[-1])
         memo = _memo(history, screen, chosen[0], chosen[-1], *_bar_span(chosen, horizon, as_of))
     else:
-        # a learned blend learns from the stored days before the range too (core.blend's window)
-        sessions = nyse().sessions
-        since = sessions[max(0, sessions.searchsorted(chosen[0]) - BLEND_WINDOW)]
-        lead = stored[(stored < chosen[0]) & (stored >= since)]
+        lead = _lead(stored, chosen)
         done = rescreen(history, chosen, settings, alpha_weight=alpha_weight, lead=lead if len(lead) else None,
                         progress=progress)
         picks, scores = done.picks[["date", "symbol"]], done.scores
@@ -56,6 +54,27 @@ def stored_record(history, screen: str, start: str | None, end: str | None, *, h
     # the names MERIT scored are exactly those that passed the filter: the universe is not read twice
     return evaluate(history, chosen, picks, scores, screen=screen, horizon=horizon, cost_bps=cost_bps,
                     benchmark=benchmark, draws=draws, as_of=as_of, memo=memo, book_size=book_size)
+
+
+def ready_for_settings(history, screen: str, settings, *, horizon: int, least: int = 1) -> pd.DatetimeIndex:
+    """What stored_record of all `screen`'s stored days under any settings reads and prepares before
+    its settings' chain (rescreen.ready: the span, its Market and neutral groups as `settings` ask for
+    peer groups; the record's Market for `horizon`), made now and kept beside the store, unless fewer
+    than `least` days are stored; the stored days."""
+    stored = _stored_days(history, screen)
+    if len(stored) >= least:
+        lead = _lead(stored, stored)
+        rescreen_ready(history, lead.append(stored) if len(lead) else stored,
+                       peer_groups=getattr(settings, "peer_groups", False))
+        _market(history, *_bar_span(stored, horizon, None))
+    return stored
+
+
+def _lead(stored: pd.DatetimeIndex, chosen: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """The stored days before `chosen` that a learned blend learns from too (core.blend's window)."""
+    sessions = nyse().sessions
+    since = sessions[max(0, sessions.searchsorted(chosen[0]) - BLEND_WINDOW)]
+    return stored[(stored < chosen[0]) & (stored >= since)]
 
 
 def evaluate(history, chosen: pd.DatetimeIndex, picks: pd.DataFrame | None, scores: pd.DataFrame, *, screen: str,

@@ -210,6 +210,52 @@ def test_the_evening_record_is_what_that_evening_could_know(scanned_week, tmp_pa
     assert [r.data["book"] for r in meta["measures"].value.records][0] == "top_n"
 
 
+def test_the_evening_makes_the_inputs_of_any_settings_ahead_and_a_fresh_process_reads_them(scanned_week, tmp_path,
+                                                                                         monkeypatch):
+    """The rescreen_inputs asset, the run's last step, keeps beside the store what a re-screen of the
+    screen's stored evenings reads and prepares (the span, its Market, its peer groups as neutral groups)
+    and the record's Market: a fresh process's first record with new settings then reads neither the
+    store's listings nor fits a peer group, and equals one made with nothing kept. Too few evenings
+    (fewer than READY_FROM) keep nothing ahead."""
+    import technic_assets.assets.record as record_module
+    import technic_assets.rescreen as rescreen_module
+    from technic_assets.config import ScanSettings
+    from technic_assets.storage.kept import forget
+    from technic_assets.storage.kept_files import discard
+    from technic_assets.track import stored_record
+
+    path = tmp_path / "store.duckdb"
+    shutil.copy(scanned_week, path)
+    monkeypatch.setenv("TECHNIC_DUCKDB_PATH", str(path))
+    history = History(str(path))
+    chosen = [a for a in ASSETS if a.key.to_user_string() == "rescreen_inputs"]
+    forget()
+    result = materialize(chosen, partition_key=LAST, resources=resources(200), instance=DagsterInstance.ephemeral())
+    assert result.success and not (tmp_path / "store.duckdb.kept").exists()  # 7 evenings: under READY_FROM
+    assert result.asset_materializations_for_node("rescreen_inputs")[0].metadata["status"].value.startswith(
+        "not kept ahead: 7 evenings")
+
+    monkeypatch.setattr(record_module, "READY_FROM", 5)
+    result = materialize(chosen, partition_key=LAST, resources=resources(200), instance=DagsterInstance.ephemeral())
+    meta = result.asset_materializations_for_node("rescreen_inputs")[0].metadata
+    assert result.success and meta["status"].value == "kept" and meta["evenings"].value == 7
+    built, fitted = [], []
+    read, fit = rescreen_module.Span.of, rescreen_module.monthly_peer_groups
+    monkeypatch.setattr(rescreen_module.Span, "of", classmethod(lambda cls, *a: built.append(1) or read(*a)))
+    monkeypatch.setattr(rescreen_module, "monthly_peer_groups", lambda *a, **k: fitted.append(1) or fit(*a, **k))
+    settings = ScanSettings(style="swing", min_price=2.0)  # learned, peer groups: the default's switches
+    args = dict(horizon=5, cost_bps=10.0, draws=0, settings=settings, alpha_weight=0.35)
+    forget()  # a fresh process
+    ahead = stored_record(history, "default", None, None, **args)
+    assert (built, fitted) == ([], [])
+    forget()
+    discard(history)
+    fresh = stored_record(history, "default", None, None, **args)
+    assert (built, fitted) == ([1], [1])
+    pd.testing.assert_frame_equal(ahead.daily, fresh.daily, rtol=0, atol=0)
+    assert json.dumps(ahead.summary, sort_keys=True) == json.dumps(fresh.summary, sort_keys=True)
+
+
 def test_a_range_run_stores_each_evening_the_record_that_evening_alone_computes(scanned_week):
     """scanned_week's one range run stored its days' records from one read and one evaluation
     (stored_records); each equals stored_record's for that evening alone (its evenings and bars up to

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 import pandas as pd
-from dagster import Output, asset
+from dagster import MaterializeResult, Output, asset
 
 from technic_assets.assets.common import DAILY, STORE_METADATA, range_metadata, scan_days, schema, table_metadata
 from technic_assets.charts import equity_svg, markdown_image, sparklines
@@ -22,9 +22,10 @@ from technic_assets.core.calendar import DATE_FMT
 from technic_assets.lineage import later_days, record_later, wait_for_earlier
 from technic_assets.screens import Screens
 from technic_assets.storage import StoreResource
-from technic_assets.track import stored_records
+from technic_assets.track import ready_for_settings, stored_records
 
 HORIZON, COST_BPS, BENCHMARK = 5, 10.0, "SPY"
+READY_FROM = 21  # stored evenings from which the re-screen's inputs are made ahead (fewer read in a second or two)
 BOOKS = ("top_n", "universe", "benchmark", "momentum_12_1", "random")
 MEASURES = ("ann_return", "ann_return_gross", "volatility", "sharpe", "excess_vs_universe", "information_ratio",
             "max_drawdown", "turnover", "hit_rate")
@@ -65,6 +66,32 @@ def track_record(context, store: StoreResource, scan: ScanSettings, screens: Scr
                      screens=[s.name for s in runs])
     return Output(out, metadata={**range_metadata(days), "rows": len(out), **meta,
                                  "seconds": round(time.perf_counter() - started, 3)})
+
+
+@asset(
+    **DAILY,
+    group_name="scores",
+    kinds={"duckdb"},
+    # the run's last step: any write after it would make another store version, and these files with it
+    deps=["track_record", "changes", "alpha_evaluation"],
+    description=("The stored evenings' inputs, read and prepared for re-screening with any settings (technic "
+                 "backtest --style ..., the page's track panel), kept in files beside the store: the first "
+                 "settings tried after this evening take seconds, not the read of every evening."),
+)
+def rescreen_inputs(context, store: StoreResource, scan: ScanSettings, screens: Screens) -> MaterializeResult:
+    history, screen = store.history, screens.resolve(scan)[0]
+    if history.beside() is None:
+        return MaterializeResult(metadata={"status": "not kept: this store keeps no files beside it (Iceberg)"})
+    started = time.perf_counter()
+    try:
+        days = ready_for_settings(history, screen.name, screen.settings, horizon=HORIZON, least=READY_FROM)
+    except ValueError as exc:  # no stored evening of the screen yet
+        return MaterializeResult(metadata={"status": f"not kept: {exc}"})
+    if len(days) < READY_FROM:
+        return MaterializeResult(metadata={"status": f"not kept ahead: {len(days)} evenings (from {READY_FROM})"})
+    return MaterializeResult(metadata={
+        "status": "kept", "screen": screen.name, "evenings": len(days), "first": f"{days[0]:{DATE_FMT}}",
+        "last": f"{days[-1]:{DATE_FMT}}", "seconds": round(time.perf_counter() - started, 3)})
 
 
 def records_for(history, days: list[pd.Timestamp], runs) -> tuple[pd.DataFrame, dict]:
