@@ -16,6 +16,8 @@
                      kept: technic_assets.rescreen), the live page's "try settings" case
   process    `technic backtest` with new settings in a fresh process, the span's files beside the
              store: the whole command's wall time, Python's start and imports included
+  ready      the evening's rescreen_inputs step (track.ready_for_settings of the default screen),
+             everything kept dropped first: what it adds to an evening
   evening    the evening track_record step for one day (records_for), everything kept dropped
              first (each Dagster run is a fresh process, after its day's write)        target 2 s
   range      the track_record step of a range run (a backfill): records_for over the
@@ -30,7 +32,7 @@ settings, as the graph would store it. Each figure is timed `repeat` times, from
 read before, in the OS cache).
 
     python -m benchmarks.track_store [--symbols 6000] [--sessions 600] [--repeat 5] [--store PATH]
-                                     [--figures stored other cold settings process evening range]
+                                     [--figures stored other cold settings process ready evening range]
                                      [--range-days 600]
 
 It also runs against an older checkout (PYTHONPATH=that checkout), which may keep no Market and no
@@ -156,8 +158,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--store", help="keep the built store here (and reuse it when it exists)")
     parser.add_argument("--figures", nargs="+",
-                        default=["stored", "other", "cold", "settings", "process", "evening", "range"],
-                        help="which of stored, other, cold, settings, process, evening, range to time")
+                        default=["stored", "other", "cold", "settings", "process", "ready", "evening", "range"],
+                        help="which of stored, other, cold, settings, process, ready, evening, range to time")
     parser.add_argument("--range-days", type=int, default=600, help="the range run's days (the last ones)")
     args = parser.parse_args()
     from technic_assets import track
@@ -225,14 +227,20 @@ def main() -> None:
 
         def command():
             ask = next(fresh)
-            done = subprocess.run([technic, "backtest", "--style", ask.style, "--set", f"min_price={ask.min_price}",
-                                   "--top", str(ask.top_n), "--format", "json"], env=env, capture_output=True, text=True)
+            argv = [technic, "backtest", "--style", ask.style, "--set", f"min_price={ask.min_price}",
+                    "--top", str(ask.top_n), "--format", "json"]
+            done = subprocess.run(argv, env=env, capture_output=True, text=True)
             if done.returncode != 0:
                 raise SystemExit(f"technic backtest failed: {done.stderr[-2000:]}")
 
         command()  # the span's files beside the store, as an earlier command of this store version left them
-        print(summary("new settings, technic backtest in a fresh process (the span's files)", timed(command, args.repeat),
-                      5.0))
+        print(summary("new settings, technic backtest in a fresh process (the span's files)",
+                      timed(command, args.repeat), 5.0))
+    if "ready" in args.figures:
+        from technic_assets.track import ready_for_settings
+
+        (wall, cpu), = timed(lambda: (forget(), ready_for_settings(history, "default", ScanSettings(), horizon=5)), 1)
+        print(f"evening rescreen_inputs step: {wall:.1f} s, CPU {cpu:.1f} s; load average {os.getloadavg()[0]:.1f}")
     screens = [Screen("default", ScanSettings())]
     if "evening" in args.figures:
         print(summary("evening track_record step (one day)",

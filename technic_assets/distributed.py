@@ -16,7 +16,8 @@ partitions per run, so the daemon launches runs of about a month that the worker
 a month give or take two days). The assets that read earlier sessions (`changes`, `alpha_evaluation`:
 technic_assets.lineage) keep the single-run policy: the backfill runs them once the month runs have
 stored their days, in one run for all the days that are ready, and a day whose earlier days another
-month run is still computing waits for that run.
+month run is still computing waits for that run. `rescreen_inputs` is left out: it keeps files beside
+a DuckDB store, and the workers' Iceberg store keeps none.
 """
 
 from __future__ import annotations
@@ -30,14 +31,16 @@ from technic_assets.lineage import EARLIER_READS
 
 MONTH_SESSIONS = 21
 MULTI_RUN = BackfillPolicy.multi_run(max_partitions_per_run=MONTH_SESSIONS)
+ONE_MACHINE = ("rescreen_inputs",)  # what only a store on this machine's disk has any use for
 
 
 def for_distributed(assets: list, env: Environment) -> list:
     """The assets as given on one machine; in distributed mode, cut into runs of about a month, but for
-    the readers of earlier sessions (see the module's docstring)."""
+    the readers of earlier sessions, and without those of ONE_MACHINE (see the module's docstring)."""
     if env.executor != "celery":
         return assets
-    return [a if a.key.path[-1] in EARLIER_READS else a.with_attributes(backfill_policy=MULTI_RUN) for a in assets]
+    return [a if a.key.path[-1] in EARLIER_READS else a.with_attributes(backfill_policy=MULTI_RUN) for a in assets
+            if a.key.path[-1] not in ONE_MACHINE]
 
 
 def executor_config(env: Environment) -> dict:

@@ -87,8 +87,8 @@ def test_a_span_read_in_the_stores_order_has_the_rows_of_the_span_in_date_order_
     first, later = pd.Timestamp("2025-06-02"), pd.Timestamp("2025-06-04")
     store = History(str(store_path))
     for day, symbols in ((later, ["C", "A"]), (first, ["B", "A"])):  # the later day written first
-        store.replace_dates("universe", pd.DataFrame({"date": day, "symbol": symbols, "name": [s * 2 for s in symbols]}),
-                            [day])
+        names = [s * 2 for s in symbols]
+        store.replace_dates("universe", pd.DataFrame({"date": day, "symbol": symbols, "name": names}), [day])
     ordered = store.read_span("universe", first, later)
     stored = store.read_span("universe", first, later, ordered=False)
     assert ordered["date"].is_monotonic_increasing and not stored["date"].is_monotonic_increasing

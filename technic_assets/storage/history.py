@@ -145,9 +145,9 @@ class History:
         if columns and set(ADDED_COLUMNS.get(name, {})) & set(columns):  # one more look, only then
             have = self.query(name, f"SELECT * FROM {SCHEMA}.{table(name)} LIMIT 0", [])
             asked = columns if have is None else stored_columns(name, columns, have.columns)
-        names = ", ".join(quoted(c) for c in asked or [])
+        names = ", ".join(quoted(c) for c in asked or []) or "*"
         order = " ORDER BY date" if ordered and not columns else ""
-        found = self.query(name, f"SELECT {names or '*'} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ?{order}",
+        found = self.query(name, f"SELECT {names} FROM {SCHEMA}.{table(name)} WHERE date >= ? AND date <= ?{order}",
                            [_ts(start), _ts(end)], coded=coded)
         if found is not None:
             return with_added_columns(name, found, columns)
