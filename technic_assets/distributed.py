@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import socket
+
 from dagster import BackfillPolicy
 
 from technic_assets.environment import Environment
