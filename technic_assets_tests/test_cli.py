@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from technic_assets.cli import main
-from technic_assets.cli.run import FOUNDATION, SETTINGS_FREE
+from technic_assets.cli.run import AHEAD, FOUNDATION, SETTINGS_FREE
 from technic_assets_tests.snapshots import query
 
 DAY = "2025-06-02"
@@ -36,7 +36,8 @@ def test_a_warm_scan_redoes_only_what_its_settings_change_and_equals_a_full_run(
                                                                                capsys):
     """Once the day's foundation is stored (universe, bars, indicators, regime), a scan with other
     settings materializes what they change, and the settings-free assets that are legitimately empty
-    (alpha_evaluation's partition is, here) again, and its top N equals a run that recomputes everything."""
+    (alpha_evaluation's partition is, here) again, but not what the evening makes ahead (AHEAD), and
+    its top N equals a run that recomputes everything (every asset)."""
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(DEPLOY / "dagster.yaml", home / "dagster.yaml")
@@ -47,7 +48,7 @@ def test_a_warm_scan_redoes_only_what_its_settings_change_and_equals_a_full_run(
     other = ["scan", "--date", DAY, "--sector", "Energy", "--sector", "Utilities", "--top", "10"]
     assert main(other) == 0
     _, err = capsys.readouterr()
-    for name in FOUNDATION:
+    for name in (*FOUNDATION, *AHEAD):
         assert f"done  {name}\n" not in err
     assert "done  alpha_evaluation\n" in err  # empty for the day: nothing says it was computed but a recomputation
     assert "done  filtered_universe" in err and "done  ranked_top_n" in err
@@ -56,7 +57,7 @@ def test_a_warm_scan_redoes_only_what_its_settings_change_and_equals_a_full_run(
     assert set(warm["sector"]) <= {"Energy", "Utilities"} and len(warm) == 10
     assert main([*other, "--refresh"]) == 0
     _, err = capsys.readouterr()
-    assert all(f"done  {name}" in err for name in SETTINGS_FREE)
+    assert all(f"done  {name}" in err for name in (*SETTINGS_FREE, *AHEAD))
     full = query(warm_store, "SELECT * FROM technic.ranked_top_n WHERE date = ? AND screen = 'adhoc' ORDER BY rank",
                  [DAY])
     pd.testing.assert_frame_equal(warm, full)

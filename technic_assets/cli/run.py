@@ -22,6 +22,9 @@ from technic_assets.storage.history import screen_rows
 # to evaluate yet), so a day without their rows simply recomputes them, which costs little.
 FOUNDATION = ("universe", "price_bars", "indicators", "market_regime")
 SETTINGS_FREE = (*FOUNDATION, "fundamentals", "alpha_model", "alpha_evaluation")
+# Made ahead for the evening's users, and not by a warm scan of other settings: its few seconds would
+# become twenty on a long store (the next re-screen with new settings reads the store instead)
+AHEAD = ("rescreen_inputs",)
 
 
 def assets_to_run(history, day: str, refresh: bool) -> list[str] | None:
@@ -37,8 +40,8 @@ def assets_to_run(history, day: str, refresh: bool) -> list[str] | None:
 
     if not all(there(name) for name in FOUNDATION):
         return None
-    return [a.key.to_user_string() for a in ASSETS
-            if a.key.to_user_string() not in SETTINGS_FREE or not there(a.key.to_user_string())]
+    return [a.key.to_user_string() for a in ASSETS if a.key.to_user_string() not in AHEAD
+            and (a.key.to_user_string() not in SETTINGS_FREE or not there(a.key.to_user_string()))]
 
 
 def run_scan(day: str, settings, env: Environment, *, resources: dict | None = None, screens=None,
