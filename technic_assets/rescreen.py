@@ -41,7 +41,7 @@ from technic_assets.core.indicators import LOOKBACK
 from technic_assets.core.peers import WINDOW as PEER_WINDOW
 from technic_assets.core.peers import daily_returns, month_start, monthly_peer_groups
 from technic_assets.core.schema import empty_fundamentals
-from technic_assets.core.screen import Prepared, columns_of, prepare
+from technic_assets.core.screen import Prepared, columns_of, prepare, side_by_side
 from technic_assets.core.screen_days import kept_rows, neutral_rows, ranked
 from technic_assets.core.track_record import market_from_bars
 from technic_assets.core.universe_filter import FILTER_FACTS, drop_reasons
@@ -88,7 +88,7 @@ def rescreen(history, days: pd.DatetimeIndex, settings, *, alpha_weight: float, 
     wanted = days
     every = wanted if lead is None else pd.DatetimeIndex(lead).append(wanted)
     days = every if learned or keep_terms else wanted  # the span's last days: its rows from `at` on
-    span = while_unchanged("rescreen", history, (tuple(every.asi8),), lambda: Span.kept(history, every))
+    span = _span(history, every)
     _check(days, span.have)
     at = int(np.searchsorted(span.when, days[0].to_datetime64()))
     market = None
@@ -142,10 +142,15 @@ def ready(history, days: pd.DatetimeIndex, *, peer_groups: bool = True) -> "Span
     """The span of `days` made now, as a re-screen of them would make it (with the Market and the
     neutral groups, with or without `peer_groups`, that rescreen asks of it) and kept beside the store:
     the evening makes it once its writes are done, so the first settings tried after it take seconds."""
-    span = while_unchanged("rescreen", history, (tuple(days.asi8),), lambda: Span.kept(history, days))
+    span = _span(history, days)
     span.market(history, days[0])
     span.groups(history, days, peer_groups)
     return span
+
+
+def _span(history, days: pd.DatetimeIndex) -> "Span":
+    """The Span of `days`, kept in this process while the store is unchanged (and in files: Span.kept)."""
+    return while_unchanged("rescreen", history, (tuple(days.asi8),), lambda: Span.kept(history, days))
 
 
 class Span:
@@ -178,10 +183,11 @@ class Span:
     def __getstate__(self) -> dict:  # kept in a file: what was read and prepared, not what was asked since
         state = {k: v for k, v in self.__dict__.items() if k not in ("shelf", "made", "asked", "_lazy", "_lock")}
         # text columns as categories: a few thousand strings and their codes, not 3.5M objects, to pickle
-        state["prep"] = dataclasses.replace(self.prep, merged=_retyped(self.prep.merged, object, "category"),
-                                            panel=_retyped(self.prep.panel, object, "category"))
-        state["text"] = {part: [c for c in getattr(self.prep, part) if getattr(self.prep, part)[c].dtype == object]
-                         for part in ("merged", "panel")}
+        text = {part: [c for c in frame.columns if frame[c].dtype == object]
+                for part, frame in (("merged", self.prep.merged), ("panel", self.prep.panel))}
+        state["prep"] = dataclasses.replace(self.prep, merged=_retyped(self.prep.merged, text["merged"], "category"),
+                                            panel=_retyped(self.prep.panel, text["panel"], "category"))
+        state["text"] = text
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -236,7 +242,7 @@ class Span:
         listed["symbol"] = np.asarray(listed["symbol"], dtype=object)
         fc = _aligned(keys, stored, symbols, "alpha_forecasts", first=True)[["alpha_5d", "alpha_10d"]].astype(float)
         fund = _reports(listed, keys, symbols, reports, splits, sessions)
-        merged = _beside(listed, _aligned(keys, indicators, symbols, "indicators"))
+        merged = side_by_side(listed, _aligned(keys, indicators, symbols, "indicators"))
         del indicators
         lacking = np.zeros(0, dtype=np.int64)
         if len(models):
@@ -320,15 +326,8 @@ def _splits(history, start, end) -> pd.DataFrame:
     return found
 
 
-def _beside(*frames: pd.DataFrame) -> pd.DataFrame:
-    """The columns of frames of the same rows (labels) side by side, their arrays shared (pd.concat
-    copies them, and a frame of millions of rows merges its blocks on its first column selection)."""
-    return pd.DataFrame({c: frame[c] for frame in frames for c in frame.columns}, index=frames[0].index, copy=False)
-
-
-def _retyped(frame: pd.DataFrame, which, dtype) -> pd.DataFrame:
-    """`frame` with the columns `which` (names, or those of that dtype) as `dtype`, the others shared."""
-    names = [c for c in frame.columns if frame[c].dtype == which] if not isinstance(which, list) else which
+def _retyped(frame: pd.DataFrame, names: list[str], dtype) -> pd.DataFrame:
+    """`frame` with the columns `names` as `dtype`, the others shared."""
     return pd.DataFrame({c: frame[c].astype(dtype) if c in names else frame[c] for c in frame.columns},
                         index=frame.index, copy=False)
 

@@ -58,8 +58,7 @@ def prepare(universe: pd.DataFrame, indicators: pd.DataFrame, reports: pd.DataFr
         raise ValueError("rescan: the indicators hold a symbol twice; give one row per symbol")
     # factor_panel's rows, in the listings' order: the indicators merged now, the reports and the
     # splits since them (which no intraday update changes) joined once at load
-    panel = pd.DataFrame({**{c: merged[c] for c in ["symbol", "sector", *INDICATOR_COLUMNS]},
-                          **{c: reports[c] for c in reports.columns}}, copy=False)
+    panel = side_by_side(columns_of(merged, ["symbol", "sector", *INDICATOR_COLUMNS]), reports)
     # MERIT blends the alpha by symbol: label the forecasts' rows with the listings' symbols
     forecasts = forecasts.set_axis(pd.Index(universe["symbol"].to_numpy(), name="symbol"))
     return Prepared(merged, columns_of(panel, ["symbol", "sector", "realized_vol_63", "adv_20", "roc_21", "rsi_14"]),
@@ -70,6 +69,12 @@ def columns_of(frame: pd.DataFrame, columns) -> pd.DataFrame:
     """These columns of `frame`, sharing its arrays: frame[columns] first merges a frame's blocks of
     one dtype into one, which for a many-day panel of millions of rows is a copy of every column."""
     return pd.DataFrame({c: frame[c] for c in columns}, index=frame.index, copy=False)
+
+
+def side_by_side(*frames: pd.DataFrame) -> pd.DataFrame:
+    """The frames' columns side by side, rows matched by label as pd.concat(axis=1) matches them, their
+    arrays shared: pd.concat copies every column."""
+    return pd.DataFrame({c: frame[c] for frame in frames for c in frame.columns}, copy=False)
 
 
 def screen_day(prep: Prepared, day: pd.Timestamp, risk: str, settings, symbol_order: np.ndarray,

@@ -42,7 +42,7 @@ class Shelf:
 
     @classmethod
     def of(cls, history, name: str, key: tuple) -> "Shelf":
-        root = history.beside() if hasattr(history, "beside") else None
+        root = history.beside()
         version = history.version() if root is not None else None
         if version is None:  # no store file yet, or a store that keeps no files (Iceberg)
             return cls(None)
@@ -88,9 +88,8 @@ class Shelf:
 
 def discard(history) -> None:
     """Remove every shelf of the store (the benchmarks time a first call after a write)."""
-    root = history.beside() if hasattr(history, "beside") else None
-    if root is not None:
-        shutil.rmtree(root, ignore_errors=True)
+    if history.beside() is not None:
+        shutil.rmtree(history.beside(), ignore_errors=True)
 
 
 @functools.cache
